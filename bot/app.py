@@ -1,0 +1,84 @@
+"""The composition root: builds every dependency once and passes it down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.delivery.executor import Executor
+from bot.delivery.limiter import Limiter
+from bot.delivery.sender import Sender
+from bot.i18n import Catalogs
+from bot.pipeline import Pipeline
+from bot.ports.clock import Clock, SystemClock
+from bot.ports.messenger import Messenger
+from bot.settings import Settings
+from handlers.context import HandlerConfig
+from storage.engine import make_engine, make_session_factory
+from storage.uow import UnitOfWorkFactory
+
+
+@dataclass
+class Storage:
+    engine: AsyncEngine
+    uow: UnitOfWorkFactory
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def build_storage(settings: Settings) -> Storage:
+    engine = make_engine(settings.database_url)
+    return Storage(engine, UnitOfWorkFactory(make_session_factory(engine)))
+
+
+def handler_config(settings: Settings) -> HandlerConfig:
+    secret = settings.link_secret.get_secret_value() if settings.link_secret else ""
+    return HandlerConfig(
+        staff_chat_id=settings.staff_chat_id,
+        link_secret=secret,
+        default_timezone=settings.timezone,
+        staff_language=settings.staff_language,
+    )
+
+
+@dataclass
+class App:
+    settings: Settings
+    storage: Storage
+    clock: Clock
+    catalogs: Catalogs
+    pipeline: Pipeline
+    sender: Sender
+
+    def scheduler(self) -> AsyncIOScheduler:
+        """Ticks only: what is due lives in the database, never in the scheduler's memory."""
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        scheduler.add_job(
+            self.sender.tick, IntervalTrigger(seconds=self.settings.sender_interval_seconds),
+            id="outbox-sender", max_instances=1, coalesce=True,
+        )
+        return scheduler
+
+
+def build_app(
+    settings: Settings, messenger: Messenger, *, clock: Clock | None = None,
+    storage: Storage | None = None,
+) -> App:
+    clock = clock or SystemClock()
+    storage = storage or build_storage(settings)
+    catalogs = Catalogs(default=settings.language)
+    config = handler_config(settings)
+    executor = Executor(messenger, storage.uow, clock)
+    limiter = Limiter(settings.send_rate_per_second, settings.chat_interval_seconds)
+    return App(
+        settings=settings,
+        storage=storage,
+        clock=clock,
+        catalogs=catalogs,
+        pipeline=Pipeline(storage.uow, clock, catalogs, config, executor),
+        sender=Sender(storage.uow, messenger, clock, catalogs, config, limiter),
+    )

@@ -1,0 +1,277 @@
+"""The `careloop` command: the operator contract. Bad input → one line, non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot import deeplink
+from bot.app import Storage, build_storage
+from bot.i18n import Catalogs, Translator
+from bot.ports.clock import SystemClock
+from bot.reporting import history_json, history_text, report_text
+from bot.services import care, customers
+from bot.services.reports import build_report
+from bot.settings import ConfigError, Settings, load_settings
+from storage.migrate import SchemaOutOfDate, ensure_current, upgrade
+from storage.models import StaffMember
+
+ROLES = ("agent", "lead", "marketer", "admin")
+MAX_CSV_BYTES = 50 * 1024 * 1024
+
+
+class CliError(Exception):
+    """Bad input from the operator; the message is the one line they see."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="careloop",
+        description="careloop keeps a business in touch with its customers after a sale.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="play the whole loop on a sandbox, no token needed")
+    demo.add_argument("--locale", default=None, help="language of the simulated people")
+
+    run = sub.add_parser("run", help="run the bot, the scheduler and the sender")
+    run.add_argument("--webhook", action="store_true", help="receive updates by webhook")
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", help="apply every migration not yet applied")
+
+    cust = sub.add_parser("customers", help="customer records")
+    cust_sub = cust.add_subparsers(dest="customers_command", required=True, metavar="ACTION")
+    imp = cust_sub.add_parser("import", help="create or update customers from a CSV file")
+    imp.add_argument("file", type=Path, help="CSV: " + ",".join(customers.CSV_COLUMNS))
+    link = cust_sub.add_parser("link", help="print a customer's signed deep link")
+    link.add_argument("external_id")
+
+    events = sub.add_parser("events", help="business events")
+    ev_sub = events.add_subparsers(dest="events_command", required=True, metavar="ACTION")
+    add = ev_sub.add_parser("add", help="report an event; the playbook schedules its touches")
+    add.add_argument("--type", required=True, dest="event_type")
+    add.add_argument("--customer", required=True, help="the customer's external id")
+    add.add_argument("--at", help="when it happened, ISO 8601 (default: now)")
+    add.add_argument("--attr", action="append", default=[], metavar="KEY=VALUE")
+
+    staff = sub.add_parser("staff", help="staff members")
+    st_sub = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
+    st_add = st_sub.add_parser("add", help="register or change a staff member")
+    st_add.add_argument("telegram_user_id", type=int)
+    st_add.add_argument("--role", required=True, choices=ROLES)
+    st_add.add_argument("--name", default=None)
+
+    hist = sub.add_parser("history", help="a customer's timeline")
+    hist.add_argument("external_id")
+    hist.add_argument("--format", choices=("text", "json"), default="text")
+
+    rep = sub.add_parser("report", help="CSAT, NPS, response rate and cases")
+    rep.add_argument("--since", type=int, default=30, metavar="DAYS")
+    rep.add_argument("--format", choices=("text", "json"), default="text")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Operators see what a command prints; the running bot also logs its progress.
+    verbose = args.command == "run"
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "demo":
+            from bot.demo import run_demo
+
+            return asyncio.run(run_demo(locale=args.locale))
+        settings = load_settings()
+        return asyncio.run(_dispatch(args, settings))
+    except ConfigError as exc:
+        print(f"careloop: error: {exc}", file=sys.stderr)
+        return 2
+    except (CliError, SchemaOutOfDate) as exc:
+        print(f"careloop: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    storage = build_storage(settings)
+    try:
+        if args.command == "db":
+            await upgrade(storage.engine)
+            print("database is up to date")
+            return 0
+        await ensure_current(storage.engine)
+        if args.command == "run":
+            from bot.serve import serve
+
+            await serve(settings, storage, webhook=args.webhook)
+            return 0
+        command = _COMMANDS[(args.command, _action(args))]
+        return await command(args, settings, storage)
+    finally:
+        await storage.close()
+
+
+def _action(args: argparse.Namespace) -> str:
+    return str(getattr(args, f"{args.command}_command", "") or "")
+
+
+def _tr(settings: Settings) -> Translator:
+    return Catalogs(default=settings.language).translator(settings.language)
+
+
+async def cmd_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    text = _read_csv(args.file)
+    try:
+        rows = customers.parse_csv(text)
+    except customers.BadCsv as exc:
+        for problem in exc.problems[:20]:
+            print(f"careloop: error: {args.file}: {problem}", file=sys.stderr)
+        if len(exc.problems) > 20:
+            print(f"careloop: error: ... and {len(exc.problems) - 20} more", file=sys.stderr)
+        print("careloop: nothing was imported", file=sys.stderr)
+        return 1
+    async with storage.uow() as uow:
+        result = await customers.import_rows(
+            uow, SystemClock().now(), rows, settings.language, settings.timezone)
+        await uow.commit()
+    _ = _tr(settings).gettext
+    print(_("imported {created} new and updated {updated} existing customers").format(
+        created=result.created, updated=result.updated))
+    return 0
+
+
+def _read_csv(path: Path) -> str:
+    try:
+        if path.stat().st_size > MAX_CSV_BYTES:
+            raise CliError(f"{path}: larger than {MAX_CSV_BYTES // (1024 * 1024)} MB")
+        return path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise CliError(f"{path}: {exc.strerror}") from None
+
+
+async def cmd_link(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    settings.require("link_secret")
+    assert settings.link_secret is not None
+    async with storage.uow() as uow:
+        customer = await uow.customers.by_external_id(args.external_id)
+    if customer is None or customer.id is None:
+        raise CliError(f"no customer with external id {args.external_id!r}")
+    payload = deeplink.sign(customer.id, settings.link_secret.get_secret_value())
+    print(f"payload: {payload}")
+    if settings.bot_username:
+        print(f"url: {deeplink.url(payload, settings.bot_username)}")
+    else:
+        print(f"url: {deeplink.url(payload, '<bot_username>')}  (set CARELOOP_BOT_USERNAME)")
+    return 0
+
+
+async def cmd_event(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    now = SystemClock().now()
+    at = _parse_at(args.at, settings.timezone) if args.at else now
+    try:
+        attrs = care.parse_attrs(args.attr)
+    except care.BadEvent as exc:
+        raise CliError(str(exc)) from None
+    async with storage.uow() as uow:
+        customer = await uow.customers.by_external_id(args.customer)
+        if customer is None:
+            raise CliError(f"no customer with external id {args.customer!r}")
+        try:
+            scheduled = await care.add_event(uow, now, customer, args.event_type, at, attrs)
+        except care.BadEvent as exc:
+            raise CliError(str(exc)) from None
+        await uow.commit()
+    tr = _tr(settings)
+    print(tr.ngettext("event {id} recorded; {n} touch scheduled",
+                      "event {id} recorded; {n} touches scheduled",
+                      len(scheduled.touches)
+                      ).format(id=scheduled.event.id, n=len(scheduled.touches)))
+    for touch in scheduled.touches:
+        print(f"  {touch.purpose}: {tr.datetime(touch.due_at, settings.timezone)}")
+    if scheduled.duplicates:
+        print(tr.gettext("{n} already scheduled for the same event, not repeated").format(
+            n=scheduled.duplicates))
+    return 0
+
+
+def _parse_at(raw: str, timezone: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        raise CliError(f"--at {raw!r} is not an ISO 8601 time like 2026-11-20T15:30") from None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=ZoneInfo(timezone))  # the business's own clock
+    return at
+
+
+async def cmd_staff(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    if args.telegram_user_id <= 0:
+        raise CliError("TELEGRAM_USER_ID must be a positive Telegram user id")
+    async with storage.uow() as uow:
+        member = await uow.staff.by_telegram_user(args.telegram_user_id)
+        if member is None:
+            member = await uow.staff.add(StaffMember(
+                telegram_user_id=args.telegram_user_id, role=args.role, name=args.name,
+                added_at=SystemClock().now()))
+            verb = "added"
+        else:
+            member.role = args.role
+            member.name = args.name or member.name
+            uow.session.add(member)
+            verb = "updated"
+        await uow.commit()
+    print(f"staff member {args.telegram_user_id} {verb} as {args.role}")
+    return 0
+
+
+async def cmd_history(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    async with storage.uow() as uow:
+        customer = await uow.customers.by_external_id(args.external_id)
+        if customer is None or customer.id is None:
+            raise CliError(f"no customer with external id {args.external_id!r}")
+        entries = await uow.timeline.of(customer.id)
+    if args.format == "json":
+        print(json.dumps(history_json(customer, entries), ensure_ascii=False, indent=2))
+    else:
+        print(history_text(_tr(settings), customer, entries, settings.timezone))
+    return 0
+
+
+async def cmd_report(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    if args.since <= 0:
+        raise CliError("--since must be a positive number of days")
+    async with storage.uow() as uow:
+        report = await build_report(uow, SystemClock().now(), args.since)
+    if args.format == "json":
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(report_text(_tr(settings), report, settings.timezone))
+    return 0
+
+
+Command = Callable[[argparse.Namespace, Settings, Storage], Awaitable[int]]
+_COMMANDS: dict[tuple[str, str], Command] = {
+    ("customers", "import"): cmd_import,
+    ("customers", "link"): cmd_link,
+    ("events", "add"): cmd_event,
+    ("staff", "add"): cmd_staff,
+    ("history", ""): cmd_history,
+    ("report", ""): cmd_report,
+}
+
+

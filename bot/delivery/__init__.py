@@ -1,0 +1,1 @@
+"""Delivery: carrying out handler effects, and the outbox sender for proactive messages."""

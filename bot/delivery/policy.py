@@ -1,0 +1,52 @@
+"""Decisions of the outbox sender, as plain functions: whether to send, and what after a failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.ports.messenger import Blocked, ChatNotFound, MessengerError, RetryAfter, Transient
+from storage.models import Customer, TouchState
+
+MAX_ATTEMPTS = 5
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(hours=1)
+
+
+def skip_reason(customer: Customer) -> str | None:
+    """Why a proactive message must not go to this customer now, if it must not."""
+    if customer.chat_id is None:
+        return "not linked to a Telegram chat"
+    if not customer.service_consent:
+        return "no service consent"
+    if customer.unreachable:
+        return "unreachable (blocked the bot or chat gone)"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class AfterError:
+    state: TouchState
+    due_at: datetime
+    attempts: int
+    reason: str
+    unreachable: bool = False
+
+
+def after_error(error: MessengerError, attempts: int, now: datetime) -> AfterError:
+    """What becomes of a touch whose send failed with this error."""
+    if isinstance(error, RetryAfter):
+        # Telegram asked us to wait: not the message's fault, so not an attempt.
+        return AfterError(TouchState.PENDING, now + timedelta(seconds=error.seconds), attempts,
+                          f"rate limited: retry after {error.seconds}s")
+    if isinstance(error, Blocked | ChatNotFound):
+        return AfterError(TouchState.FAILED, now, attempts + 1,
+                          f"final: {type(error).__name__}", unreachable=True)
+    if isinstance(error, Transient):
+        attempts += 1
+        if attempts >= MAX_ATTEMPTS:
+            return AfterError(TouchState.FAILED, now, attempts,
+                              f"gave up after {attempts} attempts: {error}")
+        delay = min(BACKOFF_BASE * 2 ** (attempts - 1), BACKOFF_CAP)
+        return AfterError(TouchState.PENDING, now + delay, attempts, f"transient: {error}")
+    return AfterError(TouchState.FAILED, now, attempts + 1, f"refused: {error}")

@@ -1,0 +1,162 @@
+"""The outbox sender: the one way a proactive message leaves careloop.
+
+Each touch is marked `sending` and committed before the call to Telegram, and marked `sent`
+with Telegram's message id right after. A crash between the two leaves it `sending`; on
+start such a touch is ambiguous and is failed rather than sent again (see `recover`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.delivery.limiter import Limiter
+from bot.delivery.policy import after_error, skip_reason
+from bot.i18n import Catalogs
+from bot.ports.clock import Clock
+from bot.ports.messenger import Messenger, MessengerError
+from bot.ports.updates import Keyboard
+from bot.services.timeline import record
+from handlers.context import Context, HandlerConfig
+from handlers.render import care_text, survey_prompt
+from storage.models import Customer, SurveyInvitation, Touch, TouchState
+from storage.uow import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    touch_id: int
+    customer_id: int
+    chat_id: int
+    text: str
+    keyboard: Keyboard | None
+    invitation_id: int | None
+
+
+class Sender:
+    def __init__(
+        self, uow: UnitOfWorkFactory, messenger: Messenger, clock: Clock, catalogs: Catalogs,
+        config: HandlerConfig, limiter: Limiter, batch: int = 200,
+    ) -> None:
+        self._uow = uow
+        self._messenger = messenger
+        self._clock = clock
+        self._catalogs = catalogs
+        self._config = config
+        self._limiter = limiter
+        self._batch = batch
+
+    async def recover(self) -> int:
+        """Fail touches left `sending` by a crash: Telegram may have delivered them already."""
+        async with self._uow() as uow:
+            stuck = await uow.touches.in_state(TouchState.SENDING)
+            for touch in stuck:
+                touch.state = TouchState.FAILED
+                touch.last_error = "ambiguous: stopped mid-send; not re-sent to avoid a duplicate"
+                uow.session.add(touch)
+            await uow.commit()
+        if stuck:
+            log.warning("%d touch(es) were interrupted mid-send and marked failed", len(stuck))
+        return len(stuck)
+
+    async def tick(self) -> int:
+        """Send what is due now; returns how many touches were settled."""
+        prepared, settled = await self._claim_due()
+        for item in prepared:
+            await self._deliver(item)
+        return settled + len(prepared)
+
+    async def _claim_due(self) -> tuple[list[Prepared], int]:
+        now = self._clock.now()
+        prepared: list[Prepared] = []
+        skipped = 0
+        async with self._uow() as uow:
+            ctx = Context(uow, now, self._catalogs, self._config)
+            for touch in await uow.touches.due(now, self._batch):
+                customer = await uow.customers.get(touch.customer_id)
+                assert customer is not None and touch.id is not None
+                reason = skip_reason(customer)
+                if reason is not None:
+                    touch.state = TouchState.SKIPPED
+                    touch.last_error = reason
+                    uow.session.add(touch)
+                    await record(uow, now, customer.id, "skipped", "note",  # type: ignore[arg-type]
+                                 purpose=touch.purpose, reason=reason)
+                    skipped += 1
+                    continue
+                touch.state = TouchState.SENDING
+                uow.session.add(touch)
+                prepared.append(await self._render(ctx, touch, customer))
+            await uow.commit()
+        return prepared, skipped
+
+    async def _render(self, ctx: Context, touch: Touch, customer: Customer) -> Prepared:
+        assert customer.chat_id is not None and customer.id is not None and touch.id is not None
+        if touch.survey_key is None:
+            text = care_text(ctx.tr(customer.language), touch.template, customer)
+            return Prepared(touch.id, customer.id, customer.chat_id, text, None, None)
+        invitation = await ctx.uow.surveys.add_invitation(SurveyInvitation(
+            customer_id=customer.id, touch_id=touch.id, survey_key=touch.survey_key,
+            purpose=touch.purpose, chat_id=customer.chat_id, sent_at=ctx.now,
+        ))
+        text, keyboard = await survey_prompt(ctx, customer, invitation)
+        return Prepared(touch.id, customer.id, customer.chat_id, text, keyboard, invitation.id)
+
+    async def _deliver(self, item: Prepared) -> None:
+        await self._limiter.wait(item.chat_id)
+        try:
+            sent = await self._messenger.send_text(item.chat_id, item.text, keyboard=item.keyboard)
+        except MessengerError as exc:
+            await self._settle_failure(item, exc)
+            return
+        async with self._uow() as uow:
+            now = self._clock.now()
+            touch = await uow.touches.get(item.touch_id)
+            assert touch is not None
+            touch.state = TouchState.SENT
+            touch.sent_at = now
+            touch.attempts += 1
+            touch.telegram_message_id = sent.message_id
+            uow.session.add(touch)
+            if item.invitation_id is not None:
+                invitation = await uow.surveys.invitation(item.invitation_id)
+                assert invitation is not None
+                invitation.message_id = sent.message_id
+                invitation.sent_at = now
+                uow.session.add(invitation)
+            await record(uow, now, item.customer_id, "message", "out", item.text,
+                         message_id=sent.message_id, purpose=touch.purpose)
+            await uow.commit()
+
+    async def _settle_failure(self, item: Prepared, exc: MessengerError) -> None:
+        async with self._uow() as uow:
+            now = self._clock.now()
+            touch = await uow.touches.get(item.touch_id)
+            assert touch is not None
+            outcome = after_error(exc, touch.attempts, now)
+            touch.state = outcome.state
+            touch.due_at = outcome.due_at
+            touch.attempts = outcome.attempts
+            touch.last_error = outcome.reason[:500]
+            uow.session.add(touch)
+            if item.invitation_id is not None:
+                await _drop_invitation(uow, item.invitation_id)
+            if outcome.unreachable:
+                customer = await uow.customers.get(item.customer_id)
+                assert customer is not None
+                customer.unreachable = True
+                uow.session.add(customer)
+            if outcome.state is TouchState.FAILED:
+                await record(uow, now, item.customer_id, "failed", "note",
+                             purpose=touch.purpose, reason=outcome.reason)
+            await uow.commit()
+        log.info("touch %s not sent: %s", item.touch_id, outcome.reason)
+
+
+async def _drop_invitation(uow: UnitOfWork, invitation_id: int) -> None:
+    # The question never reached the customer; a retry renders a fresh one.
+    invitation = await uow.surveys.invitation(invitation_id)
+    if invitation is not None:
+        await uow.session.delete(invitation)

@@ -1,0 +1,51 @@
+"""One inbound update: route it, commit what changed, then carry out the effects."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.delivery.executor import Executor
+from bot.i18n import Catalogs
+from bot.ports.clock import Clock
+from bot.ports.updates import Update
+from handlers.context import Context, HandlerConfig
+from handlers.effects import Effect, Toast
+from handlers.router import route
+from storage.uow import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+class Pipeline:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, catalogs: Catalogs, config: HandlerConfig,
+        executor: Executor,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._catalogs = catalogs
+        self._config = config
+        self._executor = executor
+
+    async def process(self, update: Update) -> None:
+        effects: list[Effect] = []
+        async with self._uow() as uow:
+            if await uow.updates.seen(update.update_id):
+                return  # redelivered after a restart: it was handled and committed before
+            now = self._clock.now()
+            await uow.updates.mark(update.update_id, now)
+            try:
+                effects = await route(update, Context(uow, now, self._catalogs, self._config))
+                await uow.commit()
+            except Exception:
+                # Only ids and the exception go to the log: never names or message texts.
+                log.exception("update %s failed; nothing it changed was kept", update.update_id)
+                await uow.rollback()
+                effects = self._apology(update)
+        await self._executor.run(effects)
+
+    def _apology(self, update: Update) -> list[Effect]:
+        if update.callback_id is None:
+            return []
+        _ = self._catalogs.translator(update.user.language_code).gettext
+        return [Toast(update.callback_id, _("Sorry, something went wrong. Please try again."))]

@@ -1,0 +1,1 @@
+"""Runtimes: the only modules that import a Telegram framework."""

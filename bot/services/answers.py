@@ -1,0 +1,75 @@
+"""Survey answers: one per invitation, and the follow-up question after a low score."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bot.services.timeline import record
+from storage.models import (
+    CommentState,
+    Customer,
+    InvitationState,
+    SurveyAnswer,
+    SurveyInvitation,
+)
+from storage.uow import UnitOfWork
+from surveys.definitions import survey
+from surveys.scoring import is_negative
+
+MAX_COMMENT = 4000
+
+
+class Outcome(StrEnum):
+    RECORDED = "recorded"
+    ALREADY_ANSWERED = "already_answered"
+    NOT_YOURS = "not_yours"
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    outcome: Outcome
+    answer: SurveyAnswer | None = None
+
+
+async def answer(
+    uow: UnitOfWork, now: datetime, invitation: SurveyInvitation, customer: Customer, score: int
+) -> Answered:
+    if invitation.customer_id != customer.id:
+        return Answered(Outcome.NOT_YOURS)
+    if invitation.state != InvitationState.SENT:
+        return Answered(Outcome.ALREADY_ANSWERED, await uow.surveys.answer_for(invitation.id))  # type: ignore[arg-type]
+    negative = is_negative(survey(invitation.survey_key), score)
+    invitation.state = InvitationState.ANSWERED
+    uow.session.add(invitation)
+    saved = await uow.surveys.add_answer(SurveyAnswer(
+        invitation_id=invitation.id,  # type: ignore[arg-type]
+        customer_id=customer.id,  # type: ignore[arg-type]
+        survey_key=invitation.survey_key,
+        score=score,
+        negative=negative,
+        comment_state=CommentState.AWAITING if negative else CommentState.NONE,
+        answered_at=now,
+    ))
+    await record(uow, now, customer.id, "answer", "in", survey=invitation.survey_key,  # type: ignore[arg-type]
+                 score=score, purpose=invitation.purpose)
+    return Answered(Outcome.RECORDED, saved)
+
+
+async def close_comment(
+    uow: UnitOfWork, now: datetime, answer: SurveyAnswer, comment: str | None
+) -> bool:
+    """Take the customer's comment (None = skipped); False if it was no longer awaited."""
+    if answer.comment_state != CommentState.AWAITING:
+        return False
+    if comment is None:
+        answer.comment_state = CommentState.SKIPPED
+    else:
+        answer.comment = comment[:MAX_COMMENT]
+        answer.comment_state = CommentState.GIVEN
+    uow.session.add(answer)
+    # The text itself is on the answer and in the inbound message; the log notes the step.
+    await record(uow, now, answer.customer_id, "comment", "in", survey=answer.survey_key,
+                 skipped=comment is None)
+    return True

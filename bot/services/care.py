@@ -1,0 +1,97 @@
+"""The care playbook: business events become scheduled touches in the outbox."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.services.timeline import record
+from storage.models import BusinessEvent, Customer, Touch
+from storage.uow import UnitOfWork
+
+EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+ATTR_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
+MAX_ATTR_VALUE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One touch an event schedules: a care message, or a survey when survey_key is set."""
+
+    name: str
+    template: str
+    delay: timedelta
+    survey_key: str | None = None
+
+
+Playbook = dict[str, tuple[Rule, ...]]
+
+DEFAULT_PLAYBOOK: Playbook = {
+    "purchase": (
+        Rule("care", "purchase_thanks", timedelta(days=1)),
+        Rule("csat", "survey", timedelta(days=3), survey_key="csat"),
+    ),
+    "service_completed": (Rule("csat", "survey", timedelta(days=1), survey_key="csat"),),
+}
+
+
+class BadEvent(ValueError):
+    pass
+
+
+def parse_attrs(pairs: list[str]) -> dict[str, str]:
+    attrs: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not ATTR_KEY.match(key):
+            raise BadEvent(f"--attr {pair!r} must look like key=value (key: letters, digits, _)")
+        if len(value) > MAX_ATTR_VALUE:
+            raise BadEvent(f"--attr {key}: value is longer than {MAX_ATTR_VALUE} characters")
+        attrs[key] = value
+    return attrs
+
+
+def plan(event_type: str, occurred_at: datetime, playbook: Playbook) -> list[tuple[Rule, datetime]]:
+    """The touches an event calls for and when each is due."""
+    return [(rule, occurred_at + rule.delay) for rule in playbook.get(event_type, ())]
+
+
+def idempotency_key(customer_id: int, event_type: str, occurred_at: datetime, rule: Rule) -> str:
+    # The same event reported twice (a retried import, a double click) schedules once.
+    return f"{customer_id}:{event_type}:{occurred_at.isoformat()}:{rule.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Scheduled:
+    event: BusinessEvent
+    touches: list[Touch]
+    duplicates: int
+
+
+async def add_event(
+    uow: UnitOfWork, now: datetime, customer: Customer, event_type: str, occurred_at: datetime,
+    attrs: dict[str, str], playbook: Playbook = DEFAULT_PLAYBOOK,
+) -> Scheduled:
+    if not EVENT_TYPE.match(event_type):
+        raise BadEvent(f"event type {event_type!r} must be lowercase letters, digits and _")
+    assert customer.id is not None
+    event = await uow.events.add(BusinessEvent(
+        customer_id=customer.id, type=event_type, occurred_at=occurred_at, attrs=attrs,
+        created_at=now,
+    ))
+    await record(uow, now, customer.id, "event", "in", event_type=event_type,
+                 occurred_at=occurred_at.isoformat())
+    touches: list[Touch] = []
+    duplicates = 0
+    for rule, due in plan(event_type, occurred_at, playbook):
+        key = idempotency_key(customer.id, event_type, occurred_at, rule)
+        if await uow.touches.by_key(key) is not None:
+            duplicates += 1
+            continue
+        touches.append(await uow.touches.add(Touch(
+            customer_id=customer.id, event_id=event.id, purpose=f"{event_type}.{rule.name}",
+            template=rule.template, survey_key=rule.survey_key, due_at=due,
+            idempotency_key=key, created_at=now,
+        )))
+    return Scheduled(event, touches, duplicates)

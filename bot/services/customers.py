@@ -1,0 +1,266 @@
+"""Customers: CSV import, binding a chat through a signed link, and consent."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale, UnknownLocaleError
+
+from bot.ports.updates import User
+from bot.services.timeline import record
+from storage.models import Customer
+from storage.uow import UnitOfWork
+
+CSV_COLUMNS = ("external_id", "name", "tier", "language", "timezone", "birthday", "tags")
+REQUIRED_COLUMNS = ("external_id", "name")
+_EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$")
+_TAG = re.compile(r"^[\w.-]{1,32}$")
+
+
+class BadCsv(ValueError):
+    """A CSV that cannot be imported; `problems` lists each bad place, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(problems[0])
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRow:
+    external_id: str
+    name: str
+    tier: str
+    language: str | None
+    timezone: str | None
+    birthday: date | None
+    tags: list[str] = field(default_factory=list)
+
+
+def parse_csv(text: str) -> list[CustomerRow]:
+    """Every row, or BadCsv naming every bad line: a bad file imports nothing."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    if not header:
+        raise BadCsv(["the file is empty: expected a header " + ",".join(CSV_COLUMNS)])
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if unknown or missing:
+        what = [f"unknown column {h!r}" for h in unknown]
+        what += [f"missing column {c!r}" for c in missing]
+        raise BadCsv([f"line 1: {'; '.join(what)} (expected {','.join(CSV_COLUMNS)})"])
+    reader.fieldnames = header
+    rows: list[CustomerRow] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    try:
+        for raw in reader:
+            line = reader.line_num
+            if None in raw:
+                problems.append(f"line {line}: more fields than the header has columns")
+                continue
+            try:
+                row = _parse_row({k: (v or "").strip() for k, v in raw.items()})
+            except ValueError as exc:
+                problems.append(f"line {line}: {exc}")
+                continue
+            if row.external_id in seen:
+                problems.append(f"line {line}: external_id {row.external_id!r} appears twice")
+                continue
+            seen.add(row.external_id)
+            rows.append(row)
+    except csv.Error as exc:
+        problems.append(f"line {reader.line_num}: malformed CSV ({exc})")
+    if problems:
+        raise BadCsv(problems)
+    if not rows:
+        raise BadCsv(["the file has a header but no customers"])
+    return rows
+
+
+def _parse_row(raw: dict[str, str]) -> CustomerRow:
+    ext = raw.get("external_id", "")
+    if not _EXTERNAL_ID.match(ext):
+        raise ValueError(
+            f"external_id {ext!r} must be 1-64 letters, digits or . _ : @ -, starting with a "
+            "letter or digit"
+        )
+    name = raw.get("name", "")
+    if not name or len(name) > 200:
+        raise ValueError("name is required and at most 200 characters")
+    tier = raw.get("tier") or "standard"
+    if len(tier) > 32:
+        raise ValueError("tier is at most 32 characters")
+    return CustomerRow(
+        external_id=ext,
+        name=name,
+        tier=tier.lower(),
+        language=_language(raw.get("language", "")),
+        timezone=_timezone(raw.get("timezone", "")),
+        birthday=_birthday(raw.get("birthday", "")),
+        tags=_tags(raw.get("tags", "")),
+    )
+
+
+def _language(value: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(Locale.parse(value.replace("-", "_")))
+    except (UnknownLocaleError, ValueError):
+        raise ValueError(f"language {value!r} is not a known language code") from None
+
+
+def _timezone(value: str) -> str | None:
+    if not value:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"timezone {value!r} is not an IANA timezone like Asia/Shanghai") from None
+    return value
+
+
+def _birthday(value: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"birthday {value!r} is not a date like 1990-05-31") from None
+
+
+def _tags(value: str) -> list[str]:
+    tags = [t.strip().lower() for t in re.split(r"[;,]", value) if t.strip()]
+    bad = [t for t in tags if not _TAG.match(t)]
+    if bad:
+        raise ValueError(f"tag {bad[0]!r} must be 1-32 letters, digits, '.', '_' or '-'")
+    return sorted(set(tags))
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    created: int
+    updated: int
+
+
+async def import_rows(
+    uow: UnitOfWork, now: datetime, rows: list[CustomerRow], default_language: str,
+    default_timezone: str,
+) -> ImportResult:
+    """Create new customers and refresh known ones; chat bindings and consents are kept."""
+    existing = await uow.customers.by_external_ids([r.external_id for r in rows])
+    created = updated = 0
+    for row in rows:
+        customer = existing.get(row.external_id)
+        if customer is None:
+            customer = Customer(external_id=row.external_id, name=row.name, created_at=now,
+                                language=row.language or default_language,
+                                timezone=row.timezone or default_timezone)
+            created += 1
+        else:
+            updated += 1
+            if row.language:
+                customer.language = row.language
+            if row.timezone:
+                customer.timezone = row.timezone
+        customer.name = row.name
+        customer.tier = row.tier
+        customer.birthday = row.birthday
+        customer.tags = row.tags
+        uow.session.add(customer)
+    await uow.session.flush()
+    return ImportResult(created, updated)
+
+
+class LinkOutcome(StrEnum):
+    LINKED = "linked"
+    ALREADY = "already"  # this chat was bound to this customer before
+    TAKEN = "taken"  # another Telegram account holds this customer record
+    UNKNOWN = "unknown"  # the payload was genuine but the customer is gone
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    outcome: LinkOutcome
+    customer: Customer | None
+
+
+async def bind(uow: UnitOfWork, now: datetime, customer_id: int, user: User, chat_id: int) -> Link:
+    customer = await uow.customers.get(customer_id)
+    if customer is None:
+        return Link(LinkOutcome.UNKNOWN, None)
+    if customer.telegram_user_id == user.id:
+        return Link(LinkOutcome.ALREADY, customer)
+    if customer.telegram_user_id is not None:
+        return Link(LinkOutcome.TAKEN, customer)
+    # Someone who first came in without a link is the same person: retire that stub's
+    # binding so the unique Telegram id can move to the real record.
+    stub = await uow.customers.by_telegram_user(user.id)
+    if stub is not None:
+        stub.telegram_user_id = None
+        stub.chat_id = None
+        uow.session.add(stub)
+        await uow.session.flush()
+        await record(uow, now, stub.id, "linked", "note", moved_to=customer.id)  # type: ignore[arg-type]
+    customer.telegram_user_id = user.id
+    customer.chat_id = chat_id
+    if stub is not None and stub.service_consent and not customer.service_consent:
+        _set_service(customer, True, now)
+    uow.session.add(customer)
+    await record(uow, now, customer_id, "linked", "in")
+    return Link(LinkOutcome.LINKED, customer)
+
+
+async def register_unlinked(
+    uow: UnitOfWork, now: datetime, user: User, chat_id: int, language: str, timezone: str
+) -> Customer:
+    """A person who opened the bot without a link: known by their Telegram account only."""
+    customer = await uow.customers.add(
+        Customer(
+            name=user.full_name[:200] or str(user.id),
+            telegram_user_id=user.id,
+            chat_id=chat_id,
+            language=language,
+            timezone=timezone,
+            tier="member",
+            created_at=now,
+        )
+    )
+    await record(uow, now, customer.id, "registered", "in")  # type: ignore[arg-type]
+    return customer
+
+
+async def set_service_consent(
+    uow: UnitOfWork, now: datetime, customer: Customer, granted: bool, via: str
+) -> bool:
+    """Record a consent decision; returns False when nothing changed."""
+    if customer.service_consent == granted:
+        return False
+    _set_service(customer, granted, now)
+    uow.session.add(customer)
+    await record(uow, now, customer.id, "consent", "in", category="service",  # type: ignore[arg-type]
+                 granted=granted, via=via)
+    return True
+
+
+async def withdraw_all(uow: UnitOfWork, now: datetime, customer: Customer, via: str) -> bool:
+    changed = await set_service_consent(uow, now, customer, False, via)
+    if customer.marketing_consent:
+        customer.marketing_consent = False
+        customer.marketing_consent_at = now
+        uow.session.add(customer)
+        await record(uow, now, customer.id, "consent", "in", category="marketing",  # type: ignore[arg-type]
+                     granted=False, via=via)
+        changed = True
+    return changed
+
+
+def _set_service(customer: Customer, granted: bool, now: datetime) -> None:
+    customer.service_consent = granted
+    customer.service_consent_at = now

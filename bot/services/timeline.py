@@ -1,0 +1,38 @@
+"""Writing to the per-customer interaction log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from storage.models import Interaction
+from storage.uow import UnitOfWork
+
+# Inbound text is kept whole up to Telegram's own message limit.
+MAX_TEXT = 4096
+
+
+async def record(
+    uow: UnitOfWork,
+    at: datetime,
+    customer_id: int,
+    kind: str,
+    direction: str,
+    text: str | None = None,
+    *,
+    message_id: int | None = None,
+    case_id: int | None = None,
+    **data: Any,
+) -> Interaction:
+    return await uow.timeline.append(
+        Interaction(
+            customer_id=customer_id,
+            at=at,
+            kind=kind,
+            direction=direction,
+            text=text[:MAX_TEXT] if text is not None else None,
+            telegram_message_id=message_id,
+            case_id=case_id,
+            data=data,
+        )
+    )

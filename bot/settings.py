@@ -1,0 +1,100 @@
+"""Settings from CARELOOP_* environment variables or careloop.toml; environment wins."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PREFIX = "CARELOOP_"
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message is one line naming it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="forbid")
+
+    bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    database_url: str = "sqlite+aiosqlite:///careloop.db"
+    staff_chat_id: int | None = None
+    runtime: Literal["aiogram", "ptb"] = "aiogram"
+    timezone: str = "UTC"
+    link_secret: SecretStr | None = None
+    bot_username: str | None = None
+    language: str = "en"
+    staff_language: str = "en"
+    sender_interval_seconds: float = 2.0
+    send_rate_per_second: float = 30.0
+    chat_interval_seconds: float = 1.0
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1:8080"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {value!r}") from None
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("sender_interval_seconds", "send_rate_per_second")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be greater than 0")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = Path(os.environ.get(f"{PREFIX}CONFIG", "careloop.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml))
+
+    def require(self, *names: str) -> None:
+        """Fail with one line naming the first required setting that is not set."""
+        for name in names:
+            value = getattr(self, name)
+            if value is None or (isinstance(value, SecretStr) and not value.get_secret_value()):
+                raise ConfigError(f"{PREFIX}{name.upper()} is required for this command")
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "settings"
+        name = f"{PREFIX}{field.upper()}"
+        if err["type"] == "extra_forbidden":
+            raise ConfigError(f"{name}: unknown setting in careloop.toml") from None
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {message}") from None
+    except (OSError, ValueError) as exc:  # an unreadable or malformed careloop.toml
+        raise ConfigError(f"careloop.toml: {exc}") from None

@@ -1,0 +1,40 @@
+"""What every handler receives, built per update by the pipeline from the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.i18n import Catalogs, Translator
+from bot.ports.updates import Button
+from bot.services.buttons import make_button
+from storage.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerConfig:
+    staff_chat_id: int | None
+    link_secret: str
+    default_timezone: str
+    staff_language: str
+
+
+@dataclass(slots=True)
+class Context:
+    uow: UnitOfWork
+    now: datetime
+    catalogs: Catalogs
+    config: HandlerConfig
+
+    def tr(self, language: str | None) -> Translator:
+        return self.catalogs.translator(language)
+
+    @property
+    def staff_tr(self) -> Translator:
+        return self.catalogs.translator(self.config.staff_language)
+
+    async def button(
+        self, text: str, action: str, subject_id: int | None, chat_id: int, value: str = ""
+    ) -> Button:
+        assert subject_id is not None
+        return await make_button(self.uow, self.now, text, action, subject_id, chat_id, value)

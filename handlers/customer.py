@@ -1,0 +1,294 @@
+"""The customer's private chat: linking, consent, survey answers, comments and case replies."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from html import escape
+
+from bot import deeplink
+from bot.ports.updates import Keyboard, Update
+from bot.services import answers, cases, customers
+from bot.services.buttons import resolve
+from bot.services.timeline import record
+from handlers.context import Context
+from handlers.effects import Edit, Effect, LogAs, Send, Toast
+from handlers.render import case_card, consent_keyboard, survey_answered
+from storage.models import Customer, SurveyAnswer
+from surveys.definitions import survey
+from surveys.scoring import InvalidScore, case_priority, parse_score
+
+# Telegram delivers at most 4096 characters; anything longer did not come from a real client.
+MAX_INBOUND = 4096
+
+Handler = Callable[[Update, Context, Customer | None], Awaitable[list[Effect]]]
+
+
+async def handle(update: Update, ctx: Context) -> list[Effect]:
+    customer = await ctx.uow.customers.by_telegram_user(update.user.id)
+    if update.is_button:
+        return await on_button(update, ctx, customer)
+    if customer is not None:
+        await record(ctx.uow, ctx.now, customer.id, "message", "in",  # type: ignore[arg-type]
+                     update.text or update.caption, message_id=update.message_id,
+                     media=update.media.kind if update.media else None)
+    if update.command:
+        return await COMMANDS.get(update.command, on_unknown_command)(update, ctx, customer)
+    return await on_message(update, ctx, customer)
+
+
+def _reply(update: Update, customer: Customer | None, text: str,
+           keyboard: Keyboard | None = None) -> Send:
+    log = LogAs(customer.id) if customer is not None and customer.id is not None else None
+    return Send(update.chat.id, text, keyboard=keyboard, log=log)
+
+
+async def on_start(update: Update, ctx: Context, customer: Customer | None) -> list[Effect]:
+    """/start [payload]: bind the chat to a customer record, then ask for consent."""
+    payload = update.command_args
+    if payload:
+        return await _start_with_link(update, ctx, customer, payload)
+    if customer is None:
+        tr = ctx.tr(update.user.language_code)
+        customer = await customers.register_unlinked(
+            ctx.uow, ctx.now, update.user, update.chat.id, tr.language,
+            ctx.config.default_timezone,
+        )
+    return await _welcome(update, ctx, customer)
+
+
+async def _start_with_link(
+    update: Update, ctx: Context, current: Customer | None, payload: str
+) -> list[Effect]:
+    _ = ctx.tr(current.language if current else update.user.language_code).gettext
+    customer_id = deeplink.verify(payload, ctx.config.link_secret)
+    if customer_id is None:
+        return [_reply(update, current, _(
+            "Sorry, this link is not valid. Please open the link exactly as the business "
+            "sent it to you."))]
+    link = await customers.bind(ctx.uow, ctx.now, customer_id, update.user, update.chat.id)
+    if link.outcome is customers.LinkOutcome.UNKNOWN:
+        return [_reply(update, current, _(
+            "Sorry, this link is no longer valid. Please ask the business for a new one."))]
+    if link.outcome is customers.LinkOutcome.TAKEN:
+        return [_reply(update, current, _(
+            "This link is already connected to another Telegram account. If that is a "
+            "mistake, please contact the business."))]
+    assert link.customer is not None
+    return await _welcome(update, ctx, link.customer)
+
+
+async def _welcome(update: Update, ctx: Context, customer: Customer) -> list[Effect]:
+    _ = ctx.tr(customer.language).gettext
+    name = escape(customer.name)
+    if customer.service_consent:
+        return [_reply(update, customer, _(
+            "Welcome back, {name}! You will get care messages and short surveys here. "
+            "Send /stop at any time to stop them.").format(name=name))]
+    text = _(
+        "Hello, {name}! We would like to check in with you here after your purchases and "
+        "services: care tips and short one-tap surveys.\n\nMay we message you? You can say "
+        "stop at any time with /stop."
+    ).format(name=name)
+    return [_reply(update, customer, text, await consent_keyboard(ctx, customer))]
+
+
+async def on_stop(update: Update, ctx: Context, customer: Customer | None) -> list[Effect]:
+    """/stop: withdraw consent to every proactive message."""
+    _ = ctx.tr(customer.language if customer else update.user.language_code).gettext
+    if customer is None or not await customers.withdraw_all(ctx.uow, ctx.now, customer, "/stop"):
+        return [_reply(update, customer, _(
+            "You are not receiving any messages from us. Send /start if you change your mind."))]
+    return [_reply(update, customer, _(
+        "Done: we will not send you any more messages. Send /start if you change your mind."))]
+
+
+async def on_help(update: Update, ctx: Context, customer: Customer | None) -> list[Effect]:
+    """/help: what this bot does and the commands a customer has."""
+    _ = ctx.tr(customer.language if customer else update.user.language_code).gettext
+    return [_reply(update, customer, _(
+        "I keep you in touch with the business after your purchases: care tips, short "
+        "surveys, and a direct line to the support team.\n\n"
+        "/start — connect and choose whether we may message you\n"
+        "/stop — stop all messages from us\n"
+        "/help — this help"))]
+
+
+async def on_unknown_command(
+    update: Update, ctx: Context, customer: Customer | None
+) -> list[Effect]:
+    _ = ctx.tr(customer.language if customer else update.user.language_code).gettext
+    return [_reply(update, customer, _("Sorry, I don't know that command. Send /help to see "
+                                       "what I can do."))]
+
+
+COMMANDS: dict[str, Handler] = {"start": on_start, "stop": on_stop, "help": on_help}
+
+
+async def on_message(update: Update, ctx: Context, customer: Customer | None) -> list[Effect]:
+    """Plain text or media: a survey comment, a message for an open case, or a hint."""
+    _ = ctx.tr(customer.language if customer else update.user.language_code).gettext
+    if customer is None:
+        return [_reply(update, None, _("Hello! Send /start to connect with us."))]
+    text = update.text or update.caption or ""
+    if len(text) > MAX_INBOUND:
+        return [_reply(update, customer, _(
+            "Sorry, that message is too long for me. Please keep it under 4096 characters."))]
+    awaiting = await ctx.uow.surveys.awaiting_comment(customer.id)  # type: ignore[arg-type]
+    if awaiting is not None and text:
+        await answers.close_comment(ctx.uow, ctx.now, awaiting, text)
+        return await _open_case(update, ctx, customer, awaiting)
+    case = await ctx.uow.cases.open_for(customer.id)  # type: ignore[arg-type]
+    if case is not None:
+        return await _relay_to_staff(update, ctx, customer, case.id, text)  # type: ignore[arg-type]
+    return [_reply(update, customer, _(
+        "Thank you for your message! I am an automated assistant. If you need help, answer "
+        "one of our surveys or send /help."))]
+
+
+async def _relay_to_staff(
+    update: Update, ctx: Context, customer: Customer, case_id: int, text: str
+) -> list[Effect]:
+    staff_chat = ctx.config.staff_chat_id
+    if staff_chat is None:
+        return []
+    card = await ctx.uow.cases.card_of(case_id)
+    header = ctx.staff_tr.gettext("💬 {name}, case #{id}:").format(
+        name=escape(customer.name), id=case_id)
+    return [Send(staff_chat, f"{header}\n{escape(text)}" if text else header,
+                 reply_to=card.message_id if card else None, media=update.media,
+                 case_link=case_id)]
+
+
+async def _open_case(
+    update: Update, ctx: Context, customer: Customer, answer: SurveyAnswer
+) -> list[Effect]:
+    """Open a case for a low score and post its card to the staff group."""
+    _ = ctx.tr(customer.language).gettext
+    priority = case_priority(survey(answer.survey_key), answer.score, customer.tier)
+    case = await cases.open_case(ctx.uow, ctx.now, customer.id, priority, answer.id)  # type: ignore[arg-type]
+    effects: list[Effect] = [_reply(update, customer, _(
+        "Thank you for telling us. Someone from our team will look into it and reply to you "
+        "here."))]
+    if ctx.config.staff_chat_id is not None:
+        text, keyboard = await case_card(ctx, case)
+        effects.append(Send(ctx.config.staff_chat_id, text, keyboard=keyboard,
+                            case_link=case.id))
+    return effects
+
+
+async def on_button(update: Update, ctx: Context, customer: Customer | None) -> list[Effect]:
+    assert update.callback_id is not None
+    _ = ctx.tr(customer.language if customer else update.user.language_code).gettext
+    key = await resolve(ctx.uow, update.callback_data, update.chat.id)
+    if key is None or customer is None:
+        return [Toast(update.callback_id, _("This button is no longer valid."))]
+    await record(ctx.uow, ctx.now, customer.id, "button", "in",  # type: ignore[arg-type]
+                 action=key.action, value=key.value)
+    action = BUTTONS.get(key.action)
+    if action is None:
+        return [Toast(update.callback_id, _("This button is no longer valid."))]
+    return await action(update, ctx, customer, key.subject_id, key.value)
+
+
+async def on_consent(
+    update: Update, ctx: Context, customer: Customer, subject: int, value: str
+) -> list[Effect]:
+    _ = ctx.tr(customer.language).gettext
+    assert update.callback_id is not None and update.message_id is not None
+    if subject != customer.id:
+        return [Toast(update.callback_id, _("This button is not for you."))]
+    granted = value == "yes"
+    await customers.set_service_consent(ctx.uow, ctx.now, customer, granted, "button")
+    text = (_("Thank you! We will keep in touch here. Send /stop at any time to stop.")
+            if granted else
+            _("All right, we will not message you. Send /start if you change your mind."))
+    return [Edit(update.chat.id, update.message_id, text), Toast(update.callback_id)]
+
+
+async def on_survey(
+    update: Update, ctx: Context, customer: Customer, subject: int, value: str
+) -> list[Effect]:
+    tr = ctx.tr(customer.language)
+    _ = tr.gettext
+    assert update.callback_id is not None and update.message_id is not None
+    invitation = await ctx.uow.surveys.invitation(subject)
+    if invitation is None:
+        return [Toast(update.callback_id, _("This button is no longer valid."))]
+    definition = survey(invitation.survey_key)
+    try:
+        score = parse_score(definition, value)
+    except InvalidScore:
+        return [Toast(update.callback_id, _("This button is no longer valid."))]
+    result = await answers.answer(ctx.uow, ctx.now, invitation, customer, score)
+    if result.outcome is answers.Outcome.NOT_YOURS:
+        return [Toast(update.callback_id, _("This button is not for you."))]
+    if result.outcome is answers.Outcome.ALREADY_ANSWERED:
+        return [Toast(update.callback_id, _("You have already answered this survey. Thank you!"))]
+    assert result.answer is not None
+    effects: list[Effect] = [
+        Edit(update.chat.id, update.message_id, survey_answered(tr, definition, score)),
+        Toast(update.callback_id, _("Thank you!")),
+    ]
+    if result.answer.negative:
+        skip = await ctx.button(_("Skip"), "comment_skip", result.answer.id, update.chat.id)
+        effects.append(_reply(update, customer, _(
+            "We are sorry to hear that. What went wrong? Please tell us in a message, and our "
+            "team will follow up."), Keyboard.of([skip])))
+    return effects
+
+
+async def on_comment_skip(
+    update: Update, ctx: Context, customer: Customer, subject: int, value: str
+) -> list[Effect]:
+    _ = ctx.tr(customer.language).gettext
+    assert update.callback_id is not None and update.message_id is not None
+    answer = await ctx.uow.surveys.answer(subject)
+    if answer is None or answer.customer_id != customer.id:
+        return [Toast(update.callback_id, _("This button is no longer valid."))]
+    if not await answers.close_comment(ctx.uow, ctx.now, answer, None):
+        return [Toast(update.callback_id, _("Already done. Thank you!"))]
+    edit = Edit(update.chat.id, update.message_id, _("We are sorry to hear that."))
+    return [edit, Toast(update.callback_id), *await _open_case(update, ctx, customer, answer)]
+
+
+async def on_case_confirm(
+    update: Update, ctx: Context, customer: Customer, subject: int, value: str
+) -> list[Effect]:
+    """The customer's answer to "is it resolved?": yes closes the case, no reopens it."""
+    _ = ctx.tr(customer.language).gettext
+    staff_ = ctx.staff_tr.gettext
+    assert update.callback_id is not None and update.message_id is not None
+    case = await ctx.uow.cases.get(subject)
+    if case is None or case.customer_id != customer.id:
+        return [Toast(update.callback_id, _("This button is no longer valid."))]
+    action = cases.CaseAction.CONFIRM if value == "yes" else cases.CaseAction.REOPEN
+    try:
+        await cases.apply(ctx.uow, ctx.now, case, action)
+    except cases.InvalidTransition:
+        return [Toast(update.callback_id, _("You have already answered this. Thank you!"))]
+    if action is cases.CaseAction.CONFIRM:
+        mine = _("Great, thank you for confirming! We are glad it is sorted out.")
+        notice = staff_("✅ Case #{id}: the customer confirmed it is resolved.")
+    else:
+        mine = _("Sorry it is not sorted out yet. We have reopened your request and will "
+                 "get back to you here.")
+        notice = staff_("⚠️ Case #{id} reopened: the customer says it is not resolved.")
+    effects: list[Effect] = [Edit(update.chat.id, update.message_id, mine),
+                             Toast(update.callback_id)]
+    staff_chat = ctx.config.staff_chat_id
+    card = await ctx.uow.cases.card_of(case.id)  # type: ignore[arg-type]
+    if staff_chat is not None and card is not None:
+        text, keyboard = await case_card(ctx, case)
+        effects.append(Edit(staff_chat, card.message_id, text, keyboard))
+        effects.append(Send(staff_chat, notice.format(id=case.id), reply_to=card.message_id,
+                            case_link=case.id))
+    return effects
+
+
+ButtonHandler = Callable[[Update, Context, Customer, int, str], Awaitable[list[Effect]]]
+BUTTONS: dict[str, ButtonHandler] = {
+    "consent": on_consent,
+    "survey": on_survey,
+    "comment_skip": on_comment_skip,
+    "case_confirm": on_case_confirm,
+}

@@ -1,0 +1,53 @@
+"""What a handler asks to happen on Telegram, carried out after its changes are committed.
+
+Handlers return effects instead of calling the messenger so that every state change is
+stored before anything is shown to a user, and so that one place does the sending.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.ports.updates import Keyboard, Media
+
+
+@dataclass(frozen=True, slots=True)
+class LogAs:
+    """Record the sent message in this customer's timeline once Telegram has its id."""
+
+    customer_id: int
+    kind: str = "message"
+    case_id: int | None = None
+    data: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    chat_id: int
+    text: str
+    keyboard: Keyboard | None = None
+    reply_to: int | None = None
+    topic_id: int | None = None
+    media: Media | None = None  # sent with `text` as its caption
+    log: LogAs | None = None
+    case_link: int | None = None  # a staff-group message of this case: replies to it relay
+    on_failure: Send | None = None  # told to the staff group when a relay cannot be delivered
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    chat_id: int
+    message_id: int
+    text: str
+    keyboard: Keyboard | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Toast:
+    """The answer to a button press: a short notice, or just stopping the spinner."""
+
+    callback_id: str
+    text: str | None = None
+
+
+Effect = Send | Edit | Toast

@@ -1,0 +1,60 @@
+"""Alembic, driven from code: `careloop db upgrade`, the demo and the tests all come here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    await _run(engine, lambda cfg: command.upgrade(cfg, revision))
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    await _run(engine, lambda cfg: command.downgrade(cfg, revision))
+
+
+async def _run(engine: AsyncEngine, action) -> None:  # type: ignore[no-untyped-def]
+    # Alembic is synchronous; hand it the async engine's connection so it runs inside the
+    # caller's event loop instead of starting one of its own.
+    def run(conn: Connection) -> None:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        action(cfg)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(run)
+
+
+class SchemaOutOfDate(Exception):
+    pass
+
+
+async def ensure_current(engine: AsyncEngine) -> None:
+    """Refuse to work on a database whose schema is behind this version of careloop."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+    def current(conn: Connection) -> str | None:
+        return MigrationContext.configure(conn).get_current_revision()
+
+    async with engine.connect() as conn:
+        revision = await conn.run_sync(current)
+    if revision != head:
+        raise SchemaOutOfDate(
+            "the database schema is not up to date: run `careloop db upgrade` first"
+        )

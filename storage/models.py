@@ -1,0 +1,203 @@
+"""The tables. Times are UTC; each customer carries an IANA timezone for local-time rules."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _utc(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+def _bigint(**kw: Any) -> Any:
+    # Telegram ids exceed 32 bits (supergroups are -100xxxxxxxxxx).
+    return Field(sa_type=BigInteger, **kw)
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str | None = Field(default=None, unique=True, max_length=64)
+    telegram_user_id: int | None = _bigint(default=None, unique=True)
+    chat_id: int | None = _bigint(default=None)
+    name: str = Field(max_length=200)
+    language: str = Field(default="en", max_length=16)
+    timezone: str = Field(default="UTC", max_length=64)
+    tier: str = Field(default="standard", max_length=32)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    birthday: date | None = None
+    service_consent: bool = False
+    service_consent_at: datetime | None = _utc(default=None)
+    marketing_consent: bool = False
+    marketing_consent_at: datetime | None = _utc(default=None)
+    unreachable: bool = False
+    created_at: datetime = _utc()
+
+
+class BusinessEvent(SQLModel, table=True):
+    __tablename__ = "business_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    type: str = Field(max_length=64)
+    occurred_at: datetime = _utc()
+    attrs: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _utc()
+
+
+class TouchState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class Touch(SQLModel, table=True):
+    """One proactive message in the outbox. The database, not the scheduler, knows what is due."""
+
+    __tablename__ = "touch"
+    __table_args__ = (Index("ix_touch_due", "state", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="business_event.id")
+    purpose: str = Field(max_length=64)
+    template: str = Field(max_length=64)
+    survey_key: str | None = Field(default=None, max_length=32)
+    due_at: datetime = _utc()
+    state: str = Field(default=TouchState.PENDING, max_length=16)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    telegram_message_id: int | None = _bigint(default=None)
+    sent_at: datetime | None = _utc(default=None)
+    idempotency_key: str = Field(unique=True, max_length=128)
+    created_at: datetime = _utc()
+
+
+class InvitationState(StrEnum):
+    SENT = "sent"
+    ANSWERED = "answered"
+
+
+class SurveyInvitation(SQLModel, table=True):
+    __tablename__ = "survey_invitation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    touch_id: int | None = Field(default=None, foreign_key="touch.id", unique=True)
+    survey_key: str = Field(max_length=32)
+    purpose: str = Field(max_length=64)
+    state: str = Field(default=InvitationState.SENT, max_length=16)
+    chat_id: int | None = _bigint(default=None)
+    message_id: int | None = _bigint(default=None)
+    sent_at: datetime = _utc()
+
+
+class CommentState(StrEnum):
+    NONE = "none"  # a happy score: nothing asked
+    AWAITING = "awaiting"  # the customer was asked what went wrong
+    GIVEN = "given"
+    SKIPPED = "skipped"
+
+
+class SurveyAnswer(SQLModel, table=True):
+    __tablename__ = "survey_answer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    invitation_id: int = Field(foreign_key="survey_invitation.id", unique=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    survey_key: str = Field(max_length=32)
+    score: int
+    negative: bool
+    comment: str | None = Field(default=None, max_length=4000)
+    comment_state: str = Field(default=CommentState.NONE, max_length=16)
+    answered_at: datetime = _utc()
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "support_case"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    answer_id: int | None = Field(default=None, foreign_key="survey_answer.id", unique=True)
+    state: str = Field(max_length=16, index=True)
+    priority: str = Field(max_length=16)
+    assignee_id: int | None = Field(default=None, foreign_key="staff_member.id")
+    opened_at: datetime = _utc()
+    sla_due_at: datetime = _utc()
+    claimed_at: datetime | None = _utc(default=None)
+    resolved_at: datetime | None = _utc(default=None)
+    closed_at: datetime | None = _utc(default=None)
+    reopen_count: int = 0
+
+
+class CaseMessage(SQLModel, table=True):
+    """A staff-group message that belongs to a case, so a reply to it reaches the customer."""
+
+    __tablename__ = "case_message"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="support_case.id", index=True)
+    chat_id: int = _bigint()
+    message_id: int = _bigint()
+    role: str = Field(max_length=16)  # "card" | "relay"
+
+
+class StaffMember(SQLModel, table=True):
+    __tablename__ = "staff_member"
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int = _bigint(unique=True)
+    role: str = Field(max_length=16)
+    name: str | None = Field(default=None, max_length=200)
+    added_at: datetime = _utc()
+
+
+class Interaction(SQLModel, table=True):
+    """The append-only per-customer timeline: every touch, both ways."""
+
+    __tablename__ = "interaction"
+    __table_args__ = (Index("ix_interaction_customer_at", "customer_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    at: datetime = _utc()
+    kind: str = Field(max_length=32)
+    direction: str = Field(max_length=8)  # "in" | "out" | "note"
+    text: str | None = Field(default=None, max_length=4096)
+    telegram_message_id: int | None = _bigint(default=None)
+    case_id: int | None = Field(default=None, foreign_key="support_case.id")
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class CallbackKey(SQLModel, table=True):
+    """What an inline button means. Telegram hands back only the opaque key."""
+
+    __tablename__ = "callback_key"
+
+    key: str = Field(primary_key=True, max_length=32)
+    action: str = Field(max_length=32)
+    subject_id: int
+    value: str = Field(default="", max_length=32)
+    chat_id: int = _bigint()
+    created_at: datetime = _utc()
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """Update ids already handled, so a redelivered update is not handled twice."""
+
+    __tablename__ = "processed_update"
+
+    update_id: int = _bigint(primary_key=True)
+    at: datetime = _utc()

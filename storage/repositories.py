@@ -1,0 +1,229 @@
+"""Repositories: queries and additions for one aggregate each. They never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    BusinessEvent,
+    CallbackKey,
+    Case,
+    CaseMessage,
+    CommentState,
+    Customer,
+    Interaction,
+    ProcessedUpdate,
+    StaffMember,
+    SurveyAnswer,
+    SurveyInvitation,
+    Touch,
+    TouchState,
+)
+
+OPEN_CASE_STATES = ("open", "claimed", "reopened")
+
+
+class _Repo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _add(self, row: Any) -> Any:
+        self.session.add(row)
+        await self.session.flush()  # assigns the id without committing
+        return row
+
+
+class Customers(_Repo):
+    async def get(self, customer_id: int) -> Customer | None:
+        return await self.session.get(Customer, customer_id)
+
+    async def by_external_id(self, external_id: str) -> Customer | None:
+        res = await self.session.exec(select(Customer).where(Customer.external_id == external_id))
+        return res.first()
+
+    async def by_external_ids(self, external_ids: Sequence[str]) -> dict[str, Customer]:
+        res = await self.session.exec(
+            select(Customer).where(col(Customer.external_id).in_(list(external_ids)))
+        )
+        return {c.external_id: c for c in res.all() if c.external_id}
+
+    async def by_telegram_user(self, user_id: int) -> Customer | None:
+        res = await self.session.exec(select(Customer).where(Customer.telegram_user_id == user_id))
+        return res.first()
+
+    async def add(self, customer: Customer) -> Customer:
+        return await self._add(customer)
+
+
+class Events(_Repo):
+    async def add(self, event: BusinessEvent) -> BusinessEvent:
+        return await self._add(event)
+
+
+class Touches(_Repo):
+    async def by_key(self, idempotency_key: str) -> Touch | None:
+        res = await self.session.exec(select(Touch).where(Touch.idempotency_key == idempotency_key))
+        return res.first()
+
+    async def add(self, touch: Touch) -> Touch:
+        return await self._add(touch)
+
+    async def get(self, touch_id: int) -> Touch | None:
+        return await self.session.get(Touch, touch_id)
+
+    async def due(self, now: datetime, limit: int) -> Sequence[Touch]:
+        res = await self.session.exec(
+            select(Touch)
+            .where(Touch.state == TouchState.PENDING, Touch.due_at <= now)
+            .order_by(col(Touch.due_at), col(Touch.id))
+            .limit(limit)
+        )
+        return res.all()
+
+    async def in_state(self, state: TouchState) -> Sequence[Touch]:
+        res = await self.session.exec(select(Touch).where(Touch.state == state))
+        return res.all()
+
+    async def for_customer(self, customer_id: int) -> Sequence[Touch]:
+        res = await self.session.exec(
+            select(Touch).where(Touch.customer_id == customer_id).order_by(col(Touch.due_at))
+        )
+        return res.all()
+
+
+class Surveys(_Repo):
+    async def add_invitation(self, inv: SurveyInvitation) -> SurveyInvitation:
+        return await self._add(inv)
+
+    async def invitation(self, invitation_id: int) -> SurveyInvitation | None:
+        return await self.session.get(SurveyInvitation, invitation_id)
+
+    async def add_answer(self, answer: SurveyAnswer) -> SurveyAnswer:
+        return await self._add(answer)
+
+    async def answer(self, answer_id: int) -> SurveyAnswer | None:
+        return await self.session.get(SurveyAnswer, answer_id)
+
+    async def answer_for(self, invitation_id: int) -> SurveyAnswer | None:
+        res = await self.session.exec(
+            select(SurveyAnswer).where(SurveyAnswer.invitation_id == invitation_id)
+        )
+        return res.first()
+
+    async def awaiting_comment(self, customer_id: int) -> SurveyAnswer | None:
+        res = await self.session.exec(
+            select(SurveyAnswer)
+            .where(
+                SurveyAnswer.customer_id == customer_id,
+                SurveyAnswer.comment_state == CommentState.AWAITING,
+            )
+            .order_by(col(SurveyAnswer.answered_at).desc())
+        )
+        return res.first()
+
+    async def invitations_since(self, since: datetime) -> Sequence[SurveyInvitation]:
+        res = await self.session.exec(
+            select(SurveyInvitation).where(SurveyInvitation.sent_at >= since)
+        )
+        return res.all()
+
+    async def answers_to(self, invitation_ids: Sequence[int]) -> Sequence[SurveyAnswer]:
+        res = await self.session.exec(
+            select(SurveyAnswer).where(col(SurveyAnswer.invitation_id).in_(list(invitation_ids)))
+        )
+        return res.all()
+
+
+class Cases(_Repo):
+    async def add(self, case: Case) -> Case:
+        return await self._add(case)
+
+    async def get(self, case_id: int) -> Case | None:
+        return await self.session.get(Case, case_id)
+
+    async def open_for(self, customer_id: int) -> Case | None:
+        res = await self.session.exec(
+            select(Case)
+            .where(Case.customer_id == customer_id, col(Case.state).in_(OPEN_CASE_STATES))
+            .order_by(col(Case.opened_at).desc())
+        )
+        return res.first()
+
+    async def link_message(self, case_id: int, chat_id: int, message_id: int, role: str) -> None:
+        await self._add(
+            CaseMessage(case_id=case_id, chat_id=chat_id, message_id=message_id, role=role)
+        )
+
+    async def card_of(self, case_id: int) -> CaseMessage | None:
+        res = await self.session.exec(
+            select(CaseMessage).where(CaseMessage.case_id == case_id, CaseMessage.role == "card")
+        )
+        return res.first()
+
+    async def by_message(self, chat_id: int, message_id: int) -> Case | None:
+        res = await self.session.exec(
+            select(Case)
+            .join(CaseMessage, col(CaseMessage.case_id) == col(Case.id))
+            .where(CaseMessage.chat_id == chat_id, CaseMessage.message_id == message_id)
+        )
+        return res.first()
+
+    async def count_by_state(self, since: datetime) -> dict[str, int]:
+        res = await self.session.exec(
+            select(Case.state, func.count()).where(Case.opened_at >= since).group_by(Case.state)
+        )
+        return dict(res.all())
+
+
+class Staff(_Repo):
+    async def by_telegram_user(self, user_id: int) -> StaffMember | None:
+        res = await self.session.exec(
+            select(StaffMember).where(StaffMember.telegram_user_id == user_id)
+        )
+        return res.first()
+
+    async def get(self, staff_id: int) -> StaffMember | None:
+        return await self.session.get(StaffMember, staff_id)
+
+    async def add(self, member: StaffMember) -> StaffMember:
+        return await self._add(member)
+
+
+class Timeline(_Repo):
+    """Append-only: there is deliberately no update or delete here."""
+
+    async def append(self, entry: Interaction) -> Interaction:
+        return await self._add(entry)
+
+    async def of(self, customer_id: int, limit: int | None = None) -> Sequence[Interaction]:
+        query = (
+            select(Interaction)
+            .where(Interaction.customer_id == customer_id)
+            .order_by(col(Interaction.at).desc(), col(Interaction.id).desc())
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        res = await self.session.exec(query)
+        return list(reversed(res.all()))
+
+
+class Callbacks(_Repo):
+    async def add(self, key: CallbackKey) -> CallbackKey:
+        return await self._add(key)
+
+    async def get(self, key: str) -> CallbackKey | None:
+        return await self.session.get(CallbackKey, key)
+
+
+class Updates(_Repo):
+    async def seen(self, update_id: int) -> bool:
+        return await self.session.get(ProcessedUpdate, update_id) is not None
+
+    async def mark(self, update_id: int, at: datetime) -> None:
+        await self._add(ProcessedUpdate(update_id=update_id, at=at))

@@ -1,0 +1,33 @@
+"""Reading a score: is it valid, is it negative, how urgent is the case it opens."""
+
+from __future__ import annotations
+
+from surveys.definitions import Survey
+
+VIP_TIERS = frozenset({"vip", "gold", "platinum"})
+
+
+class InvalidScore(ValueError):
+    pass
+
+
+def parse_score(survey: Survey, raw: str) -> int:
+    """The score carried by a button; anything off the survey's scale is refused."""
+    try:
+        score = int(raw)
+    except ValueError:
+        raise InvalidScore(f"not a number: {raw!r}") from None
+    if score not in survey.scores:
+        raise InvalidScore(f"{score} is off the {survey.key} scale")
+    return score
+
+
+def is_negative(survey: Survey, score: int) -> bool:
+    return score <= survey.negative_at_or_below
+
+
+def case_priority(survey: Survey, score: int, tier: str) -> str:
+    """VIP customers and the lowest scores are urgent; every other case is normal."""
+    if tier.lower() in VIP_TIERS or score <= survey.low:
+        return "urgent"
+    return "normal"
