@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -56,6 +57,9 @@ class App:
 
     def scheduler(self) -> AsyncIOScheduler:
         """Ticks only: what is due lives in the database, never in the scheduler's memory."""
+        # A tick still running when the next is due is normal under load; the next tick
+        # catches up, so APScheduler's "skipped" warning is noise.
+        logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
         scheduler = AsyncIOScheduler(timezone="UTC")
         scheduler.add_job(
             self.sender.tick, IntervalTrigger(seconds=self.settings.sender_interval_seconds),

@@ -9,6 +9,7 @@ from html import escape
 
 from bot.i18n import N_, Translator
 from bot.ports.updates import Button, Keyboard
+from bot.services import cases
 from bot.services.cases import CaseState
 from handlers.context import Context
 from storage.models import Case, Customer, Interaction, SurveyInvitation
@@ -80,6 +81,7 @@ def _state_line(tr: Translator, case: Case, assignee: str | None) -> str:
 def _history_line(tr: Translator, entry: Interaction, timezone: str) -> str:
     arrow = {"in": "←", "out": "→"}.get(entry.direction, "·")
     detail = entry.text or ", ".join(f"{k}={v}" for k, v in entry.data.items() if v is not None)
+    detail = " ".join(detail.split())  # one line per entry
     if len(detail) > 80:
         detail = detail[:79] + "…"
     return f"{tr.datetime(entry.at, timezone)} {arrow} {escape(entry.kind)}: {escape(detail)}"
@@ -108,7 +110,8 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
             survey=definition.key.upper(), score=answer.score, high=definition.high))
         if answer.comment:
             lines.append(_("Comment: {comment}").format(comment=escape(_clip(answer.comment))))
-    lines.append(_("Respond by: {due}").format(due=tr.datetime(case.sla_due_at, tz)))
+    if cases.is_active(case.state):
+        lines.append(_("Respond by: {due}").format(due=tr.datetime(case.sla_due_at, tz)))
     lines.append(_state_line(tr, case, assignee.name if assignee else None))
     if recent:
         lines.append("")

@@ -24,7 +24,6 @@ from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    LinkPreviewOptions,
     Message,
     ReplyParameters,
 )
@@ -45,9 +44,7 @@ def make_bot(token: str, api_url: str) -> Bot:
     return Bot(
         token,
         session=session,
-        default=DefaultBotProperties(
-            parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
-        ),
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.services.timeline import record
 from storage.models import BusinessEvent, Customer, Touch
@@ -76,6 +76,7 @@ async def add_event(
     if not EVENT_TYPE.match(event_type):
         raise BadEvent(f"event type {event_type!r} must be lowercase letters, digits and _")
     assert customer.id is not None
+    occurred_at = occurred_at.astimezone(UTC)  # one instant, one idempotency key
     event = await uow.events.add(BusinessEvent(
         customer_id=customer.id, type=event_type, occurred_at=occurred_at, attrs=attrs,
         created_at=now,

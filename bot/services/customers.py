@@ -44,7 +44,7 @@ class CustomerRow:
 
 def parse_csv(text: str) -> list[CustomerRow]:
     """Every row, or BadCsv naming every bad line: a bad file imports nothing."""
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text), strict=True)
     header = [h.strip() for h in (reader.fieldnames or [])]
     if not header:
         raise BadCsv(["the file is empty: expected a header " + ",".join(CSV_COLUMNS)])
@@ -93,6 +93,8 @@ def _parse_row(raw: dict[str, str]) -> CustomerRow:
     name = raw.get("name", "")
     if not name or len(name) > 200:
         raise ValueError("name is required and at most 200 characters")
+    if any(ch < " " for ch in name):
+        raise ValueError("name must be a single line without control characters")
     tier = raw.get("tier") or "standard"
     if len(tier) > 32:
         raise ValueError("tier is at most 32 characters")

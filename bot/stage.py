@@ -1,0 +1,157 @@
+"""A stage for the whole loop: a sandbox Telegram, a database and a running careloop,
+with customers and staff in it. `careloop demo` plays on it, and so do the end-to-end tests.
+
+People act only through the sandbox (sending messages, pressing buttons they can see) and
+operators only through the services the CLI calls, so the bot is driven as in production.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+from bot import deeplink
+from bot.app import Storage, build_storage
+from bot.ports.clock import ManualClock
+from bot.sandbox import Sandbox, SandboxMessage, SandboxUser
+from bot.serve import Running, start
+from bot.services import care, customers
+from bot.settings import Settings
+from storage.migrate import upgrade
+from storage.models import StaffMember
+
+T = TypeVar("T")
+WAIT = 10.0  # seconds a step may take before the stage calls it stuck
+
+
+class Stage:
+    def __init__(self, sandbox: Sandbox, settings: Settings, storage: Storage,
+                 clock: ManualClock, staff_chat: int, staff: list[SandboxUser]) -> None:
+        self.sandbox = sandbox
+        self.settings = settings
+        self.storage = storage
+        self.clock = clock
+        self.staff_chat = staff_chat
+        self.staff = staff
+        self.running: Running | None = None
+
+    @classmethod
+    async def open(
+        cls, workdir: Path, *, database_url: str | None = None, staff_names: tuple[str, ...] = (
+            "Lin", "Max", "Sam"), staff_language: str = "en", rate_limits: bool = True,
+        start_at: datetime | None = None,
+    ) -> Stage:
+        sandbox = Sandbox(rate_limits=rate_limits)
+        base_url = await sandbox.start()
+        staff = [sandbox.add_user(name, language_code=staff_language) for name in staff_names]
+        staff_chat = sandbox.add_group("Care team", staff)
+        settings = Settings(
+            bot_token=sandbox.token,  # type: ignore[arg-type]
+            telegram_api_url=base_url,
+            database_url=database_url or f"sqlite+aiosqlite:///{workdir / 'careloop.db'}",
+            staff_chat_id=staff_chat,
+            link_secret=secrets.token_urlsafe(24),  # type: ignore[arg-type]
+            bot_username=sandbox.bot.username,
+            staff_language=staff_language,
+            sender_interval_seconds=0.05,
+            # The sandbox allows short bursts; the demo does not wait out real seconds.
+            chat_interval_seconds=0.0,
+        )
+        storage = build_storage(settings)
+        await upgrade(storage.engine)
+        clock = ManualClock(start_at or datetime.now(UTC).replace(microsecond=0))
+        return cls(sandbox, settings, storage, clock, staff_chat, staff)
+
+    async def start_bot(self) -> Running:
+        self.running = await start(self.settings, self.storage, clock=self.clock)
+        return self.running
+
+    async def stop_bot(self) -> None:
+        if self.running is not None:
+            await self.running.stop()
+            self.running = None
+
+    async def close(self) -> None:
+        await self.stop_bot()
+        await self.storage.close()
+        await self.sandbox.stop()
+
+    # --- the operator, through the same services as the CLI -------------------------------
+
+    async def import_customers(self, csv_text: str) -> customers.ImportResult:
+        rows = customers.parse_csv(csv_text)
+        async with self.storage.uow() as uow:
+            result = await customers.import_rows(
+                uow, self.clock.now(), rows, self.settings.language, self.settings.timezone)
+            await uow.commit()
+        return result
+
+    async def link(self, external_id: str) -> str:
+        async with self.storage.uow() as uow:
+            customer = await uow.customers.by_external_id(external_id)
+        assert customer is not None and customer.id is not None
+        assert self.settings.link_secret is not None
+        return deeplink.sign(customer.id, self.settings.link_secret.get_secret_value())
+
+    async def add_staff(self, user: SandboxUser, role: str) -> None:
+        async with self.storage.uow() as uow:
+            await uow.staff.add(StaffMember(telegram_user_id=user.id, role=role,
+                                            added_at=self.clock.now()))
+            await uow.commit()
+
+    async def event(self, external_id: str, event_type: str,
+                    at: datetime | None = None) -> care.Scheduled:
+        async with self.storage.uow() as uow:
+            customer = await uow.customers.by_external_id(external_id)
+            assert customer is not None
+            scheduled = await care.add_event(uow, self.clock.now(), customer, event_type,
+                                             at or self.clock.now(), {})
+            await uow.commit()
+        return scheduled
+
+    def advance(self, **delta: float) -> None:
+        self.clock.advance(timedelta(**delta))
+
+    # --- people -----------------------------------------------------------------------
+
+    def customer(self, first_name: str, language_code: str = "en",
+                 last_name: str | None = None) -> SandboxUser:
+        return self.sandbox.add_user(first_name, last_name=last_name,
+                                     language_code=language_code)
+
+    async def say(self, user: SandboxUser, text: str, *, chat_id: int | None = None,
+                  reply_to: int | None = None) -> SandboxMessage:
+        return await self.sandbox.user_sends(user, text, chat_id=chat_id,
+                                             reply_to_message_id=reply_to)
+
+    async def press(self, user: SandboxUser, message: SandboxMessage, label: str) -> str:
+        """Press the button whose label contains `label`; returns the toast shown."""
+        matches = [data for row in message.buttons for text, data in row
+                   if label in text and data is not None]
+        if len(matches) != 1:
+            raise AssertionError(f"expected one button labelled {label!r}, got {message.buttons}")
+        query_id = await self.sandbox.user_presses(user, message.chat_id, message.message_id,
+                                                   matches[0])
+        answer = await self.wait(lambda: next(
+            (a for a in self.sandbox.callback_answers if a.query_id == query_id), None),
+            f"an answer to the press on {label!r}")
+        return answer.text or ""
+
+    async def bot_says(self, chat_id: int, contains: str, *, after: int = 0) -> SandboxMessage:
+        """The first bot message in this chat, newer than message id `after`, that contains
+        `contains`; waits for it."""
+        def find() -> SandboxMessage | None:
+            return next((m for m in self.sandbox.bot_messages(chat_id)
+                         if m.message_id > after and contains in (m.content or "")), None)
+        return await self.wait(find, f"a bot message containing {contains!r} in chat {chat_id}")
+
+    async def wait(self, probe: Callable[[], T | None], what: str) -> T:
+        """Wait until `probe` returns something, re-checked on every change in the sandbox."""
+        return await self.sandbox.wait_for(probe, timeout=WAIT, what=what)  # type: ignore[return-value]
+
+    def last_id(self, chat_id: int) -> int:
+        messages = self.sandbox.messages(chat_id)
+        return messages[-1].message_id if messages else 0

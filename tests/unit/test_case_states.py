@@ -1,0 +1,58 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.services.cases import CaseAction, CaseState, InvalidTransition, next_state, sla_due
+
+S, A = CaseState, CaseAction
+
+
+@pytest.mark.parametrize(
+    ("state", "action", "after"),
+    [
+        (S.OPEN, A.CLAIM, S.CLAIMED),
+        (S.OPEN, A.RESOLVE, S.RESOLVED),
+        (S.CLAIMED, A.RESOLVE, S.RESOLVED),
+        (S.RESOLVED, A.CONFIRM, S.CONFIRMED),
+        (S.RESOLVED, A.REOPEN, S.REOPENED),
+        (S.REOPENED, A.CLAIM, S.CLAIMED),
+        (S.REOPENED, A.RESOLVE, S.RESOLVED),
+    ],
+)
+def test_allowed_transitions(state: CaseState, action: CaseAction, after: CaseState) -> None:
+    assert next_state(state, action) is after
+
+
+@pytest.mark.parametrize(
+    ("state", "action"),
+    [
+        (S.CLAIMED, A.CLAIM),  # a double press on Claim
+        (S.RESOLVED, A.RESOLVE),
+        (S.RESOLVED, A.CLAIM),
+        (S.OPEN, A.CONFIRM),
+        (S.CLAIMED, A.REOPEN),
+        (S.CONFIRMED, A.REOPEN),  # closed for good
+        (S.CONFIRMED, A.CLAIM),
+    ],
+)
+def test_refused_transitions(state: CaseState, action: CaseAction) -> None:
+    with pytest.raises(InvalidTransition):
+        next_state(state, action)
+
+
+def test_every_pair_is_either_allowed_or_refused_never_silent() -> None:
+    outcomes = 0
+    for state in S:
+        for action in A:
+            try:
+                assert isinstance(next_state(state, action), CaseState)
+            except InvalidTransition as exc:
+                assert exc.state is state
+            outcomes += 1
+    assert outcomes == len(S) * len(A)
+
+
+def test_sla() -> None:
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    assert sla_due("urgent", t) == t + timedelta(hours=2)
+    assert sla_due("normal", t) == t + timedelta(hours=24)

@@ -1,0 +1,65 @@
+import pytest
+
+from bot.settings import ConfigError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("CARELOOP_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_need_nothing() -> None:
+    s = load_settings()
+    assert s.database_url == "sqlite+aiosqlite:///careloop.db"
+    assert s.runtime == "aiogram"
+    assert s.telegram_api_url == "https://api.telegram.org"
+
+
+def test_environment_wins_over_toml(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    (tmp_path / "careloop.toml").write_text('timezone = "Asia/Shanghai"\nstaff_chat_id = -100\n')
+    monkeypatch.setenv("CARELOOP_STAFF_CHAT_ID", "-1001")
+    s = load_settings()
+    assert (s.timezone, s.staff_chat_id) == ("Asia/Shanghai", -1001)
+
+
+def test_secrets_are_hidden_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARELOOP_BOT_TOKEN", "123:very-secret")
+    s = load_settings()
+    assert "very-secret" not in repr(s)
+    assert s.bot_token is not None
+    assert s.bot_token.get_secret_value() == "123:very-secret"
+
+
+@pytest.mark.parametrize(("env", "value", "message"), [
+    ("CARELOOP_TIMEZONE", "Mars/Base", "CARELOOP_TIMEZONE: unknown IANA timezone 'Mars/Base'"),
+    ("CARELOOP_STAFF_CHAT_ID", "abc", "CARELOOP_STAFF_CHAT_ID: Input should be a valid integer"),
+    ("CARELOOP_RUNTIME", "telethon", "CARELOOP_RUNTIME: Input should be 'aiogram' or 'ptb'"),
+    ("CARELOOP_TELEGRAM_API_URL", "ftp://x", "CARELOOP_TELEGRAM_API_URL: must start with"),
+])
+def test_invalid_settings_are_one_line_naming_them(
+    monkeypatch: pytest.MonkeyPatch, env: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value).startswith(message)
+    assert "\n" not in str(err.value)
+
+
+def test_unknown_or_broken_toml(tmp_path) -> None:
+    (tmp_path / "careloop.toml").write_text('bot_tokn = "x"\n')
+    with pytest.raises(ConfigError, match="CARELOOP_BOT_TOKN: unknown setting"):
+        load_settings()
+    (tmp_path / "careloop.toml").write_text("timezone = \n")
+    with pytest.raises(ConfigError, match="careloop.toml"):
+        load_settings()
+
+
+def test_require_names_the_missing_setting() -> None:
+    with pytest.raises(ConfigError, match="CARELOOP_BOT_TOKEN is required"):
+        load_settings().require("bot_token")
