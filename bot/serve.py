@@ -40,6 +40,14 @@ async def assemble(settings: Settings, storage: Storage, clock: Clock | None = N
     return Assembled(runtime, app, scheduler)
 
 
+async def _stop_ticking(parts: Assembled) -> None:
+    # Pause first: APScheduler's shutdown cancels a running job, which would cut a send
+    # in half and leave its touch ambiguous.
+    parts.scheduler.pause()
+    await parts.app.sender.drain()
+    parts.scheduler.shutdown(wait=False)
+
+
 @dataclass
 class Running:
     """A bot started in the background (the demo and the end-to-end tests)."""
@@ -52,7 +60,7 @@ class Running:
         return self.parts.app
 
     async def stop(self) -> None:
-        self.parts.scheduler.shutdown(wait=False)
+        await _stop_ticking(self.parts)
         await self.parts.runtime.stop_polling()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(self.task, timeout=15)
@@ -79,5 +87,5 @@ async def serve(settings: Settings, storage: Storage, *, webhook: bool) -> None:
         else:
             await parts.runtime.poll()
     finally:
-        parts.scheduler.shutdown(wait=False)
+        await _stop_ticking(parts)  # SIGTERM: in-flight sends finish and are recorded
         await parts.runtime.close()

@@ -8,7 +8,8 @@ operators only through the services the CLI calls, so the bot is driven as in pr
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -115,6 +116,11 @@ class Stage:
     def advance(self, **delta: float) -> None:
         self.clock.advance(timedelta(**delta))
 
+    async def deliver_due(self) -> int:
+        """Run one sender tick now, next to the scheduler's (they never send a touch twice)."""
+        assert self.running is not None
+        return await self.running.app.sender.tick()
+
     # --- people -----------------------------------------------------------------------
 
     def customer(self, first_name: str, language_code: str = "en",
@@ -151,6 +157,17 @@ class Stage:
     async def wait(self, probe: Callable[[], T | None], what: str) -> T:
         """Wait until `probe` returns something, re-checked on every change in the sandbox."""
         return await self.sandbox.wait_for(probe, timeout=WAIT, what=what)  # type: ignore[return-value]
+
+    async def until(self, probe: Callable[[], Awaitable[T | None]], what: str) -> T:
+        """Wait for a condition in the database: polled, since storage sends no signal."""
+        deadline = asyncio.get_running_loop().time() + WAIT
+        while True:
+            value = await probe()
+            if value:
+                return value
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"waited {WAIT}s for {what}")
+            await asyncio.sleep(0.01)
 
     def last_id(self, chat_id: int) -> int:
         messages = self.sandbox.messages(chat_id)

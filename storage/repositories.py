@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -85,6 +85,16 @@ class Touches(_Repo):
             .limit(limit)
         )
         return res.all()
+
+    async def move(self, touch_id: int, from_state: TouchState, to_state: TouchState) -> bool:
+        """Change state only if it is still `from_state`: of two senders racing for the same
+        touch exactly one wins, and only the winner sends it."""
+        res = await self.session.exec(
+            update(Touch)
+            .where(col(Touch.id) == touch_id, col(Touch.state) == from_state)
+            .values(state=to_state)
+        )
+        return res.rowcount == 1  # type: ignore[attr-defined]
 
     async def in_state(self, state: TouchState) -> Sequence[Touch]:
         res = await self.session.exec(select(Touch).where(Touch.state == state))

@@ -11,6 +11,7 @@ from storage.models import Customer, TouchState
 MAX_ATTEMPTS = 5
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
+UNREACHABLE = "unreachable (blocked the bot or chat gone)"
 
 
 def skip_reason(customer: Customer) -> str | None:
@@ -20,7 +21,7 @@ def skip_reason(customer: Customer) -> str | None:
     if not customer.service_consent:
         return "no service consent"
     if customer.unreachable:
-        return "unreachable (blocked the bot or chat gone)"
+        return UNREACHABLE
     return None
 
 

@@ -7,11 +7,12 @@ start such a touch is ambiguous and is failed rather than sent again (see `recov
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
 from bot.delivery.limiter import Limiter
-from bot.delivery.policy import after_error, skip_reason
+from bot.delivery.policy import UNREACHABLE, after_error, skip_reason
 from bot.i18n import Catalogs
 from bot.ports.clock import Clock
 from bot.ports.messenger import Messenger, MessengerError
@@ -47,6 +48,9 @@ class Sender:
         self._config = config
         self._limiter = limiter
         self._batch = batch
+        # One tick at a time in this process; other processes are kept out by the
+        # conditional state change in `_claim_due`.
+        self._running = asyncio.Lock()
 
     async def recover(self) -> int:
         """Fail touches left `sending` by a crash: Telegram may have delivered them already."""
@@ -63,9 +67,22 @@ class Sender:
 
     async def tick(self) -> int:
         """Send what is due now; returns how many touches were settled."""
+        async with self._running:
+            return await self._tick()
+
+    async def drain(self) -> None:
+        """Wait for a tick in progress to finish its sends (a clean shutdown)."""
+        async with self._running:
+            pass
+
+    async def _tick(self) -> int:
         prepared, settled = await self._claim_due()
+        gone: set[int] = set()  # chats that answered "blocked" or "not found" in this tick
         for item in prepared:
-            await self._deliver(item)
+            if item.chat_id in gone:
+                await self._settle_skip(item, UNREACHABLE)
+            elif not await self._deliver(item):
+                gone.add(item.chat_id)
         return settled + len(prepared)
 
     async def _claim_due(self) -> tuple[list[Prepared], int]:
@@ -78,16 +95,17 @@ class Sender:
                 customer = await uow.customers.get(touch.customer_id)
                 assert customer is not None and touch.id is not None
                 reason = skip_reason(customer)
+                target = TouchState.SENDING if reason is None else TouchState.SKIPPED
+                if not await uow.touches.move(touch.id, TouchState.PENDING, target):
+                    continue  # another tick or process took it
+                await uow.session.refresh(touch)
                 if reason is not None:
-                    touch.state = TouchState.SKIPPED
                     touch.last_error = reason
                     uow.session.add(touch)
                     await record(uow, now, customer.id, "skipped", "note",  # type: ignore[arg-type]
                                  purpose=touch.purpose, reason=reason)
                     skipped += 1
                     continue
-                touch.state = TouchState.SENDING
-                uow.session.add(touch)
                 prepared.append(await self._render(ctx, touch, customer))
             await uow.commit()
         return prepared, skipped
@@ -104,13 +122,13 @@ class Sender:
         text, keyboard = await survey_prompt(ctx, customer, invitation)
         return Prepared(touch.id, customer.id, customer.chat_id, text, keyboard, invitation.id)
 
-    async def _deliver(self, item: Prepared) -> None:
+    async def _deliver(self, item: Prepared) -> bool:
+        """Send one touch; False when the chat turned out to be unreachable."""
         await self._limiter.wait(item.chat_id)
         try:
             sent = await self._messenger.send_text(item.chat_id, item.text, keyboard=item.keyboard)
         except MessengerError as exc:
-            await self._settle_failure(item, exc)
-            return
+            return await self._settle_failure(item, exc)
         async with self._uow() as uow:
             now = self._clock.now()
             touch = await uow.touches.get(item.touch_id)
@@ -129,8 +147,22 @@ class Sender:
             await record(uow, now, item.customer_id, "message", "out", item.text,
                          message_id=sent.message_id, purpose=touch.purpose)
             await uow.commit()
+        return True
 
-    async def _settle_failure(self, item: Prepared, exc: MessengerError) -> None:
+    async def _settle_skip(self, item: Prepared, reason: str) -> None:
+        async with self._uow() as uow:
+            touch = await uow.touches.get(item.touch_id)
+            assert touch is not None
+            touch.state = TouchState.SKIPPED
+            touch.last_error = reason
+            uow.session.add(touch)
+            if item.invitation_id is not None:
+                await _drop_invitation(uow, item.invitation_id)
+            await record(uow, self._clock.now(), item.customer_id, "skipped", "note",
+                         purpose=touch.purpose, reason=reason)
+            await uow.commit()
+
+    async def _settle_failure(self, item: Prepared, exc: MessengerError) -> bool:
         async with self._uow() as uow:
             now = self._clock.now()
             touch = await uow.touches.get(item.touch_id)
@@ -153,6 +185,7 @@ class Sender:
                              purpose=touch.purpose, reason=outcome.reason)
             await uow.commit()
         log.info("touch %s not sent: %s", item.touch_id, outcome.reason)
+        return not outcome.unreachable
 
 
 async def _drop_invitation(uow: UnitOfWork, invitation_id: int) -> None:

@@ -1,0 +1,116 @@
+"""The outbox under Telegram's answers: blocked chats, rate limits, server errors, restarts."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from bot.stage import Stage
+from storage.models import Touch, TouchState
+from tests.e2e.conftest import linked
+
+
+async def _touches(stage: Stage) -> list[Touch]:
+    async with stage.storage.uow() as uow:
+        return list((await uow.session.exec(select(Touch).order_by(Touch.id))).all())
+
+
+async def _settled(stage: Stage) -> Touch | None:
+    (touch,) = await _touches(stage)
+    return touch if touch.state != "pending" and touch.state != "sending" else None
+
+
+def _texts(stage: Stage, chat_id: int, contains: str) -> list[str]:
+    return [m.content or "" for m in stage.sandbox.bot_messages(chat_id)
+            if contains in (m.content or "")]
+
+
+async def test_a_blocked_customer_becomes_unreachable_and_is_not_retried(stage: Stage) -> None:
+    ann = await linked(stage, "C1")
+    await stage.event("C1", "purchase")
+    stage.sandbox.block(ann)
+    stage.advance(days=4)
+    await stage.deliver_due()
+    care, survey = await _touches(stage)
+    assert (care.state, care.last_error) == ("failed", "final: Blocked")
+    assert (survey.state, survey.last_error) == ("skipped", "unreachable (blocked the bot or chat gone)")
+    async with stage.storage.uow() as uow:
+        customer = await uow.customers.by_external_id("C1")
+    assert customer is not None
+    assert customer.unreachable
+    sends = [r for r in stage.sandbox.calls("sendMessage") if r.params.get("chat_id") in (ann.id, str(ann.id))]
+    assert sum(1 for r in sends if r.error_code == 403) == 1  # tried once, never again
+
+
+async def test_429_waits_retry_after_then_sends_exactly_once(stage: Stage) -> None:
+    ann = await linked(stage, "C1")
+    await stage.event("C1", "service_completed")
+    stage.sandbox.inject_fault("sendMessage", chat_id=ann.id, kind="retry_after", retry_after=30)
+    stage.advance(days=1, minutes=1)
+    await stage.deliver_due()
+    (touch,) = await _touches(stage)
+    assert (touch.state, touch.attempts) == ("pending", 0)
+    assert touch.last_error == "rate limited: retry after 30s"
+    assert _texts(stage, ann.id, "How satisfied") == []
+
+    stage.advance(seconds=31)
+    await stage.bot_says(ann.id, "How satisfied")
+    touch = await stage.until(lambda: _settled(stage), "the touch to be recorded as sent")
+    assert (touch.state, touch.attempts) == ("sent", 1)
+    assert len(_texts(stage, ann.id, "How satisfied")) == 1
+
+
+async def test_server_errors_back_off_and_recover(stage: Stage) -> None:
+    ann = await linked(stage, "C1")
+    await stage.event("C1", "service_completed")
+    stage.sandbox.inject_fault("sendMessage", chat_id=ann.id, kind="server_error", times=2)
+    stage.advance(days=1, minutes=1)
+    await stage.deliver_due()
+    (touch,) = await _touches(stage)
+    assert (touch.state, touch.attempts) == ("pending", 1)
+    stage.advance(seconds=31)
+    await stage.deliver_due()
+    (touch,) = await _touches(stage)
+    assert (touch.state, touch.attempts) == ("pending", 2)
+    stage.advance(seconds=61)
+    touch = await stage.until(lambda: _settled(stage), "the touch to be sent")
+    assert (touch.state, touch.attempts) == ("sent", 3)
+    assert len(_texts(stage, ann.id, "How satisfied")) == 1
+    # The questions that never arrived left no invitation behind.
+    async with stage.storage.uow() as uow:
+        invitations = await uow.surveys.invitations_since(stage.clock.now().replace(year=2000))
+    assert [(i.touch_id, i.message_id is not None) for i in invitations] == [(touch.id, True)]
+
+
+async def test_a_restart_loses_nothing_and_sends_nothing_twice(stage: Stage) -> None:
+    people = {ext: await linked(stage, ext, f"P{ext}") for ext in ("C1", "C2", "C3")}
+    for ext in people:
+        await stage.event(ext, "purchase")
+    stage.advance(days=1, minutes=1)
+    for person in people.values():
+        await stage.bot_says(person.id, "Thank you for your purchase")
+
+    await stage.stop_bot()
+    # A touch caught mid-send by a crash: Telegram may or may not have delivered it.
+    async with stage.storage.uow() as uow:
+        touch = (await uow.touches.for_customer(1))[1]
+        touch.state = TouchState.SENDING
+        uow.session.add(touch)
+        await uow.commit()
+    stage.advance(days=2)
+    await stage.start_bot()
+    for ext, person in people.items():
+        if ext != "C1":
+            await stage.bot_says(person.id, "How satisfied")
+    await stage.deliver_due()
+    await stage.sandbox.wait_idle()
+
+    for ext, person in people.items():
+        assert len(_texts(stage, person.id, "Thank you for your purchase")) == 1
+        assert len(_texts(stage, person.id, "How satisfied")) == (0 if ext == "C1" else 1)
+    states = [(t.customer_id, t.purpose, t.state) for t in await _touches(stage)]
+    assert (1, "purchase.csat", "failed") in states
+    assert sum(1 for s in states if s[2] == "sent") == 5
+    async with stage.storage.uow() as uow:
+        (ambiguous,) = await uow.touches.in_state(TouchState.FAILED)
+    assert ambiguous.last_error is not None
+    assert ambiguous.last_error.startswith("ambiguous")

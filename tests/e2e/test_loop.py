@@ -1,0 +1,229 @@
+"""The follow-up loop as customers and staff live it."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from bot.services.reports import build_report
+from bot.stage import Stage
+from storage.models import Case, Customer, Touch
+from tests.e2e.conftest import linked
+
+
+async def _touches(stage: Stage) -> list[Touch]:
+    async with stage.storage.uow() as uow:
+        return list((await uow.session.exec(select(Touch).order_by(Touch.id))).all())
+
+
+async def _case(stage: Stage, case_id: int = 1) -> Case:
+    async with stage.storage.uow() as uow:
+        case = await uow.cases.get(case_id)
+    assert case is not None
+    return case
+
+
+async def test_purchase_brings_care_message_then_survey_and_a_happy_answer(stage: Stage) -> None:
+    ann = await linked(stage, "C1")
+    scheduled = await stage.event("C1", "purchase")
+    assert [t.purpose for t in scheduled.touches] == ["purchase.care", "purchase.csat"]
+
+    stage.advance(hours=23)  # nothing is due yet
+    await stage.sandbox.wait_idle()
+    assert not [m for m in stage.sandbox.bot_messages(ann.id) if "purchase" in (m.content or "")]
+
+    stage.advance(hours=1, minutes=1)
+    await stage.bot_says(ann.id, "Thank you for your purchase")
+    stage.advance(days=2)
+    survey = await stage.bot_says(ann.id, "How satisfied are you")
+    assert [label for row in survey.buttons for label, _ in row] == [
+        "😠 1", "🙁 2", "😐 3", "🙂 4", "😍 5"]
+
+    assert await stage.press(ann, survey, "5") == "Thank you!"
+    edited = await stage.wait(
+        lambda: next(m for m in stage.sandbox.bot_messages(ann.id)
+                     if m.message_id == survey.message_id and m.edited),
+        "the survey message to be edited")
+    assert "Your answer: 😍 5" in (edited.content or "")
+    assert edited.buttons == []  # the buttons are gone
+    assert [t.state for t in await _touches(stage)] == ["sent", "sent"]
+
+    async with stage.storage.uow() as uow:
+        report = await build_report(uow, stage.clock.now(), 30)
+    assert (report.invited, report.answered, report.csat.answers) == (1, 1, 1)
+    assert report.csat.satisfied_pct == 100.0
+    assert report.cases == {}
+
+
+async def test_a_second_press_changes_nothing(stage: Stage) -> None:
+    ann = await linked(stage, "C1")
+    await stage.event("C1", "service_completed")
+    stage.advance(days=1, minutes=1)
+    survey = await stage.bot_says(ann.id, "How satisfied are you")
+    keys = {label: data for row in survey.buttons for label, data in row}
+    # A double tap: both presses reach Telegram before the bot has edited the message.
+    first = await stage.sandbox.user_presses(ann, ann.id, survey.message_id, keys["🙂 4"])
+    second = await stage.sandbox.user_presses(ann, ann.id, survey.message_id, keys["😠 1"])
+
+    def toasts() -> list[str | None] | None:
+        shown = [a.text for q in (first, second) for a in stage.sandbox.callback_answers
+                 if a.query_id == q]
+        return shown if len(shown) == 2 else None
+
+    assert await stage.wait(toasts, "answers to both presses") == [
+        "Thank you!", "You have already answered this survey. Thank you!"]
+    async with stage.storage.uow() as uow:
+        answers = await uow.surveys.answers_to([1])
+    assert [(a.score, a.negative) for a in answers] == [(4, False)]
+    assert not [m for m in stage.sandbox.bot_messages(ann.id) if "What went wrong" in (m.content or "")]
+
+
+async def test_unhappy_answer_opens_a_case_that_staff_work_to_the_end(stage: Stage) -> None:
+    lead, agent, outsider = stage.staff
+    olga = await linked(stage, "C7", "Olga Ivanova", tier="vip")
+    await stage.event("C7", "service_completed")
+    stage.advance(days=1, minutes=1)
+    survey = await stage.bot_says(olga.id, "How satisfied are you")
+    await stage.press(olga, survey, "2")
+    ask = await stage.bot_says(olga.id, "What went wrong?")
+    assert [label for row in ask.buttons for label, _ in row] == ["Skip"]
+    await stage.say(olga, "The courier was two hours late.")
+    await stage.bot_says(olga.id, "Someone from our team will look into it")
+
+    card = await stage.bot_says(stage.staff_chat, "Case #1")
+    text = card.content or ""
+    for expected in ("urgent", "Olga Ivanova", "tier vip", "Score: CSAT 2 of 5",
+                     "Comment: The courier was two hours late.", "Recent history:",
+                     "Status: open"):
+        assert expected in text, expected
+    assert [label for row in card.buttons for label, _ in row] == ["🙋 Claim", "✅ Resolve"]
+
+    # Someone in the group who is not registered staff is refused, and nothing changes.
+    assert await stage.press(outsider, card, "Claim") == (
+        "Sorry, only registered staff can handle cases.")
+    assert (await _case(stage)).state == "open"
+
+    assert await stage.press(agent, card, "Claim") == "You claimed case #1."
+    card = await stage.wait(lambda: next(m for m in stage.sandbox.bot_messages(stage.staff_chat)
+                                         if m.message_id == card.message_id and m.edited),
+                            "the card to show the claim")
+    assert "Status: claimed by Max" in (card.content or "")
+    assert [label for row in card.buttons for label, _ in row] == ["✅ Resolve"]
+
+    # Staff answer by replying to the card; the customer gets it from the business.
+    await stage.say(agent, "Sorry! Here is a <b>10%</b> coupon: CARE10", chat_id=stage.staff_chat,
+                    reply_to=card.message_id)
+    relayed = await stage.bot_says(olga.id, "coupon")
+    assert relayed.content == "💬 Our support team:\nSorry! Here is a <b>10%</b> coupon: CARE10"
+
+    # The customer's next message reaches the case, threaded under the card.
+    mark = stage.last_id(stage.staff_chat)
+    await stage.say(olga, "Thank you, that helps.")
+    echo = await stage.bot_says(stage.staff_chat, "Thank you, that helps.", after=mark)
+    assert echo.reply_to_message_id == card.message_id
+    assert "Olga Ivanova, case #1" in (echo.content or "")
+
+    # Resolve → the customer is asked → "No" reopens → resolve again → "Yes" closes.
+    await stage.press(agent, card, "Resolve")
+    confirm = await stage.bot_says(olga.id, "Is everything sorted out?")
+    await stage.press(olga, confirm, "No")
+    await stage.bot_says(stage.staff_chat, "Case #1 reopened")
+    assert (await _case(stage)).state == "reopened"
+    card = next(m for m in stage.sandbox.bot_messages(stage.staff_chat)
+                if m.message_id == card.message_id)
+    await stage.press(lead, card, "Resolve")
+    mark = confirm.message_id
+    confirm = await stage.bot_says(olga.id, "Is everything sorted out?", after=mark)
+    await stage.press(olga, confirm, "Yes")
+    await stage.bot_says(stage.staff_chat, "confirmed it is resolved")
+    case = await _case(stage)
+    assert (case.state, case.reopen_count, case.priority) == ("confirmed", 1, "urgent")
+
+    # Every step is in the customer's timeline.
+    async with stage.storage.uow() as uow:
+        customer = await uow.customers.by_external_id("C7")
+        assert customer is not None
+        kinds = [(e.kind, e.direction) for e in await uow.timeline.of(customer.id)]
+        report = await build_report(uow, stage.clock.now(), 30)
+    for step in [("linked", "in"), ("consent", "in"), ("event", "in"), ("message", "out"),
+                 ("button", "in"), ("answer", "in"), ("comment", "in"), ("case", "note"),
+                 ("message", "in")]:
+        assert step in kinds, step
+    states = [e for e in kinds if e[0] == "case"]
+    assert len(states) == 6  # open, claim, resolve, reopen, resolve, confirm
+    assert report.cases == {"confirmed": 1}
+    assert report.csat.satisfied_pct == 0.0
+
+
+async def test_skip_opens_the_case_without_a_comment(stage: Stage) -> None:
+    ann = await linked(stage, "C1")
+    await stage.event("C1", "service_completed")
+    stage.advance(days=1, minutes=1)
+    await stage.press(ann, await stage.bot_says(ann.id, "How satisfied"), "1")
+    ask = await stage.bot_says(ann.id, "What went wrong?")
+    await stage.press(ann, ask, "Skip")
+    card = await stage.bot_says(stage.staff_chat, "Case #1")
+    assert "Comment:" not in (card.content or "")
+    # The next message is an ordinary message for the case, not a late comment.
+    await stage.say(ann, "Actually, the box was wet.")
+    await stage.bot_says(stage.staff_chat, "Actually, the box was wet.")
+
+
+async def test_no_proactive_message_without_consent(stage: Stage) -> None:
+    ann = await linked(stage, "C1", consent=False)
+    await stage.bot_says(ann.id, "we will not message you")
+    before = len(stage.sandbox.bot_messages(ann.id))
+    await stage.event("C1", "purchase")
+    stage.advance(days=4)
+    await stage.deliver_due()
+    touches = await _touches(stage)
+    assert [(t.state, t.last_error) for t in touches] == [("skipped", "no service consent")] * 2
+    await stage.sandbox.wait_idle()
+    assert len(stage.sandbox.bot_messages(ann.id)) == before
+
+
+async def test_stop_withdraws_consent_before_a_due_survey(stage: Stage) -> None:
+    ann = await linked(stage, "C1")
+    await stage.event("C1", "purchase")
+    await stage.say(ann, "/stop")
+    await stage.bot_says(ann.id, "we will not send you any more messages")
+    stage.advance(days=4)
+    await stage.deliver_due()
+    assert [t.state for t in await _touches(stage)] == ["skipped", "skipped"]
+    assert not [m for m in stage.sandbox.bot_messages(ann.id) if "purchase" in (m.content or "")]
+    async with stage.storage.uow() as uow:
+        customer = await uow.customers.by_external_id("C1")
+    assert customer is not None
+    assert customer.service_consent is False
+
+
+async def test_start_without_a_link_registers_an_unlinked_member(stage: Stage) -> None:
+    zoe = stage.customer("Zoe", language_code="en-GB")
+    await stage.say(zoe, "/start")
+    question = await stage.bot_says(zoe.id, "May we message you?")
+    await stage.press(zoe, question, "Yes")
+    async with stage.storage.uow() as uow:
+        member = await uow.customers.by_telegram_user(zoe.id)
+    assert member is not None
+    assert (member.external_id, member.name, member.language, member.service_consent) == (
+        None, "Zoe", "en", True)
+
+    # Later the shop sends Zoe her personal link: the record with her purchases takes over.
+    await stage.import_customers("external_id,name\nZ-9,Zoe Park\n")
+    await stage.say(zoe, f"/start {await stage.link('Z-9')}")
+    await stage.bot_says(zoe.id, "Welcome back, Zoe Park!")
+    async with stage.storage.uow() as uow:
+        real = await uow.customers.by_external_id("Z-9")
+        stub = await uow.customers.get(member.id)  # type: ignore[arg-type]
+    assert real is not None and stub is not None
+    assert (real.telegram_user_id, real.service_consent) == (zoe.id, True)
+    assert stub.telegram_user_id is None
+
+
+async def test_customer_record_count_is_unchanged_by_repeated_start(stage: Stage) -> None:
+    zoe = stage.customer("Zoe")
+    for _ in range(2):
+        await stage.say(zoe, "/start")
+    await stage.wait(lambda: len(stage.sandbox.bot_messages(zoe.id)) == 2, "two welcomes")
+    async with stage.storage.uow() as uow:
+        count = len((await uow.session.exec(select(Customer))).all())
+    assert count == 1

@@ -1,0 +1,75 @@
+"""The pipeline with a recording messenger (the port, not a framework): a redelivered update
+is handled once, and a failing handler keeps nothing and apologises."""
+
+from __future__ import annotations
+
+from bot.app import Storage, build_app
+from bot.ports.clock import ManualClock
+from bot.ports.messenger import Sent
+from bot.ports.updates import Chat, ChatKind, Keyboard, Media, Update, User
+from bot.settings import Settings
+from storage.models import Customer
+
+
+class RecordingMessenger:
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str]] = []
+        self.toasts: list[tuple[str, str | None]] = []
+
+    async def send_text(self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
+                        reply_to: int | None = None, topic_id: int | None = None) -> Sent:
+        self.sent.append((chat_id, text))
+        return Sent(chat_id, len(self.sent))
+
+    async def send_media(self, chat_id: int, media: Media, *, caption: str | None = None,
+                         reply_to: int | None = None, topic_id: int | None = None) -> Sent:
+        return await self.send_text(chat_id, caption or "")
+
+    async def edit_text(self, chat_id: int, message_id: int, text: str, *,
+                        keyboard: Keyboard | None = None) -> None:
+        pass
+
+    async def answer_button(self, callback_id: str, text: str | None = None) -> None:
+        self.toasts.append((callback_id, text))
+
+
+def _start(update_id: int) -> Update:
+    return Update(update_id=update_id, chat=Chat(7, ChatKind.PRIVATE),
+                  user=User(7, "Zoe", language_code="en"), message_id=update_id,
+                  text="/start", command="start")
+
+
+async def test_a_redelivered_update_is_handled_once(storage: Storage, clock: ManualClock) -> None:
+    messenger = RecordingMessenger()
+    app = build_app(Settings(link_secret="k"), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
+    await app.pipeline.process(_start(1))
+    await app.pipeline.process(_start(1))  # Telegram sends it again after a restart
+    assert len(messenger.sent) == 1
+    await app.pipeline.process(_start(2))
+    assert len(messenger.sent) == 2
+
+
+async def test_a_failing_handler_keeps_nothing_and_apologises(
+    storage: Storage, clock: ManualClock, monkeypatch
+) -> None:
+    import handlers.customer
+
+    async def broken(*_: object) -> list:
+        raise RuntimeError("bug")
+
+    messenger = RecordingMessenger()
+    app = build_app(Settings(link_secret="k"), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
+    await app.pipeline.process(_start(1))
+    monkeypatch.setitem(handlers.customer.BUTTONS, "consent", broken)
+    async with storage.uow() as uow:
+        key = (await uow.session.exec(__import__("sqlmodel").select(
+            __import__("storage.models", fromlist=["CallbackKey"]).CallbackKey))).first()
+    press = Update(update_id=2, chat=Chat(7, ChatKind.PRIVATE), user=User(7, "Zoe"),
+                   message_id=1, callback_id="q1", callback_data=key.key)
+    await app.pipeline.process(press)
+    assert messenger.toasts == [("q1", "Sorry, something went wrong. Please try again.")]
+    async with storage.uow() as uow:
+        customer = await uow.customers.by_telegram_user(7)
+        assert isinstance(customer, Customer)
+        assert not customer.service_consent
+        assert not await uow.updates.seen(2)  # rolled back with the rest
