@@ -7,8 +7,8 @@ operators only through the services the CLI calls, so the bot is driven as in pr
 
 from __future__ import annotations
 
-import secrets
 import asyncio
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path

@@ -96,7 +96,7 @@ def test_bad_input_is_one_line_and_non_zero(env: Path, capsys, argv, message) ->
     run(capsys, "db", "upgrade")
     (env / "c.csv").write_text(HEADER + "C1,Ann,,,,,\n", encoding="utf-8")
     run(capsys, "customers", "import", "c.csv")
-    code, out, err = run(capsys, *argv)
+    code, _, err = run(capsys, *argv)
     assert code != 0
     assert err.startswith(f"careloop: error: {message}")
     assert len(err.strip().splitlines()) == 1
@@ -105,7 +105,7 @@ def test_bad_input_is_one_line_and_non_zero(env: Path, capsys, argv, message) ->
 def test_a_csv_with_a_bad_row_imports_nothing(env: Path, capsys) -> None:
     run(capsys, "db", "upgrade")
     (env / "bad.csv").write_text(HEADER + "C1,Ann,,,,,\nC2,Bob,,,Mars/Base,,\n", encoding="utf-8")
-    code, out, err = run(capsys, "customers", "import", "bad.csv")
+    code, _, err = run(capsys, "customers", "import", "bad.csv")
     assert code == 1
     assert "bad.csv: line 3: timezone 'Mars/Base' is not an IANA timezone" in err
     assert "nothing was imported" in err
@@ -131,7 +131,8 @@ def test_staff_add_and_change_role(env: Path, capsys) -> None:
 def test_run_without_token_names_the_setting(env: Path, capsys) -> None:
     run(capsys, "db", "upgrade")
     code, _, err = run(capsys, "run")
-    assert (code, err.strip()) == (2, "careloop: error: CARELOOP_BOT_TOKEN is required for this command")
+    assert code == 2
+    assert err.strip() == "careloop: error: CARELOOP_BOT_TOKEN is required for this command"
 
 
 def test_invalid_setting_is_one_line_from_the_real_console_script(env: Path) -> None:
@@ -140,4 +141,5 @@ def test_invalid_setting_is_one_line_from_the_real_console_script(env: Path) -> 
         env={**os.environ, "CARELOOP_TIMEZONE": "Mars/Base"}, timeout=60,
     )
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "careloop: error: CARELOOP_TIMEZONE: unknown IANA timezone 'Mars/Base'"
+    assert proc.stderr.strip() == (
+        "careloop: error: CARELOOP_TIMEZONE: unknown IANA timezone 'Mars/Base'")

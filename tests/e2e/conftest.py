@@ -34,7 +34,8 @@ async def linked(stage: Stage, external_id: str, name: str = "Ann Lee", *, tier:
                  consent: bool = True) -> SandboxUser:
     """A customer imported by the operator who opened their link and answered the consent
     question."""
-    await stage.import_customers(CSV_HEADER + f'{external_id},"{name.replace(chr(34), 2 * chr(34))}",{tier},,,,\n')
+    quoted = '"' + name.replace('"', '""') + '"'
+    await stage.import_customers(CSV_HEADER + f"{external_id},{quoted},{tier},,,,\n")
     person = stage.customer(name.split(" ")[0])
     await stage.say(person, f"/start {await stage.link(external_id)}")
     question = await stage.bot_says(person.id, "May we message you?")

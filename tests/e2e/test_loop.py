@@ -74,7 +74,8 @@ async def test_a_second_press_changes_nothing(stage: Stage) -> None:
     async with stage.storage.uow() as uow:
         answers = await uow.surveys.answers_to([1])
     assert [(a.score, a.negative) for a in answers] == [(4, False)]
-    assert not [m for m in stage.sandbox.bot_messages(ann.id) if "What went wrong" in (m.content or "")]
+    assert not [m for m in stage.sandbox.bot_messages(ann.id)
+                if "What went wrong" in (m.content or "")]
 
 
 async def test_unhappy_answer_opens_a_case_that_staff_work_to_the_end(stage: Stage) -> None:

@@ -41,15 +41,15 @@ def test_refused_transitions(state: CaseState, action: CaseAction) -> None:
 
 
 def test_every_pair_is_either_allowed_or_refused_never_silent() -> None:
-    outcomes = 0
+    allowed = refused = 0
     for state in S:
         for action in A:
             try:
-                assert isinstance(next_state(state, action), CaseState)
-            except InvalidTransition as exc:
-                assert exc.state is state
-            outcomes += 1
-    assert outcomes == len(S) * len(A)
+                next_state(state, action)
+                allowed += 1
+            except InvalidTransition:
+                refused += 1
+    assert (allowed, refused) == (7, len(S) * len(A) - 7)
 
 
 def test_sla() -> None:

@@ -56,7 +56,7 @@ def test_unknown_or_broken_toml(tmp_path) -> None:
     with pytest.raises(ConfigError, match="CARELOOP_BOT_TOKN: unknown setting"):
         load_settings()
     (tmp_path / "careloop.toml").write_text("timezone = \n")
-    with pytest.raises(ConfigError, match="careloop.toml"):
+    with pytest.raises(ConfigError, match=r"careloop\.toml"):
         load_settings()
 
 

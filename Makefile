@@ -1,0 +1,28 @@
+# careloop tasks. `make help` lists them.
+.DEFAULT_GOAL := help
+PY ?= python
+
+help:  ## list the tasks
+	@grep -E '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+install:  ## install careloop with the test tools
+	$(PY) -m pip install -e '.[dev]'
+
+demo:  ## play the whole loop on the sandbox
+	careloop demo
+
+test:  ## lint and run the whole test suite
+	ruff check . && $(PY) -m pytest -q
+
+test-pg:  ## the same, with storage and end-to-end tests also on the local PostgreSQL
+	CARELOOP_TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test $(MAKE) test
+
+i18n:  ## extract marked texts into the template and update every catalog
+	pybabel extract -F babel.cfg -k N_ --no-location --sort-output \
+		--project careloop --copyright-holder careloop -o locales/careloop.pot .
+	pybabel update -i locales/careloop.pot -d locales -D careloop --no-fuzzy-matching
+
+spec:  ## regenerate the sandbox's Bot API parameter table from the official spec
+	$(PY) -m bot.sandbox.derive_spec ../shared/botapi/api.json
+
+.PHONY: help install demo test test-pg i18n spec
