@@ -158,6 +158,13 @@ class Stage:
         """Wait until `probe` returns something, re-checked on every change in the sandbox."""
         return await self.sandbox.wait_for(probe, timeout=WAIT, what=what)  # type: ignore[return-value]
 
+    async def quiet(self) -> None:
+        """Wait until the bot has fetched every update, Telegram has been quiet for a moment
+        and no sender tick is half-way, so what was sent is also recorded."""
+        await self.sandbox.wait_idle(timeout=WAIT)
+        if self.running is not None:
+            await self.running.app.sender.drain()
+
     async def until(self, probe: Callable[[], Awaitable[T | None]], what: str) -> T:
         """Wait for a condition in the database: polled, since storage sends no signal."""
         deadline = asyncio.get_running_loop().time() + WAIT

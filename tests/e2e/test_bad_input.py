@@ -41,6 +41,7 @@ async def test_forged_callback_data_is_refused_and_changes_nothing(stage: Stage)
     await stage.event("C1", "service_completed")
     stage.advance(days=1, minutes=1)
     survey = await stage.bot_says(ann.id, "How satisfied")
+    await stage.quiet()
     before = await _count(stage, Interaction)
     for forged in ("survey:1:1", "case_claim 1", "x" * 64, "'; DROP TABLE touch; --"):
         query = await stage.sandbox.forge_press(ann, ann.id, survey.message_id, forged)

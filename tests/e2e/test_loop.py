@@ -45,6 +45,7 @@ async def test_purchase_brings_care_message_then_survey_and_a_happy_answer(stage
         "the survey message to be edited")
     assert "Your answer: 😍 5" in (edited.content or "")
     assert edited.buttons == []  # the buttons are gone
+    await stage.quiet()
     assert [t.state for t in await _touches(stage)] == ["sent", "sent"]
 
     async with stage.storage.uow() as uow:

@@ -1,0 +1,31 @@
+"""A strict, in-process Telegram Bot API for tests and the demo.
+
+``Sandbox`` serves the Bot API over HTTP on loopback, validates every call against the official
+specification and simulates users, chats and messages::
+
+    async with Sandbox() as sandbox:
+        alice = sandbox.add_user("Alice")
+        await sandbox.user_sends(alice, "/start")
+        ...  # point the bot at sandbox.base_url
+"""
+
+from bot.sandbox.server import Fault, FaultKind, RateLimiter, RecordedRequest, Sandbox
+from bot.sandbox.spec import ApiError, FormattedText, ValidatedCall, parse_html, validate
+from bot.sandbox.world import CallbackAnswer, SandboxError, SandboxMessage, SandboxUser
+
+__all__ = [
+    "ApiError",
+    "CallbackAnswer",
+    "Fault",
+    "FaultKind",
+    "FormattedText",
+    "RateLimiter",
+    "RecordedRequest",
+    "Sandbox",
+    "SandboxError",
+    "SandboxMessage",
+    "SandboxUser",
+    "ValidatedCall",
+    "parse_html",
+    "validate",
+]
