@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox import SandboxUser
+from bot.sandbox import SandboxMessage, SandboxUser
 from bot.stage import Stage
 from tests.conftest import START
 
@@ -41,3 +41,33 @@ async def linked(stage: Stage, external_id: str, name: str = "Ann Lee", *, tier:
     question = await stage.bot_says(person.id, "May we message you?")
     await stage.press(person, question, "Yes" if consent else "No")
     return person
+
+
+async def surveyed(stage: Stage, external_id: str, name: str = "Ann Lee", *,
+                   tier: str = "standard") -> tuple[SandboxUser, SandboxMessage]:
+    """A linked customer whose completed service brought a CSAT survey a day later."""
+    person = await linked(stage, external_id, name, tier=tier)
+    await stage.event(external_id, "service_completed")
+    stage.advance(days=1, minutes=1)
+    return person, await stage.bot_says(person.id, "How satisfied")
+
+
+async def with_case(stage: Stage, external_id: str, name: str = "Ann Lee", *, score: str = "1",
+                    comment: str = "Broken.", tier: str = "standard",
+                    ) -> tuple[SandboxUser, SandboxMessage]:
+    """A customer who answered with a low score and a comment; returns the case card."""
+    person, survey = await surveyed(stage, external_id, name, tier=tier)
+    await stage.press(person, survey, score)
+    await stage.bot_says(person.id, "What went wrong?")
+    await stage.say(person, comment)
+    return person, await stage.bot_says(stage.staff_chat, "Case #")
+
+
+async def toasts(stage: Stage, *query_ids: str) -> list[str | None]:
+    """The toasts shown for these presses, in order, once all have been answered."""
+    def shown() -> list[str | None] | None:
+        texts = [a.text for q in query_ids for a in stage.sandbox.callback_answers
+                 if a.query_id == q]
+        return texts if len(texts) == len(query_ids) else None
+
+    return await stage.wait(shown, f"answers to {len(query_ids)} press(es)")

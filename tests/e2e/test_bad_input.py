@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from bot.stage import Stage
 from storage.models import Case, Customer, Interaction
-from tests.e2e.conftest import CSV_HEADER, linked
+from tests.e2e.conftest import CSV_HEADER, linked, surveyed, toasts, with_case
 
 
 async def _count(stage: Stage, model: type) -> int:
@@ -37,17 +37,12 @@ async def test_a_link_already_used_by_another_account(stage: Stage) -> None:
 
 
 async def test_forged_callback_data_is_refused_and_changes_nothing(stage: Stage) -> None:
-    ann = await linked(stage, "C1")
-    await stage.event("C1", "service_completed")
-    stage.advance(days=1, minutes=1)
-    survey = await stage.bot_says(ann.id, "How satisfied")
+    ann, survey = await surveyed(stage, "C1")
     await stage.quiet()
     before = await _count(stage, Interaction)
     for forged in ("survey:1:1", "case_claim 1", "x" * 64, "'; DROP TABLE touch; --"):
         query = await stage.sandbox.forge_press(ann, ann.id, survey.message_id, forged)
-        toast = await stage.wait(lambda q=query: next(
-            (a.text for a in stage.sandbox.callback_answers if a.query_id == q), None), "toast")
-        assert toast == "This button is no longer valid."
+        assert await toasts(stage, query) == ["This button is no longer valid."]
     assert await _count(stage, Interaction) == before
     async with stage.storage.uow() as uow:
         assert await uow.surveys.answers_to([1]) == []
@@ -55,18 +50,11 @@ async def test_forged_callback_data_is_refused_and_changes_nothing(stage: Stage)
 
 async def test_a_customer_cannot_use_a_staff_button(stage: Stage) -> None:
     """A staff button's key pressed in a private chat is checked against where it was sent."""
-    olga = await linked(stage, "C1")
-    await stage.event("C1", "service_completed")
-    stage.advance(days=1, minutes=1)
-    await stage.press(olga, await stage.bot_says(olga.id, "How satisfied"), "1")
-    await stage.say(olga, "Broken.")
-    card = await stage.bot_says(stage.staff_chat, "Case #1")
+    olga, card = await with_case(stage, "C1")
     claim = card.buttons[0][0][1]
     assert claim is not None
     query = await stage.sandbox.forge_press(olga, olga.id, 1, claim)
-    toast = await stage.wait(lambda: next(
-        (a.text for a in stage.sandbox.callback_answers if a.query_id == query), None), "toast")
-    assert toast == "This button is no longer valid."
+    assert await toasts(stage, query) == ["This button is no longer valid."]
     async with stage.storage.uow() as uow:
         case = await uow.cases.get(1)
     assert case is not None
@@ -75,12 +63,7 @@ async def test_a_customer_cannot_use_a_staff_button(stage: Stage) -> None:
 
 async def test_non_staff_cannot_answer_a_customer(stage: Stage) -> None:
     _lead, _agent, outsider = stage.staff
-    olga = await linked(stage, "C1")
-    await stage.event("C1", "service_completed")
-    stage.advance(days=1, minutes=1)
-    await stage.press(olga, await stage.bot_says(olga.id, "How satisfied"), "2")
-    await stage.say(olga, "Late.")
-    card = await stage.bot_says(stage.staff_chat, "Case #1")
+    olga, card = await with_case(stage, "C1", score="2", comment="Late.")
     mark = stage.last_id(olga.id)
     await stage.say(outsider, "I can fix that!", chat_id=stage.staff_chat, reply_to=card.message_id)
     await stage.bot_says(stage.staff_chat, "only registered staff can answer customers")
@@ -95,10 +78,8 @@ async def test_unknown_command(stage: Stage) -> None:
 
 
 async def test_an_overlong_message_is_declined(stage: Stage) -> None:
-    ann = await linked(stage, "C1")
-    await stage.event("C1", "service_completed")
-    stage.advance(days=1, minutes=1)
-    await stage.press(ann, await stage.bot_says(ann.id, "How satisfied"), "1")
+    ann, survey = await surveyed(stage, "C1")
+    await stage.press(ann, survey, "1")
     await stage.bot_says(ann.id, "What went wrong?")
     # Telegram's clients cut at 4096; a forged update can carry more.
     await stage.sandbox.forge_message(ann, "x" * 10_000)
@@ -117,6 +98,7 @@ async def test_html_characters_in_names_are_shown_as_written(stage: Stage) -> No
     await stage.event("C1", "service_completed")
     stage.advance(days=1, minutes=1)
     await stage.press(tom, await stage.bot_says(tom.id, "How satisfied"), "1")
+    await stage.bot_says(tom.id, "What went wrong?")
     await stage.say(tom, "<i>Bad</i> & <script>")
     card = await stage.bot_says(stage.staff_chat, "Case #1")
     assert 'Customer: <b>Tom & "Jerry"</b> · tier gold' in (card.content or "")
@@ -125,25 +107,14 @@ async def test_html_characters_in_names_are_shown_as_written(stage: Stage) -> No
 
 async def test_stale_buttons_only_toast(stage: Stage) -> None:
     lead, agent, _ = stage.staff
-    olga = await linked(stage, "C1")
-    await stage.event("C1", "service_completed")
-    stage.advance(days=1, minutes=1)
-    await stage.press(olga, await stage.bot_says(olga.id, "How satisfied"), "1")
-    await stage.say(olga, "Broken.")
-    card = await stage.bot_says(stage.staff_chat, "Case #1")
+    _olga, card = await with_case(stage, "C1")
     keys = {label: data for row in card.buttons for label, data in row}
     # Two staff press Claim at once: one gets the case, the other a short toast.
     first = await stage.sandbox.user_presses(agent, stage.staff_chat, card.message_id,
                                              keys["🙋 Claim"])
     second = await stage.sandbox.user_presses(lead, stage.staff_chat, card.message_id,
                                               keys["🙋 Claim"])
-
-    def toasts() -> list[str | None] | None:
-        shown = [a.text for q in (first, second) for a in stage.sandbox.callback_answers
-                 if a.query_id == q]
-        return shown if len(shown) == 2 else None
-
-    assert await stage.wait(toasts, "both toasts") == [
+    assert await toasts(stage, first, second) == [
         "You claimed case #1.", "Case #1 is already claimed."]
     async with stage.storage.uow() as uow:
         case = await uow.cases.get(1)

@@ -7,7 +7,7 @@ from sqlmodel import select
 from bot.services.reports import build_report
 from bot.stage import Stage
 from storage.models import Case, Customer, Touch
-from tests.e2e.conftest import linked
+from tests.e2e.conftest import linked, surveyed, toasts
 
 
 async def _touches(stage: Stage) -> list[Touch]:
@@ -56,21 +56,12 @@ async def test_purchase_brings_care_message_then_survey_and_a_happy_answer(stage
 
 
 async def test_a_second_press_changes_nothing(stage: Stage) -> None:
-    ann = await linked(stage, "C1")
-    await stage.event("C1", "service_completed")
-    stage.advance(days=1, minutes=1)
-    survey = await stage.bot_says(ann.id, "How satisfied are you")
+    ann, survey = await surveyed(stage, "C1")
     keys = {label: data for row in survey.buttons for label, data in row}
     # A double tap: both presses reach Telegram before the bot has edited the message.
     first = await stage.sandbox.user_presses(ann, ann.id, survey.message_id, keys["🙂 4"])
     second = await stage.sandbox.user_presses(ann, ann.id, survey.message_id, keys["😠 1"])
-
-    def toasts() -> list[str | None] | None:
-        shown = [a.text for q in (first, second) for a in stage.sandbox.callback_answers
-                 if a.query_id == q]
-        return shown if len(shown) == 2 else None
-
-    assert await stage.wait(toasts, "answers to both presses") == [
+    assert await toasts(stage, first, second) == [
         "Thank you!", "You have already answered this survey. Thank you!"]
     async with stage.storage.uow() as uow:
         answers = await uow.surveys.answers_to([1])
@@ -81,10 +72,7 @@ async def test_a_second_press_changes_nothing(stage: Stage) -> None:
 
 async def test_unhappy_answer_opens_a_case_that_staff_work_to_the_end(stage: Stage) -> None:
     lead, agent, outsider = stage.staff
-    olga = await linked(stage, "C7", "Olga Ivanova", tier="vip")
-    await stage.event("C7", "service_completed")
-    stage.advance(days=1, minutes=1)
-    survey = await stage.bot_says(olga.id, "How satisfied are you")
+    olga, survey = await surveyed(stage, "C7", "Olga Ivanova", tier="vip")
     await stage.press(olga, survey, "2")
     ask = await stage.bot_says(olga.id, "What went wrong?")
     assert [label for row in ask.buttons for label, _ in row] == ["Skip"]
@@ -157,10 +145,8 @@ async def test_unhappy_answer_opens_a_case_that_staff_work_to_the_end(stage: Sta
 
 
 async def test_skip_opens_the_case_without_a_comment(stage: Stage) -> None:
-    ann = await linked(stage, "C1")
-    await stage.event("C1", "service_completed")
-    stage.advance(days=1, minutes=1)
-    await stage.press(ann, await stage.bot_says(ann.id, "How satisfied"), "1")
+    ann, survey = await surveyed(stage, "C1")
+    await stage.press(ann, survey, "1")
     ask = await stage.bot_says(ann.id, "What went wrong?")
     await stage.press(ann, ask, "Skip")
     card = await stage.bot_says(stage.staff_chat, "Case #1")
