@@ -20,7 +20,7 @@ from bot.reporting import history_json, history_text, report_text
 from bot.services import care, customers
 from bot.services.reports import build_report
 from bot.settings import ConfigError, Settings, load_settings
-from storage.migrate import SchemaOutOfDate, ensure_current, upgrade
+from storage.migrate import SchemaOutOfDate, current_revision, ensure_current, upgrade
 from storage.models import StaffMember
 
 ROLES = ("agent", "lead", "marketer", "admin")
@@ -86,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbose = args.command == "run"
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # `db upgrade` reports itself
     try:
         if args.command == "demo":
             from bot.demo import run_demo
@@ -107,8 +108,11 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     storage = build_storage(settings)
     try:
         if args.command == "db":
+            before = await current_revision(storage.engine)
             await upgrade(storage.engine)
-            print("database is up to date")
+            after = await current_revision(storage.engine)
+            print(f"database schema at revision {after}"
+                  + (f" (was {before or 'empty'})" if before != after else " (already the latest)"))
             return 0
         await ensure_current(storage.engine)
         if args.command == "run":

@@ -13,6 +13,7 @@ from bot.app import App, Storage, build_app
 from bot.ports.clock import Clock
 from bot.runtime.aiogram_runtime import AiogramRuntime
 from bot.settings import ConfigError, Settings
+from handlers.customer import command_menu
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,11 @@ async def assemble(settings: Settings, storage: Storage, clock: Clock | None = N
     runtime = AiogramRuntime(settings.bot_token.get_secret_value(), settings.telegram_api_url)
     app = build_app(settings, runtime.messenger, clock=clock, storage=storage)
     runtime.attach(app.pipeline)
+    catalogs = app.catalogs
+    await runtime.publish_commands(
+        {lang: command_menu(catalogs.translator(lang)) for lang in catalogs.languages},
+        default=catalogs.default,
+    )
     await app.sender.recover()
     scheduler = app.scheduler()
     scheduler.start()

@@ -6,12 +6,13 @@ from collections.abc import Awaitable, Callable
 from html import escape
 
 from bot import deeplink
+from bot.i18n import N_, Translator
 from bot.ports.updates import Keyboard, Update
 from bot.services import answers, cases, customers
 from bot.services.buttons import resolve
 from bot.services.timeline import record
 from handlers.context import Context
-from handlers.effects import Edit, Effect, LogAs, Send, Toast
+from handlers.effects import CaseLink, Edit, Effect, LogAs, Send, Toast
 from handlers.render import case_card, consent_keyboard, survey_answered
 from storage.models import Customer, SurveyAnswer
 from surveys.definitions import survey
@@ -104,13 +105,24 @@ async def on_stop(update: Update, ctx: Context, customer: Customer | None) -> li
 
 async def on_help(update: Update, ctx: Context, customer: Customer | None) -> list[Effect]:
     """/help: what this bot does and the commands a customer has."""
-    _ = ctx.tr(customer.language if customer else update.user.language_code).gettext
-    return [_reply(update, customer, _(
+    tr = ctx.tr(customer.language if customer else update.user.language_code)
+    intro = tr.gettext(
         "I keep you in touch with the business after your purchases: care tips, short "
-        "surveys, and a direct line to the support team.\n\n"
-        "/start — connect and choose whether we may message you\n"
-        "/stop — stop all messages from us\n"
-        "/help — this help"))]
+        "surveys, and a direct line to the support team.")
+    menu = "\n".join(f"/{name} — {about}" for name, about in command_menu(tr))
+    return [_reply(update, customer, f"{intro}\n\n{menu}")]
+
+
+# The commands a customer has, for /help and for Telegram's command menu.
+MENU = (
+    ("start", N_("connect and choose whether we may message you")),
+    ("stop", N_("stop all messages from us")),
+    ("help", N_("what this bot can do")),
+)
+
+
+def command_menu(tr: Translator) -> list[tuple[str, str]]:
+    return [(name, tr.gettext(about)) for name, about in MENU]
 
 
 async def on_unknown_command(
@@ -156,7 +168,7 @@ async def _relay_to_staff(
         name=escape(customer.name), id=case_id)
     return [Send(staff_chat, f"{header}\n{escape(text)}" if text else header,
                  reply_to=card.message_id if card else None, media=update.media,
-                 case_link=case_id)]
+                 case_link=CaseLink(case_id))]
 
 
 async def _open_case(
@@ -172,7 +184,7 @@ async def _open_case(
     if ctx.config.staff_chat_id is not None:
         text, keyboard = await case_card(ctx, case)
         effects.append(Send(ctx.config.staff_chat_id, text, keyboard=keyboard,
-                            case_link=case.id))
+                            case_link=CaseLink(case.id, "card")))  # type: ignore[arg-type]
     return effects
 
 
@@ -281,7 +293,7 @@ async def on_case_confirm(
         text, keyboard = await case_card(ctx, case)
         effects.append(Edit(staff_chat, card.message_id, text, keyboard))
         effects.append(Send(staff_chat, notice.format(id=case.id), reply_to=card.message_id,
-                            case_link=case.id))
+                            case_link=CaseLink(case.id)))  # type: ignore[arg-type]
     return effects
 
 

@@ -7,6 +7,7 @@ stored before anything is shown to a user, and so that one place does the sendin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from bot.ports.updates import Keyboard, Media
 
@@ -22,6 +23,14 @@ class LogAs:
 
 
 @dataclass(frozen=True, slots=True)
+class CaseLink:
+    """This staff-group message belongs to a case: a staff reply to it reaches the customer."""
+
+    case_id: int
+    role: Literal["card", "relay"] = "relay"
+
+
+@dataclass(frozen=True, slots=True)
 class Send:
     chat_id: int
     text: str
@@ -30,7 +39,7 @@ class Send:
     topic_id: int | None = None
     media: Media | None = None  # sent with `text` as its caption
     log: LogAs | None = None
-    case_link: int | None = None  # a staff-group message of this case: replies to it relay
+    case_link: CaseLink | None = None
     on_failure: Send | None = None  # told to the staff group when a relay cannot be delivered
 
 

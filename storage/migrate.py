@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -42,19 +44,21 @@ class SchemaOutOfDate(Exception):
     pass
 
 
-async def ensure_current(engine: AsyncEngine) -> None:
-    """Refuse to work on a database whose schema is behind this version of careloop."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
+async def current_revision(engine: AsyncEngine) -> str | None:
     def current(conn: Connection) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
     async with engine.connect() as conn:
-        revision = await conn.run_sync(current)
-    if revision != head:
+        return await conn.run_sync(current)
+
+
+async def ensure_current(engine: AsyncEngine) -> None:
+    """Refuse to work on a database whose schema is behind this version of careloop."""
+    if await current_revision(engine) != head_revision():
         raise SchemaOutOfDate(
             "the database schema is not up to date: run `careloop db upgrade` first"
         )

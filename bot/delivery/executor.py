@@ -97,9 +97,8 @@ class Executor:
                         uow, now, effect.log.customer_id, effect.log.kind, "out", effect.text,
                         message_id=sent.message_id, case_id=effect.log.case_id, **effect.log.data)
                 if effect.case_link is not None:
-                    await uow.cases.link_message(
-                        effect.case_link, sent.chat_id, sent.message_id,
-                        "relay" if effect.reply_to else "card")
+                    await uow.cases.link_message(effect.case_link.case_id, sent.chat_id,
+                                                 sent.message_id, effect.case_link.role)
             for customer_id in unreachable:
                 customer = await uow.customers.get(customer_id)
                 if customer is not None and not customer.unreachable:

@@ -21,6 +21,8 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -272,6 +274,16 @@ class AiogramRuntime:
         if self._dispatcher is None:
             raise RuntimeError("attach a pipeline first")
         return self._dispatcher
+
+    async def publish_commands(self, menus: dict[str, list[tuple[str, str]]], default: str
+                               ) -> None:
+        """Telegram's command menu in private chats, in each language we have."""
+        scope = BotCommandScopeAllPrivateChats()
+        for language, menu in menus.items():
+            commands = [BotCommand(command=name, description=about) for name, about in menu]
+            await self.bot.set_my_commands(
+                commands, scope=scope, language_code=None if language == default else language
+            )
 
     async def poll(self, *, handle_signals: bool = True) -> None:
         await run_polling(self.bot, self.dispatcher, handle_signals=handle_signals)

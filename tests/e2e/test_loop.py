@@ -7,7 +7,7 @@ from sqlmodel import select
 from bot.services.reports import build_report
 from bot.stage import Stage
 from storage.models import Case, Customer, Touch
-from tests.e2e.conftest import linked, surveyed, toasts
+from tests.e2e.conftest import linked, surveyed, toasts, with_case
 
 
 async def _touches(stage: Stage) -> list[Touch]:
@@ -215,3 +215,33 @@ async def test_customer_record_count_is_unchanged_by_repeated_start(stage: Stage
     async with stage.storage.uow() as uow:
         count = len((await uow.session.exec(select(Customer))).all())
     assert count == 1
+
+
+async def test_help_and_the_command_menu_list_the_same_commands(stage: Stage) -> None:
+    ann = await linked(stage, "C1")
+    await stage.say(ann, "/help")
+    help_text = (await stage.bot_says(ann.id, "/stop — stop all messages from us")).content or ""
+    (call,) = [c for c in stage.sandbox.calls("setMyCommands") if c.ok]
+    menu = call.params["commands"]
+    if isinstance(menu, str):
+        import json
+
+        menu = json.loads(menu)
+    assert [c["command"] for c in menu] == ["start", "stop", "help"]
+    for command in menu:
+        assert f"/{command['command']} — {command['description']}" in help_text
+
+
+async def test_photos_relay_both_ways_during_a_case(stage: Stage) -> None:
+    _lead, agent, _ = stage.staff
+    olga, card = await with_case(stage, "C1", "Olga Ivanova")
+    await stage.sandbox.user_sends_photo(olga, caption="The <cracked> lid")
+    relayed = await stage.bot_says(stage.staff_chat, "The <cracked> lid")
+    assert relayed.photo
+    assert relayed.reply_to_message_id == card.message_id
+    await stage.sandbox.user_sends_photo(agent, caption="Is it this part?",
+                                         chat_id=stage.staff_chat,
+                                         reply_to_message_id=relayed.message_id)
+    answer = await stage.bot_says(olga.id, "Is it this part?")
+    assert answer.photo
+    assert answer.content == "💬 Our support team:\nIs it this part?"
