@@ -111,13 +111,19 @@ async def on_reply(update: Update, ctx: Context) -> list[Effect]:
     if len(text) > 4000:
         return [_reply(update, _("That message is too long; please keep it under 4000 "
                                  "characters."))]
+    effects: list[Effect] = []
     if case.state == cases.CaseState.OPEN:
         # Answering a case is taking it: nobody else should answer in parallel.
         await cases.apply(ctx.uow, ctx.now, case, cases.CaseAction.CLAIM, member)
+        card = await ctx.uow.cases.card_of(case.id)  # type: ignore[arg-type]
+        if card is not None:
+            card_text, keyboard = await case_card(ctx, case)
+            effects.append(Edit(card.chat_id, card.message_id, card_text, keyboard))
     heading = ctx.tr(customer.language).gettext("💬 Our support team:")
     body = f"{heading}\n{escape(text)}" if text else heading
-    failure = _reply(update, _("Could not deliver this message to the customer: they may have "
-                               "blocked the bot."))
-    return [Send(customer.chat_id, body, media=update.media, on_failure=failure,
-                 log=LogAs(customer.id, case_id=case.id,  # type: ignore[arg-type]
-                           data={"staff_id": member.id}))]
+    failure = _reply(update, _("This message did not reach the customer (Telegram refused it, "
+                               "or they blocked the bot). Please try again later."))
+    effects.insert(0, Send(customer.chat_id, body, media=update.media, on_failure=failure,
+                           log=LogAs(customer.id, case_id=case.id,  # type: ignore[arg-type]
+                                     data={"staff_id": member.id})))
+    return effects

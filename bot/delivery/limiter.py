@@ -23,6 +23,8 @@ class Limiter:
     def delay(self, chat_id: int) -> float:
         """How long to wait before sending to this chat; reserves the slot."""
         now = self._time()
+        if len(self._next_chat) > 10_000:  # forget chats whose slot has long passed
+            self._next_chat = {c: t for c, t in self._next_chat.items() if t > now}
         at = max(now, self._next_global, self._next_chat.get(chat_id, 0.0))
         self._next_global = at + self._gap
         self._next_chat[chat_id] = at + self._chat_interval

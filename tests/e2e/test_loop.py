@@ -245,3 +245,15 @@ async def test_photos_relay_both_ways_during_a_case(stage: Stage) -> None:
     answer = await stage.bot_says(olga.id, "Is it this part?")
     assert answer.photo
     assert answer.content == "💬 Our support team:\nIs it this part?"
+
+
+async def test_answering_an_unclaimed_case_claims_it(stage: Stage) -> None:
+    _lead, agent, _ = stage.staff
+    olga, card = await with_case(stage, "C1", "Olga Ivanova")
+    await stage.say(agent, "On it!", chat_id=stage.staff_chat, reply_to=card.message_id)
+    await stage.bot_says(olga.id, "On it!")
+    claimed = await stage.wait(
+        lambda: next((m for m in stage.sandbox.bot_messages(stage.staff_chat)
+                      if m.message_id == card.message_id and "claimed by Max" in (m.content or "")),
+                     None), "the card to show who took the case")
+    assert [label for row in claimed.buttons for label, _ in row] == ["✅ Resolve"]
