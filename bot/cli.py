@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot import deeplink
 from bot.app import Storage, build_storage
 from bot.i18n import Catalogs, Translator
@@ -25,6 +27,8 @@ from storage.models import StaffMember
 
 ROLES = ("agent", "lead", "marketer", "admin")
 MAX_CSV_BYTES = 50 * 1024 * 1024
+MAX_DAYS = 3650
+MAX_TELEGRAM_ID = 2**52  # Telegram user ids fit in 52 bits
 
 
 class CliError(Exception):
@@ -99,6 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (CliError, SchemaOutOfDate) as exc:
         print(f"careloop: error: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, SQLAlchemyError) as exc:
+        # Unreachable server, refused login, locked file: one line, no traceback. SQL
+        # parameters are hidden by the engine, so no customer data is printed here.
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+        print(f"careloop: error: cannot use the database: {reason}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -218,13 +228,15 @@ def _parse_at(raw: str, timezone: str) -> datetime:
         at = datetime.fromisoformat(raw)
     except ValueError:
         raise CliError(f"--at {raw!r} is not an ISO 8601 time like 2026-11-20T15:30") from None
+    if not 1970 <= at.year <= 2100:
+        raise CliError(f"--at {raw!r} is out of range (years 1970 to 2100)")
     if at.tzinfo is None:
         at = at.replace(tzinfo=ZoneInfo(timezone))  # the business's own clock
     return at
 
 
 async def cmd_staff(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    if args.telegram_user_id <= 0:
+    if not 0 < args.telegram_user_id < MAX_TELEGRAM_ID:
         raise CliError("TELEGRAM_USER_ID must be a positive Telegram user id")
     async with storage.uow() as uow:
         member = await uow.staff.by_telegram_user(args.telegram_user_id)
@@ -257,8 +269,8 @@ async def cmd_history(args: argparse.Namespace, settings: Settings, storage: Sto
 
 
 async def cmd_report(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    if args.since <= 0:
-        raise CliError("--since must be a positive number of days")
+    if not 1 <= args.since <= MAX_DAYS:
+        raise CliError(f"--since must be between 1 and {MAX_DAYS} days")
     async with storage.uow() as uow:
         report = await build_report(uow, SystemClock().now(), args.since)
     if args.format == "json":

@@ -7,6 +7,7 @@ from html import escape
 
 from bot import deeplink
 from bot.i18n import N_, Translator
+from bot.ports.messenger import CAPTION_LIMIT, TEXT_LIMIT, clip, text_length
 from bot.ports.updates import Keyboard, Update
 from bot.services import answers, cases, customers
 from bot.services.buttons import resolve
@@ -18,14 +19,13 @@ from storage.models import Customer, SurveyAnswer
 from surveys.definitions import survey
 from surveys.scoring import InvalidScore, case_priority, parse_score
 
-# Telegram delivers at most 4096 characters; anything longer did not come from a real client.
-MAX_INBOUND = 4096
-
 Handler = Callable[[Update, Context, Customer | None], Awaitable[list[Effect]]]
 
 
 async def handle(update: Update, ctx: Context) -> list[Effect]:
     customer = await ctx.uow.customers.by_telegram_user(update.user.id)
+    if customer is not None:
+        await customers.note_reachable(ctx.uow, ctx.now, customer)
     if update.is_button:
         return await on_button(update, ctx, customer)
     if customer is not None:
@@ -70,6 +70,10 @@ async def _start_with_link(
     if link.outcome is customers.LinkOutcome.UNKNOWN:
         return [_reply(update, current, _(
             "Sorry, this link is no longer valid. Please ask the business for a new one."))]
+    if link.outcome is customers.LinkOutcome.OTHER_RECORD:
+        return [_reply(update, current, _(
+            "Your Telegram account is already connected to another customer record. Please "
+            "contact the business to have them merged."))]
     if link.outcome is customers.LinkOutcome.TAKEN:
         return [_reply(update, current, _(
             "This link is already connected to another Telegram account. If that is a "
@@ -142,7 +146,7 @@ async def on_message(update: Update, ctx: Context, customer: Customer | None) ->
     if customer is None:
         return [_reply(update, None, _("Hello! Send /start to connect with us."))]
     text = update.text or update.caption or ""
-    if len(text) > MAX_INBOUND:
+    if text_length(text) > TEXT_LIMIT:  # no real client sends more: a forged update
         return [_reply(update, customer, _(
             "Sorry, that message is too long for me. Please keep it under 4096 characters."))]
     awaiting = await ctx.uow.surveys.awaiting_comment(customer.id)  # type: ignore[arg-type]
@@ -164,11 +168,15 @@ async def _relay_to_staff(
     if staff_chat is None:
         return []
     card = await ctx.uow.cases.card_of(case_id)
-    header = ctx.staff_tr.gettext("💬 {name}, case #{id}:").format(
-        name=escape(customer.name), id=case_id)
-    return [Send(staff_chat, f"{header}\n{escape(text)}" if text else header,
-                 reply_to=card.message_id if card else None, media=update.media,
-                 case_link=CaseLink(case_id))]
+    header = ctx.staff_tr.gettext("💬 {name}, case #{id}:").format(name=customer.name, id=case_id)
+    # The whole text stays in the timeline; the relay is cut to what Telegram carries.
+    room = (CAPTION_LIMIT if update.media else TEXT_LIMIT) - text_length(header) - 1
+    body = escape(f"{header}\n{clip(text, room)}" if text else header)
+    failure = _reply(update, customer, ctx.tr(customer.language).gettext(
+        "Sorry, your message could not be passed to our team just now. Please send it again "
+        "in a little while."))
+    return [Send(staff_chat, body, reply_to=card.message_id if card else None,
+                 media=update.media, case_link=CaseLink(case_id), on_failure=failure)]
 
 
 async def _open_case(

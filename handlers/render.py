@@ -8,6 +8,7 @@ from __future__ import annotations
 from html import escape
 
 from bot.i18n import N_, Translator
+from bot.ports.messenger import clip
 from bot.ports.updates import Button, Keyboard
 from bot.services import cases
 from bot.services.cases import CaseState
@@ -23,6 +24,7 @@ CARE_TEMPLATES: dict[str, str] = {
 }
 
 RECENT_HISTORY = 5
+CARD_COMMENT = 1000  # keeps the whole card inside Telegram's limit whatever was written
 
 
 def first_name(customer: Customer) -> str:
@@ -109,7 +111,8 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
         lines.append(_("Score: {survey} {score} of {high}").format(
             survey=definition.key.upper(), score=answer.score, high=definition.high))
         if answer.comment:
-            lines.append(_("Comment: {comment}").format(comment=escape(_clip(answer.comment))))
+            comment = escape(clip(answer.comment, CARD_COMMENT))
+            lines.append(_("Comment: {comment}").format(comment=comment))
     if cases.is_active(case.state):
         lines.append(_("Respond by: {due}").format(due=tr.datetime(case.sla_due_at, tz)))
     lines.append(_state_line(tr, case, assignee.name if assignee else None))
@@ -129,7 +132,3 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
         buttons.append(await ctx.button(_("✅ Resolve"), "case_resolve", case.id, staff_chat))
     return "\n".join(lines), (Keyboard.of(buttons) if buttons else None)
 
-
-def _clip(text: str, limit: int = 1000) -> str:
-    # The card must stay inside Telegram's 4096 characters whatever the customer wrote.
-    return text if len(text) <= limit else text[: limit - 1] + "…"

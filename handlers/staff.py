@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from bot.ports.messenger import CAPTION_LIMIT, TEXT_LIMIT, text_length
 from bot.ports.updates import Keyboard, Update
 from bot.services import cases
 from bot.services.buttons import resolve
@@ -108,9 +109,11 @@ async def on_reply(update: Update, ctx: Context) -> list[Effect]:
     if customer is None or customer.chat_id is None:
         return [_reply(update, _("This customer cannot be reached in Telegram."))]
     text = update.text or update.caption or ""
-    if len(text) > 4000:
-        return [_reply(update, _("That message is too long; please keep it under 4000 "
-                                 "characters."))]
+    heading = ctx.tr(customer.language).gettext("💬 Our support team:")
+    room = (CAPTION_LIMIT if update.media else TEXT_LIMIT) - text_length(heading) - 1
+    if text_length(text) > room:
+        return [_reply(update, _("That is too long to pass on: please keep it under {n} "
+                                 "characters.").format(n=room))]
     effects: list[Effect] = []
     if case.state == cases.CaseState.OPEN:
         # Answering a case is taking it: nobody else should answer in parallel.
@@ -119,7 +122,6 @@ async def on_reply(update: Update, ctx: Context) -> list[Effect]:
         if card is not None:
             card_text, keyboard = await case_card(ctx, case)
             effects.append(Edit(card.chat_id, card.message_id, card_text, keyboard))
-    heading = ctx.tr(customer.language).gettext("💬 Our support team:")
     body = f"{heading}\n{escape(text)}" if text else heading
     failure = _reply(update, _("This message did not reach the customer (Telegram refused it, "
                                "or they blocked the bot). Please try again later."))

@@ -27,6 +27,12 @@ from storage.models import (
 )
 
 OPEN_CASE_STATES = ("open", "claimed", "reopened")
+# PostgreSQL (asyncpg) takes at most 32767 parameters in one statement.
+IN_CHUNK = 5000
+
+
+def _chunks(values: Sequence[Any]) -> list[list[Any]]:
+    return [list(values[i : i + IN_CHUNK]) for i in range(0, len(values), IN_CHUNK)]
 
 
 class _Repo:
@@ -48,10 +54,13 @@ class Customers(_Repo):
         return res.first()
 
     async def by_external_ids(self, external_ids: Sequence[str]) -> dict[str, Customer]:
-        res = await self.session.exec(
-            select(Customer).where(col(Customer.external_id).in_(list(external_ids)))
-        )
-        return {c.external_id: c for c in res.all() if c.external_id}
+        found: dict[str, Customer] = {}
+        for chunk in _chunks(external_ids):
+            res = await self.session.exec(
+                select(Customer).where(col(Customer.external_id).in_(chunk))
+            )
+            found.update({c.external_id: c for c in res.all() if c.external_id})
+        return found
 
     async def by_telegram_user(self, user_id: int) -> Customer | None:
         res = await self.session.exec(select(Customer).where(Customer.telegram_user_id == user_id))
@@ -143,11 +152,14 @@ class Surveys(_Repo):
         )
         return res.all()
 
-    async def answers_to(self, invitation_ids: Sequence[int]) -> Sequence[SurveyAnswer]:
-        res = await self.session.exec(
-            select(SurveyAnswer).where(col(SurveyAnswer.invitation_id).in_(list(invitation_ids)))
-        )
-        return res.all()
+    async def answers_to(self, invitation_ids: Sequence[int]) -> list[SurveyAnswer]:
+        answers: list[SurveyAnswer] = []
+        for chunk in _chunks(invitation_ids):
+            res = await self.session.exec(
+                select(SurveyAnswer).where(col(SurveyAnswer.invitation_id).in_(chunk))
+            )
+            answers.extend(res.all())
+        return answers
 
 
 class Cases(_Repo):

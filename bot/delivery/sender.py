@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.delivery.limiter import Limiter
-from bot.delivery.policy import UNREACHABLE, after_error, skip_reason
+from bot.delivery.policy import after_error, skip_reason
 from bot.i18n import Catalogs
 from bot.ports.clock import Clock
 from bot.ports.messenger import Messenger, MessengerError
@@ -49,7 +49,7 @@ class Sender:
         self._limiter = limiter
         self._batch = batch
         # One tick at a time in this process; other processes are kept out by the
-        # conditional state change in `_claim_due`.
+        # conditional state change in `_claim`.
         self._running = asyncio.Lock()
 
     async def recover(self) -> int:
@@ -76,39 +76,54 @@ class Sender:
             pass
 
     async def _tick(self) -> int:
-        prepared, settled = await self._claim_due()
-        gone: set[int] = set()  # chats that answered "blocked" or "not found" in this tick
-        for item in prepared:
-            if item.chat_id in gone:
-                await self._settle_skip(item, UNREACHABLE)
-            elif not await self._deliver(item):
-                gone.add(item.chat_id)
-        return settled + len(prepared)
-
-    async def _claim_due(self) -> tuple[list[Prepared], int]:
-        now = self._clock.now()
-        prepared: list[Prepared] = []
-        skipped = 0
         async with self._uow() as uow:
-            ctx = Context(uow, now, self._catalogs, self._config)
-            for touch in await uow.touches.due(now, self._batch):
-                customer = await uow.customers.get(touch.customer_id)
-                assert customer is not None and touch.id is not None
-                reason = skip_reason(customer)
-                target = TouchState.SENDING if reason is None else TouchState.SKIPPED
-                if not await uow.touches.move(touch.id, TouchState.PENDING, target):
-                    continue  # another tick or process took it
-                await uow.session.refresh(touch)
-                if reason is not None:
-                    touch.last_error = reason
-                    uow.session.add(touch)
-                    await record(uow, now, customer.id, "skipped", "note",  # type: ignore[arg-type]
-                                 purpose=touch.purpose, reason=reason)
-                    skipped += 1
-                    continue
-                prepared.append(await self._render(ctx, touch, customer))
+            due = [(t.id, t.customer_id) for t in await uow.touches.due(self._clock.now(),
+                                                                         self._batch)]
+            chats = {c: (await uow.customers.get(c)) for _, c in due}
+        settled = 0
+        for touch_id, customer_id in due:
+            customer = chats[customer_id]
+            if customer is not None and customer.chat_id is not None:
+                # Pace before claiming: a crash while waiting leaves the touch pending.
+                await self._limiter.wait(customer.chat_id)
+            item = await self._claim(touch_id)  # type: ignore[arg-type]
+            settled += 1
+            if item is None:
+                continue
+            try:
+                await self._deliver(item)
+            except Exception:
+                # A bug, not Telegram's answer: whether it was delivered is unknown.
+                log.exception("touch %s: unexpected error while sending", touch_id)
+                await self._settle(item, TouchState.FAILED, "internal error while sending")
+        return settled
+
+    async def _claim(self, touch_id: int) -> Prepared | None:
+        """Take one due touch: skipped now, or `sending` with its text, committed before the
+        send so that a crash can never make it go out twice."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            touch = await uow.touches.get(touch_id)
+            if touch is None:
+                return None
+            customer = await uow.customers.get(touch.customer_id)
+            assert customer is not None
+            reason = skip_reason(customer)
+            target = TouchState.SENDING if reason is None else TouchState.SKIPPED
+            if not await uow.touches.move(touch_id, TouchState.PENDING, target):
+                return None  # another tick or process took it
+            await uow.session.refresh(touch)
+            prepared = None
+            if reason is None:
+                prepared = await self._render(Context(uow, now, self._catalogs, self._config),
+                                              touch, customer)
+            else:
+                touch.last_error = reason
+                uow.session.add(touch)
+                await record(uow, now, customer.id, "skipped", "note",  # type: ignore[arg-type]
+                             purpose=touch.purpose, reason=reason)
             await uow.commit()
-        return prepared, skipped
+        return prepared
 
     async def _render(self, ctx: Context, touch: Touch, customer: Customer) -> Prepared:
         assert customer.chat_id is not None and customer.id is not None and touch.id is not None
@@ -122,13 +137,12 @@ class Sender:
         text, keyboard = await survey_prompt(ctx, customer, invitation)
         return Prepared(touch.id, customer.id, customer.chat_id, text, keyboard, invitation.id)
 
-    async def _deliver(self, item: Prepared) -> bool:
-        """Send one touch; False when the chat turned out to be unreachable."""
-        await self._limiter.wait(item.chat_id)
+    async def _deliver(self, item: Prepared) -> None:
         try:
             sent = await self._messenger.send_text(item.chat_id, item.text, keyboard=item.keyboard)
         except MessengerError as exc:
-            return await self._settle_failure(item, exc)
+            await self._settle_failure(item, exc)
+            return
         async with self._uow() as uow:
             now = self._clock.now()
             touch = await uow.touches.get(item.touch_id)
@@ -147,22 +161,21 @@ class Sender:
             await record(uow, now, item.customer_id, "message", "out", item.text,
                          message_id=sent.message_id, purpose=touch.purpose)
             await uow.commit()
-        return True
 
-    async def _settle_skip(self, item: Prepared, reason: str) -> None:
+    async def _settle(self, item: Prepared, state: TouchState, reason: str) -> None:
         async with self._uow() as uow:
             touch = await uow.touches.get(item.touch_id)
             assert touch is not None
-            touch.state = TouchState.SKIPPED
+            touch.state = state
             touch.last_error = reason
             uow.session.add(touch)
             if item.invitation_id is not None:
                 await _drop_invitation(uow, item.invitation_id)
-            await record(uow, self._clock.now(), item.customer_id, "skipped", "note",
+            await record(uow, self._clock.now(), item.customer_id, str(state), "note",
                          purpose=touch.purpose, reason=reason)
             await uow.commit()
 
-    async def _settle_failure(self, item: Prepared, exc: MessengerError) -> bool:
+    async def _settle_failure(self, item: Prepared, exc: MessengerError) -> None:
         async with self._uow() as uow:
             now = self._clock.now()
             touch = await uow.touches.get(item.touch_id)
@@ -185,7 +198,6 @@ class Sender:
                              purpose=touch.purpose, reason=outcome.reason)
             await uow.commit()
         log.info("touch %s not sent: %s", item.touch_id, outcome.reason)
-        return not outcome.unreachable
 
 
 async def _drop_invitation(uow: UnitOfWork, invitation_id: int) -> None:

@@ -7,6 +7,23 @@ from typing import Protocol
 
 from bot.ports.updates import Keyboard, Media
 
+# Telegram's limits, counted in UTF-16 code units on the text as shown (after HTML parsing):
+# an emoji such as 💬 counts twice.
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+
+
+def text_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten plain text to fit `limit` as Telegram counts it, marking the cut with …"""
+    if text_length(text) <= limit:
+        return text
+    units = text.encode("utf-16-le")[: max(limit - 1, 0) * 2]
+    return units.decode("utf-16-le", errors="ignore") + "…"
+
 
 class MessengerError(Exception):
     """Base of the normalized send errors; each runtime maps its framework's errors onto these."""

@@ -247,7 +247,9 @@ async def run_webhook(bot: Bot, dispatcher: Dispatcher, url: str, listen: str,
     SimpleRequestHandler(dispatcher, bot, secret_token=secret).register(app, path=path)
     setup_application(app, dispatcher, bot=bot)
     host, _, port = listen.rpartition(":")
-    await bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+    # One connection: updates arrive one at a time and in order, as with polling.
+    await bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES,
+                          max_connections=1)
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, host or "127.0.0.1", int(port)).start()

@@ -9,9 +9,13 @@ specification and simulates users, chats and messages::
         ...  # point the bot at sandbox.base_url
 """
 
-from bot.sandbox.server import Fault, FaultKind, RateLimiter, RecordedRequest, Sandbox
-from bot.sandbox.spec import ApiError, FormattedText, ValidatedCall, parse_html, validate
-from bot.sandbox.world import CallbackAnswer, SandboxError, SandboxMessage, SandboxUser
+from bot.sandbox.errors import ApiError, SandboxError
+from bot.sandbox.faults import Fault, FaultKind
+from bot.sandbox.flood import RateLimiter
+from bot.sandbox.formatting import FormattedText, parse_html
+from bot.sandbox.objects import CallbackAnswer, SandboxMessage, SandboxUser
+from bot.sandbox.server import RecordedRequest, Sandbox
+from bot.sandbox.spec import ValidatedCall, validate
 
 __all__ = [
     "ApiError",

@@ -21,9 +21,7 @@ import contextlib
 import functools
 import json
 import logging
-import math
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -31,18 +29,13 @@ from typing import Any, Literal, TypeVar
 import aiohttp
 from aiohttp import web
 
-from bot.sandbox.spec import ApiError, UploadedFile, ValidatedCall, canonical_method, validate
-from bot.sandbox.world import (
-    BLOCKED,
-    Answer,
-    CallbackAnswer,
-    SandboxChat,
-    SandboxError,
-    SandboxMessage,
-    SandboxUser,
-    World,
-    now,
-)
+from bot.sandbox.errors import ApiError, SandboxError
+from bot.sandbox.faults import Fault, FaultKind
+from bot.sandbox.flood import RateLimiter
+from bot.sandbox.objects import Answer, CallbackAnswer, SandboxMessage, SandboxUser
+from bot.sandbox.spec import UploadedFile, ValidatedCall, canonical_method, validate
+from bot.sandbox.state import now
+from bot.sandbox.world import World
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +47,6 @@ COUNTED_METHODS = frozenset(
 )
 
 RequestKind = Literal["ok", "invalid", "fault", "state", "rate_limited"]
-FaultKind = Literal[
-    "retry_after", "blocked", "server_error", "bad_gateway", "slow", "chat_not_found"
-]
 T = TypeVar("T")
 
 
@@ -70,142 +60,6 @@ class RecordedRequest:
     kind: RequestKind
     at: float  # time_source() when it arrived
     via_webhook_reply: bool = False
-
-
-@dataclass(slots=True)
-class Fault:
-    """The next ``times`` requests matching ``method`` and ``chat_id`` fail this way.
-
-    ``method=None`` matches every method that targets a chat (has a chat_id), so a catch-all
-    fault hits the bot's sends and not its polling.
-    """
-
-    kind: FaultKind
-    method: str | None = None
-    chat_id: int | None = None
-    retry_after: int = 1
-    delay: float = 0.0
-    times: int = 1
-
-    def matches(self, call: ValidatedCall) -> bool:
-        if self.times <= 0:
-            return False
-        if self.method is not None and canonical_method(self.method) != call.method:
-            return False
-        if self.method is None and "chat_id" not in call.params:
-            return False
-        return self.chat_id is None or call.params.get("chat_id") == self.chat_id
-
-    def error(self) -> ApiError | None:
-        """The error this fault answers with; None for 'slow', which answers normally."""
-        match self.kind:
-            case "retry_after":
-                return ApiError(
-                    429,
-                    f"Too Many Requests: retry after {self.retry_after}",
-                    retry_after=self.retry_after,
-                )
-            case "blocked":
-                return ApiError(403, BLOCKED)
-            case "server_error":
-                return ApiError(500, "Internal Server Error")
-            case "bad_gateway":
-                return ApiError(502, "Bad Gateway")
-            case "chat_not_found":
-                return ApiError(400, "Bad Request: chat not found")
-            case "slow":
-                return None
-        raise ValueError(f"unknown fault kind {self.kind!r}")
-
-
-# --------------------------------------------------------------------------- flood control
-
-
-@dataclass(slots=True)
-class _Bucket:
-    """Token bucket: ``capacity`` messages at once, refilled at ``rate`` per second."""
-
-    capacity: float
-    rate: float
-    tokens: float
-    updated: float
-
-    def refill(self, at: float) -> None:
-        self.tokens = min(self.capacity, self.tokens + (at - self.updated) * self.rate)
-        self.updated = at
-
-
-@dataclass(slots=True)
-class _Reservation:
-    commit: Callable[[], None]
-
-
-class RateLimiter:
-    """Telegram's published limits: ~1 msg/s per private chat (short bursts allowed),
-    20 msgs per minute per group, ~30 msgs/s overall (lifted by allow_paid_broadcast)."""
-
-    PRIVATE_BURST = 3
-    PRIVATE_RATE = 1.0
-    GROUP_WINDOW = 60.0
-    GROUP_LIMIT = 20
-    GLOBAL_WINDOW = 1.0
-    GLOBAL_LIMIT = 30
-
-    def __init__(self, time_source: Callable[[], float]) -> None:
-        self.time = time_source
-        self.private: dict[int, _Bucket] = {}
-        self.groups: dict[int, deque[float]] = {}
-        self.sent: deque[float] = deque()
-
-    def reserve(self, chat: SandboxChat, *, paid: bool = False) -> _Reservation:
-        """Raise 429 if a new message to ``chat`` now would exceed a limit; else hold a slot.
-
-        The slot is only used once ``commit`` is called, so failed sends do not count.
-        """
-        at = self.time()
-        wait = max(self._private_wait(chat, at), self._group_wait(chat, at))
-        if not paid:
-            wait = max(wait, self._global_wait(at))
-        if wait > 0:
-            seconds = max(1, math.ceil(wait))
-            raise ApiError(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
-        return _Reservation(lambda: self._commit(chat, at))
-
-    def _private_wait(self, chat: SandboxChat, at: float) -> float:
-        if chat.type != "private":
-            return 0.0
-        bucket = self.private.setdefault(
-            chat.id, _Bucket(self.PRIVATE_BURST, self.PRIVATE_RATE, self.PRIVATE_BURST, at)
-        )
-        bucket.refill(at)
-        return 0.0 if bucket.tokens >= 1 else (1 - bucket.tokens) / bucket.rate
-
-    def _group_wait(self, chat: SandboxChat, at: float) -> float:
-        if chat.type == "private":
-            return 0.0
-        window = _trim(self.groups.setdefault(chat.id, deque()), at - self.GROUP_WINDOW)
-        if len(window) < self.GROUP_LIMIT:
-            return 0.0
-        return window[0] + self.GROUP_WINDOW - at
-
-    def _global_wait(self, at: float) -> float:
-        window = _trim(self.sent, at - self.GLOBAL_WINDOW)
-        if len(window) < self.GLOBAL_LIMIT:
-            return 0.0
-        return window[0] + self.GLOBAL_WINDOW - at
-
-    def _commit(self, chat: SandboxChat, at: float) -> None:
-        if chat.type == "private":
-            self.private[chat.id].tokens -= 1
-        else:
-            self.groups[chat.id].append(at)
-        self.sent.append(at)
-
-
-def _trim(window: deque[float], older_than: float) -> deque[float]:
-    while window and window[0] <= older_than:
-        window.popleft()
-    return window
 
 
 # --------------------------------------------------------------------------- the server

@@ -184,6 +184,7 @@ class LinkOutcome(StrEnum):
     LINKED = "linked"
     ALREADY = "already"  # this chat was bound to this customer before
     TAKEN = "taken"  # another Telegram account holds this customer record
+    OTHER_RECORD = "other_record"  # this account is already bound to another customer
     UNKNOWN = "unknown"  # the payload was genuine but the customer is gone
 
 
@@ -204,6 +205,9 @@ async def bind(uow: UnitOfWork, now: datetime, customer_id: int, user: User, cha
     # Someone who first came in without a link is the same person: retire that stub's
     # binding so the unique Telegram id can move to the real record.
     stub = await uow.customers.by_telegram_user(user.id)
+    if stub is not None and stub.external_id is not None:
+        # Two imported records for one person is for the business to sort out, not a link.
+        return Link(LinkOutcome.OTHER_RECORD, stub)
     if stub is not None:
         stub.telegram_user_id = None
         stub.chat_id = None
@@ -236,6 +240,14 @@ async def register_unlinked(
     )
     await record(uow, now, customer.id, "registered", "in")  # type: ignore[arg-type]
     return customer
+
+
+async def note_reachable(uow: UnitOfWork, now: datetime, customer: Customer) -> None:
+    """A customer who writes to the bot again has unblocked it: proactive messages may resume."""
+    if customer.unreachable:
+        customer.unreachable = False
+        uow.session.add(customer)
+        await record(uow, now, customer.id, "reachable", "in")  # type: ignore[arg-type]
 
 
 async def set_service_consent(

@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.ports.messenger import TEXT_LIMIT
 from storage.models import Interaction
 from storage.uow import UnitOfWork
-
-# Inbound text is kept whole up to Telegram's own message limit.
-MAX_TEXT = 4096
 
 
 async def record(
@@ -30,7 +28,7 @@ async def record(
             at=at,
             kind=kind,
             direction=direction,
-            text=text[:MAX_TEXT] if text is not None else None,
+            text=text[:TEXT_LIMIT] if text is not None else None,
             telegram_message_id=message_id,
             case_id=case_id,
             data=data,

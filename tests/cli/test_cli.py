@@ -89,7 +89,7 @@ def test_import_link_event_history_report(env: Path, capsys) -> None:
     (["events", "add", "--type", "purchase", "--customer", "C1", "--attr", "novalue"],
      "--attr 'novalue' must look like key=value"),
     (["customers", "import", "missing.csv"], "missing.csv: no such file"),
-    (["report", "--since", "0"], "--since must be a positive number of days"),
+    (["report", "--since", "0"], "--since must be between 1 and 3650 days"),
     (["staff", "add", "-5", "--role", "agent"], "TELEGRAM_USER_ID must be a positive"),
 ])
 def test_bad_input_is_one_line_and_non_zero(env: Path, capsys, argv, message) -> None:
@@ -143,3 +143,39 @@ def test_invalid_setting_is_one_line_from_the_real_console_script(env: Path) -> 
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
         "careloop: error: CARELOOP_TIMEZONE: unknown IANA timezone 'Mars/Base'")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["report", "--since", "100000000"], "--since must be between 1 and 3650 days"),
+    (["events", "add", "--type", "purchase", "--customer", "C1", "--at", "9999-12-30T00:00"],
+     "--at '9999-12-30T00:00' is out of range"),
+    (["staff", "add", "99999999999999999999", "--role", "agent"],
+     "TELEGRAM_USER_ID must be a positive Telegram user id"),
+])
+def test_out_of_range_values_are_one_line(env: Path, capsys, argv, message) -> None:
+    run(capsys, "db", "upgrade")
+    (env / "c.csv").write_text(HEADER + "C1,Ann,,,,,\n", encoding="utf-8")
+    run(capsys, "customers", "import", "c.csv")
+    code, _, err = run(capsys, *argv)
+    assert code == 1
+    assert err.startswith(f"careloop: error: {message}")
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("foo://x", "CARELOOP_DATABASE_URL: must be sqlite+aiosqlite:///FILE or"),
+    ("not a url", "CARELOOP_DATABASE_URL: is not a database URL"),
+])
+def test_unsupported_database_url(env: Path, capsys, monkeypatch, url, message) -> None:
+    monkeypatch.setenv("CARELOOP_DATABASE_URL", url)
+    code, _, err = run(capsys, "report")
+    assert code == 2
+    assert err.startswith(f"careloop: error: {message}")
+
+
+def test_unreachable_database_is_one_line(env: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("CARELOOP_DATABASE_URL", "postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    code, _, err = run(capsys, "report")
+    assert code == 1
+    assert err.startswith("careloop: error: cannot use the database:")
+    assert len(err.strip().splitlines()) == 1

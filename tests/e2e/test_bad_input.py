@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from bot.ports.messenger import text_length
 from bot.stage import Stage
 from storage.models import Case, Customer, Interaction
 from tests.e2e.conftest import CSV_HEADER, linked, surveyed, toasts, with_case
@@ -121,3 +122,34 @@ async def test_stale_buttons_only_toast(stage: Stage) -> None:
         assignee = await uow.staff.by_telegram_user(agent.id)
     assert case is not None and assignee is not None
     assert case.assignee_id == assignee.id
+
+
+async def test_a_second_customer_link_does_not_move_a_linked_account(stage: Stage) -> None:
+    ann = await linked(stage, "C1")
+    await stage.import_customers(CSV_HEADER + "C2,Bob,,,,,\n")
+    await stage.say(ann, f"/start {await stage.link('C2')}")
+    await stage.bot_says(ann.id, "already connected to another customer record")
+    async with stage.storage.uow() as uow:
+        first = await uow.customers.by_external_id("C1")
+        second = await uow.customers.by_external_id("C2")
+    assert first is not None and second is not None
+    assert (first.telegram_user_id, first.service_consent) == (ann.id, True)
+    assert (second.telegram_user_id, second.service_consent) == (None, False)
+
+
+async def test_long_customer_messages_are_relayed_within_telegram_limits(stage: Stage) -> None:
+    olga, card = await with_case(stage, "C1", "Olga Ivanova")
+    long_text = "Ж" * 4090  # allowed by Telegram, too long once the case header is added
+    await stage.say(olga, long_text)
+    relayed = await stage.bot_says(stage.staff_chat, "ЖЖЖ", after=card.message_id)
+    assert text_length(relayed.content or "") == 4096
+    assert (relayed.content or "").endswith("…")
+    await stage.sandbox.user_sends_photo(olga, caption="Ы" * 1000)
+    photo = await stage.bot_says(stage.staff_chat, "ЫЫЫ", after=relayed.message_id)
+    assert photo.photo
+    assert len(photo.content or "") <= 1024
+    async with stage.storage.uow() as uow:
+        customer = await uow.customers.by_external_id("C1")
+        assert customer is not None
+        texts = [e.text for e in await uow.timeline.of(customer.id) if e.direction == "in"]
+    assert long_text in texts  # the timeline keeps what the customer wrote

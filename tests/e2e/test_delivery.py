@@ -116,3 +116,17 @@ async def test_a_restart_loses_nothing_and_sends_nothing_twice(stage: Stage) -> 
         (ambiguous,) = await uow.touches.in_state(TouchState.FAILED)
     assert ambiguous.last_error is not None
     assert ambiguous.last_error.startswith("ambiguous")
+
+
+async def test_a_customer_who_unblocks_and_writes_again_is_reachable(stage: Stage) -> None:
+    ann = await linked(stage, "C1")
+    await stage.event("C1", "service_completed")
+    stage.sandbox.block(ann)
+    stage.advance(days=1, minutes=1)
+    await stage.deliver_due()
+    stage.sandbox.unblock(ann)
+    await stage.say(ann, "/start")
+    await stage.bot_says(ann.id, "Welcome back")
+    await stage.event("C1", "purchase")
+    stage.advance(days=1, minutes=1)
+    await stage.bot_says(ann.id, "Thank you for your purchase")

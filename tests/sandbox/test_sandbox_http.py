@@ -26,7 +26,7 @@ from aiogram.types import (
 from aiohttp import web
 
 from bot.sandbox import Sandbox, SandboxError
-from bot.sandbox.world import NOT_MODIFIED
+from bot.sandbox.messages import NOT_MODIFIED
 from tests.sandbox.conftest import FakeClock, aiogram_bot
 
 

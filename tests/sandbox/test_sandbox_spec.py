@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from bot.sandbox.spec import ApiError, UploadedFile, parse_html, utf16_len, validate
+from bot.sandbox.formatting import parse_html, utf16_len
+from bot.sandbox.spec import ApiError, UploadedFile, validate
 
 BUTTON = "can't parse inline keyboard button"
 OF_A_TAG = 'of the tag "a" at byte offset 0'

@@ -3,12 +3,14 @@ is handled once, and a failing handler keeps nothing and apologises."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.app import Storage, build_app
 from bot.ports.clock import ManualClock
 from bot.ports.messenger import Sent
 from bot.ports.updates import Chat, ChatKind, Keyboard, Media, Update, User
 from bot.settings import Settings
-from storage.models import Customer
+from storage.models import Customer, TouchState
 
 
 class RecordingMessenger:
@@ -73,3 +75,38 @@ async def test_a_failing_handler_keeps_nothing_and_apologises(
         assert isinstance(customer, Customer)
         assert not customer.service_consent
         assert not await uow.updates.seen(2)  # rolled back with the rest
+
+
+class FlakyMessenger(RecordingMessenger):
+    """Raises an unexpected error for one chat, as a bug in an adapter would."""
+
+    async def send_text(self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
+                        reply_to: int | None = None, topic_id: int | None = None) -> Sent:
+        if chat_id == 2:
+            raise ValueError("adapter bug")
+        return await super().send_text(chat_id, text, keyboard=keyboard)
+
+
+async def test_an_unexpected_send_error_fails_one_touch_and_the_rest_go_out(
+    storage: Storage, clock: ManualClock
+) -> None:
+    from bot.services.care import add_event
+
+    messenger = FlakyMessenger()
+    settings = Settings(link_secret="k", chat_interval_seconds=0)  # type: ignore[arg-type]
+    app = build_app(settings, messenger, clock=clock, storage=storage)
+    async with storage.uow() as uow:
+        for n in (1, 2, 3):
+            customer = await uow.customers.add(Customer(
+                external_id=f"C{n}", name=f"P{n}", chat_id=n, telegram_user_id=n,
+                service_consent=True, created_at=clock.now()))
+            await add_event(uow, clock.now(), customer, "service_completed", clock.now(), {})
+        await uow.commit()
+    clock.advance(timedelta(days=2))
+    assert await app.sender.tick() == 3
+    assert sorted(chat for chat, _ in messenger.sent) == [1, 3]
+    async with storage.uow() as uow:
+        failed = await uow.touches.in_state(TouchState.FAILED)
+        sending = await uow.touches.in_state(TouchState.SENDING)
+    assert [(t.customer_id, t.last_error) for t in failed] == [(2, "internal error while sending")]
+    assert sending == []

@@ -67,3 +67,14 @@ def test_limiter_spaces_one_chat_and_the_whole_bot() -> None:
     assert limiter.delay(1) == pytest.approx(1.0)  # the same chat waits a second
     t[0] += 5
     assert limiter.delay(1) == 0
+
+
+def test_clip_counts_like_telegram() -> None:
+    from bot.ports.messenger import clip, text_length
+
+    assert text_length("💬ab") == 4  # the emoji is two UTF-16 units
+    assert clip("abc", 3) == "abc"
+    assert clip("abcdef", 4) == "abc…"
+    clipped = clip("💬" * 10, 5)
+    assert text_length(clipped) <= 5
+    assert clipped == "💬💬…"
