@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery.executor import Executor
 from bot.delivery.limiter import Limiter
+from bot.delivery.outbound import Outbound
 from bot.delivery.sender import Sender
 from bot.i18n import Catalogs
 from bot.pipeline import Pipeline
@@ -76,7 +77,8 @@ def build_app(
     storage = storage or build_storage(settings)
     catalogs = Catalogs(default=settings.language)
     config = handler_config(settings)
-    executor = Executor(messenger, storage.uow, clock)
+    outbound = Outbound(storage.uow, messenger, clock)
+    executor = Executor(messenger, outbound)
     limiter = Limiter(settings.send_rate_per_second, settings.chat_interval_seconds)
     return App(
         settings=settings,
@@ -84,5 +86,5 @@ def build_app(
         clock=clock,
         catalogs=catalogs,
         pipeline=Pipeline(storage.uow, clock, catalogs, config, executor),
-        sender=Sender(storage.uow, messenger, clock, catalogs, config, limiter),
+        sender=Sender(storage.uow, messenger, clock, catalogs, config, limiter, outbound),
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from bot.delivery.executor import Executor
+from bot.delivery.outbound import Outbound
 from bot.i18n import Catalogs
 from bot.ports.clock import Clock
 from bot.ports.updates import Update
 from handlers.context import Context, HandlerConfig
-from handlers.effects import Effect, Toast
+from handlers.effects import Effect, Send, Toast
 from handlers.router import route
 from storage.uow import UnitOfWorkFactory
 
@@ -28,7 +29,6 @@ class Pipeline:
         self._executor = executor
 
     async def process(self, update: Update) -> None:
-        effects: list[Effect] = []
         async with self._uow() as uow:
             if await uow.updates.seen(update.update_id):
                 return  # redelivered after a restart: it was handled and committed before
@@ -36,13 +36,16 @@ class Pipeline:
             await uow.updates.mark(update.update_id, now)
             try:
                 effects = await route(update, Context(uow, now, self._catalogs, self._config))
+                # Replies are stored with the change that caused them: nothing to lose later.
+                stored = {i: await Outbound.enqueue(uow, e, now)
+                          for i, e in enumerate(effects) if isinstance(e, Send)}
                 await uow.commit()
             except Exception:
                 # Only ids and the exception go to the log: never names or message texts.
                 log.exception("update %s failed; nothing it changed was kept", update.update_id)
                 await uow.rollback()
-                effects = self._apology(update)
-        await self._executor.run(effects)
+                effects, stored = self._apology(update), {}
+        await self._executor.run(effects, stored)
 
     def _apology(self, update: Update) -> list[Effect]:
         if update.callback_id is None:

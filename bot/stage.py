@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from bot import deeplink
 from bot.app import Storage, build_storage
-from bot.ports.clock import ManualClock
+from bot.ports.clock import ShiftedClock
 from bot.sandbox import Sandbox, SandboxMessage, SandboxUser
 from bot.serve import Running, start
 from bot.services import care, customers
@@ -30,7 +30,7 @@ WAIT = 10.0  # seconds a step may take before the stage calls it stuck
 
 class Stage:
     def __init__(self, sandbox: Sandbox, settings: Settings, storage: Storage,
-                 clock: ManualClock, staff_chat: int, staff: list[SandboxUser]) -> None:
+                 clock: ShiftedClock, staff_chat: int, staff: list[SandboxUser]) -> None:
         self.sandbox = sandbox
         self.settings = settings
         self.storage = storage
@@ -63,7 +63,7 @@ class Stage:
         )
         storage = build_storage(settings)
         await upgrade(storage.engine)
-        clock = ManualClock(start_at or datetime.now(UTC).replace(microsecond=0))
+        clock = ShiftedClock(start_at or datetime.now(UTC).replace(microsecond=0))
         return cls(sandbox, settings, storage, clock, staff_chat, staff)
 
     async def start_bot(self) -> Running:

@@ -201,3 +201,23 @@ class ProcessedUpdate(SQLModel, table=True):
 
     update_id: int = _bigint(primary_key=True)
     at: datetime = _utc()
+
+
+class OutboundMessage(SQLModel, table=True):
+    """A reply or notice a handler decided on, stored in the same commit as the change that
+    caused it. It is sent right after that commit; what cannot go out at once (a 429, a
+    5xx, a crash) waits here for the sender instead of being lost."""
+
+    __tablename__ = "outbound_message"
+    __table_args__ = (Index("ix_outbound_due", "state", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = _bigint()
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    state: str = Field(default=TouchState.PENDING, max_length=16)
+    attempts: int = 0
+    due_at: datetime = _utc()
+    last_error: str | None = Field(default=None, max_length=500)
+    telegram_message_id: int | None = _bigint(default=None)
+    sent_at: datetime | None = _utc(default=None)
+    created_at: datetime = _utc()

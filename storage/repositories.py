@@ -18,6 +18,7 @@ from storage.models import (
     CommentState,
     Customer,
     Interaction,
+    OutboundMessage,
     ProcessedUpdate,
     StaffMember,
     SurveyAnswer,
@@ -75,6 +76,16 @@ class Events(_Repo):
         return await self._add(event)
 
 
+async def _move(session: AsyncSession, model: Any, row_id: int, from_state: str,
+                to_state: str) -> bool:
+    """Change state only if it is still `from_state`: of two senders racing for the same row
+    exactly one wins, and only the winner sends it."""
+    res = await session.exec(
+        update(model).where(model.id == row_id, model.state == from_state).values(state=to_state)
+    )
+    return res.rowcount == 1  # type: ignore[attr-defined]
+
+
 class Touches(_Repo):
     async def by_key(self, idempotency_key: str) -> Touch | None:
         res = await self.session.exec(select(Touch).where(Touch.idempotency_key == idempotency_key))
@@ -96,14 +107,7 @@ class Touches(_Repo):
         return res.all()
 
     async def move(self, touch_id: int, from_state: TouchState, to_state: TouchState) -> bool:
-        """Change state only if it is still `from_state`: of two senders racing for the same
-        touch exactly one wins, and only the winner sends it."""
-        res = await self.session.exec(
-            update(Touch)
-            .where(col(Touch.id) == touch_id, col(Touch.state) == from_state)
-            .values(state=to_state)
-        )
-        return res.rowcount == 1  # type: ignore[attr-defined]
+        return await _move(self.session, Touch, touch_id, from_state, to_state)
 
     async def in_state(self, state: TouchState) -> Sequence[Touch]:
         res = await self.session.exec(select(Touch).where(Touch.state == state))
@@ -113,6 +117,43 @@ class Touches(_Repo):
         res = await self.session.exec(
             select(Touch).where(Touch.customer_id == customer_id).order_by(col(Touch.due_at))
         )
+        return res.all()
+
+
+class Outbox(_Repo):
+    """Stored replies and notices waiting to be sent (see OutboundMessage)."""
+
+    async def add(self, message: OutboundMessage) -> OutboundMessage:
+        return await self._add(message)
+
+    async def get(self, message_id: int) -> OutboundMessage | None:
+        return await self.session.get(OutboundMessage, message_id)
+
+    async def move(self, message_id: int, from_state: TouchState, to_state: TouchState) -> bool:
+        return await _move(self.session, OutboundMessage, message_id, from_state, to_state)
+
+    async def due(self, now: datetime, limit: int) -> Sequence[OutboundMessage]:
+        res = await self.session.exec(
+            select(OutboundMessage)
+            .where(OutboundMessage.state == TouchState.PENDING, OutboundMessage.due_at <= now)
+            .order_by(col(OutboundMessage.due_at), col(OutboundMessage.id))
+            .limit(limit)
+        )
+        return res.all()
+
+    async def hold_chat(self, chat_id: int, until: datetime) -> None:
+        """Keep every waiting message for this chat until `until`, so none overtakes one that
+        Telegram asked us to delay: a chat reads in the order things were said."""
+        await self.session.exec(
+            update(OutboundMessage)
+            .where(col(OutboundMessage.chat_id) == chat_id,
+                   col(OutboundMessage.state) == TouchState.PENDING,
+                   col(OutboundMessage.due_at) < until)
+            .values(due_at=until)
+        )
+
+    async def in_state(self, state: TouchState) -> Sequence[OutboundMessage]:
+        res = await self.session.exec(select(OutboundMessage).where(OutboundMessage.state == state))
         return res.all()
 
 

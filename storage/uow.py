@@ -20,6 +20,7 @@ class UnitOfWork:
         self.customers = r.Customers(s)
         self.events = r.Events(s)
         self.touches = r.Touches(s)
+        self.outbox = r.Outbox(s)
         self.surveys = r.Surveys(s)
         self.cases = r.Cases(s)
         self.staff = r.Staff(s)

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.delivery.limiter import Limiter
+from bot.delivery.outbound import AMBIGUOUS, Outbound
 from bot.delivery.policy import after_error, skip_reason
 from bot.i18n import Catalogs
 from bot.ports.clock import Clock
@@ -39,8 +40,9 @@ class Prepared:
 class Sender:
     def __init__(
         self, uow: UnitOfWorkFactory, messenger: Messenger, clock: Clock, catalogs: Catalogs,
-        config: HandlerConfig, limiter: Limiter, batch: int = 200,
+        config: HandlerConfig, limiter: Limiter, outbound: Outbound, batch: int = 200,
     ) -> None:
+        self._outbound = outbound
         self._uow = uow
         self._messenger = messenger
         self._clock = clock
@@ -53,22 +55,24 @@ class Sender:
         self._running = asyncio.Lock()
 
     async def recover(self) -> int:
-        """Fail touches left `sending` by a crash: Telegram may have delivered them already."""
+        """Fail what a crash left `sending`: Telegram may have delivered it already."""
         async with self._uow() as uow:
             stuck = await uow.touches.in_state(TouchState.SENDING)
             for touch in stuck:
                 touch.state = TouchState.FAILED
-                touch.last_error = "ambiguous: stopped mid-send; not re-sent to avoid a duplicate"
+                touch.last_error = AMBIGUOUS
                 uow.session.add(touch)
             await uow.commit()
-        if stuck:
-            log.warning("%d touch(es) were interrupted mid-send and marked failed", len(stuck))
-        return len(stuck)
+        count = len(stuck) + await self._outbound.recover()
+        if count:
+            log.warning("%d message(s) were interrupted mid-send and marked failed", count)
+        return count
 
     async def tick(self) -> int:
         """Send what is due now; returns how many touches were settled."""
         async with self._running:
-            return await self._tick()
+            # Replies that had to wait go first: someone is waiting for those.
+            return await self._outbound.deliver_due() + await self._tick()
 
     async def drain(self) -> None:
         """Wait for a tick in progress to finish its sends (a clean shutdown)."""

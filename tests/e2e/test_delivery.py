@@ -7,7 +7,7 @@ from sqlmodel import select
 from bot.delivery.policy import UNREACHABLE
 from bot.stage import Stage
 from storage.models import Touch, TouchState
-from tests.e2e.conftest import linked
+from tests.e2e.conftest import linked, surveyed
 
 
 async def _touches(stage: Stage) -> list[Touch]:
@@ -130,3 +130,20 @@ async def test_a_customer_who_unblocks_and_writes_again_is_reachable(stage: Stag
     await stage.event("C1", "purchase")
     stage.advance(days=1, minutes=1)
     await stage.bot_says(ann.id, "Thank you for your purchase")
+
+
+async def test_a_case_card_delayed_by_telegram_still_arrives_and_works(stage: Stage) -> None:
+    _lead, agent, _ = stage.staff
+    olga, survey = await surveyed(stage, "C1", "Olga Ivanova")
+    stage.sandbox.inject_fault("sendMessage", chat_id=stage.staff_chat, kind="retry_after",
+                               retry_after=1)
+    await stage.press(olga, survey, "1")
+    await stage.bot_says(olga.id, "What went wrong?")
+    await stage.say(olga, "Broken.")
+    await stage.bot_says(olga.id, "Someone from our team will look into it")
+    card = await stage.bot_says(stage.staff_chat, "Case #1")  # sent by the sender's tick
+    await stage.quiet()  # ...which records the card's message id right after the send
+    rate_limited = [r for r in stage.sandbox.calls("sendMessage") if r.kind == "fault"]
+    assert len(rate_limited) == 1
+    await stage.say(agent, "We are on it.", chat_id=stage.staff_chat, reply_to=card.message_id)
+    await stage.bot_says(olga.id, "We are on it.")

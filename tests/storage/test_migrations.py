@@ -13,7 +13,7 @@ from storage.migrate import downgrade, ensure_current, upgrade
 TABLES = {
     "customer", "business_event", "touch", "survey_invitation", "survey_answer",
     "support_case", "case_message", "staff_member", "interaction", "callback_key",
-    "processed_update",
+    "processed_update", "outbound_message",
 }
 
 
@@ -29,6 +29,8 @@ async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
         await upgrade(engine)
         assert await _tables(engine) == TABLES
         await ensure_current(engine)
+        await downgrade(engine, "0001")
+        assert await _tables(engine) == TABLES - {"outbound_message"}
         await downgrade(engine, "base")
         assert await _tables(engine) == set()
         await upgrade(engine)

@@ -78,3 +78,15 @@ def test_clip_counts_like_telegram() -> None:
     clipped = clip("💬" * 10, 5)
     assert text_length(clipped) <= 5
     assert clipped == "💬💬…"
+
+
+def test_shifted_clock_runs_and_jumps() -> None:
+    from bot.ports.clock import ShiftedClock
+
+    t = [10.0]
+    clock = ShiftedClock(NOW, monotonic=lambda: t[0])
+    assert clock.now() == NOW
+    t[0] += 1.5
+    assert clock.now() == NOW + timedelta(seconds=1.5)
+    clock.advance(timedelta(days=3))
+    assert clock.now() == NOW + timedelta(days=3, seconds=1.5)

@@ -1,0 +1,196 @@
+"""Replies and notices from handlers: stored in the commit that decided them, sent right
+after it, and kept until Telegram takes them.
+
+The fast path sends each stored message as soon as the update's changes are committed. A
+message Telegram delays (429) or fails to take (5xx, a timeout) stays stored and the
+sender's tick delivers it later, in order per chat; a crash after the commit loses nothing.
+Like touches, a message is marked `sending` before the call, so a crash during the call
+leaves it ambiguous and it is failed rather than sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from bot.delivery.policy import after_error
+from bot.ports.clock import Clock
+from bot.ports.messenger import Messenger, MessengerError, RetryAfter, Sent
+from bot.ports.updates import Button, Keyboard, Media
+from bot.services.timeline import record
+from handlers.effects import CaseLink, LogAs, Send
+from storage.models import OutboundMessage, TouchState
+from storage.uow import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+AMBIGUOUS = "ambiguous: stopped mid-send; not re-sent to avoid a duplicate"
+
+
+def encode(send: Send) -> dict[str, Any]:
+    """A Send as JSON, for the outbound_message row."""
+    return {
+        "chat_id": send.chat_id,
+        "text": send.text,
+        "keyboard": [[[b.text, b.callback_data, b.url] for b in row]
+                     for row in send.keyboard.rows] if send.keyboard else None,
+        "reply_to": send.reply_to,
+        "topic_id": send.topic_id,
+        "media": [send.media.kind, send.media.file_id, send.media.file_name]
+        if send.media else None,
+        "log": {"customer_id": send.log.customer_id, "kind": send.log.kind,
+                "case_id": send.log.case_id, "data": send.log.data} if send.log else None,
+        "case_link": [send.case_link.case_id, send.case_link.role] if send.case_link else None,
+        "on_failure": encode(send.on_failure) if send.on_failure else None,
+    }
+
+
+def decode(data: dict[str, Any]) -> Send:
+    keyboard = data.get("keyboard")
+    media = data.get("media")
+    log_as = data.get("log")
+    link = data.get("case_link")
+    failure = data.get("on_failure")
+    return Send(
+        chat_id=data["chat_id"],
+        text=data["text"],
+        keyboard=Keyboard.of(*[[Button(t, c, u) for t, c, u in row] for row in keyboard])
+        if keyboard else None,
+        reply_to=data.get("reply_to"),
+        topic_id=data.get("topic_id"),
+        media=Media(*media) if media else None,
+        log=LogAs(**log_as) if log_as else None,
+        case_link=CaseLink(*link) if link else None,
+        on_failure=decode(failure) if failure else None,
+    )
+
+
+class Outbound:
+    def __init__(self, uow: UnitOfWorkFactory, messenger: Messenger, clock: Clock) -> None:
+        self._uow = uow
+        self._messenger = messenger
+        self._clock = clock
+
+    @staticmethod
+    async def enqueue(uow: UnitOfWork, send: Send, now: datetime) -> int:
+        """Store a message in the caller's unit of work; it is sent once that commits."""
+        row = await uow.outbox.add(OutboundMessage(
+            chat_id=send.chat_id, payload=encode(send), due_at=now, created_at=now))
+        assert row.id is not None
+        return row.id
+
+    async def send_now(self, message_id: int) -> bool:
+        """The fast path, right after the commit. False when the message has to wait."""
+        return await self._deliver(message_id)
+
+    async def deliver_due(self, batch: int = 200) -> int:
+        """The slow path, from the sender's tick: whatever waited and is due now."""
+        async with self._uow() as uow:
+            due = [m.id for m in await uow.outbox.due(self._clock.now(), batch)]
+        held: set[int] = set()
+        for message_id in due:
+            assert message_id is not None
+            async with self._uow() as uow:
+                row = await uow.outbox.get(message_id)
+            if row is None or row.chat_id in held:
+                continue
+            if not await self._deliver(message_id):
+                held.add(row.chat_id)  # keep the rest of this chat in order behind it
+        return len(due)
+
+    async def recover(self) -> int:
+        """Fail messages left `sending` by a crash: Telegram may have shown them already."""
+        async with self._uow() as uow:
+            stuck = await uow.outbox.in_state(TouchState.SENDING)
+            for row in stuck:
+                row.state = TouchState.FAILED
+                row.last_error = AMBIGUOUS
+                uow.session.add(row)
+            await uow.commit()
+        return len(stuck)
+
+    async def _deliver(self, message_id: int) -> bool:
+        async with self._uow() as uow:
+            if not await uow.outbox.move(message_id, TouchState.PENDING, TouchState.SENDING):
+                return True  # someone else has it, or it is settled
+            row = await uow.outbox.get(message_id)
+            await uow.commit()
+        assert row is not None
+        send = decode(row.payload)
+        try:
+            sent = await self._send(send)
+        except MessengerError as exc:
+            return await self._failed(message_id, send, exc)
+        except Exception:
+            log.exception("outbound message %s: unexpected error while sending", message_id)
+            await self._settle(message_id, TouchState.FAILED, "internal error while sending")
+            return False
+        await self._sent(message_id, send, sent)
+        return True
+
+    async def _send(self, send: Send) -> Sent:
+        if send.media is not None:
+            return await self._messenger.send_media(
+                send.chat_id, send.media, caption=send.text, reply_to=send.reply_to,
+                topic_id=send.topic_id)
+        return await self._messenger.send_text(
+            send.chat_id, send.text, keyboard=send.keyboard, reply_to=send.reply_to,
+            topic_id=send.topic_id)
+
+    async def _sent(self, message_id: int, send: Send, sent: Sent) -> None:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            row = await uow.outbox.get(message_id)
+            assert row is not None
+            row.state = TouchState.SENT
+            row.sent_at = now
+            row.attempts += 1
+            row.telegram_message_id = sent.message_id
+            uow.session.add(row)
+            if send.log is not None:
+                await record(uow, now, send.log.customer_id, send.log.kind, "out", send.text,
+                             message_id=sent.message_id, case_id=send.log.case_id,
+                             **send.log.data)
+            if send.case_link is not None:
+                await uow.cases.link_message(send.case_link.case_id, sent.chat_id,
+                                             sent.message_id, send.case_link.role)
+            await uow.commit()
+
+    async def _failed(self, message_id: int, send: Send, exc: MessengerError) -> bool:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            row = await uow.outbox.get(message_id)
+            assert row is not None
+            outcome = after_error(exc, row.attempts, now)
+            row.state = outcome.state
+            row.due_at = outcome.due_at
+            row.attempts = outcome.attempts
+            row.last_error = outcome.reason[:500]
+            uow.session.add(row)
+            if outcome.state is TouchState.PENDING:
+                await uow.outbox.hold_chat(row.chat_id, outcome.due_at)
+            if outcome.unreachable and send.log is not None:
+                customer = await uow.customers.get(send.log.customer_id)
+                if customer is not None and not customer.unreachable:
+                    customer.unreachable = True
+                    uow.session.add(customer)
+                    await record(uow, now, customer.id, "unreachable", "note")  # type: ignore[arg-type]
+            failure_id = None
+            if outcome.state is TouchState.FAILED and send.on_failure is not None:
+                failure_id = await self.enqueue(uow, send.on_failure, now)
+            await uow.commit()
+        level = logging.DEBUG if isinstance(exc, RetryAfter) else logging.INFO
+        log.log(level, "outbound message %s not sent: %s", message_id, outcome.reason)
+        if failure_id is not None:
+            await self._deliver(failure_id)
+        return False
+
+    async def _settle(self, message_id: int, state: TouchState, reason: str) -> None:
+        async with self._uow() as uow:
+            row = await uow.outbox.get(message_id)
+            assert row is not None
+            row.state = state
+            row.last_error = reason
+            uow.session.add(row)
+            await uow.commit()

@@ -1,0 +1,104 @@
+"""Stored replies: sent after the commit, kept when Telegram delays them, in order per chat,
+and never lost or doubled across a crash. Driven through the Messenger port."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.app import Storage
+from bot.delivery.executor import Executor
+from bot.delivery.outbound import Outbound, decode, encode
+from bot.ports.clock import ManualClock
+from bot.ports.messenger import RetryAfter, Sent
+from bot.ports.updates import Button, Keyboard, Media
+from handlers.effects import CaseLink, LogAs, Send
+from storage.models import Customer, TouchState
+from tests.unit.test_pipeline import RecordingMessenger
+
+
+class DelayingMessenger(RecordingMessenger):
+    """Answers 429 to the first `delays` sends."""
+
+    def __init__(self, delays: int) -> None:
+        super().__init__()
+        self.delays = delays
+
+    async def send_text(self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
+                        reply_to: int | None = None, topic_id: int | None = None) -> Sent:
+        if self.delays:
+            self.delays -= 1
+            raise RetryAfter(5)
+        return await super().send_text(chat_id, text)
+
+
+async def _customer(storage: Storage, clock: ManualClock) -> int:
+    async with storage.uow() as uow:
+        c = await uow.customers.add(Customer(name="Ann", chat_id=7, telegram_user_id=7,
+                                             created_at=clock.now()))
+        await uow.commit()
+    assert c.id is not None
+    return c.id
+
+
+async def _store(storage: Storage, clock: ManualClock, sends: list[Send]) -> dict[int, int]:
+    async with storage.uow() as uow:
+        ids = {i: await Outbound.enqueue(uow, s, clock.now()) for i, s in enumerate(sends)}
+        await uow.commit()
+    return ids
+
+
+def test_a_send_survives_its_round_trip_through_json() -> None:
+    send = Send(1, "<b>hi</b>", keyboard=Keyboard.of([Button("A", "k1"), Button("B", url="u")]),
+                reply_to=3, topic_id=4, media=Media("photo", "f", None),
+                log=LogAs(9, "message", 2, {"staff_id": 1}), case_link=CaseLink(2, "card"),
+                on_failure=Send(-100, "failed", reply_to=5))
+    assert decode(encode(send)) == send
+
+
+async def test_delayed_replies_wait_and_keep_their_order(storage: Storage,
+                                                         clock: ManualClock) -> None:
+    cid = await _customer(storage, clock)
+    messenger = DelayingMessenger(delays=1)
+    outbound = Outbound(storage.uow, messenger, clock)
+    sends = [Send(7, f"reply {n}", log=LogAs(cid)) for n in (1, 2, 3)]
+    await Executor(messenger, outbound).run(list(sends), await _store(storage, clock, sends))
+    assert messenger.sent == []  # the first was delayed; the others must not overtake it
+
+    assert await outbound.deliver_due() == 0  # not yet due
+    clock.advance(timedelta(seconds=5))
+    await outbound.deliver_due()
+    assert [text for _, text in messenger.sent] == ["reply 1", "reply 2", "reply 3"]
+    async with storage.uow() as uow:
+        logged = [e.text for e in await uow.timeline.of(cid)]
+    assert logged == ["reply 1", "reply 2", "reply 3"]
+
+
+async def test_a_crash_after_the_commit_loses_nothing(storage: Storage,
+                                                      clock: ManualClock) -> None:
+    cid = await _customer(storage, clock)
+    await _store(storage, clock, [Send(7, "stored, never sent", log=LogAs(cid))])
+    # ...the process died here. After the restart the sender's tick finds it.
+    messenger = RecordingMessenger()
+    outbound = Outbound(storage.uow, messenger, clock)
+    assert await outbound.recover() == 0
+    await outbound.deliver_due()
+    assert messenger.sent == [(7, "stored, never sent")]
+    await outbound.deliver_due()
+    assert len(messenger.sent) == 1
+
+
+async def test_a_crash_during_the_send_is_not_repeated(storage: Storage,
+                                                       clock: ManualClock) -> None:
+    ids = await _store(storage, clock, [Send(7, "maybe shown")])
+    async with storage.uow() as uow:
+        assert await uow.outbox.move(ids[0], TouchState.PENDING, TouchState.SENDING)
+        await uow.commit()
+    messenger = RecordingMessenger()
+    outbound = Outbound(storage.uow, messenger, clock)
+    assert await outbound.recover() == 1
+    await outbound.deliver_due()
+    assert messenger.sent == []
+    async with storage.uow() as uow:
+        row = await uow.outbox.get(ids[0])
+    assert row is not None
+    assert (row.state, (row.last_error or "")[:9]) == ("failed", "ambiguous")
