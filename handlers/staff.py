@@ -30,24 +30,31 @@ def _reply(update: Update, text: str) -> Send:
     return Send(update.chat.id, text, reply_to=update.message_id, topic_id=update.topic_id)
 
 
-async def _staff_member(update: Update, ctx: Context) -> StaffMember | None:
+# Marketers see numbers, not customers' complaints (DESIGN: roles).
+CASE_ROLES = frozenset({"agent", "lead", "admin"})
+
+
+async def _case_handler(update: Update, ctx: Context) -> StaffMember | None:
+    """The registered staff member pressing or replying, if their role handles cases."""
     member = await ctx.uow.staff.by_telegram_user(update.user.id)
-    if member is not None and member.name != update.user.full_name[:200]:
+    if member is None or member.role not in CASE_ROLES:
+        return None
+    if member.name != update.user.full_name[:200]:
         member.name = update.user.full_name[:200]  # shown on the cards they claim
         ctx.uow.session.add(member)
     return member
 
 
 async def on_button(update: Update, ctx: Context) -> list[Effect]:
-    """Claim or Resolve on a case card; only registered staff may press them."""
+    """Claim or Resolve on a case card: for agents, leads and admins only."""
     _ = ctx.staff_tr.gettext
     assert update.callback_id is not None and update.message_id is not None
     key = await resolve(ctx.uow, update.callback_data, update.chat.id)
     if key is None or key.action not in _ACTIONS:
         return [Toast(update.callback_id, _("This button is no longer valid."))]
-    member = await _staff_member(update, ctx)
+    member = await _case_handler(update, ctx)
     if member is None:
-        return [Toast(update.callback_id, _("Sorry, only registered staff can handle cases."))]
+        return [Toast(update.callback_id, _("Sorry, only support staff can handle cases."))]
     case = await ctx.uow.cases.get(key.subject_id)
     if case is None:
         return [Toast(update.callback_id, _("This case no longer exists."))]
@@ -99,9 +106,9 @@ async def on_reply(update: Update, ctx: Context) -> list[Effect]:
     case = await ctx.uow.cases.by_message(update.chat.id, update.reply_to_message_id)
     if case is None:
         return []
-    member = await _staff_member(update, ctx)
+    member = await _case_handler(update, ctx)
     if member is None:
-        return [_reply(update, _("Sorry, only registered staff can answer customers."))]
+        return [_reply(update, _("Sorry, only support staff can answer customers."))]
     if not cases.is_active(case.state):
         return [_reply(update, _("Case #{id} is already resolved; your message was not sent."
                                  ).format(id=case.id))]

@@ -18,6 +18,7 @@ from storage.models import (
     CommentState,
     Customer,
     Interaction,
+    InvitationState,
     OutboundMessage,
     ProcessedUpdate,
     StaffMember,
@@ -77,11 +78,12 @@ class Events(_Repo):
 
 
 async def _move(session: AsyncSession, model: Any, row_id: int, from_state: str,
-                to_state: str) -> bool:
-    """Change state only if it is still `from_state`: of two senders racing for the same row
-    exactly one wins, and only the winner sends it."""
+                to_state: str, column: str = "state") -> bool:
+    """Change state only if it is still `from_state`: of two workers racing for the same row
+    (two senders, two staff pressing Claim) exactly one wins."""
+    field = getattr(model, column)
     res = await session.exec(
-        update(model).where(model.id == row_id, model.state == from_state).values(state=to_state)
+        update(model).where(model.id == row_id, field == from_state).values({column: to_state})
     )
     return res.rowcount == 1  # type: ignore[attr-defined]
 
@@ -176,6 +178,14 @@ class Surveys(_Repo):
         )
         return res.first()
 
+    async def mark_answered(self, invitation_id: int) -> bool:
+        return await _move(self.session, SurveyInvitation, invitation_id, InvitationState.SENT,
+                           InvitationState.ANSWERED)
+
+    async def close_comment(self, answer_id: int, to_state: CommentState) -> bool:
+        return await _move(self.session, SurveyAnswer, answer_id, CommentState.AWAITING, to_state,
+                           column="comment_state")
+
     async def awaiting_comment(self, customer_id: int) -> SurveyAnswer | None:
         res = await self.session.exec(
             select(SurveyAnswer)
@@ -217,6 +227,9 @@ class Cases(_Repo):
             .order_by(col(Case.opened_at).desc())
         )
         return res.first()
+
+    async def move(self, case_id: int, from_state: str, to_state: str) -> bool:
+        return await _move(self.session, Case, case_id, from_state, to_state)
 
     async def link_message(self, case_id: int, chat_id: int, message_id: int, role: str) -> None:
         await self._add(

@@ -10,7 +10,6 @@ from bot.services.timeline import record
 from storage.models import (
     CommentState,
     Customer,
-    InvitationState,
     SurveyAnswer,
     SurveyInvitation,
 )
@@ -38,11 +37,10 @@ async def answer(
 ) -> Answered:
     if invitation.customer_id != customer.id:
         return Answered(Outcome.NOT_YOURS)
-    if invitation.state != InvitationState.SENT:
-        return Answered(Outcome.ALREADY_ANSWERED, await uow.surveys.answer_for(invitation.id))  # type: ignore[arg-type]
+    assert invitation.id is not None
+    if not await uow.surveys.mark_answered(invitation.id):
+        return Answered(Outcome.ALREADY_ANSWERED, await uow.surveys.answer_for(invitation.id))
     negative = is_negative(survey(invitation.survey_key), score)
-    invitation.state = InvitationState.ANSWERED
-    uow.session.add(invitation)
     saved = await uow.surveys.add_answer(SurveyAnswer(
         invitation_id=invitation.id,  # type: ignore[arg-type]
         customer_id=customer.id,  # type: ignore[arg-type]
@@ -61,14 +59,14 @@ async def close_comment(
     uow: UnitOfWork, now: datetime, answer: SurveyAnswer, comment: str | None
 ) -> bool:
     """Take the customer's comment (None = skipped); False if it was no longer awaited."""
-    if answer.comment_state != CommentState.AWAITING:
-        return False
-    if comment is None:
-        answer.comment_state = CommentState.SKIPPED
-    else:
+    target = CommentState.SKIPPED if comment is None else CommentState.GIVEN
+    assert answer.id is not None
+    if not await uow.surveys.close_comment(answer.id, target):
+        return False  # already given or skipped, perhaps a moment ago
+    await uow.session.refresh(answer)
+    if comment is not None:
         answer.comment = comment[:MAX_COMMENT]
-        answer.comment_state = CommentState.GIVEN
-    uow.session.add(answer)
+        uow.session.add(answer)
     # The text itself is on the answer and in the inbound message; the log notes the step.
     await record(uow, now, answer.customer_id, "comment", "in", survey=answer.survey_key,
                  skipped=comment is None)

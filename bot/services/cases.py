@@ -94,7 +94,12 @@ async def apply(
     """Move a case on, or raise InvalidTransition leaving it untouched."""
     before = CaseState(case.state)
     after = next_state(before, action)
-    case.state = after
+    assert case.id is not None
+    if not await uow.cases.move(case.id, before, after):
+        # Someone else moved it first (another process, a concurrent webhook).
+        await uow.session.refresh(case)
+        raise InvalidTransition(CaseState(case.state), action)
+    await uow.session.refresh(case)
     if action is CaseAction.CLAIM and staff is not None:
         case.assignee_id = staff.id
         case.claimed_at = now

@@ -67,7 +67,7 @@ async def test_non_staff_cannot_answer_a_customer(stage: Stage) -> None:
     olga, card = await with_case(stage, "C1", score="2", comment="Late.")
     mark = stage.last_id(olga.id)
     await stage.say(outsider, "I can fix that!", chat_id=stage.staff_chat, reply_to=card.message_id)
-    await stage.bot_says(stage.staff_chat, "only registered staff can answer customers")
+    await stage.bot_says(stage.staff_chat, "only support staff can answer customers")
     await stage.sandbox.wait_idle()
     assert stage.last_id(olga.id) == mark  # nothing reached the customer
 
@@ -153,3 +153,16 @@ async def test_long_customer_messages_are_relayed_within_telegram_limits(stage: 
         assert customer is not None
         texts = [e.text for e in await uow.timeline.of(customer.id) if e.direction == "in"]
     assert long_text in texts  # the timeline keeps what the customer wrote
+
+
+async def test_a_marketer_cannot_take_or_answer_cases(stage: Stage) -> None:
+    _lead, _agent, sam = stage.staff
+    await stage.add_staff(sam, "marketer")
+    _olga, card = await with_case(stage, "C1")
+    assert await stage.press(sam, card, "Claim") == "Sorry, only support staff can handle cases."
+    await stage.say(sam, "Hi!", chat_id=stage.staff_chat, reply_to=card.message_id)
+    await stage.bot_says(stage.staff_chat, "only support staff can answer customers")
+    async with stage.storage.uow() as uow:
+        case = await uow.cases.get(1)
+    assert case is not None
+    assert case.state == "open"

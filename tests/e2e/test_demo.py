@@ -18,7 +18,7 @@ async def test_the_demo_shows_the_whole_loop() -> None:
         "Olga: The kettle arrived with a cracked lid & no receipt.",
         "Your answer: 😍 5. Thank you!",
         "🚨 Case #1 · urgent",
-        "Sam's tap is refused: “Sorry, only registered staff can handle cases.”",
+        "Sam's tap is refused: “Sorry, only support staff can handle cases.”",
         "So sorry, Olga! A new lid is on its way today.",
         "Case #1 reopened: the customer says it is not resolved.",
         "Status: closed, the customer confirmed it is resolved",

@@ -89,7 +89,7 @@ async def test_unhappy_answer_opens_a_case_that_staff_work_to_the_end(stage: Sta
 
     # Someone in the group who is not registered staff is refused, and nothing changes.
     assert await stage.press(outsider, card, "Claim") == (
-        "Sorry, only registered staff can handle cases.")
+        "Sorry, only support staff can handle cases.")
     assert (await _case(stage)).state == "open"
 
     assert await stage.press(agent, card, "Claim") == "You claimed case #1."
