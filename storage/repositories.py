@@ -88,32 +88,51 @@ async def _move(session: AsyncSession, model: Any, row_id: int, from_state: str,
     return res.rowcount == 1  # type: ignore[attr-defined]
 
 
-class Touches(_Repo):
+class _Queue(_Repo):
+    """What the touch outbox and the stored replies share: rows that wait, are claimed,
+    and are settled."""
+
+    model: Any
+
+    async def get(self, row_id: int) -> Any:
+        return await self.session.get(self.model, row_id)
+
+    async def move(self, row_id: int, from_state: TouchState, to_state: TouchState) -> bool:
+        return await _move(self.session, self.model, row_id, from_state, to_state)
+
+    async def due(self, now: datetime, limit: int) -> Sequence[Any]:
+        m = self.model
+        res = await self.session.exec(
+            select(m)
+            .where(m.state == TouchState.PENDING, m.due_at <= now)
+            .order_by(col(m.due_at), col(m.id))
+            .limit(limit)
+        )
+        return res.all()
+
+    async def in_state(self, state: TouchState) -> Sequence[Any]:
+        res = await self.session.exec(select(self.model).where(self.model.state == state))
+        return res.all()
+
+    async def fail_sending(self, reason: str) -> int:
+        """Fail every row a crash left `sending`; returns how many."""
+        res = await self.session.exec(
+            update(self.model)
+            .where(col(self.model.state) == TouchState.SENDING)
+            .values(state=TouchState.FAILED, last_error=reason)
+        )
+        return int(res.rowcount)  # type: ignore[attr-defined]
+
+
+class Touches(_Queue):
+    model = Touch
+
     async def by_key(self, idempotency_key: str) -> Touch | None:
         res = await self.session.exec(select(Touch).where(Touch.idempotency_key == idempotency_key))
         return res.first()
 
     async def add(self, touch: Touch) -> Touch:
         return await self._add(touch)
-
-    async def get(self, touch_id: int) -> Touch | None:
-        return await self.session.get(Touch, touch_id)
-
-    async def due(self, now: datetime, limit: int) -> Sequence[Touch]:
-        res = await self.session.exec(
-            select(Touch)
-            .where(Touch.state == TouchState.PENDING, Touch.due_at <= now)
-            .order_by(col(Touch.due_at), col(Touch.id))
-            .limit(limit)
-        )
-        return res.all()
-
-    async def move(self, touch_id: int, from_state: TouchState, to_state: TouchState) -> bool:
-        return await _move(self.session, Touch, touch_id, from_state, to_state)
-
-    async def in_state(self, state: TouchState) -> Sequence[Touch]:
-        res = await self.session.exec(select(Touch).where(Touch.state == state))
-        return res.all()
 
     async def for_customer(self, customer_id: int) -> Sequence[Touch]:
         res = await self.session.exec(
@@ -122,26 +141,13 @@ class Touches(_Repo):
         return res.all()
 
 
-class Outbox(_Repo):
+class Outbox(_Queue):
     """Stored replies and notices waiting to be sent (see OutboundMessage)."""
+
+    model = OutboundMessage
 
     async def add(self, message: OutboundMessage) -> OutboundMessage:
         return await self._add(message)
-
-    async def get(self, message_id: int) -> OutboundMessage | None:
-        return await self.session.get(OutboundMessage, message_id)
-
-    async def move(self, message_id: int, from_state: TouchState, to_state: TouchState) -> bool:
-        return await _move(self.session, OutboundMessage, message_id, from_state, to_state)
-
-    async def due(self, now: datetime, limit: int) -> Sequence[OutboundMessage]:
-        res = await self.session.exec(
-            select(OutboundMessage)
-            .where(OutboundMessage.state == TouchState.PENDING, OutboundMessage.due_at <= now)
-            .order_by(col(OutboundMessage.due_at), col(OutboundMessage.id))
-            .limit(limit)
-        )
-        return res.all()
 
     async def hold_chat(self, chat_id: int, until: datetime) -> None:
         """Keep every waiting message for this chat until `until`, so none overtakes one that
@@ -153,10 +159,6 @@ class Outbox(_Repo):
                    col(OutboundMessage.due_at) < until)
             .values(due_at=until)
         )
-
-    async def in_state(self, state: TouchState) -> Sequence[OutboundMessage]:
-        res = await self.session.exec(select(OutboundMessage).where(OutboundMessage.state == state))
-        return res.all()
 
 
 class Surveys(_Repo):

@@ -25,8 +25,6 @@ from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
-AMBIGUOUS = "ambiguous: stopped mid-send; not re-sent to avoid a duplicate"
-
 
 def encode(send: Send) -> dict[str, Any]:
     """A Send as JSON, for the outbound_message row."""
@@ -98,17 +96,6 @@ class Outbound:
             if not await self._deliver(message_id):
                 held.add(row.chat_id)  # keep the rest of this chat in order behind it
         return len(due)
-
-    async def recover(self) -> int:
-        """Fail messages left `sending` by a crash: Telegram may have shown them already."""
-        async with self._uow() as uow:
-            stuck = await uow.outbox.in_state(TouchState.SENDING)
-            for row in stuck:
-                row.state = TouchState.FAILED
-                row.last_error = AMBIGUOUS
-                uow.session.add(row)
-            await uow.commit()
-        return len(stuck)
 
     async def _deliver(self, message_id: int) -> bool:
         async with self._uow() as uow:

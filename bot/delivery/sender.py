@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.delivery.limiter import Limiter
-from bot.delivery.outbound import AMBIGUOUS, Outbound
+from bot.delivery.outbound import Outbound
 from bot.delivery.policy import after_error, skip_reason
 from bot.i18n import Catalogs
 from bot.ports.clock import Clock
@@ -25,6 +25,8 @@ from storage.models import Customer, SurveyInvitation, Touch, TouchState
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+
+AMBIGUOUS = "ambiguous: stopped mid-send; not re-sent to avoid a duplicate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +59,9 @@ class Sender:
     async def recover(self) -> int:
         """Fail what a crash left `sending`: Telegram may have delivered it already."""
         async with self._uow() as uow:
-            stuck = await uow.touches.in_state(TouchState.SENDING)
-            for touch in stuck:
-                touch.state = TouchState.FAILED
-                touch.last_error = AMBIGUOUS
-                uow.session.add(touch)
+            count = await uow.touches.fail_sending(AMBIGUOUS)
+            count += await uow.outbox.fail_sending(AMBIGUOUS)
             await uow.commit()
-        count = len(stuck) + await self._outbound.recover()
         if count:
             log.warning("%d message(s) were interrupted mid-send and marked failed", count)
         return count

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.app import Storage
+from bot.app import Storage, build_app
 from bot.delivery.executor import Executor
 from bot.delivery.outbound import Outbound, decode, encode
 from bot.ports.clock import ManualClock
 from bot.ports.messenger import RetryAfter, Sent
 from bot.ports.updates import Button, Keyboard, Media
+from bot.settings import Settings
 from handlers.effects import CaseLink, LogAs, Send
 from storage.models import Customer, TouchState
 from tests.unit.test_pipeline import RecordingMessenger
@@ -79,11 +80,11 @@ async def test_a_crash_after_the_commit_loses_nothing(storage: Storage,
     await _store(storage, clock, [Send(7, "stored, never sent", log=LogAs(cid))])
     # ...the process died here. After the restart the sender's tick finds it.
     messenger = RecordingMessenger()
-    outbound = Outbound(storage.uow, messenger, clock)
-    assert await outbound.recover() == 0
-    await outbound.deliver_due()
+    app = build_app(Settings(link_secret="k"), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
+    assert await app.sender.recover() == 0
+    await app.sender.tick()
     assert messenger.sent == [(7, "stored, never sent")]
-    await outbound.deliver_due()
+    await app.sender.tick()
     assert len(messenger.sent) == 1
 
 
@@ -94,9 +95,9 @@ async def test_a_crash_during_the_send_is_not_repeated(storage: Storage,
         assert await uow.outbox.move(ids[0], TouchState.PENDING, TouchState.SENDING)
         await uow.commit()
     messenger = RecordingMessenger()
-    outbound = Outbound(storage.uow, messenger, clock)
-    assert await outbound.recover() == 1
-    await outbound.deliver_due()
+    app = build_app(Settings(link_secret="k"), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
+    assert await app.sender.recover() == 1
+    await app.sender.tick()
     assert messenger.sent == []
     async with storage.uow() as uow:
         row = await uow.outbox.get(ids[0])
