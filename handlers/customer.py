@@ -150,8 +150,10 @@ async def on_message(update: Update, ctx: Context, customer: Customer | None) ->
         return [_reply(update, customer, _(
             "Sorry, that message is too long for me. Please keep it under 4096 characters."))]
     awaiting = await ctx.uow.surveys.awaiting_comment(customer.id)  # type: ignore[arg-type]
-    if awaiting is not None and text:
-        await answers.close_comment(ctx.uow, ctx.now, awaiting, text)
+    if awaiting is not None and (text or update.media):
+        # A photo answers "what went wrong?" too: its caption (or a mark) is the comment,
+        # and the photo itself follows the card into the case.
+        await answers.close_comment(ctx.uow, ctx.now, awaiting, text or "📷")
         return await _open_case(update, ctx, customer, awaiting)
     case = await ctx.uow.cases.open_for(customer.id)  # type: ignore[arg-type]
     if case is not None:
@@ -193,6 +195,9 @@ async def _open_case(
         text, keyboard = await case_card(ctx, case)
         effects.append(Send(ctx.config.staff_chat_id, text, keyboard=keyboard,
                             case_link=CaseLink(case.id, "card")))  # type: ignore[arg-type]
+        if update.media is not None:
+            effects += await _relay_to_staff(update, ctx, customer, case.id,  # type: ignore[arg-type]
+                                             update.caption or "")
     return effects
 
 

@@ -257,3 +257,15 @@ async def test_answering_an_unclaimed_case_claims_it(stage: Stage) -> None:
                       if m.message_id == card.message_id and "claimed by Max" in (m.content or "")),
                      None), "the card to show who took the case")
     assert [label for row in claimed.buttons for label, _ in row] == ["✅ Resolve"]
+
+
+async def test_a_photo_answers_what_went_wrong(stage: Stage) -> None:
+    olga, survey = await surveyed(stage, "C1", "Olga Ivanova")
+    await stage.press(olga, survey, "2")
+    await stage.bot_says(olga.id, "What went wrong?")
+    await stage.sandbox.user_sends_photo(olga)  # no caption
+    card = await stage.bot_says(stage.staff_chat, "Case #1")
+    assert "Comment: 📷" in (card.content or "")
+    photo = await stage.wait(lambda: next((m for m in stage.sandbox.bot_messages(stage.staff_chat)
+                                           if m.photo), None), "the photo in the staff group")
+    assert "Olga Ivanova, case #1" in (photo.content or "")
