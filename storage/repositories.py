@@ -149,14 +149,14 @@ class Outbox(_Queue):
     async def add(self, message: OutboundMessage) -> OutboundMessage:
         return await self._add(message)
 
-    async def hold_chat(self, chat_id: int, until: datetime) -> None:
-        """Keep every waiting message for this chat until `until`, so none overtakes one that
-        Telegram asked us to delay: a chat reads in the order things were said."""
+    async def hold_chat(self, chat_id: int, until: datetime, after: int) -> None:
+        """Messages for this chat stored after message `after` go out with it at `until` and
+        in order behind it: none overtakes one that Telegram asked us to delay."""
         await self.session.exec(
             update(OutboundMessage)
             .where(col(OutboundMessage.chat_id) == chat_id,
                    col(OutboundMessage.state) == TouchState.PENDING,
-                   col(OutboundMessage.due_at) < until)
+                   col(OutboundMessage.id) > after)
             .values(due_at=until)
         )
 

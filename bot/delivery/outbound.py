@@ -11,7 +11,7 @@ leaves it ambiguous and it is failed rather than sent twice.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.delivery.policy import after_error
@@ -24,6 +24,8 @@ from storage.models import OutboundMessage, TouchState
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+
+FAST_PATH_GRACE = timedelta(seconds=60)
 
 
 def encode(send: Send) -> dict[str, Any]:
@@ -72,9 +74,14 @@ class Outbound:
 
     @staticmethod
     async def enqueue(uow: UnitOfWork, send: Send, now: datetime) -> int:
-        """Store a message in the caller's unit of work; it is sent once that commits."""
+        """Store a message in the caller's unit of work; it is sent once that commits.
+
+        The sender's tick leaves it to the fast path for a grace period: if both sent it,
+        one would fail the claim, but the tick could still be recording a message's id
+        while the next update (a staff reply to that very message) is handled."""
         row = await uow.outbox.add(OutboundMessage(
-            chat_id=send.chat_id, payload=encode(send), due_at=now, created_at=now))
+            chat_id=send.chat_id, payload=encode(send), due_at=now + FAST_PATH_GRACE,
+            created_at=now))
         assert row.id is not None
         return row.id
 
@@ -156,7 +163,7 @@ class Outbound:
             row.last_error = outcome.reason[:500]
             uow.session.add(row)
             if outcome.state is TouchState.PENDING:
-                await uow.outbox.hold_chat(row.chat_id, outcome.due_at)
+                await uow.outbox.hold_chat(row.chat_id, outcome.due_at, after=message_id)
             if outcome.unreachable and send.log is not None:
                 customer = await uow.customers.get(send.log.customer_id)
                 if customer is not None and not customer.unreachable:
