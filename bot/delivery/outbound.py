@@ -18,6 +18,7 @@ from bot.delivery.policy import after_error
 from bot.ports.clock import Clock
 from bot.ports.messenger import Messenger, MessengerError, RetryAfter, Sent
 from bot.ports.updates import Button, Keyboard, Media
+from bot.services.customers import mark_unreachable
 from bot.services.timeline import record
 from handlers.effects import CaseLink, LogAs, Send
 from storage.models import OutboundMessage, TouchState
@@ -165,11 +166,7 @@ class Outbound:
             if outcome.state is TouchState.PENDING:
                 await uow.outbox.hold_chat(row.chat_id, outcome.due_at, after=message_id)
             if outcome.unreachable and send.log is not None:
-                customer = await uow.customers.get(send.log.customer_id)
-                if customer is not None and not customer.unreachable:
-                    customer.unreachable = True
-                    uow.session.add(customer)
-                    await record(uow, now, customer.id, "unreachable", "note")  # type: ignore[arg-type]
+                await mark_unreachable(uow, now, send.log.customer_id)
             failure_id = None
             if outcome.state is TouchState.FAILED and send.on_failure is not None:
                 failure_id = await self.enqueue(uow, send.on_failure, now)

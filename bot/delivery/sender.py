@@ -18,6 +18,7 @@ from bot.i18n import Catalogs
 from bot.ports.clock import Clock
 from bot.ports.messenger import Messenger, MessengerError
 from bot.ports.updates import Keyboard
+from bot.services.customers import mark_unreachable
 from bot.services.timeline import record
 from handlers.context import Context, HandlerConfig
 from handlers.render import care_text, survey_prompt
@@ -191,10 +192,7 @@ class Sender:
             if item.invitation_id is not None:
                 await _drop_invitation(uow, item.invitation_id)
             if outcome.unreachable:
-                customer = await uow.customers.get(item.customer_id)
-                assert customer is not None
-                customer.unreachable = True
-                uow.session.add(customer)
+                await mark_unreachable(uow, now, item.customer_id)
             if outcome.state is TouchState.FAILED:
                 await record(uow, now, item.customer_id, "failed", "note",
                              purpose=touch.purpose, reason=outcome.reason)

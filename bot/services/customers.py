@@ -242,6 +242,16 @@ async def register_unlinked(
     return customer
 
 
+async def mark_unreachable(uow: UnitOfWork, now: datetime, customer_id: int) -> None:
+    """Telegram said the chat is gone (blocked, deactivated, not found): stop proactive
+    messages until the customer writes again."""
+    customer = await uow.customers.get(customer_id)
+    if customer is not None and not customer.unreachable:
+        customer.unreachable = True
+        uow.session.add(customer)
+        await record(uow, now, customer_id, "unreachable", "note")
+
+
 async def note_reachable(uow: UnitOfWork, now: datetime, customer: Customer) -> None:
     """A customer who writes to the bot again has unblocked it: proactive messages may resume."""
     if customer.unreachable:
