@@ -1,0 +1,1 @@
+"""careloop: composition root and runtime (settings, CLI, runtimes, delivery, services)."""

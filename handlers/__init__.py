@@ -1,0 +1,1 @@
+"""Conversation logic by audience, transport-neutral: parse, decide through services, render."""

@@ -1,0 +1,1 @@
+"""Survey definitions, scoring and thresholds, and the metrics computed from answers."""
