@@ -14,7 +14,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.delivery.policy import after_error
+from bot.delivery.policy import settle_error, settle_sent
 from bot.ports.clock import Clock
 from bot.ports.messenger import Messenger, MessengerError, RetryAfter, Sent
 from bot.ports.updates import Button, Keyboard, Media
@@ -138,10 +138,7 @@ class Outbound:
         async with self._uow() as uow:
             row = await uow.outbox.get(message_id)
             assert row is not None
-            row.state = TouchState.SENT
-            row.sent_at = now
-            row.attempts += 1
-            row.telegram_message_id = sent.message_id
+            settle_sent(row, now, sent.message_id)
             uow.session.add(row)
             if send.log is not None:
                 await record(uow, now, send.log.customer_id, send.log.kind, "out", send.text,
@@ -157,11 +154,7 @@ class Outbound:
         async with self._uow() as uow:
             row = await uow.outbox.get(message_id)
             assert row is not None
-            outcome = after_error(exc, row.attempts, now)
-            row.state = outcome.state
-            row.due_at = outcome.due_at
-            row.attempts = outcome.attempts
-            row.last_error = outcome.reason[:500]
+            outcome = settle_error(row, exc, now)
             uow.session.add(row)
             if outcome.state is TouchState.PENDING:
                 await uow.outbox.hold_chat(row.chat_id, outcome.due_at, after=message_id)

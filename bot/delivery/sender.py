@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bot.delivery.limiter import Limiter
 from bot.delivery.outbound import Outbound
-from bot.delivery.policy import after_error, skip_reason
+from bot.delivery.policy import settle_error, settle_sent, skip_reason
 from bot.i18n import Catalogs
 from bot.ports.clock import Clock
 from bot.ports.messenger import Messenger, MessengerError
@@ -150,10 +150,7 @@ class Sender:
             now = self._clock.now()
             touch = await uow.touches.get(item.touch_id)
             assert touch is not None
-            touch.state = TouchState.SENT
-            touch.sent_at = now
-            touch.attempts += 1
-            touch.telegram_message_id = sent.message_id
+            settle_sent(touch, now, sent.message_id)
             uow.session.add(touch)
             if item.invitation_id is not None:
                 invitation = await uow.surveys.invitation(item.invitation_id)
@@ -183,11 +180,7 @@ class Sender:
             now = self._clock.now()
             touch = await uow.touches.get(item.touch_id)
             assert touch is not None
-            outcome = after_error(exc, touch.attempts, now)
-            touch.state = outcome.state
-            touch.due_at = outcome.due_at
-            touch.attempts = outcome.attempts
-            touch.last_error = outcome.reason[:500]
+            outcome = settle_error(touch, exc, now)
             uow.session.add(touch)
             if item.invitation_id is not None:
                 await _drop_invitation(uow, item.invitation_id)
