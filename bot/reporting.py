@@ -10,9 +10,8 @@ from babel.numbers import format_decimal
 from bot.i18n import Translator
 from bot.services.cases import CaseState
 from bot.services.reports import Report
+from bot.services.timeline import ARROWS
 from storage.models import Customer, Interaction
-
-_ARROWS = {"in": "←", "out": "→", "note": "·"}
 
 
 def history_json(customer: Customer, entries: Sequence[Interaction]) -> dict[str, Any]:
@@ -61,7 +60,7 @@ def history_text(
         if e.case_id:
             extras = f"case #{e.case_id}" + (f", {extras}" if extras else "")
         body = " ".join(p for p in (detail, f"[{extras}]" if extras else "") if p)
-        lines.append(f"{tr.datetime(e.at, timezone)}  {_ARROWS.get(e.direction, '·')} "
+        lines.append(f"{tr.datetime(e.at, timezone)}  {ARROWS.get(e.direction, '·')} "
                      f"{e.kind:<11} {body}".rstrip())
     return "\n".join(lines)
 

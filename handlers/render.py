@@ -12,6 +12,7 @@ from bot.ports.messenger import clip
 from bot.ports.updates import Button, Keyboard
 from bot.services import cases
 from bot.services.cases import CaseState
+from bot.services.timeline import ARROWS
 from handlers.context import Context
 from storage.models import Case, Customer, Interaction, SurveyInvitation
 from surveys.definitions import Survey, survey
@@ -81,7 +82,7 @@ def _state_line(tr: Translator, case: Case, assignee: str | None) -> str:
 
 
 def _history_line(tr: Translator, entry: Interaction, timezone: str) -> str:
-    arrow = {"in": "←", "out": "→"}.get(entry.direction, "·")
+    arrow = ARROWS.get(entry.direction, "·")
     detail = entry.text or ", ".join(f"{k}={v}" for k, v in entry.data.items() if v is not None)
     detail = " ".join(detail.split())  # one line per entry
     if len(detail) > 80:

@@ -174,12 +174,6 @@ class Surveys(_Repo):
     async def answer(self, answer_id: int) -> SurveyAnswer | None:
         return await self.session.get(SurveyAnswer, answer_id)
 
-    async def answer_for(self, invitation_id: int) -> SurveyAnswer | None:
-        res = await self.session.exec(
-            select(SurveyAnswer).where(SurveyAnswer.invitation_id == invitation_id)
-        )
-        return res.first()
-
     async def mark_answered(self, invitation_id: int) -> bool:
         return await _move(self.session, SurveyInvitation, invitation_id, InvitationState.SENT,
                            InvitationState.ANSWERED)

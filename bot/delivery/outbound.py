@@ -93,16 +93,13 @@ class Outbound:
     async def deliver_due(self, batch: int = 200) -> int:
         """The slow path, from the sender's tick: whatever waited and is due now."""
         async with self._uow() as uow:
-            due = [m.id for m in await uow.outbox.due(self._clock.now(), batch)]
+            due = [(m.id, m.chat_id) for m in await uow.outbox.due(self._clock.now(), batch)]
         held: set[int] = set()
-        for message_id in due:
-            assert message_id is not None
-            async with self._uow() as uow:
-                row = await uow.outbox.get(message_id)
-            if row is None or row.chat_id in held:
+        for message_id, chat_id in due:
+            if chat_id in held:
                 continue
             if not await self._deliver(message_id):
-                held.add(row.chat_id)  # keep the rest of this chat in order behind it
+                held.add(chat_id)  # keep the rest of this chat in order behind it
         return len(due)
 
     async def _deliver(self, message_id: int) -> bool:

@@ -39,7 +39,7 @@ async def answer(
         return Answered(Outcome.NOT_YOURS)
     assert invitation.id is not None
     if not await uow.surveys.mark_answered(invitation.id):
-        return Answered(Outcome.ALREADY_ANSWERED, await uow.surveys.answer_for(invitation.id))
+        return Answered(Outcome.ALREADY_ANSWERED)
     negative = is_negative(survey(invitation.survey_key), score)
     saved = await uow.surveys.add_answer(SurveyAnswer(
         invitation_id=invitation.id,  # type: ignore[arg-type]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -62,12 +61,6 @@ def is_active(state: str) -> bool:
     return state in (CaseState.OPEN, CaseState.CLAIMED, CaseState.REOPENED)
 
 
-@dataclass(frozen=True, slots=True)
-class Transitioned:
-    case: Case
-    before: CaseState
-
-
 async def open_case(
     uow: UnitOfWork, now: datetime, customer_id: int, priority: str, answer_id: int | None
 ) -> Case:
@@ -90,7 +83,7 @@ async def open_case(
 async def apply(
     uow: UnitOfWork, now: datetime, case: Case, action: CaseAction,
     staff: StaffMember | None = None,
-) -> Transitioned:
+) -> None:
     """Move a case on, or raise InvalidTransition leaving it untouched."""
     before = CaseState(case.state)
     after = next_state(before, action)
@@ -117,4 +110,3 @@ async def apply(
         uow, now, case.customer_id, "case", "note", case_id=case.id, state=str(after),
         action=str(action), staff_id=staff.id if staff else None,
     )
-    return Transitioned(case, before)

@@ -9,6 +9,9 @@ from bot.ports.messenger import TEXT_LIMIT
 from storage.models import Interaction
 from storage.uow import UnitOfWork
 
+# How a timeline entry's direction is shown to staff and operators.
+ARROWS = {"in": "←", "out": "→", "note": "·"}
+
 
 async def record(
     uow: UnitOfWork,
