@@ -79,7 +79,7 @@ def build_app(
     config = handler_config(settings)
     outbound = Outbound(storage.uow, messenger, clock)
     executor = Executor(messenger, outbound)
-    limiter = Limiter(settings.send_rate_per_second, settings.chat_interval_seconds)
+    limiter = Limiter(settings.rate, settings.chat_interval_seconds)
     return App(
         settings=settings,
         storage=storage,

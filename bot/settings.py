@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -38,8 +38,21 @@ class Settings(BaseSettings):
     language: str = "en"
     staff_language: str = "en"
     sender_interval_seconds: float = 2.0
-    send_rate_per_second: float = 30.0
+    # Telegram's limits: ~30 msg/s overall (1000/s with paid broadcast), 1/s per chat,
+    # 20/min per group. Unset, the rate follows paid_broadcast.
+    paid_broadcast: bool = False
+    send_rate_per_second: float | None = None
     chat_interval_seconds: float = 1.0
+    group_messages_per_minute: int = 20
+    # Contact policy: local quiet hours ("" turns them off) and caps per rolling window.
+    quiet_hours: str = "21:00-09:00"
+    cap_window_days: int = 7
+    cap_messages: int = 3
+    cap_surveys: int = 1
+    playbook: Path | None = None  # None: the playbook shipped with careloop
+    # The HTTP API served by `careloop run`; off unless a token is set.
+    api_token: SecretStr | None = None
+    api_listen: str = "127.0.0.1:8081"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1:8080"
@@ -73,12 +86,37 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("sender_interval_seconds", "send_rate_per_second")
+    @field_validator("sender_interval_seconds", "send_rate_per_second", "chat_interval_seconds",
+                     "group_messages_per_minute", "cap_window_days")
     @classmethod
-    def _positive(cls, value: float) -> float:
-        if value <= 0:
+    def _positive(cls, value: float | None) -> float | None:
+        if value is not None and value <= 0:
             raise ValueError("must be greater than 0")
         return value
+
+    @field_validator("cap_messages", "cap_surveys")
+    @classmethod
+    def _not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 or more")
+        return value
+
+    @field_validator("send_rate_per_second")
+    @classmethod
+    def _within_telegram(cls, value: float | None, info: ValidationInfo) -> float | None:
+        paid = bool(info.data.get("paid_broadcast"))
+        ceiling = 1000.0 if paid else 30.0
+        if value is not None and value > ceiling:
+            hint = "" if paid else " (more needs CARELOOP_PAID_BROADCAST=true)"
+            raise ValueError(f"at most {ceiling:g} messages per second{hint}")
+        return value
+
+    @property
+    def rate(self) -> float:
+        """Messages per second overall that the sender keeps to."""
+        if self.send_rate_per_second is not None:
+            return self.send_rate_per_second
+        return 1000.0 if self.paid_broadcast else 30.0
 
     @classmethod
     def settings_customise_sources(

@@ -46,6 +46,8 @@ class BusinessEvent(SQLModel, table=True):
     __tablename__ = "business_event"
 
     id: int | None = Field(default=None, primary_key=True)
+    # The reporting system's own id for the event: the same id reported twice is stored once.
+    source_id: str | None = Field(default=None, unique=True, max_length=128)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     type: str = Field(max_length=64)
     occurred_at: datetime = _utc()
@@ -62,16 +64,30 @@ class TouchState(StrEnum):
     CANCELLED = "cancelled"
 
 
+class Category(StrEnum):
+    """What a proactive message is for: decides consent, caps, priority and the crash rule."""
+
+    SERVICE = "service"
+    SURVEY = "survey"
+    MARKETING = "marketing"
+
+
 class Touch(SQLModel, table=True):
     """One proactive message in the outbox. The database, not the scheduler, knows what is due."""
 
     __tablename__ = "touch"
-    __table_args__ = (Index("ix_touch_due", "state", "due_at"),)
+    __table_args__ = (
+        # The due scan reads this index in order and stops at its limit.
+        Index("ix_touch_due", "state", "due_at", "id"),
+        # Frequency caps count what each customer was sent lately.
+        Index("ix_touch_customer_sent", "customer_id", "sent_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    customer_id: int = Field(foreign_key="customer.id", index=True)
+    customer_id: int = Field(foreign_key="customer.id")  # indexed by ix_touch_customer_sent
     event_id: int | None = Field(default=None, foreign_key="business_event.id")
     purpose: str = Field(max_length=64)
+    category: str = Field(default=Category.SERVICE, max_length=16)
     template: str = Field(max_length=64)
     survey_key: str | None = Field(default=None, max_length=32)
     due_at: datetime = _utc()
