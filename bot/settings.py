@@ -86,7 +86,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("sender_interval_seconds", "send_rate_per_second", "chat_interval_seconds",
+    @field_validator("sender_interval_seconds", "send_rate_per_second",
                      "group_messages_per_minute", "cap_window_days")
     @classmethod
     def _positive(cls, value: float | None) -> float | None:
@@ -94,9 +94,9 @@ class Settings(BaseSettings):
             raise ValueError("must be greater than 0")
         return value
 
-    @field_validator("cap_messages", "cap_surveys")
+    @field_validator("chat_interval_seconds", "cap_messages", "cap_surveys")
     @classmethod
-    def _not_negative(cls, value: int) -> int:
+    def _not_negative(cls, value: float) -> float:
         if value < 0:
             raise ValueError("must be 0 or more")
         return value
