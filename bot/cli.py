@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--customer", required=True, help="the customer's external id")
     add.add_argument("--at", help="when it happened, ISO 8601 (default: now)")
     add.add_argument("--attr", action="append", default=[], metavar="KEY=VALUE")
+    add.add_argument("--id", dest="source_id",
+                     help="your system's id for the event: reporting it again does nothing")
 
     staff = sub.add_parser("staff", help="staff members")
     st_sub = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
@@ -206,11 +208,16 @@ async def cmd_event(args: argparse.Namespace, settings: Settings, storage: Stora
         if customer is None:
             raise CliError(f"no customer with external id {args.customer!r}")
         try:
-            scheduled = await care.add_event(uow, now, customer, args.event_type, at, attrs)
+            scheduled = await care.add_event(uow, now, customer, args.event_type, at, attrs,
+                                             source_id=args.source_id)
         except care.BadEvent as exc:
             raise CliError(str(exc)) from None
         await uow.commit()
     tr = _tr(settings)
+    if scheduled.repeated:
+        print(tr.gettext("event {source} was already recorded as event {id}; nothing changed")
+              .format(source=args.source_id, id=scheduled.event.id))
+        return 0
     print(tr.ngettext("event {id} recorded; {n} touch scheduled",
                       "event {id} recorded; {n} touches scheduled",
                       len(scheduled.touches)

@@ -76,6 +76,11 @@ class Events(_Repo):
     async def add(self, event: BusinessEvent) -> BusinessEvent:
         return await self._add(event)
 
+    async def by_source_id(self, source_id: str) -> BusinessEvent | None:
+        res = await self.session.exec(
+            select(BusinessEvent).where(BusinessEvent.source_id == source_id))
+        return res.first()
+
 
 async def _move(session: AsyncSession, model: Any, row_id: int, from_state: str,
                 to_state: str, column: str = "state") -> bool:

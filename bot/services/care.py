@@ -13,6 +13,7 @@ from storage.uow import UnitOfWork
 EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 ATTR_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
 MAX_ATTR_VALUE = 200
+SOURCE_ID = re.compile(r"^[A-Za-z0-9._:/-]{1,128}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,19 +68,24 @@ class Scheduled:
     event: BusinessEvent
     touches: list[Touch]
     duplicates: int
+    repeated: bool = False  # the event's source id was seen before: nothing was done
 
 
 async def add_event(
     uow: UnitOfWork, now: datetime, customer: Customer, event_type: str, occurred_at: datetime,
-    attrs: dict[str, str], playbook: Playbook = DEFAULT_PLAYBOOK,
+    attrs: dict[str, str], playbook: Playbook = DEFAULT_PLAYBOOK, *, source_id: str | None = None,
 ) -> Scheduled:
     if not EVENT_TYPE.match(event_type):
         raise BadEvent(f"event type {event_type!r} must be lowercase letters, digits and _")
+    if source_id is not None and not SOURCE_ID.match(source_id):
+        raise BadEvent("event id must be 1-128 letters, digits or . _ : / -")
     assert customer.id is not None
+    if source_id is not None and (seen := await uow.events.by_source_id(source_id)):
+        return Scheduled(seen, [], 0, repeated=True)
     occurred_at = occurred_at.astimezone(UTC)  # one instant, one idempotency key
     event = await uow.events.add(BusinessEvent(
         customer_id=customer.id, type=event_type, occurred_at=occurred_at, attrs=attrs,
-        created_at=now,
+        source_id=source_id, created_at=now,
     ))
     await record(uow, now, customer.id, "event", "in", event_type=event_type,
                  occurred_at=occurred_at.isoformat())

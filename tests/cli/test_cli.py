@@ -65,11 +65,18 @@ def test_import_link_event_history_report(env: Path, capsys) -> None:
                        "--at", "2026-11-20T15:00:00+08:00")
     assert "0 touches scheduled" in out
     assert "2 already scheduled for the same event" in out
+    code, out, _ = run(capsys, "events", "add", "--type", "purchase", "--customer", "C1",
+                       "--id", "order-7/1")
+    assert "2 touches scheduled" in out
+    code, out, _ = run(capsys, "events", "add", "--type", "purchase", "--customer", "C1",
+                       "--id", "order-7/1")
+    assert code == 0
+    assert "event order-7/1 was already recorded as event 3; nothing changed" in out
 
     code, out, _ = run(capsys, "history", "C1", "--format", "json")
     data = json.loads(out)
     assert data["customer"]["name"] == '<b>Tom & "Jerry"</b>'
-    assert [e["kind"] for e in data["timeline"]] == ["event", "event"]
+    assert [e["kind"] for e in data["timeline"]] == ["event", "event", "event"]
     assert data["timeline"][0]["data"]["occurred_at"] == "2026-11-20T07:00:00+00:00"
 
     code, out, _ = run(capsys, "report", "--format", "json")
