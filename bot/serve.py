@@ -50,7 +50,7 @@ async def _stop_ticking(parts: Assembled) -> None:
     # Pause first: APScheduler's shutdown cancels a running job, which would cut a send
     # in half and leave its touch ambiguous.
     parts.scheduler.pause()
-    await parts.app.sender.drain()
+    await parts.app.sender.stop()
     parts.scheduler.shutdown(wait=False)
 
 

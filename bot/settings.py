@@ -17,6 +17,8 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.delivery.contact import BadQuietHours, QuietHours
+
 PREFIX = "CARELOOP_"
 
 
@@ -99,6 +101,15 @@ class Settings(BaseSettings):
     def _not_negative(cls, value: float) -> float:
         if value < 0:
             raise ValueError("must be 0 or more")
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_window(cls, value: str) -> str:
+        try:
+            QuietHours.parse(value)
+        except BadQuietHours as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @field_validator("send_rate_per_second")

@@ -28,6 +28,11 @@ T = TypeVar("T")
 WAIT = 10.0  # seconds a step may take before the stage calls it stuck
 
 
+# A fixed start in business hours everywhere from Europe to Asia, so that what a run shows
+# does not depend on when it runs (quiet hours, caps and local dates all follow the clock).
+DAYTIME = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)
+
+
 class Stage:
     def __init__(self, sandbox: Sandbox, settings: Settings, storage: Storage,
                  clock: ShiftedClock, staff_chat: int, staff: list[SandboxUser]) -> None:
@@ -43,7 +48,7 @@ class Stage:
     async def open(
         cls, workdir: Path, *, database_url: str | None = None, staff_names: tuple[str, ...] = (
             "Lin", "Max", "Sam"), staff_language: str = "en", rate_limits: bool = True,
-        start_at: datetime | None = None,
+        start_at: datetime | None = None, **settings_overrides: object,
     ) -> Stage:
         sandbox = Sandbox(rate_limits=rate_limits)
         base_url = await sandbox.start()
@@ -60,10 +65,11 @@ class Stage:
             sender_interval_seconds=0.05,
             # The sandbox allows short bursts; the demo does not wait out real seconds.
             chat_interval_seconds=0.0,
+            **settings_overrides,  # type: ignore[arg-type]
         )
         storage = build_storage(settings)
         await upgrade(storage.engine)
-        clock = ShiftedClock(start_at or datetime.now(UTC).replace(microsecond=0))
+        clock = ShiftedClock(start_at or DAYTIME)
         return cls(sandbox, settings, storage, clock, staff_chat, staff)
 
     async def start_bot(self) -> Running:

@@ -1,4 +1,4 @@
-"""Decisions of the outbox sender, as plain functions: whether to send, and what after a failure."""
+"""What becomes of a message after a failed send, as plain functions."""
 
 from __future__ import annotations
 
@@ -7,25 +7,11 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.ports.messenger import Blocked, ChatNotFound, MessengerError, RetryAfter, Transient
-from storage.models import Customer, TouchState
+from storage.models import TouchState
 
 MAX_ATTEMPTS = 5
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
-UNREACHABLE = "unreachable (blocked the bot or chat gone)"
-
-
-def skip_reason(customer: Customer) -> str | None:
-    """Why a proactive message must not go to this customer now, if it must not."""
-    if customer.chat_id is None:
-        return "not linked to a Telegram chat"
-    if not customer.service_consent:
-        return "no service consent"
-    if customer.unreachable:
-        return UNREACHABLE
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class AfterError:
     state: TouchState

@@ -66,7 +66,10 @@ class Messenger(Protocol):
         keyboard: Keyboard | None = None,
         reply_to: int | None = None,
         topic_id: int | None = None,
-    ) -> Sent: ...
+        paid: bool = False,
+    ) -> Sent:
+        """`paid` sets allow_paid_broadcast: up to 1000 msg/s, charged in Stars."""
+        ...
 
     async def send_media(
         self,

@@ -83,12 +83,12 @@ class AiogramMessenger:
 
     async def send_text(
         self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
-        reply_to: int | None = None, topic_id: int | None = None,
+        reply_to: int | None = None, topic_id: int | None = None, paid: bool = False,
     ) -> port.Sent:
         try:
             msg = await self._bot.send_message(
                 chat_id, text, reply_markup=_markup(keyboard), message_thread_id=topic_id,
-                reply_parameters=_reply(reply_to),
+                reply_parameters=_reply(reply_to), allow_paid_broadcast=paid or None,
             )
         except _CAUGHT as exc:
             raise _normalized(exc) from exc

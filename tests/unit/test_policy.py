@@ -2,26 +2,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.delivery.limiter import Limiter
-from bot.delivery.policy import MAX_ATTEMPTS, after_error, skip_reason
+from bot.delivery.policy import MAX_ATTEMPTS, after_error
 from bot.ports.messenger import BadRequest, Blocked, ChatNotFound, RetryAfter, Transient
-from storage.models import Customer, TouchState
+from storage.models import TouchState
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def _customer(**kw: object) -> Customer:
-    base: dict[str, object] = {"name": "Ann", "chat_id": 1, "service_consent": True,
-                               "created_at": NOW}
-    base.update(kw)
-    return Customer(**base)
-
-
-def test_skip_reasons() -> None:
-    assert skip_reason(_customer()) is None
-    assert skip_reason(_customer(chat_id=None)) == "not linked to a Telegram chat"
-    assert skip_reason(_customer(service_consent=False)) == "no service consent"
-    assert skip_reason(_customer(unreachable=True)).startswith("unreachable")
 
 
 def test_retry_after_waits_and_is_not_an_attempt() -> None:
@@ -57,16 +42,6 @@ def test_transient_backs_off_then_gives_up() -> None:
     out = after_error(Transient("502"), attempts, NOW)
     assert out.state is TouchState.FAILED
     assert f"gave up after {MAX_ATTEMPTS} attempts" in out.reason
-
-
-def test_limiter_spaces_one_chat_and_the_whole_bot() -> None:
-    t = [100.0]
-    limiter = Limiter(per_second=10, chat_interval=1.0, time_source=lambda: t[0])
-    assert limiter.delay(1) == 0
-    assert limiter.delay(2) == pytest.approx(0.1)  # overall 10/s
-    assert limiter.delay(1) == pytest.approx(1.0)  # the same chat waits a second
-    t[0] += 5
-    assert limiter.delay(1) == 0
 
 
 def test_clip_counts_like_telegram() -> None:
