@@ -32,7 +32,8 @@ async def assemble(settings: Settings, storage: Storage, clock: Clock | None = N
         )
     settings.require("bot_token", "link_secret")
     assert settings.bot_token is not None
-    runtime = AiogramRuntime(settings.bot_token.get_secret_value(), settings.telegram_api_url)
+    runtime = AiogramRuntime(settings.bot_token.get_secret_value(), settings.telegram_api_url,
+                             settings.request_timeout_seconds)
     app = build_app(settings, runtime.messenger, clock=clock, storage=storage)
     runtime.attach(app.pipeline)
     catalogs = app.catalogs

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     send_rate_per_second: float | None = None
     chat_interval_seconds: float = 1.0
     group_messages_per_minute: int = 20
+    # How long to wait for Telegram's answer to a request; no answer is a timeout.
+    request_timeout_seconds: float = 20.0
     # Contact policy: local quiet hours ("" turns them off) and caps per rolling window.
     quiet_hours: str = "21:00-09:00"
     cap_window_days: int = 7
@@ -88,7 +90,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("sender_interval_seconds", "send_rate_per_second",
+    @field_validator("sender_interval_seconds", "send_rate_per_second", "request_timeout_seconds",
                      "group_messages_per_minute", "cap_window_days")
     @classmethod
     def _positive(cls, value: float | None) -> float | None:

@@ -174,7 +174,7 @@ class Outbound:
         async with self._uow() as uow:
             row = await uow.outbox.get(message_id)
             assert row is not None
-            outcome = settle_error(row, exc, now)
+            outcome = settle_error(row, exc, now, resend_if_unsure=False)
             uow.session.add(row)
             if outcome.state is TouchState.PENDING:
                 await uow.outbox.hold_chat(row.chat_id, outcome.due_at, after=message_id)

@@ -5,7 +5,7 @@ defers what must not go now and marks the rest `sending` with their text rendere
 send them concurrently inside Telegram's limits, and the outcomes are settled in batches
 (`sent` with Telegram's message id, or retried, or failed with the reason). Only a group's
 worth of messages (about a tenth of a second of sending) is ever `sending` at once, so a
-crash leaves few whose fate is unknown; `recover` applies the per-category rule to those.
+crash leaves few whose fate is unknown; `recover` applies policy.RESEND_IF_UNSURE to those.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from bot.delivery import contact
 from bot.delivery.contact import UNREACHABLE
 from bot.delivery.limiter import Limiter
 from bot.delivery.outbound import Outbound
-from bot.delivery.policy import settle_error
+from bot.delivery.policy import AMBIGUOUS, RESEND_IF_UNSURE, RESENT, settle_error
 from bot.i18n import Catalogs
 from bot.ports.clock import Clock
 from bot.ports.messenger import Blocked, ChatNotFound, Messenger, MessengerError, RetryAfter
@@ -32,18 +32,11 @@ from bot.services.customers import mark_unreachable
 from bot.services.timeline import record
 from handlers.context import Context, HandlerConfig
 from handlers.render import care_text, survey_prompt
-from storage.models import Category, Customer, SurveyInvitation, Touch, TouchState
+from storage.models import Customer, SurveyInvitation, Touch, TouchState
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
-# What happens to a touch that was `sending` when the process died: Telegram may or may not
-# have delivered it. A care message that may be missing is sent again (a repeat is a small
-# annoyance, a missing warranty reminder is not); a survey or an offer is not, because
-# asking twice or advertising twice is worse than once too few.
-RESEND_AFTER_CRASH = (Category.SERVICE,)
-AMBIGUOUS = "ambiguous: stopped mid-send; not re-sent to avoid a duplicate"
-RESENT = "stopped mid-send; sent again (service messages are re-sent after a crash)"
 FLUSH_SECONDS = 0.2
 
 
@@ -95,8 +88,8 @@ class Sender:
     async def recover(self) -> int:
         """Settle what a crash left `sending` by the per-category rule; returns how many."""
         async with self._uow() as uow:
-            resent, failed = await uow.touches.recover_sending(RESEND_AFTER_CRASH, RESENT,
-                                                               AMBIGUOUS)
+            resent, failed = await uow.touches.recover_sending(
+                sorted(RESEND_IF_UNSURE), RESENT, AMBIGUOUS)
             failed += await uow.outbox.fail_sending(AMBIGUOUS)
             await uow.commit()
         if resent or failed:
@@ -274,7 +267,8 @@ class Sender:
             touch.state, touch.last_error = TouchState.FAILED, "internal error while sending"
             outcome_state, reason, unreachable = TouchState.FAILED, touch.last_error, False
         else:
-            after = settle_error(touch, o.error, now)
+            after = settle_error(touch, o.error, now,
+                                 resend_if_unsure=touch.category in RESEND_IF_UNSURE)
             outcome_state, reason, unreachable = after.state, after.reason, after.unreachable
         uow.session.add(touch)
         if unreachable:

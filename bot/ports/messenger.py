@@ -48,7 +48,11 @@ class BadRequest(MessengerError):
 
 
 class Transient(MessengerError):
-    """Network trouble, timeouts and 5xx: worth retrying later."""
+    """Network trouble and 5xx: Telegram did not take the message; worth retrying later."""
+
+
+class TimedOut(Transient):
+    """No answer in time: Telegram may or may not have delivered the message."""
 
 
 @dataclass(frozen=True, slots=True)

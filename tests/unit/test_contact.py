@@ -110,7 +110,7 @@ def test_three_messages_per_week_and_priority_when_capped() -> None:
 
 def test_survey_held_back_too_long_is_dropped_but_service_waits() -> None:
     recent = [Sent(Category.SERVICE, NOON_UTC - timedelta(hours=1))] * 3
-    long_due = NOON_UTC - timedelta(days=3)
+    long_due = NOON_UTC - timedelta(days=10)
     decisions = decide(customer(), [due(1, Category.SURVEY, long_due),
                                     due(2, Category.SERVICE, long_due)], recent, NOON_UTC,
                        POLICY)
