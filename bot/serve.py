@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -86,13 +87,32 @@ async def serve(settings: Settings, storage: Storage, *, webhook: bool) -> None:
     if settings.staff_chat_id is None:
         log.warning("CARELOOP_STAFF_CHAT_ID is not set: low scores will not reach a staff group")
     parts = await assemble(settings, storage)
+    if webhook:
+        assert settings.webhook_url is not None
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        work = asyncio.create_task(
+            parts.runtime.webhook(settings.webhook_url, settings.webhook_listen, secret))
+    else:
+        work = asyncio.create_task(parts.runtime.poll(handle_signals=False))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        if webhook:
-            assert settings.webhook_url is not None
-            secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-            await parts.runtime.webhook(settings.webhook_url, settings.webhook_listen, secret)
-        else:
-            await parts.runtime.poll()
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if work.done():
+            work.result()  # the runtime ended by itself: show why
+        log.info("stopping: finishing the sends in flight")
     finally:
-        await _stop_ticking(parts)  # SIGTERM: in-flight sends finish and are recorded
+        if not work.done():  # take no new updates; the one in hand is finished
+            if webhook:
+                work.cancel()
+            else:
+                await parts.runtime.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(work, timeout=15)
+        await _stop_ticking(parts)  # in-flight sends finish and are recorded
         await parts.runtime.close()
+        log.info("stopped")

@@ -80,6 +80,9 @@ class Sender:
         # leave in doubt. Enough workers to keep the rate with a few ms per request.
         self._group = max(2, math.ceil(rate / 10))
         self._workers = max(2, min(32, math.ceil(rate / 30)))
+        # Outcomes are recorded in batches of about 10 ms of sending: one commit per message
+        # at 30/s, per ten at 1000/s.
+        self._settle_batch = max(1, math.ceil(rate / 100))
         # One tick at a time in this process; other processes are kept out by the
         # conditional state change when claiming.
         self._running = asyncio.Lock()
@@ -117,8 +120,8 @@ class Sender:
             pass
 
     async def _touches(self) -> int:
-        queue: asyncio.Queue[Prepared | None] = asyncio.Queue(maxsize=self._group)
-        settler = _Settler(self, self._group)
+        queue = _Hopper()
+        settler = _Settler(self, self._settle_batch)
         turns = _ChatTurns()
         workers = [asyncio.create_task(self._work(queue, settler, turns))
                    for _ in range(self._workers)]
@@ -126,11 +129,11 @@ class Sender:
             return await self._produce(queue)
         finally:
             for _ in workers:
-                await queue.put(None)
+                queue.put_nowait(None)
             await asyncio.gather(*workers)
             await settler.flush()
 
-    async def _produce(self, queue: asyncio.Queue[Prepared | None]) -> int:
+    async def _produce(self, queue: _Hopper) -> int:
         settled = 0
         while not self._stopping:
             async with self._uow() as uow:
@@ -140,13 +143,16 @@ class Sender:
                     break
                 group = due[start:start + self._group]
                 settled += len(group)
+                # Claim the next group only when the workers are about to need it: what is
+                # claimed and not yet sent is what a crash would leave in doubt.
+                await queue.low(self._group // 2)
                 for item in await self._claim(group):
-                    await queue.put(item)
+                    queue.put_nowait(item)
             if len(due) < self._page:
                 break
         return settled
 
-    async def _work(self, queue: asyncio.Queue[Prepared | None], settler: _Settler,
+    async def _work(self, queue: _Hopper, settler: _Settler,
                     turns: _ChatTurns) -> None:
         while (item := await queue.get()) is not None:
             # One message at a time per chat, in claim order; after a final answer from
@@ -286,6 +292,24 @@ async def _invitation_sent(uow: UnitOfWork, invitation_id: int, message_id: int 
     invitation.message_id = message_id
     invitation.sent_at = now
     uow.session.add(invitation)
+
+
+class _Hopper(asyncio.Queue[Prepared | None]):
+    """The claimed messages the workers take from; the producer waits for it to run low."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._drained = asyncio.Event()
+
+    async def get(self) -> Prepared | None:
+        item = await super().get()
+        self._drained.set()
+        return item
+
+    async def low(self, mark: int) -> None:
+        while self.qsize() > mark:
+            self._drained.clear()
+            await self._drained.wait()
 
 
 class _ChatTurns:
