@@ -1,0 +1,308 @@
+"""Delivery benchmark: careloop's sender against the sandbox, all in one run.
+
+    python bench/delivery.py            # the full run, about seven minutes
+    python bench/delivery.py --quick    # a short run, under a minute
+
+Phases (the sandbox runs in its own process, so the bot and Telegram do not share a core):
+- limit: N messages at Telegram's 30 msg/s with the sandbox enforcing the limits; the rate
+  as the sandbox counted arrivals, divided by 30 (target >= 0.95), with zero 429s and zero
+  duplicates;
+- paid: paid-broadcast mode against an unthrottled sandbox, one process, SQLite (target
+  >= 1000 msg/s);
+- scan: the sender's due scan with 1,000,000 pending touches divided by the same with
+  10,000 (target <= 2), and the peak memory of a process sending from 1,000,000 pending
+  (target <= 300 MB); --quick uses 100,000;
+- the same N messages sent by python-telegram-bot with its AIORateLimiter, and by a plain
+  aiogram loop sleeping 0.05 s between sends, against the same kind of sandbox.
+
+The last line holds every figure as key=value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import resource
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+BENCH_SECRET = "bench-" + "link-key"  # signs nothing that leaves this run
+TEXT = "Thank you for your purchase! Tell us anytime how it is going."
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+# --- the sandbox, in a process of its own -------------------------------------------------
+
+
+def _sandbox_process(conn: Connection, rate_limits: bool, users: int) -> None:
+    asyncio.run(_sandbox_main(conn, rate_limits, users))
+
+
+async def _sandbox_main(conn: Connection, rate_limits: bool, users: int) -> None:
+    from bot.sandbox import Sandbox
+
+    sandbox = Sandbox(rate_limits=rate_limits)
+    url = await sandbox.start()
+    ids = [sandbox.add_user(f"Guest{n}").id for n in range(users)]
+    conn.send((url, sandbox.token, ids))
+    await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # "done"
+    sends = [r for r in sandbox.requests if r.method == "sendMessage"]
+    ok = [r for r in sends if r.ok]
+    per_chat = Counter(int(r.params["chat_id"]) for r in ok)
+    arrivals = sorted(r.at for r in ok)
+    conn.send({
+        "ok": len(ok),
+        "throttled": sum(1 for r in sandbox.requests if r.kind == "rate_limited"),
+        "duplicates": sum(n - 1 for n in per_chat.values()),
+        "rate": (len(ok) - 1) / (arrivals[-1] - arrivals[0]) if len(ok) > 1 else 0.0,
+        "paid": sum(1 for r in ok if r.params.get("allow_paid_broadcast") == "true"),
+    })
+    await sandbox.stop()
+
+
+class SandboxProcess:
+    def __init__(self, *, rate_limits: bool, users: int) -> None:
+        ctx = mp.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_sandbox_process, args=(child, rate_limits, users),
+                                 daemon=True)
+
+    def __enter__(self) -> tuple[str, str, list[int]]:
+        self._proc.start()
+        return self._conn.recv()  # type: ignore[no-any-return]
+
+    def stats(self) -> dict[str, Any]:
+        self._conn.send("done")
+        return self._conn.recv()  # type: ignore[no-any-return]
+
+    def __exit__(self, *exc: object) -> None:
+        self._proc.join(timeout=10)
+        if self._proc.is_alive():
+            self._proc.kill()
+
+
+# --- careloop's sender ----------------------------------------------------------------------
+
+
+async def _careloop(url: str, token: str, chat_ids: list[int], *, paid: bool) -> None:
+    """Schedule one care message per chat and run the sender until all are settled."""
+    from bot.app import build_app, build_storage
+    from bot.runtime.aiogram_runtime import AiogramRuntime
+    from bot.settings import Settings
+    from storage.migrate import upgrade
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            bot_token=token, telegram_api_url=url,  # type: ignore[arg-type]
+            database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
+            link_secret=BENCH_SECRET, quiet_hours="", paid_broadcast=paid,  # type: ignore[arg-type]
+        )
+        storage = build_storage(settings)
+        await upgrade(storage.engine)
+        await _seed(storage, chat_ids)
+        runtime = AiogramRuntime(token, url)
+        app = build_app(settings, runtime.messenger, storage=storage)
+        while await app.sender.tick():
+            pass
+        await runtime.close()
+        await storage.close()
+
+
+async def _seed(storage: Any, chat_ids: list[int]) -> None:
+    from storage.models import Customer, Touch
+
+    now = datetime.now(UTC)
+    async with storage.uow() as uow:
+        customers = [Customer(name=f"Guest{c}", chat_id=c, telegram_user_id=c,
+                              service_consent=True, created_at=now) for c in chat_ids]
+        uow.session.add_all(customers)
+        await uow.session.flush()
+        uow.session.add_all([Touch(customer_id=c.id, purpose="care.thanks",
+                                   template="purchase_thanks", due_at=now, created_at=now,
+                                   idempotency_key=f"bench:{c.id}") for c in customers])
+        await uow.commit()
+
+
+# --- the due scan and memory, in a fresh process each ---------------------------------------
+
+
+def _scan_process(conn: Connection, pending: int) -> None:
+    conn.send(asyncio.run(_scan_main(pending)))
+
+
+async def _scan_main(pending: int) -> tuple[float, float]:
+    from bot.app import build_app, build_storage
+    from bot.ports.messenger import Sent
+    from bot.settings import Settings
+    from storage.migrate import upgrade
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "scan.db"
+        settings = Settings(database_url=f"sqlite+aiosqlite:///{path}",  # type: ignore[arg-type]
+                            link_secret=BENCH_SECRET, quiet_hours="")  # type: ignore[arg-type]
+        storage = build_storage(settings)
+        await upgrade(storage.engine)
+        _bulk_pending(path, pending)
+        now = datetime.now(UTC)
+        timings = []
+        for _ in range(15):
+            async with storage.uow() as uow:
+                started = time.perf_counter()
+                await uow.touches.due_ids(now, 1000)
+                timings.append(time.perf_counter() - started)
+
+        enough = asyncio.Event()
+
+        class Instant:
+            """Telegram that answers at once: what is measured is the sender itself."""
+
+            sent = 0
+
+            async def send_text(self, chat_id: int, text: str, **_: object) -> Sent:
+                self.sent += 1
+                if self.sent >= 5000:
+                    enough.set()
+                return Sent(chat_id, self.sent)
+
+        app = build_app(settings, Instant(), storage=storage)  # type: ignore[arg-type]
+        tick = asyncio.create_task(app.sender.tick())
+        await asyncio.wait([tick, asyncio.create_task(enough.wait())],
+                           return_when=asyncio.FIRST_COMPLETED)
+        await app.sender.stop()
+        await tick
+        await storage.close()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return statistics.median(timings), peak_mb
+
+
+def _bulk_pending(path: Path, pending: int) -> None:
+    """Insert customers and their due touches straight into the file, in chunks."""
+    db = sqlite3.connect(path)
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    chunk = 50_000
+    for start in range(1, pending + 1, chunk):
+        ids = range(start, min(start + chunk, pending + 1))
+        db.executemany(
+            "INSERT INTO customer (id, name, chat_id, telegram_user_id, language, timezone, "
+            "tier, tags, service_consent, marketing_consent, unreachable, created_at) "
+            "VALUES (?, 'Guest', ?, ?, 'en', 'UTC', 'standard', '[]', 1, 0, 0, ?)",
+            ((i, i, i, stamp) for i in ids))
+        db.executemany(
+            "INSERT INTO touch (customer_id, purpose, category, template, due_at, state, "
+            "attempts, idempotency_key, created_at) "
+            "VALUES (?, 'care.thanks', 'service', 'purchase_thanks', ?, 'pending', 0, ?, ?)",
+            ((i, stamp, f"bench:{i}", stamp) for i in ids))
+        db.commit()
+    db.close()
+
+
+def scan(pending: int) -> tuple[float, float]:
+    ctx = mp.get_context("spawn")
+    conn, child = ctx.Pipe()
+    proc = ctx.Process(target=_scan_process, args=(child, pending))
+    proc.start()
+    result = conn.recv()
+    proc.join()
+    return result  # type: ignore[no-any-return]
+
+
+# --- the same messages by python-telegram-bot and by a naive aiogram loop -------------------
+
+
+async def _ptb(url: str, token: str, chat_ids: list[int]) -> None:
+    from telegram.ext import AIORateLimiter, ExtBot
+    from telegram.request import HTTPXRequest
+
+    bot = ExtBot(token, base_url=f"{url}/bot",
+              request=HTTPXRequest(connection_pool_size=16, pool_timeout=60),
+              rate_limiter=AIORateLimiter(max_retries=5))
+    async with bot:
+        await asyncio.gather(*(bot.send_message(c, TEXT) for c in chat_ids))
+
+
+async def _naive(url: str, token: str, chat_ids: list[int]) -> None:
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+
+    bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(url)))
+    try:
+        for chat_id in chat_ids:
+            await bot.send_message(chat_id, TEXT)
+            await asyncio.sleep(0.05)
+    finally:
+        await bot.session.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a short run")
+    args = parser.parse_args(argv)
+    n = 300 if args.quick else 3000
+    paid_n = 2000 if args.quick else 10_000
+    big = 100_000 if args.quick else 1_000_000
+    figures: dict[str, str] = {}
+
+    say(f"limit: {n} messages at 30 msg/s, limits enforced by the sandbox ...")
+    limit = run_sandboxed(n, lambda u, t, ids: _careloop(u, t, ids, paid=False))
+    figures["ratio_to_limit"] = f"{limit['rate'] / 30:.3f}"
+    figures["throttled"] = str(limit["throttled"])
+    figures["duplicates"] = str(limit["duplicates"])
+    say(f"  {limit['ok']} sent at {limit['rate']:.2f} msg/s; {limit['throttled']} answered "
+        f"429, {limit['duplicates']} duplicates")
+
+    say(f"paid: {paid_n} messages, paid broadcast, unthrottled sandbox, SQLite ...")
+    paid = run_sandboxed(paid_n, lambda u, t, ids: _careloop(u, t, ids, paid=True),
+                         rate_limits=False)
+    figures["paid_rate"] = f"{paid_n / paid['elapsed']:.0f}"
+    figures["paid_flagged"] = str(paid["paid"])
+    say(f"  {paid['ok']} sent in {paid['elapsed']:.1f}s: {figures['paid_rate']} msg/s")
+
+    say(f"scan: due scan with 10,000 and {big:,} pending touches ...")
+    small_scan, _ = scan(10_000)
+    big_scan, peak_mb = scan(big)
+    figures["scan_ratio"] = f"{big_scan / small_scan:.2f}"
+    figures["peak_mb"] = f"{peak_mb:.0f}"
+    say(f"  {small_scan * 1000:.2f} ms vs {big_scan * 1000:.2f} ms; peak {peak_mb:.0f} MB")
+
+    say(f"ptb: {n} messages by python-telegram-bot with AIORateLimiter ...")
+    ptb = run_sandboxed(n, _ptb)
+    figures["ptb_rate"] = f"{ptb['rate']:.2f}"
+    figures["ptb_throttled"] = str(ptb["throttled"])
+    say(f"  {ptb['ok']} sent at {ptb['rate']:.2f} msg/s; {ptb['throttled']} answered 429")
+
+    say(f"naive: {n} messages by an aiogram loop sleeping 0.05 s ...")
+    naive = run_sandboxed(n, _naive)
+    figures["naive_rate"] = f"{naive['rate']:.2f}"
+    say(f"  {naive['ok']} sent at {naive['rate']:.2f} msg/s")
+
+    print(" ".join(f"{k}={v}" for k, v in figures.items()), flush=True)
+    return 0
+
+
+def run_sandboxed(n: int, send: Any, *, rate_limits: bool = True) -> dict[str, Any]:
+    """Run `send(url, token, chat_ids)` against a fresh sandbox process; its figures."""
+    sandbox = SandboxProcess(rate_limits=rate_limits, users=n)
+    with sandbox as (url, token, ids):
+        started = time.perf_counter()
+        asyncio.run(send(url, token, ids))
+        elapsed = time.perf_counter() - started
+        return {"elapsed": elapsed, **sandbox.stats()}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
