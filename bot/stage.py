@@ -16,8 +16,11 @@ from typing import TypeVar
 
 from bot import deeplink
 from bot.app import Storage, build_storage
+from bot.playbook.loader import load_playbook
+from bot.playbook.model import Playbook
 from bot.ports.clock import ShiftedClock
 from bot.sandbox import Sandbox, SandboxMessage, SandboxUser
+from bot.scheduling import Scans
 from bot.serve import Running, start
 from bot.services import care, customers
 from bot.settings import Settings
@@ -30,11 +33,13 @@ WAIT = 10.0  # seconds a step may take before the stage calls it stuck
 
 class Stage:
     def __init__(self, sandbox: Sandbox, settings: Settings, storage: Storage,
-                 clock: ShiftedClock, staff_chat: int, staff: list[SandboxUser]) -> None:
+                 clock: ShiftedClock, staff_chat: int, staff: list[SandboxUser],
+                 playbook: Playbook) -> None:
         self.sandbox = sandbox
         self.settings = settings
         self.storage = storage
         self.clock = clock
+        self.playbook = playbook
         self.staff_chat = staff_chat
         self.staff = staff
         self.running: Running | None = None
@@ -43,8 +48,11 @@ class Stage:
     async def open(
         cls, workdir: Path, *, database_url: str | None = None, staff_names: tuple[str, ...] = (
             "Lin", "Max", "Sam"), staff_language: str = "en", rate_limits: bool = True,
-        start_at: datetime | None = None,
+        start_at: datetime | None = None, playbook: Path | None = None,
     ) -> Stage:
+        """`playbook`: a playbook file for the operator and the running bot alike (through
+        CARELOOP_PLAYBOOK's setting); None is the shipped default."""
+        book = load_playbook(playbook)  # before anything starts: a bad file fails here
         sandbox = Sandbox(rate_limits=rate_limits)
         base_url = await sandbox.start()
         staff = [sandbox.add_user(name, language_code=staff_language) for name in staff_names]
@@ -60,11 +68,12 @@ class Stage:
             sender_interval_seconds=0.05,
             # The sandbox allows short bursts; the demo does not wait out real seconds.
             chat_interval_seconds=0.0,
+            playbook=playbook,
         )
         storage = build_storage(settings)
         await upgrade(storage.engine)
         clock = ShiftedClock(start_at or datetime.now(UTC).replace(microsecond=0))
-        return cls(sandbox, settings, storage, clock, staff_chat, staff)
+        return cls(sandbox, settings, storage, clock, staff_chat, staff, book)
 
     async def start_bot(self) -> Running:
         self.running = await start(self.settings, self.storage, clock=self.clock)
@@ -109,9 +118,14 @@ class Stage:
             customer = await uow.customers.by_external_id(external_id)
             assert customer is not None
             scheduled = await care.add_event(uow, self.clock.now(), customer, event_type,
-                                             at or self.clock.now(), {})
+                                             at or self.clock.now(), {}, self.playbook)
             await uow.commit()
         return scheduled
+
+    async def scan(self) -> int:
+        """Run the playbook's scans now, as the scheduler does hourly; returns how many
+        touches they scheduled."""
+        return await Scans(self.storage.uow, self.clock, self.playbook).all()
 
     def advance(self, **delta: float) -> None:
         self.clock.advance(timedelta(**delta))

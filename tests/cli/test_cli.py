@@ -58,16 +58,16 @@ def test_import_link_event_history_report(env: Path, capsys) -> None:
     code, out, _ = run(capsys, "events", "add", "--type", "purchase", "--customer", "C1",
                        "--at", "2026-11-20T15:00:00+08:00", "--attr", "order=42")
     assert code == 0
-    assert "2 touches scheduled" in out
-    assert "purchase.care" in out
-    assert "purchase.csat" in out
+    assert "3 touches scheduled" in out
+    for purpose in ("purchase_tips", "purchase_csat", "purchase_nps"):
+        assert f"  {purpose}: " in out
     code, out, _ = run(capsys, "events", "add", "--type", "purchase", "--customer", "C1",
                        "--at", "2026-11-20T15:00:00+08:00")
     assert "0 touches scheduled" in out
-    assert "2 already scheduled for the same event" in out
+    assert "3 already scheduled for the same event" in out
     code, out, _ = run(capsys, "events", "add", "--type", "purchase", "--customer", "C1",
                        "--id", "order-7/1")
-    assert "2 touches scheduled" in out
+    assert "3 touches scheduled" in out
     code, out, _ = run(capsys, "events", "add", "--type", "purchase", "--customer", "C1",
                        "--id", "order-7/1")
     assert code == 0
