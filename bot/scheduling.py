@@ -7,6 +7,7 @@ kind of work, never one per customer message, so nothing is lost when the proces
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -14,12 +15,13 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import IntegrityError
 
 from bot.playbook.loader import load_playbook
 from bot.playbook.model import Playbook
 from bot.ports.clock import Clock
 from bot.services.scans import INACTIVITY_BATCH, birthday_scan, inactivity_scan
-from storage.uow import UnitOfWorkFactory
+from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 if TYPE_CHECKING:  # bot.app builds the scheduler through this module
     from bot.app import App
@@ -32,18 +34,33 @@ SCAN_TRIGGER = {"minute": 7}  # off the hour, away from everyone else's cron job
 MISFIRE_GRACE_SECONDS = 6 * 3600
 
 
+Scan = Callable[[UnitOfWork, datetime, Playbook], Awaitable[int]]
+
+
 @dataclass(frozen=True, slots=True)
 class Scans:
-    """The playbook's scans, each in its own unit of work."""
+    """The playbook's scans, each run in its own unit of work."""
 
     uow: UnitOfWorkFactory
     clock: Clock
     playbook: Playbook
 
+    async def run(self, scan: Scan) -> int:
+        for attempt in (1, 2):
+            try:
+                async with self.uow() as uow:
+                    count = await scan(uow, self.clock.now(), self.playbook)
+                    await uow.commit()
+                return count
+            except IntegrityError:
+                # Another process scheduled the same touch between our look and our write;
+                # run again and its keys are seen as taken.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
     async def birthdays(self) -> int:
-        async with self.uow() as uow:
-            count = await birthday_scan(uow, self.clock.now(), self.playbook)
-            await uow.commit()
+        count = await self.run(birthday_scan)
         if count:
             log.info("birthday scan: %d touch(es) scheduled", count)
         return count
@@ -51,9 +68,7 @@ class Scans:
     async def inactivity(self) -> int:
         total = 0
         while True:  # in batches, so one run never holds a huge transaction
-            async with self.uow() as uow:
-                count = await inactivity_scan(uow, self.clock.now(), self.playbook)
-                await uow.commit()
+            count = await self.run(inactivity_scan)
             total += count
             if count < INACTIVITY_BATCH:
                 break

@@ -110,6 +110,15 @@ class Value:
         return str(self.node.value).strip()
 
 
+def _syntax(exc: yaml.MarkedYAMLError) -> str:
+    problem = exc.problem or exc.context or "unreadable"
+    if exc.context and not exc.context.startswith("while"):
+        problem = f"{exc.context}, {problem}"  # "expected a single document ..., but found"
+    if "<block" in problem:
+        problem += " (check the indentation)"  # PyYAML's words for a misaligned line
+    return problem
+
+
 def parse(text: str, source: str) -> Value | None:
     """The document's root, or None for a file with no document (empty or only comments)."""
     try:
@@ -117,8 +126,7 @@ def parse(text: str, source: str) -> Value | None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "unreadable"
-        raise YamlError(source, line, None, f"not valid YAML: {problem}") from None
+        raise YamlError(source, line, None, f"not valid YAML: {_syntax(exc)}") from None
     except yaml.YAMLError as exc:  # e.g. a control character, which carries no line
         raise YamlError(source, None, None, f"not valid YAML: {exc}") from None
     return None if node is None else Value(node, source, "")
