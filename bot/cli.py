@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"careloop: error: {exc}", file=sys.stderr)
         return 2
-    except (CliError, SchemaOutOfDate) as exc:
+    except (CliError, SchemaOutOfDate, PlaybookError) as exc:
         print(f"careloop: error: {exc}", file=sys.stderr)
         return 1
     except (OSError, SQLAlchemyError) as exc:

@@ -46,18 +46,18 @@ class Scans:
     playbook: Playbook
 
     async def run(self, scan: Scan) -> int:
-        for attempt in (1, 2):
-            try:
-                async with self.uow() as uow:
-                    count = await scan(uow, self.clock.now(), self.playbook)
-                    await uow.commit()
-                return count
-            except IntegrityError:
-                # Another process scheduled the same touch between our look and our write;
-                # run again and its keys are seen as taken.
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            return await self._once(scan)
+        except IntegrityError:
+            # Another process scheduled the same touch between our look and our write;
+            # once more, its keys are seen as taken.
+            return await self._once(scan)
+
+    async def _once(self, scan: Scan) -> int:
+        async with self.uow() as uow:
+            count = await scan(uow, self.clock.now(), self.playbook)
+            await uow.commit()
+        return count
 
     async def birthdays(self) -> int:
         count = await self.run(birthday_scan)
