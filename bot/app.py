@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery.contact import ContactPolicy, QuietHours
@@ -19,6 +17,7 @@ from bot.i18n import Catalogs
 from bot.pipeline import Pipeline
 from bot.ports.clock import Clock, SystemClock
 from bot.ports.messenger import Messenger
+from bot.scheduling import build_scheduler
 from bot.settings import Settings
 from handlers.context import HandlerConfig
 from storage.engine import make_engine, make_session_factory
@@ -68,16 +67,7 @@ class App:
     sender: Sender
 
     def scheduler(self) -> AsyncIOScheduler:
-        """Ticks only: what is due lives in the database, never in the scheduler's memory."""
-        # A tick still running when the next is due is normal under load; the next tick
-        # catches up, so APScheduler's "skipped" warning is noise.
-        logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
-        scheduler = AsyncIOScheduler(timezone="UTC")
-        scheduler.add_job(
-            self.sender.tick, IntervalTrigger(seconds=self.settings.sender_interval_seconds),
-            id="outbox-sender", max_instances=1, coalesce=True,
-        )
-        return scheduler
+        return build_scheduler(self)
 
 
 def build_app(

@@ -17,6 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import deeplink
 from bot.app import Storage, build_storage
 from bot.i18n import Catalogs, Translator
+from bot.playbook.loader import PlaybookError, load_playbook
+from bot.playbook.model import Playbook
 from bot.ports.clock import SystemClock
 from bot.reporting import history_json, history_text, report_text
 from bot.services import care, customers
@@ -69,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--id", dest="source_id",
                      help="your system's id for the event: reporting it again does nothing")
 
+    book = sub.add_parser("playbook", help="the care playbook (CARELOOP_PLAYBOOK)")
+    book_sub = book.add_subparsers(dest="playbook_command", required=True, metavar="ACTION")
+    check = book_sub.add_parser("check", help="check a playbook file and list its rules")
+    check.add_argument("file", type=Path, nargs="?", default=None,
+                       help="the file to check (default: CARELOOP_PLAYBOOK, else the shipped one)")
+
     staff = sub.add_parser("staff", help="staff members")
     st_sub = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
     st_add = st_sub.add_parser("add", help="register or change a staff member")
@@ -99,11 +107,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(run_demo(locale=args.locale))
         settings = load_settings()
+        if args.command == "playbook":
+            return cmd_playbook_check(args, settings)
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as exc:
         print(f"careloop: error: {exc}", file=sys.stderr)
         return 2
-    except (CliError, SchemaOutOfDate) as exc:
+    except (CliError, SchemaOutOfDate, PlaybookError) as exc:
         print(f"careloop: error: {exc}", file=sys.stderr)
         return 1
     except (OSError, SQLAlchemyError) as exc:
@@ -130,6 +140,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "run":
             from bot.serve import serve
 
+            _playbook(settings)  # a bad playbook stops the start before Telegram is called
             await serve(settings, storage, webhook=args.webhook)
             return 0
         command = _COMMANDS[(args.command, _action(args))]
@@ -144,6 +155,23 @@ def _action(args: argparse.Namespace) -> str:
 
 def _tr(settings: Settings) -> Translator:
     return Catalogs(default=settings.language).translator(settings.language)
+
+
+def _playbook(settings: Settings, path: Path | None = None) -> Playbook:
+    try:
+        return load_playbook(path or settings.playbook)
+    except PlaybookError as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_playbook_check(args: argparse.Namespace, settings: Settings) -> int:
+    playbook = _playbook(settings, args.file)
+    for rule in playbook.rules:
+        print(rule.describe())
+    n = len(playbook.rules)
+    print(_tr(settings).ngettext("{file}: {n} rule, valid", "{file}: {n} rules, all valid", n)
+          .format(file=playbook.source, n=n))
+    return 0
 
 
 async def cmd_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
@@ -197,6 +225,7 @@ async def cmd_link(args: argparse.Namespace, settings: Settings, storage: Storag
 
 
 async def cmd_event(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    playbook = _playbook(settings)
     now = SystemClock().now()
     at = _parse_at(args.at, settings.timezone) if args.at else now
     try:
@@ -209,7 +238,7 @@ async def cmd_event(args: argparse.Namespace, settings: Settings, storage: Stora
             raise CliError(f"no customer with external id {args.customer!r}")
         try:
             scheduled = await care.add_event(uow, now, customer, args.event_type, at, attrs,
-                                             source_id=args.source_id)
+                                             playbook, source_id=args.source_id)
         except care.BadEvent as exc:
             raise CliError(str(exc)) from None
         await uow.commit()
@@ -227,6 +256,9 @@ async def cmd_event(args: argparse.Namespace, settings: Settings, storage: Stora
     if scheduled.duplicates:
         print(tr.gettext("{n} already scheduled for the same event, not repeated").format(
             n=scheduled.duplicates))
+    for rule in scheduled.passed:
+        print(tr.gettext("  {rule}: not scheduled, its time before the event has passed")
+              .format(rule=rule.purpose))
     return 0
 
 

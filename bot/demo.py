@@ -72,11 +72,8 @@ async def _play(stage: Stage, language: str, stream: object) -> None:
     for external_id in people:
         await stage.event(external_id, "purchase")
 
-    say("3. A day later the care message goes out; three days later the CSAT survey.")
-    stage.advance(days=1, minutes=1)
-    for person in people.values():
-        await stage.bot_says(person.id, "Thank you for your purchase")
-    stage.advance(days=2)
+    say("3. Three days later each of them is asked for a CSAT score.")
+    stage.advance(days=3, minutes=1)
     surveys = {p.id: await stage.bot_says(p.id, "How satisfied") for p in people.values()}
 
     say("4. Mei and Tom are happy; Olga is not, and says why.")
@@ -113,6 +110,11 @@ async def _play(stage: Stage, language: str, stream: object) -> None:
     confirm = await stage.bot_says(olga.id, "Is everything sorted out?", after=mark - 1)
     await stage.press(olga, confirm, "Yes")
     await stage.bot_says(stage.staff_chat, "confirmed it is resolved")
+
+    say("7. A week after the purchase, at 10:00 in their own timezones, tips arrive.")
+    stage.advance(days=5)
+    for person in people.values():
+        await stage.bot_says(person.id, "How are you getting on with your purchase?")
 
     names = {u.id: u.first_name for u in (*people.values(), lin, max_, sam)}
     say()

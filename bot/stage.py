@@ -16,8 +16,11 @@ from typing import TypeVar
 
 from bot import deeplink
 from bot.app import Storage, build_storage
+from bot.playbook.loader import load_playbook
+from bot.playbook.model import Playbook
 from bot.ports.clock import ShiftedClock
 from bot.sandbox import Sandbox, SandboxMessage, SandboxUser
+from bot.scheduling import Scans
 from bot.serve import Running, start
 from bot.services import care, customers
 from bot.settings import Settings
@@ -35,11 +38,13 @@ DAYTIME = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)
 
 class Stage:
     def __init__(self, sandbox: Sandbox, settings: Settings, storage: Storage,
-                 clock: ShiftedClock, staff_chat: int, staff: list[SandboxUser]) -> None:
+                 clock: ShiftedClock, staff_chat: int, staff: list[SandboxUser],
+                 playbook: Playbook) -> None:
         self.sandbox = sandbox
         self.settings = settings
         self.storage = storage
         self.clock = clock
+        self.playbook = playbook
         self.staff_chat = staff_chat
         self.staff = staff
         self.running: Running | None = None
@@ -48,8 +53,12 @@ class Stage:
     async def open(
         cls, workdir: Path, *, database_url: str | None = None, staff_names: tuple[str, ...] = (
             "Lin", "Max", "Sam"), staff_language: str = "en", rate_limits: bool = True,
-        start_at: datetime | None = None, **settings_overrides: object,
+        start_at: datetime | None = None, playbook: Path | None = None,
+        **settings_overrides: object,
     ) -> Stage:
+        """`playbook`: a playbook file for the operator and the running bot alike (through
+        CARELOOP_PLAYBOOK's setting); None is the shipped default."""
+        book = load_playbook(playbook)  # before anything starts: a bad file fails here
         clock = ShiftedClock(start_at or DAYTIME)
         # The sandbox keeps Telegram's limits on the same clock: moving it moves both.
         sandbox = Sandbox(rate_limits=rate_limits, time_source=lambda: clock.now().timestamp())
@@ -69,11 +78,12 @@ class Stage:
             link_secret=secrets.token_urlsafe(24),  # type: ignore[arg-type]
             bot_username=sandbox.bot.username,
             staff_language=staff_language,
+            playbook=playbook,
             **(defaults | settings_overrides),  # type: ignore[arg-type]
         )
         storage = build_storage(settings)
         await upgrade(storage.engine)
-        return cls(sandbox, settings, storage, clock, staff_chat, staff)
+        return cls(sandbox, settings, storage, clock, staff_chat, staff, book)
 
     async def start_bot(self) -> Running:
         self.running = await start(self.settings, self.storage, clock=self.clock)
@@ -118,7 +128,7 @@ class Stage:
             customer = await uow.customers.by_external_id(external_id)
             assert customer is not None
             scheduled = await care.add_event(uow, self.clock.now(), customer, event_type,
-                                             at or self.clock.now(), {})
+                                             at or self.clock.now(), {}, self.playbook)
             await uow.commit()
         return scheduled
 
@@ -150,6 +160,11 @@ class Stage:
                 survey_key=survey_key, due_at=due or now, created_at=now,
                 idempotency_key=f"{c}:{purpose}:{secrets.token_hex(6)}") for c in customer_ids])
             await uow.commit()
+
+    async def scan(self) -> int:
+        """Run the playbook's scans now, as the scheduler does hourly; returns how many
+        touches they scheduled."""
+        return await Scans(self.storage.uow, self.clock, self.playbook).all()
 
     def advance(self, **delta: float) -> None:
         self.clock.advance(timedelta(**delta))

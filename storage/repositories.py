@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import and_, bindparam, exists, extract, false, func, or_, true, update
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,6 +36,17 @@ IN_CHUNK = 5000
 
 def _chunks(values: Sequence[Any]) -> list[list[Any]]:
     return [list(values[i : i + IN_CHUNK]) for i in range(0, len(values), IN_CHUNK)]
+
+
+def _contactable(marketing: bool) -> ColumnElement[bool]:
+    """Customers a proactive message could reach now: linked, agreed, not blocked. The
+    sender checks again at send time; this keeps scans from scheduling what it would skip."""
+    return and_(
+        col(Customer.chat_id).is_not(None),
+        col(Customer.service_consent) == true(),
+        col(Customer.unreachable) == false(),
+        col(Customer.marketing_consent) == true() if marketing else true(),
+    )
 
 
 class _Repo:
@@ -77,6 +89,49 @@ class Customers(_Repo):
 
     async def add(self, customer: Customer) -> Customer:
         return await self._add(customer)
+
+    async def contactable_born_on(self, month_days: Sequence[tuple[int, int]],
+                                  marketing: bool = False) -> Sequence[Customer]:
+        """Contactable customers whose birthday falls on one of these (month, day) pairs."""
+        if not month_days:
+            return []
+        born = col(Customer.birthday)
+        month, day = extract("month", born), extract("day", born)
+        res = await self.session.exec(
+            select(Customer)
+            .where(_contactable(marketing),
+                   or_(*(and_(month == m, day == d) for m, d in sorted(month_days))))
+            .order_by(col(Customer.id))
+        )
+        return res.all()
+
+    async def quiet_since(self, cutoff: datetime, purpose: str, limit: int,
+                          marketing: bool = False) -> list[tuple[int, str, datetime]]:
+        """(customer id, timezone, last contact) of contactable customers whose last
+        message in or out is older than `cutoff` and who have no touch for `purpose`
+        pending or made since that last contact. One grouped query, not one per customer."""
+        last_at = func.max(Interaction.at)
+        quiet = (
+            select(col(Customer.id).label("customer_id"),
+                   col(Customer.timezone).label("timezone"), last_at.label("last_at"))
+            .join(Interaction, col(Interaction.customer_id) == col(Customer.id))
+            .where(_contactable(marketing), col(Interaction.direction).in_(("in", "out")))
+            .group_by(col(Customer.id), col(Customer.timezone))
+            .having(last_at < cutoff)
+            .subquery()
+        )
+        handled = exists().where(
+            col(Touch.customer_id) == quiet.c.customer_id,
+            col(Touch.purpose) == purpose,
+            or_(col(Touch.state) == TouchState.PENDING, col(Touch.created_at) >= quiet.c.last_at),
+        )
+        res = await self.session.exec(
+            select(quiet.c.customer_id, quiet.c.timezone, quiet.c.last_at)
+            .where(~handled)
+            .order_by(quiet.c.customer_id)
+            .limit(limit)
+        )
+        return [(int(cid), str(tz), last) for cid, tz, last in res.all()]
 
 
 class Events(_Repo):
@@ -223,6 +278,19 @@ class Touches(_Queue):
 
     async def add(self, touch: Touch) -> Touch:
         return await self._add(touch)
+
+    async def add_all(self, touches: Sequence[Touch]) -> None:
+        self.session.add_all(touches)
+        await self.session.flush()
+
+    async def existing_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these idempotency keys are already taken."""
+        found: set[str] = set()
+        for chunk in _chunks(keys):
+            res = await self.session.exec(
+                select(Touch.idempotency_key).where(col(Touch.idempotency_key).in_(chunk)))
+            found.update(res.all())
+        return found
 
     async def for_customer(self, customer_id: int) -> Sequence[Touch]:
         res = await self.session.exec(

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from storage.models import Category, Customer
 
 # When a customer's cap has room for fewer messages than are due, the higher goes first.
-PRIORITY = {Category.SERVICE: 0, Category.SURVEY: 1, Category.MARKETING: 2}
+PRIORITY: dict[str, int] = {Category.SERVICE: 0, Category.SURVEY: 1, Category.MARKETING: 2}
 # A survey or offer held back by the cap for longer than this has lost its moment.
 STALE_AFTER = timedelta(days=14)
 UNREACHABLE = "unreachable (blocked the bot or chat gone)"

@@ -1,40 +1,20 @@
-"""The care playbook: business events become scheduled touches in the outbox."""
+"""Business events become scheduled touches in the outbox, as the playbook says."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+from bot.playbook.model import EVENT_TYPE, Playbook, Rule
+from bot.playbook.timing import event_due
 from bot.services.timeline import record
-from storage.models import BusinessEvent, Category, Customer, Touch
+from storage.models import BusinessEvent, Customer, Touch
 from storage.uow import UnitOfWork
 
-EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 ATTR_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
 MAX_ATTR_VALUE = 200
 SOURCE_ID = re.compile(r"^[A-Za-z0-9._:/-]{1,128}$")
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """One touch an event schedules: a care message, or a survey when survey_key is set."""
-
-    name: str
-    template: str
-    delay: timedelta
-    survey_key: str | None = None
-
-
-Playbook = dict[str, tuple[Rule, ...]]
-
-DEFAULT_PLAYBOOK: Playbook = {
-    "purchase": (
-        Rule("care", "purchase_thanks", timedelta(days=1)),
-        Rule("csat", "survey", timedelta(days=3), survey_key="csat"),
-    ),
-    "service_completed": (Rule("csat", "survey", timedelta(days=1), survey_key="csat"),),
-}
 
 
 class BadEvent(ValueError):
@@ -53,9 +33,10 @@ def parse_attrs(pairs: list[str]) -> dict[str, str]:
     return attrs
 
 
-def plan(event_type: str, occurred_at: datetime, playbook: Playbook) -> list[tuple[Rule, datetime]]:
-    """The touches an event calls for and when each is due."""
-    return [(rule, occurred_at + rule.delay) for rule in playbook.get(event_type, ())]
+def plan(rules: tuple[Rule, ...], occurred_at: datetime, timezone: str,
+         now: datetime) -> list[tuple[Rule, datetime | None]]:
+    """Each rule with when its touch is due, or None when its time has gone (see event_due)."""
+    return [(rule, event_due(occurred_at, rule.offset, rule.at, timezone, now)) for rule in rules]
 
 
 def idempotency_key(customer_id: int, event_type: str, occurred_at: datetime, rule: Rule) -> str:
@@ -69,11 +50,12 @@ class Scheduled:
     touches: list[Touch]
     duplicates: int
     repeated: bool = False  # the event's source id was seen before: nothing was done
+    passed: list[Rule] = field(default_factory=list)  # rules timed before an event now past
 
 
 async def add_event(
     uow: UnitOfWork, now: datetime, customer: Customer, event_type: str, occurred_at: datetime,
-    attrs: dict[str, str], playbook: Playbook = DEFAULT_PLAYBOOK, *, source_id: str | None = None,
+    attrs: dict[str, str], playbook: Playbook, *, source_id: str | None = None,
 ) -> Scheduled:
     if not EVENT_TYPE.match(event_type):
         raise BadEvent(f"event type {event_type!r} must be lowercase letters, digits and _")
@@ -90,16 +72,19 @@ async def add_event(
     await record(uow, now, customer.id, "event", "in", event_type=event_type,
                  occurred_at=occurred_at.isoformat())
     touches: list[Touch] = []
+    passed: list[Rule] = []
     duplicates = 0
-    for rule, due in plan(event_type, occurred_at, playbook):
+    for rule, due in plan(playbook.for_event(event_type), occurred_at, customer.timezone, now):
+        if due is None:
+            passed.append(rule)
+            continue
         key = idempotency_key(customer.id, event_type, occurred_at, rule)
         if await uow.touches.by_key(key) is not None:
             duplicates += 1
             continue
         touches.append(await uow.touches.add(Touch(
-            customer_id=customer.id, event_id=event.id, purpose=f"{event_type}.{rule.name}",
-            category=Category.SURVEY if rule.survey_key else Category.SERVICE,
-            template=rule.template, survey_key=rule.survey_key, due_at=due,
+            customer_id=customer.id, event_id=event.id, purpose=rule.purpose,
+            category=rule.category, template=rule.template, survey_key=rule.survey, due_at=due,
             idempotency_key=key, created_at=now,
         )))
-    return Scheduled(event, touches, duplicates)
+    return Scheduled(event, touches, duplicates, passed=passed)

@@ -58,16 +58,16 @@ def test_import_link_event_history_report(env: Path, capsys) -> None:
     code, out, _ = run(capsys, "events", "add", "--type", "purchase", "--customer", "C1",
                        "--at", "2026-11-20T15:00:00+08:00", "--attr", "order=42")
     assert code == 0
-    assert "2 touches scheduled" in out
-    assert "purchase.care" in out
-    assert "purchase.csat" in out
+    assert "3 touches scheduled" in out
+    for purpose in ("purchase_tips", "purchase_csat", "purchase_nps"):
+        assert f"  {purpose}: " in out
     code, out, _ = run(capsys, "events", "add", "--type", "purchase", "--customer", "C1",
                        "--at", "2026-11-20T15:00:00+08:00")
     assert "0 touches scheduled" in out
-    assert "2 already scheduled for the same event" in out
+    assert "3 already scheduled for the same event" in out
     code, out, _ = run(capsys, "events", "add", "--type", "purchase", "--customer", "C1",
                        "--id", "order-7/1")
-    assert "2 touches scheduled" in out
+    assert "3 touches scheduled" in out
     code, out, _ = run(capsys, "events", "add", "--type", "purchase", "--customer", "C1",
                        "--id", "order-7/1")
     assert code == 0
@@ -186,3 +186,65 @@ def test_unreachable_database_is_one_line(env: Path, capsys, monkeypatch) -> Non
     assert code == 1
     assert err.startswith("careloop: error: cannot use the database:")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_playbook_check_lists_the_rules_it_understood(env: Path, capsys) -> None:
+    code, out, err = run(capsys, "playbook", "check")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[:7] == [
+        "purchase_tips: on purchase after 7d at 10:00 local time → message purchase_tips "
+        "(service)",
+        "purchase_csat: on purchase after 3d → survey csat (survey)",
+        "purchase_nps: on purchase after 30d → survey nps (survey)",
+        "service_csat: on service_completed after 1d → survey csat (survey)",
+        "birthday_greeting: on birthday at 10:00 local time → message birthday_greeting "
+        "(service)",
+        "warranty_reminder: on warranty_expiry before 30d at 10:00 local time → message "
+        "warranty_reminder (service)",
+        "reengagement: on inactivity after 60d → message reengagement (service)",
+    ]
+    assert lines[7].endswith("default.yaml: 7 rules, all valid")
+
+    (env / "mine.yaml").write_text("rules:\n  - name: thanks\n    on: purchase\n"
+                                   "    message: purchase_thanks\n    after: 2h\n")
+    code, out, _ = run(capsys, "playbook", "check", "mine.yaml")
+    assert (code, out) == (0, "thanks: on purchase after 2h → message purchase_thanks "
+                              "(service)\nmine.yaml: 1 rule, valid\n")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("rules:\n  - name: a\n    on: purchase\n    message: purchase_tips\n    after: 7x\n",
+     'bad.yaml:5: rules[0].after: "7x" is not a duration like 7d, 12h or 30m'),
+    ("rules:\n  - name: a\n   on: purchase\n", "bad.yaml:3: not valid YAML:"),
+    ("", "bad.yaml:1: the file is empty"),
+])
+def test_playbook_check_names_the_mistake_in_one_line(env: Path, capsys, text, message) -> None:
+    (env / "bad.yaml").write_text(text)
+    code, out, err = run(capsys, "playbook", "check", "bad.yaml")
+    assert (code, out) == (1, "")
+    assert err.startswith(f"careloop: error: {message}")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_the_configured_playbook_is_checked_and_used(env: Path, capsys, monkeypatch) -> None:
+    run(capsys, "db", "upgrade")
+    (env / "c.csv").write_text(HEADER + "C1,Ann,,,Asia/Shanghai,,\n", encoding="utf-8")
+    run(capsys, "customers", "import", "c.csv")
+    monkeypatch.setenv("CARELOOP_PLAYBOOK", "missing.yaml")
+    for argv in (["playbook", "check"], ["events", "add", "--type", "purchase", "--customer", "C1"],
+                 ["run"]):
+        code, _, err = run(capsys, *argv)
+        assert (code, err.strip()) == (1, "careloop: error: missing.yaml: no such file"), argv
+
+    monkeypatch.delenv("CARELOOP_PLAYBOOK")
+    code, out, _ = run(capsys, "events", "add", "--type", "warranty_expiry", "--customer", "C1",
+                       "--at", "2027-03-01T12:00:00+08:00")
+    assert code == 0
+    assert "1 touch scheduled" in out
+    # 30 days before, at 10:00 in Ann's Shanghai, shown in the business's UTC.
+    assert "  warranty_reminder: Jan 30, 2027, 2:00:00\u202fAM" in out
+    code, out, _ = run(capsys, "events", "add", "--type", "warranty_expiry", "--customer", "C1",
+                       "--at", "2020-01-01T00:00")
+    assert "0 touches scheduled" in out
+    assert "  warranty_reminder: not scheduled, its time before the event has passed" in out

@@ -31,11 +31,12 @@ async def stage(database_url: str, tmp_path: Path) -> AsyncIterator[Stage]:
 
 
 async def linked(stage: Stage, external_id: str, name: str = "Ann Lee", *, tier: str = "standard",
-                 consent: bool = True) -> SandboxUser:
+                 consent: bool = True, timezone: str = "", birthday: str = "") -> SandboxUser:
     """A customer imported by the operator who opened their link and answered the consent
     question."""
     quoted = '"' + name.replace('"', '""') + '"'
-    await stage.import_customers(CSV_HEADER + f"{external_id},{quoted},{tier},,,,\n")
+    await stage.import_customers(
+        CSV_HEADER + f"{external_id},{quoted},{tier},,{timezone},{birthday},\n")
     person = stage.customer(name.split(" ")[0])
     await stage.say(person, f"/start {await stage.link(external_id)}")
     question = await stage.bot_says(person.id, "May we message you?")

@@ -22,6 +22,7 @@ async def test_the_demo_shows_the_whole_loop() -> None:
         "So sorry, Olga! A new lid is on its way today.",
         "Case #1 reopened: the customer says it is not resolved.",
         "Status: closed, the customer confirmed it is resolved",
+        "  bot: Hi Olga! How are you getting on with your purchase?",
         "Surveys: 3 delivered, 3 answered, response rate 100.0%",
         "CSAT: 66.7% satisfied (4–5), mean 3.33, 3 answers",
         "Cases: open 0, claimed 0, resolved 0, confirmed 1, reopened 0",

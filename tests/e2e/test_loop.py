@@ -22,18 +22,18 @@ async def _case(stage: Stage, case_id: int = 1) -> Case:
     return case
 
 
-async def test_purchase_brings_care_message_then_survey_and_a_happy_answer(stage: Stage) -> None:
+async def test_purchase_brings_a_survey_then_tips_and_a_happy_answer(stage: Stage) -> None:
     ann = await linked(stage, "C1")
     scheduled = await stage.event("C1", "purchase")
-    assert [t.purpose for t in scheduled.touches] == ["purchase.care", "purchase.csat"]
+    assert [t.purpose for t in scheduled.touches] == [
+        "purchase_tips", "purchase_csat", "purchase_nps"]
 
-    stage.advance(hours=23)  # nothing is due yet
+    stage.advance(days=2, hours=23)  # nothing is due yet
+    await stage.deliver_due()
     await stage.sandbox.wait_idle()
-    assert not [m for m in stage.sandbox.bot_messages(ann.id) if "purchase" in (m.content or "")]
+    assert not [m for m in stage.sandbox.bot_messages(ann.id) if "How" in (m.content or "")]
 
     stage.advance(hours=1, minutes=1)
-    await stage.bot_says(ann.id, "Thank you for your purchase")
-    stage.advance(days=2)
     survey = await stage.bot_says(ann.id, "How satisfied are you")
     assert [label for row in survey.buttons for label, _ in row] == [
         "😠 1", "🙁 2", "😐 3", "🙂 4", "😍 5"]
@@ -45,8 +45,12 @@ async def test_purchase_brings_care_message_then_survey_and_a_happy_answer(stage
         "the survey message to be edited")
     assert "Your answer: 😍 5" in (edited.content or "")
     assert edited.buttons == []  # the buttons are gone
+
+    stage.advance(days=4, hours=1)  # a week after the 09:00 purchase, at 10:00 (Ann is on UTC)
+    await stage.bot_says(ann.id, "How are you getting on with your purchase?")
     await stage.quiet()
-    assert [t.state for t in await _touches(stage)] == ["sent", "sent"]
+    assert [(t.purpose, t.state) for t in await _touches(stage)] == [
+        ("purchase_tips", "sent"), ("purchase_csat", "sent"), ("purchase_nps", "pending")]
 
     async with stage.storage.uow() as uow:
         report = await build_report(uow, stage.clock.now(), 30)
@@ -161,10 +165,10 @@ async def test_no_proactive_message_without_consent(stage: Stage) -> None:
     await stage.bot_says(ann.id, "we will not message you")
     before = len(stage.sandbox.bot_messages(ann.id))
     await stage.event("C1", "purchase")
-    stage.advance(days=4)
+    stage.advance(days=31)  # past every touch the purchase scheduled
     await stage.deliver_due()
     touches = await _touches(stage)
-    assert [(t.state, t.last_error) for t in touches] == [("skipped", "no service consent")] * 2
+    assert [(t.state, t.last_error) for t in touches] == [("skipped", "no service consent")] * 3
     await stage.sandbox.wait_idle()
     assert len(stage.sandbox.bot_messages(ann.id)) == before
 
@@ -174,10 +178,11 @@ async def test_stop_withdraws_consent_before_a_due_survey(stage: Stage) -> None:
     await stage.event("C1", "purchase")
     await stage.say(ann, "/stop")
     await stage.bot_says(ann.id, "we will not send you any more messages")
-    stage.advance(days=4)
+    stage.advance(days=31)
     await stage.deliver_due()
-    assert [t.state for t in await _touches(stage)] == ["skipped", "skipped"]
-    assert not [m for m in stage.sandbox.bot_messages(ann.id) if "purchase" in (m.content or "")]
+    assert [t.state for t in await _touches(stage)] == ["skipped"] * 3
+    assert not [m for m in stage.sandbox.bot_messages(ann.id)
+                if "purchase" in (m.content or "") or "How" in (m.content or "")]
     async with stage.storage.uow() as uow:
         customer = await uow.customers.by_external_id("C1")
     assert customer is not None

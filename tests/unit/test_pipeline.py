@@ -92,8 +92,10 @@ class FlakyMessenger(RecordingMessenger):
 async def test_an_unexpected_send_error_fails_one_touch_and_the_rest_go_out(
     storage: Storage, clock: ManualClock
 ) -> None:
+    from bot.playbook.loader import load_playbook
     from bot.services.care import add_event
 
+    playbook = load_playbook(None)
     messenger = FlakyMessenger()
     settings = Settings(link_secret="k", chat_interval_seconds=0)  # type: ignore[arg-type]
     app = build_app(settings, messenger, clock=clock, storage=storage)
@@ -102,7 +104,8 @@ async def test_an_unexpected_send_error_fails_one_touch_and_the_rest_go_out(
             customer = await uow.customers.add(Customer(
                 external_id=f"C{n}", name=f"P{n}", chat_id=n, telegram_user_id=n,
                 service_consent=True, created_at=clock.now()))
-            await add_event(uow, clock.now(), customer, "service_completed", clock.now(), {})
+            await add_event(uow, clock.now(), customer, "service_completed", clock.now(), {},
+                            playbook)
         await uow.commit()
     clock.advance(timedelta(days=2))
     assert await app.sender.tick() == 3
