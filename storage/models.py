@@ -225,7 +225,11 @@ class OutboundMessage(SQLModel, table=True):
     5xx, a crash) waits here for the sender instead of being lost."""
 
     __tablename__ = "outbound_message"
-    __table_args__ = (Index("ix_outbound_due", "state", "due_at"),)
+    __table_args__ = (
+        Index("ix_outbound_due", "state", "due_at"),
+        # Replies to one chat keep their order: the earliest waiting one is looked up.
+        Index("ix_outbound_chat", "chat_id", "state", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = _bigint()

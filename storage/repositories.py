@@ -307,6 +307,15 @@ class Outbox(_Queue):
     async def add(self, message: OutboundMessage) -> OutboundMessage:
         return await self._add(message)
 
+    async def earliest_waiting(self, chat_id: int) -> OutboundMessage | None:
+        res = await self.session.exec(
+            select(OutboundMessage)
+            .where(OutboundMessage.chat_id == chat_id,
+                   OutboundMessage.state == TouchState.PENDING)
+            .order_by(col(OutboundMessage.id))
+            .limit(1))
+        return res.first()
+
     async def hold_chat(self, chat_id: int, until: datetime, after: int) -> None:
         """Messages for this chat stored after message `after` go out with it at `until` and
         in order behind it: none overtakes one that Telegram asked us to delay."""

@@ -114,9 +114,17 @@ class Outbound:
 
     async def _deliver(self, message_id: int, max_wait: float = math.inf) -> bool:
         async with self._uow() as uow:
-            if not await uow.outbox.move(message_id, TouchState.PENDING, TouchState.SENDING):
-                return True  # someone else has it, or it is settled
             row = await uow.outbox.get(message_id)
+            if row is None or row.state != TouchState.PENDING:
+                return True  # someone else has it, or it is settled
+            if (ahead := await uow.outbox.earliest_waiting(row.chat_id)) and ahead.id < row.id:
+                # An earlier message to this chat is waiting: this one goes after it.
+                row.due_at = max(row.due_at, ahead.due_at)
+                uow.session.add(row)
+                await uow.commit()
+                return False
+            if not await uow.outbox.move(message_id, TouchState.PENDING, TouchState.SENDING):
+                return True
             await uow.commit()
         assert row is not None
         send = decode(row.payload)
@@ -135,7 +143,7 @@ class Outbound:
         wait = self._limiter.peek(send.chat_id)
         if wait > max_wait:
             # Our own pacing, not Telegram's answer; the message waits as after a 429.
-            raise RetryAfter(math.ceil(wait))
+            raise RetryAfter(wait)
         if delay := self._limiter.reserve(send.chat_id):
             await asyncio.sleep(delay)
         try:

@@ -45,7 +45,7 @@ def after_error(error: MessengerError, attempts: int, now: datetime, *,
     if isinstance(error, RetryAfter):
         # Telegram asked us to wait: not the message's fault, so not an attempt.
         return AfterError(TouchState.PENDING, now + timedelta(seconds=error.seconds), attempts,
-                          f"rate limited: retry after {error.seconds}s")
+                          f"rate limited: retry after {error.seconds:.0f}s")
     if isinstance(error, Blocked | ChatNotFound):
         return AfterError(TouchState.FAILED, now, attempts + 1,
                           f"final: {type(error).__name__}", unreachable=True)

@@ -1,4 +1,4 @@
-"""delivery: touch categories, the due index in scan order, event source ids
+"""delivery: touch categories, the due index in scan order, reply order per chat, event source ids
 
 Revision ID: 0003
 Revises: 0002
@@ -29,6 +29,9 @@ def upgrade() -> None:
     with op.batch_alter_table('touch', schema=None) as batch_op:
         batch_op.alter_column('category', server_default=None)
 
+    with op.batch_alter_table('outbound_message', schema=None) as batch_op:
+        batch_op.create_index('ix_outbound_chat', ['chat_id', 'state', 'id'], unique=False)
+
     with op.batch_alter_table('business_event', schema=None) as batch_op:
         batch_op.add_column(sa.Column('source_id', sqlmodel.sql.sqltypes.AutoString(length=128),
                                       nullable=True))
@@ -36,6 +39,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('outbound_message', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbound_chat')
+
     with op.batch_alter_table('business_event', schema=None) as batch_op:
         batch_op.drop_constraint('uq_business_event_source_id', type_='unique')
         batch_op.drop_column('source_id')
