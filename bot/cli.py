@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="play the whole loop on a sandbox, no token needed")
     demo.add_argument("--locale", default=None, help="language of the simulated people")
 
-    run = sub.add_parser("run", help="run the bot, the scheduler and the sender")
+    run = sub.add_parser("run", help="run the bot, the scheduler, the sender and, when "
+                         "CARELOOP_API_TOKEN is set, the HTTP API")
     run.add_argument("--webhook", action="store_true", help="receive updates by webhook")
 
     db = sub.add_parser("db", help="database schema")

@@ -20,7 +20,7 @@ from storage.uow import UnitOfWork
 
 CSV_COLUMNS = ("external_id", "name", "tier", "language", "timezone", "birthday", "tags")
 REQUIRED_COLUMNS = ("external_id", "name")
-_EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$")
+EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$")
 _TAG = re.compile(r"^[\w.-]{1,32}$")
 MAX_TAGS = 50
 
@@ -142,7 +142,7 @@ def parse_row(raw: RawRow) -> CustomerRow:
     """One customer from its fields as text (a CSV row, an API item); BadField if invalid.
     Tags come as one "a;b" text (CSV) or as a list (API)."""
     ext = _text(raw, "external_id")
-    if not _EXTERNAL_ID.match(ext):
+    if not EXTERNAL_ID.match(ext):
         raise BadField("external_id", f"external_id {ext!r} must be 1-64 letters, digits or "
                        ". _ : @ -, starting with a letter or digit")
     name = _text(raw, "name")
