@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.delivery.contact import ContactPolicy, QuietHours
 from bot.delivery.executor import Executor
 from bot.delivery.limiter import Limiter
 from bot.delivery.outbound import Outbound
@@ -47,6 +49,15 @@ def handler_config(settings: Settings) -> HandlerConfig:
     )
 
 
+def contact_policy(settings: Settings) -> ContactPolicy:
+    return ContactPolicy(
+        quiet=QuietHours.parse(settings.quiet_hours),
+        window=timedelta(days=settings.cap_window_days),
+        cap_messages=settings.cap_messages,
+        cap_surveys=settings.cap_surveys,
+    )
+
+
 @dataclass
 class App:
     settings: Settings
@@ -77,14 +88,20 @@ def build_app(
     storage = storage or build_storage(settings)
     catalogs = Catalogs(default=settings.language)
     config = handler_config(settings)
-    outbound = Outbound(storage.uow, messenger, clock)
+    # One limiter for every new message the bot sends: replies and touches share the limits.
+    # It keeps the app's time, so a test or the demo that moves the clock moves its pauses.
+    limiter = Limiter(settings.rate, settings.chat_interval_seconds,
+                      settings.group_messages_per_minute,
+                      time_source=lambda: clock.now().timestamp())
+    outbound = Outbound(storage.uow, messenger, clock, limiter)
     executor = Executor(messenger, outbound)
-    limiter = Limiter(settings.rate, settings.chat_interval_seconds)
     return App(
         settings=settings,
         storage=storage,
         clock=clock,
         catalogs=catalogs,
         pipeline=Pipeline(storage.uow, clock, catalogs, config, executor),
-        sender=Sender(storage.uow, messenger, clock, catalogs, config, limiter, outbound),
+        sender=Sender(storage.uow, messenger, clock, catalogs, config, limiter, outbound,
+                      contact_policy(settings), rate=settings.rate,
+                      paid=settings.paid_broadcast),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -34,7 +35,8 @@ async def assemble(settings: Settings, storage: Storage, clock: Clock | None = N
         )
     settings.require("bot_token", "link_secret")
     assert settings.bot_token is not None
-    runtime = AiogramRuntime(settings.bot_token.get_secret_value(), settings.telegram_api_url)
+    runtime = AiogramRuntime(settings.bot_token.get_secret_value(), settings.telegram_api_url,
+                             settings.request_timeout_seconds)
     app = build_app(settings, runtime.messenger, clock=clock, storage=storage)
     runtime.attach(app.pipeline)
     catalogs = app.catalogs
@@ -65,7 +67,7 @@ async def _stop_ticking(parts: Assembled) -> None:
     # Pause first: APScheduler's shutdown cancels a running job, which would cut a send
     # in half and leave its touch ambiguous.
     parts.scheduler.pause()
-    await parts.app.sender.drain()
+    await parts.app.sender.stop()
     parts.scheduler.shutdown(wait=False)
 
 
@@ -101,14 +103,33 @@ async def serve(settings: Settings, storage: Storage, *, webhook: bool) -> None:
     if settings.staff_chat_id is None:
         log.warning("CARELOOP_STAFF_CHAT_ID is not set: low scores will not reach a staff group")
     parts = await assemble(settings, storage)
+    if webhook:
+        assert settings.webhook_url is not None
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        work = asyncio.create_task(
+            parts.runtime.webhook(settings.webhook_url, settings.webhook_listen, secret))
+    else:
+        work = asyncio.create_task(parts.runtime.poll(handle_signals=False))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        if webhook:
-            assert settings.webhook_url is not None
-            secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-            await parts.runtime.webhook(settings.webhook_url, settings.webhook_listen, secret)
-        else:
-            await parts.runtime.poll()
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if work.done():
+            work.result()  # the runtime ended by itself: show why
+        log.info("stopping: finishing the sends in flight")
     finally:
         await _stop_api(parts)
-        await _stop_ticking(parts)  # SIGTERM: in-flight sends finish and are recorded
+        if not work.done():  # take no new updates; the one in hand is finished
+            if webhook:
+                work.cancel()
+            else:
+                await parts.runtime.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(work, timeout=15)
+        await _stop_ticking(parts)  # in-flight sends finish and are recorded
         await parts.runtime.close()
+        log.info("stopped")

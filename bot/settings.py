@@ -17,6 +17,8 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.delivery.contact import BadQuietHours, QuietHours
+
 PREFIX = "CARELOOP_"
 
 
@@ -44,6 +46,8 @@ class Settings(BaseSettings):
     send_rate_per_second: float | None = None
     chat_interval_seconds: float = 1.0
     group_messages_per_minute: int = 20
+    # How long to wait for Telegram's answer to a request; no answer is a timeout.
+    request_timeout_seconds: float = 20.0
     # Contact policy: local quiet hours ("" turns them off) and caps per rolling window.
     quiet_hours: str = "21:00-09:00"
     cap_window_days: int = 7
@@ -86,7 +90,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("sender_interval_seconds", "send_rate_per_second",
+    @field_validator("sender_interval_seconds", "send_rate_per_second", "request_timeout_seconds",
                      "group_messages_per_minute", "cap_window_days")
     @classmethod
     def _positive(cls, value: float | None) -> float | None:
@@ -99,6 +103,15 @@ class Settings(BaseSettings):
     def _not_negative(cls, value: float) -> float:
         if value < 0:
             raise ValueError("must be 0 or more")
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_window(cls, value: str) -> str:
+        try:
+            QuietHours.parse(value)
+        except BadQuietHours as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @field_validator("send_rate_per_second")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -22,10 +22,15 @@ from bot.serve import Running, start
 from bot.services import care, customers
 from bot.settings import Settings
 from storage.migrate import upgrade
-from storage.models import StaffMember
+from storage.models import Category, Customer, StaffMember, Touch
 
 T = TypeVar("T")
 WAIT = 10.0  # seconds a step may take before the stage calls it stuck
+
+
+# A fixed start in business hours everywhere from Europe to Asia, so that what a run shows
+# does not depend on when it runs (quiet hours, caps and local dates all follow the clock).
+DAYTIME = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)
 
 
 class Stage:
@@ -43,12 +48,19 @@ class Stage:
     async def open(
         cls, workdir: Path, *, database_url: str | None = None, staff_names: tuple[str, ...] = (
             "Lin", "Max", "Sam"), staff_language: str = "en", rate_limits: bool = True,
-        start_at: datetime | None = None,
+        start_at: datetime | None = None, **settings_overrides: object,
     ) -> Stage:
-        sandbox = Sandbox(rate_limits=rate_limits)
+        clock = ShiftedClock(start_at or DAYTIME)
+        # The sandbox keeps Telegram's limits on the same clock: moving it moves both.
+        sandbox = Sandbox(rate_limits=rate_limits, time_source=lambda: clock.now().timestamp())
         base_url = await sandbox.start()
         staff = [sandbox.add_user(name, language_code=staff_language) for name in staff_names]
         staff_chat = sandbox.add_group("Care team", staff)
+        defaults: dict[str, object] = {
+            "sender_interval_seconds": 0.05,
+            # The sandbox allows short bursts; the demo does not wait out real seconds.
+            "chat_interval_seconds": 0.0,
+        }
         settings = Settings(
             bot_token=sandbox.token,  # type: ignore[arg-type]
             telegram_api_url=base_url,
@@ -57,13 +69,10 @@ class Stage:
             link_secret=secrets.token_urlsafe(24),  # type: ignore[arg-type]
             bot_username=sandbox.bot.username,
             staff_language=staff_language,
-            sender_interval_seconds=0.05,
-            # The sandbox allows short bursts; the demo does not wait out real seconds.
-            chat_interval_seconds=0.0,
+            **(defaults | settings_overrides),  # type: ignore[arg-type]
         )
         storage = build_storage(settings)
         await upgrade(storage.engine)
-        clock = ShiftedClock(start_at or datetime.now(UTC).replace(microsecond=0))
         return cls(sandbox, settings, storage, clock, staff_chat, staff)
 
     async def start_bot(self) -> Running:
@@ -115,6 +124,35 @@ class Stage:
                                              at or self.clock.now(), {})
             await uow.commit()
         return scheduled
+
+    async def seed_audience(self, count: int, *, timezone: str = "UTC",
+                            marketing: bool = False) -> list[tuple[int, SandboxUser]]:
+        """`count` customers who linked their chat and agreed to messages some time ago,
+        made in bulk (a broadcast's audience); returns (customer id, their Telegram user)."""
+        now = self.clock.now()
+        people = [self.sandbox.add_user(f"Guest{n}") for n in range(count)]
+        rows = [Customer(
+            external_id=f"AUD-{p.id}", telegram_user_id=p.id, chat_id=p.id, name=p.first_name,
+            timezone=timezone, service_consent=True, service_consent_at=now,
+            marketing_consent=marketing, marketing_consent_at=now if marketing else None,
+            created_at=now) for p in people]
+        async with self.storage.uow() as uow:
+            uow.session.add_all(rows)
+            await uow.commit()
+        return [(c.id, p) for c, p in zip(rows, people, strict=True)]  # type: ignore[misc]
+
+    async def schedule(self, customer_ids: Sequence[int], *, purpose: str = "care.thanks",
+                       template: str = "purchase_thanks", survey_key: str | None = None,
+                       category: Category = Category.SERVICE, due: datetime | None = None
+                       ) -> None:
+        """One touch per customer, due at `due` (now by default)."""
+        now = self.clock.now()
+        async with self.storage.uow() as uow:
+            uow.session.add_all([Touch(
+                customer_id=c, purpose=purpose, category=category, template=template,
+                survey_key=survey_key, due_at=due or now, created_at=now,
+                idempotency_key=f"{c}:{purpose}:{secrets.token_hex(6)}") for c in customer_ids])
+            await uow.commit()
 
     def advance(self, **delta: float) -> None:
         self.clock.advance(timedelta(**delta))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -67,6 +67,13 @@ class Customers(_Repo):
     async def by_telegram_user(self, user_id: int) -> Customer | None:
         res = await self.session.exec(select(Customer).where(Customer.telegram_user_id == user_id))
         return res.first()
+
+    async def many(self, ids: Sequence[int]) -> dict[int, Customer]:
+        found: dict[int, Customer] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            res = await self.session.exec(select(Customer).where(col(Customer.id).in_(chunk)))
+            found.update({c.id: c for c in res.all() if c.id is not None})
+        return found
 
     async def add(self, customer: Customer) -> Customer:
         return await self._add(customer)
@@ -131,6 +138,84 @@ class _Queue(_Repo):
 
 class Touches(_Queue):
     model = Touch
+
+    async def due_ids(self, now: datetime, limit: int) -> list[int]:
+        """Ids only: the scan reads the due index in order and stops at `limit`, however
+        many touches wait."""
+        res = await self.session.exec(
+            select(Touch.id)
+            .where(Touch.state == TouchState.PENDING, Touch.due_at <= now)
+            .order_by(col(Touch.due_at), col(Touch.id))
+            .limit(limit)
+        )
+        return [i for i in res.all() if i is not None]
+
+    async def due_for(self, ids: Sequence[int], now: datetime) -> list[Touch]:
+        """These touches, plus every other touch already due to the same customers: the
+        contact policy weighs them together."""
+        res = await self.session.exec(select(Touch.customer_id).where(col(Touch.id).in_(ids)))
+        customers = sorted(set(res.all()))
+        rows: list[Touch] = []
+        for chunk in _chunks(customers):
+            res2 = await self.session.exec(
+                select(Touch).where(col(Touch.customer_id).in_(chunk),
+                                    Touch.state == TouchState.PENDING, Touch.due_at <= now))
+            rows.extend(res2.all())
+        return rows
+
+    async def sent_since(self, customer_ids: Sequence[int], since: datetime
+                         ) -> list[tuple[int, str, datetime]]:
+        """(customer, category, sent_at) of what these customers were sent since `since`."""
+        rows: list[tuple[int, str, datetime]] = []
+        for chunk in _chunks(customer_ids):
+            res = await self.session.exec(
+                select(Touch.customer_id, Touch.category, Touch.sent_at).where(
+                    col(Touch.customer_id).in_(chunk), col(Touch.sent_at) > since))
+            rows.extend((c, k, at) for c, k, at in res.all() if at is not None)
+        return rows
+
+    async def move_many(self, ids: Sequence[int], from_state: TouchState,
+                        to_state: TouchState, **values: Any) -> set[int]:
+        """Move those still in `from_state`; returns the ids this caller won."""
+        won: set[int] = set()
+        for chunk in _chunks(ids):
+            res = await self.session.exec(
+                update(Touch)
+                .where(col(Touch.id).in_(chunk), col(Touch.state) == from_state)
+                .values(state=to_state, **values)
+                .returning(col(Touch.id))
+                .execution_options(synchronize_session=False))
+            won.update(res.scalars().all())  # type: ignore[attr-defined]
+        return won
+
+    async def mark_sent(self, sent: Sequence[tuple[int, int]], at: datetime) -> None:
+        """Settle many delivered touches in one statement: (touch id, Telegram message id)."""
+        if not sent:
+            return
+        table = Touch.__table__  # type: ignore[attr-defined]
+        await self.session.exec(
+            update(table)
+            .where(table.c.id == bindparam("tid"), table.c.state == TouchState.SENDING)
+            .values(state=TouchState.SENT, sent_at=at, attempts=table.c.attempts + 1,
+                    telegram_message_id=bindparam("mid")),
+            params=[{"tid": t, "mid": m} for t, m in sent],  # type: ignore[arg-type]
+        )
+
+    async def recover_sending(self, resend: Sequence[str], reason_resend: str,
+                              reason_failed: str) -> tuple[int, int]:
+        """After a crash: touches left `sending` in the `resend` categories go back to the
+        queue, the rest fail. Returns (resent, failed)."""
+        back = await self.session.exec(
+            update(Touch)
+            .where(col(Touch.state) == TouchState.SENDING, col(Touch.category).in_(resend))
+            .values(state=TouchState.PENDING, last_error=reason_resend)
+            .execution_options(synchronize_session=False))
+        failed = await self.session.exec(
+            update(Touch)
+            .where(col(Touch.state) == TouchState.SENDING)
+            .values(state=TouchState.FAILED, last_error=reason_failed)
+            .execution_options(synchronize_session=False))
+        return int(back.rowcount), int(failed.rowcount)  # type: ignore[attr-defined]
 
     async def by_key(self, idempotency_key: str) -> Touch | None:
         res = await self.session.exec(select(Touch).where(Touch.idempotency_key == idempotency_key))

@@ -7,9 +7,10 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.api import ingest
 from bot.api.auth import bearer_matches
@@ -17,8 +18,8 @@ from bot.api.errors import ApiError, FieldError, body, invalid
 from bot.api.health import database_answers
 from bot.api.openapi import build_document
 from bot.api.schemas import CustomersOut, EventOut, TouchOut
-from bot.app import Storage
 from bot.ports.clock import Clock
+from storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +27,19 @@ MAX_BODY_BYTES = 1024 * 1024
 PUBLIC = frozenset({"/api/v1/openapi.json"})  # under /api/ but readable without a token
 
 
+class Database(Protocol):
+    """What the API needs of the composition root's Storage."""
+
+    @property
+    def engine(self) -> AsyncEngine: ...
+
+    @property
+    def uow(self) -> UnitOfWorkFactory: ...
+
+
 @dataclass(frozen=True)
 class ApiDeps:
-    storage: Storage
+    storage: Database
     clock: Clock
     token: str
     language: str  # defaults for customers created without one
@@ -40,7 +51,7 @@ DEPS = web.AppKey("careloop_api", ApiDeps)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def build_api(storage: Storage, clock: Clock, *, token: str, language: str,
+def build_api(storage: Database, clock: Clock, *, token: str, language: str,
               timezone: str) -> web.Application:
     app = web.Application(middlewares=[_json_errors, _bearer_auth],
                           client_max_size=MAX_BODY_BYTES)

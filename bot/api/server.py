@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.api.app import build_api
+from bot.api.app import Database, build_api
 from bot.api.auth import MIN_TOKEN_LENGTH
-from bot.app import Storage
 from bot.ports.clock import Clock
 from bot.settings import ConfigError, Settings
 
@@ -37,7 +36,7 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-async def start_api(settings: Settings, storage: Storage, clock: Clock) -> ApiServer | None:
+async def start_api(settings: Settings, storage: Database, clock: Clock) -> ApiServer | None:
     token = settings.api_token.get_secret_value() if settings.api_token else ""
     if not token:
         log.info("HTTP API off: CARELOOP_API_TOKEN is not set")

@@ -1,36 +1,139 @@
-"""Spacing sends to stay inside Telegram's limits: overall per second, and per chat."""
+"""Keeping every new message inside Telegram's limits before it is sent.
+
+Three scopes, as Telegram publishes them: overall (~30 msg/s, up to 1000/s with paid
+broadcast), each private chat (~1 msg/s, short bursts allowed) and each group (20 msg per
+minute). Telegram counts when a request arrives, and arrivals jitter; so the overall pace
+keeps a small margin below the limit, and the group window a small margin above a minute.
+A 429 pauses the scope it came from for retry_after.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+
+RATE_MARGIN = 0.97
+GROUP_WINDOW = 60.0
+WINDOW_MARGIN = 0.5
+PRIVATE_BURST = 3
+# Two 429s for different chats this close together mean the overall scope is flooded.
+GLOBAL_FLOOD_SPAN = 2.0
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    updated: float
 
 
 class Limiter:
     def __init__(
         self,
         per_second: float,
-        chat_interval: float,
+        chat_interval: float = 1.0,
+        group_per_minute: int = 20,
         time_source: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._gap = 1.0 / per_second
-        self._chat_interval = chat_interval
+        self._gap = 1.0 / (per_second * RATE_MARGIN)
+        self._chat_interval = chat_interval / RATE_MARGIN
+        self._group_limit = group_per_minute
         self._time = time_source
-        self._next_global = 0.0
-        self._next_chat: dict[int, float] = {}
+        # Overall slots handed out, in time order and at least a gap apart. A message that
+        # waits for its chat takes an overall slot at the time it will really go, so it
+        # neither holds up other chats nor lands on top of their messages.
+        self._slots: list[float] = []
+        self._flood_until = 0.0
+        self._private: dict[int, _Bucket] = {}
+        self._groups: dict[int, deque[float]] = {}
+        self._paused: dict[int, float] = {}
+        self._last_429: tuple[int, float] | None = None
 
-    def delay(self, chat_id: int) -> float:
-        """How long to wait before sending to this chat; reserves the slot."""
+    def peek(self, chat_id: int) -> float:
+        """How long a message to this chat would wait now; takes nothing."""
         now = self._time()
-        if len(self._next_chat) > 10_000:  # forget chats whose slot has long passed
-            self._next_chat = {c: t for c, t in self._next_chat.items() if t > now}
-        at = max(now, self._next_global, self._next_chat.get(chat_id, 0.0))
-        self._next_global = at + self._gap
-        self._next_chat[chat_id] = at + self._chat_interval
+        return self._slot(chat_id, now) - now
+
+    def reserve(self, chat_id: int) -> float:
+        """Take the next slot for a message to this chat; returns how long to wait for it."""
+        now = self._time()
+        self._forget(now)
+        at = self._slot(chat_id, now)
+        bisect.insort(self._slots, at)
+        self._take(chat_id, at)
         return at - now
 
     async def wait(self, chat_id: int) -> None:
-        delay = self.delay(chat_id)
-        if delay > 0:
+        delay = self.reserve(chat_id)
+        if delay:
             await asyncio.sleep(delay)
+
+    def pause(self, chat_id: int, seconds: float) -> None:
+        """Telegram answered 429 for this chat: nothing more to it for `seconds`. A second
+        429 from another chat soon after means the flood is overall: pause everything."""
+        now = self._time()
+        until = now + seconds
+        self._paused[chat_id] = max(self._paused.get(chat_id, 0.0), until)
+        last = self._last_429
+        if chat_id > 0 and last is not None and last[0] != chat_id \
+                and now - last[1] < GLOBAL_FLOOD_SPAN:
+            self._flood_until = max(self._flood_until, until)
+        if chat_id > 0:
+            self._last_429 = (chat_id, now)
+
+    def _slot(self, chat_id: int, now: float) -> float:
+        earliest = max(now, self._flood_until, self._paused.get(chat_id, 0.0),
+                       self._chat_slot(chat_id, now))
+        return self._overall_slot(earliest)
+
+    def _overall_slot(self, earliest: float) -> float:
+        """The first time from `earliest` that is a gap away from every slot handed out."""
+        at = earliest
+        i = bisect.bisect_right(self._slots, at - self._gap)
+        while i < len(self._slots) and self._slots[i] < at + self._gap:
+            at = max(at, self._slots[i] + self._gap)
+            i += 1
+        return at
+
+    def _chat_slot(self, chat_id: int, now: float) -> float:
+        """The earliest time this chat's own limit allows another message."""
+        if chat_id < 0:  # groups and channels: a sliding one-minute window
+            window = self._groups.get(chat_id)
+            if window is None or len(window) < self._group_limit:
+                return now
+            return window[-self._group_limit] + GROUP_WINDOW + WINDOW_MARGIN
+        if self._chat_interval <= 0:
+            return now
+        bucket = self._refilled(chat_id, now)
+        base = max(now, bucket.updated)  # slots may already be taken ahead of now
+        return base if bucket.tokens >= 1 else base + (1 - bucket.tokens) * self._chat_interval
+
+    def _take(self, chat_id: int, at: float) -> None:
+        if chat_id < 0:
+            self._groups.setdefault(chat_id, deque()).append(at)
+        elif self._chat_interval > 0:
+            self._refilled(chat_id, at).tokens -= 1
+
+    def _refilled(self, chat_id: int, now: float) -> _Bucket:
+        bucket = self._private.setdefault(chat_id, _Bucket(PRIVATE_BURST, now))
+        if now > bucket.updated:
+            bucket.tokens = min(PRIVATE_BURST, bucket.tokens +
+                                (now - bucket.updated) / self._chat_interval)
+            bucket.updated = now
+        return bucket
+
+    def _forget(self, now: float) -> None:
+        # A broadcast touches each chat once: drop state that no longer limits anything.
+        if len(self._private) > 10_000:
+            self._private = {c: b for c, b in self._private.items() if b.updated > now - 10}
+        stale = bisect.bisect_left(self._slots, now - self._gap)
+        if stale:
+            del self._slots[:stale]
+        if len(self._paused) > 1_000:
+            self._paused = {c: t for c, t in self._paused.items() if t > now}
+        for window in self._groups.values():
+            while window and window[0] < now - GROUP_WINDOW - WINDOW_MARGIN:
+                window.popleft()

@@ -10,10 +10,13 @@ leaves it ambiguous and it is failed rather than sent twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.delivery.limiter import Limiter
 from bot.delivery.policy import settle_error, settle_sent
 from bot.ports.clock import Clock
 from bot.ports.messenger import Messenger, MessengerError, RetryAfter, Sent
@@ -67,11 +70,18 @@ def decode(data: dict[str, Any]) -> Send:
     )
 
 
+# A reply waits this long at most for its slot under Telegram's limits; a longer wait would
+# hold up every update behind it, so the message is left to the sender's tick instead.
+FAST_PATH_WAIT = 1.0
+
+
 class Outbound:
-    def __init__(self, uow: UnitOfWorkFactory, messenger: Messenger, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, messenger: Messenger, clock: Clock,
+                 limiter: Limiter) -> None:
         self._uow = uow
         self._messenger = messenger
         self._clock = clock
+        self._limiter = limiter
 
     @staticmethod
     async def enqueue(uow: UnitOfWork, send: Send, now: datetime) -> int:
@@ -88,7 +98,7 @@ class Outbound:
 
     async def send_now(self, message_id: int) -> bool:
         """The fast path, right after the commit. False when the message has to wait."""
-        return await self._deliver(message_id)
+        return await self._deliver(message_id, FAST_PATH_WAIT)
 
     async def deliver_due(self, batch: int = 200) -> int:
         """The slow path, from the sender's tick: whatever waited and is due now."""
@@ -102,7 +112,7 @@ class Outbound:
                 held.add(chat_id)  # keep the rest of this chat in order behind it
         return len(due)
 
-    async def _deliver(self, message_id: int) -> bool:
+    async def _deliver(self, message_id: int, max_wait: float = math.inf) -> bool:
         async with self._uow() as uow:
             if not await uow.outbox.move(message_id, TouchState.PENDING, TouchState.SENDING):
                 return True  # someone else has it, or it is settled
@@ -111,7 +121,7 @@ class Outbound:
         assert row is not None
         send = decode(row.payload)
         try:
-            sent = await self._send(send)
+            sent = await self._paced(send, max_wait)
         except MessengerError as exc:
             return await self._failed(message_id, send, exc)
         except Exception:
@@ -120,6 +130,19 @@ class Outbound:
             return False
         await self._sent(message_id, send, sent)
         return True
+
+    async def _paced(self, send: Send, max_wait: float) -> Sent:
+        wait = self._limiter.peek(send.chat_id)
+        if wait > max_wait:
+            # Our own pacing, not Telegram's answer; the message waits as after a 429.
+            raise RetryAfter(math.ceil(wait))
+        if delay := self._limiter.reserve(send.chat_id):
+            await asyncio.sleep(delay)
+        try:
+            return await self._send(send)
+        except RetryAfter as exc:
+            self._limiter.pause(send.chat_id, exc.seconds)
+            raise
 
     async def _send(self, send: Send) -> Sent:
         if send.media is not None:
@@ -151,7 +174,7 @@ class Outbound:
         async with self._uow() as uow:
             row = await uow.outbox.get(message_id)
             assert row is not None
-            outcome = settle_error(row, exc, now)
+            outcome = settle_error(row, exc, now, resend_if_unsure=False)
             uow.session.add(row)
             if outcome.state is TouchState.PENDING:
                 await uow.outbox.hold_chat(row.chat_id, outcome.due_at, after=message_id)

@@ -1,4 +1,4 @@
-"""Decisions of the outbox sender, as plain functions: whether to send, and what after a failure."""
+"""What becomes of a message after a failed send, as plain functions."""
 
 from __future__ import annotations
 
@@ -6,26 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.ports.messenger import Blocked, ChatNotFound, MessengerError, RetryAfter, Transient
-from storage.models import Customer, TouchState
+from bot.ports.messenger import (
+    Blocked,
+    ChatNotFound,
+    MessengerError,
+    RetryAfter,
+    TimedOut,
+    Transient,
+)
+from storage.models import Category, TouchState
 
 MAX_ATTEMPTS = 5
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
-UNREACHABLE = "unreachable (blocked the bot or chat gone)"
-
-
-def skip_reason(customer: Customer) -> str | None:
-    """Why a proactive message must not go to this customer now, if it must not."""
-    if customer.chat_id is None:
-        return "not linked to a Telegram chat"
-    if not customer.service_consent:
-        return "no service consent"
-    if customer.unreachable:
-        return UNREACHABLE
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class AfterError:
     state: TouchState
@@ -35,8 +28,20 @@ class AfterError:
     unreachable: bool = False
 
 
-def after_error(error: MessengerError, attempts: int, now: datetime) -> AfterError:
-    """What becomes of a touch whose send failed with this error."""
+# When Telegram may or may not have delivered a message (no answer in time, or the process
+# died mid-send): a care message that may be missing is sent again, since a repeat is a
+# small annoyance and a missing warranty reminder is not. A survey, an offer or a reply is
+# not: asking or advertising twice is worse than once too few, and a reply's failure is
+# reported to the staff who wrote it.
+RESEND_IF_UNSURE = frozenset({Category.SERVICE})
+AMBIGUOUS = "ambiguous: the send's outcome is unknown; not re-sent to avoid a duplicate"
+RESENT = "the send's outcome was unknown; sent again (service messages are re-sent)"
+
+
+def after_error(error: MessengerError, attempts: int, now: datetime, *,
+                resend_if_unsure: bool) -> AfterError:
+    """What becomes of a message whose send failed with this error. When Telegram may have
+    delivered it after all (a timeout), only messages whose rule says so are sent again."""
     if isinstance(error, RetryAfter):
         # Telegram asked us to wait: not the message's fault, so not an attempt.
         return AfterError(TouchState.PENDING, now + timedelta(seconds=error.seconds), attempts,
@@ -44,6 +49,8 @@ def after_error(error: MessengerError, attempts: int, now: datetime) -> AfterErr
     if isinstance(error, Blocked | ChatNotFound):
         return AfterError(TouchState.FAILED, now, attempts + 1,
                           f"final: {type(error).__name__}", unreachable=True)
+    if isinstance(error, TimedOut) and not resend_if_unsure:
+        return AfterError(TouchState.FAILED, now, attempts + 1, AMBIGUOUS)
     if isinstance(error, Transient):
         attempts += 1
         if attempts >= MAX_ATTEMPTS:
@@ -72,8 +79,9 @@ def settle_sent(row: QueuedRow, now: datetime, message_id: int) -> None:
     row.telegram_message_id = message_id
 
 
-def settle_error(row: QueuedRow, error: MessengerError, now: datetime) -> AfterError:
-    outcome = after_error(error, row.attempts, now)
+def settle_error(row: QueuedRow, error: MessengerError, now: datetime, *,
+                 resend_if_unsure: bool) -> AfterError:
+    outcome = after_error(error, row.attempts, now, resend_if_unsure=resend_if_unsure)
     row.state = outcome.state
     row.due_at = outcome.due_at
     row.attempts = outcome.attempts

@@ -1,22 +1,32 @@
 """The outbox sender: the one way a proactive message leaves careloop.
 
-Each touch is marked `sending` and committed before the call to Telegram, and marked `sent`
-with Telegram's message id right after. A crash between the two leaves it `sending`; on
-start such a touch is ambiguous and is failed rather than sent again (see `recover`).
+A tick claims due touches a small group at a time: in one commit the contact policy skips or
+defers what must not go now and marks the rest `sending` with their text rendered. Workers
+send them concurrently inside Telegram's limits, and the outcomes are settled in batches
+(`sent` with Telegram's message id, or retried, or failed with the reason). Only a group's
+worth of messages (about a tenth of a second of sending) is ever `sending` at once, so a
+crash leaves few whose fate is unknown; `recover` applies policy.RESEND_IF_UNSURE to those.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
+import time
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
+from bot.delivery import contact
+from bot.delivery.contact import UNREACHABLE
 from bot.delivery.limiter import Limiter
 from bot.delivery.outbound import Outbound
-from bot.delivery.policy import settle_error, settle_sent, skip_reason
+from bot.delivery.policy import AMBIGUOUS, RESEND_IF_UNSURE, RESENT, settle_error
 from bot.i18n import Catalogs
 from bot.ports.clock import Clock
-from bot.ports.messenger import Messenger, MessengerError
+from bot.ports.messenger import Blocked, ChatNotFound, Messenger, MessengerError, RetryAfter
 from bot.ports.updates import Keyboard
 from bot.services.customers import mark_unreachable
 from bot.services.timeline import record
@@ -27,7 +37,7 @@ from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
-AMBIGUOUS = "ambiguous: stopped mid-send; not re-sent to avoid a duplicate"
+FLUSH_SECONDS = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,15 +45,26 @@ class Prepared:
     touch_id: int
     customer_id: int
     chat_id: int
+    purpose: str
     text: str
     keyboard: Keyboard | None
     invitation_id: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    item: Prepared
+    message_id: int | None = None  # set when Telegram took it
+    error: MessengerError | None = None  # set when Telegram refused or failed
+    skipped: str | None = None  # set when it was not tried after all
+
+
 class Sender:
     def __init__(
         self, uow: UnitOfWorkFactory, messenger: Messenger, clock: Clock, catalogs: Catalogs,
-        config: HandlerConfig, limiter: Limiter, outbound: Outbound, batch: int = 200,
+        config: HandlerConfig, limiter: Limiter, outbound: Outbound,
+        policy: contact.ContactPolicy, *, rate: float = 30.0, paid: bool = False,
+        page: int = 1000,
     ) -> None:
         self._outbound = outbound
         self._uow = uow
@@ -52,149 +73,285 @@ class Sender:
         self._catalogs = catalogs
         self._config = config
         self._limiter = limiter
-        self._batch = batch
+        self._policy = policy
+        self._paid = paid
+        self._page = page
+        # Claimed ahead of sending: about a tenth of a second's worth, the most a crash can
+        # leave in doubt. Enough workers to keep the rate with a few ms per request.
+        self._group = max(2, math.ceil(rate / 10))
+        self._workers = max(2, min(32, math.ceil(rate / 30)))
+        # Outcomes are recorded in batches of about 10 ms of sending: one commit per message
+        # at 30/s, per ten at 1000/s.
+        self._settle_batch = max(1, math.ceil(rate / 100))
         # One tick at a time in this process; other processes are kept out by the
-        # conditional state change in `_claim`.
+        # conditional state change when claiming.
         self._running = asyncio.Lock()
+        self._stopping = False
 
     async def recover(self) -> int:
-        """Fail what a crash left `sending`: Telegram may have delivered it already."""
+        """Settle what a crash left `sending` by the per-category rule; returns how many."""
         async with self._uow() as uow:
-            count = await uow.touches.fail_sending(AMBIGUOUS)
-            count += await uow.outbox.fail_sending(AMBIGUOUS)
+            resent, failed = await uow.touches.recover_sending(
+                sorted(RESEND_IF_UNSURE), RESENT, AMBIGUOUS)
+            failed += await uow.outbox.fail_sending(AMBIGUOUS)
             await uow.commit()
-        if count:
-            log.warning("%d message(s) were interrupted mid-send and marked failed", count)
-        return count
+        if resent or failed:
+            log.warning("interrupted mid-send: %d message(s) queued again, %d failed as "
+                        "ambiguous", resent, failed)
+        return resent + failed
 
     async def tick(self) -> int:
         """Send what is due now; returns how many touches were settled."""
         async with self._running:
+            if self._stopping:
+                return 0
             # Replies that had to wait go first: someone is waiting for those.
-            return await self._outbound.deliver_due() + await self._tick()
+            return await self._outbound.deliver_due() + await self._touches()
 
     async def drain(self) -> None:
-        """Wait for a tick in progress to finish its sends (a clean shutdown)."""
+        """Wait for a tick in progress to finish its sends."""
         async with self._running:
             pass
 
-    async def _tick(self) -> int:
-        async with self._uow() as uow:
-            due = [(t.id, t.customer_id) for t in await uow.touches.due(self._clock.now(),
-                                                                         self._batch)]
-            chats = {c: (await uow.customers.get(c)) for _, c in due}
+    async def stop(self) -> None:
+        """Claim nothing more, let what is claimed go out, and wait for the tick to end."""
+        self._stopping = True
+        async with self._running:
+            pass
+
+    async def _touches(self) -> int:
+        queue = _Hopper()
+        settler = _Settler(self, self._settle_batch)
+        turns = _ChatTurns()
+        workers = [asyncio.create_task(self._work(queue, settler, turns))
+                   for _ in range(self._workers)]
+        try:
+            return await self._produce(queue)
+        finally:
+            for _ in workers:
+                queue.put_nowait(None)
+            await asyncio.gather(*workers)
+            await settler.flush()
+
+    async def _produce(self, queue: _Hopper) -> int:
         settled = 0
-        for touch_id, customer_id in due:
-            customer = chats[customer_id]
-            if customer is not None and customer.chat_id is not None:
-                # Pace before claiming: a crash while waiting leaves the touch pending.
-                await self._limiter.wait(customer.chat_id)
-            item = await self._claim(touch_id)  # type: ignore[arg-type]
-            settled += 1
-            if item is None:
-                continue
-            try:
-                await self._deliver(item)
-            except Exception:
-                # A bug, not Telegram's answer: whether it was delivered is unknown.
-                log.exception("touch %s: unexpected error while sending", touch_id)
-                await self._settle(item, TouchState.FAILED, "internal error while sending")
+        while not self._stopping:
+            async with self._uow() as uow:
+                due = await uow.touches.due_ids(self._clock.now(), self._page)
+            for start in range(0, len(due), self._group):
+                if self._stopping:
+                    break
+                group = due[start:start + self._group]
+                settled += len(group)
+                # Claim the next group only when the workers are about to need it: what is
+                # claimed and not yet sent is what a crash would leave in doubt.
+                await queue.low(self._group // 2)
+                for item in await self._claim(group):
+                    queue.put_nowait(item)
+            if len(due) < self._page:
+                break
         return settled
 
-    async def _claim(self, touch_id: int) -> Prepared | None:
-        """Take one due touch: skipped now, or `sending` with its text, committed before the
-        send so that a crash can never make it go out twice."""
+    async def _work(self, queue: _Hopper, settler: _Settler,
+                    turns: _ChatTurns) -> None:
+        while (item := await queue.get()) is not None:
+            # One message at a time per chat, in claim order; after a final answer from
+            # Telegram for the chat, its other messages are not tried.
+            async with turns.turn(item.chat_id):
+                if item.chat_id in turns.gone:
+                    await settler.add(Outcome(item, skipped=UNREACHABLE))
+                else:
+                    await self._send(item, settler, turns)
+
+    async def _send(self, item: Prepared, settler: _Settler, turns: _ChatTurns) -> None:
+        await self._limiter.wait(item.chat_id)
+        try:
+                sent = await self._messenger.send_text(item.chat_id, item.text,
+                                                   keyboard=item.keyboard, paid=self._paid)
+        except RetryAfter as exc:
+            self._limiter.pause(item.chat_id, exc.seconds)
+            await settler.add(Outcome(item, error=exc))
+        except MessengerError as exc:
+            if isinstance(exc, Blocked | ChatNotFound):
+                turns.gone.add(item.chat_id)
+            await settler.add(Outcome(item, error=exc))
+        except Exception:
+            # A bug, not Telegram's answer: whether it was delivered is unknown.
+            log.exception("touch %s: unexpected error while sending", item.touch_id)
+            await settler.add(Outcome(item))
+        else:
+            await settler.add(Outcome(item, message_id=sent.message_id))
+
+    async def _claim(self, ids: Sequence[int]) -> list[Prepared]:
+        """Decide on a group of due touches in one commit: skipped, deferred, or `sending`
+        with its text, committed before the send so that a crash can never send it twice."""
         now = self._clock.now()
         async with self._uow() as uow:
-            touch = await uow.touches.get(touch_id)
-            if touch is None:
-                return None
-            customer = await uow.customers.get(touch.customer_id)
-            assert customer is not None
-            reason = skip_reason(customer)
-            target = TouchState.SENDING if reason is None else TouchState.SKIPPED
-            if not await uow.touches.move(touch_id, TouchState.PENDING, target):
-                return None  # another tick or process took it
-            await uow.session.refresh(touch)
-            prepared = None
-            if reason is None:
-                prepared = await self._render(Context(uow, now, self._catalogs, self._config),
-                                              touch, customer)
-            else:
-                touch.last_error = reason
-                uow.session.add(touch)
-                await record(uow, now, customer.id, "skipped", "note",  # type: ignore[arg-type]
-                             purpose=touch.purpose, reason=reason)
+            touches = await uow.touches.due_for(ids, now)
+            customers = await uow.customers.many([t.customer_id for t in touches])
+            recent: dict[int, list[contact.Sent]] = {}
+            for customer_id, category, at in await uow.touches.sent_since(
+                    list(customers), now - self._policy.window):
+                recent.setdefault(customer_id, []).append(contact.Sent(category, at))
+            decisions: dict[int, contact.Decision] = {}
+            for customer_id, customer in customers.items():
+                mine = [contact.Due(t.id, t.category, t.due_at)  # type: ignore[arg-type]
+                        for t in touches if t.customer_id == customer_id]
+                decisions.update(contact.decide(customer, mine, recent.get(customer_id, []),
+                                                now, self._policy))
+            by_id = {t.id: t for t in touches}
+            to_send = [i for i, d in decisions.items() if isinstance(d, contact.Send)]
+            won = await uow.touches.move_many(to_send, TouchState.PENDING, TouchState.SENDING)
+            ctx = Context(uow, now, self._catalogs, self._config)
+            prepared = [await self._render(ctx, by_id[i], customers[by_id[i].customer_id])
+                        for i in to_send if i in won]
+            for touch_id, decision in decisions.items():
+                touch = by_id[touch_id]
+                if isinstance(decision, contact.Skip):
+                    await self._skip(uow, touch, decision.reason)
+                elif isinstance(decision, contact.Defer):
+                    await uow.touches.move_many([touch_id], TouchState.PENDING,
+                                                TouchState.PENDING, due_at=decision.until,
+                                                last_error=decision.reason)
             await uow.commit()
         return prepared
+
+    async def _skip(self, uow: UnitOfWork, touch: Touch, reason: str) -> None:
+        assert touch.id is not None
+        if await uow.touches.move_many([touch.id], TouchState.PENDING, TouchState.SKIPPED,
+                                       last_error=reason):
+            log.info("touch %s skipped: %s", touch.id, reason)
+            await record(uow, self._clock.now(), touch.customer_id, "skipped", "note",
+                         purpose=touch.purpose, reason=reason)
 
     async def _render(self, ctx: Context, touch: Touch, customer: Customer) -> Prepared:
         assert customer.chat_id is not None and customer.id is not None and touch.id is not None
         if touch.survey_key is None:
             text = care_text(ctx.tr(customer.language), touch.template, customer)
-            return Prepared(touch.id, customer.id, customer.chat_id, text, None, None)
+            return Prepared(touch.id, customer.id, customer.chat_id, touch.purpose, text,
+                            None, None)
         invitation = await ctx.uow.surveys.add_invitation(SurveyInvitation(
             customer_id=customer.id, touch_id=touch.id, survey_key=touch.survey_key,
             purpose=touch.purpose, chat_id=customer.chat_id, sent_at=ctx.now,
         ))
         text, keyboard = await survey_prompt(ctx, customer, invitation)
-        return Prepared(touch.id, customer.id, customer.chat_id, text, keyboard, invitation.id)
+        return Prepared(touch.id, customer.id, customer.chat_id, touch.purpose, text, keyboard,
+                        invitation.id)
 
-    async def _deliver(self, item: Prepared) -> None:
-        try:
-            sent = await self._messenger.send_text(item.chat_id, item.text, keyboard=item.keyboard)
-        except MessengerError as exc:
-            await self._settle_failure(item, exc)
-            return
+    async def settle(self, outcomes: Sequence[Outcome]) -> None:
+        """Record a batch of send outcomes in one commit."""
+        now = self._clock.now()
         async with self._uow() as uow:
-            now = self._clock.now()
-            touch = await uow.touches.get(item.touch_id)
-            assert touch is not None
-            settle_sent(touch, now, sent.message_id)
-            uow.session.add(touch)
-            if item.invitation_id is not None:
-                invitation = await uow.surveys.invitation(item.invitation_id)
-                assert invitation is not None
-                invitation.message_id = sent.message_id
-                invitation.sent_at = now
-                uow.session.add(invitation)
-            await record(uow, now, item.customer_id, "message", "out", item.text,
-                         message_id=sent.message_id, purpose=touch.purpose)
+            delivered = [o for o in outcomes if o.message_id is not None]
+            await uow.touches.mark_sent(
+                [(o.item.touch_id, o.message_id) for o in delivered],  # type: ignore[misc]
+                now)
+            for o in delivered:
+                if o.item.invitation_id is not None:
+                    await _invitation_sent(uow, o.item.invitation_id, o.message_id, now)
+                await record(uow, now, o.item.customer_id, "message", "out", o.item.text,
+                             message_id=o.message_id, purpose=o.item.purpose)
+            for o in outcomes:
+                if o.message_id is None:
+                    await self._not_sent(uow, o, now)
             await uow.commit()
 
-    async def _settle(self, item: Prepared, state: TouchState, reason: str) -> None:
-        async with self._uow() as uow:
-            touch = await uow.touches.get(item.touch_id)
-            assert touch is not None
-            touch.state = state
-            touch.last_error = reason
-            uow.session.add(touch)
-            if item.invitation_id is not None:
-                await _drop_invitation(uow, item.invitation_id)
-            await record(uow, self._clock.now(), item.customer_id, str(state), "note",
+    async def _not_sent(self, uow: UnitOfWork, o: Outcome, now: datetime) -> None:
+        touch = await uow.touches.get(o.item.touch_id)
+        assert touch is not None
+        if o.item.invitation_id is not None:
+            # The question never reached the customer; a retry renders a fresh one.
+            invitation = await uow.surveys.invitation(o.item.invitation_id)
+            if invitation is not None:
+                await uow.session.delete(invitation)
+        if o.skipped is not None:
+            touch.state, touch.last_error = TouchState.SKIPPED, o.skipped
+            outcome_state, reason, unreachable = TouchState.SKIPPED, o.skipped, False
+            await record(uow, now, o.item.customer_id, "skipped", "note",
                          purpose=touch.purpose, reason=reason)
-            await uow.commit()
-
-    async def _settle_failure(self, item: Prepared, exc: MessengerError) -> None:
-        async with self._uow() as uow:
-            now = self._clock.now()
-            touch = await uow.touches.get(item.touch_id)
-            assert touch is not None
-            outcome = settle_error(touch, exc, now)
-            uow.session.add(touch)
-            if item.invitation_id is not None:
-                await _drop_invitation(uow, item.invitation_id)
-            if outcome.unreachable:
-                await mark_unreachable(uow, now, item.customer_id)
-            if outcome.state is TouchState.FAILED:
-                await record(uow, now, item.customer_id, "failed", "note",
-                             purpose=touch.purpose, reason=outcome.reason)
-            await uow.commit()
-        log.info("touch %s not sent: %s", item.touch_id, outcome.reason)
+        elif o.error is None:
+            touch.state, touch.last_error = TouchState.FAILED, "internal error while sending"
+            outcome_state, reason, unreachable = TouchState.FAILED, touch.last_error, False
+        else:
+            after = settle_error(touch, o.error, now,
+                                 resend_if_unsure=touch.category in RESEND_IF_UNSURE)
+            outcome_state, reason, unreachable = after.state, after.reason, after.unreachable
+        uow.session.add(touch)
+        if unreachable:
+            await mark_unreachable(uow, now, o.item.customer_id)
+        if outcome_state is TouchState.FAILED:
+            await record(uow, now, o.item.customer_id, "failed", "note",
+                         purpose=touch.purpose, reason=reason)
+        log.info("touch %s not sent: %s", o.item.touch_id, reason)
 
 
-async def _drop_invitation(uow: UnitOfWork, invitation_id: int) -> None:
-    # The question never reached the customer; a retry renders a fresh one.
+async def _invitation_sent(uow: UnitOfWork, invitation_id: int, message_id: int | None,
+                           now: datetime) -> None:
     invitation = await uow.surveys.invitation(invitation_id)
-    if invitation is not None:
-        await uow.session.delete(invitation)
+    assert invitation is not None
+    invitation.message_id = message_id
+    invitation.sent_at = now
+    uow.session.add(invitation)
+
+
+class _Hopper(asyncio.Queue[Prepared | None]):
+    """The claimed messages the workers take from; the producer waits for it to run low."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._drained = asyncio.Event()
+
+    async def get(self) -> Prepared | None:
+        item = await super().get()
+        self._drained.set()
+        return item
+
+    async def low(self, mark: int) -> None:
+        while self.qsize() > mark:
+            self._drained.clear()
+            await self._drained.wait()
+
+
+class _ChatTurns:
+    """Takes turns per chat among the workers, and remembers chats Telegram said are gone."""
+
+    def __init__(self) -> None:
+        self.gone: set[int] = set()
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chat_id: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(chat_id, (asyncio.Lock(), 0))
+        self._locks[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[chat_id]
+            if users == 1:
+                del self._locks[chat_id]  # a broadcast meets each chat once: keep no lock
+            else:
+                self._locks[chat_id] = (lock, users - 1)
+
+
+class _Settler:
+    """Collects outcomes from the workers and records them a batch at a time."""
+
+    def __init__(self, sender: Sender, size: int) -> None:
+        self._sender = sender
+        self._size = size
+        self._pending: list[Outcome] = []
+        self._since = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def add(self, outcome: Outcome) -> None:
+        self._pending.append(outcome)
+        if len(self._pending) >= self._size or time.monotonic() - self._since > FLUSH_SECONDS:
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            batch, self._pending = self._pending, []
+            self._since = time.monotonic()
+            if batch:
+                await self._sender.settle(batch)

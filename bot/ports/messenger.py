@@ -48,7 +48,11 @@ class BadRequest(MessengerError):
 
 
 class Transient(MessengerError):
-    """Network trouble, timeouts and 5xx: worth retrying later."""
+    """Network trouble and 5xx: Telegram did not take the message; worth retrying later."""
+
+
+class TimedOut(Transient):
+    """No answer in time: Telegram may or may not have delivered the message."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +70,10 @@ class Messenger(Protocol):
         keyboard: Keyboard | None = None,
         reply_to: int | None = None,
         topic_id: int | None = None,
-    ) -> Sent: ...
+        paid: bool = False,
+    ) -> Sent:
+        """`paid` sets allow_paid_broadcast: up to 1000 msg/s, charged in Stars."""
+        ...
 
     async def send_media(
         self,

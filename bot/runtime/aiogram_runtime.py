@@ -41,8 +41,8 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query"]
 
 
-def make_bot(token: str, api_url: str) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
+def make_bot(token: str, api_url: str, timeout: float = 20.0) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url), timeout=timeout)
     return Bot(
         token,
         session=session,
@@ -60,7 +60,7 @@ def _markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
 
 
 def _normalized(exc: Exception) -> port.MessengerError:
-    """Map aiogram's errors onto the port's five kinds."""
+    """Map aiogram's errors onto the port's kinds."""
     if isinstance(exc, TelegramRetryAfter):
         return port.RetryAfter(exc.retry_after)
     if isinstance(exc, TelegramForbiddenError):
@@ -69,7 +69,10 @@ def _normalized(exc: Exception) -> port.MessengerError:
         if "chat not found" in exc.message.lower():
             return port.ChatNotFound(exc.message)
         return port.BadRequest(exc.message)
-    if isinstance(exc, TelegramServerError | TelegramNetworkError | asyncio.TimeoutError):
+    if isinstance(exc, asyncio.TimeoutError) or (
+            isinstance(exc, TelegramNetworkError) and "timeout" in exc.message.lower()):
+        return port.TimedOut(str(exc) or "request timed out")
+    if isinstance(exc, TelegramServerError | TelegramNetworkError):
         return port.Transient(str(exc))
     return port.BadRequest(str(exc))
 
@@ -83,12 +86,12 @@ class AiogramMessenger:
 
     async def send_text(
         self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
-        reply_to: int | None = None, topic_id: int | None = None,
+        reply_to: int | None = None, topic_id: int | None = None, paid: bool = False,
     ) -> port.Sent:
         try:
             msg = await self._bot.send_message(
                 chat_id, text, reply_markup=_markup(keyboard), message_thread_id=topic_id,
-                reply_parameters=_reply(reply_to),
+                reply_parameters=_reply(reply_to), allow_paid_broadcast=paid or None,
             )
         except _CAUGHT as exc:
             raise _normalized(exc) from exc
@@ -263,8 +266,8 @@ async def run_webhook(bot: Bot, dispatcher: Dispatcher, url: str, listen: str,
 class AiogramRuntime:
     """The bot, its messenger and dispatcher, behind the few calls `bot.serve` needs."""
 
-    def __init__(self, token: str, api_url: str) -> None:
-        self.bot = make_bot(token, api_url)
+    def __init__(self, token: str, api_url: str, timeout: float = 20.0) -> None:
+        self.bot = make_bot(token, api_url, timeout)
         self.messenger = AiogramMessenger(self.bot)
         self._dispatcher: Dispatcher | None = None
 

@@ -10,7 +10,8 @@ from bot.sandbox.spec import ValidatedCall, canonical_method
 from bot.sandbox.state import BLOCKED
 
 FaultKind = Literal[
-    "retry_after", "blocked", "server_error", "bad_gateway", "slow", "chat_not_found"
+    "retry_after", "blocked", "server_error", "bad_gateway", "slow", "chat_not_found",
+    "bad_request",
 ]
 
 
@@ -55,6 +56,8 @@ class Fault:
                 return ApiError(502, "Bad Gateway")
             case "chat_not_found":
                 return ApiError(400, "Bad Request: chat not found")
+            case "bad_request":
+                return ApiError(400, "Bad Request: message can't be sent")
             case "slow":
                 return None
         raise ValueError(f"unknown fault kind {self.kind!r}")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.services.timeline import record
-from storage.models import BusinessEvent, Customer, Touch
+from storage.models import BusinessEvent, Category, Customer, Touch
 from storage.uow import UnitOfWork
 
 EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -135,6 +135,7 @@ async def add_event(
             continue
         touches.append(await uow.touches.add(Touch(
             customer_id=customer.id, event_id=event.id, purpose=f"{event_type}.{rule.name}",
+            category=Category.SURVEY if rule.survey_key else Category.SERVICE,
             template=rule.template, survey_key=rule.survey_key, due_at=due,
             idempotency_key=key, created_at=now,
         )))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.delivery.policy import UNREACHABLE
+from bot.delivery.contact import UNREACHABLE
 from bot.stage import Stage
 from storage.models import Touch, TouchState
 from tests.e2e.conftest import linked, surveyed

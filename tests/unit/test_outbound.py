@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.app import Storage, build_app
 from bot.delivery.executor import Executor
+from bot.delivery.limiter import Limiter
 from bot.delivery.outbound import FAST_PATH_GRACE, Outbound, decode, encode
 from bot.ports.clock import ManualClock
 from bot.ports.messenger import RetryAfter, Sent
@@ -25,7 +26,8 @@ class DelayingMessenger(RecordingMessenger):
         self.delays = delays
 
     async def send_text(self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
-                        reply_to: int | None = None, topic_id: int | None = None) -> Sent:
+                        reply_to: int | None = None, topic_id: int | None = None,
+                        paid: bool = False) -> Sent:
         if self.delays:
             self.delays -= 1
             raise RetryAfter(5)
@@ -60,7 +62,7 @@ async def test_delayed_replies_wait_and_keep_their_order(storage: Storage,
                                                          clock: ManualClock) -> None:
     cid = await _customer(storage, clock)
     messenger = DelayingMessenger(delays=1)
-    outbound = Outbound(storage.uow, messenger, clock)
+    outbound = Outbound(storage.uow, messenger, clock, _limiter(clock, chat_interval=0))
     sends = [Send(7, f"reply {n}", log=LogAs(cid)) for n in (1, 2, 3)]
     await Executor(messenger, outbound).run(list(sends), await _store(storage, clock, sends))
     assert messenger.sent == []  # the first was delayed; the others must not overtake it
@@ -72,6 +74,24 @@ async def test_delayed_replies_wait_and_keep_their_order(storage: Storage,
     async with storage.uow() as uow:
         logged = [e.text for e in await uow.timeline.of(cid)]
     assert logged == ["reply 1", "reply 2", "reply 3"]
+
+
+async def test_replies_beyond_a_chats_burst_wait_for_the_tick_instead_of_blocking(
+        storage: Storage, clock: ManualClock) -> None:
+    cid = await _customer(storage, clock)
+    messenger = RecordingMessenger()
+    outbound = Outbound(storage.uow, messenger, clock, _limiter(clock, chat_interval=1))
+    sends = [Send(7, f"reply {n}", log=LogAs(cid)) for n in range(1, 6)]
+    await Executor(messenger, outbound).run(list(sends), await _store(storage, clock, sends))
+    # Telegram allows a short burst per chat; the rest is not waited for inline.
+    assert [text for _, text in messenger.sent] == ["reply 1", "reply 2", "reply 3"]
+    clock.advance(timedelta(seconds=3))
+    await outbound.deliver_due()
+    assert [text for _, text in messenger.sent][3:] == ["reply 4", "reply 5"]
+
+
+def _limiter(clock: ManualClock, chat_interval: float) -> Limiter:
+    return Limiter(1000, chat_interval, time_source=lambda: clock.now().timestamp())
 
 
 async def test_a_crash_after_the_commit_loses_nothing(storage: Storage,

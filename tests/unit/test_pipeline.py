@@ -19,7 +19,8 @@ class RecordingMessenger:
         self.toasts: list[tuple[str, str | None]] = []
 
     async def send_text(self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
-                        reply_to: int | None = None, topic_id: int | None = None) -> Sent:
+                        reply_to: int | None = None, topic_id: int | None = None,
+                        paid: bool = False) -> Sent:
         self.sent.append((chat_id, text))
         return Sent(chat_id, len(self.sent))
 
@@ -81,7 +82,8 @@ class FlakyMessenger(RecordingMessenger):
     """Raises an unexpected error for one chat, as a bug in an adapter would."""
 
     async def send_text(self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
-                        reply_to: int | None = None, topic_id: int | None = None) -> Sent:
+                        reply_to: int | None = None, topic_id: int | None = None,
+                        paid: bool = False) -> Sent:
         if chat_id == 2:
             raise ValueError("adapter bug")
         return await super().send_text(chat_id, text, keyboard=keyboard)

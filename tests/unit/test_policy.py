@@ -2,43 +2,29 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.delivery.limiter import Limiter
-from bot.delivery.policy import MAX_ATTEMPTS, after_error, skip_reason
-from bot.ports.messenger import BadRequest, Blocked, ChatNotFound, RetryAfter, Transient
-from storage.models import Customer, TouchState
+from bot.delivery.policy import AMBIGUOUS, MAX_ATTEMPTS, after_error
+from bot.ports.messenger import BadRequest, Blocked, ChatNotFound, RetryAfter, TimedOut, Transient
+from storage.models import TouchState
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _customer(**kw: object) -> Customer:
-    base: dict[str, object] = {"name": "Ann", "chat_id": 1, "service_consent": True,
-                               "created_at": NOW}
-    base.update(kw)
-    return Customer(**base)
-
-
-def test_skip_reasons() -> None:
-    assert skip_reason(_customer()) is None
-    assert skip_reason(_customer(chat_id=None)) == "not linked to a Telegram chat"
-    assert skip_reason(_customer(service_consent=False)) == "no service consent"
-    assert skip_reason(_customer(unreachable=True)).startswith("unreachable")
-
-
 def test_retry_after_waits_and_is_not_an_attempt() -> None:
-    out = after_error(RetryAfter(7), attempts=2, now=NOW)
+    out = after_error(RetryAfter(7), attempts=2, now=NOW, resend_if_unsure=False)
     assert out.state is TouchState.PENDING
     assert (out.due_at, out.attempts) == (NOW + timedelta(seconds=7), 2)
 
 
 @pytest.mark.parametrize("error", [Blocked("blocked"), ChatNotFound("gone")])
 def test_blocked_and_missing_chats_are_final(error: Exception) -> None:
-    out = after_error(error, attempts=0, now=NOW)  # type: ignore[arg-type]
+    out = after_error(error, attempts=0, now=NOW, resend_if_unsure=True)  # type: ignore[arg-type]
     assert out.state is TouchState.FAILED
     assert out.unreachable
 
 
 def test_bad_request_is_final_but_keeps_the_customer_reachable() -> None:
-    out = after_error(BadRequest("can't parse entities"), attempts=0, now=NOW)
+    out = after_error(BadRequest("can't parse entities"), attempts=0, now=NOW,
+                      resend_if_unsure=True)
     assert out.state is TouchState.FAILED
     assert not out.unreachable
     assert "can't parse entities" in out.reason
@@ -48,25 +34,15 @@ def test_transient_backs_off_then_gives_up() -> None:
     delays = []
     attempts = 0
     for _ in range(MAX_ATTEMPTS - 1):
-        out = after_error(Transient("502"), attempts, NOW)
+        out = after_error(Transient("502"), attempts, NOW, resend_if_unsure=False)
         assert out.state is TouchState.PENDING
         delays.append(out.due_at - NOW)
         attempts = out.attempts
     assert delays == sorted(delays)
     assert delays[0] == timedelta(seconds=30)
-    out = after_error(Transient("502"), attempts, NOW)
+    out = after_error(Transient("502"), attempts, NOW, resend_if_unsure=False)
     assert out.state is TouchState.FAILED
     assert f"gave up after {MAX_ATTEMPTS} attempts" in out.reason
-
-
-def test_limiter_spaces_one_chat_and_the_whole_bot() -> None:
-    t = [100.0]
-    limiter = Limiter(per_second=10, chat_interval=1.0, time_source=lambda: t[0])
-    assert limiter.delay(1) == 0
-    assert limiter.delay(2) == pytest.approx(0.1)  # overall 10/s
-    assert limiter.delay(1) == pytest.approx(1.0)  # the same chat waits a second
-    t[0] += 5
-    assert limiter.delay(1) == 0
 
 
 def test_clip_counts_like_telegram() -> None:
@@ -90,3 +66,10 @@ def test_shifted_clock_runs_and_jumps() -> None:
     assert clock.now() == NOW + timedelta(seconds=1.5)
     clock.advance(timedelta(days=3))
     assert clock.now() == NOW + timedelta(days=3, seconds=1.5)
+
+
+def test_a_timeout_is_retried_only_where_a_repeat_is_acceptable() -> None:
+    again = after_error(TimedOut("timeout"), attempts=0, now=NOW, resend_if_unsure=True)
+    assert (again.state, again.attempts) == (TouchState.PENDING, 1)
+    once = after_error(TimedOut("timeout"), attempts=0, now=NOW, resend_if_unsure=False)
+    assert (once.state, once.reason) == (TouchState.FAILED, AMBIGUOUS)

@@ -1,0 +1,139 @@
+"""`careloop run` as a real process: killed with SIGKILL in the middle of a broadcast and
+started again, then stopped with SIGTERM. The sandbox, in this process, sees every send."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections import Counter
+from pathlib import Path
+
+from sqlmodel import col, select
+
+from bot.delivery.policy import AMBIGUOUS, RESENT
+from bot.stage import Stage
+from storage.models import Category, Touch
+
+SURVEYS = 150
+CARE = 50
+
+
+def _env(stage: Stage) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARELOOP_")}
+    assert stage.settings.bot_token is not None and stage.settings.link_secret is not None
+    env.update({
+        "CARELOOP_BOT_TOKEN": stage.settings.bot_token.get_secret_value(),
+        "CARELOOP_TELEGRAM_API_URL": stage.settings.telegram_api_url,
+        "CARELOOP_DATABASE_URL": stage.settings.database_url,
+        "CARELOOP_STAFF_CHAT_ID": str(stage.staff_chat),
+        "CARELOOP_LINK_SECRET": stage.settings.link_secret.get_secret_value(),
+        # This process runs on the real clock: the audience must be awake whenever CI runs.
+        "CARELOOP_QUIET_HOURS": "",
+        "CARELOOP_SENDER_INTERVAL_SECONDS": "0.2",
+    })
+    return env
+
+
+async def _run(stage: Stage, log: Path) -> asyncio.subprocess.Process:
+    with log.open("ab") as out:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=_env(stage), stdout=out, stderr=out)
+
+
+def _delivered(stage: Stage) -> list[int]:
+    return [int(r.params["chat_id"]) for r in stage.sandbox.calls("sendMessage") if r.ok]
+
+
+async def _until(condition: object, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + 60
+    while not await condition():  # type: ignore[operator]
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def _touches(stage: Stage) -> list[Touch]:
+    async with stage.storage.uow() as uow:
+        return list((await uow.session.exec(select(Touch).order_by(col(Touch.id)))).all())
+
+
+async def test_sigkill_mid_broadcast_then_restart_sends_the_rest_once(
+        database_url: str, tmp_path: Path) -> None:
+    stage = await Stage.open(tmp_path, database_url=database_url)
+    log = tmp_path / "careloop.log"
+    try:
+        audience = await stage.seed_audience(SURVEYS + CARE)
+        ids = [c for c, _ in audience]
+        await stage.schedule(ids[:SURVEYS], purpose="survey.csat", template="survey",
+                             survey_key="csat", category=Category.SURVEY)
+        await stage.schedule(ids[SURVEYS:])
+
+        first = await _run(stage, log)
+        async def some_sent() -> bool:
+            return len(_delivered(stage)) >= 60
+        await _until(some_sent, "60 messages from the first process")
+        first.kill()  # SIGKILL: no chance to finish anything
+        assert await first.wait() == -signal.SIGKILL
+        killed_at = len(_delivered(stage))
+        assert killed_at < SURVEYS + CARE  # it really died mid-broadcast
+
+        second = await _run(stage, log)
+        async def all_settled() -> bool:
+            return all(t.state in ("sent", "failed") for t in await _touches(stage))
+        await _until(all_settled, "every touch to be settled after the restart")
+        second.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(second.wait(), 30) == 0  # a clean exit
+
+        touches = await _touches(stage)
+        per_chat = Counter(_delivered(stage))
+        chat_of = {c: p.id for c, p in audience}
+        ambiguous = [t for t in touches if t.state == "failed"]
+        resent = [t for t in touches if t.last_error == RESENT]
+        # Only what was in flight at the kill can be in doubt: a few, not the rest.
+        assert len(ambiguous) + len(resent) <= 12
+        for touch in touches:
+            got = per_chat[chat_of[touch.customer_id]]
+            if touch.category == Category.SURVEY:
+                # A survey is never sent twice; one in doubt is not sent again.
+                if touch.state == "sent":
+                    assert got == 1
+                else:
+                    assert (got, touch.last_error) in ((0, AMBIGUOUS), (1, AMBIGUOUS))
+            else:
+                # A care message is sent again when in doubt, and only then.
+                assert touch.state == "sent"
+                assert got == 1 or (got == 2 and touch.last_error == RESENT)
+        assert sum(1 for t in touches if t.state == "sent") >= SURVEYS + CARE - len(ambiguous)
+        output = log.read_text()
+        assert "interrupted mid-send" in output or (not ambiguous and not resent)
+        assert "stopped" in output
+        assert stage.sandbox.token not in output  # no token in the logs
+    finally:
+        await stage.close()
+
+
+async def test_sigterm_finishes_the_sends_in_flight_and_leaves_the_rest_queued(
+        database_url: str, tmp_path: Path) -> None:
+    stage = await Stage.open(tmp_path, database_url=database_url)
+    log = tmp_path / "careloop.log"
+    try:
+        audience = await stage.seed_audience(120)
+        await stage.schedule([c for c, _ in audience], purpose="survey.csat",
+                             template="survey", survey_key="csat", category=Category.SURVEY)
+        proc = await _run(stage, log)
+        async def some_sent() -> bool:
+            return len(_delivered(stage)) >= 30
+        await _until(some_sent, "30 messages")
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+        touches = await _touches(stage)
+        states = Counter(t.state for t in touches)
+        # Nothing is left half-way: each was sent and recorded, or is still waiting.
+        assert set(states) <= {"sent", "pending"}
+        assert states["sent"] == len(_delivered(stage))
+        assert states["pending"] > 0
+        assert "interrupted mid-send" not in log.read_text()
+    finally:
+        await stage.close()

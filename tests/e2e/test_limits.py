@@ -1,0 +1,238 @@
+"""The sender against Telegram's limits and faults, and the contact policy, through the
+sandbox. The sandbox enforces the limits on the same clock as the bot, and answers any
+breach with a real 429: these tests assert that none happened."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from sqlmodel import col, select
+
+from bot.delivery.contact import UNREACHABLE
+from bot.delivery.policy import AMBIGUOUS
+from bot.sandbox.server import RecordedRequest
+from bot.stage import Stage
+from storage.models import Category, Interaction, Touch, TouchState
+from tests.conftest import START
+from tests.e2e.conftest import with_case
+
+
+@asynccontextmanager
+async def tuned(database_url: str, tmp_path: Path, **settings: object) -> AsyncIterator[Stage]:
+    stage = await Stage.open(tmp_path, database_url=database_url, start_at=START, **settings)
+    lead, agent, _ = stage.staff
+    await stage.add_staff(lead, "lead")
+    await stage.add_staff(agent, "agent")
+    await stage.start_bot()
+    try:
+        yield stage
+    finally:
+        await stage.close()
+    assert stage.sandbox.rejected() == []
+
+
+def sends(stage: Stage) -> list[RecordedRequest]:
+    return stage.sandbox.calls("sendMessage")
+
+
+def throttled(stage: Stage) -> list[RecordedRequest]:
+    return [r for r in stage.sandbox.requests if r.kind == "rate_limited"]
+
+
+async def touches(stage: Stage) -> list[Touch]:
+    async with stage.storage.uow() as uow:
+        return list((await uow.session.exec(select(Touch).order_by(col(Touch.id)))).all())
+
+
+async def test_a_broadcast_keeps_to_thirty_a_second(database_url: str, tmp_path: Path) -> None:
+    async with tuned(database_url, tmp_path) as stage:
+        audience = await stage.seed_audience(75)
+        await stage.schedule([c for c, _ in audience])
+        await stage.deliver_due()
+        ok = [r for r in sends(stage) if r.ok]
+        assert len(ok) == 75
+        assert {int(r.params["chat_id"]) for r in ok} == {p.id for _, p in audience}
+        assert throttled(stage) == []
+        arrivals = sorted(r.at for r in ok)
+        # As Telegram counts: no second holds more than 30 of them...
+        assert max(sum(1 for t in arrivals if a <= t < a + 1) for a in arrivals) <= 30
+        # ...and the sender did not dawdle either.
+        assert 74 / 30 <= arrivals[-1] - arrivals[0] <= 74 / 30 * 1.3
+        assert {t.state for t in await touches(stage)} == {"sent"}
+
+
+async def test_one_chat_gets_a_short_burst_then_one_a_second(database_url: str,
+                                                              tmp_path: Path) -> None:
+    async with tuned(database_url, tmp_path, chat_interval_seconds=1.0,
+                     cap_messages=10) as stage:
+        ((customer, person),) = await stage.seed_audience(1)
+        for _ in range(6):
+            await stage.schedule([customer])
+        await stage.deliver_due()
+        arrivals = [r.at for r in sends(stage) if r.ok and int(r.params["chat_id"]) == person.id]
+        assert len(arrivals) == 6
+        assert throttled(stage) == []
+        # A burst of three, then the fourth a second after the first, then one a second.
+        assert arrivals[2] - arrivals[0] < 0.5
+        assert arrivals[3] - arrivals[0] >= 1.0
+        gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+        assert all(g >= 0.99 for g in gaps[3:]), gaps
+
+
+async def test_the_staff_group_gets_twenty_a_minute_and_the_rest_waits(
+        database_url: str, tmp_path: Path) -> None:
+    async with tuned(database_url, tmp_path) as stage:
+        person, _card = await with_case(stage, "C1")
+        for n in range(1, 26):
+            await stage.say(person, f"follow-up {n}")
+        group = stage.staff_chat
+
+        async def held_back() -> int | None:
+            async with stage.storage.uow() as uow:
+                waiting = await uow.outbox.in_state(TouchState.PENDING)
+            return len(waiting) if len(waiting) == 25 + 1 - 20 else None
+
+        await stage.until(held_back, "the messages beyond twenty to wait, stored")
+        in_group = [r for r in sends(stage) if r.ok and int(r.params["chat_id"]) == group]
+        assert len(in_group) == 20  # the card and 19 follow-ups
+        assert throttled(stage) == []
+
+        stage.advance(seconds=61)
+        await stage.deliver_due()
+        relayed = [m.content or "" for m in stage.sandbox.bot_messages(group)
+                   if "follow-up" in (m.content or "")]
+        assert relayed == [f"💬 Ann Lee, case #1:\nfollow-up {n}" for n in range(1, 26)]
+        assert throttled(stage) == []
+
+
+async def test_a_timeout_resends_care_but_never_a_survey(database_url: str,
+                                                        tmp_path: Path) -> None:
+    async with tuned(database_url, tmp_path, request_timeout_seconds=1.0) as stage:
+        (care, care_person), (asked, asked_person) = await stage.seed_audience(2)
+        await stage.schedule([care])
+        await stage.schedule([asked], purpose="survey.csat", template="survey",
+                             survey_key="csat", category=Category.SURVEY)
+        stage.sandbox.inject_fault("sendMessage", kind="slow", delay=2.0, times=2)
+        await stage.deliver_due()
+        await stage.quiet()
+        by_customer = {t.customer_id: t for t in await touches(stage)}
+        # Telegram delivered both after the bot stopped waiting: the outcome was unknown.
+        assert len(stage.sandbox.bot_messages(asked_person.id)) == 1
+        assert (by_customer[asked].state, by_customer[asked].last_error) == ("failed",
+                                                                            AMBIGUOUS)
+        assert (by_customer[care].state, by_customer[care].attempts) == ("pending", 1)
+
+        stage.advance(seconds=31)
+        await stage.deliver_due()
+        by_customer = {t.customer_id: t for t in await touches(stage)}
+        assert by_customer[care].state == "sent"
+        # A care message is sent again: a repeat is better than a missing one.
+        assert len(stage.sandbox.bot_messages(care_person.id)) == 2
+        assert len(stage.sandbox.bot_messages(asked_person.id)) == 1
+
+
+async def test_refusals_are_final_and_only_a_lost_chat_makes_a_customer_unreachable(
+        database_url: str, tmp_path: Path) -> None:
+    async with tuned(database_url, tmp_path) as stage:
+        (refused, refused_person), (gone, gone_person) = await stage.seed_audience(2)
+        await stage.schedule([refused, gone])
+        stage.sandbox.inject_fault("sendMessage", chat_id=refused_person.id, kind="bad_request")
+        stage.sandbox.inject_fault("sendMessage", chat_id=gone_person.id, kind="chat_not_found")
+        await stage.deliver_due()
+        by_customer = {t.customer_id: t for t in await touches(stage)}
+        assert by_customer[refused].state == "failed"
+        assert by_customer[refused].last_error.startswith("refused: ")  # type: ignore[union-attr]
+        assert (by_customer[gone].state, by_customer[gone].last_error) == (
+            "failed", "final: ChatNotFound")
+        async with stage.storage.uow() as uow:
+            assert (await uow.customers.get(refused)).unreachable is False  # type: ignore[union-attr]
+            assert (await uow.customers.get(gone)).unreachable is True  # type: ignore[union-attr]
+
+        # Nothing more goes to the lost chat; the refused customer still gets the next one.
+        await stage.schedule([refused, gone])
+        await stage.deliver_due()
+        later = (await touches(stage))[2:]
+        assert [(t.state, t.last_error) for t in later] == [
+            ("sent", None), ("skipped", UNREACHABLE)]
+        assert sum(1 for r in sends(stage) if int(r.params["chat_id"]) == gone_person.id) == 1
+
+
+async def test_quiet_hours_follow_each_customers_own_timezone(database_url: str,
+                                                             tmp_path: Path) -> None:
+    async with tuned(database_url, tmp_path) as stage:
+        # 09:00 UTC: 17:00 in Shanghai, 04:00 in New York.
+        (shanghai, sh_person), = await stage.seed_audience(1, timezone="Asia/Shanghai")
+        (new_york, ny_person), = await stage.seed_audience(1, timezone="America/New_York")
+        await stage.schedule([shanghai, new_york])
+        await stage.deliver_due()
+        assert len(stage.sandbox.bot_messages(sh_person.id)) == 1
+        assert stage.sandbox.bot_messages(ny_person.id) == []
+        waiting = next(t for t in await touches(stage) if t.customer_id == new_york)
+        assert waiting.state == "pending" and waiting.last_error == "quiet hours"
+        assert waiting.due_at == START.replace(hour=14)  # 09:00 in New York (EST)
+
+        stage.advance(hours=4, minutes=59)
+        await stage.deliver_due()
+        assert stage.sandbox.bot_messages(ny_person.id) == []
+        stage.advance(minutes=1)
+        await stage.deliver_due()
+        assert len(stage.sandbox.bot_messages(ny_person.id)) == 1
+
+
+async def test_caps_hold_back_a_second_survey_and_priority_picks_service(
+        database_url: str, tmp_path: Path) -> None:
+    async with tuned(database_url, tmp_path) as stage:
+        ((customer, person),) = await stage.seed_audience(1)
+        survey = {"purpose": "survey.csat", "template": "survey", "survey_key": "csat",
+                  "category": Category.SURVEY}
+        await stage.schedule([customer], **survey)  # type: ignore[arg-type]
+        await stage.schedule([customer], **survey)  # type: ignore[arg-type]
+        await stage.deliver_due()
+        first, second = await touches(stage)
+        assert first.state == "sent"
+        assert (second.state, second.last_error) == (
+            "pending", "frequency cap: 1 surveys per 7 days")
+        assert first.sent_at is not None
+        assert abs(second.due_at - (first.sent_at + timedelta(days=7))) < timedelta(seconds=1)
+
+        # Two more service messages fill the cap of three; the survey still waits.
+        await stage.schedule([customer])
+        await stage.schedule([customer])
+        stage.advance(seconds=5)
+        await stage.deliver_due()
+        assert [t.state for t in await touches(stage)] == ["sent", "pending", "sent", "sent"]
+        texts = [m.content for m in stage.sandbox.bot_messages(person.id)]
+        assert len(texts) == 3
+
+        stage.advance(days=7, seconds=5)
+        await stage.deliver_due()
+        assert [t.state for t in await touches(stage)] == ["sent", "sent", "sent", "sent"]
+
+
+async def test_consent_withdrawn_after_scheduling_skips_with_the_reason_logged(
+        database_url: str, tmp_path: Path) -> None:
+    async with tuned(database_url, tmp_path) as stage:
+        ((customer, person),) = await stage.seed_audience(1)
+        await stage.schedule([customer], due=START.replace(hour=12))
+        await stage.say(person, "/stop")
+        await stage.bot_says(person.id, "")
+        stage.advance(hours=3, minutes=1)
+        await stage.deliver_due()
+        (touch,) = await touches(stage)
+        assert (touch.state, touch.last_error) == ("skipped", "no service consent")
+        async with stage.storage.uow() as uow:
+            notes = (await uow.session.exec(select(Interaction).where(
+                Interaction.customer_id == customer, Interaction.kind == "skipped"))).all()
+        assert [n.data["reason"] for n in notes] == ["no service consent"]
+
+
+async def test_paid_broadcast_asks_telegram_for_it(database_url: str, tmp_path: Path) -> None:
+    async with tuned(database_url, tmp_path, paid_broadcast=True) as stage:
+        audience = await stage.seed_audience(3)
+        await stage.schedule([c for c, _ in audience])
+        await stage.deliver_due()
+        assert [r.params.get("allow_paid_broadcast") for r in sends(stage)] == ["true"] * 3

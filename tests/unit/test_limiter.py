@@ -1,0 +1,70 @@
+"""Telegram's three limits and the 429 pause, on a clock the test moves."""
+
+import pytest
+
+from bot.delivery.limiter import GROUP_WINDOW, PRIVATE_BURST, RATE_MARGIN, Limiter
+
+GROUP = -100123
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_overall_rate_is_kept_with_a_margin() -> None:
+    clock = Clock()
+    limiter = Limiter(per_second=30, time_source=clock)
+    waits = [limiter.reserve(chat) for chat in range(1, 61)]
+    gap = 1 / (30 * RATE_MARGIN)
+    assert waits[0] == 0
+    assert waits[1] == pytest.approx(gap)
+    assert waits[-1] == pytest.approx(59 * gap)
+    # No window of one second holds more than 30 of the slots handed out.
+    slots = sorted(clock.t + w for w in waits)
+    assert max(sum(1 for s in slots if a <= s < a + 1) for a in slots) <= 30
+
+
+def test_a_private_chat_gets_a_short_burst_then_one_per_second() -> None:
+    clock = Clock()
+    limiter = Limiter(per_second=1000, chat_interval=1.0, time_source=clock)
+    waits = [limiter.reserve(7) for _ in range(PRIVATE_BURST + 2)]
+    assert all(w < 0.01 for w in waits[:PRIVATE_BURST])
+    assert waits[PRIVATE_BURST] == pytest.approx(1 / RATE_MARGIN, rel=0.01)
+    assert waits[PRIVATE_BURST + 1] == pytest.approx(2 / RATE_MARGIN, rel=0.01)
+    assert limiter.reserve(8) < 0.01  # another chat is not held up
+    clock.t += 60
+    assert limiter.peek(7) == 0
+
+
+def test_a_group_gets_twenty_per_minute() -> None:
+    clock = Clock()
+    limiter = Limiter(per_second=1000, group_per_minute=20, time_source=clock)
+    for _ in range(20):
+        assert limiter.reserve(GROUP) < 0.1
+    wait = limiter.reserve(GROUP)
+    assert GROUP_WINDOW <= wait <= GROUP_WINDOW + 1
+    clock.t += 61
+    assert limiter.peek(GROUP) <= 1  # the window has moved on
+
+
+def test_a_429_pauses_that_chat_and_two_chats_pause_everything() -> None:
+    clock = Clock()
+    limiter = Limiter(per_second=1000, time_source=clock)
+    limiter.pause(5, 3)
+    assert limiter.peek(5) == pytest.approx(3)
+    assert limiter.peek(6) < 0.01  # one chat's 429: only that chat waits
+    limiter.pause(6, 4)
+    assert limiter.peek(9) == pytest.approx(4)  # two chats at once: the flood is overall
+    clock.t += 5
+    assert limiter.peek(5) < 0.01
+
+
+def test_peek_takes_nothing() -> None:
+    limiter = Limiter(per_second=1, time_source=Clock())
+    assert limiter.peek(1) == limiter.peek(1) == 0
+    limiter.reserve(1)
+    assert limiter.peek(2) == pytest.approx(1 / RATE_MARGIN)
