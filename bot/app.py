@@ -15,6 +15,8 @@ from bot.delivery.outbound import Outbound
 from bot.delivery.sender import Sender
 from bot.i18n import Catalogs
 from bot.pipeline import Pipeline
+from bot.playbook.loader import load_playbook
+from bot.playbook.model import Playbook
 from bot.ports.clock import Clock, SystemClock
 from bot.ports.messenger import Messenger
 from bot.scheduling import build_scheduler
@@ -65,6 +67,7 @@ class App:
     catalogs: Catalogs
     pipeline: Pipeline
     sender: Sender
+    playbook: Playbook
 
     def scheduler(self) -> AsyncIOScheduler:
         return build_scheduler(self)
@@ -94,4 +97,5 @@ def build_app(
         sender=Sender(storage.uow, messenger, clock, catalogs, config, limiter, outbound,
                       contact_policy(settings), rate=settings.rate,
                       paid=settings.paid_broadcast),
+        playbook=load_playbook(settings.playbook),  # a bad file stops the start here
     )

@@ -8,9 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -31,6 +29,8 @@ ROLES = ("agent", "lead", "marketer", "admin")
 MAX_CSV_BYTES = 50 * 1024 * 1024
 MAX_DAYS = 3650
 MAX_TELEGRAM_ID = 2**52  # Telegram user ids fit in 52 bits
+# `customers import`: some rows were rejected and reported, the others were imported.
+EXIT_PARTIAL = 3
 
 
 class CliError(Exception):
@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="play the whole loop on a sandbox, no token needed")
     demo.add_argument("--locale", default=None, help="language of the simulated people")
 
-    run = sub.add_parser("run", help="run the bot, the scheduler and the sender")
+    run = sub.add_parser("run", help="run the bot, the scheduler, the sender and, when "
+                         "CARELOOP_API_TOKEN is set, the HTTP API")
     run.add_argument("--webhook", action="store_true", help="receive updates by webhook")
 
     db = sub.add_parser("db", help="database schema")
@@ -56,7 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     cust = sub.add_parser("customers", help="customer records")
     cust_sub = cust.add_subparsers(dest="customers_command", required=True, metavar="ACTION")
-    imp = cust_sub.add_parser("import", help="create or update customers from a CSV file")
+    imp = cust_sub.add_parser(
+        "import", help="create or update customers from a CSV file",
+        description="Create or update customers from a CSV file. Valid rows are imported "
+        "together; each rejected row is reported with its line number and reason.",
+        epilog=f"exit status: 0 when every row was imported, {EXIT_PARTIAL} when some rows were "
+        "rejected and the others imported, 1 when nothing was imported (the file could not "
+        "be read, or every row was rejected)")
     imp.add_argument("file", type=Path, help="CSV: " + ",".join(customers.CSV_COLUMNS))
     link = cust_sub.add_parser("link", help="print a customer's signed deep link")
     link.add_argument("external_id")
@@ -140,7 +147,6 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "run":
             from bot.serve import serve
 
-            _playbook(settings)  # a bad playbook stops the start before Telegram is called
             await serve(settings, storage, webhook=args.webhook)
             return 0
         command = _COMMANDS[(args.command, _action(args))]
@@ -177,22 +183,27 @@ def cmd_playbook_check(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_import(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     text = _read_csv(args.file)
     try:
-        rows = customers.parse_csv(text)
+        checked = customers.parse_csv(text)
     except customers.BadCsv as exc:
-        for problem in exc.problems[:20]:
-            print(f"careloop: error: {args.file}: {problem}", file=sys.stderr)
-        if len(exc.problems) > 20:
-            print(f"careloop: error: ... and {len(exc.problems) - 20} more", file=sys.stderr)
-        print("careloop: nothing was imported", file=sys.stderr)
-        return 1
-    async with storage.uow() as uow:
-        result = await customers.import_rows(
-            uow, SystemClock().now(), rows, settings.language, settings.timezone)
-        await uow.commit()
-    _ = _tr(settings).gettext
-    print(_("imported {created} new and updated {updated} existing customers").format(
-        created=result.created, updated=result.updated))
-    return 0
+        raise CliError(f"{args.file}: {exc}; nothing was imported") from None
+    result = customers.ImportResult(0, 0)
+    if checked.rows:  # the good rows go in together, in one commit
+        async with storage.uow() as uow:
+            result = await customers.import_rows(
+                uow, SystemClock().now(), checked.rows, settings.language, settings.timezone)
+            await uow.commit()
+    for bad in checked.rejected:
+        print(f"careloop: error: {args.file}: line {bad.position}: {bad.reason}", file=sys.stderr)
+    tr = _tr(settings)
+    accepted = len(checked.rows)
+    print(tr.ngettext("accepted {n} row: {created} new and {updated} updated customers",
+                      "accepted {n} rows: {created} new and {updated} updated customers",
+                      accepted).format(n=accepted, created=result.created, updated=result.updated))
+    print(tr.ngettext("rejected {n} row", "rejected {n} rows", len(checked.rejected))
+          .format(n=len(checked.rejected)))
+    if not checked.rejected:
+        return 0
+    return EXIT_PARTIAL if checked.rows else 1
 
 
 def _read_csv(path: Path) -> str:
@@ -227,11 +238,11 @@ async def cmd_link(args: argparse.Namespace, settings: Settings, storage: Storag
 async def cmd_event(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     playbook = _playbook(settings)
     now = SystemClock().now()
-    at = _parse_at(args.at, settings.timezone) if args.at else now
     try:
+        at = care.parse_at(args.at, settings.timezone) if args.at else now
         attrs = care.parse_attrs(args.attr)
     except care.BadEvent as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(f"--at {exc}" if exc.field == "at" else str(exc)) from None
     async with storage.uow() as uow:
         customer = await uow.customers.by_external_id(args.customer)
         if customer is None:
@@ -260,18 +271,6 @@ async def cmd_event(args: argparse.Namespace, settings: Settings, storage: Stora
         print(tr.gettext("  {rule}: not scheduled, its time before the event has passed")
               .format(rule=rule.purpose))
     return 0
-
-
-def _parse_at(raw: str, timezone: str) -> datetime:
-    try:
-        at = datetime.fromisoformat(raw)
-    except ValueError:
-        raise CliError(f"--at {raw!r} is not an ISO 8601 time like 2026-11-20T15:30") from None
-    if not 1970 <= at.year <= 2100:
-        raise CliError(f"--at {raw!r} is out of range (years 1970 to 2100)")
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=ZoneInfo(timezone))  # the business's own clock
-    return at
 
 
 async def cmd_staff(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:

@@ -17,7 +17,6 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import IntegrityError
 
-from bot.playbook.loader import load_playbook
 from bot.playbook.model import Playbook
 from bot.ports.clock import Clock
 from bot.services.scans import INACTIVITY_BATCH, birthday_scan, inactivity_scan
@@ -80,14 +79,13 @@ class Scans:
         return await self.birthdays() + await self.inactivity()
 
 
-def build_scheduler(app: App, playbook: Playbook | None = None) -> AsyncIOScheduler:
+def build_scheduler(app: App) -> AsyncIOScheduler:
     """The sender's tick, and the scans hourly and once right at start (which also catches
-    up after downtime). The playbook defaults to the one the settings name."""
+    up after downtime)."""
     # A tick still running when the next is due is normal under load; the next tick
     # catches up, so APScheduler's "skipped" warning is noise.
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
-    scans = Scans(app.storage.uow, app.clock,
-                  playbook or load_playbook(app.settings.playbook))
+    scans = Scans(app.storage.uow, app.clock, app.playbook)
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
         app.sender.tick, IntervalTrigger(seconds=app.settings.sender_interval_seconds),

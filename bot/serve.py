@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.api.server import ApiServer, start_api
 from bot.app import App, Storage, build_app
 from bot.ports.clock import Clock
 from bot.runtime.aiogram_runtime import AiogramRuntime
@@ -24,6 +25,7 @@ class Assembled:
     runtime: AiogramRuntime
     app: App
     scheduler: AsyncIOScheduler
+    api: ApiServer | None = None
 
 
 async def assemble(settings: Settings, storage: Storage, clock: Clock | None = None) -> Assembled:
@@ -45,7 +47,20 @@ async def assemble(settings: Settings, storage: Storage, clock: Clock | None = N
     await app.sender.recover()
     scheduler = app.scheduler()
     scheduler.start()
-    return Assembled(runtime, app, scheduler)
+    parts = Assembled(runtime, app, scheduler)
+    try:
+        parts.api = await start_api(settings, app.storage, app.clock, app.playbook)
+    except BaseException:  # a taken port: leave nothing running behind the error
+        await _stop_ticking(parts)
+        await runtime.close()
+        raise
+    return parts
+
+
+async def _stop_api(parts: Assembled) -> None:
+    # First, so that no event arrives while the sender drains.
+    if parts.api is not None:
+        await parts.api.stop()
 
 
 async def _stop_ticking(parts: Assembled) -> None:
@@ -68,6 +83,7 @@ class Running:
         return self.parts.app
 
     async def stop(self) -> None:
+        await _stop_api(self.parts)
         await _stop_ticking(self.parts)
         await self.parts.runtime.stop_polling()
         with contextlib.suppress(asyncio.CancelledError):
@@ -106,6 +122,7 @@ async def serve(settings: Settings, storage: Storage, *, webhook: bool) -> None:
             work.result()  # the runtime ended by itself: show why
         log.info("stopping: finishing the sends in flight")
     finally:
+        await _stop_api(parts)
         if not work.done():  # take no new updates; the one in hand is finished
             if webhook:
                 work.cancel()

@@ -102,7 +102,10 @@ class Stage:
     # --- the operator, through the same services as the CLI -------------------------------
 
     async def import_customers(self, csv_text: str) -> customers.ImportResult:
-        rows = customers.parse_csv(csv_text)
+        checked = customers.parse_csv(csv_text)
+        if checked.rejected:  # a scripted stage has no excuse for a bad row
+            raise ValueError(f"rejected customer rows: {checked.rejected}")
+        rows = checked.rows
         async with self.storage.uow() as uow:
             result = await customers.import_rows(
                 uow, self.clock.now(), rows, self.settings.language, self.settings.timezone)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from bot.playbook.model import EVENT_TYPE, Playbook, Rule
 from bot.playbook.timing import event_due
@@ -14,23 +16,56 @@ from storage.uow import UnitOfWork
 
 ATTR_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
 MAX_ATTR_VALUE = 200
+MAX_ATTRS = 50
 SOURCE_ID = re.compile(r"^[A-Za-z0-9._:/-]{1,128}$")
 
 
 class BadEvent(ValueError):
-    pass
+    """An event that cannot be recorded; `field` names the input at fault, when there is one."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def parse_attrs(pairs: list[str]) -> dict[str, str]:
+    """`key=value` pairs from the command line; add_event checks keys and values."""
     attrs: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not ATTR_KEY.match(key):
-            raise BadEvent(f"--attr {pair!r} must look like key=value (key: letters, digits, _)")
-        if len(value) > MAX_ATTR_VALUE:
-            raise BadEvent(f"--attr {key}: value is longer than {MAX_ATTR_VALUE} characters")
+        if not sep:
+            raise BadEvent(f"--attr {pair!r} must look like key=value (key: letters, digits, _)",
+                           field="attrs")
         attrs[key] = value
     return attrs
+
+
+def check_attrs(attrs: Mapping[str, str]) -> dict[str, str]:
+    """Attributes as they are stored: a few short values under identifier-like keys."""
+    if len(attrs) > MAX_ATTRS:
+        raise BadEvent(f"an event has at most {MAX_ATTRS} attributes", field="attrs")
+    for key, value in attrs.items():
+        if not ATTR_KEY.match(key):
+            raise BadEvent(f"attribute key {key!r} must be 1-32 letters, digits or _, "
+                           "not starting with a digit", field=f"attrs.{key}")
+        if len(value) > MAX_ATTR_VALUE:
+            raise BadEvent(f"attribute {key}: value is longer than {MAX_ATTR_VALUE} characters",
+                           field=f"attrs.{key}")
+    return dict(attrs)
+
+
+def parse_at(raw: str, timezone: str) -> datetime:
+    """When an event happened, as ISO 8601; without an offset it is the business's local time."""
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        raise BadEvent(f"{raw!r} is not an ISO 8601 time like 2026-11-20T15:30",
+                       field="at") from None
+    if not 1970 <= at.year <= 2100:
+        raise BadEvent(f"{raw!r} is out of range (years 1970 to 2100)", field="at")
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=ZoneInfo(timezone))
+    return at
 
 
 def plan(rules: tuple[Rule, ...], occurred_at: datetime, timezone: str,
@@ -58,9 +93,11 @@ async def add_event(
     attrs: dict[str, str], playbook: Playbook, *, source_id: str | None = None,
 ) -> Scheduled:
     if not EVENT_TYPE.match(event_type):
-        raise BadEvent(f"event type {event_type!r} must be lowercase letters, digits and _")
+        raise BadEvent(f"event type {event_type!r} must be lowercase letters, digits and _",
+                       field="type")
     if source_id is not None and not SOURCE_ID.match(source_id):
-        raise BadEvent("event id must be 1-128 letters, digits or . _ : / -")
+        raise BadEvent("event id must be 1-128 letters, digits or . _ : / -", field="id")
+    attrs = check_attrs(attrs)
     assert customer.id is not None
     if source_id is not None and (seen := await uow.events.by_source_id(source_id)):
         return Scheduled(seen, [], 0, repeated=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -19,16 +20,22 @@ from storage.uow import UnitOfWork
 
 CSV_COLUMNS = ("external_id", "name", "tier", "language", "timezone", "birthday", "tags")
 REQUIRED_COLUMNS = ("external_id", "name")
-_EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$")
+EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$")
 _TAG = re.compile(r"^[\w.-]{1,32}$")
+MAX_TAGS = 50
 
 
 class BadCsv(ValueError):
-    """A CSV that cannot be imported; `problems` lists each bad place, one line each."""
+    """A file that cannot be read as customer rows at all (no header, wrong columns, broken
+    quoting): nothing in it is imported. The message is one line."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__(problems[0])
-        self.problems = problems
+
+class BadField(ValueError):
+    """One field of one customer is invalid; the message starts with the field's name."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field  # None: the row as a whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,71 +49,125 @@ class CustomerRow:
     tags: list[str] = field(default_factory=list)
 
 
-def parse_csv(text: str) -> list[CustomerRow]:
-    """Every row, or BadCsv naming every bad line: a bad file imports nothing."""
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A row left out: where it was (a CSV line, a list index), which field, and why."""
+
+    position: int
+    field: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedRows:
+    rows: list[CustomerRow]
+    rejected: list[Rejected]
+
+
+RawRow = Mapping[str, str | list[str] | None]
+
+
+class RowChecker:
+    """Checks customer rows one at a time, for the CSV import and the HTTP API alike.
+
+    A repeated external id is rejected rather than silently overwriting the earlier row.
+    """
+
+    def __init__(self, position_name: str) -> None:
+        self._position_name = position_name  # "line" or "item", for the repeat message
+        self._rows: list[CustomerRow] = []
+        self._rejected: list[Rejected] = []
+        self._seen: dict[str, int] = {}
+
+    def add(self, position: int, raw: RawRow) -> None:
+        try:
+            row = parse_row(raw)
+        except BadField as exc:
+            self.reject(position, exc.field, str(exc))
+            return
+        first = self._seen.setdefault(row.external_id, position)
+        if first != position:
+            self.reject(position, "external_id", f"external_id {row.external_id!r} already "
+                        f"appears on {self._position_name} {first}")
+            return
+        self._rows.append(row)
+
+    def reject(self, position: int, field: str | None, reason: str) -> None:
+        self._rejected.append(Rejected(position, field, reason))
+
+    def result(self) -> CheckedRows:
+        return CheckedRows(list(self._rows), list(self._rejected))
+
+
+def parse_csv(text: str) -> CheckedRows:
+    """The good rows and, by line number, the bad ones; BadCsv when the file as a whole
+    cannot be read, so that nothing is imported from it."""
     reader = csv.DictReader(io.StringIO(text), strict=True)
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise BadCsv(f"malformed CSV from line 1 ({exc})") from None
+    header = [h.strip() for h in (fieldnames or [])]
     if not header:
-        raise BadCsv(["the file is empty: expected a header " + ",".join(CSV_COLUMNS)])
+        raise BadCsv("the file is empty: expected a header " + ",".join(CSV_COLUMNS))
     unknown = [h for h in header if h not in CSV_COLUMNS]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if unknown or missing:
+    repeated = sorted({h for h in header if header.count(h) > 1} - set(unknown))
+    if unknown or missing or repeated:
         what = [f"unknown column {h!r}" for h in unknown]
         what += [f"missing column {c!r}" for c in missing]
-        raise BadCsv([f"line 1: {'; '.join(what)} (expected {','.join(CSV_COLUMNS)})"])
+        what += [f"column {c!r} appears twice" for c in repeated]
+        raise BadCsv(f"line 1: {'; '.join(what)} (expected {','.join(CSV_COLUMNS)})")
     reader.fieldnames = header
-    rows: list[CustomerRow] = []
-    problems: list[str] = []
-    seen: set[str] = set()
+    checker = RowChecker("line")
+    seen_any = False
+    last_line = 1
     try:
         for raw in reader:
-            line = reader.line_num
+            seen_any, last_line = True, reader.line_num
             if None in raw:
-                problems.append(f"line {line}: more fields than the header has columns")
+                checker.reject(reader.line_num, None, "more fields than the header has columns")
                 continue
-            try:
-                row = _parse_row({k: (v or "").strip() for k, v in raw.items()})
-            except ValueError as exc:
-                problems.append(f"line {line}: {exc}")
-                continue
-            if row.external_id in seen:
-                problems.append(f"line {line}: external_id {row.external_id!r} appears twice")
-                continue
-            seen.add(row.external_id)
-            rows.append(row)
+            checker.add(reader.line_num, {k: v or "" for k, v in raw.items()})
     except csv.Error as exc:
-        problems.append(f"line {reader.line_num}: malformed CSV ({exc})")
-    if problems:
-        raise BadCsv(problems)
-    if not rows:
-        raise BadCsv(["the file has a header but no customers"])
-    return rows
+        # Past broken quoting the reader cannot tell where rows start, so no row of the
+        # file can be trusted: the whole file is refused.
+        raise BadCsv(f"malformed CSV from line {last_line + 1} ({exc})") from None
+    if not seen_any:
+        raise BadCsv("the file has a header but no customers")
+    return checker.result()
 
 
-def _parse_row(raw: dict[str, str]) -> CustomerRow:
-    ext = raw.get("external_id", "")
-    if not _EXTERNAL_ID.match(ext):
-        raise ValueError(
-            f"external_id {ext!r} must be 1-64 letters, digits or . _ : @ -, starting with a "
-            "letter or digit"
-        )
-    name = raw.get("name", "")
+def parse_row(raw: RawRow) -> CustomerRow:
+    """One customer from its fields as text (a CSV row, an API item); BadField if invalid.
+    Tags come as one "a;b" text (CSV) or as a list (API)."""
+    ext = _text(raw, "external_id")
+    if not EXTERNAL_ID.match(ext):
+        raise BadField("external_id", f"external_id {ext!r} must be 1-64 letters, digits or "
+                       ". _ : @ -, starting with a letter or digit")
+    name = _text(raw, "name")
     if not name or len(name) > 200:
-        raise ValueError("name is required and at most 200 characters")
+        raise BadField("name", "name is required and at most 200 characters")
     if any(ch < " " for ch in name):
-        raise ValueError("name must be a single line without control characters")
-    tier = raw.get("tier") or "standard"
+        raise BadField("name", "name must be a single line without control characters")
+    tier = _text(raw, "tier") or "standard"
     if len(tier) > 32:
-        raise ValueError("tier is at most 32 characters")
+        raise BadField("tier", "tier is at most 32 characters")
+    tags = raw.get("tags")
     return CustomerRow(
         external_id=ext,
         name=name,
         tier=tier.lower(),
-        language=_language(raw.get("language", "")),
-        timezone=_timezone(raw.get("timezone", "")),
-        birthday=_birthday(raw.get("birthday", "")),
-        tags=_tags(raw.get("tags", "")),
+        language=_language(_text(raw, "language")),
+        timezone=_timezone(_text(raw, "timezone")),
+        birthday=_birthday(_text(raw, "birthday")),
+        tags=_clean_tags(tags) if isinstance(tags, list) else _split_tags(_text(raw, "tags")),
     )
+
+
+def _text(raw: RawRow, key: str) -> str:
+    value = raw.get(key)
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _language(value: str) -> str | None:
@@ -115,7 +176,7 @@ def _language(value: str) -> str | None:
     try:
         return str(Locale.parse(value.replace("-", "_")))
     except (UnknownLocaleError, ValueError):
-        raise ValueError(f"language {value!r} is not a known language code") from None
+        raise BadField("language", f"language {value!r} is not a known language code") from None
 
 
 def _timezone(value: str) -> str | None:
@@ -124,7 +185,9 @@ def _timezone(value: str) -> str | None:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"timezone {value!r} is not an IANA timezone like Asia/Shanghai") from None
+        raise BadField(
+            "timezone", f"timezone {value!r} is not an IANA timezone like Asia/Shanghai"
+        ) from None
     return value
 
 
@@ -134,14 +197,20 @@ def _birthday(value: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"birthday {value!r} is not a date like 1990-05-31") from None
+        raise BadField("birthday", f"birthday {value!r} is not a date like 1990-05-31") from None
 
 
-def _tags(value: str) -> list[str]:
-    tags = [t.strip().lower() for t in re.split(r"[;,]", value) if t.strip()]
+def _split_tags(value: str) -> list[str]:
+    return _clean_tags(re.split(r"[;,]", value))
+
+
+def _clean_tags(values: list[str]) -> list[str]:
+    tags = [t.strip().lower() for t in values if t.strip()]
     bad = [t for t in tags if not _TAG.match(t)]
     if bad:
-        raise ValueError(f"tag {bad[0]!r} must be 1-32 letters, digits, '.', '_' or '-'")
+        raise BadField("tags", f"tag {bad[0]!r} must be 1-32 letters, digits, '.', '_' or '-'")
+    if len(set(tags)) > MAX_TAGS:
+        raise BadField("tags", f"tags are limited to {MAX_TAGS} per customer")
     return sorted(set(tags))
 
 

@@ -45,10 +45,11 @@ def test_import_link_event_history_report(env: Path, capsys) -> None:
     assert run(capsys, "db", "upgrade")[0] == 0
     (env / "c.csv").write_text(HEADER + 'C1,"<b>Tom & ""Jerry""</b>",gold,en,UTC,,vip\n'
                                "C2,Ann,,,,,\n", encoding="utf-8")
+    code, out, err = run(capsys, "customers", "import", "c.csv")
+    assert (code, out.splitlines(), err) == (
+        0, ["accepted 2 rows: 2 new and 0 updated customers", "rejected 0 rows"], "")
     code, out, _ = run(capsys, "customers", "import", "c.csv")
-    assert (code, out.strip()) == (0, "imported 2 new and updated 0 existing customers")
-    code, out, _ = run(capsys, "customers", "import", "c.csv")
-    assert out.strip() == "imported 0 new and updated 2 existing customers"
+    assert out.splitlines()[0] == "accepted 2 rows: 0 new and 2 updated customers"
 
     code, out, _ = run(capsys, "customers", "link", "C1")
     assert code == 0
@@ -109,15 +110,62 @@ def test_bad_input_is_one_line_and_non_zero(env: Path, capsys, argv, message) ->
     assert len(err.strip().splitlines()) == 1
 
 
-def test_a_csv_with_a_bad_row_imports_nothing(env: Path, capsys) -> None:
+def _stored(capsys: pytest.CaptureFixture[str], external_id: str) -> dict | None:
+    code, out, _ = run(capsys, "history", external_id, "--format", "json")
+    return json.loads(out)["customer"] if code == 0 else None
+
+
+def test_import_keeps_the_good_rows_and_reports_each_bad_one(env: Path, capsys) -> None:
     run(capsys, "db", "upgrade")
-    (env / "bad.csv").write_text(HEADER + "C1,Ann,,,,,\nC2,Bob,,,Mars/Base,,\n", encoding="utf-8")
-    code, _, err = run(capsys, "customers", "import", "bad.csv")
+    (env / "mixed.csv").write_text(
+        HEADER + "C1,Ann,gold,,,,\n"
+        "C2,Bob,,,Mars/Base,,\n"
+        "C3,Cid,,,,1990-02-30,\n"
+        "C1,Ann Again,,,,,\n"
+        "C4,Dee,,,,,\n", encoding="utf-8")
+    code, out, err = run(capsys, "customers", "import", "mixed.csv")
+    assert code == 3
+    assert out.splitlines() == ["accepted 2 rows: 2 new and 0 updated customers",
+                                "rejected 3 rows"]
+    assert err.splitlines() == [
+        "careloop: error: mixed.csv: line 3: timezone 'Mars/Base' is not an IANA timezone "
+        "like Asia/Shanghai",
+        "careloop: error: mixed.csv: line 4: birthday '1990-02-30' is not a date like 1990-05-31",
+        "careloop: error: mixed.csv: line 5: external_id 'C1' already appears on line 2",
+    ]
+    assert _stored(capsys, "C1")["name"] == "Ann"  # the repeat did not overwrite the first
+    assert _stored(capsys, "C4") is not None
+    assert _stored(capsys, "C2") is None
+    assert _stored(capsys, "C3") is None
+
+
+def test_import_with_every_row_rejected_writes_nothing_and_fails(env: Path, capsys) -> None:
+    run(capsys, "db", "upgrade")
+    (env / "bad.csv").write_text(HEADER + "C1,,,,,,\n", encoding="utf-8")
+    code, out, err = run(capsys, "customers", "import", "bad.csv")
     assert code == 1
-    assert "bad.csv: line 3: timezone 'Mars/Base' is not an IANA timezone" in err
-    assert "nothing was imported" in err
-    code, _, err = run(capsys, "history", "C1")
-    assert "no customer with external id 'C1'" in err  # the good row was not written either
+    assert out.splitlines() == ["accepted 0 rows: 0 new and 0 updated customers",
+                                "rejected 1 row"]
+    assert err.strip() == ("careloop: error: bad.csv: line 2: name is required and at most "
+                           "200 characters")
+    assert _stored(capsys, "C1") is None
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("", "bad.csv: the file is empty: expected a header external_id,name,"),
+    ("id,name\nC1,Ann\n", "bad.csv: line 1: unknown column 'id'; missing column 'external_id'"),
+    ("external_id,name\nC1,Ann\nC2,\"Bob\n", "bad.csv: malformed CSV from line 3"),
+])
+def test_a_file_that_cannot_be_parsed_is_one_line_and_imports_nothing(
+        env: Path, capsys, content: str, message: str) -> None:
+    run(capsys, "db", "upgrade")
+    (env / "bad.csv").write_text(content, encoding="utf-8")
+    code, out, err = run(capsys, "customers", "import", "bad.csv")
+    assert (code, out) == (1, "")
+    assert err.startswith(f"careloop: error: {message}")
+    assert err.strip().endswith("nothing was imported")
+    assert len(err.strip().splitlines()) == 1
+    assert _stored(capsys, "C1") is None
 
 
 def test_non_utf8_csv(env: Path, capsys) -> None:
@@ -232,6 +280,10 @@ def test_the_configured_playbook_is_checked_and_used(env: Path, capsys, monkeypa
     (env / "c.csv").write_text(HEADER + "C1,Ann,,,Asia/Shanghai,,\n", encoding="utf-8")
     run(capsys, "customers", "import", "c.csv")
     monkeypatch.setenv("CARELOOP_PLAYBOOK", "missing.yaml")
+    # `run` is stopped by the playbook before anything is sent to Telegram.
+    monkeypatch.setenv("CARELOOP_BOT_TOKEN", "123:never-used")
+    monkeypatch.setenv("CARELOOP_LINK_SECRET", "k" * 16)
+    monkeypatch.setenv("CARELOOP_TELEGRAM_API_URL", "http://127.0.0.1:9")
     for argv in (["playbook", "check"], ["events", "add", "--type", "purchase", "--customer", "C1"],
                  ["run"]):
         code, _, err = run(capsys, *argv)

@@ -308,15 +308,14 @@ def test_the_scheduler_ticks_the_sender_and_scans_hourly(storage: Storage) -> No
             first + timedelta(hours=1))
 
 
-def test_a_bad_playbook_stops_the_scheduler_from_being_built(
+def test_a_bad_playbook_stops_the_app_from_being_built(
     storage: Storage, tmp_path: Path
 ) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("rules:\n  - name: a\n    on: purchase\n    message: nope\n")
-    app = build_app(Settings(link_secret="k", playbook=bad), RecordingMessenger(),  # type: ignore[arg-type]
-                    clock=ManualClock(NOW), storage=storage)
     with pytest.raises(PlaybookError, match=r"bad\.yaml:4: rules\[0\]\.message: \"nope\""):
-        build_scheduler(app)
+        build_app(Settings(link_secret="k", playbook=bad), RecordingMessenger(),  # type: ignore[arg-type]
+                  clock=ManualClock(NOW), storage=storage)
 
 
 async def test_the_scans_run_once_as_soon_as_the_scheduler_starts(storage: Storage) -> None:

@@ -1,0 +1,153 @@
+"""The aiohttp application: routes, bearer auth, JSON errors. Handlers only parse and
+render; ingest.py decides."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.api import ingest
+from bot.api.auth import bearer_matches
+from bot.api.errors import ApiError, FieldError, body, invalid
+from bot.api.health import database_answers
+from bot.api.openapi import build_document
+from bot.api.schemas import CustomersOut, EventOut, TouchOut
+from bot.playbook.model import Playbook
+from bot.ports.clock import Clock
+from storage.uow import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+PUBLIC = frozenset({"/api/v1/openapi.json"})  # under /api/ but readable without a token
+
+
+class Database(Protocol):
+    """What the API needs of the composition root's Storage."""
+
+    @property
+    def engine(self) -> AsyncEngine: ...
+
+    @property
+    def uow(self) -> UnitOfWorkFactory: ...
+
+
+@dataclass(frozen=True)
+class ApiDeps:
+    storage: Database
+    clock: Clock
+    token: str
+    language: str  # defaults for customers created without one
+    timezone: str  # also the clock of an event time given without an offset
+    playbook: Playbook
+    document: dict[str, Any]
+
+
+DEPS = web.AppKey("careloop_api", ApiDeps)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def build_api(storage: Database, clock: Clock, playbook: Playbook, *, token: str,
+              language: str, timezone: str) -> web.Application:
+    app = web.Application(middlewares=[_json_errors, _bearer_auth],
+                          client_max_size=MAX_BODY_BYTES)
+    app[DEPS] = ApiDeps(storage, clock, token, language, timezone, playbook,
+                        build_document(MAX_BODY_BYTES))
+    app.router.add_post("/api/v1/events", post_event)
+    app.router.add_post("/api/v1/customers", post_customers)
+    app.router.add_get("/api/v1/openapi.json", get_openapi)
+    app.router.add_get("/healthz", get_health)
+    return app
+
+
+async def post_event(request: web.Request) -> web.Response:
+    """Record a business event once per event id; answer with the touches it scheduled."""
+    deps = request.app[DEPS]
+    event = ingest.event_body(await _json_body(request))
+    scheduled = await ingest.record_event(deps.storage.uow, deps.clock.now(), event,
+                                          deps.timezone, deps.playbook)
+    assert scheduled.event.id is not None
+    log.info("API event %s %s: %d touches scheduled", scheduled.event.id,
+             "repeated" if scheduled.repeated else "recorded", len(scheduled.touches))
+    out = EventOut(event=scheduled.event.id, duplicate=scheduled.repeated, touches=[
+        TouchOut(purpose=t.purpose, due_at=t.due_at) for t in scheduled.touches])
+    return web.json_response(out.model_dump(mode="json"),
+                             status=200 if scheduled.repeated else 201)
+
+
+async def post_customers(request: web.Request) -> web.Response:
+    """Create or update one customer or a list of them, all or none."""
+    deps = request.app[DEPS]
+    rows = ingest.customer_rows(await _json_body(request))
+    result = await ingest.save_customers(deps.storage.uow, deps.clock.now(), rows,
+                                         deps.language, deps.timezone)
+    log.info("API customers: %d created, %d updated", result.created, result.updated)
+    out = CustomersOut(created=result.created, updated=result.updated)
+    return web.json_response(out.model_dump(mode="json"))
+
+
+async def get_openapi(request: web.Request) -> web.Response:
+    """This API's OpenAPI document."""
+    return web.json_response(request.app[DEPS].document)
+
+
+async def get_health(request: web.Request) -> web.Response:
+    """200 when the database answers, 503 when it does not."""
+    ok = await database_answers(request.app[DEPS].storage.engine)
+    return web.json_response({"status": "ok" if ok else "unavailable"},
+                             status=200 if ok else 503)
+
+
+async def _json_body(request: web.Request) -> object:
+    raw = await request.read()  # over client_max_size: HTTPRequestEntityTooLarge, a 413
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise invalid(None, "the body is nested too deeply") from None
+    except ValueError as exc:  # also text that is not UTF-8
+        raise invalid(None, f"the body is not valid JSON: {exc}") from None
+
+
+@web.middleware
+async def _bearer_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith("/api/") and request.path not in PUBLIC:
+        token = request.app[DEPS].token
+        if not bearer_matches(request.headers.get("Authorization"), token):
+            raise ApiError(401, [FieldError(None, "a valid bearer token is required")],
+                           {"WWW-Authenticate": 'Bearer realm="careloop"'})
+    return await handler(request)
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every refusal is JSON in one shape, including aiohttp's own 404, 405 and 413."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return web.json_response(body(exc.errors), status=exc.status, headers=exc.headers)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+        return web.json_response(body([FieldError(None, _explain(exc, request))]),
+                                 status=exc.status, headers=headers)
+    except Exception:
+        # The log names the route only: request bodies carry personal data.
+        log.exception("API %s %s failed", request.method, request.path)
+        return web.json_response(body([FieldError(None, "internal error")]), status=500)
+
+
+def _explain(exc: web.HTTPException, request: web.Request) -> str:
+    if isinstance(exc, web.HTTPNotFound):
+        return f"no such endpoint: {request.path}"
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        return f"{exc.method} is not allowed here; use {', '.join(sorted(exc.allowed_methods))}"
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        return f"the body is larger than {MAX_BODY_BYTES} bytes"
+    return exc.reason

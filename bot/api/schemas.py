@@ -1,0 +1,95 @@
+"""Request and response bodies. Types are checked here; the rules on values (id formats,
+timezones, tags, ...) live in the services, shared with the CLI, and the patterns shown in
+the OpenAPI document are taken from there so the two cannot drift apart."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
+
+from bot.services import care, customers
+
+MAX_CUSTOMERS = 1000  # per request; larger batches go in several requests or a CSV import
+
+
+def _pattern(regex: str) -> JsonDict:
+    return {"pattern": regex}
+
+
+class _Input(BaseModel):
+    # strict: "42" is not silently an int, nor 42 a string; extra: a misspelt field is an
+    # error rather than a value quietly ignored.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class EventIn(_Input):
+    """A business event; the playbook turns it into scheduled touches."""
+
+    id: str = Field(
+        description="Your system's id for this event. Reporting the same id again records "
+        "nothing and answers 200 with duplicate: true, so a request can be retried safely.",
+        examples=["order-1042"], json_schema_extra=_pattern(care.SOURCE_ID.pattern))
+    type: str = Field(description="The event type, e.g. purchase or service_completed.",
+                      examples=["purchase"], json_schema_extra=_pattern(care.EVENT_TYPE.pattern))
+    customer: str = Field(description="The customer's external id.", examples=["C-1001"],
+                          json_schema_extra=_pattern(customers.EXTERNAL_ID.pattern))
+    at: str | None = Field(
+        default=None, description="When it happened, ISO 8601. Without an offset it is the "
+        "business's local time (CARELOOP_TIMEZONE). Default: when the request arrives.",
+        examples=["2026-11-20T15:30:00+08:00"])
+    attrs: dict[str, str] = Field(
+        default_factory=dict, description=f"Up to {care.MAX_ATTRS} string values, each at most "
+        f"{care.MAX_ATTR_VALUE} characters, under keys of letters, digits and _.",
+        examples=[{"order": "1042"}])
+
+
+class CustomerIn(_Input):
+    """A customer to create, or to update when the external id is known. As in the CSV
+    import, an update replaces name, tier, birthday and tags, and keeps the language and
+    timezone when they are left out."""
+
+    external_id: str = Field(examples=["C-1001"],
+                             json_schema_extra=_pattern(customers.EXTERNAL_ID.pattern))
+    name: str = Field(description="At most 200 characters, one line.", examples=["Mei Chen"])
+    tier: str | None = Field(default=None, description="Default: standard.", examples=["gold"])
+    language: str | None = Field(default=None, description="A language code, e.g. en or zh-Hans.")
+    timezone: str | None = Field(default=None, description="An IANA timezone.",
+                                 examples=["Asia/Shanghai"])
+    birthday: str | None = Field(default=None, description="A date, YYYY-MM-DD.",
+                                 examples=["1991-04-18"])
+    tags: list[str] | None = Field(
+        default=None, description=f"At most {customers.MAX_TAGS} tags of letters, digits, "
+        "'.', '_' or '-'.", examples=[["coffee", "vip"]])
+
+
+class TouchOut(BaseModel):
+    purpose: str = Field(examples=["purchase.care"])
+    due_at: datetime
+
+
+class EventOut(BaseModel):
+    event: int = Field(description="The event's id in careloop.")
+    touches: list[TouchOut] = Field(description="The touches this request scheduled.")
+    duplicate: bool = Field(description="The event id was reported before; nothing was done.")
+
+
+class CustomersOut(BaseModel):
+    created: int
+    updated: int
+
+
+class FieldErrorOut(BaseModel):
+    field: str | None = Field(description='Where in the body, e.g. "at", "attrs.order" or '
+                              '"[2].timezone"; null when the request as a whole is refused.')
+    message: str
+
+
+class ErrorsOut(BaseModel):
+    errors: list[FieldErrorOut]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "unavailable"]

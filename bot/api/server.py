@@ -1,0 +1,62 @@
+"""Starting and stopping the HTTP API next to the bot; off unless CARELOOP_API_TOKEN is set."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from bot.api.app import Database, build_api
+from bot.api.auth import MIN_TOKEN_LENGTH
+from bot.playbook.model import Playbook
+from bot.ports.clock import Clock
+from bot.settings import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ApiServer:
+    runner: web.AppRunner
+
+    @property
+    def url(self) -> str:
+        """Where it listens, with the port the system chose when asked for port 0."""
+        host, port = self.runner.addresses[0][:2]
+        return f"http://{host}:{port}"
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()  # lets requests in progress finish
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"CARELOOP_API_LISTEN: {listen!r} must look like 127.0.0.1:8081")
+    return host.strip("[]"), int(port)
+
+
+async def start_api(settings: Settings, storage: Database, clock: Clock,
+                    playbook: Playbook) -> ApiServer | None:
+    token = settings.api_token.get_secret_value() if settings.api_token else ""
+    if not token:
+        log.info("HTTP API off: CARELOOP_API_TOKEN is not set")
+        return None
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigError(f"CARELOOP_API_TOKEN: must be at least {MIN_TOKEN_LENGTH} characters")
+    host, port = parse_listen(settings.api_listen)
+    app = build_api(storage, clock, playbook, token=token, language=settings.language,
+                    timezone=settings.timezone)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ConfigError(
+            f"CARELOOP_API_LISTEN: cannot listen on {settings.api_listen}: {exc.strerror}"
+        ) from None
+    server = ApiServer(runner)
+    log.info("HTTP API listening on %s", server.url)
+    return server
