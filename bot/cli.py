@@ -225,8 +225,9 @@ async def cmd_event(args: argparse.Namespace, settings: Settings, storage: Stora
     for touch in scheduled.touches:
         print(f"  {touch.purpose}: {tr.datetime(touch.due_at, settings.timezone)}")
     if scheduled.duplicates:
-        print(tr.gettext("{n} already scheduled for the same event, not repeated").format(
-            n=scheduled.duplicates))
+        print(tr.ngettext("{n} touch was already scheduled for the same event, not repeated",
+                          "{n} touches were already scheduled for the same event, not repeated",
+                          scheduled.duplicates).format(n=scheduled.duplicates))
     return 0
 
 
