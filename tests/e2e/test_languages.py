@@ -130,7 +130,7 @@ async def test_a_language_the_business_chose_is_kept_on_first_contact(stage: Sta
     await stage.import_customers(CSV_HEADER + "C1,Olga Ivanova,standard,ru,,,\n")
     olga = stage.customer("Olga", language_code="en")  # Telegram in English
     await stage.say(olga, f"/start {await stage.link('C1')}")
-    await stage.bot_offers(olga.id, "✅ Да, давайте на связи")
+    await stage.bot_offers(olga.id, "✅ Да, пишите")
 
 
 async def test_language_lists_each_language_in_itself_and_switches(stage: Stage) -> None:
