@@ -42,17 +42,19 @@ def telegram_language(code: str | None) -> str | None:
     return SIMPLIFIED
 
 
-def first_contact_language(stored: str, telegram: str | None, business_default: str) -> str:
+def first_contact_language(
+    stored: str | None, telegram: str | None, business_default: str
+) -> str | None:
     """The language a customer keeps after opening the bot for the first time.
 
-    A language the business gave the customer on import (one that differs from the
-    business default) is kept: Telegram has no official Chinese interface, so many Chinese
-    readers run it in English, and the business knows better. Otherwise the language of
-    the customer's Telegram wins, when careloop speaks it (`telegram` is None otherwise).
+    `stored` and `telegram` are languages careloop speaks, or None. A language the business
+    gave the customer on import (one that differs from the business default) is kept:
+    Telegram has no official Chinese interface, so many Chinese readers run it in English,
+    and the business knows better. Otherwise the language of the customer's Telegram wins.
     """
-    if stored != business_default or telegram is None:
+    if stored is not None and stored != business_default:
         return stored
-    return telegram
+    return telegram or stored
 
 
 def own_name(language: str) -> str:

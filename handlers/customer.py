@@ -82,8 +82,8 @@ async def _start_with_link(
     assert link.customer is not None
     if link.outcome is customers.LinkOutcome.LINKED:  # first contact: speak their language
         await languages.adopt_telegram_language(
-            ctx.uow, ctx.now, link.customer, ctx.catalogs.normalize(update.user.language_code),
-            ctx.catalogs.default)
+            ctx.uow, ctx.now, link.customer, ctx.catalogs.normalize(link.customer.language),
+            ctx.catalogs.normalize(update.user.language_code), ctx.catalogs.default)
     return await _welcome(update, ctx, link.customer)
 
 

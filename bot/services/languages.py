@@ -25,9 +25,14 @@ async def set_language(
 
 
 async def adopt_telegram_language(
-    uow: UnitOfWork, now: datetime, customer: Customer, telegram: str | None,
-    business_default: str,
+    uow: UnitOfWork, now: datetime, customer: Customer, spoken: str | None,
+    telegram: str | None, business_default: str,
 ) -> bool:
-    """First contact: the customer's Telegram language, unless the business chose one."""
-    language = first_contact_language(customer.language, telegram, business_default)
+    """First contact: the customer's Telegram language, unless the business chose one.
+
+    `spoken` is the stored language as careloop speaks it (None if it does not), `telegram`
+    the language of the customer's Telegram app (None if careloop does not speak it)."""
+    language = first_contact_language(spoken, telegram, business_default)
+    if language is None or language == spoken:
+        return False
     return await set_language(uow, now, customer, language, "telegram")

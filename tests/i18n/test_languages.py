@@ -46,9 +46,11 @@ def test_a_language_without_a_catalog_gets_the_business_default(
     ("en", None, "en"),  # Telegram in a language careloop does not speak
     ("zh_Hans", "en", "zh_Hans"),  # the business knows: Telegram has no official Chinese
     ("ru", "ru", "ru"),
+    (None, "ru", "ru"),  # the import named a language careloop does not speak
+    (None, None, None),
 ])
 def test_on_first_contact_telegram_decides_unless_the_business_did(
-        stored: str, telegram: str | None, kept: str) -> None:
+        stored: str | None, telegram: str | None, kept: str | None) -> None:
     assert first_contact_language(stored, telegram, business_default="en") == kept
 
 
