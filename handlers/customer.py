@@ -7,12 +7,12 @@ from html import escape
 
 from bot import deeplink
 from bot.i18n import N_, Translator
-from bot.languages import own_name
 from bot.ports.messenger import CAPTION_LIMIT, TEXT_LIMIT, clip, text_length
 from bot.ports.updates import Keyboard, Update
 from bot.services import answers, cases, customers, languages
 from bot.services.buttons import resolve
 from bot.services.timeline import record
+from handlers import language
 from handlers.context import Context
 from handlers.effects import CaseLink, Edit, Effect, LogAs, Send, Toast
 from handlers.render import case_card, consent_keyboard, survey_answered
@@ -143,21 +143,8 @@ async def on_unknown_command(
                                        "what I can do."))]
 
 
-async def on_language(update: Update, ctx: Context, customer: Customer | None) -> list[Effect]:
-    """/language: the languages careloop speaks, each on a button in its own name."""
-    _ = ctx.tr(customer.language if customer else update.user.language_code).gettext
-    if customer is None:
-        return [_reply(update, None, _("Hello! Send /start to connect with us."))]
-    current = ctx.catalogs.language_for(customer.language)
-    rows = [[await ctx.button(("✓ " if language == current else "") + own_name(language),
-                              "language", customer.id, update.chat.id, language)]
-            for language in ctx.catalogs.languages]
-    return [_reply(update, customer, _("Which language should I write to you in?"),
-                   Keyboard.of(*rows))]
-
-
 COMMANDS: dict[str, Handler] = {
-    "start": on_start, "stop": on_stop, "language": on_language, "help": on_help,
+    "start": on_start, "stop": on_stop, "language": language.on_language, "help": on_help,
 }
 
 
@@ -331,27 +318,11 @@ async def on_case_confirm(
     return effects
 
 
-async def on_language_choice(
-    update: Update, ctx: Context, customer: Customer, subject: int, value: str
-) -> list[Effect]:
-    """A language button: store the choice and confirm it in the chosen language."""
-    assert update.callback_id is not None and update.message_id is not None
-    _ = ctx.tr(customer.language).gettext
-    if subject != customer.id:
-        return [Toast(update.callback_id, _("This button is not for you."))]
-    if value not in ctx.catalogs.languages:  # a language since withdrawn
-        return [Toast(update.callback_id, _("This button is no longer valid."))]
-    await languages.set_language(ctx.uow, ctx.now, customer, value, "button")
-    # TRANSLATORS: "English" is the name of the language of this catalog.
-    done = ctx.tr(value).gettext("Done! From now on I will write to you in English.")
-    return [Edit(update.chat.id, update.message_id, done), Toast(update.callback_id)]
-
-
 ButtonHandler = Callable[[Update, Context, Customer, int, str], Awaitable[list[Effect]]]
 BUTTONS: dict[str, ButtonHandler] = {
     "consent": on_consent,
     "survey": on_survey,
     "comment_skip": on_comment_skip,
     "case_confirm": on_case_confirm,
-    "language": on_language_choice,
+    "language": language.on_choice,
 }
