@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="play the whole loop on a sandbox, no token needed")
-    demo.add_argument("--locale", default=None, help="language of the simulated people")
+    demo.add_argument("--locale", default=None,
+                      help="the demo's language: en, ru, zh_Hans or zh_Hant (default en)")
 
     run = sub.add_parser("run", help="run the bot, the scheduler and the sender")
     run.add_argument("--webhook", action="store_true", help="receive updates by webhook")
