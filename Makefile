@@ -17,12 +17,21 @@ test:  ## lint and run the whole test suite
 test-pg:  ## the same, with storage and end-to-end tests also on the local PostgreSQL
 	CARELOOP_TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test $(MAKE) test
 
-i18n:  ## extract marked texts into the template and update every catalog
-	pybabel extract -F babel.cfg -k N_ --no-location --sort-output \
-		--project careloop --copyright-holder careloop -o locales/careloop.pot .
-	pybabel update -i locales/careloop.pot -d locales -D careloop --no-fuzzy-matching
+i18n:  ## extract marked texts, update every catalog, fill English, list what needs translating
+	pybabel extract -F babel.cfg -k N_ --add-comments=TRANSLATORS: --no-location \
+		--sort-output --project careloop --copyright-holder careloop \
+		-o locales/careloop.pot .
+	pybabel update -i locales/careloop.pot -d locales -D careloop --no-fuzzy-matching \
+		--ignore-obsolete
+	$(PY) -m bot.catalog_check --fill-source
+
+i18n-check:  ## list untranslated, fuzzy or broken messages in every catalog
+	$(PY) -m bot.catalog_check
+
+i18n-add:  ## start a catalog for a new language: make i18n-add LOCALE=de
+	pybabel init -i locales/careloop.pot -d locales -D careloop -l $(LOCALE)
 
 spec:  ## regenerate the sandbox's Bot API parameter table from the official spec
 	$(PY) -m bot.sandbox.derive_spec ../shared/botapi/api.json
 
-.PHONY: help install demo test test-pg i18n spec
+.PHONY: help install demo test test-pg i18n i18n-check i18n-add spec

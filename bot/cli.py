@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="play the whole loop on a sandbox, no token needed")
-    demo.add_argument("--locale", default=None, help="language of the simulated people")
+    demo.add_argument("--locale", default=None,
+                      help="the demo's language: en, ru, zh_Hans or zh_Hant (default en)")
 
     run = sub.add_parser("run", help="run the bot, the scheduler, the sender and, when "
                          "CARELOOP_API_TOKEN is set, the HTTP API")
@@ -265,8 +266,9 @@ async def cmd_event(args: argparse.Namespace, settings: Settings, storage: Stora
     for touch in scheduled.touches:
         print(f"  {touch.purpose}: {tr.datetime(touch.due_at, settings.timezone)}")
     if scheduled.duplicates:
-        print(tr.gettext("{n} already scheduled for the same event, not repeated").format(
-            n=scheduled.duplicates))
+        print(tr.ngettext("{n} touch was already scheduled for the same event, not repeated",
+                          "{n} touches were already scheduled for the same event, not repeated",
+                          scheduled.duplicates).format(n=scheduled.duplicates))
     for rule in scheduled.passed:
         print(tr.gettext("  {rule}: not scheduled, its time before the event has passed")
               .format(rule=rule.purpose))

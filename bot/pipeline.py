@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.delivery.executor import Executor
 from bot.delivery.outbound import Outbound
 from bot.i18n import Catalogs
@@ -44,11 +46,22 @@ class Pipeline:
                 # Only ids and the exception go to the log: never names or message texts.
                 log.exception("update %s failed; nothing it changed was kept", update.update_id)
                 await uow.rollback()
-                effects, stored = self._apology(update), {}
+                effects, stored = await self._apology(update), {}
         await self._executor.run(effects, stored)
 
-    def _apology(self, update: Update) -> list[Effect]:
+    async def _apology(self, update: Update) -> list[Effect]:
         if update.callback_id is None:
             return []
-        _ = self._catalogs.translator(update.user.language_code).gettext
+        _ = self._catalogs.translator(await self._reader_language(update)).gettext
         return [Toast(update.callback_id, _("Sorry, something went wrong. Please try again."))]
+
+    async def _reader_language(self, update: Update) -> str | None:
+        """Staff read the staff group's language; a customer the one stored for them."""
+        if update.chat.id == self._config.staff_chat_id:
+            return self._config.staff_language
+        try:
+            async with self._uow() as uow:
+                customer = await uow.customers.by_telegram_user(update.user.id)
+        except (SQLAlchemyError, OSError):  # the database may be why the update failed
+            customer = None
+        return customer.language if customer is not None else update.user.language_code

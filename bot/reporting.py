@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from babel.numbers import format_decimal
-
 from bot.i18n import Translator
 from bot.services.cases import CaseState
 from bot.services.reports import Report
 from bot.services.timeline import ARROWS
+from handlers.labels import kind_name, state_name
 from storage.models import Customer, Interaction
 
 
@@ -58,31 +57,39 @@ def history_text(
         detail = (e.text or "").replace("\n", " ⏎ ")
         extras = ", ".join(f"{k}={v}" for k, v in e.data.items() if v is not None)
         if e.case_id:
-            extras = f"case #{e.case_id}" + (f", {extras}" if extras else "")
+            case = _("case #{id}").format(id=e.case_id)
+            extras = f"{case}, {extras}" if extras else case
         body = " ".join(p for p in (detail, f"[{extras}]" if extras else "") if p)
         lines.append(f"{tr.datetime(e.at, timezone)}  {ARROWS.get(e.direction, '·')} "
-                     f"{e.kind:<11} {body}".rstrip())
+                     f"{kind_name(tr, e.kind):<11} {body}".rstrip())
     return "\n".join(lines)
 
 
+NONE = "—"  # a figure with nothing to compute it from
+
+
 def _pct(tr: Translator, value: float | None) -> str:
-    return "—" if value is None else format_decimal(value, "0.0", locale=tr.language) + "%"
+    return NONE if value is None else tr.percent(value)
 
 
 def report_text(tr: Translator, report: Report, timezone: str) -> str:
+    """The report in the reader's language, with numbers written the way it writes them."""
     _ = tr.gettext
     c, n = report.csat, report.nps
-    mean = "—" if c.mean is None else format_decimal(c.mean, "0.00", locale=tr.language)
-    nps = "—" if n.score is None else format_decimal(n.score, "+0.0;-0.0", locale=tr.language)
-    cases = ", ".join(f"{state} {report.cases.get(state, 0)}" for state in CaseState)
+    mean = NONE if c.mean is None else tr.decimal(c.mean, "0.00")
+    nps = NONE if n.score is None else tr.decimal(n.score, "+0.0;-0.0")
+    cases = tr.join(
+        _("{state} {n}").format(state=state_name(tr, state), n=report.cases.get(state, 0))
+        for state in CaseState)
     return "\n".join([
         _("careloop report: {since} – {until}").format(
             since=tr.datetime(report.since, timezone), until=tr.datetime(report.until, timezone)),
         _("Surveys: {invited} delivered, {answered} answered, response rate {rate}").format(
             invited=report.invited, answered=report.answered,
             rate=_pct(tr, report.response_rate)),
-        _("CSAT: {pct} satisfied (4–5), mean {mean}, {n} answers").format(
-            pct=_pct(tr, c.satisfied_pct), mean=mean, n=c.answers),
+        tr.ngettext("CSAT: {pct} satisfied (4–5), mean {mean}, {n} answer",
+                    "CSAT: {pct} satisfied (4–5), mean {mean}, {n} answers", c.answers
+                    ).format(pct=_pct(tr, c.satisfied_pct), mean=mean, n=c.answers),
         _("NPS: {score} ({promoters} promoters, {passives} passives, {detractors} detractors)"
           ).format(score=nps, promoters=n.promoters, passives=n.passives,
                    detractors=n.detractors),

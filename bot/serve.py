@@ -12,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.api.server import ApiServer, start_api
 from bot.app import App, Storage, build_app
+from bot.languages import command_menus
 from bot.ports.clock import Clock
 from bot.runtime.aiogram_runtime import AiogramRuntime
 from bot.settings import ConfigError, Settings
@@ -40,10 +41,10 @@ async def assemble(settings: Settings, storage: Storage, clock: Clock | None = N
     app = build_app(settings, runtime.messenger, clock=clock, storage=storage)
     runtime.attach(app.pipeline)
     catalogs = app.catalogs
-    await runtime.publish_commands(
-        {lang: command_menu(catalogs.translator(lang)) for lang in catalogs.languages},
-        default=catalogs.default,
-    )
+    await runtime.publish_commands({
+        code: command_menu(catalogs.translator(language))
+        for code, language in command_menus(catalogs.languages, catalogs.default).items()
+    })
     await app.sender.recover()
     scheduler = app.scheduler()
     scheduler.start()

@@ -18,6 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.delivery.contact import BadQuietHours, QuietHours
+from bot.i18n import available_languages
+from bot.languages import telegram_language
 
 PREFIX = "CARELOOP_"
 
@@ -69,6 +71,16 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA timezone {value!r}") from None
         return value
+
+    @field_validator("language", "staff_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        # A language without a catalog would quietly fall back to English: say so instead.
+        language = telegram_language(value)
+        available = available_languages()
+        if language not in available:
+            raise ValueError(f"{value!r} has no catalog; available: {', '.join(available)}")
+        return language
 
     @field_validator("database_url")
     @classmethod

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from bot import deeplink
 from bot.app import Storage, build_storage
+from bot.languages import telegram_code
 from bot.playbook.loader import load_playbook
 from bot.playbook.model import Playbook
 from bot.ports.clock import ShiftedClock
@@ -52,19 +53,22 @@ class Stage:
     @classmethod
     async def open(
         cls, workdir: Path, *, database_url: str | None = None, staff_names: tuple[str, ...] = (
-            "Lin", "Max", "Sam"), staff_language: str = "en", rate_limits: bool = True,
+            "Lin", "Max", "Sam"), language: str = "en", staff_language: str = "en",
+        group_title: str = "Care team", rate_limits: bool = True,
         start_at: datetime | None = None, playbook: Path | None = None,
         **settings_overrides: object,
     ) -> Stage:
-        """`playbook`: a playbook file for the operator and the running bot alike (through
-        CARELOOP_PLAYBOOK's setting); None is the shipped default."""
+        """`language` is the business's default customer language; `staff_language` the
+        staff group's. `playbook`: a playbook file for the operator and the running bot
+        alike (through CARELOOP_PLAYBOOK's setting); None is the shipped default."""
         book = load_playbook(playbook)  # before anything starts: a bad file fails here
         clock = ShiftedClock(start_at or DAYTIME)
         # The sandbox keeps Telegram's limits on the same clock: moving it moves both.
         sandbox = Sandbox(rate_limits=rate_limits, time_source=lambda: clock.now().timestamp())
         base_url = await sandbox.start()
-        staff = [sandbox.add_user(name, language_code=staff_language) for name in staff_names]
-        staff_chat = sandbox.add_group("Care team", staff)
+        staff = [sandbox.add_user(name, language_code=telegram_code(staff_language))
+                 for name in staff_names]
+        staff_chat = sandbox.add_group(group_title, staff)
         defaults: dict[str, object] = {
             "sender_interval_seconds": 0.05,
             # The sandbox allows short bursts; the demo does not wait out real seconds.
@@ -77,6 +81,7 @@ class Stage:
             staff_chat_id=staff_chat,
             link_secret=secrets.token_urlsafe(24),  # type: ignore[arg-type]
             bot_username=sandbox.bot.username,
+            language=language,
             staff_language=staff_language,
             playbook=playbook,
             **(defaults | settings_overrides),  # type: ignore[arg-type]
@@ -209,6 +214,15 @@ class Stage:
             return next((m for m in self.sandbox.bot_messages(chat_id)
                          if m.message_id > after and contains in (m.content or "")), None)
         return await self.wait(find, f"a bot message containing {contains!r} in chat {chat_id}")
+
+    async def bot_offers(self, chat_id: int, label: str, *, after: int = 0) -> SandboxMessage:
+        """The first bot message in this chat, newer than message id `after`, that shows a
+        button whose label contains `label` now; waits for it."""
+        def find() -> SandboxMessage | None:
+            return next((m for m in self.sandbox.bot_messages(chat_id)
+                         if m.message_id > after
+                         and any(label in text for row in m.buttons for text, _ in row)), None)
+        return await self.wait(find, f"a bot message with a {label!r} button in chat {chat_id}")
 
     async def wait(self, probe: Callable[[], T | None], what: str) -> T:
         """Wait until `probe` returns something, re-checked on every change in the sandbox."""

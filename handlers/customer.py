@@ -9,9 +9,10 @@ from bot import deeplink
 from bot.i18n import N_, Translator
 from bot.ports.messenger import CAPTION_LIMIT, TEXT_LIMIT, clip, text_length
 from bot.ports.updates import Keyboard, Update
-from bot.services import answers, cases, customers
+from bot.services import answers, cases, customers, languages
 from bot.services.buttons import resolve
 from bot.services.timeline import record
+from handlers import language
 from handlers.context import Context
 from handlers.effects import CaseLink, Edit, Effect, LogAs, Send, Toast
 from handlers.render import case_card, consent_keyboard, survey_answered
@@ -79,6 +80,10 @@ async def _start_with_link(
             "This link is already connected to another Telegram account. If that is a "
             "mistake, please contact the business."))]
     assert link.customer is not None
+    if link.outcome is customers.LinkOutcome.LINKED:  # first contact: speak their language
+        await languages.adopt_telegram_language(
+            ctx.uow, ctx.now, link.customer, ctx.catalogs.normalize(link.customer.language),
+            ctx.catalogs.normalize(update.user.language_code), ctx.catalogs.default)
     return await _welcome(update, ctx, link.customer)
 
 
@@ -121,6 +126,7 @@ async def on_help(update: Update, ctx: Context, customer: Customer | None) -> li
 MENU = (
     ("start", N_("connect and choose whether we may message you")),
     ("stop", N_("stop all messages from us")),
+    ("language", N_("choose the language I write to you in")),
     ("help", N_("what this bot can do")),
 )
 
@@ -137,7 +143,9 @@ async def on_unknown_command(
                                        "what I can do."))]
 
 
-COMMANDS: dict[str, Handler] = {"start": on_start, "stop": on_stop, "help": on_help}
+COMMANDS: dict[str, Handler] = {
+    "start": on_start, "stop": on_stop, "language": language.on_language, "help": on_help,
+}
 
 
 async def on_message(update: Update, ctx: Context, customer: Customer | None) -> list[Effect]:
@@ -281,7 +289,7 @@ async def on_case_confirm(
 ) -> list[Effect]:
     """The customer's answer to "is it resolved?": yes closes the case, no reopens it."""
     _ = ctx.tr(customer.language).gettext
-    staff_ = ctx.staff_tr.gettext
+    staff = ctx.staff_tr
     assert update.callback_id is not None and update.message_id is not None
     case = await ctx.uow.cases.get(subject)
     if case is None or case.customer_id != customer.id:
@@ -293,11 +301,11 @@ async def on_case_confirm(
         return [Toast(update.callback_id, _("You have already answered this. Thank you!"))]
     if action is cases.CaseAction.CONFIRM:
         mine = _("Great, thank you for confirming! We are glad it is sorted out.")
-        notice = staff_("✅ Case #{id}: the customer confirmed it is resolved.")
+        notice = staff.gettext("✅ Case #{id}: the customer confirmed it is resolved.")
     else:
         mine = _("Sorry it is not sorted out yet. We have reopened your request and will "
                  "get back to you here.")
-        notice = staff_("⚠️ Case #{id} reopened: the customer says it is not resolved.")
+        notice = staff.gettext("⚠️ Case #{id} reopened: the customer says it is not resolved.")
     effects: list[Effect] = [Edit(update.chat.id, update.message_id, mine),
                              Toast(update.callback_id)]
     staff_chat = ctx.config.staff_chat_id
@@ -316,4 +324,5 @@ BUTTONS: dict[str, ButtonHandler] = {
     "survey": on_survey,
     "comment_skip": on_comment_skip,
     "case_confirm": on_case_confirm,
+    "language": language.on_choice,
 }

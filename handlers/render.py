@@ -14,6 +14,7 @@ from bot.services import cases
 from bot.services.cases import CaseState
 from bot.services.timeline import ARROWS
 from handlers.context import Context
+from handlers.labels import kind_name
 from storage.models import Case, Customer, Interaction, SurveyInvitation
 from surveys.definitions import Survey, survey
 
@@ -105,7 +106,8 @@ def _history_line(tr: Translator, entry: Interaction, timezone: str) -> str:
     detail = " ".join(detail.split())  # one line per entry
     if len(detail) > 80:
         detail = detail[:79] + "…"
-    return f"{tr.datetime(entry.at, timezone)} {arrow} {escape(entry.kind)}: {escape(detail)}"
+    kind = escape(kind_name(tr, entry.kind))
+    return f"{tr.datetime(entry.at, timezone)} {arrow} {kind}: {escape(detail)}"
 
 
 async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:

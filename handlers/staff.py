@@ -119,8 +119,10 @@ async def on_reply(update: Update, ctx: Context) -> list[Effect]:
     heading = ctx.tr(customer.language).gettext("💬 Our support team:")
     room = (CAPTION_LIMIT if update.media else TEXT_LIMIT) - text_length(heading) - 1
     if text_length(text) > room:
-        return [_reply(update, _("That is too long to pass on: please keep it under {n} "
-                                 "characters.").format(n=room))]
+        return [_reply(update, ctx.staff_tr.ngettext(
+            "That is too long to pass on: please keep it under {n} character.",
+            "That is too long to pass on: please keep it under {n} characters.", room,
+        ).format(n=room))]
     effects: list[Effect] = []
     if case.state == cases.CaseState.OPEN:
         # Answering a case is taking it: nobody else should answer in parallel.

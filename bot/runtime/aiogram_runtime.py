@@ -280,15 +280,13 @@ class AiogramRuntime:
             raise RuntimeError("attach a pipeline first")
         return self._dispatcher
 
-    async def publish_commands(self, menus: dict[str, list[tuple[str, str]]], default: str
-                               ) -> None:
-        """Telegram's command menu in private chats, in each language we have."""
+    async def publish_commands(self, menus: dict[str | None, list[tuple[str, str]]]) -> None:
+        """Telegram's command menu in private chats, by Telegram language_code (None: the
+        menu for every language without one of its own)."""
         scope = BotCommandScopeAllPrivateChats()
-        for language, menu in menus.items():
+        for language_code, menu in menus.items():
             commands = [BotCommand(command=name, description=about) for name, about in menu]
-            await self.bot.set_my_commands(
-                commands, scope=scope, language_code=None if language == default else language
-            )
+            await self.bot.set_my_commands(commands, scope=scope, language_code=language_code)
 
     async def poll(self, *, handle_signals: bool = True) -> None:
         await run_polling(self.bot, self.dispatcher, handle_signals=handle_signals)

@@ -65,7 +65,7 @@ def test_import_link_event_history_report(env: Path, capsys) -> None:
     code, out, _ = run(capsys, "events", "add", "--type", "purchase", "--customer", "C1",
                        "--at", "2026-11-20T15:00:00+08:00")
     assert "0 touches scheduled" in out
-    assert "3 already scheduled for the same event" in out
+    assert "3 touches were already scheduled for the same event" in out
     code, out, _ = run(capsys, "events", "add", "--type", "purchase", "--customer", "C1",
                        "--id", "order-7/1")
     assert "3 touches scheduled" in out

@@ -1,4 +1,4 @@
-"""`careloop demo` plays the whole loop and prints it."""
+"""`careloop demo` plays the whole loop and prints it, in each language careloop speaks."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import io
 import pytest
 
 from bot.demo import run_demo
+from tests.i18n.scripts import simplified_only, traditional_only
 
 
 async def test_the_demo_shows_the_whole_loop() -> None:
@@ -31,6 +32,79 @@ async def test_the_demo_shows_the_whole_loop() -> None:
         assert line in text, line
 
 
+# Lines only the translated loop prints: the customers' chats, the staff group, the report.
+TRANSLATED = {
+    "zh_Hans": [
+        "与 Olga 的私聊",
+        "可以给您发消息吗？您随时可以发送 /stop 退订。",
+        "您的回答：😍 5。谢谢！",
+        "很抱歉给您带来不好的体验。请问遇到了什么问题？",
+        "[跳过]",
+        " Olga: 收到的水壶盖子裂了，而且没有发票。",
+        "🚨 工单 #1 · 紧急",
+        "Sam 的操作被拒绝：“抱歉，只有客服人员才能处理工单。”",
+        "💬 我们的客服团队：",
+        "⚠️ 工单 #1 已重新打开：客户表示问题尚未解决。",
+        "状态：已关闭，客户确认问题已解决",
+        "问卷：已送达 3 份，已回答 3 份，回复率 100.0%",
+        "CSAT：满意率 66.7%（4–5 分），平均分 3.33，共 3 份回答",
+        "工单：待处理 0、处理中 0、已解决 0、已确认 1、已重新打开 0",
+        "未通过规范检查：0 次",
+    ],
+    "zh_Hant": [
+        "與 Olga 的私人對話",
+        "可以傳訊息給您嗎？您隨時可以傳送 /stop 取消訂閱。",
+        "您的回答：😍 5。謝謝！",
+        "很抱歉讓您有不好的體驗。請問遇到了什麼問題？",
+        "[略過]",
+        " Olga: 收到的快煮壺蓋子裂了，而且沒有附發票。",
+        "🚨 案件 #1 · 緊急",
+        "Sam 的操作被拒絕：「抱歉，只有客服人員才能處理案件。」",
+        "💬 我們的客服團隊：",
+        "⚠️ 案件 #1 已重新開啟：客戶表示問題尚未解決。",
+        "狀態：已結案，客戶確認問題已解決",
+        "問卷：已送達 3 份，已填答 3 份，回覆率 100.0%",
+        "CSAT：滿意度 66.7%（4–5 分），平均 3.33 分，共 3 份回答",
+        "案件：待處理 0、處理中 0、已解決 0、已確認 1、已重新開啟 0",
+        "未通過規格檢查：0 次",
+    ],
+    "ru": [
+        "Личный чат с Olga",
+        "Можно вам писать? Отказаться можно в любой момент командой /stop.",
+        "Ваш ответ: 😍 5. Спасибо!",
+        "Нам очень жаль. Что пошло не так?",
+        "[Пропустить]",
+        " Olga: Чайник пришёл с треснувшей крышкой и без чека.",
+        "🚨 Обращение №1 · срочно",
+        "Нажатие Sam отклонено: «Извините, работать с обращениями могут только сотрудники "
+        "поддержки.»",
+        "💬 Наша служба поддержки:",
+        "⚠️ Обращение №1 открыто снова: клиент говорит, что вопрос не решён.",
+        "Статус: закрыто, клиент подтвердил, что вопрос решён",
+        "Опросы: доставлено 3, отвечено 3, доля ответов 100,0\xa0%",
+        "CSAT: 66,7\xa0% довольных (4–5), в среднем 3,33, 3 ответа",
+        "Обращения: открыто — 0, в работе — 0, решено — 0, подтверждено — 1, открыто снова — 0",
+        "отклонено проверкой по спецификации: 0",
+    ],
+}
+
+
+@pytest.mark.parametrize("locale", sorted(TRANSLATED))
+async def test_the_demo_plays_the_whole_loop_in_each_language(locale: str) -> None:
+    out = io.StringIO()
+    assert await run_demo(locale=locale, out=out) == 0
+    text = out.getvalue()
+    for line in TRANSLATED[locale]:
+        assert line in text, line
+    for english in ("Thank you", "Case #", "Status:", "Surveys:", "Skip"):
+        assert english not in text, english
+    if locale == "zh_Hant":
+        assert simplified_only(text) == []
+    if locale == "zh_Hans":
+        assert traditional_only(text) == []
+
+
 async def test_an_unknown_demo_locale_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert await run_demo(locale="xx") == 2
-    assert "--locale 'xx': no catalog; available: en" in capsys.readouterr().err
+    assert ("--locale 'xx': no catalog; available: en, ru, zh_Hans, zh_Hant"
+            in capsys.readouterr().err)

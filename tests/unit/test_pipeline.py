@@ -78,6 +78,40 @@ async def test_a_failing_handler_keeps_nothing_and_apologises(
         assert not await uow.updates.seen(2)  # rolled back with the rest
 
 
+async def test_the_apology_is_in_the_language_of_whoever_pressed(
+    storage: Storage, clock: ManualClock, monkeypatch
+) -> None:
+    """A customer reads their stored language, staff the staff group's."""
+    import handlers.customer
+    import handlers.staff
+    from storage.models import CallbackKey
+
+    async def broken(*_: object) -> list:
+        raise RuntimeError("bug")
+
+    messenger = RecordingMessenger()
+    settings = Settings(link_secret="k", staff_chat_id=-100, staff_language="ru")  # type: ignore[arg-type]
+    app = build_app(settings, messenger, clock=clock, storage=storage)
+    start = Update(update_id=1, chat=Chat(7, ChatKind.PRIVATE),
+                   user=User(7, "美玲", language_code="zh-hant"), message_id=1,
+                   text="/start", command="start")
+    await app.pipeline.process(start)
+    monkeypatch.setitem(handlers.customer.BUTTONS, "consent", broken)
+    monkeypatch.setattr(handlers.staff, "resolve", broken)
+    async with storage.uow() as uow:
+        key = (await uow.session.exec(__import__("sqlmodel").select(CallbackKey))).first()
+    # Her Telegram has since switched to English; what careloop stored for her counts.
+    await app.pipeline.process(Update(
+        update_id=2, chat=Chat(7, ChatKind.PRIVATE), user=User(7, "美玲", language_code="en"),
+        message_id=1, callback_id="q1", callback_data=key.key))
+    await app.pipeline.process(Update(
+        update_id=3, chat=Chat(-100, ChatKind.SUPERGROUP),
+        user=User(8, "Lin", language_code="zh-hans"), message_id=5, callback_id="q2",
+        callback_data="x"))
+    assert messenger.toasts == [("q1", "抱歉，發生了一點問題，請再試一次。"),
+                                ("q2", "Извините, что-то пошло не так. Попробуйте ещё раз.")]
+
+
 class FlakyMessenger(RecordingMessenger):
     """Raises an unexpected error for one chat, as a bug in an adapter would."""
 
