@@ -19,6 +19,7 @@ from bot.reporting import report_text
 from bot.sandbox import SandboxMessage
 from bot.services.reports import build_report
 from bot.stage import Stage
+from handlers.render import CARE_TEMPLATES
 from surveys.definitions import CSAT
 
 # No language column: each customer's language comes from their Telegram app.
@@ -130,10 +131,11 @@ async def _play(stage: Stage, tr: Translator, stream: object) -> None:
     await stage.bot_says(stage.staff_chat, _(
         "✅ Case #{id}: the customer confirmed it is resolved.").format(id=1))
 
-    say("7. A week after the purchase, at 10:00 in their own timezones, tips arrive.")
+    say(_("7. A week after the purchase, at 10:00 in their own timezones, tips arrive."))
     stage.advance(days=5)
+    tips = CARE_TEMPLATES["purchase_tips"]
     for person in people.values():
-        await stage.bot_says(person.id, "How are you getting on with your purchase?")
+        await stage.bot_says(person.id, _(tips).format(name=person.first_name))
 
     names = {u.id: u.first_name for u in (*people.values(), lin, max_, sam)}
     say()

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, extract, false, func, or_, true, update
+from sqlalchemy import and_, bindparam, exists, extract, false, func, insert, or_, true, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -439,6 +439,13 @@ class Timeline(_Repo):
 
     async def append(self, entry: Interaction) -> Interaction:
         return await self._add(entry)
+
+    async def extend(self, entries: Sequence[dict[str, Any]]) -> None:
+        """Many entries (their column values) in one statement, without an object for each:
+        a broadcast settles hundreds at a time."""
+        if entries:
+            await self.session.exec(insert(Interaction.__table__),  # type: ignore[attr-defined, call-overload]
+                                    params=list(entries))
 
     async def of(self, customer_id: int, limit: int | None = None) -> Sequence[Interaction]:
         query = (

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +28,7 @@ from bot.ports.clock import Clock
 from bot.ports.messenger import Blocked, ChatNotFound, Messenger, MessengerError, RetryAfter
 from bot.ports.updates import Keyboard
 from bot.services.customers import mark_unreachable
-from bot.services.timeline import record
+from bot.services.timeline import entry, record
 from handlers.context import Context, HandlerConfig
 from handlers.render import care_text, survey_prompt
 from storage.models import Customer, SurveyInvitation, Touch, TouchState
@@ -77,16 +76,21 @@ class Sender:
         self._paid = paid
         self._page = page
         # Claimed ahead of sending: about a tenth of a second's worth, the most a crash can
-        # leave in doubt. Enough workers to keep the rate with a few ms per request.
-        self._group = max(2, math.ceil(rate / 10))
+        # leave in doubt; a fifth at the paid rate, where each claim's own cost would
+        # otherwise hold the workers up. Enough workers to keep the rate with a few ms per
+        # request.
+        self._group = max(2, math.ceil(rate / (5 if paid else 10)))
         self._workers = max(2, min(32, math.ceil(rate / 30)))
-        # Outcomes are recorded in batches of about 10 ms of sending: one commit per message
-        # at 30/s, per ten at 1000/s.
-        self._settle_batch = max(1, math.ceil(rate / 100))
+        # Outcomes are recorded in batches of about 50 ms of sending: one commit per message
+        # at 30/s, per fifty at 1000/s.
+        self._settle_batch = max(1, int(rate // 20))
         # One tick at a time in this process; other processes are kept out by the
         # conditional state change when claiming.
         self._running = asyncio.Lock()
         self._stopping = False
+        # Claiming and settling take turns at the database: SQLite has one writer, and
+        # waiting on its busy handler costs far more than waiting here.
+        self._writing = asyncio.Lock()
 
     async def recover(self) -> int:
         """Settle what a crash left `sending` by the per-category rule; returns how many."""
@@ -131,7 +135,7 @@ class Sender:
             for _ in workers:
                 queue.put_nowait(None)
             await asyncio.gather(*workers)
-            await settler.flush()
+            await settler.close()
 
     async def _produce(self, queue: _Hopper) -> int:
         settled = 0
@@ -186,19 +190,21 @@ class Sender:
         """Decide on a group of due touches in one commit: skipped, deferred, or `sending`
         with its text, committed before the send so that a crash can never send it twice."""
         now = self._clock.now()
-        async with self._uow() as uow:
+        async with self._writing, self._uow() as uow:
             touches = await uow.touches.due_for(ids, now)
             customers = await uow.customers.many([t.customer_id for t in touches])
             recent: dict[int, list[contact.Sent]] = {}
             for customer_id, category, at in await uow.touches.sent_since(
                     list(customers), now - self._policy.window):
                 recent.setdefault(customer_id, []).append(contact.Sent(category, at))
+            due: dict[int, list[contact.Due]] = {}
+            for t in touches:
+                due.setdefault(t.customer_id, []).append(
+                    contact.Due(t.id, t.category, t.due_at))  # type: ignore[arg-type]
             decisions: dict[int, contact.Decision] = {}
             for customer_id, customer in customers.items():
-                mine = [contact.Due(t.id, t.category, t.due_at)  # type: ignore[arg-type]
-                        for t in touches if t.customer_id == customer_id]
-                decisions.update(contact.decide(customer, mine, recent.get(customer_id, []),
-                                                now, self._policy))
+                decisions.update(contact.decide(customer, due.get(customer_id, []),
+                                                recent.get(customer_id, []), now, self._policy))
             by_id = {t.id: t for t in touches}
             to_send = [i for i, d in decisions.items() if isinstance(d, contact.Send)]
             won = await uow.touches.move_many(to_send, TouchState.PENDING, TouchState.SENDING)
@@ -241,7 +247,7 @@ class Sender:
     async def settle(self, outcomes: Sequence[Outcome]) -> None:
         """Record a batch of send outcomes in one commit."""
         now = self._clock.now()
-        async with self._uow() as uow:
+        async with self._writing, self._uow() as uow:
             delivered = [o for o in outcomes if o.message_id is not None]
             await uow.touches.mark_sent(
                 [(o.item.touch_id, o.message_id) for o in delivered],  # type: ignore[misc]
@@ -249,8 +255,9 @@ class Sender:
             for o in delivered:
                 if o.item.invitation_id is not None:
                     await _invitation_sent(uow, o.item.invitation_id, o.message_id, now)
-                await record(uow, now, o.item.customer_id, "message", "out", o.item.text,
-                             message_id=o.message_id, purpose=o.item.purpose)
+            await uow.timeline.extend([entry(now, o.item.customer_id, "message", "out",
+                                             o.item.text, message_id=o.message_id,
+                                             purpose=o.item.purpose) for o in delivered])
             for o in outcomes:
                 if o.message_id is None:
                     await self._not_sent(uow, o, now)
@@ -335,23 +342,41 @@ class _ChatTurns:
 
 
 class _Settler:
-    """Collects outcomes from the workers and records them a batch at a time."""
+    """Records the workers' outcomes in the background, a batch at a time: a worker hands
+    its outcome over and goes on sending. If recording falls behind, workers wait for it,
+    so what is sent and not yet recorded stays a few batches at most."""
 
     def __init__(self, sender: Sender, size: int) -> None:
         self._sender = sender
         self._size = size
         self._pending: list[Outcome] = []
-        self._since = time.monotonic()
-        self._lock = asyncio.Lock()
+        self._ready = asyncio.Event()
+        self._taken = asyncio.Event()
+        self._closing = False
+        self._task = asyncio.create_task(self._run())
 
     async def add(self, outcome: Outcome) -> None:
         self._pending.append(outcome)
-        if len(self._pending) >= self._size or time.monotonic() - self._since > FLUSH_SECONDS:
-            await self.flush()
+        if len(self._pending) >= self._size:
+            self._ready.set()
+        while len(self._pending) >= self._size * 4 and not self._task.done():
+            self._taken.clear()
+            await self._taken.wait()
 
-    async def flush(self) -> None:
-        async with self._lock:
+    async def close(self) -> None:
+        """Record what is left; raises if recording failed."""
+        self._closing = True
+        self._ready.set()
+        await self._task
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ready.wait(), FLUSH_SECONDS)
+            self._ready.clear()
             batch, self._pending = self._pending, []
-            self._since = time.monotonic()
+            self._taken.set()
             if batch:
                 await self._sender.settle(batch)
+            if self._closing and not self._pending:
+                return

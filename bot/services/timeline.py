@@ -13,6 +13,24 @@ from storage.uow import UnitOfWork
 ARROWS = {"in": "←", "out": "→", "note": "·"}
 
 
+def entry(
+    at: datetime,
+    customer_id: int,
+    kind: str,
+    direction: str,
+    text: str | None = None,
+    *,
+    message_id: int | None = None,
+    case_id: int | None = None,
+    **data: Any,
+) -> dict[str, Any]:
+    """A timeline entry's values, not yet stored (see `record`, or Timeline.extend for many
+    at once)."""
+    return {"customer_id": customer_id, "at": at, "kind": kind, "direction": direction,
+            "text": text[:TEXT_LIMIT] if text is not None else None,
+            "telegram_message_id": message_id, "case_id": case_id, "data": data}
+
+
 async def record(
     uow: UnitOfWork,
     at: datetime,
@@ -25,15 +43,5 @@ async def record(
     case_id: int | None = None,
     **data: Any,
 ) -> Interaction:
-    return await uow.timeline.append(
-        Interaction(
-            customer_id=customer_id,
-            at=at,
-            kind=kind,
-            direction=direction,
-            text=text[:TEXT_LIMIT] if text is not None else None,
-            telegram_message_id=message_id,
-            case_id=case_id,
-            data=data,
-        )
-    )
+    return await uow.timeline.append(Interaction(**entry(
+        at, customer_id, kind, direction, text, message_id=message_id, case_id=case_id, **data)))
