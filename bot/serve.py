@@ -86,10 +86,19 @@ class Running:
     async def stop(self) -> None:
         await _stop_api(self.parts)
         await _stop_ticking(self.parts)
-        await self.parts.runtime.stop_polling()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(self.task, timeout=15)
+        await _stop_updates(self.parts, self.task)
         await self.parts.runtime.close()
+
+
+async def _stop_updates(parts: Assembled, task: asyncio.Task[None]) -> None:
+    """Take no new updates; the one in hand is finished first."""
+    if not task.done() and await parts.runtime.stop_polling():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), timeout=15)
+    if not task.done():  # a webhook server, or polling that had not begun yet
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def start(settings: Settings, storage: Storage, *, clock: Clock | None = None) -> Running:
@@ -124,13 +133,7 @@ async def serve(settings: Settings, storage: Storage, *, webhook: bool) -> None:
         log.info("stopping: finishing the sends in flight")
     finally:
         await _stop_api(parts)
-        if not work.done():  # take no new updates; the one in hand is finished
-            if webhook:
-                work.cancel()
-            else:
-                await parts.runtime.stop_polling()
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(work, timeout=15)
+        await _stop_updates(parts, work)
         await _stop_ticking(parts)  # in-flight sends finish and are recorded
         await parts.runtime.close()
         log.info("stopped")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from urllib.parse import urlsplit
 
@@ -291,9 +290,13 @@ class AiogramRuntime:
     async def poll(self, *, handle_signals: bool = True) -> None:
         await run_polling(self.bot, self.dispatcher, handle_signals=handle_signals)
 
-    async def stop_polling(self) -> None:
-        with contextlib.suppress(RuntimeError):  # polling already ended
+    async def stop_polling(self) -> bool:
+        """Ask polling to end after the update in hand; False when it was not running."""
+        try:
             await self.dispatcher.stop_polling()
+        except RuntimeError:  # not started yet, or already ended
+            return False
+        return True
 
     async def webhook(self, url: str, listen: str, secret: str | None) -> None:
         await run_webhook(self.bot, self.dispatcher, url, listen, secret)

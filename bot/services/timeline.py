@@ -38,10 +38,8 @@ async def record(
     kind: str,
     direction: str,
     text: str | None = None,
-    *,
-    message_id: int | None = None,
-    case_id: int | None = None,
-    **data: Any,
+    **extra: Any,
 ) -> Interaction:
-    return await uow.timeline.append(Interaction(**entry(
-        at, customer_id, kind, direction, text, message_id=message_id, case_id=case_id, **data)))
+    """Append one entry now; `extra` as for `entry`."""
+    return await uow.timeline.append(
+        Interaction(**entry(at, customer_id, kind, direction, text, **extra)))

@@ -4,7 +4,9 @@ clock. Every test ends by checking that no request the bot made failed the spec 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,9 +17,12 @@ from tests.conftest import START
 CSV_HEADER = "external_id,name,tier,language,timezone,birthday,tags\n"
 
 
-@pytest.fixture
-async def stage(database_url: str, tmp_path: Path) -> AsyncIterator[Stage]:
-    s = await Stage.open(tmp_path, database_url=database_url, start_at=START)
+@asynccontextmanager
+async def running(database_url: str, tmp_path: Path, **options: Any) -> AsyncIterator[Stage]:
+    """A running bot with a lead, an agent and an outsider in its staff group; on the way
+    out, no request the bot made may have failed the Bot API spec check. `options` go to
+    Stage.open (languages, settings)."""
+    s = await Stage.open(tmp_path, database_url=database_url, start_at=START, **options)
     lead, agent, _outsider = s.staff
     await s.add_staff(lead, "lead")
     await s.add_staff(agent, "agent")
@@ -28,6 +33,12 @@ async def stage(database_url: str, tmp_path: Path) -> AsyncIterator[Stage]:
         await s.close()
     rejected = [(r.method, r.description) for r in s.sandbox.rejected()]
     assert rejected == [], f"requests that failed the Bot API spec check: {rejected}"
+
+
+@pytest.fixture
+async def stage(database_url: str, tmp_path: Path) -> AsyncIterator[Stage]:
+    async with running(database_url, tmp_path) as s:
+        yield s
 
 
 async def linked(stage: Stage, external_id: str, name: str = "Ann Lee", *, tier: str = "standard",

@@ -5,8 +5,6 @@ breach with a real 429: these tests assert that none happened."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,21 +16,7 @@ from bot.sandbox.server import RecordedRequest
 from bot.stage import Stage
 from storage.models import Category, Interaction, Touch, TouchState
 from tests.conftest import START
-from tests.e2e.conftest import with_case
-
-
-@asynccontextmanager
-async def tuned(database_url: str, tmp_path: Path, **settings: object) -> AsyncIterator[Stage]:
-    stage = await Stage.open(tmp_path, database_url=database_url, start_at=START, **settings)
-    lead, agent, _ = stage.staff
-    await stage.add_staff(lead, "lead")
-    await stage.add_staff(agent, "agent")
-    await stage.start_bot()
-    try:
-        yield stage
-    finally:
-        await stage.close()
-    assert stage.sandbox.rejected() == []
+from tests.e2e.conftest import running, with_case
 
 
 def sends(stage: Stage) -> list[RecordedRequest]:
@@ -49,7 +33,7 @@ async def touches(stage: Stage) -> list[Touch]:
 
 
 async def test_a_broadcast_keeps_to_thirty_a_second(database_url: str, tmp_path: Path) -> None:
-    async with tuned(database_url, tmp_path) as stage:
+    async with running(database_url, tmp_path) as stage:
         audience = await stage.seed_audience(75)
         await stage.schedule([c for c, _ in audience])
         await stage.deliver_due()
@@ -67,7 +51,7 @@ async def test_a_broadcast_keeps_to_thirty_a_second(database_url: str, tmp_path:
 
 async def test_one_chat_gets_a_short_burst_then_one_a_second(database_url: str,
                                                               tmp_path: Path) -> None:
-    async with tuned(database_url, tmp_path, chat_interval_seconds=1.0,
+    async with running(database_url, tmp_path, chat_interval_seconds=1.0,
                      cap_messages=10) as stage:
         ((customer, person),) = await stage.seed_audience(1)
         for _ in range(6):
@@ -85,7 +69,7 @@ async def test_one_chat_gets_a_short_burst_then_one_a_second(database_url: str,
 
 async def test_the_staff_group_gets_twenty_a_minute_and_the_rest_waits(
         database_url: str, tmp_path: Path) -> None:
-    async with tuned(database_url, tmp_path) as stage:
+    async with running(database_url, tmp_path) as stage:
         person, _card = await with_case(stage, "C1")
         for n in range(1, 26):
             await stage.say(person, f"follow-up {n}")
@@ -111,7 +95,7 @@ async def test_the_staff_group_gets_twenty_a_minute_and_the_rest_waits(
 
 async def test_a_timeout_resends_care_but_never_a_survey(database_url: str,
                                                         tmp_path: Path) -> None:
-    async with tuned(database_url, tmp_path, request_timeout_seconds=1.0) as stage:
+    async with running(database_url, tmp_path, request_timeout_seconds=1.0) as stage:
         (care, care_person), (asked, asked_person) = await stage.seed_audience(2)
         await stage.schedule([care])
         await stage.schedule([asked], purpose="survey.csat", template="survey",
@@ -137,7 +121,7 @@ async def test_a_timeout_resends_care_but_never_a_survey(database_url: str,
 
 async def test_refusals_are_final_and_only_a_lost_chat_makes_a_customer_unreachable(
         database_url: str, tmp_path: Path) -> None:
-    async with tuned(database_url, tmp_path) as stage:
+    async with running(database_url, tmp_path) as stage:
         (refused, refused_person), (gone, gone_person) = await stage.seed_audience(2)
         await stage.schedule([refused, gone])
         stage.sandbox.inject_fault("sendMessage", chat_id=refused_person.id, kind="bad_request")
@@ -163,7 +147,7 @@ async def test_refusals_are_final_and_only_a_lost_chat_makes_a_customer_unreacha
 
 async def test_quiet_hours_follow_each_customers_own_timezone(database_url: str,
                                                              tmp_path: Path) -> None:
-    async with tuned(database_url, tmp_path) as stage:
+    async with running(database_url, tmp_path) as stage:
         # 09:00 UTC: 17:00 in Shanghai, 04:00 in New York.
         (shanghai, sh_person), = await stage.seed_audience(1, timezone="Asia/Shanghai")
         (new_york, ny_person), = await stage.seed_audience(1, timezone="America/New_York")
@@ -185,7 +169,7 @@ async def test_quiet_hours_follow_each_customers_own_timezone(database_url: str,
 
 async def test_caps_hold_back_a_second_survey_and_priority_picks_service(
         database_url: str, tmp_path: Path) -> None:
-    async with tuned(database_url, tmp_path) as stage:
+    async with running(database_url, tmp_path) as stage:
         ((customer, person),) = await stage.seed_audience(1)
         survey = {"purpose": "survey.csat", "template": "survey", "survey_key": "csat",
                   "category": Category.SURVEY}
@@ -215,7 +199,7 @@ async def test_caps_hold_back_a_second_survey_and_priority_picks_service(
 
 async def test_consent_withdrawn_after_scheduling_skips_with_the_reason_logged(
         database_url: str, tmp_path: Path) -> None:
-    async with tuned(database_url, tmp_path) as stage:
+    async with running(database_url, tmp_path) as stage:
         ((customer, person),) = await stage.seed_audience(1)
         await stage.schedule([customer], due=START.replace(hour=12))
         await stage.say(person, "/stop")
@@ -231,7 +215,7 @@ async def test_consent_withdrawn_after_scheduling_skips_with_the_reason_logged(
 
 
 async def test_paid_broadcast_asks_telegram_for_it(database_url: str, tmp_path: Path) -> None:
-    async with tuned(database_url, tmp_path, paid_broadcast=True) as stage:
+    async with running(database_url, tmp_path, paid_broadcast=True) as stage:
         audience = await stage.seed_audience(3)
         await stage.schedule([c for c, _ in audience])
         await stage.deliver_due()
