@@ -79,12 +79,14 @@ class Touch(SQLModel, table=True):
     __table_args__ = (
         # The due scan reads this index in order and stops at its limit.
         Index("ix_touch_due", "state", "due_at", "id"),
-        # Frequency caps count what each customer was sent lately.
-        Index("ix_touch_customer_sent", "customer_id", "sent_at"),
+        # A customer's waiting touches, weighed together by the contact policy. With the
+        # customer and the state both fixed it beats ix_touch_due even for a planner that
+        # has no statistics (SQLite's), which would otherwise walk every pending touch.
+        Index("ix_touch_customer_due", "customer_id", "state", "due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    customer_id: int = Field(foreign_key="customer.id")  # indexed by ix_touch_customer_sent
+    customer_id: int = Field(foreign_key="customer.id")  # indexed by ix_touch_customer_due
     event_id: int | None = Field(default=None, foreign_key="business_event.id")
     purpose: str = Field(max_length=64)
     category: str = Field(default=Category.SERVICE, max_length=16)

@@ -23,7 +23,8 @@ def upgrade() -> None:
         batch_op.drop_index('ix_touch_due')
         batch_op.create_index('ix_touch_due', ['state', 'due_at', 'id'], unique=False)
         batch_op.drop_index('ix_touch_customer_id')
-        batch_op.create_index('ix_touch_customer_sent', ['customer_id', 'sent_at'], unique=False)
+        batch_op.create_index('ix_touch_customer_due', ['customer_id', 'state', 'due_at'],
+                                 unique=False)
     # Surveys scheduled before categories existed are surveys.
     op.execute("UPDATE touch SET category = 'survey' WHERE survey_key IS NOT NULL")
     with op.batch_alter_table('touch', schema=None) as batch_op:
@@ -47,7 +48,7 @@ def downgrade() -> None:
         batch_op.drop_column('source_id')
 
     with op.batch_alter_table('touch', schema=None) as batch_op:
-        batch_op.drop_index('ix_touch_customer_sent')
+        batch_op.drop_index('ix_touch_customer_due')
         batch_op.create_index('ix_touch_customer_id', ['customer_id'], unique=False)
         batch_op.drop_index('ix_touch_due')
         batch_op.create_index('ix_touch_due', ['state', 'due_at'], unique=False)
