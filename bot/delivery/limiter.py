@@ -13,12 +13,13 @@ import asyncio
 import bisect
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 RATE_MARGIN = 0.97
 GROUP_WINDOW = 60.0
 WINDOW_MARGIN = 0.5
+WINDOW_MARGIN_OVERALL = 0.05
 PRIVATE_BURST = 3
 # Two 429s for different chats this close together mean the overall scope is flooded.
 GLOBAL_FLOOD_SPAN = 2.0
@@ -37,15 +38,19 @@ class Limiter:
         chat_interval: float = 1.0,
         group_per_minute: int = 20,
         time_source: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._gap = 1.0 / (per_second * RATE_MARGIN)
         self._chat_interval = chat_interval / RATE_MARGIN
         self._group_limit = group_per_minute
         self._time = time_source
+        self._sleep = sleep
         # Overall slots handed out, in time order and at least a gap apart. A message that
         # waits for its chat takes an overall slot at the time it will really go, so it
         # neither holds up other chats nor lands on top of their messages.
         self._slots: list[float] = []
+        self._per_second = max(1, int(per_second))
+        self._gone: deque[float] = deque(maxlen=self._per_second)
         self._flood_until = 0.0
         self._private: dict[int, _Bucket] = {}
         self._groups: dict[int, deque[float]] = {}
@@ -67,9 +72,13 @@ class Limiter:
         return at - now
 
     async def wait(self, chat_id: int) -> None:
+        """Wait for this chat's next slot; call it right before sending."""
         delay = self.reserve(chat_id)
         if delay:
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
+        # When it really goes: a send held up by a busy process must not let the ones
+        # after it crowd into the same second as Telegram counts it.
+        self._gone.append(self._time())
 
     def pause(self, chat_id: int, seconds: float) -> None:
         """Telegram answered 429 for this chat: nothing more to it for `seconds`. A second
@@ -86,8 +95,14 @@ class Limiter:
 
     def _slot(self, chat_id: int, now: float) -> float:
         earliest = max(now, self._flood_until, self._paused.get(chat_id, 0.0),
-                       self._chat_slot(chat_id, now))
+                       self._chat_slot(chat_id, now), self._window_slot())
         return self._overall_slot(earliest)
+
+    def _window_slot(self) -> float:
+        """No more than the limit within any second of the sends that really went."""
+        if len(self._gone) < self._per_second:
+            return 0.0
+        return self._gone[0] + 1.0 + WINDOW_MARGIN_OVERALL
 
     def _overall_slot(self, earliest: float) -> float:
         """The first time from `earliest` that is a gap away from every slot handed out."""

@@ -10,7 +10,6 @@ leaves it ambiguous and it is failed rather than sent twice.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 from datetime import datetime, timedelta
@@ -144,8 +143,7 @@ class Outbound:
         if wait > max_wait:
             # Our own pacing, not Telegram's answer; the message waits as after a 429.
             raise RetryAfter(wait)
-        if delay := self._limiter.reserve(send.chat_id):
-            await asyncio.sleep(delay)
+        await self._limiter.wait(send.chat_id)
         try:
             return await self._send(send)
         except RetryAfter as exc:

@@ -68,3 +68,23 @@ def test_peek_takes_nothing() -> None:
     assert limiter.peek(1) == limiter.peek(1) == 0
     limiter.reserve(1)
     assert limiter.peek(2) == pytest.approx(1 / RATE_MARGIN)
+
+
+async def test_a_send_that_went_late_holds_back_the_ones_a_second_after_it() -> None:
+    clock = Clock()
+    late = [0.5]
+
+    async def sleep(seconds: float) -> None:
+        clock.t += seconds + late.pop() if late else seconds  # the first sleep overruns
+
+    limiter = Limiter(per_second=3, time_source=clock, sleep=sleep)
+    await limiter.wait(1)
+    await limiter.wait(2)  # its slot came a third of a second in; it went half a second late
+    went_late = clock.t
+    await limiter.wait(3)
+    await limiter.wait(4)
+    # Paced alone, the next slot would come before a second has passed since the late one,
+    # and Telegram would count four in that second.
+    paced = clock.t + 1 / (3 * RATE_MARGIN)
+    assert paced < went_late + 1.0
+    assert clock.t + limiter.peek(5) >= went_late + 1.0
