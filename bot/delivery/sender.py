@@ -120,8 +120,7 @@ class Sender:
     async def stop(self) -> None:
         """Claim nothing more, let what is claimed go out, and wait for the tick to end."""
         self._stopping = True
-        async with self._running:
-            pass
+        await self.drain()
 
     async def _touches(self) -> int:
         queue = _Hopper()
@@ -170,7 +169,7 @@ class Sender:
     async def _send(self, item: Prepared, settler: _Settler, turns: _ChatTurns) -> None:
         await self._limiter.wait(item.chat_id)
         try:
-                sent = await self._messenger.send_text(item.chat_id, item.text,
+            sent = await self._messenger.send_text(item.chat_id, item.text,
                                                    keyboard=item.keyboard, paid=self._paid)
         except RetryAfter as exc:
             self._limiter.pause(item.chat_id, exc.seconds)
