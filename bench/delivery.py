@@ -1,6 +1,6 @@
 """Delivery benchmark: careloop's sender against the sandbox, all in one run.
 
-    python bench/delivery.py            # the full run, about seven minutes
+    python bench/delivery.py            # the full run, about fifteen minutes
     python bench/delivery.py --quick    # a short run, under a minute
 
 Phases (the sandbox runs in its own process, so the bot and Telegram do not share a core):
