@@ -84,10 +84,16 @@ class Running:
         return self.parts.app
 
     async def stop(self) -> None:
-        await _stop_api(self.parts)
-        await _stop_ticking(self.parts)
-        await _stop_updates(self.parts, self.task)
-        await self.parts.runtime.close()
+        await _shut_down(self.parts, self.task)
+
+
+async def _shut_down(parts: Assembled, updates: asyncio.Task[None]) -> None:
+    """The one way careloop stops: no new requests or updates, then the sends in flight
+    finish and are recorded, then the connection to Telegram closes."""
+    await _stop_api(parts)
+    await _stop_updates(parts, updates)
+    await _stop_ticking(parts)
+    await parts.runtime.close()
 
 
 async def _stop_updates(parts: Assembled, task: asyncio.Task[None]) -> None:
@@ -132,8 +138,5 @@ async def serve(settings: Settings, storage: Storage, *, webhook: bool) -> None:
             work.result()  # the runtime ended by itself: show why
         log.info("stopping: finishing the sends in flight")
     finally:
-        await _stop_api(parts)
-        await _stop_updates(parts, work)
-        await _stop_ticking(parts)  # in-flight sends finish and are recorded
-        await parts.runtime.close()
+        await _shut_down(parts, work)
         log.info("stopped")

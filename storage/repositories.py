@@ -316,16 +316,6 @@ class Outbox(_Queue):
             .limit(1))
         return res.first()
 
-    async def hold_chat(self, chat_id: int, until: datetime, after: int) -> None:
-        """Messages for this chat stored after message `after` go out with it at `until` and
-        in order behind it: none overtakes one that Telegram asked us to delay."""
-        await self.session.exec(
-            update(OutboundMessage)
-            .where(col(OutboundMessage.chat_id) == chat_id,
-                   col(OutboundMessage.state) == TouchState.PENDING,
-                   col(OutboundMessage.id) > after)
-            .values(due_at=until)
-        )
 
 
 class Surveys(_Repo):

@@ -18,12 +18,10 @@ class Executor:
 
     async def run(self, effects: list[Effect], stored: dict[int, int]) -> None:
         """`stored` maps each Send's position in `effects` to its outbound message id."""
-        held: set[int] = set()  # chats where a message had to wait: the rest waits behind it
         for position, effect in enumerate(effects):
             if isinstance(effect, Send):
-                if effect.chat_id not in held and not await self._outbound.send_now(
-                        stored[position]):
-                    held.add(effect.chat_id)
+                # One that has to wait keeps the chat's later messages waiting behind it.
+                await self._outbound.send_now(stored[position])
             elif isinstance(effect, Edit):
                 await self._quietly(self._messenger.edit_text(
                     effect.chat_id, effect.message_id, effect.text, keyboard=effect.keyboard))

@@ -2,10 +2,11 @@
 after it, and kept until Telegram takes them.
 
 The fast path sends each stored message as soon as the update's changes are committed. A
-message Telegram delays (429) or fails to take (5xx, a timeout) stays stored and the
-sender's tick delivers it later, in order per chat; a crash after the commit loses nothing.
-Like touches, a message is marked `sending` before the call, so a crash during the call
-leaves it ambiguous and it is failed rather than sent twice.
+message Telegram delays (429), that our own pacing holds back, or that Telegram fails to
+take (5xx) stays stored and the sender's tick delivers it later, in order per chat; a crash
+after the commit loses nothing. Like touches, a message is marked `sending` before the call;
+one whose outcome is unknown (a crash during the call, no answer in time) is failed as
+ambiguous rather than sent twice (policy.RESEND_IF_UNSURE).
 """
 
 from __future__ import annotations
@@ -95,48 +96,44 @@ class Outbound:
         assert row.id is not None
         return row.id
 
-    async def send_now(self, message_id: int) -> bool:
-        """The fast path, right after the commit. False when the message has to wait."""
-        return await self._deliver(message_id, FAST_PATH_WAIT)
+    async def send_now(self, message_id: int) -> None:
+        """The fast path, right after the commit; what has to wait stays stored."""
+        await self._deliver(message_id, FAST_PATH_WAIT)
 
     async def deliver_due(self, batch: int = 200) -> int:
         """The slow path, from the sender's tick: whatever waited and is due now."""
         async with self._uow() as uow:
-            due = [(m.id, m.chat_id) for m in await uow.outbox.due(self._clock.now(), batch)]
-        held: set[int] = set()
-        for message_id, chat_id in due:
-            if chat_id in held:
-                continue
-            if not await self._deliver(message_id):
-                held.add(chat_id)  # keep the rest of this chat in order behind it
+            due = [m.id for m in await uow.outbox.due(self._clock.now(), batch)]
+        for message_id in due:
+            await self._deliver(message_id)  # in order per chat: see _deliver
         return len(due)
 
-    async def _deliver(self, message_id: int, max_wait: float = math.inf) -> bool:
+    async def _deliver(self, message_id: int, max_wait: float = math.inf) -> None:
         async with self._uow() as uow:
             row = await uow.outbox.get(message_id)
             if row is None or row.state != TouchState.PENDING:
-                return True  # someone else has it, or it is settled
+                return  # someone else has it, or it is settled
             if (ahead := await uow.outbox.earliest_waiting(row.chat_id)) and ahead.id < row.id:
-                # An earlier message to this chat is waiting: this one goes after it.
-                row.due_at = max(row.due_at, ahead.due_at)
+                # An earlier message to this chat is waiting: this one goes right after it,
+                # so none overtakes one that Telegram or our pacing asked to delay.
+                row.due_at = ahead.due_at
                 uow.session.add(row)
                 await uow.commit()
-                return False
+                return
             if not await uow.outbox.move(message_id, TouchState.PENDING, TouchState.SENDING):
-                return True
+                return
             await uow.commit()
         assert row is not None
         send = decode(row.payload)
         try:
             sent = await self._paced(send, max_wait)
         except MessengerError as exc:
-            return await self._failed(message_id, send, exc)
+            await self._failed(message_id, send, exc)
         except Exception:
             log.exception("outbound message %s: unexpected error while sending", message_id)
             await self._settle(message_id, TouchState.FAILED, "internal error while sending")
-            return False
-        await self._sent(message_id, send, sent)
-        return True
+        else:
+            await self._sent(message_id, send, sent)
 
     async def _paced(self, send: Send, max_wait: float) -> Sent:
         wait = self._limiter.peek(send.chat_id)
@@ -175,15 +172,13 @@ class Outbound:
                                              sent.message_id, send.case_link.role)
             await uow.commit()
 
-    async def _failed(self, message_id: int, send: Send, exc: MessengerError) -> bool:
+    async def _failed(self, message_id: int, send: Send, exc: MessengerError) -> None:
         now = self._clock.now()
         async with self._uow() as uow:
             row = await uow.outbox.get(message_id)
             assert row is not None
             outcome = settle_error(row, exc, now, resend_if_unsure=False)
             uow.session.add(row)
-            if outcome.state is TouchState.PENDING:
-                await uow.outbox.hold_chat(row.chat_id, outcome.due_at, after=message_id)
             if outcome.unreachable and send.log is not None:
                 await mark_unreachable(uow, now, send.log.customer_id)
             failure_id = None
@@ -194,7 +189,6 @@ class Outbound:
         log.log(level, "outbound message %s not sent: %s", message_id, outcome.reason)
         if failure_id is not None:
             await self._deliver(failure_id)
-        return False
 
     async def _settle(self, message_id: int, state: TouchState, reason: str) -> None:
         async with self._uow() as uow:

@@ -272,20 +272,21 @@ class Sender:
                 await uow.session.delete(invitation)
         if o.skipped is not None:
             touch.state, touch.last_error = TouchState.SKIPPED, o.skipped
-            outcome_state, reason, unreachable = TouchState.SKIPPED, o.skipped, False
+            uow.session.add(touch)
             await record(uow, now, o.item.customer_id, "skipped", "note",
-                         purpose=touch.purpose, reason=reason)
-        elif o.error is None:
+                         purpose=touch.purpose, reason=o.skipped)
+            return
+        if o.error is None:
             touch.state, touch.last_error = TouchState.FAILED, "internal error while sending"
-            outcome_state, reason, unreachable = TouchState.FAILED, touch.last_error, False
+            state, reason, unreachable = TouchState.FAILED, touch.last_error, False
         else:
             after = settle_error(touch, o.error, now,
                                  resend_if_unsure=touch.category in RESEND_IF_UNSURE)
-            outcome_state, reason, unreachable = after.state, after.reason, after.unreachable
+            state, reason, unreachable = after.state, after.reason, after.unreachable
         uow.session.add(touch)
         if unreachable:
             await mark_unreachable(uow, now, o.item.customer_id)
-        if outcome_state is TouchState.FAILED:
+        if state is TouchState.FAILED:
             await record(uow, now, o.item.customer_id, "failed", "note",
                          purpose=touch.purpose, reason=reason)
         log.info("touch %s not sent: %s", o.item.touch_id, reason)
