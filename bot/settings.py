@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     cap_messages: int = 3
     cap_surveys: int = 1
     playbook: Path | None = None  # None: the playbook shipped with careloop
+    # Surveys: definitions (None: the ones shipped with careloop), one reminder, then expiry.
+    surveys: Path | None = None
+    survey_reminder_hours: float = 24.0
+    survey_expiry_days: float = 3.0
+    # Cases: time to the first answer by priority, and when an unclaimed case goes to leads.
+    sla_urgent_hours: float = 2.0
+    sla_normal_hours: float = 24.0
+    escalate_after_hours: float = 48.0
     # The HTTP API served by `careloop run`; off unless a token is set.
     api_token: SecretStr | None = None
     api_listen: str = "127.0.0.1:8081"
@@ -103,7 +111,9 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     @field_validator("sender_interval_seconds", "send_rate_per_second", "request_timeout_seconds",
-                     "group_messages_per_minute", "cap_window_days")
+                     "group_messages_per_minute", "cap_window_days", "survey_reminder_hours",
+                     "survey_expiry_days", "sla_urgent_hours", "sla_normal_hours",
+                     "escalate_after_hours")
     @classmethod
     def _positive(cls, value: float | None) -> float | None:
         if value is not None and value <= 0:

@@ -7,18 +7,18 @@ from html import escape
 
 from bot import deeplink
 from bot.i18n import N_, Translator
-from bot.ports.messenger import CAPTION_LIMIT, TEXT_LIMIT, clip, text_length
+from bot.ports.messenger import TEXT_LIMIT, text_length
 from bot.ports.updates import Keyboard, Update
-from bot.services import answers, cases, customers, languages
+from bot.services import answers, customers, languages
 from bot.services.buttons import resolve
 from bot.services.timeline import record
-from handlers import language
+from handlers import casework, language
 from handlers.context import Context
-from handlers.effects import CaseLink, Edit, Effect, LogAs, Send, Toast
-from handlers.render import case_card, consent_keyboard, survey_answered
-from storage.models import Customer, SurveyAnswer
+from handlers.effects import Edit, Effect, LogAs, Send, Toast
+from handlers.render import consent_keyboard, survey_answered
+from storage.models import Customer
 from surveys.definitions import survey
-from surveys.scoring import InvalidScore, case_priority, parse_score
+from surveys.scoring import InvalidScore, parse_score
 
 Handler = Callable[[Update, Context, Customer | None], Awaitable[list[Effect]]]
 
@@ -162,51 +162,13 @@ async def on_message(update: Update, ctx: Context, customer: Customer | None) ->
         # A photo answers "what went wrong?" too: its caption (or a mark) is the comment,
         # and the photo itself follows the card into the case.
         await answers.close_comment(ctx.uow, ctx.now, awaiting, text or "📷")
-        return await _open_case(update, ctx, customer, awaiting)
+        return await casework.open_case(update, ctx, customer, awaiting)
     case = await ctx.uow.cases.open_for(customer.id)  # type: ignore[arg-type]
     if case is not None:
-        return await _relay_to_staff(update, ctx, customer, case.id, text)  # type: ignore[arg-type]
+        return await casework.relay_to_staff(update, ctx, customer, case.id, text)  # type: ignore[arg-type]
     return [_reply(update, customer, _(
         "Thank you for your message! I am an automated assistant. If you need help, answer "
         "one of our surveys or send /help."))]
-
-
-async def _relay_to_staff(
-    update: Update, ctx: Context, customer: Customer, case_id: int, text: str
-) -> list[Effect]:
-    staff_chat = ctx.config.staff_chat_id
-    if staff_chat is None:
-        return []
-    card = await ctx.uow.cases.card_of(case_id)
-    header = ctx.staff_tr.gettext("💬 {name}, case #{id}:").format(name=customer.name, id=case_id)
-    # The whole text stays in the timeline; the relay is cut to what Telegram carries.
-    room = (CAPTION_LIMIT if update.media else TEXT_LIMIT) - text_length(header) - 1
-    body = escape(f"{header}\n{clip(text, room)}" if text else header)
-    failure = _reply(update, customer, ctx.tr(customer.language).gettext(
-        "Sorry, your message could not be passed to our team just now. Please send it again "
-        "in a little while."))
-    return [Send(staff_chat, body, reply_to=card.message_id if card else None,
-                 media=update.media, case_link=CaseLink(case_id), on_failure=failure)]
-
-
-async def _open_case(
-    update: Update, ctx: Context, customer: Customer, answer: SurveyAnswer
-) -> list[Effect]:
-    """Open a case for a low score and post its card to the staff group."""
-    _ = ctx.tr(customer.language).gettext
-    priority = case_priority(survey(answer.survey_key), answer.score, customer.tier)
-    case = await cases.open_case(ctx.uow, ctx.now, customer.id, priority, answer.id)  # type: ignore[arg-type]
-    effects: list[Effect] = [_reply(update, customer, _(
-        "Thank you for telling us. Someone from our team will look into it and reply to you "
-        "here."))]
-    if ctx.config.staff_chat_id is not None:
-        text, keyboard = await case_card(ctx, case)
-        effects.append(Send(ctx.config.staff_chat_id, text, keyboard=keyboard,
-                            case_link=CaseLink(case.id, "card")))  # type: ignore[arg-type]
-        if update.media is not None:
-            effects += await _relay_to_staff(update, ctx, customer, case.id,  # type: ignore[arg-type]
-                                             update.caption or "")
-    return effects
 
 
 async def on_button(update: Update, ctx: Context, customer: Customer | None) -> list[Effect]:
@@ -281,41 +243,8 @@ async def on_comment_skip(
     if not await answers.close_comment(ctx.uow, ctx.now, answer, None):
         return [Toast(update.callback_id, _("Already done. Thank you!"))]
     edit = Edit(update.chat.id, update.message_id, _("We are sorry to hear that."))
-    return [edit, Toast(update.callback_id), *await _open_case(update, ctx, customer, answer)]
-
-
-async def on_case_confirm(
-    update: Update, ctx: Context, customer: Customer, subject: int, value: str
-) -> list[Effect]:
-    """The customer's answer to "is it resolved?": yes closes the case, no reopens it."""
-    _ = ctx.tr(customer.language).gettext
-    staff = ctx.staff_tr
-    assert update.callback_id is not None and update.message_id is not None
-    case = await ctx.uow.cases.get(subject)
-    if case is None or case.customer_id != customer.id:
-        return [Toast(update.callback_id, _("This button is no longer valid."))]
-    action = cases.CaseAction.CONFIRM if value == "yes" else cases.CaseAction.REOPEN
-    try:
-        await cases.apply(ctx.uow, ctx.now, case, action)
-    except cases.InvalidTransition:
-        return [Toast(update.callback_id, _("You have already answered this. Thank you!"))]
-    if action is cases.CaseAction.CONFIRM:
-        mine = _("Great, thank you for confirming! We are glad it is sorted out.")
-        notice = staff.gettext("✅ Case #{id}: the customer confirmed it is resolved.")
-    else:
-        mine = _("Sorry it is not sorted out yet. We have reopened your request and will "
-                 "get back to you here.")
-        notice = staff.gettext("⚠️ Case #{id} reopened: the customer says it is not resolved.")
-    effects: list[Effect] = [Edit(update.chat.id, update.message_id, mine),
-                             Toast(update.callback_id)]
-    staff_chat = ctx.config.staff_chat_id
-    card = await ctx.uow.cases.card_of(case.id)  # type: ignore[arg-type]
-    if staff_chat is not None and card is not None:
-        text, keyboard = await case_card(ctx, case)
-        effects.append(Edit(staff_chat, card.message_id, text, keyboard))
-        effects.append(Send(staff_chat, notice.format(id=case.id), reply_to=card.message_id,
-                            case_link=CaseLink(case.id)))  # type: ignore[arg-type]
-    return effects
+    opened = await casework.open_case(update, ctx, customer, answer)
+    return [edit, Toast(update.callback_id), *opened]
 
 
 ButtonHandler = Callable[[Update, Context, Customer, int, str], Awaitable[list[Effect]]]
@@ -323,6 +252,6 @@ BUTTONS: dict[str, ButtonHandler] = {
     "consent": on_consent,
     "survey": on_survey,
     "comment_skip": on_comment_skip,
-    "case_confirm": on_case_confirm,
+    "case_confirm": casework.on_case_confirm,
     "language": language.on_choice,
 }

@@ -8,14 +8,9 @@ from __future__ import annotations
 from html import escape
 
 from bot.i18n import N_, Translator
-from bot.ports.messenger import clip
-from bot.ports.updates import Button, Keyboard
-from bot.services import cases
-from bot.services.cases import CaseState
-from bot.services.timeline import ARROWS
+from bot.ports.updates import Keyboard
 from handlers.context import Context
-from handlers.labels import kind_name
-from storage.models import Case, Customer, Interaction, SurveyInvitation
+from storage.models import Customer, SurveyInvitation
 from surveys.definitions import Survey, survey
 
 # The message templates a playbook rule may send (`message:`). Each gets only the
@@ -84,72 +79,3 @@ async def consent_keyboard(ctx: Context, customer: Customer) -> Keyboard:
         [await ctx.button(_("✅ Yes, keep in touch"), "consent", customer.id, chat, "yes")],
         [await ctx.button(_("No, thanks"), "consent", customer.id, chat, "no")],
     )
-
-
-def _state_line(tr: Translator, case: Case, assignee: str | None) -> str:
-    _ = tr.gettext
-    state = CaseState(case.state)
-    if state is CaseState.OPEN:
-        return _("Status: open, waiting for someone to claim it")
-    if state is CaseState.CLAIMED:
-        return _("Status: claimed by {name}").format(name=escape(assignee or "?"))
-    if state is CaseState.RESOLVED:
-        return _("Status: resolved, waiting for the customer to confirm")
-    if state is CaseState.CONFIRMED:
-        return _("Status: closed, the customer confirmed it is resolved")
-    return _("Status: reopened, the customer says it is not resolved")
-
-
-def _history_line(tr: Translator, entry: Interaction, timezone: str) -> str:
-    arrow = ARROWS.get(entry.direction, "·")
-    detail = entry.text or ", ".join(f"{k}={v}" for k, v in entry.data.items() if v is not None)
-    detail = " ".join(detail.split())  # one line per entry
-    if len(detail) > 80:
-        detail = detail[:79] + "…"
-    kind = escape(kind_name(tr, entry.kind))
-    return f"{tr.datetime(entry.at, timezone)} {arrow} {kind}: {escape(detail)}"
-
-
-async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
-    tr = ctx.staff_tr
-    _ = tr.gettext
-    customer = await ctx.uow.customers.get(case.customer_id)
-    assert customer is not None and case.id is not None
-    answer = await ctx.uow.surveys.answer(case.answer_id) if case.answer_id else None
-    assignee = await ctx.uow.staff.get(case.assignee_id) if case.assignee_id else None
-    recent = await ctx.uow.timeline.of(customer.id, limit=RECENT_HISTORY)  # type: ignore[arg-type]
-    tz = ctx.config.default_timezone
-
-    head = _("🚨 Case #{id} · urgent") if case.priority == "urgent" else _("📋 Case #{id}")
-    lines = [
-        f"<b>{head.format(id=case.id)}</b>",
-        _("Customer: {name} · tier {tier}").format(
-            name=escape(customer.name), tier=escape(customer.tier)
-        ),
-    ]
-    if answer is not None:
-        definition = survey(answer.survey_key)
-        lines.append(_("Score: {survey} {score} of {high}").format(
-            survey=definition.key.upper(), score=answer.score, high=definition.high))
-        if answer.comment:
-            comment = escape(clip(answer.comment, CARD_COMMENT))
-            lines.append(_("Comment: {comment}").format(comment=comment))
-    if cases.is_active(case.state):
-        lines.append(_("Respond by: {due}").format(due=tr.datetime(case.sla_due_at, tz)))
-    lines.append(_state_line(tr, case, assignee.name if assignee else None))
-    if recent:
-        lines.append("")
-        lines.append(_("Recent history:"))
-        lines.extend(_history_line(tr, e, tz) for e in recent)
-    lines.append("")
-    lines.append(_("Reply to this message to answer the customer."))
-
-    state = CaseState(case.state)
-    buttons: list[Button] = []
-    staff_chat = ctx.config.staff_chat_id or 0
-    if state in (CaseState.OPEN, CaseState.REOPENED):
-        buttons.append(await ctx.button(_("🙋 Claim"), "case_claim", case.id, staff_chat))
-    if state in (CaseState.OPEN, CaseState.CLAIMED, CaseState.REOPENED):
-        buttons.append(await ctx.button(_("✅ Resolve"), "case_resolve", case.id, staff_chat))
-    return "\n".join(lines), (Keyboard.of(buttons) if buttons else None)
-

@@ -8,9 +8,9 @@ from bot.ports.messenger import CAPTION_LIMIT, TEXT_LIMIT, text_length
 from bot.ports.updates import Keyboard, Update
 from bot.services import cases
 from bot.services.buttons import resolve
+from handlers.case_card import case_card
 from handlers.context import Context
 from handlers.effects import Edit, Effect, LogAs, Send, Toast
-from handlers.render import case_card
 from storage.models import Case, StaffMember
 
 

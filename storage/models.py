@@ -105,6 +105,7 @@ class Touch(SQLModel, table=True):
 class InvitationState(StrEnum):
     SENT = "sent"
     ANSWERED = "answered"
+    EXPIRED = "expired"  # closed unanswered: its buttons are gone
 
 
 class SurveyInvitation(SQLModel, table=True):
@@ -119,6 +120,8 @@ class SurveyInvitation(SQLModel, table=True):
     chat_id: int | None = _bigint(default=None)
     message_id: int | None = _bigint(default=None)
     sent_at: datetime = _utc()
+    reminded_at: datetime | None = _utc(default=None)
+    closed_at: datetime | None = _utc(default=None)  # answered or expired
 
 
 class CommentState(StrEnum):
@@ -137,13 +140,25 @@ class SurveyAnswer(SQLModel, table=True):
     survey_key: str = Field(max_length=32)
     score: int
     negative: bool
+    reason: str | None = Field(default=None, max_length=32)  # the chip tapped after a low score
     comment: str | None = Field(default=None, max_length=4000)
     comment_state: str = Field(default=CommentState.NONE, max_length=16)
     answered_at: datetime = _utc()
 
 
+class CardState(StrEnum):
+    """Where a case's card is on its way to the staff group, which takes 20 messages a
+    minute: queued cards are posted one by one while there is room, merged into a digest
+    when there is not."""
+
+    QUEUED = "queued"
+    POSTED = "posted"
+    DIGEST = "digest"  # listed in a digest; its own card is posted when staff open it
+
+
 class Case(SQLModel, table=True):
     __tablename__ = "support_case"
+    __table_args__ = (Index("ix_case_card", "card_state", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
@@ -157,6 +172,11 @@ class Case(SQLModel, table=True):
     resolved_at: datetime | None = _utc(default=None)
     closed_at: datetime | None = _utc(default=None)
     reopen_count: int = 0
+    first_response_at: datetime | None = _utc(default=None)  # the first staff reply relayed
+    card_state: str = Field(default=CardState.QUEUED, max_length=16)
+    topic_id: int | None = _bigint(default=None)  # its forum topic, when the group is a forum
+    overdue_alerted_at: datetime | None = _utc(default=None)
+    escalated_at: datetime | None = _utc(default=None)
 
 
 class CaseMessage(SQLModel, table=True):
@@ -179,6 +199,7 @@ class StaffMember(SQLModel, table=True):
     telegram_user_id: int = _bigint(unique=True)
     role: str = Field(max_length=16)
     name: str | None = Field(default=None, max_length=200)
+    username: str | None = Field(default=None, max_length=64)  # for /assign @username
     added_at: datetime = _utc()
 
 
