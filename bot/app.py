@@ -9,6 +9,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery.contact import ContactPolicy, QuietHours
+from bot.delivery.desk import CaseDesk
 from bot.delivery.executor import Executor
 from bot.delivery.limiter import Limiter
 from bot.delivery.outbound import Outbound
@@ -20,6 +21,7 @@ from bot.playbook.model import Playbook
 from bot.ports.clock import Clock, SystemClock
 from bot.ports.messenger import Messenger
 from bot.scheduling import build_scheduler
+from bot.services.cases import SlaPolicy
 from bot.settings import Settings
 from handlers.context import HandlerConfig
 from storage.engine import make_engine, make_session_factory
@@ -40,13 +42,17 @@ def build_storage(settings: Settings) -> Storage:
     return Storage(engine, UnitOfWorkFactory(make_session_factory(engine)))
 
 
-def handler_config(settings: Settings) -> HandlerConfig:
+def handler_config(settings: Settings, *, staff_forum: bool = False) -> HandlerConfig:
     secret = settings.link_secret.get_secret_value() if settings.link_secret else ""
     return HandlerConfig(
         staff_chat_id=settings.staff_chat_id,
         link_secret=secret,
         default_timezone=settings.timezone,
         staff_language=settings.staff_language,
+        sla=SlaPolicy(urgent=timedelta(hours=settings.sla_urgent_hours),
+                      normal=timedelta(hours=settings.sla_normal_hours),
+                      escalate_after=timedelta(hours=settings.escalate_after_hours)),
+        staff_forum=staff_forum,
     )
 
 
@@ -67,6 +73,7 @@ class App:
     catalogs: Catalogs
     pipeline: Pipeline
     sender: Sender
+    desk: CaseDesk
     playbook: Playbook
 
     def scheduler(self) -> AsyncIOScheduler:
@@ -75,12 +82,13 @@ class App:
 
 def build_app(
     settings: Settings, messenger: Messenger, *, clock: Clock | None = None,
-    storage: Storage | None = None,
+    storage: Storage | None = None, staff_forum: bool = False,
 ) -> App:
+    """`staff_forum`: the staff group is a forum (bot.serve asks Telegram at start)."""
     clock = clock or SystemClock()
     storage = storage or build_storage(settings)
     catalogs = Catalogs(default=settings.language)
-    config = handler_config(settings)
+    config = handler_config(settings, staff_forum=staff_forum)
     # One limiter for every new message the bot sends: replies and touches share the limits.
     # It keeps the app's time, so a test or the demo that moves the clock moves its pauses.
     limiter = Limiter(settings.rate, settings.chat_interval_seconds,
@@ -93,9 +101,10 @@ def build_app(
         storage=storage,
         clock=clock,
         catalogs=catalogs,
-        pipeline=Pipeline(storage.uow, clock, catalogs, config, executor),
+        pipeline=Pipeline(storage.uow, clock, catalogs, config, executor, room=limiter.room),
         sender=Sender(storage.uow, messenger, clock, catalogs, config, limiter, outbound,
                       contact_policy(settings), rate=settings.rate,
                       paid=settings.paid_broadcast),
+        desk=CaseDesk(storage.uow, clock, catalogs, config, limiter, outbound),
         playbook=load_playbook(settings.playbook),  # a bad file stops the start here
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -11,7 +12,7 @@ from bot.delivery.outbound import Outbound
 from bot.i18n import Catalogs
 from bot.ports.clock import Clock
 from bot.ports.updates import Update
-from handlers.context import Context, HandlerConfig
+from handlers.context import Context, HandlerConfig, unlimited
 from handlers.effects import Effect, Send, Toast
 from handlers.router import route
 from storage.uow import UnitOfWorkFactory
@@ -22,13 +23,14 @@ log = logging.getLogger(__name__)
 class Pipeline:
     def __init__(
         self, uow: UnitOfWorkFactory, clock: Clock, catalogs: Catalogs, config: HandlerConfig,
-        executor: Executor,
+        executor: Executor, room: Callable[[int], int] = unlimited,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._catalogs = catalogs
         self._config = config
         self._executor = executor
+        self._room = room
 
     async def process(self, update: Update) -> None:
         async with self._uow() as uow:
@@ -37,7 +39,8 @@ class Pipeline:
             now = self._clock.now()
             await uow.updates.mark(update.update_id, now)
             try:
-                effects = await route(update, Context(uow, now, self._catalogs, self._config))
+                ctx = Context(uow, now, self._catalogs, self._config, room=self._room)
+                effects = await route(update, ctx)
                 # Replies are stored with the change that caused them: nothing to lose later.
                 stored = {i: await Outbound.enqueue(uow, e, now)
                           for i, e in enumerate(effects) if isinstance(e, Send)}

@@ -1,4 +1,4 @@
-"""APScheduler's jobs: the outbox sender's tick and the playbook's scans.
+"""APScheduler's jobs: the outbox sender's and the case desk's ticks, the playbook's scans.
 
 The database holds what is due; the scheduler only says when to look. There is one job per
 kind of work, never one per customer message, so nothing is lost when the process stops.
@@ -90,6 +90,10 @@ def build_scheduler(app: App) -> AsyncIOScheduler:
     scheduler.add_job(
         app.sender.tick, IntervalTrigger(seconds=app.settings.sender_interval_seconds),
         id="outbox-sender", max_instances=1, coalesce=True,
+    )
+    scheduler.add_job(
+        app.desk.tick, IntervalTrigger(seconds=app.settings.sender_interval_seconds),
+        id="case-desk", max_instances=1, coalesce=True,
     )
     at_start = datetime.now(UTC)
     for job_id, scan in (("birthday-scan", scans.birthdays),

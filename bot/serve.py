@@ -14,6 +14,7 @@ from bot.api.server import ApiServer, start_api
 from bot.app import App, Storage, build_app
 from bot.languages import command_menus
 from bot.ports.clock import Clock
+from bot.ports.messenger import Messenger, MessengerError
 from bot.runtime.aiogram_runtime import AiogramRuntime
 from bot.settings import ConfigError, Settings
 from handlers.customer import command_menu
@@ -38,7 +39,8 @@ async def assemble(settings: Settings, storage: Storage, clock: Clock | None = N
     assert settings.bot_token is not None
     runtime = AiogramRuntime(settings.bot_token.get_secret_value(), settings.telegram_api_url,
                              settings.request_timeout_seconds)
-    app = build_app(settings, runtime.messenger, clock=clock, storage=storage)
+    forum = await _staff_forum(runtime.messenger, settings.staff_chat_id)
+    app = build_app(settings, runtime.messenger, clock=clock, storage=storage, staff_forum=forum)
     runtime.attach(app.pipeline)
     catalogs = app.catalogs
     await runtime.publish_commands({
@@ -105,6 +107,19 @@ async def _stop_updates(parts: Assembled, task: asyncio.Task[None]) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def _staff_forum(messenger: Messenger, chat_id: int | None) -> bool:
+    """Is the staff group a forum (one topic per case) or a plain group (cards threaded by
+    replies)? Asked once at start; a group converted later is seen after a restart."""
+    if chat_id is None:
+        return False
+    try:
+        return await messenger.is_forum(chat_id)
+    except MessengerError as exc:
+        log.warning("could not look up the staff group (%s): treating it as a plain group",
+                    type(exc).__name__)
+        return False
 
 
 async def start(settings: Settings, storage: Storage, *, clock: Clock | None = None) -> Running:

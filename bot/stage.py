@@ -54,13 +54,14 @@ class Stage:
     async def open(
         cls, workdir: Path, *, database_url: str | None = None, staff_names: tuple[str, ...] = (
             "Lin", "Max", "Sam"), language: str = "en", staff_language: str = "en",
-        group_title: str = "Care team", rate_limits: bool = True,
+        group_title: str = "Care team", forum: bool = False, rate_limits: bool = True,
         start_at: datetime | None = None, playbook: Path | None = None,
         **settings_overrides: object,
     ) -> Stage:
         """`language` is the business's default customer language; `staff_language` the
-        staff group's. `playbook`: a playbook file for the operator and the running bot
-        alike (through CARELOOP_PLAYBOOK's setting); None is the shipped default."""
+        staff group's; `forum` makes that group a forum. `playbook`: a playbook file for
+        the operator and the running bot alike (through CARELOOP_PLAYBOOK's setting); None
+        is the shipped default."""
         book = load_playbook(playbook)  # before anything starts: a bad file fails here
         clock = ShiftedClock(start_at or DAYTIME)
         # The sandbox keeps Telegram's limits on the same clock: moving it moves both.
@@ -68,7 +69,7 @@ class Stage:
         base_url = await sandbox.start()
         staff = [sandbox.add_user(name, language_code=telegram_code(staff_language))
                  for name in staff_names]
-        staff_chat = sandbox.add_group(group_title, staff)
+        staff_chat = sandbox.add_group(group_title, staff, forum=forum)
         defaults: dict[str, object] = {
             "sender_interval_seconds": 0.05,
             # The sandbox allows short bursts; the demo does not wait out real seconds.

@@ -12,11 +12,16 @@ from bot.services.cases import CaseState
 from bot.services.timeline import ARROWS
 from handlers.context import Context
 from handlers.labels import kind_name
-from storage.models import Case, Interaction
+from storage.models import Case, Interaction, SurveyAnswer
 from surveys.definitions import survey
 
 RECENT_HISTORY = 5
 CARD_COMMENT = 1000  # keeps the whole card inside Telegram's limit whatever was written
+
+
+def score_line(answer: SurveyAnswer) -> str:
+    """"CSAT 1": the survey and the score, as lists of cases show them."""
+    return f"{escape(answer.survey_key.upper())} {answer.score}"
 
 
 def _state_line(tr: Translator, case: Case, assignee: str | None) -> str:
@@ -33,7 +38,7 @@ def _state_line(tr: Translator, case: Case, assignee: str | None) -> str:
     return _("Status: reopened, the customer says it is not resolved")
 
 
-def _history_line(tr: Translator, entry: Interaction, timezone: str) -> str:
+def history_line(tr: Translator, entry: Interaction, timezone: str) -> str:
     arrow = ARROWS.get(entry.direction, "·")
     detail = entry.text or ", ".join(f"{k}={v}" for k, v in entry.data.items() if v is not None)
     detail = " ".join(detail.split())  # one line per entry
@@ -73,9 +78,14 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
     if recent:
         lines.append("")
         lines.append(_("Recent history:"))
-        lines.extend(_history_line(tr, e, tz) for e in recent)
+        lines.extend(history_line(tr, e, tz) for e in recent)
     lines.append("")
-    lines.append(_("Reply to this message to answer the customer."))
+    if ctx.config.staff_forum:
+        lines.append(_("Write in this topic to answer the customer; /note adds an internal "
+                       "note the customer never sees."))
+    else:
+        lines.append(_("Reply to this message to answer the customer; /note as a reply adds "
+                       "an internal note the customer never sees."))
 
     state = CaseState(case.state)
     buttons: list[Button] = []

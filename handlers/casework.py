@@ -8,10 +8,11 @@ from html import escape
 from bot.ports.messenger import CAPTION_LIMIT, TEXT_LIMIT, clip, text_length
 from bot.ports.updates import Update
 from bot.services import cases
+from handlers import desk
 from handlers.case_card import case_card
 from handlers.context import Context
-from handlers.effects import CaseLink, Edit, Effect, LogAs, Send, Toast
-from storage.models import Customer, SurveyAnswer
+from handlers.effects import CaseLink, Edit, Effect, LogAs, Send, Toast, TopicState
+from storage.models import Case, Customer, SurveyAnswer
 from surveys.definitions import survey
 from surveys.scoring import case_priority
 
@@ -23,20 +24,18 @@ def _reply(update: Update, customer: Customer, text: str) -> Send:
 async def open_case(
     update: Update, ctx: Context, customer: Customer, answer: SurveyAnswer
 ) -> list[Effect]:
-    """Open a case for a low score and post its card to the staff group."""
+    """Open a case for a low score; its card goes to the staff group through the desk."""
     _ = ctx.tr(customer.language).gettext
     priority = case_priority(survey(answer.survey_key), answer.score, customer.tier)
-    case = await cases.open_case(ctx.uow, ctx.now, customer.id, priority, answer.id)  # type: ignore[arg-type]
+    case = await cases.open_case(ctx.uow, ctx.now, customer.id, priority, answer.id,  # type: ignore[arg-type]
+                                 ctx.config.sla)
     effects: list[Effect] = [_reply(update, customer, _(
         "Thank you for telling us. Someone from our team will look into it and reply to you "
         "here."))]
-    if ctx.config.staff_chat_id is not None:
-        text, keyboard = await case_card(ctx, case)
-        effects.append(Send(ctx.config.staff_chat_id, text, keyboard=keyboard,
-                            case_link=CaseLink(case.id, "card")))  # type: ignore[arg-type]
-        if update.media is not None:
-            effects += await relay_to_staff(update, ctx, customer, case.id,  # type: ignore[arg-type]
-                                             update.caption or "")
+    effects += await desk.post_cards(ctx)
+    if update.media is not None:  # the photo follows its card, into the case's thread
+        effects += await relay_to_staff(update, ctx, customer, case.id,  # type: ignore[arg-type]
+                                        update.caption or "")
     return effects
 
 
@@ -46,7 +45,6 @@ async def relay_to_staff(
     staff_chat = ctx.config.staff_chat_id
     if staff_chat is None:
         return []
-    card = await ctx.uow.cases.card_of(case_id)
     header = ctx.staff_tr.gettext("💬 {name}, case #{id}:").format(name=customer.name, id=case_id)
     # The whole text stays in the timeline; the relay is cut to what Telegram carries.
     room = (CAPTION_LIMIT if update.media else TEXT_LIMIT) - text_length(header) - 1
@@ -54,8 +52,9 @@ async def relay_to_staff(
     failure = _reply(update, customer, ctx.tr(customer.language).gettext(
         "Sorry, your message could not be passed to our team just now. Please send it again "
         "in a little while."))
-    return [Send(staff_chat, body, reply_to=card.message_id if card else None,
-                 media=update.media, case_link=CaseLink(case_id), on_failure=failure)]
+    # Threaded when it goes out (Outbound): the case's card or topic may still be on its way.
+    return [Send(staff_chat, body, media=update.media, case_link=CaseLink(case_id),
+                 on_failure=failure)]
 
 
 async def on_case_confirm(
@@ -83,10 +82,21 @@ async def on_case_confirm(
     effects: list[Effect] = [Edit(update.chat.id, update.message_id, mine),
                              Toast(update.callback_id)]
     staff_chat = ctx.config.staff_chat_id
-    card = await ctx.uow.cases.card_of(case.id)  # type: ignore[arg-type]
-    if staff_chat is not None and card is not None:
-        text, keyboard = await case_card(ctx, case)
-        effects.append(Edit(staff_chat, card.message_id, text, keyboard))
-        effects.append(Send(staff_chat, notice.format(id=case.id), reply_to=card.message_id,
-                            case_link=CaseLink(case.id)))  # type: ignore[arg-type]
+    if staff_chat is None:
+        return effects
+    if action is cases.CaseAction.REOPEN and case.topic_id is not None:
+        effects.append(TopicState(staff_chat, case.topic_id, closed=False))
+    effects += await refresh_card(ctx, case)
+    effects.append(Send(staff_chat, notice.format(id=case.id),
+                        case_link=CaseLink(case.id)))  # type: ignore[arg-type]
     return effects
+
+
+async def refresh_card(ctx: Context, case: Case) -> list[Effect]:
+    """Show the case's new state on its latest card, if it has one yet."""
+    assert case.id is not None
+    card = await ctx.uow.cases.card_of(case.id)
+    if card is None:
+        return []
+    text, keyboard = await case_card(ctx, case)
+    return [Edit(card.chat_id, card.message_id, text, keyboard)]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.i18n import Catalogs, Translator
 from bot.ports.updates import Button
 from bot.services.buttons import make_button
+from bot.services.cases import DEFAULT_SLA, SlaPolicy
 from storage.uow import UnitOfWork
 
 
@@ -17,6 +19,12 @@ class HandlerConfig:
     link_secret: str
     default_timezone: str
     staff_language: str
+    sla: SlaPolicy = DEFAULT_SLA
+    staff_forum: bool = False  # the staff group is a forum: one topic per case
+
+
+def unlimited(chat_id: int) -> int:
+    return 1_000_000
 
 
 @dataclass(slots=True)
@@ -25,6 +33,9 @@ class Context:
     now: datetime
     catalogs: Catalogs
     config: HandlerConfig
+    # How many more messages a group takes this minute (the limiter's count): the case
+    # desk posts cards while there is room and merges them into a digest when there is not.
+    room: Callable[[int], int] = field(default=unlimited)
 
     def tr(self, language: str | None) -> Translator:
         return self.catalogs.translator(language)

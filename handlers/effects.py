@@ -24,7 +24,8 @@ class LogAs:
 
 @dataclass(frozen=True, slots=True)
 class CaseLink:
-    """This staff-group message belongs to a case: a staff reply to it reaches the customer."""
+    """This staff-group message belongs to a case: a staff reply to it reaches the customer.
+    It goes out threaded with the case: in its forum topic, or as a reply to its card."""
 
     case_id: int
     role: Literal["card", "relay"] = "relay"
@@ -41,6 +42,9 @@ class Send:
     log: LogAs | None = None
     case_link: CaseLink | None = None
     on_failure: Send | None = None  # told to the staff group when a relay cannot be delivered
+    pin: bool = False  # pinned once sent: a case card at the top of its forum topic
+    # A case card in a forum: the topic to open for the case (its name) unless it has one.
+    open_topic: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,4 +63,13 @@ class Toast:
     text: str | None = None
 
 
-Effect = Send | Edit | Toast
+@dataclass(frozen=True, slots=True)
+class TopicState:
+    """Close a case's forum topic when it is resolved, reopen it when the case reopens."""
+
+    chat_id: int
+    topic_id: int
+    closed: bool
+
+
+Effect = Send | Edit | Toast | TopicState

@@ -6,7 +6,7 @@ import logging
 
 from bot.delivery.outbound import Outbound
 from bot.ports.messenger import Messenger, MessengerError
-from handlers.effects import Edit, Effect, Send, Toast
+from handlers.effects import Edit, Effect, Send, Toast, TopicState
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +27,14 @@ class Executor:
                     effect.chat_id, effect.message_id, effect.text, keyboard=effect.keyboard))
             elif isinstance(effect, Toast):
                 await self._quietly(self._messenger.answer_button(effect.callback_id, effect.text))
+            elif isinstance(effect, TopicState):
+                await self._quietly(self._messenger.set_topic_closed(
+                    effect.chat_id, effect.topic_id, effect.closed))
 
     async def _quietly(self, call: object) -> None:
         try:
             await call  # type: ignore[misc]
         except MessengerError as exc:
-            # Edits and button answers show what is already stored; missing one loses
-            # nothing, and must not undo the commit that came before it.
-            log.info("edit or answer not applied: %s", type(exc).__name__)
+            # Edits, button answers and topics' open or closed state show what is already
+            # stored; missing one loses nothing, and must not undo the commit before it.
+            log.info("edit, answer or topic change not applied: %s", type(exc).__name__)

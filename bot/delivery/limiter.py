@@ -62,6 +62,12 @@ class Limiter:
         now = self._time()
         return self._slot(chat_id, now) - now
 
+    def room(self, chat_id: int) -> int:
+        """How many more messages a group takes within its current minute."""
+        now = self._time()
+        self._forget(now)
+        return self._group_limit - len(self._groups.get(chat_id, ()))
+
     def reserve(self, chat_id: int) -> float:
         """Take the next slot for a message to this chat; returns how long to wait for it."""
         now = self._time()

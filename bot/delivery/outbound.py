@@ -11,15 +11,17 @@ ambiguous rather than sent twice (policy.RESEND_IF_UNSURE).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.delivery.limiter import Limiter
 from bot.delivery.policy import settle_error, settle_sent
 from bot.ports.clock import Clock
-from bot.ports.messenger import Messenger, MessengerError, RetryAfter, Sent
+from bot.ports.messenger import BadRequest, Messenger, MessengerError, RetryAfter, Sent
 from bot.ports.updates import Button, Keyboard, Media
 from bot.services.customers import mark_unreachable
 from bot.services.timeline import record
@@ -47,6 +49,8 @@ def encode(send: Send) -> dict[str, Any]:
                 "case_id": send.log.case_id, "data": send.log.data} if send.log else None,
         "case_link": [send.case_link.case_id, send.case_link.role] if send.case_link else None,
         "on_failure": encode(send.on_failure) if send.on_failure else None,
+        "pin": send.pin,
+        "open_topic": send.open_topic,
     }
 
 
@@ -67,6 +71,8 @@ def decode(data: dict[str, Any]) -> Send:
         log=LogAs(**log_as) if log_as else None,
         case_link=CaseLink(*link) if link else None,
         on_failure=decode(failure) if failure else None,
+        pin=bool(data.get("pin")),
+        open_topic=data.get("open_topic"),
     )
 
 
@@ -140,12 +146,52 @@ class Outbound:
         if wait > max_wait:
             # Our own pacing, not Telegram's answer; the message waits as after a 429.
             raise RetryAfter(wait)
-        await self._limiter.wait(send.chat_id)
         try:
+            send = await self._placed(send)
+            await self._limiter.wait(send.chat_id)
             return await self._send(send)
         except RetryAfter as exc:
             self._limiter.pause(send.chat_id, exc.seconds)
             raise
+
+    async def _placed(self, send: Send) -> Send:
+        """A staff-group message about a case is threaded with the case as it goes out, not
+        when it was decided: the case's card or forum topic may have been posted since."""
+        link = send.case_link
+        if link is None or send.reply_to is not None or send.topic_id is not None:
+            return send
+        async with self._uow() as uow:
+            case = await uow.cases.get(link.case_id)
+            if case is None:
+                return send
+            topic = case.topic_id
+            if topic is None and send.open_topic:
+                topic = await self._open_topic(uow, send, link.case_id)
+            card = None
+            if topic is None and link.role != "card":
+                card = await uow.cases.card_of(link.case_id)
+        return replace(send, topic_id=topic, reply_to=card.message_id if card else None)
+
+    async def _open_topic(self, uow: UnitOfWork, send: Send, case_id: int) -> int | None:
+        assert send.open_topic is not None
+        try:
+            topic = await self._messenger.create_topic(send.chat_id, send.open_topic)
+        except BadRequest as exc:  # no longer a forum, or no right to manage topics
+            log.warning("case %s: no forum topic (%s); card posted in the group", case_id, exc)
+            return None
+        if not await uow.cases.set_topic(case_id, topic):
+            # Another worker gave the case a topic a moment ago: that one is the case's.
+            case = await uow.cases.get(case_id)
+            assert case is not None
+            await uow.session.refresh(case)
+            await self._quietly_close(send.chat_id, topic)
+            return case.topic_id
+        await uow.commit()
+        return topic
+
+    async def _quietly_close(self, chat_id: int, topic: int) -> None:
+        with contextlib.suppress(MessengerError):  # an empty spare topic holds nothing
+            await self._messenger.set_topic_closed(chat_id, topic, True)
 
     async def _send(self, send: Send) -> Sent:
         if send.media is not None:
@@ -171,6 +217,11 @@ class Outbound:
                 await uow.cases.link_message(send.case_link.case_id, sent.chat_id,
                                              sent.message_id, send.case_link.role)
             await uow.commit()
+        if send.pin:
+            try:
+                await self._messenger.pin(sent.chat_id, sent.message_id)
+            except MessengerError as exc:  # an unpinned card is still a card
+                log.info("outbound message %s not pinned: %s", message_id, type(exc).__name__)
 
     async def _failed(self, message_id: int, send: Send, exc: MessengerError) -> None:
         now = self._clock.now()

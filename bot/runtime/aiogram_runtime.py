@@ -128,6 +128,37 @@ class AiogramMessenger:
         except _CAUGHT as exc:
             raise _normalized(exc) from exc
 
+    async def is_forum(self, chat_id: int) -> bool:
+        try:
+            chat = await self._bot.get_chat(chat_id)
+        except _CAUGHT as exc:
+            raise _normalized(exc) from exc
+        return bool(chat.is_forum)
+
+    async def create_topic(self, chat_id: int, name: str) -> int:
+        try:
+            topic = await self._bot.create_forum_topic(chat_id, name)
+        except _CAUGHT as exc:
+            raise _normalized(exc) from exc
+        return topic.message_thread_id
+
+    async def set_topic_closed(self, chat_id: int, topic_id: int, closed: bool) -> None:
+        call = self._bot.close_forum_topic if closed else self._bot.reopen_forum_topic
+        try:
+            await call(chat_id, topic_id)
+        except TelegramBadRequest as exc:
+            if "TOPIC_NOT_MODIFIED" in exc.message:  # already so: the wanted state holds
+                return
+            raise _normalized(exc) from exc
+        except _CAUGHT as exc:
+            raise _normalized(exc) from exc
+
+    async def pin(self, chat_id: int, message_id: int) -> None:
+        try:
+            await self._bot.pin_chat_message(chat_id, message_id, disable_notification=True)
+        except _CAUGHT as exc:
+            raise _normalized(exc) from exc
+
 
 def _reply(message_id: int | None) -> ReplyParameters | None:
     if message_id is None:

@@ -236,6 +236,8 @@ class UserActions(ChatMethods, FileMethods):
             raise SandboxError(f"chat {chat.id} has no topic {thread_id}")
         if thread_id is None and reply_to is not None:
             thread_id = self._find(chat, reply_to).message_thread_id  # type: ignore[union-attr]
+        if thread_id is not None and thread_id in chat.topics and chat.topics[thread_id].closed:
+            raise SandboxError(f"topic {thread_id} in chat {chat.id} is closed")
         return self._new_message(
             chat, from_bot=False, sender_id=user.id, reply_to=reply_to, thread_id=thread_id
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -35,7 +36,20 @@ _TRANSITIONS: dict[tuple[CaseState, CaseAction], CaseState] = {
     (CaseState.RESOLVED, CaseAction.REOPEN): CaseState.REOPENED,
 }
 
-SLA = {"urgent": timedelta(hours=2), "normal": timedelta(hours=24)}
+@dataclass(frozen=True, slots=True)
+class SlaPolicy:
+    """How soon staff must first answer a case, by priority, and when a case nobody has
+    claimed goes to the leads."""
+
+    urgent: timedelta = timedelta(hours=2)
+    normal: timedelta = timedelta(hours=24)
+    escalate_after: timedelta = timedelta(hours=48)
+
+    def due(self, priority: str, opened_at: datetime) -> datetime:
+        return opened_at + (self.urgent if priority == "urgent" else self.normal)
+
+
+DEFAULT_SLA = SlaPolicy()
 
 
 class InvalidTransition(Exception):
@@ -52,18 +66,16 @@ def next_state(state: CaseState, action: CaseAction) -> CaseState:
         raise InvalidTransition(state, action) from None
 
 
-def sla_due(priority: str, opened_at: datetime) -> datetime:
-    return opened_at + SLA.get(priority, SLA["normal"])
-
-
 def is_active(state: str) -> bool:
     """Active cases are the ones staff still work on and customers' messages relay to."""
     return state in (CaseState.OPEN, CaseState.CLAIMED, CaseState.REOPENED)
 
 
 async def open_case(
-    uow: UnitOfWork, now: datetime, customer_id: int, priority: str, answer_id: int | None
+    uow: UnitOfWork, now: datetime, customer_id: int, priority: str, answer_id: int | None,
+    sla: SlaPolicy = DEFAULT_SLA,
 ) -> Case:
+    """A new case; its card waits in the desk's queue for room in the staff group."""
     case = await uow.cases.add(
         Case(
             customer_id=customer_id,
@@ -71,7 +83,7 @@ async def open_case(
             state=CaseState.OPEN,
             priority=priority,
             opened_at=now,
-            sla_due_at=sla_due(priority, now),
+            sla_due_at=sla.due(priority, now),
         )
     )
     assert case.id is not None
@@ -110,3 +122,35 @@ async def apply(
         uow, now, case.customer_id, "case", "note", case_id=case.id, state=str(after),
         action=str(action), staff_id=staff.id if staff else None,
     )
+
+
+async def assign(
+    uow: UnitOfWork, now: datetime, case: Case, assignee: StaffMember, by: StaffMember
+) -> None:
+    """Give the case to `assignee`: an open case is claimed for them, a claimed one changes
+    hands; a resolved or closed one raises InvalidTransition."""
+    assert case.id is not None
+    if CaseState(case.state) in (CaseState.OPEN, CaseState.REOPENED):
+        await apply(uow, now, case, CaseAction.CLAIM, assignee)
+    elif case.state != CaseState.CLAIMED:
+        raise InvalidTransition(CaseState(case.state), CaseAction.CLAIM)
+    else:
+        case.assignee_id = assignee.id
+        uow.session.add(case)
+    await record(uow, now, case.customer_id, "case", "note", case_id=case.id,
+                 action="assign", staff_id=assignee.id, by_staff_id=by.id)
+
+
+async def add_note(
+    uow: UnitOfWork, now: datetime, case: Case, author: StaffMember, text: str
+) -> None:
+    """An internal note: in the case's history for staff, never sent to the customer."""
+    await record(uow, now, case.customer_id, "note", "note", text, case_id=case.id,
+                 staff_id=author.id)
+
+
+async def answered_by_staff(uow: UnitOfWork, now: datetime, case: Case) -> None:
+    """A staff reply reached the customer: the first one stops the SLA clock."""
+    assert case.id is not None
+    if await uow.cases.first_response(case.id, now):
+        await uow.session.refresh(case)

@@ -310,8 +310,13 @@ async def test_forum_topics(sandbox: Sandbox, bot: Bot) -> None:
     )
     assert [m.service for m in sandbox.messages(group)] == ["forum_topic_created", None, None]
     assert await bot.close_forum_topic(group, topic.message_thread_id)
-    with pytest.raises(TelegramBadRequest, match="TOPIC_CLOSED"):
-        await bot.send_message(group, "late", message_thread_id=topic.message_thread_id)
+    # The bot administers the group and may still post in a closed topic; members may not.
+    await bot.send_message(group, "Closed", message_thread_id=topic.message_thread_id)
+    with pytest.raises(SandboxError, match="closed"):
+        await sandbox.user_sends(alice, "late", chat_id=group,
+                                 message_thread_id=topic.message_thread_id)
+    with pytest.raises(TelegramBadRequest, match="TOPIC_NOT_MODIFIED"):
+        await bot.close_forum_topic(group, topic.message_thread_id)
     with pytest.raises(TelegramBadRequest, match="message thread not found"):
         await bot.send_message(group, "lost", message_thread_id=999)
 

@@ -2,7 +2,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.services.cases import CaseAction, CaseState, InvalidTransition, next_state, sla_due
+from bot.services.cases import (
+    DEFAULT_SLA,
+    CaseAction,
+    CaseState,
+    InvalidTransition,
+    SlaPolicy,
+    next_state,
+)
 
 S, A = CaseState, CaseAction
 
@@ -54,5 +61,9 @@ def test_every_pair_is_either_allowed_or_refused_never_silent() -> None:
 
 def test_sla() -> None:
     t = datetime(2026, 1, 1, tzinfo=UTC)
-    assert sla_due("urgent", t) == t + timedelta(hours=2)
-    assert sla_due("normal", t) == t + timedelta(hours=24)
+    assert DEFAULT_SLA.due("urgent", t) == t + timedelta(hours=2)
+    assert DEFAULT_SLA.due("normal", t) == t + timedelta(hours=24)
+    assert DEFAULT_SLA.escalate_after == timedelta(hours=48)
+    custom = SlaPolicy(urgent=timedelta(minutes=30), normal=timedelta(hours=8))
+    assert custom.due("urgent", t) == t + timedelta(minutes=30)
+    assert custom.due("anything else", t) == t + timedelta(hours=8)

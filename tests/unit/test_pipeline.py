@@ -83,7 +83,7 @@ async def test_the_apology_is_in_the_language_of_whoever_pressed(
 ) -> None:
     """A customer reads their stored language, staff the staff group's."""
     import handlers.customer
-    import handlers.staff
+    import handlers.staff.buttons
     from storage.models import CallbackKey
 
     async def broken(*_: object) -> list:
@@ -97,7 +97,7 @@ async def test_the_apology_is_in_the_language_of_whoever_pressed(
                    text="/start", command="start")
     await app.pipeline.process(start)
     monkeypatch.setitem(handlers.customer.BUTTONS, "consent", broken)
-    monkeypatch.setattr(handlers.staff, "resolve", broken)
+    monkeypatch.setattr(handlers.staff.buttons, "resolve", broken)
     async with storage.uow() as uow:
         key = (await uow.session.exec(__import__("sqlmodel").select(CallbackKey))).first()
     # Her Telegram has since switched to English; what careloop stored for her counts.

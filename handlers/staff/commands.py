@@ -1,0 +1,229 @@
+"""Staff commands: /cases, /case N, /history, /assign, /note and /help."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from html import escape
+
+from bot.ports.messenger import TEXT_LIMIT, clip, text_length
+from bot.ports.updates import Update
+from bot.services import cases
+from handlers import desk
+from handlers.case_card import history_line, score_line
+from handlers.casework import refresh_card
+from handlers.context import Context
+from handlers.effects import Effect
+from handlers.labels import state_name
+from handlers.staff.access import CASE_ROLES, LEAD_ROLES, member
+from handlers.staff.buttons import already
+from handlers.staff.thread import answer_here, case_in_thread, case_number
+from storage.models import CardState, Case, StaffMember
+
+LISTED = 30
+HISTORY = 15
+
+Command = Callable[[Update, Context, StaffMember], Awaitable[list[Effect]]]
+
+
+async def on_command(update: Update, ctx: Context) -> list[Effect]:
+    """Commands need a registered staff member; cases need a role that handles them."""
+    _ = ctx.staff_tr.gettext
+    assert update.command is not None
+    if update.command not in COMMANDS:
+        if await member(update, ctx) is None:
+            return []  # perhaps another bot's command: not ours to answer
+        return [answer_here(update, _("I don't know that command. Send /help for the list."))]
+    staff = await member(update, ctx)
+    if staff is None:
+        return [answer_here(update, _(
+            "Sorry, only registered staff can use this bot here. Ask an admin to add you."))]
+    handler, roles = COMMANDS[update.command]
+    if staff.role not in roles:
+        return [answer_here(update, _("Sorry, your role ({role}) cannot use /{command}.").format(
+            role=staff.role, command=update.command))]
+    return await handler(update, ctx, staff)
+
+
+async def on_help(update: Update, ctx: Context, staff: StaffMember) -> list[Effect]:
+    """/help: how the case desk works and its commands."""
+    _ = ctx.staff_tr.gettext
+    lines = [
+        _("New cases appear here. Claim one with its button, answer the customer by writing "
+          "in the case's topic or replying to its messages, and press Resolve when it is "
+          "done."),
+        "",
+        _("/cases — open cases; /cases mine, /cases overdue"),
+        _("/case 12 — show case #12's card"),
+        _("/history EXTERNAL_ID — a customer's recent history (or the case's, in its thread)"),
+        _("/note text — an internal note on the case; the customer never sees it"),
+        _("/assign 12 @username — give a case to someone (leads and admins)"),
+        _("/stats — the numbers of the last 7 days; /stats 30"),
+    ]
+    return [answer_here(update, "\n".join(lines))]
+
+
+async def on_cases(update: Update, ctx: Context, staff: StaffMember) -> list[Effect]:
+    """/cases [mine|overdue]: the active cases, most urgent and oldest first."""
+    _ = ctx.staff_tr.gettext
+    which = update.command_args.strip().lower()
+    if which not in ("", "open", "mine", "overdue"):
+        return [answer_here(update, _("Use /cases, /cases mine or /cases overdue."))]
+    mine = staff.id if which == "mine" else None
+    overdue = ctx.now if which == "overdue" else None
+    found = await ctx.uow.cases.listing(assignee_id=mine, overdue_at=overdue, limit=LISTED)
+    total = await ctx.uow.cases.count_active(assignee_id=mine, overdue_at=overdue)
+    if not found:
+        return [answer_here(update, {
+            "mine": _("You have no open cases."),
+            "overdue": _("No case is overdue."),
+        }.get(which, _("No open cases.")))]
+    title = {
+        "mine": _("Your open cases ({n}):"),
+        "overdue": _("Overdue cases ({n}):"),
+    }.get(which, _("Open cases ({n}):")).format(n=total)
+    lines = [f"<b>{title}</b>", *await _case_lines(ctx, found)]
+    if total > len(found):
+        lines.append(_("… and {n} more.").format(n=total - len(found)))
+    lines.append(_("Show one with /case and its number."))
+    return [answer_here(update, "\n".join(lines))]
+
+
+async def _case_lines(ctx: Context, listed: Sequence[Case]) -> list[str]:
+    tr = ctx.staff_tr
+    customers = await ctx.uow.customers.many([c.customer_id for c in listed])
+    lines = []
+    for case in listed:
+        customer = customers.get(case.customer_id)
+        answer = await ctx.uow.surveys.answer(case.answer_id) if case.answer_id else None
+        assignee = await ctx.uow.staff.get(case.assignee_id) if case.assignee_id else None
+        parts = [f"#{case.id}" + (" 🚨" if case.priority == "urgent" else ""),
+                 escape(customer.name if customer else "?")]
+        if answer is not None:
+            parts.append(score_line(answer))
+        parts.append(state_name(tr, case.state) + (
+            f" ({escape(assignee.name or '?')})" if assignee is not None else ""))
+        if case.first_response_at is None:
+            due = tr.datetime(case.sla_due_at, ctx.config.default_timezone)
+            late = case.sla_due_at < ctx.now
+            parts.append((tr.gettext("overdue since {due}") if late
+                          else tr.gettext("answer by {due}")).format(due=due))
+        lines.append(" · ".join(parts))
+    return lines
+
+
+async def on_case(update: Update, ctx: Context, staff: StaffMember) -> list[Effect]:
+    """/case N: a fresh card for the case, in its topic when the group is a forum."""
+    _ = ctx.staff_tr.gettext
+    args = update.command_args.split()
+    number = case_number(args[0]) if len(args) == 1 else None
+    if number is None:
+        return [answer_here(update, _("Use /case and a case number, for example /case 12."))]
+    case = await ctx.uow.cases.get(number)
+    if case is None:
+        return [answer_here(update, _("There is no case #{id}.").format(id=number))]
+    assert case.id is not None
+    if case.card_state != CardState.POSTED:  # queued or listed in a digest: it has one now
+        await ctx.uow.cases.move_cards([case.id], case.card_state, CardState.POSTED)
+    card = await desk.card_send(ctx, case)
+    if not ctx.config.staff_forum:
+        return [replace(card, reply_to=update.message_id)]
+    effects: list[Effect] = [card]
+    if update.topic_id is None or update.topic_id != case.topic_id:
+        effects.append(answer_here(update, _(
+            "Case #{id}'s card is now at the top of its topic.").format(id=case.id)))
+    return effects
+
+
+async def on_history(update: Update, ctx: Context, staff: StaffMember) -> list[Effect]:
+    """/history EXTERNAL_ID, or /history in a case's thread: the customer's recent history."""
+    _ = ctx.staff_tr.gettext
+    tr = ctx.staff_tr
+    wanted = update.command_args.strip()
+    if wanted:
+        customer = await ctx.uow.customers.by_external_id(wanted[:64])
+    else:
+        case = await case_in_thread(update, ctx)
+        if case is None:
+            return [answer_here(update, _(
+                "Use /history and the customer's id, for example /history C-1001, or send "
+                "it in a case's thread."))]
+        customer = await ctx.uow.customers.get(case.customer_id)
+    if customer is None:
+        return [answer_here(update, _("No customer has the id {id}.").format(
+            id=escape(wanted[:64])))]
+    assert customer.id is not None
+    entries = await ctx.uow.timeline.of(customer.id, limit=HISTORY)
+    head = _("<b>{name}</b> ({external_id}) · tier {tier}").format(
+        name=escape(customer.name), external_id=escape(customer.external_id or "—"),
+        tier=escape(customer.tier))
+    lines = [head]
+    lines += [history_line(tr, e, ctx.config.default_timezone) for e in entries] or [
+        _("No interactions yet.")]
+    text = "\n".join(lines)
+    while text_length(text) > TEXT_LIMIT and len(lines) > 2:  # oldest lines go first
+        del lines[1]
+        text = "\n".join(lines)
+    return [answer_here(update, clip(text, TEXT_LIMIT) if len(lines) <= 2 else text)]
+
+
+async def on_assign(update: Update, ctx: Context, staff: StaffMember) -> list[Effect]:
+    """/assign N @username (or /assign @username in the case's thread)."""
+    _ = ctx.staff_tr.gettext
+    args = update.command_args.split(maxsplit=1)
+    number = case_number(args[0]) if args else None
+    if number is not None:
+        case, who = await ctx.uow.cases.get(number), (args[1] if len(args) > 1 else "")
+    else:
+        case, who = await case_in_thread(update, ctx), update.command_args
+    usage = _("Use /assign and a case number and a person, for example /assign 12 @max, or "
+              "/assign @max in the case's thread.")
+    if not who.strip():
+        return [answer_here(update, usage)]
+    if case is None:
+        return [answer_here(update, usage if number is None else
+                            _("There is no case #{id}.").format(id=number))]
+    assignee = await ctx.uow.staff.find(who[:200])
+    if assignee is None or assignee.role not in CASE_ROLES:
+        return [answer_here(update, _(
+            "{who} is not registered as support staff.").format(who=escape(who.strip()[:200])))]
+    try:
+        await cases.assign(ctx.uow, ctx.now, case, assignee, staff)
+    except cases.InvalidTransition as exc:
+        return [answer_here(update, already(ctx, exc.state).format(id=case.id))]
+    return [*await refresh_card(ctx, case), answer_here(update, _(
+        "Case #{id} is now assigned to {name}.").format(
+            id=case.id, name=escape(assignee.name or who.strip())))]
+
+
+async def on_note(update: Update, ctx: Context, staff: StaffMember) -> list[Effect]:
+    """/note text in a case's thread (or /note N text): an internal note, never relayed."""
+    _ = ctx.staff_tr.gettext
+    text = update.command_args
+    case = await case_in_thread(update, ctx)
+    if case is None:
+        first, _sep, rest = text.partition(" ")
+        number = case_number(first)
+        if number is not None:
+            case, text = await ctx.uow.cases.get(number), rest
+            if case is None:
+                return [answer_here(update, _("There is no case #{id}.").format(id=number))]
+    if case is None or not text.strip():
+        return [answer_here(update, _(
+            "Write the note after /note in the case's thread, for example: /note called the "
+            "customer, a replacement is on its way. Elsewhere: /note 12 and the text."))]
+    await cases.add_note(ctx.uow, ctx.now, case, staff, text.strip())
+    return [answer_here(update, _(
+        "📝 Note added to case #{id}. The customer does not see it.").format(id=case.id))]
+
+
+ANY_STAFF = frozenset({*CASE_ROLES, "marketer"})
+
+COMMANDS: dict[str, tuple[Command, frozenset[str]]] = {
+    "help": (on_help, ANY_STAFF),
+    "cases": (on_cases, CASE_ROLES),
+    "case": (on_case, CASE_ROLES),
+    "history": (on_history, CASE_ROLES),
+    "assign": (on_assign, LEAD_ROLES),
+    "note": (on_note, CASE_ROLES),
+}

@@ -1,0 +1,53 @@
+"""Staff writing in a case's topic, or replying to a case message: the text, photo or
+document reaches the customer as a message from the business."""
+
+from __future__ import annotations
+
+from html import escape
+
+from bot.ports.messenger import CAPTION_LIMIT, TEXT_LIMIT, text_length
+from bot.ports.updates import Update
+from bot.services import cases
+from handlers.casework import refresh_card
+from handlers.context import Context
+from handlers.effects import Effect, LogAs, Send
+from handlers.staff.access import case_handler
+from handlers.staff.thread import answer_here, case_in_thread
+
+
+async def on_message(update: Update, ctx: Context) -> list[Effect]:
+    _ = ctx.staff_tr.gettext
+    case = await case_in_thread(update, ctx)
+    if case is None:
+        return []  # staff talking among themselves
+    member = await case_handler(update, ctx)
+    if member is None:
+        return [answer_here(update, _("Sorry, only support staff can answer customers."))]
+    if not cases.is_active(case.state):
+        return [answer_here(update, _(
+            "Case #{id} is already resolved; your message was not sent.").format(id=case.id))]
+    customer = await ctx.uow.customers.get(case.customer_id)
+    if customer is None or customer.chat_id is None:
+        return [answer_here(update, _("This customer cannot be reached in Telegram."))]
+    text = update.text or update.caption or ""
+    heading = ctx.tr(customer.language).gettext("💬 Our support team:")
+    room = (CAPTION_LIMIT if update.media else TEXT_LIMIT) - text_length(heading) - 1
+    if text_length(text) > room:
+        return [answer_here(update, ctx.staff_tr.ngettext(
+            "That is too long to pass on: please keep it under {n} character.",
+            "That is too long to pass on: please keep it under {n} characters.", room,
+        ).format(n=room))]
+    effects: list[Effect] = []
+    if case.state in (cases.CaseState.OPEN, cases.CaseState.REOPENED):
+        # Answering a case is taking it: nobody else should answer in parallel.
+        await cases.apply(ctx.uow, ctx.now, case, cases.CaseAction.CLAIM, member)
+        effects += await refresh_card(ctx, case)
+    await cases.answered_by_staff(ctx.uow, ctx.now, case)
+    body = f"{heading}\n{escape(text)}" if text else heading
+    failure = answer_here(update, _(
+        "This message did not reach the customer (Telegram refused it, or they blocked the "
+        "bot). Please try again later."))
+    effects.insert(0, Send(customer.chat_id, body, media=update.media, on_failure=failure,
+                           log=LogAs(customer.id, case_id=case.id,  # type: ignore[arg-type]
+                                     data={"staff_id": member.id})))
+    return effects

@@ -1,0 +1,30 @@
+"""Which case a staff-group message is about: its forum topic, or the case message it
+replies to, or a number given with the command."""
+
+from __future__ import annotations
+
+from bot.ports.updates import Update
+from handlers.context import Context
+from handlers.effects import Send
+from storage.models import Case
+
+
+async def case_in_thread(update: Update, ctx: Context) -> Case | None:
+    if update.topic_id is not None:
+        case = await ctx.uow.cases.by_topic(update.topic_id)
+        if case is not None:
+            return case
+    if update.reply_to_message_id is not None:
+        return await ctx.uow.cases.by_message(update.chat.id, update.reply_to_message_id)
+    return None
+
+
+def case_number(word: str) -> int | None:
+    """"12" or "#12"; anything else is not a case number."""
+    word = word.removeprefix("#")
+    return int(word) if word.isdigit() and len(word) <= 12 else None
+
+
+def answer_here(update: Update, text: str) -> Send:
+    """A reply to a staff member's message, in the topic it was written in."""
+    return Send(update.chat.id, text, reply_to=update.message_id, topic_id=update.topic_id)
