@@ -67,7 +67,8 @@ class Stage:
         # The sandbox keeps Telegram's limits on the same clock: moving it moves both.
         sandbox = Sandbox(rate_limits=rate_limits, time_source=lambda: clock.now().timestamp())
         base_url = await sandbox.start()
-        staff = [sandbox.add_user(name, language_code=telegram_code(staff_language))
+        staff = [sandbox.add_user(name, username=name.lower(),
+                                  language_code=telegram_code(staff_language))
                  for name in staff_names]
         staff_chat = sandbox.add_group(group_title, staff, forum=forum)
         defaults: dict[str, object] = {

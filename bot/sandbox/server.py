@@ -32,7 +32,13 @@ from aiohttp import web
 from bot.sandbox.errors import ApiError, SandboxError
 from bot.sandbox.faults import Fault, FaultKind
 from bot.sandbox.flood import RateLimiter
-from bot.sandbox.objects import Answer, CallbackAnswer, SandboxMessage, SandboxUser
+from bot.sandbox.objects import (
+    Answer,
+    CallbackAnswer,
+    ForumTopic,
+    SandboxMessage,
+    SandboxUser,
+)
 from bot.sandbox.spec import UploadedFile, ValidatedCall, canonical_method, validate
 from bot.sandbox.state import now
 from bot.sandbox.world import World
@@ -214,6 +220,27 @@ class Sandbox:
         await asyncio.sleep(0)
         return message
 
+    async def user_sends_document(
+        self,
+        user: SandboxUser,
+        *,
+        file_name: str,
+        caption: str | None = None,
+        chat_id: int | None = None,
+        reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
+    ) -> SandboxMessage:
+        message = self.world.user_sends_document(
+            user,
+            file_name=file_name,
+            caption=caption,
+            chat_id=chat_id,
+            reply_to_message_id=reply_to_message_id,
+            message_thread_id=message_thread_id,
+        )
+        await asyncio.sleep(0)
+        return message
+
     async def user_presses(
         self, user: SandboxUser, chat_id: int, message_id: int, callback_data: str
     ) -> str:
@@ -256,6 +283,10 @@ class Sandbox:
 
     def bot_messages(self, chat_id: int) -> list[SandboxMessage]:
         return self.world.bot_messages(chat_id)
+
+    def topics(self, chat_id: int) -> list[ForumTopic]:
+        """A forum's topics, oldest first."""
+        return list(self.world.chats[chat_id].topics.values())
 
     @property
     def polling(self) -> bool:

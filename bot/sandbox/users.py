@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.sandbox.chats import ChatMethods
 from bot.sandbox.errors import SandboxError
-from bot.sandbox.files import FileMethods, photo_sizes
+from bot.sandbox.files import FileMethods, document, photo_sizes
 from bot.sandbox.objects import (
     DEFAULT_TOPIC_COLOR,
     CallbackQuery,
@@ -110,6 +110,26 @@ class UserActions(ChatMethods, FileMethods):
         message = self._user_message(user, chat, reply_to_message_id, message_thread_id)
         stored = self._store_file("photo", data=_TINY_JPEG, file_name=None, mime_type="image/jpeg")
         message.photo = photo_sizes(stored)
+        message.caption = caption
+        self._queue_message(message)
+        return message
+
+    def user_sends_document(
+        self,
+        user: SandboxUser,
+        *,
+        file_name: str,
+        data: bytes = b"%PDF-1.4 not really a pdf",
+        caption: str | None = None,
+        chat_id: int | None = None,
+        reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
+    ) -> SandboxMessage:
+        chat = self._user_chat(user, chat_id)
+        message = self._user_message(user, chat, reply_to_message_id, message_thread_id)
+        stored = self._store_file("document", data=data, file_name=file_name,
+                                  mime_type="application/octet-stream")
+        message.document = document(stored)
         message.caption = caption
         self._queue_message(message)
         return message
