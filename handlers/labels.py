@@ -31,6 +31,7 @@ KINDS = {
     "failed": N_("failed"),
     "unreachable": N_("unreachable"),
     "reachable": N_("reachable"),
+    "note": N_("note"),
 }
 
 
