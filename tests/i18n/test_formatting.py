@@ -9,7 +9,7 @@ import pytest
 from bot.i18n import Catalogs
 from bot.reporting import report_text
 from bot.services.reports import Report
-from surveys.metrics import csat, nps
+from surveys.metrics import Period, SurveyFigures, case_figures, csat, nps, reasons
 
 MOMENT = datetime(2026, 11, 20, 9, 5, tzinfo=UTC)
 
@@ -39,8 +39,11 @@ def test_numbers_follow_the_language(language: str, percent: str, decimal: str) 
 
 
 def _report() -> Report:
-    return Report(since=MOMENT, until=MOMENT, invited=3, answered=2, response_rate=200 / 3,
-                  csat=csat([5, 4, 1]), nps=nps([10, 3, 9]), cases={"open": 2, "confirmed": 1})
+    surveys = SurveyFigures(invited=3, answered=2, response_rate=200 / 3, csat=csat([5, 4, 1]),
+                            nps=nps([10, 3, 9]), custom={}, reasons=reasons([]))
+    return Report(since=MOMENT, until=MOMENT, days=30, timezone="UTC", period=Period.WEEK,
+                  surveys=surveys, cases={"open": 2, "confirmed": 1},
+                  case_figures=case_figures([], MOMENT, MOMENT), by={})
 
 
 def test_the_report_reads_naturally_in_russian() -> None:
