@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.services.cases import CaseState
 from storage.report_queries import StaffInfo
 from storage.uow import UnitOfWork
 from surveys.metrics import (
@@ -120,7 +121,8 @@ class Report:
             "timezone": self.timezone,
             "period": str(self.period),
             **survey_dict(self.surveys),
-            "cases": dict(self.cases),
+            # Every state, with 0 for none: tools need not know which keys may be missing.
+            "cases": {str(state): self.cases.get(state, 0) for state in CaseState},
             "case_metrics": case_dict(self.case_figures),
             "by": {},
         }

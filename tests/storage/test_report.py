@@ -133,6 +133,8 @@ async def test_the_json_is_complete_and_keeps_customers_words_out(storage: Stora
     assert set(data["by"]["period"][0]) == {
         "key", "start", "end", "invited", "answered", "response_rate", "csat", "nps",
         "custom", "reasons"}
+    assert data["cases"] == {"open": 1, "claimed": 0, "resolved": 0, "confirmed": 0,
+                             "reopened": 0}
     assert list(data["case_metrics"]) == [
         "opened", "closed_loop", "first_response", "resolution", "sla", "reopened_cases",
         "reopens"]
