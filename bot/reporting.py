@@ -109,7 +109,7 @@ def duration(tr: Translator, seconds: float | None) -> str:
     def unit(n: int, name: str) -> str:
         return format_unit(n, f"duration-{name}", "short", locale=locale)
 
-    if seconds < 60:
+    if round(seconds) < 60:
         return unit(round(seconds), "second")
     minutes = round(seconds / 60)
     if minutes < 60:
