@@ -131,3 +131,18 @@ async def test_a_bad_argument_gets_a_polite_correction(storage: Storage, args: s
     assert effects == [Send(
         STAFF_CHAT, "Please give the number of days as a whole number from 1 to 365, for "
         "example /stats 30.", reply_to=555, topic_id=77)]
+
+
+async def test_the_staff_groups_language(storage: Storage) -> None:
+    await _seed(storage)
+    async with storage.uow() as uow:
+        refused = await on_stats(_update(999), _context(uow, "zh_Hans"))
+        effects = await on_stats(_update(201, "21"), _context(uow, "ru"))
+    assert isinstance(refused[0], Send)
+    assert refused[0].text == "抱歉，只有已登记的员工才能查看数据。"
+    send = effects[0]
+    assert isinstance(send, Send)
+    assert send.text.splitlines()[:2] == [
+        "<b>📊 За последний 21 день</b> (30 окт. 2026\u202fг. – 20 нояб. 2026\u202fг.)",
+        "Опросы: доставлено 3, отвечено 3, доля ответов 100,0\xa0%",
+    ]
