@@ -19,8 +19,7 @@ from bot.playbook.loader import PlaybookError, load_playbook
 from bot.playbook.model import Playbook
 from bot.ports.clock import SystemClock
 from bot.reporting import history_json, history_text, report_text
-from bot.services import care, customers
-from bot.services.reports import build_report
+from bot.services import care, customers, reports
 from bot.settings import ConfigError, Settings, load_settings
 from storage.migrate import SchemaOutOfDate, current_revision, ensure_current, upgrade
 from storage.models import StaffMember
@@ -99,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="CSAT, NPS, response rate and cases")
     rep.add_argument("--since", type=int, default=30, metavar="DAYS")
     rep.add_argument("--format", choices=("text", "json"), default="text")
+    rep.add_argument("--by", default="all", metavar="LIST",
+                     help="breakdowns to add to the totals, comma-separated: "
+                     f"{','.join(reports.BREAKDOWNS)}, all (the default) or none")
     return p
 
 
@@ -311,8 +313,14 @@ async def cmd_history(args: argparse.Namespace, settings: Settings, storage: Sto
 async def cmd_report(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
     if not 1 <= args.since <= MAX_DAYS:
         raise CliError(f"--since must be between 1 and {MAX_DAYS} days")
+    try:
+        by = reports.parse_breakdowns(args.by)
+    except reports.UnknownBreakdown as exc:
+        raise CliError(f"--by: unknown breakdown {str(exc)!r}; choose from "
+                       f"{', '.join(reports.BREAKDOWNS)}, all or none") from None
     async with storage.uow() as uow:
-        report = await build_report(uow, SystemClock().now(), args.since)
+        report = await reports.build_report(uow, SystemClock().now(), args.since,
+                                            timezone=settings.timezone, by=by)
     if args.format == "json":
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:

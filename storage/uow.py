@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import repositories as r
+from storage.report_queries import ReportQueries
 
 
 class UnitOfWork:
@@ -27,6 +28,7 @@ class UnitOfWork:
         self.timeline = r.Timeline(s)
         self.callbacks = r.Callbacks(s)
         self.updates = r.Updates(s)
+        self.reports = ReportQueries(s)
         return self
 
     async def __aexit__(

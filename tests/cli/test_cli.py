@@ -98,6 +98,8 @@ def test_import_link_event_history_report(env: Path, capsys) -> None:
      "--attr 'novalue' must look like key=value"),
     (["customers", "import", "missing.csv"], "missing.csv: no such file"),
     (["report", "--since", "0"], "--since must be between 1 and 3650 days"),
+    (["report", "--by", "survey,region"], "--by: unknown breakdown 'region'; choose from "
+     "period, survey, tier, purpose, staff, all or none"),
     (["staff", "add", "-5", "--role", "agent"], "TELEGRAM_USER_ID must be a positive"),
 ])
 def test_bad_input_is_one_line_and_non_zero(env: Path, capsys, argv, message) -> None:
@@ -181,6 +183,28 @@ def test_staff_add_and_change_role(env: Path, capsys) -> None:
         "staff member 555 added as agent")
     assert run(capsys, "staff", "add", "555", "--role", "lead")[1].strip() == (
         "staff member 555 updated as lead")
+
+
+def test_report_breakdowns_are_chosen_with_by(env: Path, capsys) -> None:
+    run(capsys, "db", "upgrade")
+    code, out, _ = run(capsys, "report", "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert list(data["by"]) == ["period", "survey", "tier", "purpose", "staff"]
+    assert (data["days"], data["period"], data["timezone"]) == (30, "week", "UTC")
+    assert len(data["by"]["period"]) in (5, 6)  # 30 days touch five or six ISO weeks
+    code, out, _ = run(capsys, "report", "--format", "json", "--since", "7",
+                       "--by", "Tier, survey")
+    data = json.loads(out)
+    assert (list(data["by"]), data["period"]) == (["survey", "tier"], "day")
+    code, out, _ = run(capsys, "report", "--by", "none")
+    assert "By " not in out
+    code, out, _ = run(capsys, "report", "--since", "7")
+    lines = out.splitlines()
+    for heading in ("By day:", "By survey:", "By tier:", "By purpose:", "By staff member:"):
+        assert heading in lines
+    assert lines[lines.index("By survey:") + 1] == "  —"
+    assert "SLA: — answered in time (0 in time, 0 late, 0 not yet due)" in lines
 
 
 def test_run_without_token_names_the_setting(env: Path, capsys) -> None:

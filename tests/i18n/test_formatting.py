@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.i18n import Catalogs
 from bot.reporting import report_text
 from bot.services.reports import Report
-from surveys.metrics import csat, nps
+from surveys.metrics import (
+    CaseRow,
+    Period,
+    SurveyFigures,
+    case_figures,
+    csat,
+    nps,
+    rating,
+    reasons,
+)
 
 MOMENT = datetime(2026, 11, 20, 9, 5, tzinfo=UTC)
 
@@ -39,18 +48,39 @@ def test_numbers_follow_the_language(language: str, percent: str, decimal: str) 
 
 
 def _report() -> Report:
-    return Report(since=MOMENT, until=MOMENT, invited=3, answered=2, response_rate=200 / 3,
-                  csat=csat([5, 4, 1]), nps=nps([10, 3, 9]), cases={"open": 2, "confirmed": 1})
+    surveys = SurveyFigures(invited=3, answered=2, response_rate=200 / 3, csat=csat([5, 4, 1]),
+                            nps=nps([10, 3, 9]), custom={"effort": rating([2, 6], 1)},
+                            reasons=reasons(["delivery", None, "delivery"]))
+    hour = timedelta(hours=1)
+    opened = MOMENT - 30 * hour
+    cases = [CaseRow(opened, opened + 2 * hour, "confirmed", opened + 3 * hour,
+                     opened + 26 * hour + 5 * (hour / 60), 1),
+             CaseRow(MOMENT - 2 * hour, MOMENT + 22 * hour, "open")]
+    since = MOMENT - timedelta(days=30)
+    return Report(since=MOMENT, until=MOMENT, days=30, timezone="UTC", period=Period.WEEK,
+                  surveys=surveys, cases={"open": 2, "confirmed": 1},
+                  case_figures=case_figures(cases, since, MOMENT), by={})
 
 
 def test_the_report_reads_naturally_in_russian() -> None:
-    text = report_text(Catalogs().translator("ru"), _report(), "Europe/Moscow")
+    labels = {"delivery": "Доставка"}
+    text = report_text(Catalogs().translator("ru"), _report(), "Europe/Moscow",
+                       reason_label=labels.__getitem__)
     assert text.splitlines() == [
         "Отчёт careloop: 20 нояб. 2026\u202fг., 12:05 – 20 нояб. 2026\u202fг., 12:05",
         "Опросы: доставлено 3, отвечено 2, доля ответов 66,7\xa0%",
         "CSAT: 66,7\xa0% довольных (4–5), в среднем 3,33, 3 ответа",
         "NPS: +33,3 (промоутеры: 2, нейтралы: 0, критики: 1)",
+        "effort: в среднем 4,00, негативных 50,0\xa0%, 2 ответа",
+        "Низкие оценки: 3; Доставка — 2 (66,7\xa0%), причина не указана — 1 (33,3\xa0%)",
         "Обращения: открыто — 2, в работе — 0, решено — 0, подтверждено — 1, открыто снова — 0",
+        "Замкнутый цикл: клиент подтвердил 100,0\xa0% из 1 решённого обращения "
+        "(ещё ждут ответа клиента: 0)",
+        "Первый ответ сотрудника: медиана 3 ч, 90-й перцентиль 3 ч (1 обращение)",
+        "Время до решения: медиана 26 ч 5 мин, 90-й перцентиль 26 ч 5 мин (1 обращение)",
+        "SLA: 0,0\xa0% ответов вовремя (вовремя — 0, с опозданием — 1, "
+        "срок ещё не наступил — 1)",
+        "Открыто снова: 1 обращение, всего повторных открытий: 1",
     ]
 
 
@@ -60,5 +90,12 @@ def test_the_report_reads_naturally_in_traditional_chinese() -> None:
         "問卷：已送達 3 份，已填答 2 份，回覆率 66.7%",
         "CSAT：滿意度 66.7%（4–5 分），平均 3.33 分，共 3 份回答",
         "NPS：+33.3（推薦者 2，被動者 0，批評者 1）",
+        "effort：平均 4.00 分，負評 50.0%，共 2 份回答",
+        "低分：3；delivery 2（66.7%）、未選擇原因 1（33.3%）",
         "案件：待處理 2、處理中 0、已解決 0、已確認 1、已重新開啟 0",
+        "閉環：已解決的 1 件案件中，客戶確認了 100.0%（0 件等待客戶回覆）",
+        "人員首次回覆：中位數 3 小時，第 90 百分位數 3 小時（1 件案件）",
+        "解決時間：中位數 26 小時 5 分鐘，第 90 百分位數 26 小時 5 分鐘（1 件案件）",
+        "SLA：準時回覆率 0.0%（準時 0、逾時 1、尚未到期 1）",
+        "重新開啟：1 件案件，共重新開啟 1 次",
     ]

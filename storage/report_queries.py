@@ -1,0 +1,87 @@
+"""Read-only queries behind the report: a few set-based reads of slim rows, whatever the
+number of invitations or cases. The figures themselves are computed by surveys.metrics
+from these rows, the same way on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Result, Select, and_, or_, select
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Case, Customer, StaffMember, SurveyAnswer, SurveyInvitation
+from surveys.metrics import CaseRow, InvitationRow
+
+
+@dataclass(frozen=True, slots=True)
+class StaffInfo:
+    """What the report shows of a staff member: never anything about customers."""
+
+    id: int
+    name: str | None
+    username: str | None
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRows:
+    rows: list[CaseRow]
+    staff: dict[int, StaffInfo]  # the assignees among the rows
+
+
+class ReportQueries:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _run(self, query: Select[Any]) -> Result[Any]:
+        # Through the session's connection: sqlmodel's exec() types at most four columns,
+        # and these reads want plain column tuples, not ORM objects.
+        conn = await self.session.connection()
+        return await conn.execute(query)
+
+    async def invitations(self, since: datetime, until: datetime) -> list[InvitationRow]:
+        """Survey questions sent in the window that reached the customer (a message id:
+        one that never left the outbox or was refused asked nobody), with their answers."""
+        inv, ans = SurveyInvitation, SurveyAnswer
+        query = (
+            select(col(inv.sent_at), col(inv.survey_key), col(inv.purpose), col(Customer.tier),
+                   col(ans.score), col(ans.negative), col(ans.reason))
+            .select_from(inv)
+            .join(Customer, col(Customer.id) == col(inv.customer_id))
+            .outerjoin(ans, col(ans.invitation_id) == col(inv.id))
+            .where(col(inv.sent_at) >= since, col(inv.sent_at) <= until,
+                   col(inv.message_id).is_not(None))
+        )
+        res = await self._run(query)
+        return [
+            InvitationRow(sent_at=sent_at, survey_key=key, purpose=purpose, tier=tier,
+                          score=score, negative=bool(negative), reason=reason)
+            for sent_at, key, purpose, tier, score, negative, reason in res.all()
+        ]
+
+    async def cases(self, since: datetime, until: datetime) -> CaseRows:
+        """Cases opened or resolved in the window, with their assignees."""
+        query = (
+            select(col(Case.opened_at), col(Case.sla_due_at), col(Case.state),
+                   col(Case.first_response_at), col(Case.resolved_at), col(Case.reopen_count),
+                   col(StaffMember.id), col(StaffMember.name), col(StaffMember.username),
+                   col(StaffMember.role))
+            .select_from(Case)
+            .outerjoin(StaffMember, col(StaffMember.id) == col(Case.assignee_id))
+            .where(or_(and_(col(Case.opened_at) >= since, col(Case.opened_at) <= until),
+                       and_(col(Case.resolved_at) >= since, col(Case.resolved_at) <= until)))
+        )
+        res = await self._run(query)
+        rows: list[CaseRow] = []
+        staff: dict[int, StaffInfo] = {}
+        for (opened_at, due_at, state, first_response_at, resolved_at, reopen_count,
+             staff_id, name, username, role) in res.all():
+            rows.append(CaseRow(opened_at=opened_at, sla_due_at=due_at, state=state,
+                                first_response_at=first_response_at, resolved_at=resolved_at,
+                                reopen_count=reopen_count, assignee_id=staff_id))
+            if staff_id is not None:
+                staff[staff_id] = StaffInfo(staff_id, name, username, role)
+        return CaseRows(rows, staff)
