@@ -9,7 +9,7 @@ from html import escape
 from bot.ports.messenger import TEXT_LIMIT, clip, text_length
 from bot.ports.updates import Update
 from bot.services import cases
-from handlers import desk
+from handlers import desk, stats
 from handlers.case_card import history_line, score_line
 from handlers.casework import refresh_card
 from handlers.context import Context
@@ -217,6 +217,11 @@ async def on_note(update: Update, ctx: Context, staff: StaffMember) -> list[Effe
         "📝 Note added to case #{id}. The customer does not see it.").format(id=case.id))]
 
 
+async def on_stats(update: Update, ctx: Context, staff: StaffMember) -> list[Effect]:
+    """/stats [DAYS]: the numbers, for every registered role."""
+    return await stats.on_stats(update, ctx)
+
+
 ANY_STAFF = frozenset({*CASE_ROLES, "marketer"})
 
 COMMANDS: dict[str, tuple[Command, frozenset[str]]] = {
@@ -226,4 +231,5 @@ COMMANDS: dict[str, tuple[Command, frozenset[str]]] = {
     "history": (on_history, CASE_ROLES),
     "assign": (on_assign, LEAD_ROLES),
     "note": (on_note, CASE_ROLES),
+    "stats": (on_stats, ANY_STAFF),
 }

@@ -189,7 +189,8 @@ async def test_only_registered_staff_act_and_each_role_only_as_far_as_it_may(
     await stage.add_staff(marketer, "marketer")
 
     # Someone in the group who is not registered: commands, replies and buttons refused.
-    for command in ("/cases", "/case 1", "/history C1", "/note 1 x", "/assign 1 @max"):
+    for command in ("/cases", "/case 1", "/history C1", "/note 1 x", "/assign 1 @max",
+                    "/help"):
         await stage.say(outsider, command, chat_id=stage.staff_chat)
         await stage.bot_says(stage.staff_chat, "only registered staff can use this bot here",
                              after=stage.last_id(stage.staff_chat) - 1)
@@ -206,6 +207,15 @@ async def test_only_registered_staff_act_and_each_role_only_as_far_as_it_may(
         "Sorry, only support staff can handle cases.")
     await stage.say(agent, "/assign 1 @lin", chat_id=stage.staff_chat)
     await stage.bot_says(stage.staff_chat, "your role (agent) cannot use /assign")
+    # Numbers are for every registered role, and only for them.
+    await stage.say(marketer, "/stats", chat_id=stage.staff_chat)
+    numbers = await stage.bot_says(stage.staff_chat, "📊 The last 7 days")
+    assert "Olga" not in (numbers.content or "") and "Broken" not in (numbers.content or "")
+    await stage.say(outsider, "/stats", chat_id=stage.staff_chat)
+    await stage.bot_says(stage.staff_chat, "only registered staff can use this bot here",
+                         after=numbers.message_id)
+    await stage.say(marketer, "/stats forever", chat_id=stage.staff_chat)
+    await stage.bot_says(stage.staff_chat, "whole number from 1 to 365")
     await stage.quiet()
     assert (await _case(stage)).state == "open"
     assert not [m for m in stage.sandbox.bot_messages(olga.id) if "I can help" in (m.content
