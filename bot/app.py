@@ -24,6 +24,8 @@ from bot.settings import Settings
 from handlers.context import HandlerConfig
 from storage.engine import make_engine, make_session_factory
 from storage.uow import UnitOfWorkFactory
+from surveys.definitions import SurveyDefinitions
+from surveys.loader import load_surveys
 
 
 @dataclass
@@ -40,13 +42,14 @@ def build_storage(settings: Settings) -> Storage:
     return Storage(engine, UnitOfWorkFactory(make_session_factory(engine)))
 
 
-def handler_config(settings: Settings) -> HandlerConfig:
+def handler_config(settings: Settings, surveys: SurveyDefinitions) -> HandlerConfig:
     secret = settings.link_secret.get_secret_value() if settings.link_secret else ""
     return HandlerConfig(
         staff_chat_id=settings.staff_chat_id,
         link_secret=secret,
         default_timezone=settings.timezone,
         staff_language=settings.staff_language,
+        surveys=surveys,
     )
 
 
@@ -68,6 +71,7 @@ class App:
     pipeline: Pipeline
     sender: Sender
     playbook: Playbook
+    surveys: SurveyDefinitions
 
     def scheduler(self) -> AsyncIOScheduler:
         return build_scheduler(self)
@@ -80,7 +84,10 @@ def build_app(
     clock = clock or SystemClock()
     storage = storage or build_storage(settings)
     catalogs = Catalogs(default=settings.language)
-    config = handler_config(settings)
+    # A bad survey or playbook file stops the start here, with its one line.
+    surveys = load_surveys(settings.surveys)
+    playbook = load_playbook(settings.playbook, surveys=surveys.keys)
+    config = handler_config(settings, surveys)
     # One limiter for every new message the bot sends: replies and touches share the limits.
     # It keeps the app's time, so a test or the demo that moves the clock moves its pauses.
     limiter = Limiter(settings.rate, settings.chat_interval_seconds,
@@ -97,5 +104,6 @@ def build_app(
         sender=Sender(storage.uow, messenger, clock, catalogs, config, limiter, outbound,
                       contact_policy(settings), rate=settings.rate,
                       paid=settings.paid_broadcast),
-        playbook=load_playbook(settings.playbook),  # a bad file stops the start here
+        playbook=playbook,
+        surveys=surveys,
     )

@@ -12,7 +12,6 @@ from handlers.case_card import case_card
 from handlers.context import Context
 from handlers.effects import CaseLink, Edit, Effect, LogAs, Send, Toast
 from storage.models import Customer, SurveyAnswer
-from surveys.definitions import survey
 from surveys.scoring import case_priority
 
 
@@ -25,7 +24,7 @@ async def open_case(
 ) -> list[Effect]:
     """Open a case for a low score and post its card to the staff group."""
     _ = ctx.tr(customer.language).gettext
-    priority = case_priority(survey(answer.survey_key), answer.score, customer.tier)
+    priority = case_priority(ctx.surveys.get(answer.survey_key), answer.score, customer.tier)
     case = await cases.open_case(ctx.uow, ctx.now, customer.id, priority, answer.id)  # type: ignore[arg-type]
     effects: list[Effect] = [_reply(update, customer, _(
         "Thank you for telling us. Someone from our team will look into it and reply to you "

@@ -9,6 +9,7 @@ from bot.i18n import Catalogs, Translator
 from bot.ports.updates import Button
 from bot.services.buttons import make_button
 from storage.uow import UnitOfWork
+from surveys.definitions import SurveyDefinitions
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +18,7 @@ class HandlerConfig:
     link_secret: str
     default_timezone: str
     staff_language: str
+    surveys: SurveyDefinitions  # read once at start (CARELOOP_SURVEYS)
 
 
 @dataclass(slots=True)
@@ -28,6 +30,10 @@ class Context:
 
     def tr(self, language: str | None) -> Translator:
         return self.catalogs.translator(language)
+
+    @property
+    def surveys(self) -> SurveyDefinitions:
+        return self.config.surveys
 
     @property
     def staff_tr(self) -> Translator:

@@ -17,7 +17,6 @@ from handlers.context import Context
 from handlers.effects import Edit, Effect, LogAs, Send, Toast
 from handlers.render import consent_keyboard, survey_answered
 from storage.models import Customer
-from surveys.definitions import survey
 from surveys.scoring import InvalidScore, parse_score
 
 Handler = Callable[[Update, Context, Customer | None], Awaitable[list[Effect]]]
@@ -207,21 +206,21 @@ async def on_survey(
     _ = tr.gettext
     assert update.callback_id is not None and update.message_id is not None
     invitation = await ctx.uow.surveys.invitation(subject)
-    if invitation is None:
+    definition = ctx.surveys.get(invitation.survey_key) if invitation else None
+    if invitation is None or definition is None:
         return [Toast(update.callback_id, _("This button is no longer valid."))]
-    definition = survey(invitation.survey_key)
     try:
         score = parse_score(definition, value)
     except InvalidScore:
         return [Toast(update.callback_id, _("This button is no longer valid."))]
-    result = await answers.answer(ctx.uow, ctx.now, invitation, customer, score)
+    result = await answers.answer(ctx.uow, ctx.now, invitation, customer, definition, score)
     if result.outcome is answers.Outcome.NOT_YOURS:
         return [Toast(update.callback_id, _("This button is not for you."))]
     if result.outcome is answers.Outcome.ALREADY_ANSWERED:
         return [Toast(update.callback_id, _("You have already answered this survey. Thank you!"))]
     assert result.answer is not None
     effects: list[Effect] = [
-        Edit(update.chat.id, update.message_id, survey_answered(tr, definition, score)),
+        Edit(update.chat.id, update.message_id, survey_answered(ctx, tr, definition, score)),
         Toast(update.callback_id, _("Thank you!")),
     ]
     if result.answer.negative:

@@ -11,7 +11,7 @@ from bot.i18n import N_, Translator
 from bot.ports.updates import Keyboard
 from handlers.context import Context
 from storage.models import Customer, SurveyInvitation
-from surveys.definitions import Survey, survey
+from surveys.definitions import Survey, Text
 
 # The message templates a playbook rule may send (`message:`). Each gets only the
 # customer's first name, escaped, as {name}: a playbook cannot put other data into texts.
@@ -50,25 +50,30 @@ def care_text(tr: Translator, template: str, customer: Customer) -> str:
     return tr.gettext(CARE_TEMPLATES[template]).format(name=first_name(customer))
 
 
+def said(ctx: Context, tr: Translator, text: Text) -> str:
+    """A survey file's text in the reader's language, as plain text (not HTML)."""
+    return text.show(tr, ctx.catalogs.default)
+
+
 async def survey_prompt(
-    ctx: Context, customer: Customer, invitation: SurveyInvitation
+    ctx: Context, customer: Customer, invitation: SurveyInvitation, definition: Survey
 ) -> tuple[str, Keyboard]:
     tr = ctx.tr(customer.language)
-    definition = survey(invitation.survey_key)
     rows = [
         [
-            await ctx.button(definition.label(score), "survey", invitation.id,
-                             customer.chat_id or 0, str(score))
+            await ctx.button(definition.label(score, tr, ctx.catalogs.default), "survey",
+                             invitation.id, customer.chat_id or 0, str(score))
             for score in row
         ]
         for row in definition.rows()
     ]
-    return tr.gettext(definition.question), Keyboard.of(*rows)
+    return escape(said(ctx, tr, definition.question)), Keyboard.of(*rows)
 
 
-def survey_answered(tr: Translator, definition: Survey, score: int) -> str:
+def survey_answered(ctx: Context, tr: Translator, definition: Survey, score: int) -> str:
     return tr.gettext("{question}\n\nYour answer: <b>{score}</b>. Thank you!").format(
-        question=tr.gettext(definition.question), score=escape(definition.label(score))
+        question=escape(said(ctx, tr, definition.question)),
+        score=escape(definition.label(score, tr, ctx.catalogs.default)),
     )
 
 

@@ -208,8 +208,15 @@ class Sender:
             to_send = [i for i, d in decisions.items() if isinstance(d, contact.Send)]
             won = await uow.touches.move_many(to_send, TouchState.PENDING, TouchState.SENDING)
             ctx = Context(uow, now, self._catalogs, self._config)
-            prepared = [await self._render(ctx, by_id[i], customers[by_id[i].customer_id])
-                        for i in to_send if i in won]
+            prepared: list[Prepared] = []
+            for i in to_send:
+                if i not in won:
+                    continue
+                rendered = await self._render(ctx, by_id[i], customers[by_id[i].customer_id])
+                if isinstance(rendered, str):  # nothing to send after all
+                    await self._skip(uow, by_id[i], rendered, TouchState.SENDING)
+                else:
+                    prepared.append(rendered)
             for touch_id, decision in decisions.items():
                 touch = by_id[touch_id]
                 if isinstance(decision, contact.Skip):
@@ -221,25 +228,30 @@ class Sender:
             await uow.commit()
         return prepared
 
-    async def _skip(self, uow: UnitOfWork, touch: Touch, reason: str) -> None:
+    async def _skip(self, uow: UnitOfWork, touch: Touch, reason: str,
+                    from_state: TouchState = TouchState.PENDING) -> None:
         assert touch.id is not None
-        if await uow.touches.move_many([touch.id], TouchState.PENDING, TouchState.SKIPPED,
+        if await uow.touches.move_many([touch.id], from_state, TouchState.SKIPPED,
                                        last_error=reason):
             log.info("touch %s skipped: %s", touch.id, reason)
             await record(uow, self._clock.now(), touch.customer_id, "skipped", "note",
                          purpose=touch.purpose, reason=reason)
 
-    async def _render(self, ctx: Context, touch: Touch, customer: Customer) -> Prepared:
+    async def _render(self, ctx: Context, touch: Touch, customer: Customer) -> Prepared | str:
+        """The message to send, or why there is none after all."""
         assert customer.chat_id is not None and customer.id is not None and touch.id is not None
         if touch.survey_key is None:
             text = care_text(ctx.tr(customer.language), touch.template, customer)
             return Prepared(touch.id, customer.id, customer.chat_id, touch.purpose, text,
                             None, None)
+        definition = ctx.surveys.get(touch.survey_key)
+        if definition is None:  # taken out of the survey file since it was scheduled
+            return f"unknown survey {touch.survey_key!r}"
         invitation = await ctx.uow.surveys.add_invitation(SurveyInvitation(
             customer_id=customer.id, touch_id=touch.id, survey_key=touch.survey_key,
             purpose=touch.purpose, chat_id=customer.chat_id, sent_at=ctx.now,
         ))
-        text, keyboard = await survey_prompt(ctx, customer, invitation)
+        text, keyboard = await survey_prompt(ctx, customer, invitation, definition)
         return Prepared(touch.id, customer.id, customer.chat_id, touch.purpose, text, keyboard,
                         invitation.id)
 

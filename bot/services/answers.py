@@ -14,7 +14,7 @@ from storage.models import (
     SurveyInvitation,
 )
 from storage.uow import UnitOfWork
-from surveys.definitions import survey
+from surveys.definitions import Survey
 from surveys.scoring import is_negative
 
 MAX_COMMENT = 4000
@@ -33,14 +33,15 @@ class Answered:
 
 
 async def answer(
-    uow: UnitOfWork, now: datetime, invitation: SurveyInvitation, customer: Customer, score: int
+    uow: UnitOfWork, now: datetime, invitation: SurveyInvitation, customer: Customer,
+    survey: Survey, score: int,
 ) -> Answered:
     if invitation.customer_id != customer.id:
         return Answered(Outcome.NOT_YOURS)
     assert invitation.id is not None
     if not await uow.surveys.mark_answered(invitation.id):
         return Answered(Outcome.ALREADY_ANSWERED)
-    negative = is_negative(survey(invitation.survey_key), score)
+    negative = is_negative(survey, score)
     saved = await uow.surveys.add_answer(SurveyAnswer(
         invitation_id=invitation.id,  # type: ignore[arg-type]
         customer_id=customer.id,  # type: ignore[arg-type]
