@@ -99,6 +99,8 @@ async def _play(stage: Stage, tr: Translator, stream: object) -> None:
     await stage.press(mei, surveys[mei.id], csat.label(5, tr, tr.language))
     await stage.press(tom, surveys[tom.id], csat.label(4, tr, tr.language))
     await stage.press(olga, surveys[olga.id], csat.label(1, tr, tr.language))
+    quality = _("Product quality")
+    await stage.press(olga, await stage.bot_offers(olga.id, quality), quality)
     await stage.bot_offers(olga.id, _("Skip"))
     await stage.say(olga, _("The kettle arrived with a cracked lid & no receipt."))
     card = await stage.bot_says(stage.staff_chat, _("🚨 Case #{id} · urgent").format(id=1))

@@ -339,6 +339,15 @@ class Surveys(_Repo):
         return await _move(self.session, SurveyAnswer, answer_id, CommentState.AWAITING, to_state,
                            column="comment_state")
 
+    async def set_reason(self, answer_id: int, reason: str) -> bool:
+        """The first reason chip tapped is kept; a second tap changes nothing."""
+        res = await self.session.exec(
+            update(SurveyAnswer)
+            .where(col(SurveyAnswer.id) == answer_id, col(SurveyAnswer.reason).is_(None))
+            .values(reason=reason)
+            .execution_options(synchronize_session=False))
+        return res.rowcount == 1  # type: ignore[attr-defined]
+
     async def awaiting_comment(self, customer_id: int) -> SurveyAnswer | None:
         res = await self.session.exec(
             select(SurveyAnswer)

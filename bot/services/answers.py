@@ -56,6 +56,17 @@ async def answer(
     return Answered(Outcome.RECORDED, saved)
 
 
+async def set_reason(uow: UnitOfWork, now: datetime, answer: SurveyAnswer, reason: str) -> bool:
+    """Keep the reason chip tapped after a low score; False if one was already kept."""
+    assert answer.id is not None
+    if not await uow.surveys.set_reason(answer.id, reason):
+        return False
+    await uow.session.refresh(answer)
+    await record(uow, now, answer.customer_id, "reason", "in", survey=answer.survey_key,
+                 reason=reason)
+    return True
+
+
 async def close_comment(
     uow: UnitOfWork, now: datetime, answer: SurveyAnswer, comment: str | None
 ) -> bool:
