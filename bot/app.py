@@ -13,6 +13,7 @@ from bot.delivery.executor import Executor
 from bot.delivery.limiter import Limiter
 from bot.delivery.outbound import Outbound
 from bot.delivery.sender import Sender
+from bot.delivery.survey_rounds import SurveyRounds
 from bot.i18n import Catalogs
 from bot.pipeline import Pipeline
 from bot.playbook.loader import load_playbook
@@ -25,6 +26,7 @@ from handlers.context import HandlerConfig
 from storage.engine import make_engine, make_session_factory
 from storage.uow import UnitOfWorkFactory
 from surveys.definitions import SurveyDefinitions
+from surveys.lifecycle import Timing
 from surveys.loader import load_surveys
 
 
@@ -53,6 +55,14 @@ def handler_config(settings: Settings, surveys: SurveyDefinitions) -> HandlerCon
     )
 
 
+def survey_timing(settings: Settings) -> Timing:
+    return Timing(
+        remind_after=timedelta(hours=settings.survey_reminder_hours),
+        expire_after=timedelta(days=settings.survey_expiry_days),
+        comment_wait=timedelta(minutes=settings.survey_comment_wait_minutes),
+    )
+
+
 def contact_policy(settings: Settings) -> ContactPolicy:
     return ContactPolicy(
         quiet=QuietHours.parse(settings.quiet_hours),
@@ -72,6 +82,7 @@ class App:
     sender: Sender
     playbook: Playbook
     surveys: SurveyDefinitions
+    survey_rounds: SurveyRounds
 
     def scheduler(self) -> AsyncIOScheduler:
         return build_scheduler(self)
@@ -106,4 +117,6 @@ def build_app(
                       paid=settings.paid_broadcast),
         playbook=playbook,
         surveys=surveys,
+        survey_rounds=SurveyRounds(storage.uow, messenger, clock, catalogs, config, limiter,
+                                   survey_timing(settings)),
     )

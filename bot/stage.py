@@ -79,6 +79,8 @@ class Stage:
             "sender_interval_seconds": 0.05,
             # The sandbox allows short bursts; the demo does not wait out real seconds.
             "chat_interval_seconds": 0.0,
+            # Reminders and expiry follow the hand-driven clock within a moment.
+            "survey_interval_seconds": 0.1,
         }
         settings = Settings(
             bot_token=sandbox.token,  # type: ignore[arg-type]
@@ -180,6 +182,12 @@ class Stage:
         """Run the playbook's scans now, as the scheduler does hourly; returns how many
         touches they scheduled."""
         return await Scans(self.storage.uow, self.clock, self.playbook).all()
+
+    async def survey_round(self) -> None:
+        """Run the survey lifecycle's round now (reminders, expiry, comments no one wrote),
+        as the scheduler does every CARELOOP_SURVEY_INTERVAL_SECONDS."""
+        assert self.running is not None
+        await self.running.app.survey_rounds.run()
 
     def advance(self, **delta: float) -> None:
         self.clock.advance(timedelta(**delta))

@@ -20,6 +20,7 @@ from handlers.render import (
     reason_prompt,
     said,
     survey_answered,
+    survey_closed,
     thanks_message,
 )
 from storage.models import CommentState, Customer
@@ -225,6 +226,10 @@ async def on_survey(
         return [Toast(update.callback_id, _("This button is not for you."))]
     if result.outcome is answers.Outcome.ALREADY_ANSWERED:
         return [Toast(update.callback_id, _("You have already answered this survey. Thank you!"))]
+    if result.outcome is answers.Outcome.CLOSED:
+        # Its buttons should be gone already; taking them off again costs nothing.
+        return [Edit(update.chat.id, update.message_id, survey_closed(ctx, tr, definition)),
+                Toast(update.callback_id, _("Sorry, this survey has closed."))]
     assert result.answer is not None
     effects: list[Effect] = [
         Edit(update.chat.id, update.message_id, survey_answered(ctx, tr, definition, score)),

@@ -77,6 +77,19 @@ def survey_answered(ctx: Context, tr: Translator, definition: Survey, score: int
     )
 
 
+def survey_closed(ctx: Context, tr: Translator, definition: Survey | None) -> str:
+    """What an expired invitation reads once its buttons are gone."""
+    closed = tr.gettext("This survey has closed. Thank you for your time!")
+    if definition is None:  # a survey since removed from the definitions
+        return closed
+    return f"{escape(said(ctx, tr, definition.question))}\n\n{closed}"
+
+
+def survey_reminder(tr: Translator) -> str:
+    return tr.gettext("A gentle reminder: we would love to hear how it went. One tap on the "
+                      "survey above is all it takes.")
+
+
 async def reason_prompt(
     ctx: Context, customer: Customer, answer: SurveyAnswer, definition: Survey
 ) -> tuple[str, Keyboard]:
