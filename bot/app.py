@@ -14,6 +14,7 @@ from bot.delivery.executor import Executor
 from bot.delivery.limiter import Limiter
 from bot.delivery.outbound import Outbound
 from bot.delivery.sender import Sender
+from bot.delivery.survey_rounds import SurveyRounds
 from bot.i18n import Catalogs
 from bot.pipeline import Pipeline
 from bot.playbook.loader import load_playbook
@@ -26,6 +27,9 @@ from bot.settings import Settings
 from handlers.context import HandlerConfig
 from storage.engine import make_engine, make_session_factory
 from storage.uow import UnitOfWorkFactory
+from surveys.definitions import SurveyDefinitions
+from surveys.lifecycle import Timing
+from surveys.loader import load_surveys
 
 
 @dataclass
@@ -42,17 +46,27 @@ def build_storage(settings: Settings) -> Storage:
     return Storage(engine, UnitOfWorkFactory(make_session_factory(engine)))
 
 
-def handler_config(settings: Settings, *, staff_forum: bool = False) -> HandlerConfig:
+def handler_config(settings: Settings, surveys: SurveyDefinitions, *,
+                   staff_forum: bool = False) -> HandlerConfig:
     secret = settings.link_secret.get_secret_value() if settings.link_secret else ""
     return HandlerConfig(
         staff_chat_id=settings.staff_chat_id,
         link_secret=secret,
         default_timezone=settings.timezone,
         staff_language=settings.staff_language,
+        surveys=surveys,
         sla=SlaPolicy(urgent=timedelta(hours=settings.sla_urgent_hours),
                       normal=timedelta(hours=settings.sla_normal_hours),
                       escalate_after=timedelta(hours=settings.escalate_after_hours)),
         staff_forum=staff_forum,
+    )
+
+
+def survey_timing(settings: Settings) -> Timing:
+    return Timing(
+        remind_after=timedelta(hours=settings.survey_reminder_hours),
+        expire_after=timedelta(days=settings.survey_expiry_days),
+        comment_wait=timedelta(minutes=settings.survey_comment_wait_minutes),
     )
 
 
@@ -75,6 +89,8 @@ class App:
     sender: Sender
     desk: CaseDesk
     playbook: Playbook
+    surveys: SurveyDefinitions
+    survey_rounds: SurveyRounds
 
     def scheduler(self) -> AsyncIOScheduler:
         return build_scheduler(self)
@@ -88,7 +104,10 @@ def build_app(
     clock = clock or SystemClock()
     storage = storage or build_storage(settings)
     catalogs = Catalogs(default=settings.language)
-    config = handler_config(settings, staff_forum=staff_forum)
+    # A bad survey or playbook file stops the start here, with its one line.
+    surveys = load_surveys(settings.surveys)
+    playbook = load_playbook(settings.playbook, surveys=surveys.keys)
+    config = handler_config(settings, surveys, staff_forum=staff_forum)
     # One limiter for every new message the bot sends: replies and touches share the limits.
     # It keeps the app's time, so a test or the demo that moves the clock moves its pauses.
     limiter = Limiter(settings.rate, settings.chat_interval_seconds,
@@ -106,5 +125,8 @@ def build_app(
                       contact_policy(settings), rate=settings.rate,
                       paid=settings.paid_broadcast),
         desk=CaseDesk(storage.uow, clock, catalogs, config, limiter, outbound),
-        playbook=load_playbook(settings.playbook),  # a bad file stops the start here
+        playbook=playbook,
+        surveys=surveys,
+        survey_rounds=SurveyRounds(storage.uow, messenger, clock, catalogs, config, limiter,
+                                   survey_timing(settings)),
     )

@@ -23,6 +23,8 @@ from bot.services import care, customers, reports
 from bot.settings import ConfigError, Settings, load_settings
 from storage.migrate import SchemaOutOfDate, current_revision, ensure_current, upgrade
 from storage.models import StaffMember
+from surveys.definitions import SurveyDefinitions
+from surveys.loader import SurveysError, load_surveys
 
 ROLES = ("agent", "lead", "marketer", "admin")
 MAX_CSV_BYTES = 50 * 1024 * 1024
@@ -84,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path, nargs="?", default=None,
                        help="the file to check (default: CARELOOP_PLAYBOOK, else the shipped one)")
 
+    surv = sub.add_parser("surveys", help="the survey definitions (CARELOOP_SURVEYS)")
+    surv_sub = surv.add_subparsers(dest="surveys_command", required=True, metavar="ACTION")
+    surv_check = surv_sub.add_parser("check", help="check a survey file and list its surveys")
+    surv_check.add_argument("file", type=Path, nargs="?", default=None,
+                            help="the file to check (default: CARELOOP_SURVEYS, else the "
+                            "shipped one)")
+
     staff = sub.add_parser("staff", help="staff members")
     st_sub = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
     st_add = st_sub.add_parser("add", help="register or change a staff member")
@@ -119,11 +128,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         if args.command == "playbook":
             return cmd_playbook_check(args, settings)
+        if args.command == "surveys":
+            return cmd_surveys_check(args, settings)
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as exc:
         print(f"careloop: error: {exc}", file=sys.stderr)
         return 2
-    except (CliError, SchemaOutOfDate, PlaybookError) as exc:
+    except (CliError, SchemaOutOfDate, PlaybookError, SurveysError) as exc:
         print(f"careloop: error: {exc}", file=sys.stderr)
         return 1
     except (OSError, SQLAlchemyError) as exc:
@@ -166,11 +177,29 @@ def _tr(settings: Settings) -> Translator:
     return Catalogs(default=settings.language).translator(settings.language)
 
 
-def _playbook(settings: Settings, path: Path | None = None) -> Playbook:
+def _surveys(settings: Settings, path: Path | None = None) -> SurveyDefinitions:
     try:
-        return load_playbook(path or settings.playbook)
+        return load_surveys(path or settings.surveys)
+    except SurveysError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _playbook(settings: Settings, path: Path | None = None) -> Playbook:
+    surveys = _surveys(settings)  # the keys its rules may ask
+    try:
+        return load_playbook(path or settings.playbook, surveys=surveys.keys)
     except PlaybookError as exc:
         raise CliError(str(exc)) from None
+
+
+def cmd_surveys_check(args: argparse.Namespace, settings: Settings) -> int:
+    surveys = _surveys(settings, args.file)
+    for survey in surveys:
+        print(survey.describe())
+    n = len(surveys)
+    print(_tr(settings).ngettext("{file}: {n} survey, valid", "{file}: {n} surveys, all valid",
+                                 n).format(file=surveys.source, n=n))
+    return 0
 
 
 def cmd_playbook_check(args: argparse.Namespace, settings: Settings) -> int:

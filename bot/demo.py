@@ -20,7 +20,6 @@ from bot.sandbox import SandboxMessage
 from bot.services.reports import build_report
 from bot.stage import Stage
 from handlers.render import CARE_TEMPLATES
-from surveys.definitions import CSAT
 
 # No language column: each customer's language comes from their Telegram app.
 CUSTOMERS_CSV = (
@@ -92,12 +91,16 @@ async def _play(stage: Stage, tr: Translator, stream: object) -> None:
 
     say(_("3. Three days later each of them is asked for a CSAT score."))
     stage.advance(days=3, minutes=1)
-    surveys = {p.id: await stage.bot_says(p.id, _(CSAT.question)) for p in people.values()}
+    csat = stage.surveys["csat"]
+    question = csat.question.show(tr, tr.language)
+    surveys = {p.id: await stage.bot_says(p.id, question) for p in people.values()}
 
     say(_("4. Mei and Tom are happy; Olga is not, and says why."))
-    await stage.press(mei, surveys[mei.id], CSAT.label(5))
-    await stage.press(tom, surveys[tom.id], CSAT.label(4))
-    await stage.press(olga, surveys[olga.id], CSAT.label(1))
+    await stage.press(mei, surveys[mei.id], csat.label(5, tr, tr.language))
+    await stage.press(tom, surveys[tom.id], csat.label(4, tr, tr.language))
+    await stage.press(olga, surveys[olga.id], csat.label(1, tr, tr.language))
+    quality = _("Product quality")
+    await stage.press(olga, await stage.bot_offers(olga.id, quality), quality)
     await stage.bot_offers(olga.id, _("Skip"))
     await stage.say(olga, _("The kettle arrived with a cracked lid & no receipt."))
     card = await stage.bot_says(stage.staff_chat, _("🚨 Case #{id} · urgent").format(id=1))

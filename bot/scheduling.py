@@ -80,8 +80,8 @@ class Scans:
 
 
 def build_scheduler(app: App) -> AsyncIOScheduler:
-    """The sender's tick, and the scans hourly and once right at start (which also catches
-    up after downtime)."""
+    """The sender's tick, the survey rounds, and the scans hourly and once right at start
+    (which also catches up after downtime)."""
     # A tick still running when the next is due is normal under load; the next tick
     # catches up, so APScheduler's "skipped" warning is noise.
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
@@ -96,6 +96,12 @@ def build_scheduler(app: App) -> AsyncIOScheduler:
         id="case-desk", max_instances=1, coalesce=True,
     )
     at_start = datetime.now(UTC)
+    # Reminders, expiry and unwritten comments: what is due is in the database, so a run
+    # after downtime catches up, once.
+    scheduler.add_job(
+        app.survey_rounds.run, IntervalTrigger(seconds=app.settings.survey_interval_seconds),
+        id="survey-rounds", max_instances=1, coalesce=True, next_run_time=at_start,
+    )
     for job_id, scan in (("birthday-scan", scans.birthdays),
                          ("inactivity-scan", scans.inactivity)):
         scheduler.add_job(

@@ -70,6 +70,7 @@ async def _stop_ticking(parts: Assembled) -> None:
     # Pause first: APScheduler's shutdown cancels a running job, which would cut a send
     # in half and leave its touch ambiguous.
     parts.scheduler.pause()
+    await parts.app.survey_rounds.stop()
     await parts.app.sender.stop()
     parts.scheduler.shutdown(wait=False)
 

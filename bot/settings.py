@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     surveys: Path | None = None
     survey_reminder_hours: float = 24.0
     survey_expiry_days: float = 3.0
+    # After a low score, how long "what went wrong?" waits before the case opens without it.
+    survey_comment_wait_minutes: float = 60.0
+    # How often reminders, expiry and unwritten comments are looked for.
+    survey_interval_seconds: float = 60.0
     # Cases: time to the first answer by priority, and when an unclaimed case goes to leads.
     sla_urgent_hours: float = 2.0
     sla_normal_hours: float = 24.0
@@ -112,7 +116,8 @@ class Settings(BaseSettings):
 
     @field_validator("sender_interval_seconds", "send_rate_per_second", "request_timeout_seconds",
                      "group_messages_per_minute", "cap_window_days", "survey_reminder_hours",
-                     "survey_expiry_days", "sla_urgent_hours", "sla_normal_hours",
+                     "survey_expiry_days", "survey_comment_wait_minutes",
+                     "survey_interval_seconds", "sla_urgent_hours", "sla_normal_hours",
                      "escalate_after_hours")
     @classmethod
     def _positive(cls, value: float | None) -> float | None:

@@ -27,6 +27,8 @@ from bot.services import care, customers
 from bot.settings import Settings
 from storage.migrate import upgrade
 from storage.models import Category, Customer, StaffMember, Touch
+from surveys.definitions import SurveyDefinitions
+from surveys.loader import load_surveys
 
 T = TypeVar("T")
 WAIT = 10.0  # seconds a step may take before the stage calls it stuck
@@ -40,12 +42,13 @@ DAYTIME = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)
 class Stage:
     def __init__(self, sandbox: Sandbox, settings: Settings, storage: Storage,
                  clock: ShiftedClock, staff_chat: int, staff: list[SandboxUser],
-                 playbook: Playbook) -> None:
+                 playbook: Playbook, surveys: SurveyDefinitions) -> None:
         self.sandbox = sandbox
         self.settings = settings
         self.storage = storage
         self.clock = clock
         self.playbook = playbook
+        self.surveys = surveys
         self.staff_chat = staff_chat
         self.staff = staff
         self.running: Running | None = None
@@ -56,13 +59,15 @@ class Stage:
             "Lin", "Max", "Sam"), language: str = "en", staff_language: str = "en",
         group_title: str = "Care team", forum: bool = False, rate_limits: bool = True,
         start_at: datetime | None = None, playbook: Path | None = None,
-        **settings_overrides: object,
+        surveys: Path | None = None, **settings_overrides: object,
     ) -> Stage:
         """`language` is the business's default customer language; `staff_language` the
-        staff group's; `forum` makes that group a forum. `playbook`: a playbook file for
-        the operator and the running bot alike (through CARELOOP_PLAYBOOK's setting); None
-        is the shipped default."""
-        book = load_playbook(playbook)  # before anything starts: a bad file fails here
+        staff group's; `forum` makes that group a forum. `playbook` and `surveys`: a
+        playbook and a survey file for the operator and the running bot alike (through
+        CARELOOP_PLAYBOOK's and CARELOOP_SURVEYS's settings); None is the shipped default."""
+        # Before anything starts: a bad file fails here.
+        definitions = load_surveys(surveys)
+        book = load_playbook(playbook, surveys=definitions.keys)
         clock = ShiftedClock(start_at or DAYTIME)
         # The sandbox keeps Telegram's limits on the same clock: moving it moves both.
         sandbox = Sandbox(rate_limits=rate_limits, time_source=lambda: clock.now().timestamp())
@@ -75,6 +80,8 @@ class Stage:
             "sender_interval_seconds": 0.05,
             # The sandbox allows short bursts; the demo does not wait out real seconds.
             "chat_interval_seconds": 0.0,
+            # Reminders and expiry follow the hand-driven clock within a moment.
+            "survey_interval_seconds": 0.1,
         }
         settings = Settings(
             bot_token=sandbox.token,  # type: ignore[arg-type]
@@ -86,11 +93,12 @@ class Stage:
             language=language,
             staff_language=staff_language,
             playbook=playbook,
+            surveys=surveys,
             **(defaults | settings_overrides),  # type: ignore[arg-type]
         )
         storage = build_storage(settings)
         await upgrade(storage.engine)
-        return cls(sandbox, settings, storage, clock, staff_chat, staff, book)
+        return cls(sandbox, settings, storage, clock, staff_chat, staff, book, definitions)
 
     async def start_bot(self) -> Running:
         self.running = await start(self.settings, self.storage, clock=self.clock)
@@ -175,6 +183,12 @@ class Stage:
         """Run the playbook's scans now, as the scheduler does hourly; returns how many
         touches they scheduled."""
         return await Scans(self.storage.uow, self.clock, self.playbook).all()
+
+    async def survey_round(self) -> None:
+        """Run the survey lifecycle's round now (reminders, expiry, comments no one wrote),
+        as the scheduler does every CARELOOP_SURVEY_INTERVAL_SECONDS."""
+        assert self.running is not None
+        await self.running.app.survey_rounds.run()
 
     def advance(self, **delta: float) -> None:
         self.clock.advance(timedelta(**delta))

@@ -57,6 +57,10 @@ class Value:
         return isinstance(self.node, yaml.MappingNode)
 
     @property
+    def is_list(self) -> bool:
+        return isinstance(self.node, yaml.SequenceNode)
+
+    @property
     def line(self) -> int:
         return int(self.node.start_mark.line) + 1
 
@@ -93,6 +97,23 @@ class Value:
             if name not in found:
                 self._child(self.node, name).fail("is missing")
         return found
+
+    def pairs(self) -> list[tuple[str, Value]]:
+        """The entries of a mapping whose keys are data (languages, scores), not field
+        names; a repeated key is an error."""
+        if not isinstance(self.node, yaml.MappingNode):
+            self.fail(f"must be a mapping, not {_kind(self.node)}")
+        found: dict[str, Value] = {}
+        for key_node, value_node in self.node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                Value(key_node, self.source, self.path).fail(
+                    f"a key must be a single value, not {_kind(key_node)}")
+            name = str(key_node.value).strip()
+            if name in found:
+                self._child(key_node, name).fail(
+                    f"appears twice (first on line {found[name].line})")
+            found[name] = self._child(value_node, name)
+        return list(found.items())
 
     def items(self) -> list[Value]:
         """The entries of a list."""

@@ -13,7 +13,6 @@ from bot.services.timeline import ARROWS
 from handlers.context import Context
 from handlers.labels import kind_name
 from storage.models import Case, Interaction, SurveyAnswer
-from surveys.definitions import survey
 
 RECENT_HISTORY = 5
 CARD_COMMENT = 1000  # keeps the whole card inside Telegram's limit whatever was written
@@ -66,7 +65,7 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
         ),
     ]
     if answer is not None:
-        definition = survey(answer.survey_key)
+        definition = ctx.surveys[answer.survey_key]
         lines.append(_("Score: {survey} {score} of {high}").format(
             survey=definition.key.upper(), score=answer.score, high=definition.high))
         if answer.comment:

@@ -13,7 +13,6 @@ from handlers.case_card import case_card
 from handlers.context import Context
 from handlers.effects import CaseLink, Edit, Effect, LogAs, Send, Toast, TopicState
 from storage.models import Case, Customer, SurveyAnswer
-from surveys.definitions import survey
 from surveys.scoring import case_priority
 
 
@@ -26,7 +25,7 @@ async def open_case(
 ) -> list[Effect]:
     """Open a case for a low score; its card goes to the staff group through the desk."""
     _ = ctx.tr(customer.language).gettext
-    priority = case_priority(survey(answer.survey_key), answer.score, customer.tier)
+    priority = case_priority(ctx.surveys.get(answer.survey_key), answer.score, customer.tier)
     case = await cases.open_case(ctx.uow, ctx.now, customer.id, priority, answer.id,  # type: ignore[arg-type]
                                  ctx.config.sla)
     effects: list[Effect] = [_reply(update, customer, _(

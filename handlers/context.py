@@ -11,6 +11,7 @@ from bot.ports.updates import Button
 from bot.services.buttons import make_button
 from bot.services.cases import DEFAULT_SLA, SlaPolicy
 from storage.uow import UnitOfWork
+from surveys.definitions import SurveyDefinitions
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,7 @@ class HandlerConfig:
     link_secret: str
     default_timezone: str
     staff_language: str
+    surveys: SurveyDefinitions  # read once at start (CARELOOP_SURVEYS)
     sla: SlaPolicy = DEFAULT_SLA
     staff_forum: bool = False  # the staff group is a forum: one topic per case
 
@@ -39,6 +41,10 @@ class Context:
 
     def tr(self, language: str | None) -> Translator:
         return self.catalogs.translator(language)
+
+    @property
+    def surveys(self) -> SurveyDefinitions:
+        return self.config.surveys
 
     @property
     def staff_tr(self) -> Translator:

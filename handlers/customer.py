@@ -15,9 +15,15 @@ from bot.services.timeline import record
 from handlers import casework, language
 from handlers.context import Context
 from handlers.effects import Edit, Effect, LogAs, Send, Toast
-from handlers.render import consent_keyboard, survey_answered
-from storage.models import Customer
-from surveys.definitions import survey
+from handlers.render import (
+    consent_keyboard,
+    reason_prompt,
+    said,
+    survey_answered,
+    survey_closed,
+    thanks_message,
+)
+from storage.models import CommentState, Customer
 from surveys.scoring import InvalidScore, parse_score
 
 Handler = Callable[[Update, Context, Customer | None], Awaitable[list[Effect]]]
@@ -203,46 +209,84 @@ async def on_consent(
 async def on_survey(
     update: Update, ctx: Context, customer: Customer, subject: int, value: str
 ) -> list[Effect]:
+    """A score button: take the answer, then ask what went wrong or say thank you."""
     tr = ctx.tr(customer.language)
     _ = tr.gettext
     assert update.callback_id is not None and update.message_id is not None
     invitation = await ctx.uow.surveys.invitation(subject)
-    if invitation is None:
+    definition = ctx.surveys.get(invitation.survey_key) if invitation else None
+    if invitation is None or definition is None:
         return [Toast(update.callback_id, _("This button is no longer valid."))]
-    definition = survey(invitation.survey_key)
     try:
         score = parse_score(definition, value)
     except InvalidScore:
         return [Toast(update.callback_id, _("This button is no longer valid."))]
-    result = await answers.answer(ctx.uow, ctx.now, invitation, customer, score)
+    result = await answers.answer(ctx.uow, ctx.now, invitation, customer, definition, score)
     if result.outcome is answers.Outcome.NOT_YOURS:
         return [Toast(update.callback_id, _("This button is not for you."))]
     if result.outcome is answers.Outcome.ALREADY_ANSWERED:
         return [Toast(update.callback_id, _("You have already answered this survey. Thank you!"))]
+    if result.outcome is answers.Outcome.CLOSED:
+        # Its buttons should be gone already; taking them off again costs nothing.
+        return [Edit(update.chat.id, update.message_id, survey_closed(ctx, tr, definition)),
+                Toast(update.callback_id, _("Sorry, this survey has closed."))]
     assert result.answer is not None
     effects: list[Effect] = [
-        Edit(update.chat.id, update.message_id, survey_answered(tr, definition, score)),
+        Edit(update.chat.id, update.message_id, survey_answered(ctx, tr, definition, score)),
         Toast(update.callback_id, _("Thank you!")),
     ]
     if result.answer.negative:
-        skip = await ctx.button(_("Skip"), "comment_skip", result.answer.id, update.chat.id)
-        effects.append(_reply(update, customer, _(
-            "We are sorry to hear that. What went wrong? Please tell us in a message, and our "
-            "team will follow up."), Keyboard.of([skip])))
+        text, keyboard = await reason_prompt(ctx, customer, result.answer, definition)
+        effects.append(_reply(update, customer, text, keyboard))
+    elif (thanks := definition.thanks_for(score)) is not None:
+        text, link = thanks_message(ctx, tr, thanks)
+        effects.append(_reply(update, customer, text, link))
     return effects
+
+
+async def on_reason(
+    update: Update, ctx: Context, customer: Customer, subject: int, value: str
+) -> list[Effect]:
+    """A reason chip after a low score: kept on the answer; the comment is still welcome."""
+    tr = ctx.tr(customer.language)
+    _ = tr.gettext
+    assert update.callback_id is not None and update.message_id is not None
+    answer = await ctx.uow.surveys.answer(subject)
+    definition = ctx.surveys.get(answer.survey_key) if answer else None
+    reason = definition.reason(value) if definition else None
+    if answer is None or answer.customer_id != customer.id or reason is None:
+        return [Toast(update.callback_id, _("This button is no longer valid."))]
+    if not await answers.set_reason(ctx.uow, ctx.now, answer, reason.key):
+        return [Toast(update.callback_id, _("Already done. Thank you!"))]
+    chosen = escape(said(ctx, tr, reason.text))
+    if answer.comment_state != CommentState.AWAITING:  # the case is open already
+        return [Edit(update.chat.id, update.message_id,
+                     _("Noted: {reason}. Thank you!").format(reason=chosen)),
+                Toast(update.callback_id, _("Thank you!"))]
+    skip = await ctx.button(_("Skip"), "comment_skip", answer.id, update.chat.id)
+    text = _("Noted: {reason}. Would you like to tell us more? Write it in a message, or "
+             "press Skip.").format(reason=chosen)
+    return [Edit(update.chat.id, update.message_id, text, Keyboard.of([skip])),
+            Toast(update.callback_id, _("Thank you!"))]
 
 
 async def on_comment_skip(
     update: Update, ctx: Context, customer: Customer, subject: int, value: str
 ) -> list[Effect]:
-    _ = ctx.tr(customer.language).gettext
+    """Skip after a low score: no comment; the case opens now."""
+    tr = ctx.tr(customer.language)
+    _ = tr.gettext
     assert update.callback_id is not None and update.message_id is not None
     answer = await ctx.uow.surveys.answer(subject)
     if answer is None or answer.customer_id != customer.id:
         return [Toast(update.callback_id, _("This button is no longer valid."))]
     if not await answers.close_comment(ctx.uow, ctx.now, answer, None):
         return [Toast(update.callback_id, _("Already done. Thank you!"))]
-    edit = Edit(update.chat.id, update.message_id, _("We are sorry to hear that."))
+    definition = ctx.surveys.get(answer.survey_key)
+    reason = definition.reason(answer.reason) if definition and answer.reason else None
+    text = (_("Noted: {reason}. Thank you!").format(reason=escape(said(ctx, tr, reason.text)))
+            if reason else _("We are sorry to hear that."))
+    edit = Edit(update.chat.id, update.message_id, text)
     opened = await casework.open_case(update, ctx, customer, answer)
     return [edit, Toast(update.callback_id), *opened]
 
@@ -251,6 +295,7 @@ ButtonHandler = Callable[[Update, Context, Customer, int, str], Awaitable[list[E
 BUTTONS: dict[str, ButtonHandler] = {
     "consent": on_consent,
     "survey": on_survey,
+    "survey_reason": on_reason,
     "comment_skip": on_comment_skip,
     "case_confirm": casework.on_case_confirm,
     "language": language.on_choice,

@@ -21,6 +21,8 @@ KINDS = {
     "button": N_("button"),
     "answer": N_("answer"),
     "comment": N_("comment"),
+    "reason": N_("reason"),
+    "expired": N_("survey closed"),
     "case": N_("case"),
     "consent": N_("consent"),
     "event": N_("event"),

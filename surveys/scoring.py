@@ -26,8 +26,9 @@ def is_negative(survey: Survey, score: int) -> bool:
     return score <= survey.negative_at_or_below
 
 
-def case_priority(survey: Survey, score: int, tier: str) -> str:
-    """VIP customers and the lowest scores are urgent; every other case is normal."""
-    if tier.lower() in VIP_TIERS or score <= survey.low:
+def case_priority(survey: Survey | None, score: int, tier: str) -> str:
+    """VIP customers and the lowest scores are urgent; every other case is normal. A survey
+    since removed from the definitions is judged by the tier alone."""
+    if tier.lower() in VIP_TIERS or (survey is not None and score <= survey.low):
         return "urgent"
     return "normal"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.playbook.model import SURVEY_REMINDER
 from storage.models import Category, Customer
 
 # When a customer's cap has room for fewer messages than are due, the higher goes first.
@@ -18,6 +19,14 @@ PRIORITY: dict[str, int] = {Category.SERVICE: 0, Category.SURVEY: 1, Category.MA
 # A survey or offer held back by the cap for longer than this has lost its moment.
 STALE_AFTER = timedelta(days=14)
 UNREACHABLE = "unreachable (blocked the bot or chat gone)"
+# Touches that follow up a message the caps have already counted: a survey's reminder
+# belongs to its survey. They need consent and wait out quiet hours like any other, but
+# are not capped and do not count, so a reminder never uses up a customer's week.
+FOLLOW_UPS = frozenset({SURVEY_REMINDER})
+
+
+def is_follow_up(template: str) -> bool:
+    return template in FOLLOW_UPS
 
 
 class BadQuietHours(ValueError):
@@ -83,6 +92,7 @@ class Due:
     id: int
     category: str
     due_at: datetime
+    follow_up: bool = False  # see FOLLOW_UPS
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +101,7 @@ class Sent:
 
     category: str
     at: datetime
+    follow_up: bool = False  # see FOLLOW_UPS: never counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,13 +131,15 @@ def decide(
     decisions: dict[int, Decision] = {}
     zone = ZoneInfo(customer.timezone)
     quiet = policy.quiet is not None and policy.quiet.contains(now.astimezone(zone).time())
-    counted = [s for s in recent if s.at > now - policy.window]
+    counted = [s for s in recent if s.at > now - policy.window and not s.follow_up]
     for touch in sorted(due, key=lambda t: (PRIORITY.get(t.category, 9), t.due_at, t.id)):
         if problem := consent_problem(customer, touch.category):
             decisions[touch.id] = Skip(problem)
         elif quiet:
             assert policy.quiet is not None
             decisions[touch.id] = Defer(policy.quiet.ends_after(now, zone), "quiet hours")
+        elif touch.follow_up:
+            decisions[touch.id] = Send()
         elif (cap := _cap(touch.category, counted, policy)) is not None:
             decisions[touch.id] = _capped(touch, *cap, now, policy)
         else:

@@ -24,15 +24,18 @@ from bot.delivery.limiter import Limiter
 from bot.delivery.outbound import Outbound
 from bot.delivery.policy import AMBIGUOUS, RESEND_IF_UNSURE, RESENT, settle_error
 from bot.i18n import Catalogs
+from bot.playbook.model import SURVEY_REMINDER
 from bot.ports.clock import Clock
 from bot.ports.messenger import Blocked, ChatNotFound, Messenger, MessengerError, RetryAfter
 from bot.ports.updates import Keyboard
 from bot.services.customers import mark_unreachable
+from bot.services.invitations import reminded_invitation
 from bot.services.timeline import entry, record
 from handlers.context import Context, HandlerConfig
-from handlers.render import care_text, survey_prompt
+from handlers.render import care_text, survey_prompt, survey_reminder
 from storage.models import Customer, SurveyInvitation, Touch, TouchState
 from storage.uow import UnitOfWork, UnitOfWorkFactory
+from surveys.lifecycle import reminder_wanted
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,8 @@ class Prepared:
     purpose: str
     text: str
     keyboard: Keyboard | None
-    invitation_id: int | None
+    invitation_id: int | None  # a survey's: its message id is kept when it is sent
+    reply_to: int | None = None  # a reminder answers its survey's message
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +174,8 @@ class Sender:
         await self._limiter.wait(item.chat_id)
         try:
             sent = await self._messenger.send_text(item.chat_id, item.text,
-                                                   keyboard=item.keyboard, paid=self._paid)
+                                                   keyboard=item.keyboard,
+                                                   reply_to=item.reply_to, paid=self._paid)
         except RetryAfter as exc:
             self._limiter.pause(item.chat_id, exc.seconds)
             await settler.add(Outcome(item, error=exc))
@@ -193,13 +198,14 @@ class Sender:
             touches = await uow.touches.due_for(ids, now)
             customers = await uow.customers.many([t.customer_id for t in touches])
             recent: dict[int, list[contact.Sent]] = {}
-            for customer_id, category, at in await uow.touches.sent_since(
+            for customer_id, category, at, template in await uow.touches.sent_since(
                     list(customers), now - self._policy.window):
-                recent.setdefault(customer_id, []).append(contact.Sent(category, at))
+                recent.setdefault(customer_id, []).append(
+                    contact.Sent(category, at, contact.is_follow_up(template)))
             due: dict[int, list[contact.Due]] = {}
             for t in touches:
-                due.setdefault(t.customer_id, []).append(
-                    contact.Due(t.id, t.category, t.due_at))  # type: ignore[arg-type]
+                due.setdefault(t.customer_id, []).append(contact.Due(
+                    t.id, t.category, t.due_at, contact.is_follow_up(t.template)))  # type: ignore[arg-type]
             decisions: dict[int, contact.Decision] = {}
             for customer_id, customer in customers.items():
                 decisions.update(contact.decide(customer, due.get(customer_id, []),
@@ -208,8 +214,15 @@ class Sender:
             to_send = [i for i, d in decisions.items() if isinstance(d, contact.Send)]
             won = await uow.touches.move_many(to_send, TouchState.PENDING, TouchState.SENDING)
             ctx = Context(uow, now, self._catalogs, self._config)
-            prepared = [await self._render(ctx, by_id[i], customers[by_id[i].customer_id])
-                        for i in to_send if i in won]
+            prepared: list[Prepared] = []
+            for i in to_send:
+                if i not in won:
+                    continue
+                rendered = await self._render(ctx, by_id[i], customers[by_id[i].customer_id])
+                if isinstance(rendered, str):  # nothing to send after all
+                    await self._skip(uow, by_id[i], rendered, TouchState.SENDING)
+                else:
+                    prepared.append(rendered)
             for touch_id, decision in decisions.items():
                 touch = by_id[touch_id]
                 if isinstance(decision, contact.Skip):
@@ -221,25 +234,32 @@ class Sender:
             await uow.commit()
         return prepared
 
-    async def _skip(self, uow: UnitOfWork, touch: Touch, reason: str) -> None:
+    async def _skip(self, uow: UnitOfWork, touch: Touch, reason: str,
+                    from_state: TouchState = TouchState.PENDING) -> None:
         assert touch.id is not None
-        if await uow.touches.move_many([touch.id], TouchState.PENDING, TouchState.SKIPPED,
+        if await uow.touches.move_many([touch.id], from_state, TouchState.SKIPPED,
                                        last_error=reason):
             log.info("touch %s skipped: %s", touch.id, reason)
             await record(uow, self._clock.now(), touch.customer_id, "skipped", "note",
                          purpose=touch.purpose, reason=reason)
 
-    async def _render(self, ctx: Context, touch: Touch, customer: Customer) -> Prepared:
+    async def _render(self, ctx: Context, touch: Touch, customer: Customer) -> Prepared | str:
+        """The message to send, or why there is none after all."""
         assert customer.chat_id is not None and customer.id is not None and touch.id is not None
+        if touch.template == SURVEY_REMINDER:
+            return await _reminder(ctx, touch, customer)
         if touch.survey_key is None:
             text = care_text(ctx.tr(customer.language), touch.template, customer)
             return Prepared(touch.id, customer.id, customer.chat_id, touch.purpose, text,
                             None, None)
+        definition = ctx.surveys.get(touch.survey_key)
+        if definition is None:  # taken out of the survey file since it was scheduled
+            return f"unknown survey {touch.survey_key!r}"
         invitation = await ctx.uow.surveys.add_invitation(SurveyInvitation(
             customer_id=customer.id, touch_id=touch.id, survey_key=touch.survey_key,
             purpose=touch.purpose, chat_id=customer.chat_id, sent_at=ctx.now,
         ))
-        text, keyboard = await survey_prompt(ctx, customer, invitation)
+        text, keyboard = await survey_prompt(ctx, customer, invitation, definition)
         return Prepared(touch.id, customer.id, customer.chat_id, touch.purpose, text, keyboard,
                         invitation.id)
 
@@ -290,6 +310,18 @@ class Sender:
             await record(uow, now, o.item.customer_id, "failed", "note",
                          purpose=touch.purpose, reason=reason)
         log.info("touch %s not sent: %s", o.item.touch_id, reason)
+
+
+async def _reminder(ctx: Context, touch: Touch, customer: Customer) -> Prepared | str:
+    """A reply to the survey's own message, so its buttons are the ones to press."""
+    assert customer.chat_id is not None and customer.id is not None and touch.id is not None
+    invitation_id = reminded_invitation(touch.idempotency_key)
+    invitation = await ctx.uow.surveys.invitation(invitation_id) if invitation_id else None
+    if invitation is None or not reminder_wanted(invitation.state):
+        return "survey answered or closed"
+    text = survey_reminder(ctx.tr(customer.language))
+    return Prepared(touch.id, customer.id, customer.chat_id, touch.purpose, text, None, None,
+                    reply_to=invitation.message_id)
 
 
 async def _invitation_sent(uow: UnitOfWork, invitation_id: int, message_id: int | None,

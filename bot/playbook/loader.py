@@ -16,7 +16,7 @@ from bot.playbook.timing import MAX_OFFSET, format_duration, parse_duration, par
 from bot.yamlfile import Value, YamlError
 from handlers.render import CARE_TEMPLATES
 from storage.models import Category
-from surveys.definitions import SURVEYS
+from surveys.loader import load_surveys
 
 PlaybookError = YamlError
 
@@ -35,10 +35,12 @@ def default_path() -> Path:
     return Path(str(resources.files("bot.playbook").joinpath("default.yaml")))
 
 
-def load_playbook(path: Path | None) -> Playbook:
+def load_playbook(path: Path | None, surveys: Collection[str] | None = None) -> Playbook:
     """The playbook the composition root runs with: the operator's file, or careloop's own
-    when none is set (CARELOOP_PLAYBOOK). Raises PlaybookError."""
-    return read_playbook(path or default_path(), templates=CARE_TEMPLATES, surveys=SURVEYS)
+    when none is set (CARELOOP_PLAYBOOK). `surveys`: the keys a rule may ask (default: the
+    surveys shipped with careloop). Raises PlaybookError."""
+    keys = load_surveys(None).keys if surveys is None else surveys
+    return read_playbook(path or default_path(), templates=CARE_TEMPLATES, surveys=keys)
 
 
 def read_playbook(path: Path, *, templates: Collection[str], surveys: Collection[str]) -> Playbook:

@@ -18,6 +18,9 @@ BUILT_IN_TRIGGERS = (BIRTHDAY, INACTIVITY)
 EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 RULE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 SURVEY_TEMPLATE = "survey"  # Touch.template of a survey: the question comes with the survey
+# Touch.template of the one reminder an unanswered survey gets (not a playbook rule's: the
+# survey lifecycle schedules it).
+SURVEY_REMINDER = "survey_reminder"
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,7 +63,9 @@ async def test_a_traditional_chinese_customer_goes_through_the_whole_loop_in_it(
     assert await stage.press(meiling, survey, "😠 1") == "謝謝！"
     await stage.bot_says(meiling.id, "您的回答：😠 1。謝謝！")
     ask = await stage.bot_offers(meiling.id, "略過")
-    assert "請問遇到了什麼問題？請傳訊息告訴我們" in (ask.content or "")
+    assert "請問遇到了什麼問題？請點選符合的選項，也歡迎傳訊息告訴我們更多" in (ask.content or "")
+    assert [label for row in ask.buttons for label, _ in row] == [
+        "物流配送", "商品品質", "服務", "價格", "其他", "略過"]
     await stage.say(meiling, said[0])
     await stage.bot_says(meiling.id, "謝謝您告訴我們。我們的團隊會盡快處理，並在這裡回覆您。")
 

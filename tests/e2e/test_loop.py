@@ -79,7 +79,7 @@ async def test_unhappy_answer_opens_a_case_that_staff_work_to_the_end(stage: Sta
     olga, survey = await surveyed(stage, "C7", "Olga Ivanova", tier="vip")
     await stage.press(olga, survey, "2")
     ask = await stage.bot_says(olga.id, "What went wrong?")
-    assert [label for row in ask.buttons for label, _ in row] == ["Skip"]
+    assert [label for label, _ in ask.buttons[-1]] == ["Skip"]  # under the reason chips
     await stage.say(olga, "The courier was two hours late.")
     await stage.bot_says(olga.id, "Someone from our team will look into it")
 

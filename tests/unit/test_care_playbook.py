@@ -296,9 +296,11 @@ def test_the_scheduler_ticks_the_sender_and_scans_hourly(storage: Storage) -> No
                     clock=ManualClock(NOW), storage=storage)
     scheduler = build_scheduler(app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"outbox-sender", "case-desk", "birthday-scan", "inactivity-scan"}
+    assert set(jobs) == {"outbox-sender", "case-desk", "birthday-scan", "inactivity-scan",
+                         "survey-rounds"}
     assert jobs["outbox-sender"].func == app.sender.tick
     assert jobs["case-desk"].func == app.desk.tick
+    assert jobs["survey-rounds"].func == app.survey_rounds.run
     for scan in ("birthday-scan", "inactivity-scan"):
         job = jobs[scan]
         assert (job.coalesce, job.max_instances) == (True, 1)

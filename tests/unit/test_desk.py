@@ -13,6 +13,7 @@ from handlers import alerts, desk
 from handlers.context import Context, HandlerConfig
 from handlers.staff.thread import case_number
 from storage.models import Case, Customer, StaffMember
+from surveys.loader import load_surveys
 
 
 def test_cards_go_one_by_one_while_a_slot_stays_free() -> None:
@@ -41,7 +42,8 @@ def test_case_numbers_as_staff_type_them() -> None:
 
 async def _context(storage: Storage, clock: ManualClock, uow) -> Context:  # type: ignore[no-untyped-def]
     config = HandlerConfig(staff_chat_id=-100, link_secret="k", default_timezone="UTC",
-                           staff_language="en")
+                           staff_language="en",
+                           surveys=load_surveys(None))
     return Context(uow, clock.now(), Catalogs(default="en"), config)
 
 

@@ -1,7 +1,12 @@
 import pytest
 
-from surveys.definitions import CSAT, NPS, survey
+from bot.i18n import Catalogs
+from surveys.loader import load_surveys
 from surveys.scoring import InvalidScore, case_priority, is_negative, parse_score
+
+SHIPPED = load_surveys(None)
+CSAT, NPS = SHIPPED["csat"], SHIPPED["nps"]
+EN = Catalogs().translator("en")
 
 
 @pytest.mark.parametrize(("score", "negative"), [(1, True), (2, True), (3, False), (5, False)])
@@ -32,13 +37,19 @@ def test_priority_vip_or_lowest_score_is_urgent() -> None:
     assert case_priority(NPS, 5, "gold") == "urgent"
 
 
+def test_a_survey_since_removed_is_judged_by_tier_alone() -> None:
+    assert case_priority(None, 1, "standard") == "normal"
+    assert case_priority(None, 1, "vip") == "urgent"
+
+
 def test_buttons_rows_cover_the_scale_once() -> None:
     assert CSAT.rows() == [[1, 2, 3, 4, 5]]
     assert NPS.rows() == [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10]]
-    assert CSAT.label(5) == "😍 5"
-    assert NPS.label(7) == "7"
+    assert CSAT.label(5, EN, "en") == "😍 5"
+    assert NPS.label(7, EN, "en") == "7"
 
 
 def test_unknown_survey_is_a_clear_error() -> None:
+    assert SHIPPED.get("ces") is None
     with pytest.raises(KeyError, match="unknown survey 'ces'"):
-        survey("ces")
+        SHIPPED["ces"]

@@ -16,6 +16,7 @@ from handlers.effects import Send
 from handlers.stats import DEFAULT_DAYS, on_stats, parse_days
 from storage.models import Case, Customer, StaffMember, SurveyAnswer, SurveyInvitation
 from storage.uow import UnitOfWork
+from surveys.loader import load_surveys
 from tests.conftest import START
 
 STAFF_CHAT = -1001234567890
@@ -60,7 +61,8 @@ async def _seed(storage: Storage) -> None:
 
 def _context(uow: UnitOfWork, language: str = "en") -> Context:
     config = HandlerConfig(staff_chat_id=STAFF_CHAT, link_secret="secret",
-                           default_timezone="Asia/Shanghai", staff_language=language)
+                           default_timezone="Asia/Shanghai", staff_language=language,
+                           surveys=load_surveys(None))
     return Context(uow, START, Catalogs(), config)
 
 
