@@ -347,13 +347,16 @@ async def cmd_report(args: argparse.Namespace, settings: Settings, storage: Stor
     except reports.UnknownBreakdown as exc:
         raise CliError(f"--by: unknown breakdown {str(exc)!r}; choose from "
                        f"{', '.join(reports.BREAKDOWNS)}, all or none") from None
+    surveys = _surveys(settings, None)  # the reasons' names; a bad file is one line here
     async with storage.uow() as uow:
         report = await reports.build_report(uow, SystemClock().now(), args.since,
                                             timezone=settings.timezone, by=by)
     if args.format == "json":
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
-        print(report_text(_tr(settings), report, settings.timezone))
+        tr = _tr(settings)
+        print(report_text(tr, report, settings.timezone,
+                          reason_label=surveys.reason_label(tr, settings.language)))
     return 0
 
 

@@ -65,9 +65,16 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
         ),
     ]
     if answer is not None:
-        definition = ctx.surveys[answer.survey_key]
-        lines.append(_("Score: {survey} {score} of {high}").format(
-            survey=definition.key.upper(), score=answer.score, high=definition.high))
+        definition = ctx.surveys.get(answer.survey_key)  # None: since removed from the file
+        if definition is None:
+            lines.append(_("Score: {score}").format(score=score_line(answer)))
+        else:
+            lines.append(_("Score: {survey} {score} of {high}").format(
+                survey=escape(definition.key.upper()), score=answer.score,
+                high=definition.high))
+        if answer.reason:
+            label = ctx.surveys.reason_label(tr, ctx.catalogs.default)(answer.reason)
+            lines.append(_("Reason: {reason}").format(reason=escape(label)))
         if answer.comment:
             comment = escape(clip(answer.comment, CARD_COMMENT))
             lines.append(_("Comment: {comment}").format(comment=comment))

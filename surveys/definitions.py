@@ -6,7 +6,7 @@ down; nothing here is a registry read at run time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -146,6 +146,15 @@ class SurveyDefinitions:
 
     def __iter__(self) -> Iterator[Survey]:
         return iter(self.surveys)
+
+    def reason_label(self, tr: Translator, default_language: str) -> Callable[[str], str]:
+        """How staff and reports name a reason key: its chip's text in their language, or
+        the key itself for one no survey offers any more."""
+        labels: dict[str, str] = {}
+        for survey in self.surveys:
+            for reason in survey.reasons:
+                labels.setdefault(reason.key, reason.text.show(tr, default_language))
+        return lambda key: labels.get(key, key)
 
     def __len__(self) -> int:
         return len(self.surveys)

@@ -219,7 +219,8 @@ async def on_note(update: Update, ctx: Context, staff: StaffMember) -> list[Effe
 
 async def on_stats(update: Update, ctx: Context, staff: StaffMember) -> list[Effect]:
     """/stats [DAYS]: the numbers, for every registered role."""
-    return await stats.on_stats(update, ctx)
+    return await stats.on_stats(
+        update, ctx, reason_label=ctx.surveys.reason_label(ctx.staff_tr, ctx.catalogs.default))
 
 
 ANY_STAFF = frozenset({*CASE_ROLES, "marketer"})

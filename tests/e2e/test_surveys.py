@@ -179,6 +179,7 @@ async def test_a_reason_chip_and_then_a_comment(stage: Stage) -> None:
     await stage.say(ann, "It came a week late.")
     card = await stage.bot_says(stage.staff_chat, "Case #1")
     assert "Comment: It came a week late." in (card.content or "")
+    assert "Reason: Delivery" in (card.content or "")  # staff read the chip, not its key
     (answer,) = await rows(stage, SurveyAnswer)
     assert (answer.reason, answer.comment, answer.comment_state) == (
         "delivery", "It came a week late.", "given")
