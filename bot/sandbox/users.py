@@ -106,13 +106,11 @@ class UserActions(ChatMethods, FileMethods):
         reply_to_message_id: int | None = None,
         message_thread_id: int | None = None,
     ) -> SandboxMessage:
-        chat = self._user_chat(user, chat_id)
-        message = self._user_message(user, chat, reply_to_message_id, message_thread_id)
+        message = self._user_message(user, self._user_chat(user, chat_id), reply_to_message_id,
+                                     message_thread_id)
         stored = self._store_file("photo", data=_TINY_JPEG, file_name=None, mime_type="image/jpeg")
         message.photo = photo_sizes(stored)
-        message.caption = caption
-        self._queue_message(message)
-        return message
+        return self._with_caption(message, caption)
 
     def user_sends_document(
         self,
@@ -125,11 +123,14 @@ class UserActions(ChatMethods, FileMethods):
         reply_to_message_id: int | None = None,
         message_thread_id: int | None = None,
     ) -> SandboxMessage:
-        chat = self._user_chat(user, chat_id)
-        message = self._user_message(user, chat, reply_to_message_id, message_thread_id)
+        message = self._user_message(user, self._user_chat(user, chat_id), reply_to_message_id,
+                                     message_thread_id)
         stored = self._store_file("document", data=data, file_name=file_name,
                                   mime_type="application/octet-stream")
         message.document = document(stored)
+        return self._with_caption(message, caption)
+
+    def _with_caption(self, message: SandboxMessage, caption: str | None) -> SandboxMessage:
         message.caption = caption
         self._queue_message(message)
         return message
