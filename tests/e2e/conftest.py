@@ -1,5 +1,6 @@
-"""End-to-end: real aiogram polling the sandbox over HTTP, a real database, a hand-driven
-clock. Every test ends by checking that no request the bot made failed the spec check."""
+"""End-to-end: the real bot, on aiogram and on python-telegram-bot, polling the sandbox over
+HTTP, a real database, a hand-driven clock. Every test ends by checking that no request the
+bot made failed the spec check."""
 
 from __future__ import annotations
 
@@ -15,6 +16,30 @@ from bot.stage import Stage
 from tests.conftest import START
 
 CSV_HEADER = "external_id,name,tier,language,timezone,birthday,tags\n"
+RUNTIMES = ("aiogram", "ptb")
+
+
+@pytest.fixture(params=RUNTIMES, autouse=True)
+def runtime(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs on each runtime. Settings read CARELOOP_RUNTIME, so the stage, the
+    demo and `careloop run` started as a process all take it from the environment."""
+    monkeypatch.setenv("CARELOOP_RUNTIME", request.param)
+    return str(request.param)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """python-telegram-bot runs on SQLite only: the storage is the same under both runtimes,
+    and crossing PostgreSQL with both would add minutes to CI for nothing new."""
+    dropped = [item for item in items if _params(item).get("runtime") == "ptb"
+               and _params(item).get("database_url") == "postgresql"]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
+
+
+def _params(item: pytest.Item) -> dict[str, Any]:
+    callspec = getattr(item, "callspec", None)
+    return dict(callspec.params) if callspec is not None else {}
 
 
 @asynccontextmanager

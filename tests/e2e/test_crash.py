@@ -29,6 +29,7 @@ def _env(stage: Stage) -> dict[str, str]:
         "CARELOOP_DATABASE_URL": stage.settings.database_url,
         "CARELOOP_STAFF_CHAT_ID": str(stage.staff_chat),
         "CARELOOP_LINK_SECRET": stage.settings.link_secret.get_secret_value(),
+        "CARELOOP_RUNTIME": stage.settings.runtime,
         # This process runs on the real clock: the audience must be awake whenever CI runs.
         "CARELOOP_QUIET_HOURS": "",
         "CARELOOP_SENDER_INTERVAL_SECONDS": "0.2",
