@@ -10,9 +10,8 @@ import secrets
 import socket
 from pathlib import Path
 
-import pytest
-
 import aiohttp
+import pytest
 from pydantic import SecretStr
 
 from bot.serve import serve
