@@ -4,6 +4,7 @@ bot made failed the spec check."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -108,3 +109,21 @@ async def toasts(stage: Stage, *query_ids: str) -> list[str | None]:
         return texts if len(texts) == len(query_ids) else None
 
     return await stage.wait(shown, f"answers to {len(query_ids)} press(es)")
+
+
+def process_env(stage: Stage) -> dict[str, str]:
+    """The environment for careloop (or a host embedding it) run as a process on `stage`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARELOOP_")}
+    assert stage.settings.bot_token is not None and stage.settings.link_secret is not None
+    env.update({
+        "CARELOOP_BOT_TOKEN": stage.settings.bot_token.get_secret_value(),
+        "CARELOOP_TELEGRAM_API_URL": stage.settings.telegram_api_url,
+        "CARELOOP_DATABASE_URL": stage.settings.database_url,
+        "CARELOOP_STAFF_CHAT_ID": str(stage.staff_chat),
+        "CARELOOP_LINK_SECRET": stage.settings.link_secret.get_secret_value(),
+        "CARELOOP_RUNTIME": stage.settings.runtime,
+        # This process runs on the real clock: the audience must be awake whenever CI runs.
+        "CARELOOP_QUIET_HOURS": "",
+        "CARELOOP_SENDER_INTERVAL_SECONDS": "0.2",
+    })
+    return env
