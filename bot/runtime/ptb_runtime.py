@@ -459,11 +459,11 @@ def webhook_handler(application: Application, secret: str | None  # type: ignore
         if expected is not None:
             given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
             if not hmac.compare_digest(given, expected):
-                return web.Response(status=401, text="Unauthorized")
+                return web.Response(status=401)  # Telegram reads the status only
         try:
             update = TgUpdate.de_json(await request.json(), application.bot)
         except (ValueError, TypeError, KeyError):
-            return web.Response(status=400, text="Bad Request")
+            return web.Response(status=400)
         await application.update_queue.put(update)
         await application.update_queue.join()
         return web.Response()
