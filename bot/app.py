@@ -95,6 +95,22 @@ class App:
     def scheduler(self) -> AsyncIOScheduler:
         return build_scheduler(self)
 
+    async def start_ticking(self) -> AsyncIOScheduler:
+        """Settle what a crash left in doubt, then start the sender's ticks and the scans."""
+        await self.sender.recover()
+        scheduler = self.scheduler()
+        scheduler.start()
+        return scheduler
+
+    async def stop_ticking(self, scheduler: AsyncIOScheduler) -> None:
+        """Let the sends in flight finish and be recorded; leave the rest pending."""
+        # Pause first: APScheduler's shutdown cancels a running job, which would cut a send
+        # in half and leave its touch ambiguous.
+        scheduler.pause()
+        await self.survey_rounds.stop()
+        await self.sender.stop()
+        scheduler.shutdown(wait=False)
+
 
 def build_app(
     settings: Settings, messenger: Messenger, *, clock: Clock | None = None,

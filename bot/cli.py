@@ -120,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # `db upgrade` reports itself
+    # python-telegram-bot's HTTP client logs every request (a line per message sent).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         if args.command == "demo":
             from bot.demo import run_demo

@@ -15,8 +15,8 @@ from bot.app import App, Storage, build_app
 from bot.languages import command_menus
 from bot.ports.clock import Clock
 from bot.ports.messenger import Messenger, MessengerError
-from bot.runtime.aiogram_runtime import AiogramRuntime
-from bot.settings import ConfigError, Settings
+from bot.runtime import Runtime, make_runtime
+from bot.settings import Settings
 from handlers.customer import command_menu
 
 log = logging.getLogger(__name__)
@@ -24,32 +24,28 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Assembled:
-    runtime: AiogramRuntime
+    runtime: Runtime
     app: App
     scheduler: AsyncIOScheduler
     api: ApiServer | None = None
 
 
 async def assemble(settings: Settings, storage: Storage, clock: Clock | None = None) -> Assembled:
-    if settings.runtime != "aiogram":
-        raise ConfigError(
-            f"CARELOOP_RUNTIME: {settings.runtime!r} is not available in this version; use aiogram"
-        )
     settings.require("bot_token", "link_secret")
-    assert settings.bot_token is not None
-    runtime = AiogramRuntime(settings.bot_token.get_secret_value(), settings.telegram_api_url,
-                             settings.request_timeout_seconds)
+    runtime = make_runtime(settings)
     forum = await _staff_forum(runtime.messenger, settings.staff_chat_id)
     app = build_app(settings, runtime.messenger, clock=clock, storage=storage, staff_forum=forum)
     runtime.attach(app.pipeline)
     catalogs = app.catalogs
-    await runtime.publish_commands({
-        code: command_menu(catalogs.translator(language))
-        for code, language in command_menus(catalogs.languages, catalogs.default).items()
-    })
-    await app.sender.recover()
-    scheduler = app.scheduler()
-    scheduler.start()
+    try:
+        await runtime.publish_commands({
+            code: command_menu(catalogs.translator(language))
+            for code, language in command_menus(catalogs.languages, catalogs.default).items()
+        })
+    except BaseException:  # Telegram unreachable or the token refused: close what was opened
+        await runtime.close()
+        raise
+    scheduler = await app.start_ticking()
     parts = Assembled(runtime, app, scheduler)
     try:
         parts.api = await start_api(settings, app.storage, app.clock, app.playbook)
@@ -67,12 +63,7 @@ async def _stop_api(parts: Assembled) -> None:
 
 
 async def _stop_ticking(parts: Assembled) -> None:
-    # Pause first: APScheduler's shutdown cancels a running job, which would cut a send
-    # in half and leave its touch ambiguous.
-    parts.scheduler.pause()
-    await parts.app.survey_rounds.stop()
-    await parts.app.sender.stop()
-    parts.scheduler.shutdown(wait=False)
+    await parts.app.stop_ticking(parts.scheduler)
 
 
 @dataclass
@@ -138,6 +129,9 @@ async def serve(settings: Settings, storage: Storage, *, webhook: bool) -> None:
     if webhook:
         assert settings.webhook_url is not None
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        if secret is None:
+            log.warning("CARELOOP_WEBHOOK_SECRET is not set: anyone who learns the webhook URL "
+                        "can post updates that pass for Telegram's")
         work = asyncio.create_task(
             parts.runtime.webhook(settings.webhook_url, settings.webhook_listen, secret))
     else:

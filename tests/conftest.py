@@ -1,5 +1,9 @@
 """Shared fixtures: a migrated database on SQLite always, and on PostgreSQL when
-CARELOOP_TEST_DATABASE_URL names one (CI sets it)."""
+CARELOOP_TEST_DATABASE_URL names one (CI sets it).
+
+The suite runs in parallel workers (pytest-xdist, `-n auto` in pyproject.toml). Each worker
+empties and fills a PostgreSQL database of its own, named after the configured one with the
+worker's id (test → test_gw0, test_gw1, ...), created on first use."""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import Storage
 from bot.ports.clock import ManualClock
@@ -29,9 +34,32 @@ async def database_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterato
         yield f"sqlite+aiosqlite:///{tmp_path / 'careloop.db'}"
         return
     assert PG_URL is not None
-    await _reset_postgres(PG_URL)
-    yield PG_URL
-    await _reset_postgres(PG_URL)
+    url = await _worker_database(PG_URL)
+    await _reset_postgres(url)
+    yield url
+    await _reset_postgres(url)
+
+
+_created: set[str] = set()
+
+
+async def _worker_database(url: str) -> str:
+    """This worker's own database next to `url` (`url` itself when not run by xdist)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    if name not in _created:
+        engine = create_async_engine(url, isolation_level="AUTOCOMMIT")  # CREATE DATABASE
+        async with engine.connect() as conn:
+            exists = await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                       {"name": name})
+            if not exists:
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        await engine.dispose()
+        _created.add(name)
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 async def _reset_postgres(url: str) -> None:

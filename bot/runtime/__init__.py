@@ -1,1 +1,64 @@
-"""Runtimes: the only modules that import a Telegram framework."""
+"""Runtimes: the only modules that import a Telegram framework.
+
+Each runtime (aiogram 3, python-telegram-bot 22) adapts its framework's updates and Bot
+calls to careloop's ports behind the same few calls, so `bot.serve` runs either one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from bot.pipeline import Pipeline
+    from bot.ports.messenger import Messenger
+    from bot.settings import Settings
+
+# Only what careloop handles: Telegram then keeps the rest to itself.
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+class Runtime(Protocol):
+    """A Telegram framework running careloop's pipeline."""
+
+    @property
+    def messenger(self) -> Messenger: ...
+
+    def attach(self, pipeline: Pipeline) -> None:
+        """Route every message and button press to `pipeline`, one update at a time."""
+        ...
+
+    async def publish_commands(self, menus: dict[str | None, list[tuple[str, str]]]) -> None:
+        """Telegram's command menu in private chats, by Telegram language_code (None: the
+        menu for every language without one of its own)."""
+        ...
+
+    async def poll(self, *, handle_signals: bool = True) -> None:
+        """Long-poll updates until `stop_polling`."""
+        ...
+
+    async def stop_polling(self) -> bool:
+        """Ask polling to end after the update in hand; False when it was not running."""
+        ...
+
+    async def webhook(self, url: str, listen: str, secret: str | None) -> None:
+        """Serve Telegram's webhook on `listen` until cancelled; a post without the
+        secret header (when a secret is set) is refused and not processed."""
+        ...
+
+    async def close(self) -> None:
+        """Close the connection to Telegram."""
+        ...
+
+
+def make_runtime(settings: Settings) -> Runtime:
+    """The runtime CARELOOP_RUNTIME names; only its framework is imported."""
+    settings.require("bot_token")
+    assert settings.bot_token is not None
+    token = settings.bot_token.get_secret_value()
+    if settings.runtime == "ptb":
+        from bot.runtime.ptb_runtime import PtbRuntime
+
+        return PtbRuntime(token, settings.telegram_api_url, settings.request_timeout_seconds)
+    from bot.runtime.aiogram_runtime import AiogramRuntime
+
+    return AiogramRuntime(token, settings.telegram_api_url, settings.request_timeout_seconds)

@@ -1,4 +1,5 @@
-"""The aiogram 3 runtime: adapts aiogram's updates and Bot calls to careloop's ports."""
+"""The aiogram 3 runtime: adapts aiogram's updates and Bot calls to careloop's ports, runs
+careloop alone (polling or webhook) or inside a host's Dispatcher (`embed`)."""
 
 from __future__ import annotations
 
@@ -25,19 +26,28 @@ from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    LinkPreviewOptions,
     Message,
     ReplyParameters,
 )
 from aiogram.types import Update as TgUpdate
 from aiohttp import web
 
+from bot.app import Storage
+from bot.embed import Embedded, build_embedded
 from bot.pipeline import Pipeline
 from bot.ports import messenger as port
+from bot.ports.clock import Clock
 from bot.ports.updates import Chat, ChatKind, Keyboard, Media, Update, User
+from bot.runtime import ALLOWED_UPDATES
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "callback_query"]
+# careloop's texts are Telegram HTML and never want a link preview. Said on every call, not
+# only as the Bot's defaults, so that a host bot's own defaults (embedded) cannot change them.
+HTML = ParseMode.HTML
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 def make_bot(token: str, api_url: str, timeout: float = 20.0) -> Bot:
@@ -89,7 +99,8 @@ class AiogramMessenger:
     ) -> port.Sent:
         try:
             msg = await self._bot.send_message(
-                chat_id, text, reply_markup=_markup(keyboard), message_thread_id=topic_id,
+                chat_id, text, parse_mode=HTML, link_preview_options=NO_PREVIEW,
+                reply_markup=_markup(keyboard), message_thread_id=topic_id,
                 reply_parameters=_reply(reply_to), allow_paid_broadcast=paid or None,
             )
         except _CAUGHT as exc:
@@ -102,7 +113,7 @@ class AiogramMessenger:
     ) -> port.Sent:
         send = self._bot.send_photo if media.kind == "photo" else self._bot.send_document
         try:
-            msg = await send(chat_id, media.file_id, caption=caption or None,
+            msg = await send(chat_id, media.file_id, caption=caption or None, parse_mode=HTML,
                              message_thread_id=topic_id, reply_parameters=_reply(reply_to))
         except _CAUGHT as exc:
             raise _normalized(exc) from exc
@@ -113,7 +124,8 @@ class AiogramMessenger:
     ) -> None:
         try:
             await self._bot.edit_message_text(
-                text=text, chat_id=chat_id, message_id=message_id, reply_markup=_markup(keyboard)
+                text=text, chat_id=chat_id, message_id=message_id, parse_mode=HTML,
+                link_preview_options=NO_PREVIEW, reply_markup=_markup(keyboard),
             )
         except TelegramBadRequest as exc:
             if "message is not modified" in exc.message:
@@ -272,12 +284,17 @@ async def run_polling(bot: Bot, dispatcher: Dispatcher, *, handle_signals: bool 
 
 async def run_webhook(bot: Bot, dispatcher: Dispatcher, url: str, listen: str,
                       secret: str | None) -> None:
-    """Serve Telegram's webhook; aiogram checks the secret header in constant time."""
+    """Serve Telegram's webhook. aiogram compares the secret header in constant time
+    (secrets.compare_digest) and answers 401 without processing the update."""
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 
     app = web.Application()
     path = urlsplit(url).path or "/"
-    SimpleRequestHandler(dispatcher, bot, secret_token=secret).register(app, path=path)
+    # Not in the background: Telegram sends the next update only after this one is answered,
+    # so updates are handled one at a time and in order, and one cut off by a crash is sent
+    # again (the pipeline skips it if it was in fact committed).
+    SimpleRequestHandler(dispatcher, bot, handle_in_background=False,
+                         secret_token=secret).register(app, path=path)
     setup_application(app, dispatcher, bot=bot)
     host, _, port = listen.rpartition(":")
     # One connection: updates arrive one at a time and in order, as with polling.
@@ -334,3 +351,21 @@ class AiogramRuntime:
 
     async def close(self) -> None:
         await self.bot.session.close()
+
+
+def embed(dispatcher: Dispatcher, bot: Bot, settings: Settings, *,
+          storage: Storage | None = None, clock: Clock | None = None) -> Embedded:
+    """Add careloop to a host's aiogram Dispatcher, on the host's Bot and event loop.
+
+    careloop's router is included after the host's own routers, so the host's commands win
+    and careloop handles every other message and button press. Its pipeline reaches the
+    handlers as the dispatcher's data (`careloop`), and its sender and scans start with the
+    dispatcher's start-up and stop at its shutdown (polling or aiogram's webhook alike).
+    Start polling with `handle_as_tasks=False` to keep each chat's updates in order.
+    """
+    embedded = build_embedded(settings, AiogramMessenger(bot), storage=storage, clock=clock)
+    dispatcher["careloop"] = embedded.pipeline
+    dispatcher.include_router(build_router())
+    dispatcher.startup.register(embedded.start)
+    dispatcher.shutdown.register(embedded.stop)
+    return embedded

@@ -1,8 +1,10 @@
-"""End-to-end: real aiogram polling the sandbox over HTTP, a real database, a hand-driven
-clock. Every test ends by checking that no request the bot made failed the spec check."""
+"""End-to-end: the real bot, on aiogram and on python-telegram-bot, polling the sandbox over
+HTTP, a real database, a hand-driven clock. Every test ends by checking that no request the
+bot made failed the spec check."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,6 +17,30 @@ from bot.stage import Stage
 from tests.conftest import START
 
 CSV_HEADER = "external_id,name,tier,language,timezone,birthday,tags\n"
+RUNTIMES = ("aiogram", "ptb")
+
+
+@pytest.fixture(params=RUNTIMES, autouse=True)
+def runtime(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs on each runtime. Settings read CARELOOP_RUNTIME, so the stage, the
+    demo and `careloop run` started as a process all take it from the environment."""
+    monkeypatch.setenv("CARELOOP_RUNTIME", request.param)
+    return str(request.param)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """python-telegram-bot runs on SQLite only: the storage is the same under both runtimes,
+    and crossing PostgreSQL with both would add minutes to CI for nothing new."""
+    dropped = [item for item in items if _params(item).get("runtime") == "ptb"
+               and _params(item).get("database_url") == "postgresql"]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
+
+
+def _params(item: pytest.Item) -> dict[str, Any]:
+    callspec = getattr(item, "callspec", None)
+    return dict(callspec.params) if callspec is not None else {}
 
 
 @asynccontextmanager
@@ -83,3 +109,21 @@ async def toasts(stage: Stage, *query_ids: str) -> list[str | None]:
         return texts if len(texts) == len(query_ids) else None
 
     return await stage.wait(shown, f"answers to {len(query_ids)} press(es)")
+
+
+def process_env(stage: Stage) -> dict[str, str]:
+    """The environment for careloop (or a host embedding it) run as a process on `stage`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARELOOP_")}
+    assert stage.settings.bot_token is not None and stage.settings.link_secret is not None
+    env.update({
+        "CARELOOP_BOT_TOKEN": stage.settings.bot_token.get_secret_value(),
+        "CARELOOP_TELEGRAM_API_URL": stage.settings.telegram_api_url,
+        "CARELOOP_DATABASE_URL": stage.settings.database_url,
+        "CARELOOP_STAFF_CHAT_ID": str(stage.staff_chat),
+        "CARELOOP_LINK_SECRET": stage.settings.link_secret.get_secret_value(),
+        "CARELOOP_RUNTIME": stage.settings.runtime,
+        # This process runs on the real clock: the audience must be awake whenever CI runs.
+        "CARELOOP_QUIET_HOURS": "",
+        "CARELOOP_SENDER_INTERVAL_SECONDS": "0.2",
+    })
+    return env

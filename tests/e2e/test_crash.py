@@ -4,7 +4,6 @@ started again, then stopped with SIGTERM. The sandbox, in this process, sees eve
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from collections import Counter
@@ -15,31 +14,16 @@ from sqlmodel import col, select
 from bot.delivery.policy import AMBIGUOUS, RESENT
 from bot.stage import Stage
 from storage.models import Category, Touch
+from tests.e2e.conftest import process_env
 
 SURVEYS = 150
 CARE = 50
 
 
-def _env(stage: Stage) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CARELOOP_")}
-    assert stage.settings.bot_token is not None and stage.settings.link_secret is not None
-    env.update({
-        "CARELOOP_BOT_TOKEN": stage.settings.bot_token.get_secret_value(),
-        "CARELOOP_TELEGRAM_API_URL": stage.settings.telegram_api_url,
-        "CARELOOP_DATABASE_URL": stage.settings.database_url,
-        "CARELOOP_STAFF_CHAT_ID": str(stage.staff_chat),
-        "CARELOOP_LINK_SECRET": stage.settings.link_secret.get_secret_value(),
-        # This process runs on the real clock: the audience must be awake whenever CI runs.
-        "CARELOOP_QUIET_HOURS": "",
-        "CARELOOP_SENDER_INTERVAL_SECONDS": "0.2",
-    })
-    return env
-
-
 async def _run(stage: Stage, log: Path) -> asyncio.subprocess.Process:
     with log.open("ab") as out:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=_env(stage), stdout=out, stderr=out)
+            sys.executable, "-m", "bot", "run", env=process_env(stage), stdout=out, stderr=out)
 
 
 def _delivered(stage: Stage) -> list[int]:

@@ -1,13 +1,17 @@
-"""`careloop run --webhook`: Telegram posts updates; a post without the secret is refused."""
+"""`careloop run --webhook`, on each runtime: Telegram posts updates; a post without the
+secret is refused, after a constant-time comparison, and never processed."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import secrets
 import socket
 from pathlib import Path
 
 import aiohttp
+import pytest
 from pydantic import SecretStr
 
 from bot.serve import serve
@@ -21,8 +25,19 @@ def _free_port() -> int:
 
 
 async def test_webhook_mode_handles_updates_and_checks_the_secret(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    compared: list[bytes | str] = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes | str, b: bytes | str) -> bool:
+        compared.append(a)
+        return real(a, b)  # type: ignore[arg-type]
+
+    # aiogram calls secrets.compare_digest, the PTB runtime hmac.compare_digest (the same
+    # function): either way, the header is checked in constant time.
+    monkeypatch.setattr(secrets, "compare_digest", spy)
+    monkeypatch.setattr(hmac, "compare_digest", spy)
     stage = await Stage.open(tmp_path, database_url=database_url)
     port = _free_port()
     url = f"http://127.0.0.1:{port}/telegram"
@@ -42,12 +57,16 @@ async def test_webhook_mode_handles_updates_and_checks_the_secret(
         forged = {"update_id": 999, "message": {
             "message_id": 1, "date": 0, "chat": {"id": zoe.id, "type": "private"},
             "from": {"id": zoe.id, "is_bot": False, "first_name": "Zoe"}, "text": "/stop"}}
+        compared.clear()
         async with aiohttp.ClientSession() as http:
-            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "guess"}):
+            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "guess"},
+                            {"X-Telegram-Bot-Api-Secret-Token": "hook-secreT"}):
                 async with http.post(url, json=forged, headers=headers) as response:
                     assert response.status == 401
+        assert len(compared) == 3
         async with stage.storage.uow() as uow:
             customer = await uow.customers.by_telegram_user(zoe.id)
+            assert not await uow.updates.seen(999)  # never reached the pipeline
         assert customer is not None
         assert customer.service_consent  # the forged /stop changed nothing
     finally:

@@ -1,0 +1,535 @@
+"""The python-telegram-bot 22 runtime: adapts PTB's updates and Bot calls to careloop's ports,
+runs careloop alone (polling or webhook) or inside a host's Application (`embed`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import warnings
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from aiohttp import web
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+)
+from telegram import Update as TgUpdate
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseHandler,
+    CallbackQueryHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.app import Storage
+from bot.embed import Embedded, build_embedded
+from bot.pipeline import Pipeline
+from bot.ports import messenger as port
+from bot.ports.clock import Clock
+from bot.ports.updates import Chat, ChatKind, Keyboard, Media, Update, User
+from bot.runtime import ALLOWED_UPDATES
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# careloop's texts are Telegram HTML and never want a link preview. Said on every call, not
+# only as the Bot's defaults, so that a host bot's own defaults (embedded) cannot change them.
+HTML = ParseMode.HTML
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# As many connections as aiogram's session allows: the sender sends concurrently.
+CONNECTIONS = 100
+POLL_SECONDS = 10  # getUpdates' long-poll timeout, as aiogram's polling uses
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
+
+
+def _request(timeout: float, connections: int) -> HTTPXRequest:
+    # Waiting for a free connection counts against the same timeout as Telegram's answer.
+    return HTTPXRequest(connection_pool_size=connections, connect_timeout=timeout,
+                        read_timeout=timeout, write_timeout=timeout, pool_timeout=timeout)
+
+
+def make_application(token: str, api_url: str, timeout: float = 20.0) -> Application:  # type: ignore[type-arg]
+    """careloop's own Application: one update at a time, no rate limiter (careloop paces its
+    sends itself), no job queue (APScheduler runs careloop's jobs), no Updater (see poll)."""
+    base = api_url.rstrip("/")
+    redact_token(token)
+    _quiet_retry_after_warning()
+    return (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{base}/bot")  # PTB appends the token: {base}/bot{token}/{method}
+        .base_file_url(f"{base}/file/bot")
+        .request(_request(timeout, CONNECTIONS))
+        .get_updates_request(_request(timeout, 1))
+        .defaults(Defaults(parse_mode=HTML, link_preview_options=NO_PREVIEW))
+        .concurrent_updates(False)
+        .job_queue(None)
+        .updater(None)
+        .build()
+    )
+
+
+class _TokenRedactor(logging.Filter):
+    """httpx logs each request's URL at INFO, and a Bot API URL holds the token."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<token>"), None
+        return True
+
+
+def redact_token(token: str) -> None:
+    """Keep the token out of every log line httpx writes, whoever configured logging."""
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _TokenRedactor) and f.token == token for f in logger.filters):
+        logger.addFilter(_TokenRedactor(token))
+
+
+def _markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
+    if keyboard is None or not keyboard.rows:
+        return None
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(b.text, callback_data=b.callback_data, url=b.url) for b in row]
+        for row in keyboard.rows
+    ])
+
+
+def _reply(message_id: int | None) -> ReplyParameters | None:
+    if message_id is None:
+        return None
+    return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
+
+
+def _quiet_retry_after_warning() -> None:
+    # PTB 22 warns whenever a RetryAfter is made or read (its retry_after becomes a timedelta
+    # in PTB 23); careloop reads either form, so the warning on every 429 is noise.
+    warnings.filterwarnings("ignore", message=".*`retry_after`", category=PTBDeprecationWarning)
+
+
+def _seconds(exc: RetryAfter) -> float:
+    value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _normalized(exc: Exception) -> port.MessengerError:
+    """Map PTB's errors onto the port's kinds (BadRequest and TimedOut are NetworkErrors in
+    PTB, so the order of the checks matters)."""
+    if isinstance(exc, RetryAfter):
+        return port.RetryAfter(_seconds(exc))
+    if isinstance(exc, Forbidden):
+        return port.Blocked(exc.message)
+    if isinstance(exc, BadRequest):
+        if "chat not found" in exc.message.lower():
+            return port.ChatNotFound(exc.message)
+        return port.BadRequest(exc.message)
+    if isinstance(exc, TimedOut):
+        if isinstance(exc.__cause__, httpx.PoolTimeout | httpx.ConnectTimeout):
+            # Never left this process or never reached Telegram: certainly not delivered.
+            return port.Transient(exc.message)
+        return port.TimedOut(exc.message or "request timed out")
+    if isinstance(exc, asyncio.TimeoutError):
+        return port.TimedOut(str(exc) or "request timed out")
+    if isinstance(exc, NetworkError):  # 5xx and connection trouble
+        return port.Transient(exc.message)
+    return port.BadRequest(str(exc))  # 401, 404, 409, a migrated chat
+
+
+_CAUGHT = (TelegramError, asyncio.TimeoutError)
+
+
+class PtbMessenger:
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def send_text(
+        self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
+        reply_to: int | None = None, topic_id: int | None = None, paid: bool = False,
+    ) -> port.Sent:
+        try:
+            msg = await self._bot.send_message(
+                chat_id, text, parse_mode=HTML, link_preview_options=NO_PREVIEW,
+                reply_markup=_markup(keyboard), message_thread_id=topic_id,
+                reply_parameters=_reply(reply_to), allow_paid_broadcast=paid or None,
+            )
+        except _CAUGHT as exc:
+            raise _normalized(exc) from exc
+        return port.Sent(msg.chat.id, msg.message_id)
+
+    async def send_media(
+        self, chat_id: int, media: Media, *, caption: str | None = None,
+        reply_to: int | None = None, topic_id: int | None = None,
+    ) -> port.Sent:
+        try:
+            if media.kind == "photo":
+                msg = await self._bot.send_photo(
+                    chat_id, media.file_id, caption=caption or None, parse_mode=HTML,
+                    message_thread_id=topic_id, reply_parameters=_reply(reply_to))
+            else:
+                msg = await self._bot.send_document(
+                    chat_id, media.file_id, caption=caption or None, parse_mode=HTML,
+                    message_thread_id=topic_id, reply_parameters=_reply(reply_to))
+        except _CAUGHT as exc:
+            raise _normalized(exc) from exc
+        return port.Sent(msg.chat.id, msg.message_id)
+
+    async def edit_text(
+        self, chat_id: int, message_id: int, text: str, *, keyboard: Keyboard | None = None
+    ) -> None:
+        try:
+            await self._bot.edit_message_text(
+                text, chat_id=chat_id, message_id=message_id, parse_mode=HTML,
+                link_preview_options=NO_PREVIEW, reply_markup=_markup(keyboard),
+            )
+        except BadRequest as exc:
+            if "message is not modified" in exc.message.lower():
+                return
+            raise _normalized(exc) from exc
+        except _CAUGHT as exc:
+            raise _normalized(exc) from exc
+
+    async def answer_button(self, callback_id: str, text: str | None = None) -> None:
+        try:
+            await self._bot.answer_callback_query(callback_id, text=text)
+        except _CAUGHT as exc:
+            raise _normalized(exc) from exc
+
+    async def is_forum(self, chat_id: int) -> bool:
+        try:
+            chat = await self._bot.get_chat(chat_id)
+        except _CAUGHT as exc:
+            raise _normalized(exc) from exc
+        return bool(chat.is_forum)
+
+    async def create_topic(self, chat_id: int, name: str) -> int:
+        try:
+            topic = await self._bot.create_forum_topic(chat_id, name)
+        except _CAUGHT as exc:
+            raise _normalized(exc) from exc
+        return topic.message_thread_id
+
+    async def set_topic_closed(self, chat_id: int, topic_id: int, closed: bool) -> None:
+        call = self._bot.close_forum_topic if closed else self._bot.reopen_forum_topic
+        try:
+            await call(chat_id, topic_id)
+        except BadRequest as exc:
+            if "topic_not_modified" in exc.message.lower():  # already so: the wanted state
+                return
+            raise _normalized(exc) from exc
+        except _CAUGHT as exc:
+            raise _normalized(exc) from exc
+
+    async def pin(self, chat_id: int, message_id: int) -> None:
+        try:
+            await self._bot.pin_chat_message(chat_id, message_id, disable_notification=True)
+        except _CAUGHT as exc:
+            raise _normalized(exc) from exc
+
+
+# --- PTB's updates → careloop's Update ---------------------------------------------------
+
+
+def _user(tg: Any) -> User:
+    return User(id=tg.id, first_name=tg.first_name, last_name=tg.last_name,
+                username=tg.username, language_code=tg.language_code, is_bot=tg.is_bot)
+
+
+def _chat(message: Message) -> Chat:
+    try:
+        kind = ChatKind(message.chat.type)
+    except ValueError:
+        kind = ChatKind.GROUP
+    return Chat(id=message.chat.id, kind=kind, title=message.chat.title,
+                is_forum=bool(message.chat.is_forum))
+
+
+def _media(message: Message) -> Media | None:
+    if message.photo:
+        return Media("photo", message.photo[-1].file_id)
+    if message.document:
+        return Media("document", message.document.file_id, message.document.file_name)
+    return None
+
+
+def from_message(update_id: int, message: Message) -> Update | None:
+    if message.from_user is None:
+        return None  # channel posts and anonymous admins: nobody to answer
+    text = message.text
+    command, args = Update.split_command(text) if text else (None, "")
+    return Update(
+        update_id=update_id,
+        chat=_chat(message),
+        user=_user(message.from_user),
+        message_id=message.message_id,
+        text=text,
+        command=command,
+        command_args=args,
+        reply_to_message_id=message.reply_to_message.message_id
+        if message.reply_to_message else None,
+        topic_id=message.message_thread_id if message.is_topic_message else None,
+        media=_media(message),
+        caption=message.caption,
+    )
+
+
+def from_callback(update_id: int, query: CallbackQuery) -> Update | None:
+    message = query.message
+    if not isinstance(message, Message):
+        return None  # too old for Telegram to show us: no chat to check the key against
+    return Update(
+        update_id=update_id,
+        chat=_chat(message),
+        user=_user(query.from_user),
+        message_id=message.message_id,
+        callback_id=query.id,
+        callback_data=query.data,
+        topic_id=message.message_thread_id if message.is_topic_message else None,
+    )
+
+
+def build_handlers(pipeline: Pipeline) -> list[BaseHandler[Any, Any, Any]]:
+    """careloop's PTB handlers: every new message and every button press, to `pipeline`."""
+
+    async def on_message(update: TgUpdate, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Any message: hand it to careloop's pipeline."""
+        neutral = from_message(update.update_id, update.message) if update.message else None
+        if neutral is not None:
+            await pipeline.process(neutral)
+
+    async def on_callback(update: TgUpdate, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Any button press: hand it to careloop's pipeline."""
+        query = update.callback_query
+        assert query is not None  # CallbackQueryHandler sees nothing else
+        neutral = from_callback(update.update_id, query)
+        if neutral is not None:
+            await pipeline.process(neutral)
+        else:
+            await query.answer()
+
+    # UpdateType.MESSAGE: new messages only, as aiogram's message router sees them.
+    return [MessageHandler(filters.UpdateType.MESSAGE, on_message),
+            CallbackQueryHandler(on_callback)]
+
+
+async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Only the update's id and the error go to the log: never names or message texts."""
+    update_id = update.update_id if isinstance(update, TgUpdate) else None
+    log.error("update %s: %s", update_id, type(context.error).__name__, exc_info=context.error)
+
+
+# --- running ------------------------------------------------------------------------------
+
+
+class PtbRuntime:
+    """A PTB Application, its messenger, and the few calls `bot.serve` needs."""
+
+    def __init__(self, token: str, api_url: str, timeout: float = 20.0) -> None:
+        self.application = make_application(token, api_url, timeout)
+        self.bot = self.application.bot
+        self.messenger = PtbMessenger(self.bot)
+        self._stop = asyncio.Event()
+        self._polling = False
+
+    def attach(self, pipeline: Pipeline) -> None:
+        self.application.add_handlers(build_handlers(pipeline))
+        self.application.add_error_handler(_log_error)
+
+    async def publish_commands(self, menus: dict[str | None, list[tuple[str, str]]]) -> None:
+        await self.application.initialize()  # idempotent; asks getMe once
+        scope = BotCommandScopeAllPrivateChats()
+        for language_code, menu in menus.items():
+            commands = [BotCommand(name, about) for name, about in menu]
+            await self.bot.set_my_commands(commands, scope=scope, language_code=language_code)
+
+    async def poll(self, *, handle_signals: bool = True) -> None:
+        """Long-poll Telegram and hand each update to the Application, one at a time.
+
+        Not PTB's Updater: it confirms a batch to Telegram (the next getUpdates' offset) as
+        soon as the batch is queued, so a crash would lose updates fetched but not handled.
+        Here, as in aiogram, an update is confirmed only after it was handled; one cut off
+        is fetched again and the pipeline skips it if it had been committed.
+        `handle_signals` is accepted for the Runtime protocol; `careloop run` handles them.
+        """
+        await self.application.initialize()
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        self._stop.clear()
+        self._polling = True
+        await self.application.start()
+        try:
+            await self._fetch_loop()
+        finally:
+            self._polling = False
+            if self.application.running:
+                await self.application.stop()  # waits for the update in hand
+
+    async def _fetch_loop(self) -> None:
+        offset: int | None = None
+        backoff = 1.0
+        while not self._stop.is_set():
+            try:
+                updates = await self._until_stopped(self.bot.get_updates(
+                    offset=offset, timeout=POLL_SECONDS, allowed_updates=ALLOWED_UPDATES))
+            except TimedOut:
+                continue  # a long poll the network dropped: ask again
+            except RetryAfter as exc:
+                await self._pause(_seconds(exc))
+                continue
+            except (Conflict, NetworkError) as exc:
+                if isinstance(exc, BadRequest):
+                    raise  # a refused request will be refused again
+                log.warning("getUpdates failed (%s); trying again in %.0f s",
+                            type(exc).__name__, backoff)
+                await self._pause(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            if updates is None:
+                return  # stopped while waiting
+            backoff = 1.0
+            for update in updates:
+                await self.application.update_queue.put(update)
+                await self.application.update_queue.join()  # handled, in order
+                offset = update.update_id + 1
+                if self._stop.is_set():
+                    return  # the rest of the batch is not confirmed: it comes again
+
+    async def _until_stopped(self, call: Awaitable[list[TgUpdate]]) -> list[TgUpdate] | None:
+        """`call`'s result, or None when polling is stopped first (the call is dropped)."""
+        fetch = asyncio.ensure_future(call)
+        stopping = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not fetch.done():
+                fetch.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await fetch
+        return fetch.result() if not fetch.cancelled() else None
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+
+    async def stop_polling(self) -> bool:
+        if not self._polling:
+            return False
+        self._stop.set()
+        return True
+
+    async def webhook(self, url: str, listen: str, secret: str | None) -> None:
+        """Serve Telegram's webhook with aiohttp, not PTB's tornado server (not installed, and
+        its secret check is a plain comparison): the secret header is compared in constant
+        time, and a post without it is refused with 401 and never processed."""
+        await self.application.initialize()
+        await self.application.start()
+        app = web.Application()
+        path = urlsplit(url).path or "/"
+        app.router.add_post(path, webhook_handler(self.application, secret))
+        host, _, port_ = listen.rpartition(":")
+        # One connection: updates arrive one at a time and in order, as with polling.
+        await self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES,
+                                   max_connections=1)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host or "127.0.0.1", int(port_)).start()
+            log.info("webhook listening on %s%s", listen, path)
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+            if self.application.running:
+                await self.application.stop()
+
+    async def close(self) -> None:
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()  # closes the HTTP connections; nothing if unused
+
+
+def webhook_handler(application: Application, secret: str | None  # type: ignore[type-arg]
+                    ) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """An aiohttp handler that feeds Telegram's posts to `application`, answering each only
+    once it was handled: Telegram then sends the next one, and sends this one again if the
+    process died before answering."""
+    expected = secret.encode() if secret is not None else None
+
+    async def handle(request: web.Request) -> web.Response:
+        if expected is not None:
+            given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+            if not hmac.compare_digest(given, expected):
+                return web.Response(status=401)  # Telegram reads the status only
+        try:
+            update = TgUpdate.de_json(await request.json(), application.bot)
+        except (ValueError, TypeError, KeyError):
+            return web.Response(status=400)
+        await application.update_queue.put(update)
+        await application.update_queue.join()
+        return web.Response()
+
+    return handle
+
+
+def embed(application: Application, settings: Settings, *,  # type: ignore[type-arg]
+          storage: Storage | None = None, clock: Clock | None = None,
+          group: int = 0) -> Embedded:
+    """Add careloop to a host's PTB Application, on the host's Bot and event loop.
+
+    careloop's handlers go into handler `group` after the host's own: in one group the first
+    matching handler wins, so add yours first (or give careloop a group of its own to see
+    updates your handlers also take). careloop's sender and scans start in the Application's
+    post_init and stop in its post_stop (run_polling and run_webhook call both; the host's
+    own hooks still run). Keep concurrent_updates off to keep each chat's updates in order.
+    """
+    embedded = build_embedded(settings, PtbMessenger(application.bot), storage=storage,
+                              clock=clock)
+    application.add_handlers(build_handlers(embedded.pipeline), group=group)
+    redact_token(application.bot.token)
+    _quiet_retry_after_warning()
+    host_init, host_stop = application.post_init, application.post_stop
+
+    async def post_init(app: Application) -> None:  # type: ignore[type-arg]
+        if host_init is not None:
+            await host_init(app)
+        await embedded.start()
+
+    async def post_stop(app: Application) -> None:  # type: ignore[type-arg]
+        await embedded.stop()  # before the Bot closes: the sends in flight finish
+        if host_stop is not None:
+            await host_stop(app)
+
+    application.post_init = post_init
+    application.post_stop = post_stop
+    return embedded
