@@ -18,6 +18,7 @@ from bot.i18n import Catalogs, Translator
 from bot.playbook.loader import PlaybookError, load_playbook
 from bot.playbook.model import Playbook
 from bot.ports.clock import SystemClock
+from bot.ports.messenger import MessengerError
 from bot.reporting import history_json, history_text, report_text
 from bot.services import care, customers, reports
 from bot.settings import ConfigError, Settings, load_settings
@@ -138,6 +139,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (CliError, SchemaOutOfDate, PlaybookError, SurveysError) as exc:
         print(f"careloop: error: {exc}", file=sys.stderr)
+        return 1
+    except MessengerError as exc:
+        # `run`'s first call to Telegram failed: a wrong token or Bot API URL, or no network.
+        print(f"careloop: error: Telegram: {exc} ({type(exc).__name__}); check "
+              "CARELOOP_BOT_TOKEN and CARELOOP_TELEGRAM_API_URL", file=sys.stderr)
         return 1
     except (OSError, SQLAlchemyError) as exc:
         # Unreachable server, refused login, locked file: one line, no traceback. SQL

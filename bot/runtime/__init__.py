@@ -29,7 +29,8 @@ class Runtime(Protocol):
 
     async def publish_commands(self, menus: dict[str | None, list[tuple[str, str]]]) -> None:
         """Telegram's command menu in private chats, by Telegram language_code (None: the
-        menu for every language without one of its own)."""
+        menu for every language without one of its own). The first call to Telegram: its
+        errors come as the Messenger port's (a wrong token is a BadRequest)."""
         ...
 
     async def poll(self, *, handle_signals: bool = True) -> None:

@@ -83,6 +83,8 @@ def _normalized(exc: Exception) -> port.MessengerError:
         return port.TimedOut(str(exc) or "request timed out")
     if isinstance(exc, TelegramServerError | TelegramNetworkError):
         return port.Transient(str(exc))
+    if isinstance(exc, TelegramAPIError):  # 401, 404, 409, a migrated chat
+        return port.BadRequest(exc.message)
     return port.BadRequest(str(exc))
 
 
@@ -331,9 +333,13 @@ class AiogramRuntime:
         """Telegram's command menu in private chats, by Telegram language_code (None: the
         menu for every language without one of its own)."""
         scope = BotCommandScopeAllPrivateChats()
-        for language_code, menu in menus.items():
-            commands = [BotCommand(command=name, description=about) for name, about in menu]
-            await self.bot.set_my_commands(commands, scope=scope, language_code=language_code)
+        try:
+            for language_code, menu in menus.items():
+                commands = [BotCommand(command=name, description=about) for name, about in menu]
+                await self.bot.set_my_commands(commands, scope=scope,
+                                               language_code=language_code)
+        except _CAUGHT as exc:  # the first call to Telegram: a wrong token or URL shows here
+            raise _normalized(exc) from exc
 
     async def poll(self, *, handle_signals: bool = True) -> None:
         await run_polling(self.bot, self.dispatcher, handle_signals=handle_signals)
@@ -357,11 +363,12 @@ def embed(dispatcher: Dispatcher, bot: Bot, settings: Settings, *,
           storage: Storage | None = None, clock: Clock | None = None) -> Embedded:
     """Add careloop to a host's aiogram Dispatcher, on the host's Bot and event loop.
 
-    careloop's router is included after the host's own routers, so the host's commands win
-    and careloop handles every other message and button press. Its pipeline reaches the
-    handlers as the dispatcher's data (`careloop`), and its sender and scans start with the
-    dispatcher's start-up and stop at its shutdown (polling or aiogram's webhook alike).
-    Start polling with `handle_as_tasks=False` to keep each chat's updates in order.
+    Call it after including the host's own routers: the first router that takes an update
+    keeps it, so the host's commands stay the host's, and careloop handles every other
+    message and button press. Its pipeline reaches the handlers as the dispatcher's data
+    (`careloop`), and its sender and scans start with the dispatcher's start-up and stop at
+    its shutdown (polling or aiogram's webhook alike). Start polling with
+    `handle_as_tasks=False` to keep each chat's updates in order.
     """
     embedded = build_embedded(settings, AiogramMessenger(bot), storage=storage, clock=clock)
     dispatcher["careloop"] = embedded.pipeline

@@ -32,6 +32,7 @@ from telegram.error import (
     BadRequest,
     Conflict,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -150,6 +151,8 @@ def _normalized(exc: Exception) -> port.MessengerError:
     PTB, so the order of the checks matters)."""
     if isinstance(exc, RetryAfter):
         return port.RetryAfter(_seconds(exc))
+    if isinstance(exc, InvalidToken):  # PTB's own message quotes the token: not this one
+        return port.BadRequest("Unauthorized: the bot's token was rejected")
     if isinstance(exc, Forbidden):
         return port.Blocked(exc.message)
     if isinstance(exc, BadRequest):
@@ -368,11 +371,16 @@ class PtbRuntime:
         self.application.add_error_handler(_log_error)
 
     async def publish_commands(self, menus: dict[str | None, list[tuple[str, str]]]) -> None:
-        await self.application.initialize()  # idempotent; asks getMe once
         scope = BotCommandScopeAllPrivateChats()
-        for language_code, menu in menus.items():
-            commands = [BotCommand(name, about) for name, about in menu]
-            await self.bot.set_my_commands(commands, scope=scope, language_code=language_code)
+        try:
+            await self.application.initialize()  # idempotent; asks getMe once
+            for language_code, menu in menus.items():
+                commands = [BotCommand(name, about) for name, about in menu]
+                await self.bot.set_my_commands(commands, scope=scope,
+                                               language_code=language_code)
+        except _CAUGHT as exc:  # the first call to Telegram: a wrong token or URL shows here
+            # Not chained to PTB's InvalidToken, whose message holds the token.
+            raise _normalized(exc) from (None if isinstance(exc, InvalidToken) else exc)
 
     async def poll(self, *, handle_signals: bool = True) -> None:
         """Long-poll Telegram and hand each update to the Application, one at a time.
@@ -454,18 +462,19 @@ class PtbRuntime:
         its secret check is a plain comparison): the secret header is compared in constant
         time, and a post without it is refused with 401 and never processed."""
         await self.application.initialize()
-        await self.application.start()
         app = web.Application()
         path = urlsplit(url).path or "/"
         app.router.add_post(path, webhook_handler(self.application, secret))
         host, _, port_ = listen.rpartition(":")
-        # One connection: updates arrive one at a time and in order, as with polling.
-        await self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES,
-                                   max_connections=1)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
+        await self.application.start()
         try:
             await web.TCPSite(runner, host or "127.0.0.1", int(port_)).start()
+            # Listening first, then telling Telegram. One connection: updates arrive one at
+            # a time and in order, as with polling.
+            await self.bot.set_webhook(url, secret_token=secret,
+                                       allowed_updates=ALLOWED_UPDATES, max_connections=1)
             log.info("webhook listening on %s%s", listen, path)
             await asyncio.Event().wait()
         finally:
