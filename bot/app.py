@@ -114,12 +114,12 @@ class App:
 
 def build_app(
     settings: Settings, messenger: Messenger, *, clock: Clock | None = None,
-    storage: Storage | None = None, staff_forum: bool = False,
+    storage: Storage | None = None, catalogs: Catalogs | None = None, staff_forum: bool = False,
 ) -> App:
     """`staff_forum`: the staff group is a forum (bot.serve asks Telegram at start)."""
     clock = clock or SystemClock()
     storage = storage or build_storage(settings)
-    catalogs = Catalogs(default=settings.language)
+    catalogs = catalogs or Catalogs(default=settings.language)
     # A bad survey or playbook file stops the start here, with its one line.
     surveys = load_surveys(settings.surveys)
     playbook = load_playbook(settings.playbook, surveys=surveys.keys)

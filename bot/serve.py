@@ -12,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.api.server import ApiServer, start_api
 from bot.app import App, Storage, build_app
+from bot.i18n import Catalogs
 from bot.languages import command_menus
 from bot.ports.clock import Clock
 from bot.ports.messenger import Messenger, MessengerError
@@ -33,18 +34,20 @@ class Assembled:
 async def assemble(settings: Settings, storage: Storage, clock: Clock | None = None) -> Assembled:
     settings.require("bot_token", "link_secret")
     runtime = make_runtime(settings)
-    forum = await _staff_forum(runtime.messenger, settings.staff_chat_id)
-    app = build_app(settings, runtime.messenger, clock=clock, storage=storage, staff_forum=forum)
-    runtime.attach(app.pipeline)
-    catalogs = app.catalogs
+    catalogs = Catalogs(default=settings.language)
     try:
+        # The first call to Telegram: a wrong token or URL stops the start here.
         await runtime.publish_commands({
             code: command_menu(catalogs.translator(language))
             for code, language in command_menus(catalogs.languages, catalogs.default).items()
         })
+        forum = await _staff_forum(runtime.messenger, settings.staff_chat_id)
     except BaseException:  # Telegram unreachable or the token refused: close what was opened
         await runtime.close()
         raise
+    app = build_app(settings, runtime.messenger, clock=clock, storage=storage,
+                    catalogs=catalogs, staff_forum=forum)
+    runtime.attach(app.pipeline)
     scheduler = await app.start_ticking()
     parts = Assembled(runtime, app, scheduler)
     try:
