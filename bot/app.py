@@ -112,17 +112,32 @@ class App:
         scheduler.shutdown(wait=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Definitions:
+    """What the operator's files define: the surveys, and the playbook that asks them."""
+
+    surveys: SurveyDefinitions
+    playbook: Playbook
+
+
+def load_definitions(settings: Settings) -> Definitions:
+    """A bad survey or playbook file stops the start here, with its one line."""
+    surveys = load_surveys(settings.surveys)
+    return Definitions(surveys, load_playbook(settings.playbook, surveys=surveys.keys))
+
+
 def build_app(
     settings: Settings, messenger: Messenger, *, clock: Clock | None = None,
-    storage: Storage | None = None, catalogs: Catalogs | None = None, staff_forum: bool = False,
+    storage: Storage | None = None, catalogs: Catalogs | None = None,
+    definitions: Definitions | None = None, staff_forum: bool = False,
 ) -> App:
-    """`staff_forum`: the staff group is a forum (bot.serve asks Telegram at start)."""
+    """`staff_forum`: the staff group is a forum (bot.serve asks Telegram at start).
+    Anything not given is built here from `settings`."""
     clock = clock or SystemClock()
     storage = storage or build_storage(settings)
     catalogs = catalogs or Catalogs(default=settings.language)
-    # A bad survey or playbook file stops the start here, with its one line.
-    surveys = load_surveys(settings.surveys)
-    playbook = load_playbook(settings.playbook, surveys=surveys.keys)
+    definitions = definitions or load_definitions(settings)
+    surveys, playbook = definitions.surveys, definitions.playbook
     config = handler_config(settings, surveys, staff_forum=staff_forum)
     # One limiter for every new message the bot sends: replies and touches share the limits.
     # It keeps the app's time, so a test or the demo that moves the clock moves its pauses.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.api.server import ApiServer, start_api
-from bot.app import App, Storage, build_app
+from bot.app import App, Storage, build_app, load_definitions
 from bot.i18n import Catalogs
 from bot.languages import command_menus
 from bot.ports.clock import Clock
@@ -33,6 +33,7 @@ class Assembled:
 
 async def assemble(settings: Settings, storage: Storage, clock: Clock | None = None) -> Assembled:
     settings.require("bot_token", "link_secret")
+    definitions = load_definitions(settings)  # the operator's files before Telegram
     runtime = make_runtime(settings)
     catalogs = Catalogs(default=settings.language)
     try:
@@ -46,7 +47,7 @@ async def assemble(settings: Settings, storage: Storage, clock: Clock | None = N
         await runtime.close()
         raise
     app = build_app(settings, runtime.messenger, clock=clock, storage=storage,
-                    catalogs=catalogs, staff_forum=forum)
+                    catalogs=catalogs, definitions=definitions, staff_forum=forum)
     runtime.attach(app.pipeline)
     scheduler = await app.start_ticking()
     parts = Assembled(runtime, app, scheduler)

@@ -28,6 +28,7 @@ async def test_the_loop_logs_no_personal_data_or_token(
     await stage.quiet()
     stage.advance(seconds=31)  # the retry after the 5xx
     card = await stage.bot_says(stage.staff_chat, "Case #1")
+    await stage.quiet()  # the tick that sent the card has recorded it: replies find the case
     await stage.press(agent, card, "Claim")
     await stage.say(agent, "Private answer text", chat_id=stage.staff_chat,
                     reply_to=card.message_id)
