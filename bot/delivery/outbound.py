@@ -76,9 +76,10 @@ def decode(data: dict[str, Any]) -> Send:
     )
 
 
-# A reply waits this long at most for its slot under Telegram's limits; a longer wait would
-# hold up every update behind it, so the message is left to the sender's tick instead.
-FAST_PATH_WAIT = 1.0
+# A stored message waits this long at most for its slot under Telegram's limits; a longer
+# wait would hold up every update (or tick) behind it, so the message stays stored, due
+# when its slot comes, for a later tick.
+MAX_WAIT = 1.0
 
 
 class Outbound:
@@ -104,14 +105,17 @@ class Outbound:
 
     async def send_now(self, message_id: int) -> None:
         """The fast path, right after the commit; what has to wait stays stored."""
-        await self._deliver(message_id, FAST_PATH_WAIT)
+        await self._deliver(message_id, MAX_WAIT)
 
     async def deliver_due(self, batch: int = 200) -> int:
         """The slow path, from the sender's tick: whatever waited and is due now."""
         async with self._uow() as uow:
             due = [m.id for m in await uow.outbox.due(self._clock.now(), batch)]
         for message_id in due:
-            await self._deliver(message_id)  # in order per chat: see _deliver
+            # In order per chat (see _deliver). One whose slot is far off (a group's minute
+            # is full) waits stored for a later tick rather than holding this one, and the
+            # sends and shutdown behind it, for minutes.
+            await self._deliver(message_id, MAX_WAIT)
         return len(due)
 
     async def _deliver(self, message_id: int, max_wait: float = math.inf) -> None:
