@@ -12,7 +12,7 @@ from bot.services.cases import CaseState
 from bot.services.timeline import ARROWS
 from handlers.context import Context
 from handlers.labels import kind_name
-from storage.models import Case, Interaction, SurveyAnswer
+from storage.models import Case, Customer, Interaction, SurveyAnswer
 
 RECENT_HISTORY = 5
 CARD_COMMENT = 1000  # keeps the whole card inside Telegram's limit whatever was written
@@ -21,6 +21,15 @@ CARD_COMMENT = 1000  # keeps the whole card inside Telegram's limit whatever was
 def score_line(answer: SurveyAnswer) -> str:
     """"CSAT 1": the survey and the score, as lists of cases show them."""
     return f"{escape(answer.survey_key.upper())} {answer.score}"
+
+
+def case_parts(case: Case, customer: Customer | None, answer: SurveyAnswer | None) -> list[str]:
+    """"#12 🚨", "Ann Lee", "CSAT 1": how lists and digests start a case's line (HTML)."""
+    parts = [f"#{case.id}" + (" 🚨" if case.priority == "urgent" else ""),
+             escape(customer.name if customer else "?")]
+    if answer is not None:
+        parts.append(score_line(answer))
+    return parts
 
 
 def _state_line(tr: Translator, case: Case, assignee: str | None) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from html import escape
 
 from bot.ports.messenger import clip
-from handlers.case_card import case_card, score_line
+from handlers.case_card import case_card, case_parts
 from handlers.context import Context
 from handlers.effects import CaseLink, Send
 from storage.models import CardState, Case
@@ -96,12 +96,9 @@ async def digest_text(ctx: Context, listed: Sequence[Case]) -> str:
     for case in listed:
         customer = customers.get(case.customer_id)
         answer = await ctx.uow.surveys.answer(case.answer_id) if case.answer_id else None
-        line = [f"#{case.id}" + (" 🚨" if case.priority == "urgent" else ""),
-                escape(customer.name if customer else "?")]
-        if answer is not None:
-            line.append(score_line(answer))
-            if answer.comment:
-                line.append(escape(clip(" ".join(answer.comment.split()), DIGEST_COMMENT)))
+        line = case_parts(case, customer, answer)
+        if answer is not None and answer.comment:
+            line.append(escape(clip(" ".join(answer.comment.split()), DIGEST_COMMENT)))
         lines.append(" · ".join(line))
     lines.append("")
     lines.append(_("Open a case with /case and its number, for example /case {id}.").format(

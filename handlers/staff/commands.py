@@ -10,7 +10,7 @@ from bot.ports.messenger import TEXT_LIMIT, clip, text_length
 from bot.ports.updates import Update
 from bot.services import cases
 from handlers import desk, stats
-from handlers.case_card import history_line, score_line
+from handlers.case_card import case_parts, history_line
 from handlers.casework import refresh_card
 from handlers.context import Context
 from handlers.effects import Effect
@@ -97,10 +97,7 @@ async def _case_lines(ctx: Context, listed: Sequence[Case]) -> list[str]:
         customer = customers.get(case.customer_id)
         answer = await ctx.uow.surveys.answer(case.answer_id) if case.answer_id else None
         assignee = await ctx.uow.staff.get(case.assignee_id) if case.assignee_id else None
-        parts = [f"#{case.id}" + (" 🚨" if case.priority == "urgent" else ""),
-                 escape(customer.name if customer else "?")]
-        if answer is not None:
-            parts.append(score_line(answer))
+        parts = case_parts(case, customer, answer)
         parts.append(state_name(tr, case.state) + (
             f" ({escape(assignee.name or '?')})" if assignee is not None else ""))
         if case.first_response_at is None:
