@@ -393,9 +393,9 @@ class PtbRuntime:
         """
         await self.application.initialize()
         await self.bot.delete_webhook(drop_pending_updates=False)
+        await self.application.start()
         self._stop.clear()
         self._polling = True
-        await self.application.start()
         try:
             await self._fetch_loop()
         finally:
