@@ -44,8 +44,10 @@ async def test_a_broadcast_keeps_to_thirty_a_second(database_url: str, tmp_path:
         arrivals = sorted(r.at for r in ok)
         # As Telegram counts: no second holds more than 30 of them...
         assert max(sum(1 for t in arrivals if a <= t < a + 1) for a in arrivals) <= 30
-        # ...and the sender did not dawdle either.
-        assert 74 / 30 <= arrivals[-1] - arrivals[0] <= 74 / 30 * 1.3
+        # ...nor rushed the whole: 75 messages span at least 74/30 s. How close the pace
+        # comes to the limit is a benchmark's figure (bench/delivery.py: ratio_to_limit),
+        # not a timed test's: a busy machine only slows it.
+        assert arrivals[-1] - arrivals[0] >= 74 / 30
         assert {t.state for t in await touches(stage)} == {"sent"}
 
 

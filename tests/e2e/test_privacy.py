@@ -25,6 +25,8 @@ async def test_the_loop_logs_no_personal_data_or_token(
     stage.sandbox.inject_fault("sendMessage", chat_id=stage.staff_chat, kind="server_error")
     await stage.say(olga, "Broken, my card number 4111")
     await stage.bot_says(olga.id, "Someone from our team will look into it")
+    await stage.wait(lambda: any(r.error_code == 500 for r in stage.sandbox.requests) or None,
+                     "the card's send to fail")
     await stage.quiet()
     stage.advance(seconds=31)  # the retry after the 5xx
     card = await stage.bot_says(stage.staff_chat, "Case #1")
