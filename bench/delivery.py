@@ -197,8 +197,9 @@ def _bulk_pending(path: Path, pending: int) -> None:
         ids = range(start, min(start + chunk, pending + 1))
         db.executemany(
             "INSERT INTO customer (id, name, chat_id, telegram_user_id, language, timezone, "
-            "tier, tags, service_consent, marketing_consent, unreachable, created_at) "
-            "VALUES (?, 'Guest', ?, ?, 'en', 'UTC', 'standard', '[]', 1, 0, 0, ?)",
+            "tier, tags, service_consent, marketing_consent, unreachable, community_member, "
+            "do_not_contact, muted, created_at) "
+            "VALUES (?, 'Guest', ?, ?, 'en', 'UTC', 'standard', '[]', 1, 0, 0, 0, 0, 0, ?)",
             ((i, i, i, stamp) for i in ids))
         db.executemany(
             "INSERT INTO touch (customer_id, purpose, category, template, due_at, state, "
@@ -214,6 +215,7 @@ def scan(pending: int) -> tuple[float, float]:
     conn, child = ctx.Pipe()
     proc = ctx.Process(target=_scan_process, args=(child, pending))
     proc.start()
+    child.close()  # so that a failed child ends the wait (EOFError) instead of hanging it
     result = conn.recv()
     proc.join()
     return result  # type: ignore[no-any-return]

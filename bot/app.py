@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.delivery.campaign_rounds import CampaignRounds
 from bot.delivery.contact import ContactPolicy, QuietHours
 from bot.delivery.desk import CaseDesk
 from bot.delivery.executor import Executor
@@ -15,14 +15,16 @@ from bot.delivery.limiter import Limiter
 from bot.delivery.outbound import Outbound
 from bot.delivery.sender import Sender
 from bot.delivery.survey_rounds import SurveyRounds
+from bot.delivery.welcomes import Welcomes
 from bot.i18n import Catalogs
 from bot.pipeline import Pipeline
 from bot.playbook.loader import load_playbook
 from bot.playbook.model import Playbook
 from bot.ports.clock import Clock, SystemClock
 from bot.ports.messenger import Messenger
-from bot.scheduling import build_scheduler
+from bot.scheduling import STOP_GRACE_SECONDS, Ticking, build_scheduler
 from bot.services.cases import SlaPolicy
+from bot.services.retention import Retention
 from bot.settings import Settings
 from handlers.context import HandlerConfig
 from storage.engine import make_engine, make_session_factory
@@ -59,7 +61,20 @@ def handler_config(settings: Settings, surveys: SurveyDefinitions, *,
                       normal=timedelta(hours=settings.sla_normal_hours),
                       escalate_after=timedelta(hours=settings.escalate_after_hours)),
         staff_forum=staff_forum,
+        campaign_confirm_above=settings.campaign_confirm_above,
+        community_chat_id=settings.community_chat_id,
+        bot_username=settings.bot_username,
+        bot_id=bot_id(settings),
+        export_per_day=settings.export_per_day,
     )
+
+
+def bot_id(settings: Settings) -> int | None:
+    """The bot's own user id: a token starts with it ("123456:ABC...")."""
+    if settings.bot_token is None:
+        return None
+    head = settings.bot_token.get_secret_value().split(":", 1)[0]
+    return int(head) if head.isdigit() else None
 
 
 def survey_timing(settings: Settings) -> Timing:
@@ -91,25 +106,29 @@ class App:
     playbook: Playbook
     surveys: SurveyDefinitions
     survey_rounds: SurveyRounds
+    campaign_rounds: CampaignRounds
+    welcomes: Welcomes
+    retention: Retention
 
-    def scheduler(self) -> AsyncIOScheduler:
+    def scheduler(self) -> Ticking:
         return build_scheduler(self)
 
-    async def start_ticking(self) -> AsyncIOScheduler:
+    async def start_ticking(self) -> Ticking:
         """Settle what a crash left in doubt, then start the sender's ticks and the scans."""
         await self.sender.recover()
         scheduler = self.scheduler()
         scheduler.start()
         return scheduler
 
-    async def stop_ticking(self, scheduler: AsyncIOScheduler) -> None:
-        """Let the sends in flight finish and be recorded; leave the rest pending."""
-        # Pause first: APScheduler's shutdown cancels a running job, which would cut a send
-        # in half and leave its touch ambiguous.
+    async def stop_ticking(self, scheduler: Ticking) -> None:
+        """Let the sends in flight finish and be recorded, and every other job its last
+        transaction; leave the rest pending."""
         scheduler.pause()
+        # The long ones stop early: a broadcast between two messages, a round between two
+        # surveys.
         await self.survey_rounds.stop()
         await self.sender.stop()
-        scheduler.shutdown(wait=False)
+        await scheduler.stop(STOP_GRACE_SECONDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,4 +179,9 @@ def build_app(
         surveys=surveys,
         survey_rounds=SurveyRounds(storage.uow, messenger, clock, catalogs, config, limiter,
                                    survey_timing(settings)),
+        campaign_rounds=CampaignRounds(storage.uow, clock, messenger, limiter, settings.timezone,
+                                       catalogs.default, settings.community_chat_id,
+                                       settings.bot_username),
+        welcomes=Welcomes(storage.uow, clock, catalogs, config, limiter, outbound, messenger),
+        retention=Retention(storage.uow, clock, timedelta(days=settings.retention_days)),
     )

@@ -8,22 +8,27 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import deeplink
-from bot.app import Storage, build_storage
+from bot import campaign_cli, deeplink
+from bot.app import Storage, build_storage, handler_config
 from bot.i18n import Catalogs, Translator
 from bot.playbook.loader import PlaybookError, load_playbook
 from bot.playbook.model import Playbook
 from bot.ports.clock import SystemClock
 from bot.ports.messenger import MessengerError
-from bot.reporting import history_json, history_text, report_text
-from bot.services import care, customers, reports
+from bot.reporting import audit_json, audit_text, history_json, history_text, report_text
+from bot.runtime import make_runtime
+from bot.services import audit, care, customers, privacy, reports
 from bot.settings import ConfigError, Settings, load_settings
+from handlers.casework import redraw_cards
+from handlers.context import Context
 from storage.migrate import SchemaOutOfDate, current_revision, ensure_current, upgrade
-from storage.models import StaffMember
+from storage.models import Customer, StaffMember
+from storage.uow import UnitOfWork
 from surveys.definitions import SurveyDefinitions
 from surveys.loader import SurveysError, load_surveys
 
@@ -70,6 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path, help="CSV: " + ",".join(customers.CSV_COLUMNS))
     link = cust_sub.add_parser("link", help="print a customer's signed deep link")
     link.add_argument("external_id")
+    erase = cust_sub.add_parser(
+        "erase", help="erase a customer's personal data, keeping anonymous numbers",
+        description="Erase a customer's name, Telegram ids, messages, written answers and "
+        "stored attachments' references. Scores, counts and times stay, so reports do not "
+        "change. Cannot be undone.")
+    erase.add_argument("external_id", metavar="EXTERNAL_ID|#ID",
+                       help="the external id, or #ID: the record id the audit log shows")
+    block = cust_sub.add_parser("block", help="never send this customer a proactive message "
+                                "again (do-not-contact)")
+    block.add_argument("external_id", metavar="EXTERNAL_ID|#ID",
+                       help="the external id, or #ID: the record id the audit log shows")
+    block.add_argument("--reason", required=True, help="why, for the audit log")
 
     events = sub.add_parser("events", help="business events")
     ev_sub = events.add_subparsers(dest="events_command", required=True, metavar="ACTION")
@@ -101,9 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
     st_add.add_argument("--role", required=True, choices=ROLES)
     st_add.add_argument("--name", default=None)
 
+    campaign_cli.add_parser(sub)
+
     hist = sub.add_parser("history", help="a customer's timeline")
     hist.add_argument("external_id")
     hist.add_argument("--format", choices=("text", "json"), default="text")
+
+    aud = sub.add_parser("audit", help="who viewed, exported or erased customers' data, and "
+                         "what retention purged")
+    aud.add_argument("--since", type=int, default=30, metavar="DAYS")
+    aud.add_argument("--format", choices=("text", "json"), default="text")
 
     rep = sub.add_parser("report", help="CSAT, NPS, response rate and cases")
     rep.add_argument("--since", type=int, default=30, metavar="DAYS")
@@ -137,7 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"careloop: error: {exc}", file=sys.stderr)
         return 2
-    except (CliError, SchemaOutOfDate, PlaybookError, SurveysError) as exc:
+    except (CliError, campaign_cli.CampaignCliError, SchemaOutOfDate, PlaybookError,
+            SurveysError) as exc:
         print(f"careloop: error: {exc}", file=sys.stderr)
         return 1
     except MessengerError as exc:
@@ -340,6 +365,9 @@ async def cmd_history(args: argparse.Namespace, settings: Settings, storage: Sto
         if customer is None or customer.id is None:
             raise CliError(f"no customer with external id {args.external_id!r}")
         entries = await uow.timeline.of(customer.id)
+        await audit.log(uow, SystemClock().now(), audit.Actor.OPERATOR,
+                        audit.Action.VIEWED_HISTORY, customer.id)
+        await uow.commit()
     if args.format == "json":
         print(json.dumps(history_json(customer, entries), ensure_ascii=False, indent=2))
     else:
@@ -368,14 +396,112 @@ async def cmd_report(args: argparse.Namespace, settings: Settings, storage: Stor
     return 0
 
 
+async def _customer(uow: UnitOfWork, who: str) -> Customer:
+    """By external id, or by record id as `#12` (how the audit log and staff views name a
+    customer who never had an external id: one who opened the bot without a link)."""
+    if who.startswith("#"):
+        number = who[1:]
+        customer = await uow.customers.get(int(number)) if number.isdigit() and len(
+            number) <= 12 else None
+        if customer is None or customer.erased_at is not None:
+            raise CliError(f"no customer with record id {who!r}")
+        return customer
+    customer = await uow.customers.by_external_id(who)
+    if customer is None or customer.id is None:
+        raise CliError(f"no customer with external id {who!r}")
+    return customer
+
+
+async def cmd_erase(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    async with storage.uow() as uow:
+        customer = await _customer(uow, args.external_id)
+        erased = await privacy.erase(uow, SystemClock().now(), customer, audit.Actor.OPERATOR,
+                                     settings.staff_chat_id)
+        await uow.commit()
+    print(f"customer {args.external_id} erased: {erased.texts} message text(s), "
+          f"{erased.comments} written answer(s), {erased.messages} stored message(s) removed; "
+          f"scores, counts and times kept")
+    assert customer.id is not None
+    await _redraw_cards(settings, storage, customer.id)
+    return 0
+
+
+async def _redraw_cards(settings: Settings, storage: Storage, customer_id: int) -> None:
+    """The erased customer's case cards in the staff group showed the name and the comment:
+    they are drawn anew without, as after /forget. The erasure above never waits on this."""
+    from bot.serve import staff_forum  # as `run` is: the commands that need no bot load less
+
+    async with storage.uow() as uow:
+        carded = [case for case in await uow.privacy.cases_of(customer_id)
+                  if case.id is not None and await uow.cases.card_of(case.id)]
+    if not carded:
+        return
+    if settings.bot_token is None:
+        print(f"careloop: warning: {len(carded)} case card(s) in the staff group still show "
+              "the name: CARELOOP_BOT_TOKEN is not set, so they were not redrawn",
+              file=sys.stderr)
+        return
+    runtime = make_runtime(settings)
+    try:
+        forum = await staff_forum(runtime.messenger, settings.staff_chat_id)
+        async with storage.uow() as uow:
+            ctx = Context(uow, SystemClock().now(), Catalogs(default=settings.language),
+                          handler_config(settings, _surveys(settings), staff_forum=forum))
+            edits = await redraw_cards(ctx, customer_id)
+            await uow.commit()  # the cards' buttons
+        failed = 0
+        for edit in edits:
+            try:
+                await runtime.messenger.edit_text(edit.chat_id, edit.message_id, edit.text,
+                                                  keyboard=edit.keyboard)
+            except MessengerError:
+                failed += 1
+    finally:
+        await runtime.close()
+    print(f"{len(edits) - failed} case card(s) in the staff group redrawn without the name"
+          + (f"; {failed} could not be edited (deleted, or too old)" if failed else ""))
+
+
+async def cmd_block(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    reason = privacy.clean_reason(args.reason)
+    if not reason:
+        raise CliError("--reason must say why")
+    async with storage.uow() as uow:
+        customer = await _customer(uow, args.external_id)
+        blocked = await privacy.block(uow, SystemClock().now(), customer, reason,
+                                      audit.Actor.OPERATOR)
+        await uow.commit()
+    if not blocked:
+        print(f"customer {args.external_id} was already on the do-not-contact list")
+        return 0
+    print(f"customer {args.external_id} is on the do-not-contact list: no proactive message "
+          "will be sent to them")
+    return 0
+
+
+async def cmd_audit(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    if not 1 <= args.since <= MAX_DAYS:
+        raise CliError(f"--since must be between 1 and {MAX_DAYS} days")
+    now = SystemClock().now()
+    async with storage.uow() as uow:
+        entries = await uow.privacy.audit_since(now - timedelta(days=args.since))
+    if args.format == "json":
+        print(json.dumps([audit_json(e) for e in entries], ensure_ascii=False, indent=2))
+    else:
+        print(audit_text(_tr(settings), entries, settings.timezone))
+    return 0
+
+
 Command = Callable[[argparse.Namespace, Settings, Storage], Awaitable[int]]
 _COMMANDS: dict[tuple[str, str], Command] = {
     ("customers", "import"): cmd_import,
     ("customers", "link"): cmd_link,
+    ("customers", "erase"): cmd_erase,
+    ("customers", "block"): cmd_block,
+    ("audit", ""): cmd_audit,
     ("events", "add"): cmd_event,
     ("staff", "add"): cmd_staff,
     ("history", ""): cmd_history,
     ("report", ""): cmd_report,
+    **{("campaigns", action): command for action, command in campaign_cli.COMMANDS.items()},
 }
-
-

@@ -19,6 +19,7 @@ from bot.reporting import report_text
 from bot.sandbox import SandboxMessage
 from bot.services.reports import build_report
 from bot.stage import Stage
+from handlers.community import WELCOME_WINDOW
 from handlers.render import CARE_TEMPLATES
 
 # No language column: each customer's language comes from their Telegram app.
@@ -42,7 +43,8 @@ async def run_demo(locale: str | None = None, out: object = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="careloop-demo-") as tmp:
         stage = await Stage.open(Path(tmp), language=language, staff_language=language,
-                                 group_title=tr.gettext("Care team"))
+                                 group_title=tr.gettext("Care team"),
+                                 community_title=tr.gettext("Our community"))
         try:
             await _play(stage, tr, stream)
         finally:
@@ -140,6 +142,23 @@ async def _play(stage: Stage, tr: Translator, stream: object) -> None:
     for person in people.values():
         await stage.bot_says(person.id, _(tips).format(name=person.first_name))
 
+    say(_("8. Tom joins the shop's community group: a welcome greets the newcomers, and his "
+          "question to the bot there becomes a case. The group never sees who asked what."))
+    community = stage.community_chat
+    assert community is not None
+    await stage.join(tom)
+    stage.advance(seconds=WELCOME_WINDOW.total_seconds() + 1)  # joins close together share it
+    await stage.bot_says(community, tr.ngettext(
+        "👋 A warm welcome to {n} new member!", "👋 A warm welcome to {n} new members!", 1
+    ).format(n=1))
+    asked = _("Does the gold membership include free delivery?")
+    await stage.post(tom, f"@{sb.bot.username} {asked}")
+    await stage.bot_says(community, _(
+        "Thank you! I have passed your question to our team. They will answer you in a "
+        "private chat with me: tap below to open it."))
+    await stage.bot_says(stage.staff_chat, asked)
+    await stage.quiet()
+
     names = {u.id: u.first_name for u in (*people.values(), lin, max_, sam)}
     say()
     for person in people.values():
@@ -147,6 +166,8 @@ async def _play(stage: Stage, tr: Translator, stream: object) -> None:
                     _("Private chat with {name}").format(name=person.first_name), names, stream)
     title = _("Staff group “{title}”").format(title=_("Care team"))
     _transcript(stage, tr, stage.staff_chat, title, names, stream)
+    title = _("Community group “{title}”").format(title=_("Our community"))
+    _transcript(stage, tr, community, title, names, stream)
     heading = _("Closing report")
     say(heading)
     say("-" * _width(heading))
@@ -174,8 +195,13 @@ def _transcript(stage: Stage, tr: Translator, chat_id: int, title: str, names: d
     edited = "↳ " + _("edited:")
     _say(stream, title)
     _say(stream, "-" * _width(title))
+    service = {"new_chat_members": "→ " + _("joined the group"),
+               "left_chat_member": "← " + _("left the group")}
     for m in stage.sandbox.messages(chat_id):
         who = bot if m.from_bot else names.get(m.sender_id, str(m.sender_id))
+        if m.service in service:
+            _say(stream, f"{who:>5}: {service[m.service]}")
+            continue
         # An edited message is shown as it was first sent, then as it reads now.
         versions = [*m.history, m.content] if m.edited else [m.content]
         for i, text in enumerate(versions):

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import logging
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from bot.app import App, Storage, build_app
 from bot.pipeline import Pipeline
 from bot.ports.clock import Clock
 from bot.ports.messenger import Messenger
+from bot.scheduling import Ticking
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,7 +26,7 @@ class Embedded:
     def __init__(self, app: App, *, owns_storage: bool) -> None:
         self.app = app
         self._owns_storage = owns_storage
-        self._scheduler: AsyncIOScheduler | None = None
+        self._scheduler: Ticking | None = None
 
     @property
     def pipeline(self) -> Pipeline:

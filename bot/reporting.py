@@ -13,10 +13,10 @@ from babel.units import format_unit
 
 from bot.i18n import Translator
 from bot.services.cases import CaseState
-from bot.services.reports import Group, Report, StaffGroup
+from bot.services.reports import CommunityFigures, Group, Report, StaffGroup
 from bot.services.timeline import ARROWS
-from handlers.labels import kind_name, state_name
-from storage.models import Customer, Interaction
+from handlers.labels import customer_name, kind_name, state_name
+from storage.models import AuditEntry, Customer, Interaction
 from storage.report_queries import StaffInfo
 from surveys.metrics import CaseFigures, Durations, Period, Reasons, SurveyFigures
 
@@ -33,6 +33,9 @@ def history_json(customer: Customer, entries: Sequence[Interaction]) -> dict[str
             "service_consent": customer.service_consent,
             "marketing_consent": customer.marketing_consent,
             "unreachable": customer.unreachable,
+            "do_not_contact": customer.do_not_contact,
+            "muted": customer.muted,
+            "erased_at": customer.erased_at.isoformat() if customer.erased_at else None,
         },
         "timeline": [
             {
@@ -56,7 +59,8 @@ def history_text(
     consent = _("yes") if customer.service_consent else _("no")
     lines = [
         _("{name} ({external_id}) · tier {tier} · service consent: {consent}").format(
-            name=customer.name, external_id=customer.external_id or "-", tier=customer.tier,
+            name=customer_name(tr, customer), external_id=customer.external_id or "-",
+            tier=customer.tier,
             consent=consent),
     ]
     if not entries:
@@ -70,6 +74,27 @@ def history_text(
         body = " ".join(p for p in (detail, f"[{extras}]" if extras else "") if p)
         lines.append(f"{tr.datetime(e.at, timezone)}  {ARROWS.get(e.direction, '·')} "
                      f"{kind_name(tr, e.kind):<11} {body}".rstrip())
+    return "\n".join(lines)
+
+
+def audit_json(entry: AuditEntry) -> dict[str, Any]:
+    return {"at": entry.at.isoformat(), "actor": entry.actor, "staff_id": entry.staff_id,
+            "action": entry.action, "customer_id": entry.customer_id, "data": entry.data}
+
+
+def audit_text(tr: Translator, entries: Sequence[AuditEntry], timezone: str) -> str:
+    """One line per entry: when, who (staff by id), what, on which customer record."""
+    _ = tr.gettext
+    if not entries:
+        return _("Nothing in the audit log for this period.")
+    lines = []
+    for e in entries:
+        who = f"{e.actor} #{e.staff_id}" if e.staff_id is not None else e.actor
+        whom = _("customer #{id}").format(id=e.customer_id) if e.customer_id else ""
+        extras = ", ".join(f"{k}={v}" for k, v in e.data.items() if v is not None)
+        lines.append(" ".join(p for p in (tr.datetime(e.at, timezone), f"{who:<12}",
+                                          f"{e.action:<15}", whom,
+                                          f"[{extras}]" if extras else "") if p))
     return "\n".join(lines)
 
 
@@ -276,4 +301,26 @@ def report_text(tr: Translator, report: Report, timezone: str,
     if report.staff is not None:
         lines += ["", _("By staff member:")]
         lines += ["  " + staff_line(tr, g) for g in report.staff] or [f"  {NONE}"]
+    if report.community is not None:
+        lines += ["", *community_lines(tr, report.community)]
     return "\n".join(lines)
+
+
+def community_lines(tr: Translator, c: CommunityFigures) -> list[str]:
+    """The community group: members now, joins and leaves by week, members' surveys."""
+    _ = tr.gettext
+    lines = [
+        _("Community group:"),
+        "  " + tr.ngettext(
+            "{members} member now; {share} of customers are members ({n} of {total})",
+            "{members} members now; {share} of customers are members ({n} of {total})",
+            c.members).format(members=c.members, share=pct(tr, c.customer_share_pct),
+                              n=c.customer_members, total=c.customers),
+        "  " + _("Joined {joins}, left {leaves}").format(joins=c.joins, leaves=c.leaves),
+    ]
+    lines += ["  " + _("week of {date}: joined {joins}, left {leaves}").format(
+        date=local_date(tr, w.start), joins=w.joins, leaves=w.leaves) for w in c.by_week]
+    for label, f in ((_("Members"), c.members_surveys), (_("Other customers"),
+                                                          c.others_surveys)):
+        lines.append("  " + group_line(tr, label, f))
+    return lines

@@ -42,7 +42,7 @@ async def assemble(settings: Settings, storage: Storage, clock: Clock | None = N
             code: command_menu(catalogs.translator(language))
             for code, language in command_menus(catalogs.languages, catalogs.default).items()
         })
-        forum = await _staff_forum(runtime.messenger, settings.staff_chat_id)
+        forum = await staff_forum(runtime.messenger, settings.staff_chat_id)
     except BaseException:  # Telegram unreachable or the token refused: close what was opened
         await runtime.close()
         raise
@@ -105,7 +105,7 @@ async def _stop_updates(parts: Assembled, task: asyncio.Task[None]) -> None:
             await task
 
 
-async def _staff_forum(messenger: Messenger, chat_id: int | None) -> bool:
+async def staff_forum(messenger: Messenger, chat_id: int | None) -> bool:
     """Is the staff group a forum (one topic per case) or a plain group (cards threaded by
     replies)? Asked once at start; a group converted later is seen after a restart."""
     if chat_id is None:
@@ -129,6 +129,9 @@ async def serve(settings: Settings, storage: Storage, *, webhook: bool) -> None:
         settings.require("webhook_url")
     if settings.staff_chat_id is None:
         log.warning("CARELOOP_STAFF_CHAT_ID is not set: low scores will not reach a staff group")
+    if settings.community_chat_id is not None and not settings.bot_username:
+        log.warning("CARELOOP_BOT_USERNAME is not set: welcomes and answers in the community "
+                    "group will have no button to the bot's private chat")
     parts = await assemble(settings, storage)
     if webhook:
         assert settings.webhook_url is not None

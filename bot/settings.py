@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     database_url: str = "sqlite+aiosqlite:///careloop.db"
     staff_chat_id: int | None = None
+    # The business's own customer group (a supergroup where the bot is an administrator).
+    community_chat_id: int | None = None
     runtime: Literal["aiogram", "ptb"] = "aiogram"
     timezone: str = "UTC"
     link_secret: SecretStr | None = None
@@ -68,6 +70,14 @@ class Settings(BaseSettings):
     sla_urgent_hours: float = 2.0
     sla_normal_hours: float = 24.0
     escalate_after_hours: float = 48.0
+    # Campaigns: how often due runs are looked for; starting one that reaches more
+    # customers than this asks for confirmation.
+    campaign_interval_seconds: float = 60.0
+    campaign_confirm_above: int = 1000
+    # Privacy: message texts and free-text answers older than this are purged daily; how
+    # many times a day a customer may ask for their data with /mydata.
+    retention_days: int = 365
+    export_per_day: int = 3
     # The HTTP API served by `careloop run`; off unless a token is set.
     api_token: SecretStr | None = None
     api_listen: str = "127.0.0.1:8081"
@@ -118,14 +128,16 @@ class Settings(BaseSettings):
                      "group_messages_per_minute", "cap_window_days", "survey_reminder_hours",
                      "survey_expiry_days", "survey_comment_wait_minutes",
                      "survey_interval_seconds", "sla_urgent_hours", "sla_normal_hours",
-                     "escalate_after_hours")
+                     "escalate_after_hours", "campaign_interval_seconds", "retention_days",
+                     "export_per_day")
     @classmethod
     def _positive(cls, value: float | None) -> float | None:
         if value is not None and value <= 0:
             raise ValueError("must be greater than 0")
         return value
 
-    @field_validator("chat_interval_seconds", "cap_messages", "cap_surveys")
+    @field_validator("chat_interval_seconds", "cap_messages", "cap_surveys",
+                     "campaign_confirm_above")
     @classmethod
     def _not_negative(cls, value: float) -> float:
         if value < 0:

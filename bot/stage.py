@@ -14,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from bot import deeplink
+from bot import deeplink, yamlfile
 from bot.app import Storage, build_storage
+from bot.campaigns.loader import campaign as load_campaign_from
 from bot.languages import telegram_code
 from bot.playbook.loader import load_playbook
 from bot.playbook.model import Playbook
@@ -23,7 +24,7 @@ from bot.ports.clock import ShiftedClock
 from bot.sandbox import Sandbox, SandboxMessage, SandboxUser
 from bot.scheduling import Scans
 from bot.serve import Running, start
-from bot.services import care, customers
+from bot.services import campaigns, care, customers
 from bot.settings import Settings
 from storage.migrate import upgrade
 from storage.models import Category, Customer, StaffMember, Touch
@@ -42,7 +43,8 @@ DAYTIME = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)
 class Stage:
     def __init__(self, sandbox: Sandbox, settings: Settings, storage: Storage,
                  clock: ShiftedClock, staff_chat: int, staff: list[SandboxUser],
-                 playbook: Playbook, surveys: SurveyDefinitions) -> None:
+                 playbook: Playbook, surveys: SurveyDefinitions,
+                 community_chat: int | None = None) -> None:
         self.sandbox = sandbox
         self.settings = settings
         self.storage = storage
@@ -51,13 +53,16 @@ class Stage:
         self.surveys = surveys
         self.staff_chat = staff_chat
         self.staff = staff
+        # The business's customer group (CARELOOP_COMMUNITY_CHAT_ID), empty at the start.
+        self.community_chat = community_chat
         self.running: Running | None = None
 
     @classmethod
     async def open(
         cls, workdir: Path, *, database_url: str | None = None, staff_names: tuple[str, ...] = (
             "Lin", "Max", "Sam"), language: str = "en", staff_language: str = "en",
-        group_title: str = "Care team", forum: bool = False, rate_limits: bool = True,
+        group_title: str = "Care team", community_title: str = "Community",
+        forum: bool = False, rate_limits: bool = True,
         start_at: datetime | None = None, playbook: Path | None = None,
         surveys: Path | None = None, **settings_overrides: object,
     ) -> Stage:
@@ -76,12 +81,15 @@ class Stage:
                                   language_code=telegram_code(staff_language))
                  for name in staff_names]
         staff_chat = sandbox.add_group(group_title, staff, forum=forum)
+        community_chat = sandbox.add_group(community_title, [])
         defaults: dict[str, object] = {
+            "community_chat_id": community_chat,
             "sender_interval_seconds": 0.05,
             # The sandbox allows short bursts; the demo does not wait out real seconds.
             "chat_interval_seconds": 0.0,
             # Reminders and expiry follow the hand-driven clock within a moment.
             "survey_interval_seconds": 0.1,
+            "campaign_interval_seconds": 0.1,
         }
         settings = Settings(
             bot_token=sandbox.token,  # type: ignore[arg-type]
@@ -98,7 +106,8 @@ class Stage:
         )
         storage = build_storage(settings)
         await upgrade(storage.engine)
-        return cls(sandbox, settings, storage, clock, staff_chat, staff, book, definitions)
+        return cls(sandbox, settings, storage, clock, staff_chat, staff, book, definitions,
+                   settings.community_chat_id)
 
     async def start_bot(self) -> Running:
         self.running = await start(self.settings, self.storage, clock=self.clock)
@@ -190,6 +199,47 @@ class Stage:
         assert self.running is not None
         await self.running.app.survey_rounds.run()
 
+    async def agree_to_offers(self, *external_ids: str) -> None:
+        """These customers said yes to marketing messages."""
+        async with self.storage.uow() as uow:
+            for external_id in external_ids:
+                customer = await uow.customers.by_external_id(external_id)
+                assert customer is not None
+                await customers.set_marketing_consent(uow, self.clock.now(), customer, True,
+                                                      "stage")
+            await uow.commit()
+
+    async def create_campaign(self, yaml_text: str) -> int:
+        """A draft campaign from a campaign file's text, as `careloop campaigns create`."""
+        root = yamlfile.parse(yaml_text, "campaign.yaml")
+        assert root is not None
+        async with self.storage.uow() as uow:
+            campaign = await campaigns.create(uow, self.clock.now(), load_campaign_from(root))
+            await uow.commit()
+        assert campaign.id is not None
+        return campaign.id
+
+    async def start_campaign(self, campaign_id: int) -> campaigns.Started:
+        """As `careloop campaigns start ID --yes`."""
+        async with self.storage.uow() as uow:
+            started = await campaigns.start(uow, self.clock.now(),
+                                            await campaigns.get(uow, campaign_id),
+                                            confirm_above=0, confirmed=True,
+                                            timezone=self.settings.timezone,
+                                            bot_username=self.settings.bot_username)
+            await uow.commit()
+        return started
+
+    async def campaign_stats(self, campaign_id: int) -> campaigns.Stats:
+        async with self.storage.uow() as uow:
+            return await campaigns.stats(uow, await campaigns.get(uow, campaign_id))
+
+    async def campaign_round(self) -> int:
+        """Plan the campaign runs that are due now, as the scheduler does every
+        CARELOOP_CAMPAIGN_INTERVAL_SECONDS; returns how many messages were queued."""
+        assert self.running is not None
+        return await self.running.app.campaign_rounds.run()
+
     def advance(self, **delta: float) -> None:
         self.clock.advance(timedelta(**delta))
 
@@ -209,6 +259,44 @@ class Stage:
                   reply_to: int | None = None) -> SandboxMessage:
         return await self.sandbox.user_sends(user, text, chat_id=chat_id,
                                              reply_to_message_id=reply_to)
+
+    def _community(self) -> int:
+        if self.community_chat is None:
+            raise AssertionError("this stage has no community group")
+        return self.community_chat
+
+    async def join(self, user: SandboxUser, *, added_by: SandboxUser | None = None,
+                   only: str | None = None, wait: bool = True) -> SandboxMessage:
+        """`user` joins the community group (Telegram tells the bot twice: a chat_member
+        update and the service message; `only` one of them, "chat_member" or "service");
+        returns the service message. `wait`: until careloop has recorded the join (it
+        makes no Telegram call to wait for)."""
+        message = await self.sandbox.user_joins(user, self._community(), added_by=added_by,
+                                                only=only)
+        if wait:
+            await self.until(lambda: self.in_community(user, True), f"{user.id}'s join")
+        return message
+
+    async def leave(self, user: SandboxUser, *, removed_by: SandboxUser | None = None,
+                    only: str | None = None, wait: bool = True) -> SandboxMessage:
+        """`user` leaves the community group, or `removed_by` removes them; `wait`: until
+        careloop has recorded it."""
+        message = await self.sandbox.user_leaves(user, self._community(),
+                                                 removed_by=removed_by, only=only)
+        if wait:
+            await self.until(lambda: self.in_community(user, False), f"{user.id}'s leave")
+        return message
+
+    async def in_community(self, user: SandboxUser, member: bool = True) -> bool:
+        """Whether careloop's records have `user` in the community group (or out of it)."""
+        async with self.storage.uow() as uow:
+            row = await uow.community.member(user.id)
+        return (row is not None and row.member) == member
+
+    async def post(self, user: SandboxUser, text: str, *, reply_to: int | None = None
+                   ) -> SandboxMessage:
+        """`user` writes in the community group."""
+        return await self.say(user, text, chat_id=self._community(), reply_to=reply_to)
 
     async def press(self, user: SandboxUser, message: SandboxMessage, label: str) -> str:
         """Press the button whose label contains `label`; returns the toast shown."""
@@ -251,15 +339,16 @@ class Stage:
         if self.running is not None:
             await self.running.app.sender.drain()
 
-    async def until(self, probe: Callable[[], Awaitable[T | None]], what: str) -> T:
+    async def until(self, probe: Callable[[], Awaitable[T | None]], what: str, *,
+                    seconds: float = WAIT) -> T:
         """Wait for a condition in the database: polled, since storage sends no signal."""
-        deadline = asyncio.get_running_loop().time() + WAIT
+        deadline = asyncio.get_running_loop().time() + seconds
         while True:
             value = await probe()
             if value:
                 return value
             if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"waited {WAIT}s for {what}")
+                raise TimeoutError(f"waited {seconds}s for {what}")
             await asyncio.sleep(0.01)
 
     def last_id(self, chat_id: int) -> int:

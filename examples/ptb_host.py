@@ -46,7 +46,9 @@ def build(settings: Settings) -> Application:  # type: ignore[type-arg]
 def main() -> None:
     logging.basicConfig(level=logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request otherwise
-    build(load_settings()).run_polling()
+    # Every kind of update: Telegram's default leaves out chat_member, which careloop's
+    # community group needs for joins and leaves.
+    build(load_settings()).run_polling(allowed_updates=Update.ALL_TYPES)
 
 
 if __name__ == "__main__":

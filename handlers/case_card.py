@@ -11,10 +11,12 @@ from bot.services import cases
 from bot.services.cases import CaseState
 from bot.services.timeline import ARROWS
 from handlers.context import Context
-from handlers.labels import kind_name
+from handlers.labels import customer_name, kind_name
+from handlers.masking import MASKED, Visibility, mask_phones, shown
 from storage.models import Case, Customer, Interaction, SurveyAnswer
 
 RECENT_HISTORY = 5
+QUESTION_MARK = "❓"  # in lists and topic names: a question from the community group
 CARD_COMMENT = 1000  # keeps the whole card inside Telegram's limit whatever was written
 
 
@@ -23,12 +25,16 @@ def score_line(answer: SurveyAnswer) -> str:
     return f"{escape(answer.survey_key.upper())} {answer.score}"
 
 
-def case_parts(case: Case, customer: Customer | None, answer: SurveyAnswer | None) -> list[str]:
-    """"#12 🚨", "Ann Lee", "CSAT 1": how lists and digests start a case's line (HTML)."""
+def case_parts(tr: Translator, case: Case, customer: Customer | None,
+               answer: SurveyAnswer | None) -> list[str]:
+    """"#12 🚨", "Ann Lee", "CSAT 1" (or ❓ for a question from the community group): how
+    lists and digests start a case's line (HTML)."""
     parts = [f"#{case.id}" + (" 🚨" if case.priority == "urgent" else ""),
-             escape(customer.name if customer else "?")]
+             escape(customer_name(tr, customer))]
     if answer is not None:
         parts.append(score_line(answer))
+    elif case.question:
+        parts.append(QUESTION_MARK)
     return parts
 
 
@@ -46,10 +52,17 @@ def _state_line(tr: Translator, case: Case, assignee: str | None) -> str:
     return _("Status: reopened, the customer says it is not resolved")
 
 
-def history_line(tr: Translator, entry: Interaction, timezone: str) -> str:
+def history_line(tr: Translator, entry: Interaction, timezone: str,
+                 seen: Visibility = MASKED, *, muted: bool = False) -> str:
+    """One timeline entry for staff; what `seen` hides (phone-like numbers) is masked, and
+    a `muted` customer's own words are left out."""
     arrow = ARROWS.get(entry.direction, "·")
-    detail = entry.text or ", ".join(f"{k}={v}" for k, v in entry.data.items() if v is not None)
-    detail = " ".join(detail.split())  # one line per entry
+    if muted and entry.direction == "in" and entry.text:
+        detail = tr.gettext("(not shown: the customer is muted)")
+    else:
+        detail = entry.text or ", ".join(
+            f"{k}={v}" for k, v in entry.data.items() if v is not None)
+    detail = shown(" ".join(detail.split()), seen)  # one line per entry
     if len(detail) > 80:
         detail = detail[:79] + "…"
     kind = escape(kind_name(tr, entry.kind))
@@ -70,7 +83,7 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
     lines = [
         f"<b>{head.format(id=case.id)}</b>",
         _("Customer: {name} · tier {tier}").format(
-            name=escape(customer.name), tier=escape(customer.tier)
+            name=escape(customer_name(tr, customer)), tier=escape(customer.tier)
         ),
     ]
     if answer is not None:
@@ -85,15 +98,23 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
             label = ctx.surveys.reason_label(tr, ctx.catalogs.default)(answer.reason)
             lines.append(_("Reason: {reason}").format(reason=escape(label)))
         if answer.comment:
-            comment = escape(clip(answer.comment, CARD_COMMENT))
+            # The whole group reads the card: it shows what an agent may see, and nothing
+            # a muted customer wrote (their words stay in the timeline, for /history).
+            comment = (_("(not shown: the customer is muted)") if customer.muted
+                       else escape(clip(mask_phones(answer.comment), CARD_COMMENT)))
             lines.append(_("Comment: {comment}").format(comment=comment))
+    if case.question:
+        question = (_("(not shown: the customer is muted)") if customer.muted
+                    else escape(clip(case.question, CARD_COMMENT)))
+        lines.append(_("Question in the community group: {question}").format(
+            question=question))
     if cases.is_active(case.state):
         lines.append(_("Respond by: {due}").format(due=tr.datetime(case.sla_due_at, tz)))
     lines.append(_state_line(tr, case, assignee.name if assignee else None))
     if recent:
         lines.append("")
         lines.append(_("Recent history:"))
-        lines.extend(history_line(tr, e, tz) for e in recent)
+        lines.extend(history_line(tr, e, tz, muted=customer.muted) for e in recent)
     lines.append("")
     if ctx.config.staff_forum:
         lines.append(_("Write in this topic to answer the customer; /note adds an internal "
@@ -110,4 +131,3 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
     if state in (CaseState.OPEN, CaseState.CLAIMED, CaseState.REOPENED):
         buttons.append(await ctx.button(_("✅ Resolve"), "case_resolve", case.id, staff_chat))
     return "\n".join(lines), (Keyboard.of(buttons) if buttons else None)
-

@@ -42,7 +42,7 @@ async def relay_to_staff(
     update: Update, ctx: Context, customer: Customer, case_id: int, text: str
 ) -> list[Effect]:
     staff_chat = ctx.config.staff_chat_id
-    if staff_chat is None:
+    if staff_chat is None or customer.muted:  # a muted customer's words stay in the timeline
         return []
     header = ctx.staff_tr.gettext("💬 {name}, case #{id}:").format(name=customer.name, id=case_id)
     # The whole text stays in the timeline; the relay is cut to what Telegram carries.
@@ -91,7 +91,7 @@ async def on_case_confirm(
     return effects
 
 
-async def refresh_card(ctx: Context, case: Case) -> list[Effect]:
+async def refresh_card(ctx: Context, case: Case) -> list[Edit]:
     """Show the case's new state on its latest card, if it has one yet."""
     assert case.id is not None
     card = await ctx.uow.cases.card_of(case.id)
@@ -99,3 +99,12 @@ async def refresh_card(ctx: Context, case: Case) -> list[Effect]:
         return []
     text, keyboard = await case_card(ctx, case)
     return [Edit(card.chat_id, card.message_id, text, keyboard)]
+
+
+async def redraw_cards(ctx: Context, customer_id: int) -> list[Edit]:
+    """Every card of the customer's cases drawn anew: after an erasure, without the name
+    and the comment they showed."""
+    edits: list[Edit] = []
+    for case in await ctx.uow.privacy.cases_of(customer_id):
+        edits += await refresh_card(ctx, case)
+    return edits

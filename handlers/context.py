@@ -23,6 +23,11 @@ class HandlerConfig:
     surveys: SurveyDefinitions  # read once at start (CARELOOP_SURVEYS)
     sla: SlaPolicy = DEFAULT_SLA
     staff_forum: bool = False  # the staff group is a forum: one topic per case
+    campaign_confirm_above: int = 1000  # starting for more recipients asks to confirm
+    community_chat_id: int | None = None  # the business's customer group
+    bot_username: str | None = None  # for links that open the bot's private chat
+    bot_id: int | None = None  # to tell replies to the bot's own messages in the group
+    export_per_day: int = 3  # /mydata requests a customer may make in a rolling day
 
 
 def unlimited(chat_id: int) -> int:

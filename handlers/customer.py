@@ -9,10 +9,18 @@ from bot import deeplink
 from bot.i18n import N_, Translator
 from bot.ports.messenger import TEXT_LIMIT, text_length
 from bot.ports.updates import Keyboard, Update
-from bot.services import answers, customers, languages
+from bot.services import answers, consent, customers, languages
 from bot.services.buttons import resolve
 from bot.services.timeline import record
-from handlers import casework, language
+from handlers import (
+    campaign_message,
+    casework,
+    consent_settings,
+    language,
+    marketer,
+    my_data,
+    offers,
+)
 from handlers.context import Context
 from handlers.effects import Edit, Effect, LogAs, Send, Toast
 from handlers.render import (
@@ -53,7 +61,11 @@ def _reply(update: Update, customer: Customer | None, text: str,
 async def on_start(update: Update, ctx: Context, customer: Customer | None) -> list[Effect]:
     """/start [payload]: bind the chat to a customer record, then ask for consent."""
     payload = update.command_args
-    if payload:
+    if (campaign_id := deeplink.campaign_of(payload)) is not None:
+        if customer is not None:
+            await offers.count_start(ctx, customer, campaign_id)
+        payload = ""  # then a start like any other
+    if payload and payload != deeplink.COMMUNITY:
         return await _start_with_link(update, ctx, customer, payload)
     if customer is None:
         tr = ctx.tr(update.user.language_code)
@@ -111,7 +123,7 @@ async def _welcome(update: Update, ctx: Context, customer: Customer) -> list[Eff
 async def on_stop(update: Update, ctx: Context, customer: Customer | None) -> list[Effect]:
     """/stop: withdraw consent to every proactive message."""
     _ = ctx.tr(customer.language if customer else update.user.language_code).gettext
-    if customer is None or not await customers.withdraw_all(ctx.uow, ctx.now, customer, "/stop"):
+    if customer is None or not await consent.withdraw_all(ctx.uow, ctx.now, customer, "/stop"):
         return [_reply(update, customer, _(
             "You are not receiving any messages from us. Send /start if you change your mind."))]
     return [_reply(update, customer, _(
@@ -132,7 +144,10 @@ async def on_help(update: Update, ctx: Context, customer: Customer | None) -> li
 MENU = (
     ("start", N_("connect and choose whether we may message you")),
     ("stop", N_("stop all messages from us")),
+    ("settings", N_("see and change what we may send you")),
     ("language", N_("choose the language I write to you in")),
+    ("mydata", N_("get everything we keep about you")),
+    ("forget", N_("erase your data")),
     ("help", N_("what this bot can do")),
 )
 
@@ -151,6 +166,8 @@ async def on_unknown_command(
 
 COMMANDS: dict[str, Handler] = {
     "start": on_start, "stop": on_stop, "language": language.on_language, "help": on_help,
+    "settings": consent_settings.on_settings, "mydata": my_data.on_mydata,
+    "forget": my_data.on_forget,
 }
 
 
@@ -181,6 +198,10 @@ async def on_button(update: Update, ctx: Context, customer: Customer | None) -> 
     assert update.callback_id is not None
     _ = ctx.tr(customer.language if customer else update.user.language_code).gettext
     key = await resolve(ctx.uow, update.callback_data, update.chat.id)
+    if key is not None and key.action == campaign_message.TEST:  # a marketer's test send
+        return await offers.on_test_button(update, ctx, customer, key.subject_id, key.value)
+    if key is not None and key.action in marketer.ACTIONS:  # in a marketer's own chat
+        return await marketer.on_button(update, ctx, key)
     if key is None or customer is None:
         return [Toast(update.callback_id, _("This button is no longer valid."))]
     await record(ctx.uow, ctx.now, customer.id, "button", "in",  # type: ignore[arg-type]
@@ -299,4 +320,8 @@ BUTTONS: dict[str, ButtonHandler] = {
     "comment_skip": on_comment_skip,
     "case_confirm": casework.on_case_confirm,
     "language": language.on_choice,
+    campaign_message.OFFER: offers.on_offer,
+    campaign_message.UNSUBSCRIBE: offers.on_unsubscribe,
+    "consent_set": consent_settings.on_consent_set,
+    "forget": my_data.on_forget_answer,
 }

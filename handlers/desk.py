@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from html import escape
 
 from bot.ports.messenger import clip
-from handlers.case_card import case_card, case_parts
+from handlers.case_card import QUESTION_MARK, case_card, case_parts
 from handlers.context import Context
 from handlers.effects import CaseLink, Send
+from handlers.labels import customer_name
+from handlers.masking import mask_phones
 from storage.models import CardState, Case
 
 # Cases listed in one digest: with a short line each it stays far inside 4096 characters.
@@ -78,9 +80,11 @@ async def topic_name(ctx: Context, case: Case) -> str:
     """"#12 · Ann Lee · CSAT 1": plain text, as Telegram shows topic names."""
     customer = await ctx.uow.customers.get(case.customer_id)
     answer = await ctx.uow.surveys.answer(case.answer_id) if case.answer_id else None
-    parts = [f"#{case.id}", customer.name if customer else "?"]
+    parts = [f"#{case.id}", customer_name(ctx.staff_tr, customer)]
     if answer is not None:
         parts.append(f"{answer.survey_key.upper()} {answer.score}")
+    elif case.question:
+        parts.append(QUESTION_MARK)
     return clip(" · ".join(parts), TOPIC_NAME)
 
 
@@ -96,9 +100,10 @@ async def digest_text(ctx: Context, listed: Sequence[Case]) -> str:
     for case in listed:
         customer = customers.get(case.customer_id)
         answer = await ctx.uow.surveys.answer(case.answer_id) if case.answer_id else None
-        line = case_parts(case, customer, answer)
-        if answer is not None and answer.comment:
-            line.append(escape(clip(" ".join(answer.comment.split()), DIGEST_COMMENT)))
+        line = case_parts(ctx.staff_tr, case, customer, answer)
+        said = answer.comment if answer is not None else case.question
+        if said:
+            line.append(escape(clip(mask_phones(" ".join(said.split())), DIGEST_COMMENT)))
         lines.append(" · ".join(line))
     lines.append("")
     lines.append(_("Open a case with /case and its number, for example /case {id}.").format(

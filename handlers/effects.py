@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.ports.updates import Keyboard, Media
+from bot.ports.updates import Keyboard, Media, Upload
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,7 @@ class Send:
     reply_to: int | None = None
     topic_id: int | None = None
     media: Media | None = None  # sent with `text` as its caption
+    upload: Upload | None = None  # a generated document, sent with `text` as its caption
     log: LogAs | None = None
     case_link: CaseLink | None = None
     on_failure: Send | None = None  # told to the staff group when a relay cannot be delivered

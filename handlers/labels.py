@@ -7,6 +7,7 @@ A key without a name here (one added later) is shown as it is stored.
 from __future__ import annotations
 
 from bot.i18n import N_, Translator
+from storage.models import Customer
 
 CASE_STATES = {
     "open": N_("open"),
@@ -34,7 +35,25 @@ KINDS = {
     "unreachable": N_("unreachable"),
     "reachable": N_("reachable"),
     "note": N_("note"),
+    "community": N_("community group"),
+    "help_request": N_("question in the community group"),
+    "erased": N_("erased"),
+    "do_not_contact": N_("do not contact"),
+    "muted": N_("muted"),
+    "unmuted": N_("unmuted"),
+    "export": N_("data export"),
 }
+
+ERASED_CUSTOMER = N_("erased customer")
+
+
+def customer_name(tr: Translator, customer: Customer | None) -> str:
+    """A customer's name as staff see it (plain text): an erased one has none left."""
+    if customer is None:
+        return "?"
+    if customer.erased_at is not None:
+        return tr.gettext(ERASED_CUSTOMER)
+    return customer.name
 
 
 def state_name(tr: Translator, state: str) -> str:

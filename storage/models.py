@@ -36,9 +36,24 @@ class Customer(SQLModel, table=True):
     birthday: date | None = None
     service_consent: bool = False
     service_consent_at: datetime | None = _utc(default=None)
+    # The version of the consent text the customer agreed to (or withdrew under).
+    service_consent_version: str | None = Field(default=None, max_length=32)
     marketing_consent: bool = False
     marketing_consent_at: datetime | None = _utc(default=None)
+    marketing_consent_version: str | None = Field(default=None, max_length=32)
     unreachable: bool = False
+    # Do-not-contact: no proactive message of any kind, for good (an operator's or lead's
+    # decision, unlike consent, which the customer gives and takes back).
+    do_not_contact: bool = False
+    do_not_contact_reason: str | None = Field(default=None, max_length=200)
+    # Muted: their messages stay in the timeline but no longer reach the staff group.
+    muted: bool = False
+    muted_reason: str | None = Field(default=None, max_length=200)
+    # Erased on request: personal data gone, the anonymous record kept for the numbers.
+    erased_at: datetime | None = _utc(default=None)
+    # In the business's community group now, and since when (the last join).
+    community_member: bool = False
+    community_joined_at: datetime | None = _utc(default=None)
     created_at: datetime = _utc()
 
 
@@ -62,6 +77,7 @@ class TouchState(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
+    HELD = "held"  # a paused campaign's message: not due until the campaign resumes
 
 
 class Category(StrEnum):
@@ -83,6 +99,8 @@ class Touch(SQLModel, table=True):
         # customer and the state both fixed it beats ix_touch_due even for a planner that
         # has no statistics (SQLite's), which would otherwise walk every pending touch.
         Index("ix_touch_customer_due", "customer_id", "state", "due_at"),
+        # A campaign's messages: paused, resumed, cancelled and counted together.
+        Index("ix_touch_run", "campaign_run_id", "state"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -100,6 +118,9 @@ class Touch(SQLModel, table=True):
     sent_at: datetime | None = _utc(default=None)
     idempotency_key: str = Field(unique=True, max_length=128)
     created_at: datetime = _utc()
+    # A campaign's message: the run it belongs to and the A/B variant the customer drew.
+    campaign_run_id: int | None = Field(default=None, foreign_key="campaign_run.id")
+    variant: str | None = Field(default=None, max_length=16)
 
 
 class InvitationState(StrEnum):
@@ -177,6 +198,8 @@ class Case(SQLModel, table=True):
     topic_id: int | None = _bigint(default=None)  # its forum topic, when the group is a forum
     overdue_alerted_at: datetime | None = _utc(default=None)
     escalated_at: datetime | None = _utc(default=None)
+    # A help request from the community group: the question it opened with (no survey).
+    question: str | None = Field(default=None, max_length=4096)
 
 
 class CaseMessage(SQLModel, table=True):
@@ -264,3 +287,128 @@ class OutboundMessage(SQLModel, table=True):
     telegram_message_id: int | None = _bigint(default=None)
     sent_at: datetime | None = _utc(default=None)
     created_at: datetime = _utc()
+
+
+class CampaignState(StrEnum):
+    DRAFT = "draft"  # defined; previews, tests and dry runs only
+    ACTIVE = "active"  # started: its runs are planned when their time comes
+    PAUSED = "paused"  # nothing planned, its waiting messages held
+    FINISHED = "finished"  # every run planned; its last messages may still be going out
+    CANCELLED = "cancelled"
+
+
+class Campaign(SQLModel, table=True):
+    """A marketer's broadcast: who, what, when, as checked by bot.campaigns.loader."""
+
+    __tablename__ = "campaign"
+    __table_args__ = (Index("ix_campaign_next", "state", "next_run_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    spec: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    state: str = Field(default=CampaignState.DRAFT, max_length=16)
+    created_by: int | None = Field(default=None, foreign_key="staff_member.id")
+    created_at: datetime = _utc()
+    started_at: datetime | None = _utc(default=None)
+    # When the next run is to be planned (a day before its date, for customer-local times).
+    next_run_at: datetime | None = _utc(default=None)
+    next_occurrence: str | None = Field(default=None, max_length=32)  # that run's key
+
+
+class CampaignRun(SQLModel, table=True):
+    """One occurrence of a campaign. The unique occurrence makes each run happen once, however
+    many processes look for it and however often they restart."""
+
+    __tablename__ = "campaign_run"
+    __table_args__ = (UniqueConstraint("campaign_id", "occurrence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    occurrence: str = Field(max_length=32)  # "2026-12-18", or "start" for a run at once
+    planned_at: datetime = _utc()
+    targeted: int = 0
+    excluded: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # A community post's message, once Telegram took it, or why it did not.
+    message_id: int | None = _bigint(default=None)
+    pinned: bool = False  # until the next pinned post replaces it
+    error: str | None = Field(default=None, max_length=200)
+
+
+class CampaignResponse(SQLModel, table=True):
+    """A recipient's tap on the offer button, start through the campaign's link, or
+    unsubscribe: counted once per customer, run and kind."""
+
+    __tablename__ = "campaign_response"
+    __table_args__ = (UniqueConstraint("run_id", "customer_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    run_id: int = Field(foreign_key="campaign_run.id")
+    customer_id: int = Field(foreign_key="customer.id")
+    variant: str = Field(max_length=16)
+    kind: str = Field(max_length=16)  # "tap" | "start" | "unsubscribe"
+    at: datetime = _utc()
+
+
+class CampaignDraft(SQLModel, table=True):
+    """A campaign a marketer is writing in the chat, one answer at a time: kept here, so a
+    restart in the middle loses none of it."""
+
+    __tablename__ = "campaign_draft"
+
+    staff_id: int = Field(primary_key=True, foreign_key="staff_member.id")
+    step: str = Field(max_length=16)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _utc()
+class CommunityMember(SQLModel, table=True):
+    """A Telegram user's membership of the community group, whether or not they are a
+    customer yet: a customer's own flag (Customer.community_member) follows it from the
+    moment the account is linked."""
+
+    __tablename__ = "community_member"
+    __table_args__ = (Index("ix_community_welcome", "welcome_pending", "joined_at"),)
+
+    telegram_user_id: int = _bigint(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    member: bool
+    joined_at: datetime | None = _utc(default=None)  # the last join
+    left_at: datetime | None = _utc(default=None)  # the last leave or removal
+    welcome_pending: bool = False  # joined; not yet counted in a welcome
+
+
+class CommunityEvent(SQLModel, table=True):
+    """Each join, leave and removal, for the report's weekly figures (customers' own
+    timelines have theirs too)."""
+
+    __tablename__ = "community_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int = _bigint()
+    action: str = Field(max_length=16)  # "joined" | "left" | "removed"
+    at: datetime = _utc(index=True)
+
+
+class CommunityWelcome(SQLModel, table=True):
+    """A welcome posted in the community group; the next one deletes it."""
+
+    __tablename__ = "community_welcome"
+
+    id: int | None = Field(default=None, primary_key=True)
+    outbound_id: int = Field(foreign_key="outbound_message.id")
+    members: int  # how many joiners it greets
+    posted_at: datetime = _utc()
+class AuditEntry(SQLModel, table=True):
+    """Who viewed, exported, erased or restricted a customer's data, and what a retention
+    purge removed. Append-only; it names people by id, never by their data."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_at", "at"),
+                      Index("ix_audit_customer_action", "customer_id", "action", "at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _utc()
+    # "staff" (staff_id set), "operator" (the CLI), "customer" (themselves), "retention".
+    actor: str = Field(max_length=16)
+    staff_id: int | None = Field(default=None, foreign_key="staff_member.id")
+    action: str = Field(max_length=32)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id")
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

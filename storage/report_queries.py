@@ -48,7 +48,8 @@ class ReportQueries:
         inv, ans = SurveyInvitation, SurveyAnswer
         query = (
             select(col(inv.sent_at), col(inv.survey_key), col(inv.purpose), col(Customer.tier),
-                   col(ans.score), col(ans.negative), col(ans.reason))
+                   col(ans.score), col(ans.negative), col(ans.reason),
+                   col(Customer.community_member))
             .select_from(inv)
             .join(Customer, col(Customer.id) == col(inv.customer_id))
             .outerjoin(ans, col(ans.invitation_id) == col(inv.id))
@@ -58,8 +59,9 @@ class ReportQueries:
         res = await self._run(query)
         return [
             InvitationRow(sent_at=sent_at, survey_key=key, purpose=purpose, tier=tier,
-                          score=score, negative=bool(negative), reason=reason)
-            for sent_at, key, purpose, tier, score, negative, reason in res.all()
+                          score=score, negative=bool(negative), reason=reason,
+                          member=bool(member))
+            for sent_at, key, purpose, tier, score, negative, reason, member in res.all()
         ]
 
     async def cases(self, since: datetime, until: datetime) -> CaseRows:

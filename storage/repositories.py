@@ -58,6 +58,7 @@ def _contactable(marketing: bool) -> ColumnElement[bool]:
         col(Customer.chat_id).is_not(None),
         col(Customer.service_consent) == true(),
         col(Customer.unreachable) == false(),
+        col(Customer.do_not_contact) == false(),
         col(Customer.marketing_consent) == true() if marketing else true(),
     )
 
@@ -335,7 +336,6 @@ class Outbox(_Queue):
             .order_by(col(OutboundMessage.id))
             .limit(1))
         return res.first()
-
 
 
 class Surveys(_Repo):

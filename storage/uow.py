@@ -8,6 +8,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import repositories as r
+from storage.campaigns import Campaigns
+from storage.community import Community
+from storage.privacy_queries import PrivacyQueries
 from storage.report_queries import ReportQueries
 
 
@@ -29,6 +32,9 @@ class UnitOfWork:
         self.callbacks = r.Callbacks(s)
         self.updates = r.Updates(s)
         self.reports = ReportQueries(s)
+        self.campaigns = Campaigns(s)
+        self.community = Community(s)
+        self.privacy = PrivacyQueries(s)
         return self
 
     async def __aexit__(

@@ -120,6 +120,7 @@ class InvitationRow:
     score: int | None = None  # None: not answered
     negative: bool = False
     reason: str | None = None
+    member: bool = False  # the customer is in the community group now
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +219,32 @@ def periods(since: datetime, until: datetime, timezone: ZoneInfo, period: Period
         found.append(start)
         start += step
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class MemberChanges:
+    """Joins and leaves (removals included) of the community group in one period."""
+
+    key: str  # 2026-W47
+    start: date  # its first and last local day
+    end: date
+    joins: int
+    leaves: int
+
+
+def member_changes(events: Iterable[tuple[datetime, str]], since: datetime, until: datetime,
+                   timezone: ZoneInfo, period: Period = Period.WEEK) -> list[MemberChanges]:
+    """Joins and leaves per period (weeks by default) over the window, every period listed
+    even without a change. `events`: (when, "joined" | "left" | "removed")."""
+    joins: dict[date, int] = dict.fromkeys(periods(since, until, timezone, period), 0)
+    leaves = dict(joins)
+    for at, action in events:
+        start = period_start(at, timezone, period)
+        counts = joins if action == "joined" else leaves
+        counts[start] = counts.get(start, 0) + 1
+    return [MemberChanges(period_key(start, period), start, period_end(start, period),
+                          joins.get(start, 0), leaves.get(start, 0))
+            for start in sorted(joins.keys() | leaves.keys())]
 
 
 # ---------------------------------------------------------------------------------------

@@ -3,12 +3,17 @@ CARELOOP_TEST_DATABASE_URL names one (CI sets it).
 
 The suite runs in parallel workers (pytest-xdist, `-n auto` in pyproject.toml). Each worker
 empties and fills a PostgreSQL database of its own, named after the configured one with the
-worker's id (test → test_gw0, test_gw1, ...), created on first use."""
+worker's id and the run's (test → test_gw0_1a2b..., test_gw1_1a2b...), created on first
+use and dropped when the worker ends."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import os
-from collections.abc import AsyncIterator
+import sys
+import threading
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -25,6 +30,29 @@ PG_URL = os.environ.get("CARELOOP_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+# pytest-timeout fails a test that runs longer than `timeout` in pyproject.toml. A little
+# before that, the stack of every pending asyncio task goes to stderr, which the failure
+# report shows: the timeout's own traceback only shows the event loop waiting.
+STALL_SECONDS = 280
+
+
+@pytest.fixture(autouse=True)
+def _report_a_stall(request: pytest.FixtureRequest) -> Iterator[None]:
+    timer = threading.Timer(STALL_SECONDS, _print_pending_tasks, (request.node.nodeid,))
+    timer.daemon = True
+    timer.start()
+    yield
+    timer.cancel()
+
+
+def _print_pending_tasks(test: str) -> None:
+    # From another thread, so only a best-effort look: the tasks are found through the
+    # garbage collector, since the stalled loop cannot be asked.
+    tasks = [o for o in gc.get_objects() if isinstance(o, asyncio.Task) and not o.done()]
+    print(f"{test} has run {STALL_SECONDS}s; {len(tasks)} pending tasks:", file=sys.stderr)
+    for task in tasks:
+        task.print_stack(limit=12, file=sys.stderr)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -44,27 +72,50 @@ _created: set[str] = set()
 
 
 async def _worker_database(url: str) -> str:
-    """This worker's own database next to `url` (`url` itself when not run by xdist)."""
+    """This worker's own database next to `url` (`url` itself when not run by xdist).
+
+    Named for this run too, so nothing an earlier run left behind (a bot process still
+    connected) can touch it; dropped when the worker ends (`pytest_sessionfinish`)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not worker:
         return url
     base = make_url(url)
-    name = f"{base.database}_{worker}"
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")[:12]
+    name = f"{base.database}_{worker}_{run}"
     if name not in _created:
         engine = create_async_engine(url, isolation_level="AUTOCOMMIT")  # CREATE DATABASE
         async with engine.connect() as conn:
-            exists = await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                       {"name": name})
-            if not exists:
-                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+            # A lock left held (a stalled test's connection) then fails the next test
+            # with a clear error instead of stalling it.
+            await conn.execute(text(f"ALTER DATABASE \"{name}\" SET lock_timeout = '60s'"))
         await engine.dispose()
         _created.add(name)
     return base.set(database=name).render_as_string(hide_password=False)
 
 
+async def _drop_worker_databases(url: str) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        for name in _created:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await engine.dispose()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if PG_URL and _created:
+        asyncio.run(_drop_worker_databases(PG_URL))
+
+
 async def _reset_postgres(url: str) -> None:
     engine = make_engine(url)
     async with engine.begin() as conn:
+        # Before and after a test nothing of it is connected: whatever is has outlived its
+        # test or run (a bot process left behind), and its locks would stall the DROP.
+        await conn.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"))
         await conn.execute(text("DROP SCHEMA public CASCADE"))
         await conn.execute(text("CREATE SCHEMA public"))
     await engine.dispose()

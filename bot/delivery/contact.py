@@ -19,6 +19,8 @@ PRIORITY: dict[str, int] = {Category.SERVICE: 0, Category.SURVEY: 1, Category.MA
 # A survey or offer held back by the cap for longer than this has lost its moment.
 STALE_AFTER = timedelta(days=14)
 UNREACHABLE = "unreachable (blocked the bot or chat gone)"
+# An operator or lead put the customer on the do-not-contact list: final, for every category.
+DO_NOT_CONTACT = "do not contact"
 # Touches that follow up a message the caps have already counted: a survey's reminder
 # belongs to its survey. They need consent and wait out quiet hours like any other, but
 # are not capped and do not count, so a reminder never uses up a customer's week.
@@ -76,6 +78,8 @@ class ContactPolicy:
 
 def consent_problem(customer: Customer, category: str) -> str | None:
     """Why no proactive message of this category may go to this customer, if none may."""
+    if customer.do_not_contact:
+        return DO_NOT_CONTACT
     if customer.chat_id is None:
         return "not linked to a Telegram chat"
     if customer.unreachable:

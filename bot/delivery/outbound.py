@@ -11,6 +11,7 @@ ambiguous rather than sent twice (policy.RESEND_IF_UNSURE).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import logging
 import math
@@ -22,7 +23,7 @@ from bot.delivery.limiter import Limiter
 from bot.delivery.policy import settle_error, settle_sent
 from bot.ports.clock import Clock
 from bot.ports.messenger import BadRequest, Messenger, MessengerError, RetryAfter, Sent
-from bot.ports.updates import Button, Keyboard, Media
+from bot.ports.updates import Button, Keyboard, Media, Upload
 from bot.services.customers import mark_unreachable
 from bot.services.timeline import record
 from handlers.effects import CaseLink, LogAs, Send
@@ -45,6 +46,8 @@ def encode(send: Send) -> dict[str, Any]:
         "topic_id": send.topic_id,
         "media": [send.media.kind, send.media.file_id, send.media.file_name]
         if send.media else None,
+        "upload": [send.upload.file_name, base64.b64encode(send.upload.data).decode("ascii")]
+        if send.upload else None,
         "log": {"customer_id": send.log.customer_id, "kind": send.log.kind,
                 "case_id": send.log.case_id, "data": send.log.data} if send.log else None,
         "case_link": [send.case_link.case_id, send.case_link.role] if send.case_link else None,
@@ -60,6 +63,7 @@ def decode(data: dict[str, Any]) -> Send:
     log_as = data.get("log")
     link = data.get("case_link")
     failure = data.get("on_failure")
+    upload = data.get("upload")
     return Send(
         chat_id=data["chat_id"],
         text=data["text"],
@@ -68,6 +72,7 @@ def decode(data: dict[str, Any]) -> Send:
         reply_to=data.get("reply_to"),
         topic_id=data.get("topic_id"),
         media=Media(*media) if media else None,
+        upload=Upload(upload[0], base64.b64decode(upload[1])) if upload else None,
         log=LogAs(**log_as) if log_as else None,
         case_link=CaseLink(*link) if link else None,
         on_failure=decode(failure) if failure else None,
@@ -198,10 +203,14 @@ class Outbound:
             await self._messenger.set_topic_closed(chat_id, topic, True)
 
     async def _send(self, send: Send) -> Sent:
+        if send.upload is not None:
+            return await self._messenger.send_upload(
+                send.chat_id, send.upload, caption=send.text, reply_to=send.reply_to,
+                topic_id=send.topic_id)
         if send.media is not None:
             return await self._messenger.send_media(
-                send.chat_id, send.media, caption=send.text, reply_to=send.reply_to,
-                topic_id=send.topic_id)
+                send.chat_id, send.media, caption=send.text, keyboard=send.keyboard,
+                reply_to=send.reply_to, topic_id=send.topic_id)
         return await self._messenger.send_text(
             send.chat_id, send.text, keyboard=send.keyboard, reply_to=send.reply_to,
             topic_id=send.topic_id)
@@ -212,6 +221,9 @@ class Outbound:
             row = await uow.outbox.get(message_id)
             assert row is not None
             settle_sent(row, now, sent.message_id)
+            if send.upload is not None:
+                # A data export is personal data: once delivered, the stored copy goes.
+                row.payload = {**row.payload, "upload": [send.upload.file_name, ""]}
             uow.session.add(row)
             if send.log is not None:
                 await record(uow, now, send.log.customer_id, send.log.kind, "out", send.text,

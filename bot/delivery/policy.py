@@ -17,6 +17,7 @@ from bot.ports.messenger import (
 from storage.models import Category, TouchState
 
 MAX_ATTEMPTS = 5
+FINAL = "final: "  # Telegram's last word for the chat: blocked, or the chat is gone
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ def after_error(error: MessengerError, attempts: int, now: datetime, *,
                           f"rate limited: retry after {error.seconds:.0f}s")
     if isinstance(error, Blocked | ChatNotFound):
         return AfterError(TouchState.FAILED, now, attempts + 1,
-                          f"final: {type(error).__name__}", unreachable=True)
+                          f"{FINAL}{type(error).__name__}", unreachable=True)
     if isinstance(error, TimedOut) and not resend_if_unsure:
         return AfterError(TouchState.FAILED, now, attempts + 1, AMBIGUOUS)
     if isinstance(error, Transient):

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.campaigns.spec import CampaignSpec
 from bot.delivery import contact
 from bot.delivery.contact import UNREACHABLE
 from bot.delivery.limiter import Limiter
@@ -27,13 +28,22 @@ from bot.i18n import Catalogs
 from bot.playbook.model import SURVEY_REMINDER
 from bot.ports.clock import Clock
 from bot.ports.messenger import Blocked, ChatNotFound, Messenger, MessengerError, RetryAfter
-from bot.ports.updates import Keyboard
+from bot.ports.updates import Keyboard, Media
+from bot.services import campaigns
 from bot.services.customers import mark_unreachable
 from bot.services.invitations import reminded_invitation
 from bot.services.timeline import entry, record
+from handlers.campaign_message import campaign_message, values_of
 from handlers.context import Context, HandlerConfig
 from handlers.render import care_text, survey_prompt, survey_reminder
-from storage.models import Customer, SurveyInvitation, Touch, TouchState
+from storage.models import (
+    Campaign,
+    CampaignState,
+    Customer,
+    SurveyInvitation,
+    Touch,
+    TouchState,
+)
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 from surveys.lifecycle import reminder_wanted
 
@@ -52,6 +62,7 @@ class Prepared:
     keyboard: Keyboard | None
     invitation_id: int | None  # a survey's: its message id is kept when it is sent
     reply_to: int | None = None  # a reminder answers its survey's message
+    photo: str | None = None  # a campaign's picture: `text` is its caption
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,9 +184,14 @@ class Sender:
     async def _send(self, item: Prepared, settler: _Settler, turns: _ChatTurns) -> None:
         await self._limiter.wait(item.chat_id)
         try:
-            sent = await self._messenger.send_text(item.chat_id, item.text,
-                                                   keyboard=item.keyboard,
-                                                   reply_to=item.reply_to, paid=self._paid)
+            if item.photo is not None:
+                sent = await self._messenger.send_media(
+                    item.chat_id, Media("photo", item.photo), caption=item.text,
+                    keyboard=item.keyboard, paid=self._paid)
+            else:
+                sent = await self._messenger.send_text(item.chat_id, item.text,
+                                                       keyboard=item.keyboard,
+                                                       reply_to=item.reply_to, paid=self._paid)
         except RetryAfter as exc:
             self._limiter.pause(item.chat_id, exc.seconds)
             await settler.add(Outcome(item, error=exc))
@@ -215,10 +231,12 @@ class Sender:
             won = await uow.touches.move_many(to_send, TouchState.PENDING, TouchState.SENDING)
             ctx = Context(uow, now, self._catalogs, self._config)
             prepared: list[Prepared] = []
+            campaigns = _CampaignsSeen()
             for i in to_send:
                 if i not in won:
                     continue
-                rendered = await self._render(ctx, by_id[i], customers[by_id[i].customer_id])
+                rendered = await self._render(ctx, by_id[i], customers[by_id[i].customer_id],
+                                              campaigns)
                 if isinstance(rendered, str):  # nothing to send after all
                     await self._skip(uow, by_id[i], rendered, TouchState.SENDING)
                 else:
@@ -243,9 +261,12 @@ class Sender:
             await record(uow, self._clock.now(), touch.customer_id, "skipped", "note",
                          purpose=touch.purpose, reason=reason)
 
-    async def _render(self, ctx: Context, touch: Touch, customer: Customer) -> Prepared | str:
+    async def _render(self, ctx: Context, touch: Touch, customer: Customer,
+                      campaigns: _CampaignsSeen) -> Prepared | str:
         """The message to send, or why there is none after all."""
         assert customer.chat_id is not None and customer.id is not None and touch.id is not None
+        if touch.campaign_run_id is not None:
+            return await _campaign(ctx, touch, customer, campaigns)
         if touch.template == SURVEY_REMINDER:
             return await _reminder(ctx, touch, customer)
         if touch.survey_key is None:
@@ -322,6 +343,33 @@ async def _reminder(ctx: Context, touch: Touch, customer: Customer) -> Prepared 
     text = survey_reminder(ctx.tr(customer.language))
     return Prepared(touch.id, customer.id, customer.chat_id, touch.purpose, text, None, None,
                     reply_to=invitation.message_id)
+
+
+class _CampaignsSeen(dict[int, tuple[Campaign, CampaignSpec]]):
+    """The campaigns of one claimed group, by run: read once for all their messages."""
+
+    async def of(self, uow: UnitOfWork, run_id: int) -> tuple[Campaign, CampaignSpec]:
+        if run_id not in self:
+            run = await uow.campaigns.run(run_id)
+            campaign = await uow.campaigns.get(run.campaign_id) if run else None
+            assert campaign is not None
+            self[run_id] = (campaign, campaigns.spec_of(campaign))
+        return self[run_id]
+
+
+async def _campaign(ctx: Context, touch: Touch, customer: Customer,
+                    seen: _CampaignsSeen) -> Prepared | str:
+    assert customer.chat_id is not None and customer.id is not None and touch.id is not None
+    assert touch.campaign_run_id is not None
+    campaign, spec = await seen.of(ctx.uow, touch.campaign_run_id)
+    variant = spec.variant(touch.variant or "")
+    if campaign.state == CampaignState.CANCELLED or variant is None:
+        return "campaign cancelled"
+    assert campaign.id is not None
+    shown = await campaign_message(ctx, campaign.id, variant, customer.language,
+                                   values_of(customer), customer.chat_id, touch.id)
+    return Prepared(touch.id, customer.id, customer.chat_id, touch.purpose, shown.text,
+                    shown.keyboard, None, photo=shown.photo)
 
 
 async def _invitation_sent(uow: UnitOfWork, invitation_id: int, message_id: int | None,

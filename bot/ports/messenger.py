@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.ports.updates import Keyboard, Media
+from bot.ports.updates import Keyboard, Media, Upload
 
 # Telegram's limits, counted in UTF-16 code units on the text as shown (after HTML parsing):
 # an emoji such as 💬 counts twice.
@@ -81,9 +81,23 @@ class Messenger(Protocol):
         media: Media,
         *,
         caption: str | None = None,
+        keyboard: Keyboard | None = None,
         reply_to: int | None = None,
         topic_id: int | None = None,
+        paid: bool = False,
     ) -> Sent: ...
+
+    async def send_upload(
+        self,
+        chat_id: int,
+        upload: Upload,
+        *,
+        caption: str | None = None,
+        reply_to: int | None = None,
+        topic_id: int | None = None,
+    ) -> Sent:
+        """A generated file, uploaded as a document."""
+        ...
 
     async def edit_text(
         self, chat_id: int, message_id: int, text: str, *, keyboard: Keyboard | None = None
@@ -101,3 +115,11 @@ class Messenger(Protocol):
     async def set_topic_closed(self, chat_id: int, topic_id: int, closed: bool) -> None: ...
 
     async def pin(self, chat_id: int, message_id: int) -> None: ...
+
+    async def unpin(self, chat_id: int, message_id: int | None = None) -> None:
+        """Unpin one message, or the most recent pin when `message_id` is None."""
+        ...
+
+    async def delete(self, chat_id: int, message_id: int) -> None:
+        """Delete a message the bot sent (in a group the bot administers: anyone's)."""
+        ...

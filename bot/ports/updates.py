@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -44,9 +45,38 @@ class Media:
     file_name: str | None = None
 
 
+class MemberStatus(StrEnum):
+    """How someone's membership of a group changed."""
+
+    JOINED = "joined"
+    LEFT = "left"  # left by themselves
+    REMOVED = "removed"  # removed (or banned) by an administrator
+
+
+@dataclass(frozen=True, slots=True)
+class MemberChange:
+    """People joining or leaving a group. Telegram tells it twice: as a chat_member update
+    (`source` "chat_member", always one person) and as the service message in the chat
+    (`source` "service": new_chat_members, possibly several, or left_chat_member)."""
+
+    status: MemberStatus
+    members: tuple[User, ...]
+    source: str  # "chat_member" | "service"
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file the bot makes and sends as a document (a customer's data export)."""
+
+    file_name: str
+    data: bytes
+
+
 @dataclass(frozen=True, slots=True)
 class Update:
-    """A message or a button press, stripped of everything the domain does not use."""
+    """A message, a button press or a membership change, stripped of everything the domain
+    does not use. For a membership change `user` is who made it (the member, or the
+    administrator who added or removed them)."""
 
     update_id: int
     chat: Chat
@@ -61,6 +91,8 @@ class Update:
     topic_id: int | None = None
     media: Media | None = None
     caption: str | None = None
+    reply_to_user_id: int | None = None  # the author of the message replied to
+    member_change: MemberChange | None = None
 
     @property
     def is_button(self) -> bool:
@@ -92,3 +124,43 @@ class Keyboard:
     @classmethod
     def of(cls, *rows: list[Button] | tuple[Button, ...]) -> Keyboard:
         return cls(tuple(tuple(r) for r in rows if r))
+
+
+_IN_CHAT = frozenset({"creator", "administrator", "member"})
+
+
+def _status(value: object) -> str:
+    # A framework's status enum compares equal to Telegram's text but hashes apart.
+    return str(getattr(value, "value", value))
+
+
+def is_in_chat(status: object, is_member: bool | None = None) -> bool:
+    """A chat member's status as Telegram gives it: "restricted" members may or may not be
+    in the chat (is_member says which)."""
+    text = _status(status)
+    return text in _IN_CHAT or (text == "restricted" and bool(is_member))
+
+
+def membership_change(old: object, old_member: bool | None, new: object,
+                      new_member: bool | None) -> MemberStatus | None:
+    """What a chat_member update's old and new statuses mean for membership: a join, a
+    leave, a removal, or nothing (a promotion, a new restriction)."""
+    was, now = is_in_chat(old, old_member), is_in_chat(new, new_member)
+    if was == now:
+        return None
+    if now:
+        return MemberStatus.JOINED
+    return MemberStatus.REMOVED if _status(new) == "kicked" else MemberStatus.LEFT
+
+
+def service_change(joined: Sequence[User], gone: User | None,
+                   sender_id: int | None) -> MemberChange | None:
+    """What a service message says: people joined (new_chat_members), or one left
+    (left_chat_member: by themselves, or removed when someone else's message tells it)."""
+    if joined:
+        return MemberChange(MemberStatus.JOINED, tuple(joined), "service")
+    if gone is None:
+        return None
+    by_self = sender_id is None or sender_id == gone.id
+    return MemberChange(MemberStatus.LEFT if by_self else MemberStatus.REMOVED, (gone,),
+                        "service")

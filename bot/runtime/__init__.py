@@ -13,8 +13,9 @@ if TYPE_CHECKING:
     from bot.ports.messenger import Messenger
     from bot.settings import Settings
 
-# Only what careloop handles: Telegram then keeps the rest to itself.
-ALLOWED_UPDATES = ["message", "callback_query"]
+# Only what careloop handles: Telegram then keeps the rest to itself. chat_member (joins
+# and leaves in the community group) is never sent unless asked for by name.
+ALLOWED_UPDATES = ["message", "callback_query", "chat_member"]
 
 
 class Runtime(Protocol):

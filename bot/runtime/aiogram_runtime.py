@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher, Router
@@ -23,7 +24,9 @@ from aiogram.exceptions import (
 from aiogram.types import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
+    BufferedInputFile,
     CallbackQuery,
+    ChatMemberUpdated,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
@@ -38,15 +41,19 @@ from bot.embed import Embedded, build_embedded
 from bot.pipeline import Pipeline
 from bot.ports import messenger as port
 from bot.ports.clock import Clock
-from bot.ports.updates import Chat, ChatKind, Keyboard, Media, Update, User
-from bot.runtime import ALLOWED_UPDATES
+from bot.ports.updates import (
+    Keyboard,
+    Update,
+    Upload,
+)
+from bot.runtime import ALLOWED_UPDATES, convert
+from bot.runtime.bot_api import BotApiMessenger
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 # careloop's texts are Telegram HTML and never want a link preview. Said on every call, not
 # only as the Bot's defaults, so that a host bot's own defaults (embedded) cannot change them.
-HTML = ParseMode.HTML
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
@@ -91,87 +98,21 @@ def _normalized(exc: Exception) -> port.MessengerError:
 _CAUGHT = (TelegramAPIError, asyncio.TimeoutError)
 
 
-class AiogramMessenger:
-    def __init__(self, bot: Bot) -> None:
-        self._bot = bot
+class AiogramMessenger(BotApiMessenger):
+    caught = _CAUGHT
+    link_preview = NO_PREVIEW
 
-    async def send_text(
-        self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
-        reply_to: int | None = None, topic_id: int | None = None, paid: bool = False,
-    ) -> port.Sent:
-        try:
-            msg = await self._bot.send_message(
-                chat_id, text, parse_mode=HTML, link_preview_options=NO_PREVIEW,
-                reply_markup=_markup(keyboard), message_thread_id=topic_id,
-                reply_parameters=_reply(reply_to), allow_paid_broadcast=paid or None,
-            )
-        except _CAUGHT as exc:
-            raise _normalized(exc) from exc
-        return port.Sent(msg.chat.id, msg.message_id)
+    def _markup(self, keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
+        return _markup(keyboard)
 
-    async def send_media(
-        self, chat_id: int, media: Media, *, caption: str | None = None,
-        reply_to: int | None = None, topic_id: int | None = None,
-    ) -> port.Sent:
-        send = self._bot.send_photo if media.kind == "photo" else self._bot.send_document
-        try:
-            msg = await send(chat_id, media.file_id, caption=caption or None, parse_mode=HTML,
-                             message_thread_id=topic_id, reply_parameters=_reply(reply_to))
-        except _CAUGHT as exc:
-            raise _normalized(exc) from exc
-        return port.Sent(msg.chat.id, msg.message_id)
+    def _reply(self, message_id: int | None) -> ReplyParameters | None:
+        return _reply(message_id)
 
-    async def edit_text(
-        self, chat_id: int, message_id: int, text: str, *, keyboard: Keyboard | None = None
-    ) -> None:
-        try:
-            await self._bot.edit_message_text(
-                text=text, chat_id=chat_id, message_id=message_id, parse_mode=HTML,
-                link_preview_options=NO_PREVIEW, reply_markup=_markup(keyboard),
-            )
-        except TelegramBadRequest as exc:
-            if "message is not modified" in exc.message:
-                return
-            raise _normalized(exc) from exc
-        except _CAUGHT as exc:
-            raise _normalized(exc) from exc
+    def _normalized(self, exc: Exception) -> port.MessengerError:
+        return _normalized(exc)
 
-    async def answer_button(self, callback_id: str, text: str | None = None) -> None:
-        try:
-            await self._bot.answer_callback_query(callback_id, text=text)
-        except _CAUGHT as exc:
-            raise _normalized(exc) from exc
-
-    async def is_forum(self, chat_id: int) -> bool:
-        try:
-            chat = await self._bot.get_chat(chat_id)
-        except _CAUGHT as exc:
-            raise _normalized(exc) from exc
-        return bool(chat.is_forum)
-
-    async def create_topic(self, chat_id: int, name: str) -> int:
-        try:
-            topic = await self._bot.create_forum_topic(chat_id, name)
-        except _CAUGHT as exc:
-            raise _normalized(exc) from exc
-        return topic.message_thread_id
-
-    async def set_topic_closed(self, chat_id: int, topic_id: int, closed: bool) -> None:
-        call = self._bot.close_forum_topic if closed else self._bot.reopen_forum_topic
-        try:
-            await call(chat_id, topic_id)
-        except TelegramBadRequest as exc:
-            if "TOPIC_NOT_MODIFIED" in exc.message:  # already so: the wanted state holds
-                return
-            raise _normalized(exc) from exc
-        except _CAUGHT as exc:
-            raise _normalized(exc) from exc
-
-    async def pin(self, chat_id: int, message_id: int) -> None:
-        try:
-            await self._bot.pin_chat_message(chat_id, message_id, disable_notification=True)
-        except _CAUGHT as exc:
-            raise _normalized(exc) from exc
+    def _upload(self, upload: Upload) -> dict[str, Any]:
+        return {"document": BufferedInputFile(upload.data, filename=upload.file_name)}
 
 
 def _reply(message_id: int | None) -> ReplyParameters | None:
@@ -180,68 +121,14 @@ def _reply(message_id: int | None) -> ReplyParameters | None:
     return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
 
 
-def _user(tg: object) -> User:
-    return User(
-        id=tg.id,  # type: ignore[attr-defined]
-        first_name=tg.first_name,  # type: ignore[attr-defined]
-        last_name=tg.last_name,  # type: ignore[attr-defined]
-        username=tg.username,  # type: ignore[attr-defined]
-        language_code=tg.language_code,  # type: ignore[attr-defined]
-        is_bot=tg.is_bot,  # type: ignore[attr-defined]
-    )
-
-
-def _chat(message: Message) -> Chat:
-    try:
-        kind = ChatKind(message.chat.type)
-    except ValueError:
-        kind = ChatKind.GROUP
-    return Chat(id=message.chat.id, kind=kind, title=message.chat.title,
-                is_forum=bool(message.chat.is_forum))
-
-
-def _media(message: Message) -> Media | None:
-    if message.photo:
-        return Media("photo", message.photo[-1].file_id)
-    if message.document:
-        return Media("document", message.document.file_id, message.document.file_name)
-    return None
-
-
-def from_message(update_id: int, message: Message) -> Update | None:
-    if message.from_user is None:
-        return None  # channel posts and anonymous admins: nobody to answer
-    text = message.text
-    command, args = Update.split_command(text) if text else (None, "")
-    return Update(
-        update_id=update_id,
-        chat=_chat(message),
-        user=_user(message.from_user),
-        message_id=message.message_id,
-        text=text,
-        command=command,
-        command_args=args,
-        reply_to_message_id=message.reply_to_message.message_id
-        if message.reply_to_message else None,
-        topic_id=message.message_thread_id if message.is_topic_message else None,
-        media=_media(message),
-        caption=message.caption,
-    )
-
-
 def from_callback(update_id: int, query: CallbackQuery) -> Update | None:
-    message = query.message
-    if not isinstance(message, Message):
+    if not isinstance(query.message, Message):
         return None  # too old for Telegram to show us: no chat to check the key against
-    return Update(
-        update_id=update_id,
-        chat=_chat(message),
-        user=_user(query.from_user),
-        message_id=message.message_id,
-        callback_id=query.id,
-        callback_data=query.data,
-        topic_id=message.message_thread_id if message.is_topic_message else None,
-    )
+    return convert.from_callback(update_id, query)
+
+
+from_message = convert.from_message
+from_chat_member = convert.from_chat_member
 
 
 def build_router() -> Router:
@@ -250,7 +137,7 @@ def build_router() -> Router:
 
     @router.message()
     async def on_message(message: Message, event_update: TgUpdate, careloop: Pipeline) -> None:
-        """Any message: hand it to careloop's pipeline."""
+        """Any message (joins' and leaves' service messages too): to careloop's pipeline."""
         update = from_message(event_update.update_id, message)
         if update is not None:
             await careloop.process(update)
@@ -265,6 +152,15 @@ def build_router() -> Router:
             await careloop.process(update)
         else:
             await query.answer()
+
+    @router.chat_member()
+    async def on_chat_member(
+        event: ChatMemberUpdated, event_update: TgUpdate, careloop: Pipeline
+    ) -> None:
+        """Someone joined or left a group: hand it to careloop's pipeline."""
+        update = from_chat_member(event_update.update_id, event)
+        if update is not None:
+            await careloop.process(update)
 
     return router
 

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 import httpx
 from aiohttp import web
 from telegram import (
-    Bot,
     BotCommand,
     BotCommandScopeAllPrivateChats,
     CallbackQuery,
@@ -43,6 +42,7 @@ from telegram.ext import (
     ApplicationBuilder,
     BaseHandler,
     CallbackQueryHandler,
+    ChatMemberHandler,
     ContextTypes,
     Defaults,
     MessageHandler,
@@ -56,8 +56,13 @@ from bot.embed import Embedded, build_embedded
 from bot.pipeline import Pipeline
 from bot.ports import messenger as port
 from bot.ports.clock import Clock
-from bot.ports.updates import Chat, ChatKind, Keyboard, Media, Update, User
-from bot.runtime import ALLOWED_UPDATES
+from bot.ports.updates import (
+    Keyboard,
+    Update,
+    Upload,
+)
+from bot.runtime import ALLOWED_UPDATES, convert
+from bot.runtime.bot_api import BotApiMessenger
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -174,153 +179,34 @@ def _normalized(exc: Exception) -> port.MessengerError:
 _CAUGHT = (TelegramError, asyncio.TimeoutError)
 
 
-class PtbMessenger:
-    def __init__(self, bot: Bot) -> None:
-        self._bot = bot
+class PtbMessenger(BotApiMessenger):
+    caught = _CAUGHT
+    link_preview = NO_PREVIEW
 
-    async def send_text(
-        self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
-        reply_to: int | None = None, topic_id: int | None = None, paid: bool = False,
-    ) -> port.Sent:
-        try:
-            msg = await self._bot.send_message(
-                chat_id, text, parse_mode=HTML, link_preview_options=NO_PREVIEW,
-                reply_markup=_markup(keyboard), message_thread_id=topic_id,
-                reply_parameters=_reply(reply_to), allow_paid_broadcast=paid or None,
-            )
-        except _CAUGHT as exc:
-            raise _normalized(exc) from exc
-        return port.Sent(msg.chat.id, msg.message_id)
+    def _markup(self, keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
+        return _markup(keyboard)
 
-    async def send_media(
-        self, chat_id: int, media: Media, *, caption: str | None = None,
-        reply_to: int | None = None, topic_id: int | None = None,
-    ) -> port.Sent:
-        try:
-            if media.kind == "photo":
-                msg = await self._bot.send_photo(
-                    chat_id, media.file_id, caption=caption or None, parse_mode=HTML,
-                    message_thread_id=topic_id, reply_parameters=_reply(reply_to))
-            else:
-                msg = await self._bot.send_document(
-                    chat_id, media.file_id, caption=caption or None, parse_mode=HTML,
-                    message_thread_id=topic_id, reply_parameters=_reply(reply_to))
-        except _CAUGHT as exc:
-            raise _normalized(exc) from exc
-        return port.Sent(msg.chat.id, msg.message_id)
+    def _reply(self, message_id: int | None) -> ReplyParameters | None:
+        return _reply(message_id)
 
-    async def edit_text(
-        self, chat_id: int, message_id: int, text: str, *, keyboard: Keyboard | None = None
-    ) -> None:
-        try:
-            await self._bot.edit_message_text(
-                text, chat_id=chat_id, message_id=message_id, parse_mode=HTML,
-                link_preview_options=NO_PREVIEW, reply_markup=_markup(keyboard),
-            )
-        except BadRequest as exc:
-            if "message is not modified" in exc.message.lower():
-                return
-            raise _normalized(exc) from exc
-        except _CAUGHT as exc:
-            raise _normalized(exc) from exc
+    def _normalized(self, exc: Exception) -> port.MessengerError:
+        return _normalized(exc)
 
-    async def answer_button(self, callback_id: str, text: str | None = None) -> None:
-        try:
-            await self._bot.answer_callback_query(callback_id, text=text)
-        except _CAUGHT as exc:
-            raise _normalized(exc) from exc
-
-    async def is_forum(self, chat_id: int) -> bool:
-        try:
-            chat = await self._bot.get_chat(chat_id)
-        except _CAUGHT as exc:
-            raise _normalized(exc) from exc
-        return bool(chat.is_forum)
-
-    async def create_topic(self, chat_id: int, name: str) -> int:
-        try:
-            topic = await self._bot.create_forum_topic(chat_id, name)
-        except _CAUGHT as exc:
-            raise _normalized(exc) from exc
-        return topic.message_thread_id
-
-    async def set_topic_closed(self, chat_id: int, topic_id: int, closed: bool) -> None:
-        call = self._bot.close_forum_topic if closed else self._bot.reopen_forum_topic
-        try:
-            await call(chat_id, topic_id)
-        except BadRequest as exc:
-            if "topic_not_modified" in exc.message.lower():  # already so: the wanted state
-                return
-            raise _normalized(exc) from exc
-        except _CAUGHT as exc:
-            raise _normalized(exc) from exc
-
-    async def pin(self, chat_id: int, message_id: int) -> None:
-        try:
-            await self._bot.pin_chat_message(chat_id, message_id, disable_notification=True)
-        except _CAUGHT as exc:
-            raise _normalized(exc) from exc
+    def _upload(self, upload: Upload) -> dict[str, Any]:
+        return {"document": upload.data, "filename": upload.file_name}
 
 
 # --- PTB's updates → careloop's Update ---------------------------------------------------
 
 
-def _user(tg: Any) -> User:
-    return User(id=tg.id, first_name=tg.first_name, last_name=tg.last_name,
-                username=tg.username, language_code=tg.language_code, is_bot=tg.is_bot)
-
-
-def _chat(message: Message) -> Chat:
-    try:
-        kind = ChatKind(message.chat.type)
-    except ValueError:
-        kind = ChatKind.GROUP
-    return Chat(id=message.chat.id, kind=kind, title=message.chat.title,
-                is_forum=bool(message.chat.is_forum))
-
-
-def _media(message: Message) -> Media | None:
-    if message.photo:
-        return Media("photo", message.photo[-1].file_id)
-    if message.document:
-        return Media("document", message.document.file_id, message.document.file_name)
-    return None
-
-
-def from_message(update_id: int, message: Message) -> Update | None:
-    if message.from_user is None:
-        return None  # channel posts and anonymous admins: nobody to answer
-    text = message.text
-    command, args = Update.split_command(text) if text else (None, "")
-    return Update(
-        update_id=update_id,
-        chat=_chat(message),
-        user=_user(message.from_user),
-        message_id=message.message_id,
-        text=text,
-        command=command,
-        command_args=args,
-        reply_to_message_id=message.reply_to_message.message_id
-        if message.reply_to_message else None,
-        topic_id=message.message_thread_id if message.is_topic_message else None,
-        media=_media(message),
-        caption=message.caption,
-    )
-
-
 def from_callback(update_id: int, query: CallbackQuery) -> Update | None:
-    message = query.message
-    if not isinstance(message, Message):
+    if not isinstance(query.message, Message):
         return None  # too old for Telegram to show us: no chat to check the key against
-    return Update(
-        update_id=update_id,
-        chat=_chat(message),
-        user=_user(query.from_user),
-        message_id=message.message_id,
-        callback_id=query.id,
-        callback_data=query.data,
-        topic_id=message.message_thread_id if message.is_topic_message else None,
-    )
+    return convert.from_callback(update_id, query)
+
+
+from_message = convert.from_message
+from_chat_member = convert.from_chat_member
 
 
 def build_handlers(pipeline: Pipeline) -> list[BaseHandler[Any, Any, Any]]:
@@ -342,9 +228,18 @@ def build_handlers(pipeline: Pipeline) -> list[BaseHandler[Any, Any, Any]]:
         else:
             await query.answer()
 
+    async def on_chat_member(update: TgUpdate, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Someone joined or left a group: hand it to careloop's pipeline."""
+        event = update.chat_member
+        assert event is not None  # CHAT_MEMBER: nothing else reaches this handler
+        neutral = from_chat_member(update.update_id, event)
+        if neutral is not None:
+            await pipeline.process(neutral)
+
     # UpdateType.MESSAGE: new messages only, as aiogram's message router sees them.
     return [MessageHandler(filters.UpdateType.MESSAGE, on_message),
-            CallbackQueryHandler(on_callback)]
+            CallbackQueryHandler(on_callback),
+            ChatMemberHandler(on_chat_member, ChatMemberHandler.CHAT_MEMBER)]
 
 
 async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -103,7 +103,8 @@ class SandboxMessage:
     photo: list[dict[str, Any]] | None = None
     document: dict[str, Any] | None = None
     forwarded_from: tuple[int, int] | None = None  # (chat id, message id) of the original
-    service: str | None = None  # e.g. "forum_topic_created"
+    service: str | None = None  # e.g. "forum_topic_created", "new_chat_members"
+    service_users: list[int] = field(default_factory=list)  # who joined or left
     edited: int = 0
     edit_date: int | None = None
     history: list[str | None] = field(default_factory=list)  # earlier texts, oldest first

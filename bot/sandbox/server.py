@@ -177,6 +177,27 @@ class Sandbox:
         """A supergroup with the bot as administrator; returns its chat id (-100...)."""
         return self.world.add_group(title, members, forum=forum)
 
+    async def user_joins(self, user: SandboxUser, chat_id: int, *,
+                         added_by: SandboxUser | None = None, only: str | None = None
+                         ) -> SandboxMessage:
+        """``user`` joins a group: a chat_member update and the service message are queued
+        (``only`` one of them: "chat_member" or "service")."""
+        message = self.world.user_joins(user, chat_id, added_by=added_by, only=only)
+        await asyncio.sleep(0)
+        return message
+
+    async def user_leaves(self, user: SandboxUser, chat_id: int, *,
+                          removed_by: SandboxUser | None = None, only: str | None = None
+                          ) -> SandboxMessage:
+        """``user`` leaves a group, or ``removed_by`` (an administrator) removes them."""
+        message = self.world.user_leaves(user, chat_id, removed_by=removed_by, only=only)
+        await asyncio.sleep(0)
+        return message
+
+    def pinned(self, chat_id: int) -> list[SandboxMessage]:
+        """The chat's pinned messages, oldest first."""
+        return [m for m in self.world.messages(chat_id) if m.pinned and not m.deleted]
+
     def add_topic(self, chat_id: int, name: str) -> int:
         """A forum topic opened by a member; returns its message_thread_id."""
         return self.world.add_topic(chat_id, name)

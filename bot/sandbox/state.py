@@ -188,6 +188,10 @@ class WorldState:
         if message.service == "forum_topic_created":
             topic = chat.topics[message.message_thread_id]  # type: ignore[index]
             data["forum_topic_created"] = {"name": topic.name, "icon_color": topic.icon_color}
+        if message.service == "new_chat_members":
+            data["new_chat_members"] = [self.users[u].to_api() for u in message.service_users]
+        if message.service == "left_chat_member":
+            data["left_chat_member"] = self.users[message.service_users[0]].to_api()
         if message.forwarded_from is not None:
             data["forward_origin"] = self._forward_origin(message.forwarded_from)
         if with_reply and message.reply_to_message_id is not None:

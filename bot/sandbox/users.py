@@ -69,6 +69,63 @@ class UserActions(ChatMethods, FileMethods):
         self.notify()
         return chat_id
 
+    def user_joins(self, user: SandboxUser, chat_id: int, *,
+                   added_by: SandboxUser | None = None, only: str | None = None
+                   ) -> SandboxMessage:
+        """``user`` joins a group (by a link, or added by a member). As Telegram does, the bot
+        is told twice: a chat_member update, then the service message in the chat.
+        ``only`` ("chat_member" or "service") sends one of the two, as a group that hides
+        service messages, or a bot that is not an administrator, would get."""
+        chat = self._control_chat(chat_id)
+        self._known_user(user)
+        if chat.type == "private" or chat.has_member(user.id):
+            raise SandboxError(f"{user.full_name} cannot join chat {chat_id}")
+        actor = self._known_user(added_by) if added_by is not None else user
+        chat.members.add(user.id)
+        return self._member_change(chat, actor, user, {"status": "left"},
+                                   {"status": "member"}, "new_chat_members", only)
+
+    def user_leaves(self, user: SandboxUser, chat_id: int, *,
+                    removed_by: SandboxUser | None = None, only: str | None = None
+                    ) -> SandboxMessage:
+        """``user`` leaves a group, or an administrator removes them: a chat_member update
+        and the service message, as for a join."""
+        chat = self._control_chat(chat_id)
+        self._known_user(user)
+        if chat.type == "private" or not chat.has_member(user.id):
+            raise SandboxError(f"{user.full_name} is not in chat {chat_id}")
+        actor = self._known_user(removed_by) if removed_by is not None else user
+        chat.members.discard(user.id)
+        new = {"status": "kicked", "until_date": 0} if removed_by else {"status": "left"}
+        return self._member_change(chat, actor, user, {"status": "member"}, new,
+                                   "left_chat_member", only)
+
+    def _member_change(self, chat: SandboxChat, actor: SandboxUser, user: SandboxUser,
+                       old: dict[str, Any], new: dict[str, Any], service: str,
+                       only: str | None) -> SandboxMessage:
+        if only not in (None, "chat_member", "service"):
+            raise SandboxError(f"only: 'chat_member' or 'service', not {only!r}")
+        if only != "service":
+            self._push_chat_member(chat, actor, user, old, new)
+        # The service message is in the chat either way; the bot is told of it or not.
+        message = self._new_message(chat, from_bot=False, sender_id=actor.id)
+        message.service, message.service_users = service, [user.id]
+        if only != "chat_member":
+            self._queue_message(message)
+        else:
+            self.notify()
+        return message
+
+    def _push_chat_member(self, chat: SandboxChat, actor: SandboxUser, user: SandboxUser,
+                          old: dict[str, Any], new: dict[str, Any]) -> None:
+        self.updates.push("chat_member", {
+            "chat": chat.to_api(),
+            "from": actor.to_api(),
+            "date": now(),
+            "old_chat_member": {**old, "user": user.to_api()},
+            "new_chat_member": {**new, "user": user.to_api()},
+        })
+
     def add_topic(self, chat_id: int, name: str, *, icon_color: int = DEFAULT_TOPIC_COLOR) -> int:
         """A topic created by a member of a forum group; returns its message_thread_id."""
         chat = self._control_chat(chat_id)

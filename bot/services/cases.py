@@ -73,9 +73,10 @@ def is_active(state: str) -> bool:
 
 async def open_case(
     uow: UnitOfWork, now: datetime, customer_id: int, priority: str, answer_id: int | None,
-    sla: SlaPolicy = DEFAULT_SLA,
+    sla: SlaPolicy = DEFAULT_SLA, question: str | None = None,
 ) -> Case:
-    """A new case; its card waits in the desk's queue for room in the staff group."""
+    """A new case; its card waits in the desk's queue for room in the staff group. A survey
+    answer opens it, or a `question` asked in the community group."""
     case = await uow.cases.add(
         Case(
             customer_id=customer_id,
@@ -84,6 +85,7 @@ async def open_case(
             priority=priority,
             opened_at=now,
             sla_due_at=sla.due(priority, now),
+            question=question,
         )
     )
     assert case.id is not None

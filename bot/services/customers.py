@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale, UnknownLocaleError
 
 from bot.ports.updates import User
+from bot.services import community, consent
 from bot.services.timeline import record
 from storage.models import Customer
 from storage.uow import UnitOfWork
@@ -280,15 +281,20 @@ async def bind(uow: UnitOfWork, now: datetime, customer_id: int, user: User, cha
     if stub is not None:
         stub.telegram_user_id = None
         stub.chat_id = None
+        community.release(stub)
         uow.session.add(stub)
         await uow.session.flush()
         await record(uow, now, stub.id, "linked", "note", moved_to=customer.id)  # type: ignore[arg-type]
     customer.telegram_user_id = user.id
     customer.chat_id = chat_id
     if stub is not None and stub.service_consent and not customer.service_consent:
-        _set_service(customer, True, now)
+        # The consent given before linking carries over with its own time and text.
+        customer.service_consent = True
+        customer.service_consent_at = stub.service_consent_at or now
+        customer.service_consent_version = stub.service_consent_version
     uow.session.add(customer)
     await record(uow, now, customer_id, "linked", "in")
+    await community.adopt(uow, now, customer)
     return Link(LinkOutcome.LINKED, customer)
 
 
@@ -308,6 +314,7 @@ async def register_unlinked(
         )
     )
     await record(uow, now, customer.id, "registered", "in")  # type: ignore[arg-type]
+    await community.adopt(uow, now, customer)
     return customer
 
 
@@ -332,28 +339,19 @@ async def note_reachable(uow: UnitOfWork, now: datetime, customer: Customer) -> 
 async def set_service_consent(
     uow: UnitOfWork, now: datetime, customer: Customer, granted: bool, via: str
 ) -> bool:
-    """Record a consent decision; returns False when nothing changed."""
-    if customer.service_consent == granted:
-        return False
-    _set_service(customer, granted, now)
-    uow.session.add(customer)
-    await record(uow, now, customer.id, "consent", "in", category="service",  # type: ignore[arg-type]
-                 granted=granted, via=via)
-    return True
+    """Record a consent decision for care messages and surveys; False when nothing changed."""
+    return await consent.set_consent(uow, now, customer, consent.ConsentCategory.SERVICE,
+                                     granted, via)
+
+
+async def set_marketing_consent(
+    uow: UnitOfWork, now: datetime, customer: Customer, granted: bool, via: str
+) -> bool:
+    """Record a decision about offers; False when nothing changed."""
+    return await consent.set_consent(uow, now, customer, consent.ConsentCategory.MARKETING,
+                                     granted, via)
 
 
 async def withdraw_all(uow: UnitOfWork, now: datetime, customer: Customer, via: str) -> bool:
-    changed = await set_service_consent(uow, now, customer, False, via)
-    if customer.marketing_consent:
-        customer.marketing_consent = False
-        customer.marketing_consent_at = now
-        uow.session.add(customer)
-        await record(uow, now, customer.id, "consent", "in", category="marketing",  # type: ignore[arg-type]
-                     granted=False, via=via)
-        changed = True
-    return changed
-
-
-def _set_service(customer: Customer, granted: bool, now: datetime) -> None:
-    customer.service_consent = granted
-    customer.service_consent_at = now
+    """Every consent off (/stop, an unsubscribe): see consent.withdraw_all."""
+    return await consent.withdraw_all(uow, now, customer, via)

@@ -22,12 +22,14 @@ from surveys.metrics import (
     CsatSummary,
     Durations,
     InvitationRow,
+    MemberChanges,
     NpsSummary,
     Period,
     SurveyFigures,
     breakdown,
     by_assignee,
     case_figures,
+    member_changes,
     period_end,
     period_for,
     period_key,
@@ -78,6 +80,63 @@ class StaffGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class CommunityFigures:
+    """The community group: its size now, its joins and leaves in the window, and how
+    its members' surveys compare with other customers' (membership as it is now)."""
+
+    members: int  # Telegram accounts in the group now, customers or not
+    customers: int
+    customer_members: int  # customers in the group now
+    joins: int
+    leaves: int  # leaves and removals
+    by_week: tuple[MemberChanges, ...]
+    members_surveys: SurveyFigures
+    others_surveys: SurveyFigures
+
+    @property
+    def customer_share_pct(self) -> float | None:
+        if not self.customers:
+            return None
+        return round(100 * self.customer_members / self.customers, 1)
+
+    def as_dict(self) -> dict[str, Any]:
+        def surveys(f: SurveyFigures) -> dict[str, Any]:
+            full = survey_dict(f)
+            return {k: full[k] for k in ("invited", "answered", "response_rate", "csat", "nps")}
+
+        return {
+            "members": self.members,
+            "customers": self.customers,
+            "customer_members": self.customer_members,
+            "customer_share_pct": self.customer_share_pct,
+            "joins": self.joins,
+            "leaves": self.leaves,
+            "by_week": [{"key": w.key, "start": w.start.isoformat(), "end": w.end.isoformat(),
+                         "joins": w.joins, "leaves": w.leaves} for w in self.by_week],
+            "members_surveys": surveys(self.members_surveys),
+            "others_surveys": surveys(self.others_surveys),
+        }
+
+
+async def community_figures(uow: UnitOfWork, invitations: Sequence[InvitationRow],
+                            since: datetime, until: datetime, zone: ZoneInfo
+                            ) -> CommunityFigures:
+    events = await uow.community.events_between(since, until)
+    members, customers, customer_members = await uow.community.counts()
+    weeks = member_changes(events, since, until, zone)
+    return CommunityFigures(
+        members=members,
+        customers=customers,
+        customer_members=customer_members,
+        joins=sum(w.joins for w in weeks),
+        leaves=sum(w.leaves for w in weeks),
+        by_week=tuple(weeks),
+        members_surveys=survey_figures(r for r in invitations if r.member),
+        others_surveys=survey_figures(r for r in invitations if not r.member),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     since: datetime
     until: datetime
@@ -90,6 +149,7 @@ class Report:
     # Only the breakdowns asked for are present.
     by: dict[str, tuple[Group, ...]]
     staff: tuple[StaffGroup, ...] | None = None
+    community: CommunityFigures | None = None
 
     # The totals by their long-standing names (tests, the demo and outside tools use them).
     @property
@@ -130,6 +190,8 @@ class Report:
             data["by"][name] = [_group_dict(name, g) for g in groups]
         if self.staff is not None:
             data["by"]["staff"] = [_staff_dict(g) for g in self.staff]
+        if self.community is not None:
+            data["community"] = self.community.as_dict()
         return data
 
 
@@ -252,4 +314,5 @@ async def build_report(uow: UnitOfWork, now: datetime, days: int, *, timezone: s
         case_figures=totals,
         by=groups,
         staff=staff,
+        community=await community_figures(uow, invitations, since, now, zone),
     )

@@ -31,7 +31,7 @@ async def on_button(update: Update, ctx: Context) -> list[Effect]:
         await cases.apply(ctx.uow, ctx.now, case, action, member)
     except cases.InvalidTransition as exc:
         return [Toast(update.callback_id, already(ctx, exc.state).format(id=case.id))]
-    effects: list[Effect] = await refresh_card(ctx, case)
+    effects: list[Effect] = [*await refresh_card(ctx, case)]
     if action is cases.CaseAction.CLAIM:
         effects.append(Toast(update.callback_id, _("You claimed case #{id}.").format(id=case.id)))
         return effects

@@ -8,15 +8,17 @@ from html import escape
 
 from bot.ports.messenger import TEXT_LIMIT, clip, text_length
 from bot.ports.updates import Update
-from bot.services import cases
-from handlers import desk, stats
+from bot.services import audit, cases
+from handlers import desk, masking, stats
 from handlers.case_card import case_parts, history_line
 from handlers.casework import refresh_card
 from handlers.context import Context
 from handlers.effects import Effect
-from handlers.labels import state_name
+from handlers.labels import customer_name, state_name
+from handlers.staff import restrict
 from handlers.staff.access import CASE_ROLES, LEAD_ROLES, member
 from handlers.staff.buttons import already
+from handlers.staff.restrict import restrictions
 from handlers.staff.thread import answer_here, case_in_thread, case_number
 from storage.models import CardState, Case, StaffMember
 
@@ -59,6 +61,9 @@ async def on_help(update: Update, ctx: Context, staff: StaffMember) -> list[Effe
         _("/note text — an internal note on the case; the customer never sees it"),
         _("/assign 12 @username — give a case to someone (leads and admins)"),
         _("/stats — the numbers of the last 7 days; /stats 30"),
+        _("/block EXTERNAL_ID reason — never message this customer again (leads and admins)"),
+        _("/mute EXTERNAL_ID reason, /unmute EXTERNAL_ID — stop or restart passing this "
+          "customer's messages to the group (leads and admins)"),
     ]
     return [answer_here(update, "\n".join(lines))]
 
@@ -97,7 +102,7 @@ async def _case_lines(ctx: Context, listed: Sequence[Case]) -> list[str]:
         customer = customers.get(case.customer_id)
         answer = await ctx.uow.surveys.answer(case.answer_id) if case.answer_id else None
         assignee = await ctx.uow.staff.get(case.assignee_id) if case.assignee_id else None
-        parts = case_parts(case, customer, answer)
+        parts = case_parts(tr, case, customer, answer)
         parts.append(state_name(tr, case.state) + (
             f" ({escape(assignee.name or '?')})" if assignee is not None else ""))
         if case.first_response_at is None:
@@ -151,17 +156,24 @@ async def on_history(update: Update, ctx: Context, staff: StaffMember) -> list[E
             id=escape(wanted[:64])))]
     assert customer.id is not None
     entries = await ctx.uow.timeline.of(customer.id, limit=HISTORY)
+    await audit.log(ctx.uow, ctx.now, audit.Actor.STAFF, audit.Action.VIEWED_HISTORY,
+                    customer.id, staff=staff)
+    seen = masking.for_role(staff.role)
     head = _("<b>{name}</b> ({external_id}) · tier {tier}").format(
-        name=escape(customer.name), external_id=escape(customer.external_id or "—"),
-        tier=escape(customer.tier))
-    lines = [head]
-    lines += [history_line(tr, e, ctx.config.default_timezone) for e in entries] or [
+        name=escape(customer_name(tr, customer)),
+        external_id=escape(customer.external_id or "—"), tier=escape(customer.tier))
+    born = masking.birthday(customer.birthday, seen)
+    if born is not None:
+        head += " · " + _("birthday {date}").format(date=born)
+    lines = [head, *restrictions(ctx, customer)]
+    lines += [history_line(tr, e, ctx.config.default_timezone, seen) for e in entries] or [
         _("No interactions yet.")]
     text = "\n".join(lines)
-    while text_length(text) > TEXT_LIMIT and len(lines) > 2:  # oldest lines go first
-        del lines[1]
+    kept = len(lines) - len(entries) if entries else len(lines)
+    while text_length(text) > TEXT_LIMIT and len(lines) > kept + 1:  # oldest lines go first
+        del lines[kept]
         text = "\n".join(lines)
-    return [answer_here(update, clip(text, TEXT_LIMIT) if len(lines) <= 2 else text)]
+    return [answer_here(update, clip(text, TEXT_LIMIT) if len(lines) <= kept + 1 else text)]
 
 
 async def on_assign(update: Update, ctx: Context, staff: StaffMember) -> list[Effect]:
@@ -230,4 +242,7 @@ COMMANDS: dict[str, tuple[Command, frozenset[str]]] = {
     "assign": (on_assign, LEAD_ROLES),
     "note": (on_note, CASE_ROLES),
     "stats": (on_stats, ANY_STAFF),
+    "block": (restrict.on_block, LEAD_ROLES),
+    "mute": (restrict.on_mute, LEAD_ROLES),
+    "unmute": (restrict.on_unmute, LEAD_ROLES),
 }

@@ -101,6 +101,12 @@ def test_import_link_event_history_report(env: Path, capsys) -> None:
     (["report", "--by", "survey,region"], "--by: unknown breakdown 'region'; choose from "
      "period, survey, tier, purpose, staff, all or none"),
     (["staff", "add", "-5", "--role", "agent"], "TELEGRAM_USER_ID must be a positive"),
+    (["customers", "erase", "NOPE"], "no customer with external id 'NOPE'"),
+    (["customers", "block", "NOPE", "--reason", "asked"], "no customer with external id 'NOPE'"),
+    (["customers", "block", "C1", "--reason", "  "], "--reason must say why"),
+    (["customers", "erase", "#99"], "no customer with record id '#99'"),
+    (["customers", "erase", "#x1"], "no customer with record id '#x1'"),
+    (["audit", "--since", "99999"], "--since must be between 1 and 3650 days"),
 ])
 def test_bad_input_is_one_line_and_non_zero(env: Path, capsys, argv, message) -> None:
     run(capsys, "db", "upgrade")
@@ -324,3 +330,49 @@ def test_the_configured_playbook_is_checked_and_used(env: Path, capsys, monkeypa
                        "--at", "2020-01-01T00:00")
     assert "0 touches scheduled" in out
     assert "  warranty_reminder: not scheduled, its time before the event has passed" in out
+
+
+def test_erase_block_and_the_audit_log(env: Path, capsys) -> None:
+    run(capsys, "db", "upgrade")
+    (env / "c.csv").write_text(HEADER + "C1,Ann Lee,gold,,,1990-05-31,vip\nC2,Bo,,,,,\n",
+                               encoding="utf-8")
+    run(capsys, "customers", "import", "c.csv")
+    run(capsys, "events", "add", "--type", "purchase", "--customer", "C1", "--attr", "order=42")
+
+    code, out, err = run(capsys, "customers", "block", "C2", "--reason", "asked us to stop")
+    assert (code, err) == (0, "")
+    assert out.strip() == ("customer C2 is on the do-not-contact list: no proactive message "
+                           "will be sent to them")
+    code, out, _ = run(capsys, "customers", "block", "C2", "--reason", "again")
+    assert out.strip() == "customer C2 was already on the do-not-contact list"
+    assert _stored(capsys, "C2")["do_not_contact"] is True  # type: ignore[index]
+
+    code, out, _ = run(capsys, "customers", "erase", "C1")
+    assert code == 0
+    assert out.startswith("customer C1 erased: ")
+    assert _stored(capsys, "C1") is None  # its external id is gone with the rest
+    code, out, _ = run(capsys, "customers", "erase", "C1")
+    assert code == 1  # nothing half done twice: the id no longer names anyone
+
+    code, out, _ = run(capsys, "audit", "--format", "json")
+    entries = json.loads(out)
+    assert [(e["actor"], e["action"]) for e in entries] == [
+        ("operator", "blocked"), ("operator", "viewed_history"), ("operator", "erased")]
+    assert entries[0]["data"] == {"reason": "asked us to stop"}
+    code, out, _ = run(capsys, "audit")
+    lines = out.splitlines()
+    assert len(lines) == 3 and "blocked" in lines[0] and "reason=asked us to stop" in lines[0]
+    assert "Ann" not in out
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("CARELOOP_RETENTION_DAYS", "0", "CARELOOP_RETENTION_DAYS: must be greater than 0"),
+    ("CARELOOP_EXPORT_PER_DAY", "many", "CARELOOP_EXPORT_PER_DAY: "),
+])
+def test_privacy_settings_are_checked(env: Path, capsys, monkeypatch, name, value,
+                                      message) -> None:
+    monkeypatch.setenv(name, value)
+    code, _, err = run(capsys, "audit")
+    assert code == 2
+    assert err.startswith(f"careloop: error: {message}")
+    assert len(err.strip().splitlines()) == 1

@@ -28,14 +28,45 @@ def runtime(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     return str(request.param)
 
 
+# Every end-to-end module runs on aiogram × SQLite. Beyond that, each combination runs the
+# modules that can find something the others cannot, so that CI stays well under ten minutes:
+# - python-telegram-bot: the modules that between them reach every call of its adapter:
+#   polling and webhook, text, media (a campaign's photo with its buttons) and uploads,
+#   edits and button answers, forum topics, pins, member updates, errors normalized (429,
+#   5xx, timeouts), embedding, a real process.
+#   The handlers above the adapter are the same code under both runtimes.
+# - PostgreSQL: the modules whose flows lean on the SQL: conditional updates under races,
+#   bulk inserts, the reports' queries, erasure and retention, a crash and a restart.
+PTB_MODULES = frozenset({
+    "test_start", "test_webhook", "test_messenger", "test_embedding", "test_loop",
+    "test_case_desk", "test_community", "test_privacy", "test_demo", "test_crash",
+    "test_limits", "test_campaigns",
+})
+PG_MODULES = frozenset({
+    "test_loop", "test_surveys", "test_case_desk", "test_campaigns", "test_community",
+    "test_privacy", "test_staff_privacy", "test_delivery", "test_limits", "test_crash",
+})
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """python-telegram-bot runs on SQLite only: the storage is the same under both runtimes,
-    and crossing PostgreSQL with both would add minutes to CI for nothing new."""
-    dropped = [item for item in items if _params(item).get("runtime") == "ptb"
-               and _params(item).get("database_url") == "postgresql"]
+    """Keep the combinations above. python-telegram-bot runs on SQLite only. A test marked
+    `one_runtime` (careloop's own machinery at volume, or a cross product such as the demo in
+    every language) runs on aiogram only."""
+    dropped = [item for item in items if not _wanted(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if item not in dropped]
+
+
+def _wanted(item: pytest.Item) -> bool:
+    params = _params(item)
+    module = item.path.stem
+    if params.get("runtime") == "ptb":
+        return (module in PTB_MODULES and params.get("database_url") != "postgresql"
+                and item.get_closest_marker("one_runtime") is None)
+    if params.get("database_url") == "postgresql":
+        return module in PG_MODULES
+    return True
 
 
 def _params(item: pytest.Item) -> dict[str, Any]:

@@ -7,8 +7,10 @@ import asyncio
 import signal
 import sys
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from sqlmodel import col, select
 
 from bot.delivery.policy import AMBIGUOUS, RESENT
@@ -20,10 +22,26 @@ SURVEYS = 150
 CARE = 50
 
 
-async def _run(stage: Stage, log: Path) -> asyncio.subprocess.Process:
-    with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=process_env(stage), stdout=out, stderr=out)
+Run = Callable[[Stage, Path], Awaitable[asyncio.subprocess.Process]]
+
+
+@pytest.fixture
+async def run() -> AsyncIterator[Run]:
+    """Starts `careloop run` for a stage; what a failed test leaves running is killed."""
+    started: list[asyncio.subprocess.Process] = []
+
+    async def start(stage: Stage, log: Path) -> asyncio.subprocess.Process:
+        with log.open("ab") as out:
+            started.append(await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", env=process_env(stage),
+                stdout=out, stderr=out))
+        return started[-1]
+
+    yield start
+    for proc in started:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
 
 
 def _delivered(stage: Stage) -> list[int]:
@@ -44,7 +62,7 @@ async def _touches(stage: Stage) -> list[Touch]:
 
 
 async def test_sigkill_mid_broadcast_then_restart_sends_the_rest_once(
-        database_url: str, tmp_path: Path) -> None:
+        database_url: str, run: Run, tmp_path: Path) -> None:
     stage = await Stage.open(tmp_path, database_url=database_url)
     log = tmp_path / "careloop.log"
     try:
@@ -54,7 +72,7 @@ async def test_sigkill_mid_broadcast_then_restart_sends_the_rest_once(
                              survey_key="csat", category=Category.SURVEY)
         await stage.schedule(ids[SURVEYS:])
 
-        first = await _run(stage, log)
+        first = await run(stage, log)
         async def some_sent() -> bool:
             return len(_delivered(stage)) >= 60
         await _until(some_sent, "60 messages from the first process")
@@ -63,7 +81,7 @@ async def test_sigkill_mid_broadcast_then_restart_sends_the_rest_once(
         killed_at = len(_delivered(stage))
         assert killed_at < SURVEYS + CARE  # it really died mid-broadcast
 
-        second = await _run(stage, log)
+        second = await run(stage, log)
         async def all_settled() -> bool:
             return all(t.state in ("sent", "failed") for t in await _touches(stage))
         await _until(all_settled, "every touch to be settled after the restart")
@@ -99,14 +117,14 @@ async def test_sigkill_mid_broadcast_then_restart_sends_the_rest_once(
 
 
 async def test_sigterm_finishes_the_sends_in_flight_and_leaves_the_rest_queued(
-        database_url: str, tmp_path: Path) -> None:
+        database_url: str, run: Run, tmp_path: Path) -> None:
     stage = await Stage.open(tmp_path, database_url=database_url)
     log = tmp_path / "careloop.log"
     try:
         audience = await stage.seed_audience(120)
         await stage.schedule([c for c, _ in audience], purpose="survey.csat",
                              template="survey", survey_key="csat", category=Category.SURVEY)
-        proc = await _run(stage, log)
+        proc = await run(stage, log)
         async def some_sent() -> bool:
             return len(_delivered(stage)) >= 30
         await _until(some_sent, "30 messages")

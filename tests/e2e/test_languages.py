@@ -199,11 +199,11 @@ async def test_the_command_menu_is_published_in_every_language(stage: Stage) -> 
         published[call.params.get("language_code")] = (
             json.loads(commands) if isinstance(commands, str) else commands)
     assert sorted(published, key=str) == [None, "en", "ru", "zh"]
-    assert [c["command"] for c in published[None]] == ["start", "stop", "language", "help"]
+    assert [c["command"] for c in published[None]] == [
+        "start", "stop", "settings", "language", "mydata", "forget", "help"]
     about = {code: {c["command"]: c["description"] for c in menu}
              for code, menu in published.items()}
     assert about[None] == about["en"]
     assert about["en"]["language"] == "choose the language I write to you in"
     assert about["ru"]["language"] == "выбрать язык сообщений"
     assert about["zh"]["language"] == "选择消息语言"  # Telegram has one Chinese: Simplified
-

@@ -63,7 +63,9 @@ async def test_one_chat_gets_a_short_burst_then_one_a_second(database_url: str,
         assert len(arrivals) == 6
         assert throttled(stage) == []
         # A burst of three, then the fourth a second after the first, then one a second.
-        assert arrivals[2] - arrivals[0] < 0.5
+        # (At one a second from the start, the third would come two seconds after the first;
+        # a busy machine can stretch the burst itself to some tenths of a second.)
+        assert arrivals[2] - arrivals[0] < 1.0
         assert arrivals[3] - arrivals[0] >= 1.0
         gaps = [b - a for a, b in itertools.pairwise(arrivals)]
         assert all(g >= 0.99 for g in gaps[3:]), gaps
@@ -183,7 +185,9 @@ async def test_caps_hold_back_a_second_survey_and_priority_picks_service(
         assert (second.state, second.last_error) == (
             "pending", "frequency cap: 1 surveys per 7 days")
         assert first.sent_at is not None
-        assert abs(second.due_at - (first.sent_at + timedelta(days=7))) < timedelta(seconds=1)
+        # A week after the first: counted from its claim, a moment before `sent_at` is
+        # recorded after Telegram's answer (seconds later on a busy machine).
+        assert abs(second.due_at - (first.sent_at + timedelta(days=7))) < timedelta(seconds=30)
 
         # Two more service messages fill the cap of three; the survey still waits.
         await stage.schedule([customer])

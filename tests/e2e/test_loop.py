@@ -233,7 +233,8 @@ async def test_help_and_the_command_menu_list_the_same_commands(stage: Stage) ->
         import json
 
         menu = json.loads(menu)
-    assert [c["command"] for c in menu] == ["start", "stop", "language", "help"]
+    assert [c["command"] for c in menu] == [
+        "start", "stop", "settings", "language", "mydata", "forget", "help"]
     for command in menu:
         assert f"/{command['command']} — {command['description']}" in help_text
 

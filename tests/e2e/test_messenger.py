@@ -123,3 +123,24 @@ def _photo_id(sandbox: Sandbox, user: SandboxUser) -> str:
 def _decoded(value: object) -> object:
     """A JSON parameter as sent: a string in a form body, an object in a JSON body."""
     return json.loads(value) if isinstance(value, str) else value
+
+
+async def test_pins_unpins_and_deletes_in_a_group(sandbox: Sandbox, bot: Runtime) -> None:
+    """What a post in the community group needs: the new pin replaces the old one, and a
+    message the bot posted can be taken down."""
+    group = sandbox.add_group("Community", [])
+    old = await bot.messenger.send_text(group, "member day: old")
+    new = await bot.messenger.send_text(group, "member day: new")
+    await bot.messenger.pin(group, old.message_id)
+    await bot.messenger.unpin(group, old.message_id)
+    await bot.messenger.pin(group, new.message_id)
+    assert [m.message_id for m in sandbox.pinned(group)] == [new.message_id]
+    await bot.messenger.unpin(group)  # the latest pin
+    assert sandbox.pinned(group) == []
+
+    await bot.messenger.delete(group, old.message_id)
+    assert [m.message_id for m in sandbox.bot_messages(group) if not m.deleted] == [
+        new.message_id]
+    with pytest.raises(port.BadRequest):
+        await bot.messenger.delete(group, old.message_id)  # gone already
+    assert sandbox.rejected() == []

@@ -1,13 +1,247 @@
-"""Logs carry ids and error kinds: never names, message texts or the bot's token."""
+"""Privacy through the sandbox: consent per category, the /mydata export, erasure (staff
+views and reports), the retention purge on a moved clock, and logs that carry ids and error
+kinds, never names, message texts or the bot's token."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import sys
+from datetime import datetime
+from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
+from bot.sandbox import SandboxMessage
+from bot.services import reports
 from bot.stage import Stage
-from tests.e2e.conftest import surveyed
+from storage.models import AuditEntry, Customer, Interaction, SurveyAnswer
+from tests.e2e.conftest import linked, process_env, running, surveyed, with_case
+
+
+async def _customer(stage: Stage, customer_id: int = 1) -> Customer:
+    async with stage.storage.uow() as uow:
+        customer = await uow.customers.get(customer_id)
+    assert customer is not None
+    return customer
+
+
+async def _rows(stage: Stage, model: type) -> list:
+    async with stage.storage.uow() as uow:
+        return list((await uow.session.exec(select(model))).all())
+
+
+async def _report(stage: Stage, at: datetime) -> dict:
+    async with stage.storage.uow() as uow:
+        report = await reports.build_report(uow, at, 30, by=reports.BREAKDOWNS)
+    return report.as_dict()
+
+
+def _export(stage: Stage, message: SandboxMessage) -> dict:
+    assert message.document is not None
+    stored = stage.sandbox.world.files[message.document["file_id"]]
+    assert stored.data is not None
+    return json.loads(stored.data.decode("utf-8"))
+
+
+async def test_settings_show_and_change_each_consent_with_its_text_version(
+        stage: Stage) -> None:
+    ann = await linked(stage, "C1")
+    await stage.say(ann, "/settings")
+    shown = await stage.bot_says(ann.id, "Your settings")
+    assert "Care messages and surveys: on since" in (shown.content or "")
+    assert "(text service-2026-06)" in (shown.content or "")
+    assert "Offers and news: off" in (shown.content or "")
+    assert await stage.press(ann, shown, "Allow offers and news") == "Saved."
+    edited = await stage.wait(lambda: next(
+        (m for m in stage.sandbox.bot_messages(ann.id)
+         if m.message_id == shown.message_id and m.edited), None), "the settings to change")
+    assert "Offers and news: on since" in (edited.content or "")
+    customer = await _customer(stage)
+    assert customer.marketing_consent and customer.marketing_consent_version == (
+        "marketing-2026-06")
+    # /stop takes back every category at once; each change is in the timeline.
+    await stage.say(ann, "/stop")
+    await stage.bot_says(ann.id, "we will not send you any more messages")
+    customer = await _customer(stage)
+    assert not customer.service_consent and not customer.marketing_consent
+    consents = [(e.data["category"], e.data["granted"], e.data["via"], e.data["version"])
+                for e in await _rows(stage, Interaction) if e.kind == "consent"]
+    assert consents == [
+        ("service", True, "button", "service-2026-06"),
+        ("marketing", True, "/settings", "marketing-2026-06"),
+        ("service", False, "/stop", "service-2026-06"),
+        ("marketing", False, "/stop", "marketing-2026-06"),
+    ]
+
+
+async def test_mydata_sends_the_export_a_few_times_a_day(database_url: str,
+                                                         tmp_path: Path) -> None:
+    async with running(database_url, tmp_path, export_per_day=1) as stage:
+        ann, _card = await with_case(stage, "C1", comment="The zip <broke> & stuck")
+        await stage.say(ann, "/mydata")
+        sent = await stage.bot_says(ann.id, "everything we keep about you")
+        assert "1 support case" in (sent.content or "") and "1 survey answer" in (
+            sent.content or "")
+        data = _export(stage, sent)
+        assert data["profile"]["name"] == "Ann Lee"
+        assert data["profile"]["external_id"] == "C1"
+        assert data["consents"]["service"]["granted"] is True
+        assert data["consents"]["service"]["text_version"] == "service-2026-06"
+        assert data["consents"]["marketing"]["granted"] is False
+        assert [(a["survey"], a["score"], a["comment"]) for a in data["answers"]] == [
+            ("csat", 1, "The zip <broke> & stuck")]
+        assert [c["state"] for c in data["cases"]] == ["open"]
+        assert "The zip <broke> & stuck" in [e["text"] for e in data["timeline"]]
+        # The stored copy of the file goes once Telegram has it.
+        await stage.quiet()
+        async with stage.storage.uow() as uow:
+            rows = await uow.session.exec(select(__import__(
+                "storage.models", fromlist=["OutboundMessage"]).OutboundMessage))
+            uploads = [r.payload["upload"] for r in rows.all() if r.payload.get("upload")]
+        assert uploads == [[sent.document["file_name"], ""]]  # type: ignore[index]
+        # One a day here: the second is refused until tomorrow.
+        after = stage.last_id(ann.id)
+        await stage.say(ann, "/mydata")
+        await stage.bot_says(ann.id, "Please try again tomorrow", after=after)
+        stage.advance(days=1, minutes=1)
+        await stage.say(ann, "/mydata")
+        again = await stage.bot_says(ann.id, "everything we keep about you",
+                                     after=sent.message_id)
+        assert again.document is not None
+        exported = [e for e in await _rows(stage, AuditEntry) if e.action == "exported"]
+        assert [(e.actor, e.customer_id) for e in exported] == [("customer", 1)] * 2
+
+
+async def test_forget_erases_personal_data_and_keeps_the_numbers(stage: Stage) -> None:
+    lead, agent, _ = stage.staff
+    ann, card = await with_case(stage, "C1", comment="Broken zip, call 555 0199 123")
+    await stage.press(agent, card, "Claim")
+    await stage.say(agent, "We are on it", chat_id=stage.staff_chat, reply_to=card.message_id)
+    await stage.bot_says(ann.id, "We are on it")
+    await stage.quiet()
+    at = stage.clock.now()
+    before = await _report(stage, at)
+
+    await stage.say(ann, "/forget")
+    ask = await stage.bot_says(ann.id, "Erase your data?")
+    await stage.press(ann, ask, "Yes, erase my data")
+    await stage.bot_says(ann.id, "your data has been erased")
+    await stage.quiet()
+
+    # The card already in the group is redrawn without the name and the comment.
+    redrawn = await stage.wait(lambda: card if card.edited and "erased customer" in (
+        card.content or "") else None, "the card to be redrawn")
+    assert "Ann" not in (redrawn.content or "") and "Broken zip" not in (redrawn.content or "")
+    erased = await _customer(stage)
+    assert erased.erased_at is not None and erased.name == ""
+    assert (erased.external_id, erased.telegram_user_id, erased.chat_id) == (None, None, None)
+    assert not erased.service_consent
+    assert [e.text for e in await _rows(stage, Interaction) if e.text] == []
+    assert [a.comment for a in await _rows(stage, SurveyAnswer)] == [None]
+    assert [a.score for a in await _rows(stage, SurveyAnswer)] == [1]
+    assert await _report(stage, at) == before  # the numbers do not change
+    # Staff see an erased customer, and none of what they said.
+    after = stage.last_id(stage.staff_chat)
+    await stage.say(lead, "/cases", chat_id=stage.staff_chat)
+    listing = await stage.bot_says(stage.staff_chat, "Open cases", after=after)
+    assert "erased customer" in (listing.content or "") and "Ann" not in (listing.content or "")
+    await stage.say(lead, "/case 1", chat_id=stage.staff_chat)
+    fresh = await stage.bot_says(stage.staff_chat, "Case #1", after=listing.message_id)
+    assert "erased customer" in (fresh.content or "")
+    for gone in ("Ann", "Broken zip", "555", "We are on it"):
+        assert gone not in (fresh.content or ""), gone
+    await stage.say(lead, "/history C1", chat_id=stage.staff_chat)
+    await stage.bot_says(stage.staff_chat, "No customer has the id C1")
+    # The person who comes back starts afresh.
+    await stage.say(ann, "/start")
+    await stage.bot_says(ann.id, "May we message you?", after=ask.message_id)
+    people = await _rows(stage, Customer)
+    assert len(people) == 2 and people[1].telegram_user_id == ann.id
+    assert people[1].service_consent is False
+    erasures = [e for e in await _rows(stage, AuditEntry) if e.action == "erased"]
+    assert [(e.actor, e.customer_id) for e in erasures] == [("customer", 1)]
+
+
+async def test_an_unlinked_customer_can_be_erased_and_no_can_be_said(stage: Stage) -> None:
+    guest = stage.customer("Walkin", last_name="Person")
+    await stage.say(guest, "/start")
+    await stage.bot_says(guest.id, "May we message you?")
+    await stage.say(guest, "/forget")
+    ask = await stage.bot_says(guest.id, "Erase your data?")
+    await stage.press(guest, ask, "No, keep it")
+    await stage.bot_says(guest.id, "nothing was erased")
+    assert (await _customer(stage)).erased_at is None
+    await stage.say(guest, "/settings")
+    settings = await stage.bot_says(guest.id, "Your settings")
+    await stage.say(guest, "/forget")
+    ask = await stage.bot_says(guest.id, "Erase your data?", after=ask.message_id)
+    await stage.press(guest, ask, "Yes, erase my data")
+    await stage.bot_says(guest.id, "your data has been erased")
+    gone = await _customer(stage)
+    assert gone.erased_at is not None and gone.telegram_user_id is None and gone.name == ""
+    # A button the erased record was shown is no longer anyone's.
+    assert await stage.press(guest, settings, "Allow care messages") == (
+        "This button is no longer valid.")
+
+
+async def _careloop(stage: Stage, *argv: str) -> str:
+    """The operator's command, as a process on the stage's database and bot; its output."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *argv, env=process_env(stage),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert (proc.returncode, err) == (0, b""), err.decode()
+    return out.decode()
+
+
+async def test_the_operator_erases_a_customer_who_never_linked(stage: Stage) -> None:
+    guest = stage.customer("Walkin", last_name="Person")
+    await stage.say(guest, "/start")
+    await stage.bot_says(guest.id, "May we message you?")
+    await stage.say(guest, "call me at 555 0100 200")
+    await stage.quiet()
+    assert (await _careloop(stage, "customers", "erase", "#1")).startswith(
+        "customer #1 erased: ")
+    gone = await _customer(stage)
+    assert (gone.name, gone.telegram_user_id, gone.chat_id) == ("", None, None)
+    assert [e.text for e in await _rows(stage, Interaction) if e.text] == []
+    erasures = [e for e in await _rows(stage, AuditEntry) if e.action == "erased"]
+    assert [(e.actor, e.customer_id) for e in erasures] == [("operator", 1)]
+
+
+async def test_an_erasure_by_the_operator_redraws_the_case_cards(stage: Stage) -> None:
+    _ann, card = await with_case(stage, "C1", comment="Broken zip <again> & again")
+    await stage.quiet()
+    out = await _careloop(stage, "customers", "erase", "C1")
+    assert out.splitlines()[-1] == (
+        "1 case card(s) in the staff group redrawn without the name")
+    redrawn = card.content or ""
+    assert card.edited and "erased customer" in redrawn
+    assert "Ann" not in redrawn and "Broken zip" not in redrawn
+    # Still a working card: staff can claim the case of an erased customer.
+    _lead, agent, _ = stage.staff
+    assert await stage.press(agent, card, "Claim") == "You claimed case #1."
+
+
+async def test_retention_purges_old_texts_on_a_moved_clock(stage: Stage) -> None:
+    ann, _card = await with_case(stage, "C1", comment="Old complaint")
+    await stage.quiet()
+    stage.advance(days=366)
+    await stage.say(ann, "A new message")
+    await stage.quiet()
+    assert stage.running is not None
+    purged = await stage.running.app.retention.run()
+    assert purged.comments == 1 and purged.texts >= 2 and purged.messages >= 1
+    texts = [e.text for e in await _rows(stage, Interaction) if e.text]
+    assert texts == ["A new message"]  # younger than the retention period: kept
+    assert [(a.score, a.comment) for a in await _rows(stage, SurveyAnswer)] == [(1, None)]
+    runs = [e for e in await _rows(stage, AuditEntry) if e.action == "purged"]
+    assert [(e.actor, e.data["comments"], e.data["texts"]) for e in runs] == [
+        ("retention", 1, purged.texts)]
+    assert (await stage.running.app.retention.run()).total == 0  # nothing left to purge
 
 
 async def test_the_loop_logs_no_personal_data_or_token(
@@ -35,12 +269,28 @@ async def test_the_loop_logs_no_personal_data_or_token(
     await stage.say(agent, "Private answer text", chat_id=stage.staff_chat,
                     reply_to=card.message_id)
     await stage.bot_says(olga.id, "Private answer text")
+    # The privacy side of the loop: settings, the export, erasure and the purge.
+    await stage.say(olga, "/settings")
+    await stage.bot_says(olga.id, "Your settings")
+    await stage.say(olga, "/mydata")
+    await stage.bot_says(olga.id, "everything we keep about you")
+    await stage.say(olga, "/forget")
+    ask = await stage.bot_says(olga.id, "Erase your data?")
+    await stage.press(olga, ask, "Yes, erase my data")
+    await stage.bot_says(olga.id, "your data has been erased")
+    await stage.say(olga, "/start")  # back as someone new, whose texts the purge takes
+    await stage.bot_says(olga.id, "Hello, Olga!")
     await stage.quiet()
+    stage.advance(days=400)
+    assert stage.running is not None
+    await stage.running.app.retention.run()
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "not sent: transient" in logged  # careloop did log the failure
+    assert "retention: purged" in logged
     # ...and the framework its work: aiogram each update, PTB's httpx each request.
     assert ("is handled" if runtime == "aiogram" else "/bot<token>/sendMessage") in logged
     assert "Case #1" not in logged
     for secret in ("Olga", "Secretname", "4111", "Private answer text", "Broken",
+                   "/mydata", "/forget", "Erase your data",
                    stage.sandbox.token, stage.sandbox.token.split(":")[1]):
         assert secret not in logged, secret

@@ -53,6 +53,15 @@ async def test_webhook_mode_handles_updates_and_checks_the_secret(
         question = await stage.bot_says(zoe.id, "May we message you?")
         await stage.press(zoe, question, "Yes")
         await stage.bot_says(zoe.id, "We will keep in touch here")
+        # Joins reach the webhook too: careloop asked for chat_member updates by name.
+        assert "chat_member" in stage.sandbox.world.webhook_info()["allowed_updates"]
+        await stage.join(zoe, only="chat_member")
+
+        async def member() -> bool:
+            async with stage.storage.uow() as uow:
+                found = await uow.customers.by_telegram_user(zoe.id)
+            return found is not None and found.community_member
+        await stage.until(member, "Zoe's join to arrive by webhook")
 
         forged = {"update_id": 999, "message": {
             "message_id": 1, "date": 0, "chat": {"id": zoe.id, "type": "private"},

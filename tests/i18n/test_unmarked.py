@@ -23,6 +23,9 @@ ALLOWED = {
     ("bot/cli.py", "careloop keeps a business in touch with its customers after a sale."),
     ("bot/cli.py", "Create or update customers from a CSV file. Valid rows are imported "
                    "together; each rejected row is reported with its line number and reason."),
+    ("bot/cli.py", "Erase a customer's name, Telegram ids, messages, written answers and "
+                   "stored attachments' references. Scores, counts and times stay, so reports "
+                   "do not change. Cannot be undone."),
     # The demo's customers type a Telegram command, which is the same in every language.
     ("bot/demo.py", "/start "),
 }

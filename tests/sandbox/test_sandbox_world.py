@@ -147,3 +147,35 @@ async def test_forged_input_skips_the_client_checks(sandbox: Sandbox, bot: Bot) 
     assert message.message is not None and len(message.message.text or "") == 10_000
     with pytest.raises(SandboxError, match="1-4096"):
         await sandbox.user_sends(alice, "x" * 4097)
+
+
+async def test_joins_and_leaves_come_twice_as_telegram_sends_them(
+        sandbox: Sandbox, bot: Bot) -> None:
+    admin, dan = sandbox.add_user("Admin"), sandbox.add_user("Dan")
+    group = sandbox.add_group("Community", [admin])
+    await sandbox.user_joins(dan, group)
+    assert [u.message is not None for u in await bot.get_updates()] == [True]  # the default
+    # set leaves chat_member out; asked for by name, it comes.
+    await bot.get_updates(offset=-1, allowed_updates=["message", "chat_member"])
+    await sandbox.user_leaves(dan, group, removed_by=admin)
+    await sandbox.user_joins(dan, group, only="service")
+    await sandbox.user_leaves(dan, group, only="chat_member")
+
+    updates = await bot.get_updates(offset=(await bot.get_updates())[0].update_id)
+    seen = [("chat_member", u.chat_member.old_chat_member.status,
+             u.chat_member.new_chat_member.status, u.chat_member.from_user.id)
+            if u.chat_member else
+            ("message", [m.id for m in u.message.new_chat_members or []],
+             u.message.left_chat_member.id if u.message.left_chat_member else None,
+             u.message.from_user.id)
+            for u in updates if u.chat_member or u.message]
+    assert seen == [
+        ("message", [dan.id], None, dan.id),  # the first join, not yet confirmed
+        ("chat_member", "member", "kicked", admin.id),
+        ("message", [], dan.id, admin.id),
+        ("message", [dan.id], None, dan.id),
+        ("chat_member", "member", "left", dan.id),
+    ]
+    assert not sandbox.world.chats[group].has_member(dan.id)
+    with pytest.raises(SandboxError, match="not in chat"):
+        await sandbox.user_leaves(dan, group)

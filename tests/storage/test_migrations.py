@@ -13,8 +13,10 @@ from storage.migrate import downgrade, ensure_current, upgrade
 TABLES = {
     "customer", "business_event", "touch", "survey_invitation", "survey_answer",
     "support_case", "case_message", "staff_member", "interaction", "callback_key",
-    "processed_update", "outbound_message",
+    "processed_update", "outbound_message", "community_member", "community_event",
+    "community_welcome", "audit_entry",
 }
+CAMPAIGNS = {"campaign", "campaign_run", "campaign_response", "campaign_draft"}  # from 0006
 
 
 async def _tables(engine) -> set[str]:
@@ -27,14 +29,16 @@ async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         await upgrade(engine)
-        assert await _tables(engine) == TABLES
+        assert await _tables(engine) == TABLES | CAMPAIGNS
         await ensure_current(engine)
         await downgrade(engine, "0001")
-        assert await _tables(engine) == TABLES - {"outbound_message"}
+        assert await _tables(engine) == TABLES - {
+            "outbound_message", "community_member", "community_event", "community_welcome",
+            "audit_entry"}
         await downgrade(engine, "base")
         assert await _tables(engine) == set()
         await upgrade(engine)
-        assert await _tables(engine) == TABLES
+        assert await _tables(engine) == TABLES | CAMPAIGNS
     finally:
         await engine.dispose()
 

@@ -297,10 +297,13 @@ def test_the_scheduler_ticks_the_sender_and_scans_hourly(storage: Storage) -> No
     scheduler = build_scheduler(app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"outbox-sender", "case-desk", "birthday-scan", "inactivity-scan",
-                         "survey-rounds"}
-    assert jobs["outbox-sender"].func == app.sender.tick
-    assert jobs["case-desk"].func == app.desk.tick
-    assert jobs["survey-rounds"].func == app.survey_rounds.run
+                         "survey-rounds", "campaign-rounds", "retention"}
+    # Each job as given, wrapped so that a stop can wait for it (see test_ticking.py).
+    assert jobs["retention"].func.__wrapped__ == app.retention.run
+    assert jobs["outbox-sender"].func.__wrapped__ == app.sender.tick
+    assert jobs["campaign-rounds"].func.__wrapped__ == app.campaign_rounds.run
+    assert jobs["case-desk"].func.__wrapped__ == app.desk.tick
+    assert jobs["survey-rounds"].func.__wrapped__ == app.survey_rounds.run
     for scan in ("birthday-scan", "inactivity-scan"):
         job = jobs[scan]
         assert (job.coalesce, job.max_instances) == (True, 1)
@@ -335,7 +338,7 @@ async def test_the_scans_run_once_as_soon_as_the_scheduler_starts(storage: Stora
                 break
             await asyncio.sleep(0.01)
     finally:
-        scheduler.shutdown(wait=False)
+        await scheduler.stop(grace=5)
     assert [t.purpose for t in await _touches(storage)] == ["birthday_greeting"]
 
 

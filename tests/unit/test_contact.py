@@ -128,3 +128,11 @@ def test_no_quiet_hours_when_turned_off() -> None:
     policy = ContactPolicy(quiet=None)
     night = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
     assert decide(customer(), [due(1, at=night)], [], night, policy)[1] == Send()
+
+
+def test_do_not_contact_stops_every_category_before_anything_else() -> None:
+    blocked = customer(do_not_contact=True, marketing_consent=True, unreachable=True)
+    decisions = decide(blocked, [due(1), due(2, Category.SURVEY), due(3, Category.MARKETING)],
+                       [], NOON_UTC, POLICY)
+    assert decisions == {1: Skip("do not contact"), 2: Skip("do not contact"),
+                         3: Skip("do not contact")}

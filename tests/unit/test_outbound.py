@@ -3,6 +3,7 @@ and never lost or doubled across a crash. Driven through the Messenger port."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from bot.app import Storage, build_app
@@ -11,7 +12,7 @@ from bot.delivery.limiter import Limiter
 from bot.delivery.outbound import FAST_PATH_GRACE, Outbound, decode, encode
 from bot.ports.clock import ManualClock
 from bot.ports.messenger import RetryAfter, Sent
-from bot.ports.updates import Button, Keyboard, Media
+from bot.ports.updates import Button, Keyboard, Media, Upload
 from bot.settings import Settings
 from handlers.effects import CaseLink, LogAs, Send
 from storage.models import Customer, TouchState
@@ -56,6 +57,9 @@ def test_a_send_survives_its_round_trip_through_json() -> None:
                 log=LogAs(9, "message", 2, {"staff_id": 1}), case_link=CaseLink(2, "card"),
                 on_failure=Send(-100, "failed", reply_to=5))
     assert decode(encode(send)) == send
+    export = Send(1, "your data", upload=Upload("my-data.json", b'{"name": "\xc3\xa9"}'))
+    assert json.loads(json.dumps(encode(export))) == encode(export)  # storable as JSON
+    assert decode(encode(export)) == export
 
 
 async def test_delayed_replies_wait_and_keep_their_order(storage: Storage,

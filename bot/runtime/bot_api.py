@@ -1,0 +1,122 @@
+"""The Messenger port over a framework's bot object, for both runtimes.
+
+aiogram's and python-telegram-bot's bots have the Bot API's own method names and
+parameters, so the calls are made once, here. Each runtime supplies what differs: how a
+keyboard, a reply and an upload are built, and how its errors map onto the port's kinds.
+Nothing here imports a Telegram framework.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any
+
+from bot.ports import messenger as port
+from bot.ports.updates import Keyboard, Media, Upload
+
+# careloop's texts are Telegram HTML, said on every call, not only as the bot's defaults,
+# so that a host bot's own defaults (embedded) cannot change them.
+HTML = "HTML"
+
+
+class BotApiMessenger:
+    caught: tuple[type[Exception], ...] = ()  # the framework's errors, and timeouts
+    link_preview: Any = None  # the framework's "no link preview" options
+
+    def __init__(self, bot: Any) -> None:
+        self._bot = bot
+
+    # --- what each runtime supplies ------------------------------------------------------
+
+    def _markup(self, keyboard: Keyboard | None) -> Any:
+        raise NotImplementedError
+
+    def _reply(self, message_id: int | None) -> Any:
+        raise NotImplementedError
+
+    def _normalized(self, exc: Exception) -> port.MessengerError:
+        raise NotImplementedError
+
+    def _upload(self, upload: Upload) -> dict[str, Any]:
+        """The send_document arguments that carry a file made here."""
+        raise NotImplementedError
+
+    # --- the port ---------------------------------------------------------------------------
+
+    async def _call(self, call: Awaitable[Any], *, unchanged: str | None = None) -> Any:
+        """Await a Bot API call, its errors as the port's. `unchanged`: a bad request that
+        says the thing is already as asked (Telegram's words, lowercase) is no error."""
+        try:
+            return await call
+        except self.caught as exc:
+            error = self._normalized(exc)
+            if unchanged and isinstance(error, port.BadRequest) \
+                    and unchanged in str(error).lower():
+                return None
+            raise error from exc
+
+    async def _sent(self, call: Awaitable[Any]) -> port.Sent:
+        msg = await self._call(call)
+        return port.Sent(msg.chat.id, msg.message_id)
+
+    async def send_text(
+        self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
+        reply_to: int | None = None, topic_id: int | None = None, paid: bool = False,
+    ) -> port.Sent:
+        return await self._sent(self._bot.send_message(
+            chat_id, text, parse_mode=HTML, link_preview_options=self.link_preview,
+            reply_markup=self._markup(keyboard), message_thread_id=topic_id,
+            reply_parameters=self._reply(reply_to), allow_paid_broadcast=paid or None))
+
+    async def send_media(
+        self, chat_id: int, media: Media, *, caption: str | None = None,
+        keyboard: Keyboard | None = None, reply_to: int | None = None,
+        topic_id: int | None = None, paid: bool = False,
+    ) -> port.Sent:
+        send = self._bot.send_photo if media.kind == "photo" else self._bot.send_document
+        return await self._sent(send(
+            chat_id, media.file_id, caption=caption or None, parse_mode=HTML,
+            reply_markup=self._markup(keyboard), message_thread_id=topic_id,
+            reply_parameters=self._reply(reply_to), allow_paid_broadcast=paid or None))
+
+    async def send_upload(
+        self, chat_id: int, upload: Upload, *, caption: str | None = None,
+        reply_to: int | None = None, topic_id: int | None = None,
+    ) -> port.Sent:
+        return await self._sent(self._bot.send_document(
+            chat_id, **self._upload(upload), caption=caption or None, parse_mode=HTML,
+            message_thread_id=topic_id, reply_parameters=self._reply(reply_to)))
+
+    async def edit_text(
+        self, chat_id: int, message_id: int, text: str, *, keyboard: Keyboard | None = None
+    ) -> None:
+        await self._call(self._bot.edit_message_text(
+            text=text, chat_id=chat_id, message_id=message_id, parse_mode=HTML,
+            link_preview_options=self.link_preview, reply_markup=self._markup(keyboard),
+        ), unchanged="message is not modified")
+
+    async def answer_button(self, callback_id: str, text: str | None = None) -> None:
+        await self._call(self._bot.answer_callback_query(callback_id, text=text))
+
+    async def is_forum(self, chat_id: int) -> bool:
+        chat = await self._call(self._bot.get_chat(chat_id))
+        return bool(chat.is_forum)
+
+    async def create_topic(self, chat_id: int, name: str) -> int:
+        topic = await self._call(self._bot.create_forum_topic(chat_id, name))
+        return int(topic.message_thread_id)
+
+    async def set_topic_closed(self, chat_id: int, topic_id: int, closed: bool) -> None:
+        call = self._bot.close_forum_topic if closed else self._bot.reopen_forum_topic
+        # Already so: the wanted state holds.
+        await self._call(call(chat_id, topic_id), unchanged="topic_not_modified")
+
+    async def pin(self, chat_id: int, message_id: int) -> None:
+        await self._call(self._bot.pin_chat_message(chat_id, message_id,
+                                                    disable_notification=True))
+
+    async def unpin(self, chat_id: int, message_id: int | None = None) -> None:
+        await self._call(self._bot.unpin_chat_message(chat_id, message_id=message_id))
+
+    async def delete(self, chat_id: int, message_id: int) -> None:
+        await self._call(self._bot.delete_message(chat_id, message_id))

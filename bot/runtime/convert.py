@@ -1,0 +1,105 @@
+"""Telegram's updates → careloop's one Update, for both runtimes.
+
+aiogram's and python-telegram-bot's objects carry the Bot API's own field names, so one
+conversion, reading those names, serves both; each runtime only hands its objects over.
+Nothing here imports a Telegram framework.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.ports.updates import (
+    Chat,
+    ChatKind,
+    Media,
+    MemberChange,
+    Update,
+    User,
+    membership_change,
+    service_change,
+)
+
+
+def _user(tg: Any) -> User:
+    return User(id=tg.id, first_name=tg.first_name, last_name=tg.last_name,
+                username=tg.username, language_code=tg.language_code, is_bot=tg.is_bot)
+
+
+def _chat(message: Any) -> Chat:
+    try:
+        kind = ChatKind(message.chat.type)
+    except ValueError:
+        kind = ChatKind.GROUP
+    return Chat(id=message.chat.id, kind=kind, title=message.chat.title,
+                is_forum=bool(message.chat.is_forum))
+
+
+def _media(message: Any) -> Media | None:
+    if message.photo:
+        return Media("photo", message.photo[-1].file_id)
+    if message.document:
+        return Media("document", message.document.file_id, message.document.file_name)
+    return None
+
+
+def from_message(update_id: int, message: Any) -> Update | None:
+    if message.from_user is None:
+        return None  # channel posts and anonymous admins: nobody to answer
+    text = message.text
+    command, args = Update.split_command(text) if text else (None, "")
+    return Update(
+        update_id=update_id,
+        chat=_chat(message),
+        user=_user(message.from_user),
+        message_id=message.message_id,
+        text=text,
+        command=command,
+        command_args=args,
+        reply_to_message_id=message.reply_to_message.message_id
+        if message.reply_to_message else None,
+        topic_id=message.message_thread_id if message.is_topic_message else None,
+        media=_media(message),
+        caption=message.caption,
+        reply_to_user_id=message.reply_to_message.from_user.id
+        if message.reply_to_message and message.reply_to_message.from_user else None,
+        member_change=service_change(
+            [_user(u) for u in message.new_chat_members or ()],
+            _user(message.left_chat_member) if message.left_chat_member else None,
+            message.from_user.id),
+    )
+
+
+def from_chat_member(update_id: int, event: Any) -> Update | None:
+    """A chat_member update: one person's status in a group changed."""
+    old, new = event.old_chat_member, event.new_chat_member
+    status = membership_change(old.status, getattr(old, "is_member", None),
+                               new.status, getattr(new, "is_member", None))
+    if status is None:
+        return None  # a promotion or a restriction: still in the group, or still out
+    try:
+        kind = ChatKind(event.chat.type)
+    except ValueError:
+        kind = ChatKind.GROUP
+    return Update(
+        update_id=update_id,
+        chat=Chat(id=event.chat.id, kind=kind, title=event.chat.title,
+                  is_forum=bool(event.chat.is_forum)),
+        user=_user(event.from_user),
+        member_change=MemberChange(status, (_user(event.new_chat_member.user),), "chat_member"),
+    )
+
+
+def from_callback(update_id: int, query: Any) -> Update:
+    """A button press on a message Telegram still shows us (each runtime checks that: a
+    message too old is reported without its chat, and has no key to check)."""
+    message = query.message
+    return Update(
+        update_id=update_id,
+        chat=_chat(message),
+        user=_user(query.from_user),
+        message_id=message.message_id,
+        callback_id=query.id,
+        callback_data=query.data,
+        topic_id=message.message_thread_id if message.is_topic_message else None,
+    )

@@ -1,0 +1,83 @@
+"""Consent per category, the one place that changes it: every change carries its time and
+the version of the text agreed to, and lands in the timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from bot.services.timeline import record
+from storage.models import Customer
+from storage.uow import UnitOfWork
+
+
+class ConsentCategory(StrEnum):
+    """What a customer agrees to separately: care messages and surveys, and marketing."""
+
+    SERVICE = "service"
+    MARKETING = "marketing"
+
+
+# The version of each consent text shown to customers. Change it whenever the wording of
+# the question changes, so each recorded consent says which text it answered.
+TEXT_VERSION: dict[ConsentCategory, str] = {
+    ConsentCategory.SERVICE: "service-2026-06",
+    ConsentCategory.MARKETING: "marketing-2026-06",
+}
+
+
+def granted(customer: Customer, category: ConsentCategory) -> bool:
+    if category is ConsentCategory.MARKETING:
+        return customer.marketing_consent
+    return customer.service_consent
+
+
+def since(customer: Customer, category: ConsentCategory) -> datetime | None:
+    if category is ConsentCategory.MARKETING:
+        return customer.marketing_consent_at
+    return customer.service_consent_at
+
+
+def version(customer: Customer, category: ConsentCategory) -> str | None:
+    if category is ConsentCategory.MARKETING:
+        return customer.marketing_consent_version
+    return customer.service_consent_version
+
+
+def apply(customer: Customer, category: ConsentCategory, value: bool, now: datetime) -> str:
+    """Set the fields only (no timeline entry); returns the text version recorded. For a
+    record built or moved in bulk; a decision goes through `set_consent`."""
+    text = TEXT_VERSION[category]
+    if category is ConsentCategory.MARKETING:
+        customer.marketing_consent = value
+        customer.marketing_consent_at = now
+        customer.marketing_consent_version = text
+    else:
+        customer.service_consent = value
+        customer.service_consent_at = now
+        customer.service_consent_version = text
+    return text
+
+
+async def set_consent(
+    uow: UnitOfWork, now: datetime, customer: Customer, category: ConsentCategory | str,
+    value: bool, via: str,
+) -> bool:
+    """Record one consent decision; returns False when nothing changed. `via` says where it
+    came from ("button", "/settings", "/stop", "unsubscribe", ...)."""
+    category = ConsentCategory(category)
+    if granted(customer, category) == value:
+        return False
+    text = apply(customer, category, value, now)
+    uow.session.add(customer)
+    await record(uow, now, customer.id, "consent", "in", category=category.value,  # type: ignore[arg-type]
+                 granted=value, via=via, version=text)
+    return True
+
+
+async def withdraw_all(uow: UnitOfWork, now: datetime, customer: Customer, via: str) -> bool:
+    """Every category off at once (/stop); returns whether anything changed."""
+    changed = False
+    for category in ConsentCategory:
+        changed = await set_consent(uow, now, customer, category, False, via) or changed
+    return changed

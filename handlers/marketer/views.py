@@ -1,0 +1,95 @@
+"""How campaigns read, for marketers in the chat and operators at the command line."""
+
+from __future__ import annotations
+
+from html import escape
+
+from bot.campaigns.segment import Audience
+from bot.campaigns.spec import CampaignSpec
+from bot.delivery.contact import DO_NOT_CONTACT, UNREACHABLE
+from bot.i18n import N_, Translator
+from bot.services.campaigns import COUNTS, Stats, VariantStats, spec_of
+from storage.models import Campaign
+
+# Why a customer in the segment gets no message (bot.delivery.contact.consent_problem),
+# in words for the marketer's language.
+REASONS = {
+    "no marketing consent": N_("no marketing consent"),
+    "not linked to a Telegram chat": N_("not linked to a Telegram chat"),
+    UNREACHABLE: N_("unreachable (blocked the bot or chat gone)"),
+    DO_NOT_CONTACT: N_("do not contact"),
+}
+COUNT_LABELS = {
+    "targeted": N_("targeted"), "sent": N_("sent"), "failed": N_("failed"),
+    "blocked": N_("blocked"), "skipped": N_("skipped"), "waiting": N_("waiting"),
+    "cancelled": N_("cancelled"), "taps": N_("taps"), "starts": N_("starts"),
+    "unsubscribed": N_("unsubscribed"),
+}
+STATES = {"draft": N_("draft"), "active": N_("active"), "paused": N_("paused"),
+          "finished": N_("finished"), "cancelled": N_("cancelled")}
+
+
+def _name(text: str, html: bool) -> str:
+    return escape(text) if html else text
+
+
+def reason(tr: Translator, text: str) -> str:
+    return tr.gettext(REASONS[text]) if text in REASONS else text
+
+
+def summary(tr: Translator, campaign: Campaign, *, html: bool = False) -> str:
+    """One line: number, name, state, when, who."""
+    spec = spec_of(campaign)
+    state = tr.gettext(STATES.get(campaign.state, campaign.state))
+    if spec.to_community:
+        return tr.gettext("#{id} {name} — {state} — {when} — a post in the community "
+                          "group").format(id=campaign.id, name=_name(campaign.name, html),
+                                          state=state, when=spec.schedule.describe())
+    return tr.gettext("#{id} {name} — {state} — {when} — segment: {segment}").format(
+        id=campaign.id, name=_name(campaign.name, html), state=state,
+        when=spec.schedule.describe(), segment=_name(spec.segment.describe(), html))
+
+
+def audience_text(tr: Translator, found: Audience) -> str:
+    lines = [tr.ngettext("Would reach {n} customer.", "Would reach {n} customers.",
+                         len(found.recipients)).format(n=tr.decimal(len(found.recipients)))]
+    if found.excluded:
+        lines.append(tr.gettext("Excluded: {reasons}").format(reasons=tr.join(
+            f"{reason(tr, r)} {tr.decimal(n)}" for r, n in found.excluded.most_common())))
+    return "\n".join(lines)
+
+
+def _counts(tr: Translator, v: VariantStats) -> str:
+    values = v.as_dict()
+    return " · ".join(f"{tr.gettext(COUNT_LABELS[k])} {tr.decimal(values[k])}" for k in COUNTS
+                      if values[k] or k in ("targeted", "sent"))
+
+
+def stats_text(tr: Translator, stats: Stats, *, html: bool = False) -> str:
+    spec: CampaignSpec = spec_of(stats.campaign)
+    lines = [summary(tr, stats.campaign, html=html),
+             tr.ngettext("{n} run", "{n} runs", stats.runs).format(n=stats.runs),
+             _counts(tr, stats.total)]
+    if len(stats.variants) > 1:
+        for variant in spec.variants:
+            counts = stats.variants.get(variant.name, VariantStats())
+            lines.append(tr.gettext("variant {name} ({share}%): {counts}").format(
+                name=variant.name, share=variant.share, counts=_counts(tr, counts)))
+    if stats.excluded:
+        lines.append(tr.gettext("Excluded: {reasons}").format(reasons=tr.join(
+            f"{reason(tr, r)} {tr.decimal(n)}" for r, n in stats.excluded.most_common())))
+    return "\n".join(lines)
+
+
+def stats_json(stats: Stats) -> dict[str, object]:
+    spec = spec_of(stats.campaign)
+    return {
+        "id": stats.campaign.id, "name": stats.campaign.name, "state": stats.campaign.state,
+        "schedule": spec.schedule.describe(), "segment": spec.segment.describe(),
+        "runs": stats.runs, "excluded": dict(stats.excluded),
+        "skipped_reasons": dict(stats.skipped_reasons),
+        "total": stats.total.as_dict(),
+        "variants": {name: {"share": (spec.variant(name).share  # type: ignore[union-attr]
+                                      if spec.variant(name) else 0), **v.as_dict()}
+                     for name, v in stats.variants.items()},
+    }

@@ -1,0 +1,166 @@
+"""The statements behind erasure, retention and the data export, and the audit log.
+
+The timeline is append-only for everything else; only here are texts taken out of it, as
+privacy law requires: entries stay (their kind, time and direction count in the numbers),
+their words go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    AuditEntry,
+    BusinessEvent,
+    CallbackKey,
+    Case,
+    CommunityEvent,
+    CommunityMember,
+    Interaction,
+    OutboundMessage,
+    SurveyAnswer,
+    SurveyInvitation,
+    TouchState,
+)
+
+# Outbound messages still to be sent keep their text until they go (or are erased).
+_SETTLED = (TouchState.SENT, TouchState.FAILED, TouchState.SKIPPED, TouchState.CANCELLED)
+
+
+def _count(result: Any) -> int:
+    return int(result.rowcount or 0)
+
+
+class PrivacyQueries:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _write(self, statement: Any) -> int:
+        return _count(await self.session.exec(statement))
+
+    # --- the export -----------------------------------------------------------------------
+
+    async def answers_of(self, customer_id: int) -> Sequence[SurveyAnswer]:
+        res = await self.session.exec(select(SurveyAnswer).where(
+            SurveyAnswer.customer_id == customer_id).order_by(col(SurveyAnswer.id)))
+        return res.all()
+
+    async def cases_of(self, customer_id: int) -> Sequence[Case]:
+        res = await self.session.exec(
+            select(Case).where(Case.customer_id == customer_id).order_by(col(Case.id)))
+        return res.all()
+
+    async def events_of(self, customer_id: int) -> Sequence[BusinessEvent]:
+        res = await self.session.exec(select(BusinessEvent).where(
+            BusinessEvent.customer_id == customer_id).order_by(col(BusinessEvent.id)))
+        return res.all()
+
+    # --- erasure --------------------------------------------------------------------------
+
+    async def erase_texts(self, customer_id: int) -> int:
+        """Every text in the customer's timeline; returns how many entries had one."""
+        return await self._write(
+            update(Interaction)
+            .where(col(Interaction.customer_id) == customer_id, col(Interaction.text).is_not(None))
+            .values(text=None))
+
+    async def erase_comments(self, customer_id: int) -> int:
+        """Written answers, and questions asked in the community group."""
+        return await self._write(
+            update(SurveyAnswer)
+            .where(col(SurveyAnswer.customer_id) == customer_id,
+                   col(SurveyAnswer.comment).is_not(None))
+            .values(comment=None)) + await self._write(
+            update(Case)
+            .where(col(Case.customer_id) == customer_id, col(Case.question).is_not(None))
+            .values(question=None))
+
+    async def forget_community_member(self, telegram_user_id: int) -> None:
+        """The tie between the Telegram account and the group: its joins and leaves stay
+        counted for the weekly figures, under no one's id (0)."""
+        await self._write(delete(CommunityMember)
+                          .where(col(CommunityMember.telegram_user_id) == telegram_user_id))
+        await self._write(update(CommunityEvent)
+                          .where(col(CommunityEvent.telegram_user_id) == telegram_user_id)
+                          .values(telegram_user_id=0))
+
+    async def erase_event_details(self, customer_id: int) -> None:
+        """An event's attributes are the business's free-form details about the person."""
+        await self._write(update(BusinessEvent)
+                          .where(col(BusinessEvent.customer_id) == customer_id)
+                          .values(attrs={}))
+
+    async def forget_chat(self, customer_id: int, chat_id: int | None,
+                          case_ids: Sequence[int], staff_chat_id: int | None) -> int:
+        """The Telegram side: the chat id on invitations, the buttons and every stored
+        message to the chat, and stored staff-group messages about the customer's cases
+        (relays carry their words and attachments' file ids). Returns messages removed."""
+        await self._write(update(SurveyInvitation)
+                          .where(col(SurveyInvitation.customer_id) == customer_id)
+                          .values(chat_id=None))  # its message id counts it as delivered
+        removed = 0
+        if chat_id is not None:
+            await self._write(delete(CallbackKey).where(col(CallbackKey.chat_id) == chat_id))
+            removed += await self._write(
+                delete(OutboundMessage).where(col(OutboundMessage.chat_id) == chat_id))
+        if staff_chat_id is not None and case_ids:
+            wanted = set(case_ids)
+            res = await self.session.exec(select(OutboundMessage.id, OutboundMessage.payload)
+                                          .where(OutboundMessage.chat_id == staff_chat_id))
+            about = [row_id for row_id, payload in res.all()
+                     if (payload.get("case_link") or [None])[0] in wanted]
+            if about:
+                removed += await self._write(
+                    delete(OutboundMessage).where(col(OutboundMessage.id).in_(about)))
+        return removed
+
+    # --- retention ------------------------------------------------------------------------
+
+    async def purge_texts(self, cutoff: datetime) -> int:
+        return await self._write(
+            update(Interaction)
+            .where(col(Interaction.at) < cutoff, col(Interaction.text).is_not(None))
+            .values(text=None))
+
+    async def purge_comments(self, cutoff: datetime) -> int:
+        """Written answers and community questions older than `cutoff`."""
+        return await self._write(
+            update(SurveyAnswer)
+            .where(col(SurveyAnswer.answered_at) < cutoff, col(SurveyAnswer.comment).is_not(None))
+            .values(comment=None)) + await self._write(
+            update(Case)
+            .where(col(Case.opened_at) < cutoff, col(Case.question).is_not(None))
+            .values(question=None))
+
+    async def purge_outbound(self, cutoff: datetime) -> int:
+        """Settled outbound messages: their rows hold the texts that were sent."""
+        return await self._write(
+            delete(OutboundMessage)
+            .where(col(OutboundMessage.created_at) < cutoff,
+                   col(OutboundMessage.state).in_(_SETTLED)))
+
+    # --- the audit log --------------------------------------------------------------------
+
+    async def audit(self, entry: AuditEntry) -> AuditEntry:
+        self.session.add(entry)
+        await self.session.flush()
+        return entry
+
+    async def audit_since(self, since: datetime, limit: int = 10_000) -> Sequence[AuditEntry]:
+        res = await self.session.exec(
+            select(AuditEntry).where(col(AuditEntry.at) >= since)
+            .order_by(col(AuditEntry.at), col(AuditEntry.id)).limit(limit))
+        return res.all()
+
+    async def audit_count(self, customer_id: int, action: str, since: datetime) -> int:
+        res = await self.session.exec(
+            select(func.count()).select_from(AuditEntry)
+            .where(col(AuditEntry.customer_id) == customer_id, col(AuditEntry.action) == action,
+                   col(AuditEntry.at) >= since))
+        return int(res.one())

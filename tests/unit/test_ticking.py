@@ -1,0 +1,55 @@
+"""A stop lets the scheduler's running jobs end instead of cancelling them mid-way."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.scheduling import Ticking
+
+
+async def test_a_stop_lets_a_running_job_finish_and_starts_no_other() -> None:
+    started = asyncio.Event()
+    ends: list[str] = []
+
+    async def transaction() -> None:  # a job half-way through its database work at the stop
+        started.set()
+        await asyncio.sleep(0.2)
+        ends.append("committed")
+
+    scheduler = Ticking(timezone="UTC")
+    scheduler.add_job(transaction, IntervalTrigger(seconds=0.05), max_instances=1)
+    scheduler.start()
+    await started.wait()
+    await scheduler.stop(grace=5)
+    assert ends == ["committed"]  # not cancelled
+    await asyncio.sleep(0.2)
+    assert ends == ["committed"]  # and no run after the stop
+
+
+async def test_a_job_past_the_grace_is_cancelled_and_named(
+        caplog: pytest.LogCaptureFixture) -> None:
+    started = asyncio.Event()
+    cancelled = asyncio.Event()
+
+    async def stuck() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    scheduler = Ticking(timezone="UTC")
+    scheduler.add_job(stuck, IntervalTrigger(seconds=0.05), max_instances=1)
+    scheduler.start()
+    await started.wait()
+    with caplog.at_level(logging.WARNING, logger="bot.scheduling"):
+        await scheduler.stop(grace=0.1)
+    await asyncio.wait_for(cancelled.wait(), 5)
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.scheduling"] == [
+        "test_a_job_past_the_grace_is_cancelled_and_named.<locals>.stuck still running "
+        "after 0.1s: cancelled"]
