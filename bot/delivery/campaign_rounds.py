@@ -10,9 +10,10 @@ the send and its record leaves the run without a message id, never a second post
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 
@@ -40,9 +41,17 @@ class CampaignRounds:
     language: str  # the business's: a community post's language
     community_chat_id: int | None = None
     bot_username: str | None = None  # for {start_link}
+    # One round at a time in this process, so that a round called beside the scheduler's
+    # returns only once what was due is planned, posted and pinned.
+    _turn: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False,
+                                compare=False)
 
     async def run(self) -> int:
         """Plan every run that is due; returns how many messages were queued or posted."""
+        async with self._turn:
+            return await self._round()
+
+    async def _round(self) -> int:
         now = self.clock.now()
         async with self.uow() as uow:
             due = await uow.campaigns.due(now)
