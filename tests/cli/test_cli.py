@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -363,6 +364,29 @@ def test_erase_block_and_the_audit_log(env: Path, capsys) -> None:
     lines = out.splitlines()
     assert len(lines) == 3 and "blocked" in lines[0] and "reason=asked us to stop" in lines[0]
     assert "Ann" not in out
+
+
+def test_erase_without_a_token_warns_of_the_cards_it_could_not_redraw(env: Path,
+                                                                     capsys) -> None:
+    run(capsys, "db", "upgrade")
+    (env / "c.csv").write_text(HEADER + "C1,Ann Lee,,,,,\n", encoding="utf-8")
+    run(capsys, "customers", "import", "c.csv")
+    # A case whose card is in the staff group, as the bot would have left it.
+    with sqlite3.connect(env / "c.db") as db:
+        (customer,) = db.execute("SELECT id FROM customer WHERE external_id = 'C1'").fetchone()
+        at = "2026-11-01 10:00:00.000000"
+        case = db.execute(
+            "INSERT INTO support_case (customer_id, state, priority, opened_at, sla_due_at, "
+            "reopen_count, card_state) VALUES (?, 'open', 'normal', ?, ?, 0, 'posted')",
+            (customer, at, at)).lastrowid
+        db.execute("INSERT INTO case_message (case_id, chat_id, message_id, role) "
+                   "VALUES (?, -100, 7, 'card')", (case,))
+
+    code, out, err = run(capsys, "customers", "erase", "C1")
+    assert code == 0 and out.startswith("customer C1 erased: ")
+    assert err == ("careloop: warning: 1 case card(s) in the staff group still show the name: "
+                   "CARELOOP_BOT_TOKEN is not set, so they were not redrawn\n")
+    assert _stored(capsys, "C1") is None  # the erasure itself does not wait on the cards
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [
