@@ -48,15 +48,20 @@ def apply(customer: Customer, category: ConsentCategory, value: bool, now: datet
     """Set the fields only (no timeline entry); returns the text version recorded. For a
     record built or moved in bulk; a decision goes through `set_consent`."""
     text = TEXT_VERSION[category]
+    _write(customer, category, value, now, text)
+    return text
+
+
+def _write(customer: Customer, category: ConsentCategory, value: bool, at: datetime,
+           text: str | None) -> None:
     if category is ConsentCategory.MARKETING:
         customer.marketing_consent = value
-        customer.marketing_consent_at = now
+        customer.marketing_consent_at = at
         customer.marketing_consent_version = text
     else:
         customer.service_consent = value
-        customer.service_consent_at = now
+        customer.service_consent_at = at
         customer.service_consent_version = text
-    return text
 
 
 async def set_consent(
@@ -73,6 +78,24 @@ async def set_consent(
     await record(uow, now, customer.id, "consent", "in", category=category.value,  # type: ignore[arg-type]
                  granted=value, via=via, version=text)
     return True
+
+
+async def carry_over(uow: UnitOfWork, now: datetime, source: Customer, target: Customer) -> None:
+    """The same person's decisions move from the record they gave them on (a record known
+    only by their Telegram account) to the record that takes the account over: per category
+    the later decision stands, with its own time and text version."""
+    for category in ConsentCategory:
+        decided = since(source, category)
+        if decided is None:
+            continue
+        known = since(target, category)
+        if known is not None and known >= decided:
+            continue
+        value, text = granted(source, category), version(source, category)
+        _write(target, category, value, decided, text)
+        await record(uow, now, target.id, "consent", "in", category=category.value,  # type: ignore[arg-type]
+                     granted=value, via="linking", version=text)
+    uow.session.add(target)
 
 
 async def withdraw_all(uow: UnitOfWork, now: datetime, customer: Customer, via: str) -> bool:

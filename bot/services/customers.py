@@ -287,12 +287,9 @@ async def bind(uow: UnitOfWork, now: datetime, customer_id: int, user: User, cha
         await record(uow, now, stub.id, "linked", "note", moved_to=customer.id)  # type: ignore[arg-type]
     customer.telegram_user_id = user.id
     customer.chat_id = chat_id
-    if stub is not None and stub.service_consent and not customer.service_consent:
-        # The consent given before linking carries over with its own time and text.
-        customer.service_consent = True
-        customer.service_consent_at = stub.service_consent_at or now
-        customer.service_consent_version = stub.service_consent_version
     uow.session.add(customer)
+    if stub is not None:
+        await consent.carry_over(uow, now, stub, customer)
     await record(uow, now, customer_id, "linked", "in")
     await community.adopt(uow, now, customer)
     return Link(LinkOutcome.LINKED, customer)

@@ -200,15 +200,27 @@ async def test_start_without_a_link_registers_an_unlinked_member(stage: Stage) -
     assert (member.external_id, member.name, member.language, member.service_consent) == (
         None, "Zoe", "en", True)
 
-    # Later the shop sends Zoe her personal link: the record with her purchases takes over.
+    await stage.say(zoe, "/settings")
+    settings = await stage.bot_says(zoe.id, "Your settings")
+    assert await stage.press(zoe, settings, "Allow offers and news") == "Saved."
+
+    # Later the shop sends Zoe her personal link: the record with her purchases takes over,
+    # and with it every choice she made before, each with its own time and text.
     await stage.import_customers("external_id,name\nZ-9,Zoe Park\n")
     await stage.say(zoe, f"/start {await stage.link('Z-9')}")
     await stage.bot_says(zoe.id, "Welcome back, Zoe Park!")
     async with stage.storage.uow() as uow:
         real = await uow.customers.by_external_id("Z-9")
         stub = await uow.customers.get(member.id)  # type: ignore[arg-type]
-    assert real is not None and stub is not None
-    assert (real.telegram_user_id, real.service_consent) == (zoe.id, True)
+        assert real is not None and stub is not None
+        carried = [(e.data["category"], e.data["granted"], e.data["via"])
+                   for e in await uow.timeline.of(real.id)  # type: ignore[arg-type]
+                   if e.kind == "consent"]
+    assert (real.telegram_user_id, real.service_consent, real.marketing_consent) == (
+        zoe.id, True, True)
+    assert (real.marketing_consent_at, real.marketing_consent_version) == (
+        stub.marketing_consent_at, "marketing-2026-06")
+    assert carried == [("service", True, "linking"), ("marketing", True, "linking")]
     assert stub.telegram_user_id is None
 
 
