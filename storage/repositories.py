@@ -181,6 +181,15 @@ class _Queue(_Repo):
     async def move(self, row_id: int, from_state: TouchState, to_state: TouchState) -> bool:
         return await _move(self.session, self.model, row_id, from_state, to_state)
 
+    async def in_flight(self, row_id: int) -> Any | None:
+        """A row being sent, held for this transaction so that it can be settled; None if it
+        is gone (a customer's erasure takes their stored messages, even one in flight)."""
+        # A write first: it holds the row (PostgreSQL) or the database (SQLite) until the
+        # commit, so an erasure cannot remove the row between this read and the settling.
+        if not await self.move(row_id, TouchState.SENDING, TouchState.SENDING):
+            return None
+        return await self.get(row_id)
+
     async def due(self, now: datetime, limit: int) -> Sequence[Any]:
         m = self.model
         res = await self.session.exec(

@@ -218,8 +218,10 @@ class Outbound:
     async def _sent(self, message_id: int, send: Send, sent: Sent) -> None:
         now = self._clock.now()
         async with self._uow() as uow:
-            row = await uow.outbox.get(message_id)
-            assert row is not None
+            row = await uow.outbox.in_flight(message_id)
+            if row is None:  # nothing of it goes into the timeline either
+                _erased(message_id)
+                return
             settle_sent(row, now, sent.message_id)
             if send.upload is not None:
                 # A data export is personal data: once delivered, the stored copy goes.
@@ -242,8 +244,10 @@ class Outbound:
     async def _failed(self, message_id: int, send: Send, exc: MessengerError) -> None:
         now = self._clock.now()
         async with self._uow() as uow:
-            row = await uow.outbox.get(message_id)
-            assert row is not None
+            row = await uow.outbox.in_flight(message_id)
+            if row is None:
+                _erased(message_id)
+                return
             outcome = settle_error(row, exc, now, resend_if_unsure=False)
             uow.session.add(row)
             if outcome.unreachable and send.log is not None:
@@ -259,9 +263,15 @@ class Outbound:
 
     async def _settle(self, message_id: int, state: TouchState, reason: str) -> None:
         async with self._uow() as uow:
-            row = await uow.outbox.get(message_id)
-            assert row is not None
+            row = await uow.outbox.in_flight(message_id)
+            if row is None:
+                _erased(message_id)
+                return
             row.state = state
             row.last_error = reason
             uow.session.add(row)
             await uow.commit()
+
+
+def _erased(message_id: int) -> None:
+    log.info("outbound message %s was erased while it was being sent", message_id)

@@ -3,8 +3,12 @@ and never lost or doubled across a crash. Driven through the Messenger port."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from datetime import timedelta
+
+import pytest
 
 from bot.app import Storage, build_app
 from bot.delivery.executor import Executor
@@ -13,6 +17,7 @@ from bot.delivery.outbound import FAST_PATH_GRACE, Outbound, decode, encode
 from bot.ports.clock import ManualClock
 from bot.ports.messenger import RetryAfter, Sent
 from bot.ports.updates import Button, Keyboard, Media, Upload
+from bot.services import audit, privacy
 from bot.settings import Settings
 from handlers.effects import CaseLink, LogAs, Send
 from storage.models import Customer, TouchState
@@ -32,6 +37,22 @@ class DelayingMessenger(RecordingMessenger):
         if self.delays:
             self.delays -= 1
             raise RetryAfter(5)
+        return await super().send_text(chat_id, text)
+
+
+class HoldingMessenger(RecordingMessenger):
+    """Holds each send, as a slow network would, until told to go on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sending = asyncio.Event()
+        self.go_on = asyncio.Event()
+
+    async def send_text(self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
+                        reply_to: int | None = None, topic_id: int | None = None,
+                        paid: bool = False) -> Sent:
+        self.sending.set()
+        await self.go_on.wait()
         return await super().send_text(chat_id, text)
 
 
@@ -130,3 +151,28 @@ async def test_a_crash_during_the_send_is_not_repeated(storage: Storage,
         row = await uow.outbox.get(ids[0])
     assert row is not None
     assert (row.state, (row.last_error or "")[:9]) == ("failed", "ambiguous")
+
+
+async def test_a_message_erased_while_in_flight_leaves_nothing_behind(
+        storage: Storage, clock: ManualClock, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="bot.delivery.outbound")
+    cid = await _customer(storage, clock)
+    messenger = HoldingMessenger()
+    outbound = Outbound(storage.uow, messenger, clock, _limiter(clock, chat_interval=0))
+    [message_id] = (await _store(storage, clock, [Send(7, "Parcel 4411", log=LogAs(cid))])).values()
+    sending = asyncio.create_task(outbound.send_now(message_id))
+    await messenger.sending.wait()
+    # The customer's erasure commits while Telegram has the message but careloop has not
+    # yet recorded it.
+    async with storage.uow() as uow:
+        customer = await uow.customers.get(cid)
+        assert customer is not None
+        await privacy.erase(uow, clock.now(), customer, audit.Actor.OPERATOR, None)
+        await uow.commit()
+    messenger.go_on.set()
+    await sending
+    assert messenger.sent == [(7, "Parcel 4411")]
+    async with storage.uow() as uow:
+        assert await uow.outbox.get(message_id) is None
+        assert [e.kind for e in await uow.timeline.of(cid)] == ["erased"]
+    assert f"outbound message {message_id} was erased while it was being sent" in caplog.text
