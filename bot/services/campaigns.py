@@ -172,16 +172,19 @@ async def plan_run(uow: UnitOfWork, now: datetime, campaign: Campaign, timezone:
     occurrence = schedule.occurrence_at(spec.schedule, campaign.next_occurrence, now)
     assert occurrence is not None
     following = schedule.after(spec.schedule, occurrence)
+    # The audience is read before the first write: on SQLite the write lock is then held
+    # for the inserts only, not for the scan of every customer. A second process that
+    # finds the same run due reads it too, and then loses the conditional move below.
+    month = occurrence.local[0].month if occurrence.local else now.month
+    found = None if spec.to_community else await find_audience(uow, spec, now, month)
     if not await uow.campaigns.advance(
             campaign.id, occurrence.key, following.key if following else None,
             run_at(spec, following, timezone, now) if following else None,
             finished=following is None):
         return None
-    if spec.to_community:
+    if found is None:
         return await uow.campaigns.add_run(CampaignRun(
             campaign_id=campaign.id, occurrence=occurrence.key, planned_at=now))
-    month = occurrence.local[0].month if occurrence.local else now.month
-    found = await find_audience(uow, spec, now, month)
     run = await uow.campaigns.add_run(CampaignRun(
         campaign_id=campaign.id, occurrence=occurrence.key, planned_at=now,
         targeted=len(found.recipients), excluded=dict(found.excluded)))
