@@ -366,13 +366,20 @@ class Sandbox:
             await self.world.changed(remaining)
 
     async def wait_idle(self, timeout: float = 5.0, *, quiet: float = 0.05) -> None:  # noqa: ASYNC109
-        """Wait until every update reached the bot and no request arrived for ``quiet`` seconds."""
+        """Wait until every update reached the bot and then no request arrived for ``quiet``
+        seconds of the event loop running. Quiet is counted in short ticks, each credited
+        with at most its own length: a stall (the process descheduled on a busy machine, a
+        blocking call, a first import) counts as one tick, not as the bot having nothing to
+        do, so a handler that was ready to run gets the loop before the bot is called idle."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        tick = quiet / 5
+        calm, seen = 0.0, self._last_activity
         while True:
             undelivered = self._undelivered()
-            idle_for = loop.time() - self._last_activity
-            if not undelivered and not self._in_flight and idle_for >= quiet:
+            if undelivered or self._in_flight or self._last_activity != seen:
+                calm, seen = 0.0, self._last_activity
+            if not undelivered and not self._in_flight and calm >= quiet:
                 return
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -381,7 +388,9 @@ class Sandbox:
                     f"{self._in_flight} requests in flight); {self._summary()}"
                 )
             if not undelivered and not self._in_flight:
-                await asyncio.sleep(min(quiet - idle_for, remaining))
+                started = loop.time()
+                await asyncio.sleep(min(tick, remaining))
+                calm += min(loop.time() - started, tick)
             else:
                 await self.world.changed(remaining)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import aiohttp
 import pytest
@@ -275,6 +276,35 @@ async def test_dispatcher_end_to_end_with_wait_idle(sandbox: Sandbox) -> None:
         assert welcome.text == "You said yes"
         assert [a.text for a in sandbox.callback_answers] == ["Noted"]
         assert sandbox.rejected() == []
+    finally:
+        await dispatcher.stop_polling()
+        await polling
+
+
+async def test_wait_idle_is_not_fooled_by_a_stalled_event_loop(sandbox: Sandbox) -> None:
+    """A process that got no CPU for longer than `quiet` (a busy machine) was not idle:
+    the bot's ready handler gets the loop before wait_idle returns."""
+    dispatcher = Dispatcher()
+
+    @dispatcher.update.outer_middleware()
+    async def stall(handler, event, data):  # type: ignore[no-untyped-def]
+        time.sleep(0.08)  # noqa: ASYNC251 - a blocked loop, as when the process is descheduled
+        return await handler(event, data)
+
+    @dispatcher.message(CommandStart())
+    async def start(message: Message) -> None:
+        await message.answer("Welcome!")
+
+    client = aiogram_bot(sandbox)
+    polling = asyncio.create_task(
+        dispatcher.start_polling(client, polling_timeout=1, handle_signals=False)
+    )
+    try:
+        alice = sandbox.add_user("Alice")
+        for sent in range(1, 4):
+            await sandbox.user_sends(alice, "/start")
+            await sandbox.wait_idle()
+            assert len(sandbox.bot_messages(alice.id)) == sent
     finally:
         await dispatcher.stop_polling()
         await polling
