@@ -153,3 +153,31 @@ def test_the_campaign_s_own_link(ready: Path, capsys: pytest.CaptureFixture[str]
                               "CARELOOP_BOT_USERNAME (the bot's @username, without the @)\n")
     assert run(capsys, "campaigns", "test", "1", "--to", "5")[0] == 1
     assert "— draft —" in run(capsys, "campaigns", "list")[1]
+
+
+def test_a_test_send_to_a_marketer_and_a_resume(ready: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    (ready / "day.yaml").write_text(CAMPAIGN, encoding="utf-8")
+    run(capsys, "campaigns", "create", "day.yaml")
+    assert run(capsys, "staff", "add", "777", "--role", "marketer", "--name", "Mia Fox")[0] == 0
+    code, out, err = run(capsys, "campaigns", "test", "1", "--to", "777")
+    assert (code, err) == (0, "")
+    assert out.startswith("1 test message(s) queued for 777; the running bot sends them")
+    # Queued for the running bot's sender, in the marketer's name and with inert buttons.
+    with sqlite3.connect(ready / "c.db") as db:
+        rows = db.execute("SELECT chat_id, payload, state FROM outbound_message").fetchall()
+    [(chat_id, payload, state)] = rows
+    text = json.loads(payload)["text"]
+    assert (chat_id, state) == (777, "pending")
+    assert "Hello Mia! <b>20% off</b> today." in text
+    assert "https://example.com/x" not in payload  # the tracked button is not live in a test
+    assert "— draft —" in run(capsys, "campaigns", "list")[1]  # a test starts nothing
+
+    assert run(capsys, "campaigns", "start", "1")[0] == 0
+    assert run(capsys, "campaigns", "pause", "1")[0] == 0
+    code, out, err = run(capsys, "campaigns", "resume", "1")
+    assert (code, out, err) == (0, "campaign 1 resumed; 0 message(s) released\n", "")
+    assert "— active —" in run(capsys, "campaigns", "list")[1]
+    code, _, err = run(capsys, "campaigns", "resume", "1")
+    assert (code, err) == (
+        1, "careloop: error: campaign 1 is active; only a paused campaign resumes\n")

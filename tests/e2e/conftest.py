@@ -156,5 +156,6 @@ def process_env(stage: Stage) -> dict[str, str]:
         # This process runs on the real clock: the audience must be awake whenever CI runs.
         "CARELOOP_QUIET_HOURS": "",
         "CARELOOP_SENDER_INTERVAL_SECONDS": "0.2",
+        "CARELOOP_CAMPAIGN_INTERVAL_SECONDS": "0.5",
     })
     return env

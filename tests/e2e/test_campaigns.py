@@ -14,6 +14,8 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from bot.campaigns import variants
+from bot.sandbox import SandboxUser
 from bot.services import campaigns
 from bot.stage import Stage
 from storage.models import CampaignRun, Interaction, Touch, TouchState
@@ -160,6 +162,54 @@ async def test_offer_tap_start_and_unsubscribe(stage: Stage) -> None:
     stage.advance(days=1, minutes=1)
     await stage.deliver_due()
     await stage.bot_says(ann.id, "How satisfied")
+
+
+async def test_taps_and_starts_are_counted_for_the_variant_each_customer_drew(
+        stage: Stage) -> None:
+    campaign = await stage.create_campaign("""
+name: Split
+segment: {tier: gold}
+variants:
+  - name: A
+    share: 50
+    text: "Offer A, {first_name}"
+    button: {text: Get A, url: "https://example.com/a", tracked: true}
+  - name: B
+    share: 50
+    text: "Offer B, {first_name}: <a href=\\"{start_link}\\">ask us</a>"
+    button: {text: Get B, url: "https://example.com/b", tracked: true}
+""")
+    # The draw is a stable hash of campaign and customer: link customers until both
+    # variants have someone in them (two in A, to count a tap from each).
+    drew: dict[str, list[SandboxUser]] = {"A": [], "B": []}
+    for n in range(16):
+        person = await linked(stage, f"V{n}", f"Vic{n} Lee", tier="gold")
+        await stage.agree_to_offers(f"V{n}")
+        async with stage.storage.uow() as uow:
+            customer = await uow.customers.by_external_id(f"V{n}")
+        assert customer is not None and customer.id is not None
+        drew["A" if variants.bucket(campaign, customer.id) < 50 else "B"].append(person)
+        if len(drew["A"]) >= 2 and drew["B"]:
+            break
+    assert len(drew["A"]) >= 2 and drew["B"], drew
+    await stage.start_campaign(campaign)
+    await delivered(stage)
+
+    for person in drew["A"]:
+        offer = await stage.bot_says(person.id, "Offer A")
+        await stage.press(person, offer, "Get A")
+        await stage.bot_says(person.id, "Here is your offer")
+    tapper = drew["B"][0]
+    offer = await stage.bot_says(tapper.id, "Offer B")
+    await stage.press(tapper, offer, "Get B")
+    link = await stage.bot_says(tapper.id, "Here is your offer")
+    await stage.say(tapper, f"/start m{campaign}")
+    await stage.bot_says(tapper.id, "Welcome back", after=link.message_id)
+
+    stats = await stage.campaign_stats(campaign)
+    counted = {name: (v.sent, v.taps, v.starts) for name, v in stats.variants.items()}
+    assert counted == {"A": (len(drew["A"]), len(drew["A"]), 0), "B": (len(drew["B"]), 1, 1)}
+    assert (stats.total.taps, stats.total.starts) == (len(drew["A"]) + 1, 1)
 
 
 async def test_a_monthly_member_day_over_three_months(stage: Stage) -> None:

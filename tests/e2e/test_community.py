@@ -203,6 +203,12 @@ async def test_private_commands_in_the_group_are_answered_privately(stage: Stage
     await stage.post(person, "/stop")
     await stage.bot_says(person.id, "we will not send you any more messages")
     assert not (await _customer(stage, "C-4")).service_consent
+    # The private ones most of all: the export and the language picker go to her own chat.
+    await stage.post(person, "/mydata")
+    export = await stage.bot_says(person.id, "everything we keep about you")
+    assert export.document is not None
+    await stage.post(person, f"/language@{stage.sandbox.bot.username}")
+    await stage.bot_says(person.id, "Which language should I write to you in?")
 
     stranger = stage.customer("Gus")
     await stage.join(stranger)

@@ -1,5 +1,6 @@
-"""`careloop run` as a real process: killed with SIGKILL in the middle of a broadcast and
-started again, then stopped with SIGTERM. The sandbox, in this process, sees every send."""
+"""`careloop run` as a real process: killed with SIGKILL in the middle of a broadcast (care
+messages and surveys, or a campaign's offers) and started again, then stopped with SIGTERM.
+The sandbox, in this process, sees every send."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from sqlmodel import col, select
 
 from bot.delivery.policy import AMBIGUOUS, RESENT
 from bot.stage import Stage
-from storage.models import Category, Touch
+from storage.models import CampaignRun, Category, Touch
 from tests.e2e.conftest import process_env
 
 SURVEYS = 150
 CARE = 50
+OFFERS = 200
 
 
 Run = Callable[[Stage, Path], Awaitable[asyncio.subprocess.Process]]
@@ -112,6 +114,52 @@ async def test_sigkill_mid_broadcast_then_restart_sends_the_rest_once(
         assert "interrupted mid-send" in output or (not ambiguous and not resent)
         assert "stopped" in output
         assert stage.sandbox.token not in output  # no token in the logs
+    finally:
+        await stage.close()
+
+
+async def test_sigkill_mid_campaign_then_restart_sends_each_offer_at_most_once(
+        database_url: str, run: Run, tmp_path: Path) -> None:
+    stage = await Stage.open(tmp_path, database_url=database_url)
+    log = tmp_path / "careloop.log"
+    try:
+        audience = await stage.seed_audience(OFFERS, marketing=True)
+        campaign = await stage.create_campaign(
+            "name: Flash sale\nsegment: all\nmessage: {text: 'Flash sale, {first_name}'}\n")
+        await stage.start_campaign(campaign)
+        first = await run(stage, log)
+        async def some_sent() -> bool:
+            return len(_delivered(stage)) >= 60
+        await _until(some_sent, "60 offers from the first process")
+        first.kill()
+        assert await first.wait() == -signal.SIGKILL
+        assert len(_delivered(stage)) < OFFERS  # it really died mid-campaign
+
+        second = await run(stage, log)
+        async def all_settled() -> bool:
+            touches = await _touches(stage)
+            return len(touches) == OFFERS and all(t.state in ("sent", "failed")
+                                                  for t in touches)
+        await _until(all_settled, "every offer to be settled after the restart")
+        second.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(second.wait(), 30) == 0
+
+        async with stage.storage.uow() as uow:
+            runs = (await uow.session.exec(select(CampaignRun))).all()
+        assert len(runs) == 1  # planned once, though two processes ran its schedule
+        touches = await _touches(stage)
+        failed = [t for t in touches if t.state == "failed"]
+        assert len(failed) <= 12  # only what was in flight at the kill can be in doubt
+        per_chat, chat_of = Counter(_delivered(stage)), {c: p.id for c, p in audience}
+        for touch in touches:
+            got = per_chat[chat_of[touch.customer_id]]
+            # An offer is never sent twice; one in doubt is not sent again.
+            if touch.state == "sent":
+                assert got == 1
+            else:
+                assert (got, touch.last_error) in ((0, AMBIGUOUS), (1, AMBIGUOUS))
+        stats = await stage.campaign_stats(campaign)
+        assert (stats.total.targeted, stats.total.sent) == (OFFERS, OFFERS - len(failed))
     finally:
         await stage.close()
 

@@ -257,7 +257,7 @@ async def test_the_loop_logs_no_personal_data_or_token(
     await stage.bot_says(olga.id, "What went wrong?")
     # A failed send is logged: with its reason, not its text.
     stage.sandbox.inject_fault("sendMessage", chat_id=stage.staff_chat, kind="server_error")
-    await stage.say(olga, "Broken, my card number 4111")
+    await stage.say(olga, "Broken, my card number 4111-CARD-9925")
     await stage.bot_says(olga.id, "Someone from our team will look into it")
     await stage.wait(lambda: any(r.error_code == 500 for r in stage.sandbox.requests) or None,
                      "the card's send to fail")
@@ -269,6 +269,23 @@ async def test_the_loop_logs_no_personal_data_or_token(
     await stage.say(agent, "Private answer text", chat_id=stage.staff_chat,
                     reply_to=card.message_id)
     await stage.bot_says(olga.id, "Private answer text")
+    # A campaign's offer and its tap, then the community group: a join and a question.
+    await stage.agree_to_offers("C1")
+    campaign = await stage.create_campaign("""
+name: Offer
+segment: all
+message:
+  text: "Secret offer for {first_name}"
+  button: {text: Get it, url: "https://example.com/o", tracked: true}
+""")
+    await stage.start_campaign(campaign)
+    await stage.campaign_round()
+    offer = await stage.bot_says(olga.id, "Secret offer for Olga")
+    await stage.press(olga, offer, "Get it")
+    await stage.bot_says(olga.id, "Here is your offer")
+    await stage.join(olga)
+    await stage.post(olga, f"@{stage.sandbox.bot.username} where is parcel PX-7781?")
+    await stage.bot_says(olga.id, "We have your question from the community group")
     # The privacy side of the loop: settings, the export, erasure and the purge.
     await stage.say(olga, "/settings")
     await stage.bot_says(olga.id, "Your settings")
@@ -290,7 +307,10 @@ async def test_the_loop_logs_no_personal_data_or_token(
     # ...and the framework its work: aiogram each update, PTB's httpx each request.
     assert ("is handled" if runtime == "aiogram" else "/bot<token>/sendMessage") in logged
     assert "Case #1" not in logged
-    for secret in ("Olga", "Secretname", "4111", "Private answer text", "Broken",
-                   "/mydata", "/forget", "Erase your data",
+    assert "campaign 1: run 1 (start) planned" in logged
+    # The secrets are spelled so they cannot turn up by chance: a bare "4111" can, in a
+    # timestamp's microseconds.
+    for secret in ("Olga", "Secretname", "4111-CARD", "Private answer text", "Broken",
+                   "Secret offer", "PX-7781", "/mydata", "/forget", "Erase your data",
                    stage.sandbox.token, stage.sandbox.token.split(":")[1]):
         assert secret not in logged, secret

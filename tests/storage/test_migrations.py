@@ -3,7 +3,7 @@ migrations build is exactly the one the models describe."""
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401
@@ -52,5 +52,27 @@ async def test_migrations_match_the_models(database_url: str) -> None:
                 lambda c: compare_metadata(MigrationContext.configure(c), SQLModel.metadata)
             )
         assert diff == []
+    finally:
+        await engine.dispose()
+
+
+async def test_an_upgrade_keeps_the_customers_of_the_last_release(database_url: str) -> None:
+    """An operator's `careloop db upgrade` over a database in use: the new non-null columns
+    get their defaults on the rows already there."""
+    engine = make_engine(database_url)
+    try:
+        await upgrade(engine, "0004")
+        async with engine.begin() as conn:
+            await conn.execute(text(
+                "INSERT INTO customer (external_id, name, chat_id, telegram_user_id, language, "
+                "timezone, tier, tags, service_consent, marketing_consent, unreachable, "
+                "created_at) VALUES ('C1', 'Ann', 7, 7, 'en', 'UTC', 'gold', '[]', true, true, "
+                "false, '2026-11-01 10:00:00')"))
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            row = (await conn.execute(text(
+                "SELECT name, marketing_consent, community_member, do_not_contact, muted, "
+                "erased_at, marketing_consent_version FROM customer"))).one()
+        assert tuple(row) == ("Ann", True, False, False, False, None, None)
     finally:
         await engine.dispose()
