@@ -89,13 +89,13 @@ class CampaignRounds:
         keyboard = Keyboard.of([Button(in_language(post.button.text, self.language,
                                                    self.language), url=post.button.url)]
                                ) if post.button else None
-        await self.limiter.wait(chat)
         try:
-            if post.photo is not None:
-                sent = await self.messenger.send_media(chat, Media("photo", post.photo),
-                                                       caption=text, keyboard=keyboard)
-            else:
-                sent = await self.messenger.send_text(chat, text, keyboard=keyboard)
+            async with self.limiter.turn(chat):
+                if post.photo is not None:
+                    sent = await self.messenger.send_media(chat, Media("photo", post.photo),
+                                                           caption=text, keyboard=keyboard)
+                else:
+                    sent = await self.messenger.send_text(chat, text, keyboard=keyboard)
         except MessengerError as exc:
             log.warning("campaign run %s: the community post failed: %s", run.id,
                         type(exc).__name__)

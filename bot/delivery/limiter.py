@@ -4,7 +4,10 @@ Three scopes, as Telegram publishes them: overall (~30 msg/s, up to 1000/s with 
 broadcast), each private chat (~1 msg/s, short bursts allowed) and each group (20 msg per
 minute). Telegram counts when a request arrives, and arrivals jitter; so the overall pace
 keeps a small margin below the limit, and the group window a small margin above a minute.
-A 429 pauses the scope it came from for retry_after.
+Within any second the overall count is kept as Telegram sees it: a request has arrived by
+the time its answer is back, so the second after a send is counted from its answer, and a
+send still waiting for one counts as arriving now. A 429 pauses the scope it came from for
+retry_after.
 """
 
 from __future__ import annotations
@@ -13,13 +16,13 @@ import asyncio
 import bisect
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 RATE_MARGIN = 0.97
 GROUP_WINDOW = 60.0
 WINDOW_MARGIN = 0.5
-WINDOW_MARGIN_OVERALL = 0.05
 PRIVATE_BURST = 3
 # Two 429s for different chats this close together mean the overall scope is flooded.
 GLOBAL_FLOOD_SPAN = 2.0
@@ -50,7 +53,10 @@ class Limiter:
         # neither holds up other chats nor lands on top of their messages.
         self._slots: list[float] = []
         self._per_second = max(1, int(per_second))
-        self._gone: deque[float] = deque(maxlen=self._per_second)
+        # When the answers to the latest sends came back, oldest first, and how many sends
+        # are still waiting for theirs.
+        self._answered: deque[float] = deque(maxlen=self._per_second)
+        self._sending = 0
         self._flood_until = 0.0
         self._private: dict[int, _Bucket] = {}
         self._groups: dict[int, deque[float]] = {}
@@ -77,14 +83,22 @@ class Limiter:
         self._take(chat_id, at)
         return at - now
 
-    async def wait(self, chat_id: int) -> None:
-        """Wait for this chat's next slot; call it right before sending."""
+    @asynccontextmanager
+    async def turn(self, chat_id: int) -> AsyncIterator[None]:
+        """Wait for this chat's next slot, then send inside the block."""
         delay = self.reserve(chat_id)
         if delay:
             await self._sleep(delay)
-        # When it really goes: a send held up by a busy process must not let the ones
-        # after it crowd into the same second as Telegram counts it.
-        self._gone.append(self._time())
+        # The window may have moved while this waited: answers came back later than the
+        # reservation could know (a slow request, a busy process).
+        while (late := self._window_slot() - self._time()) > 0:
+            await self._sleep(late)
+        self._sending += 1
+        try:
+            yield
+        finally:
+            self._sending -= 1
+            self._answered.append(self._time())
 
     def pause(self, chat_id: int, seconds: float) -> None:
         """Telegram answered 429 for this chat: nothing more to it for `seconds`. A second
@@ -105,10 +119,16 @@ class Limiter:
         return self._overall_slot(earliest)
 
     def _window_slot(self) -> float:
-        """No more than the limit within any second of the sends that really went."""
-        if len(self._gone) < self._per_second:
+        """No more than the limit within any second as Telegram counts arrivals. A send
+        arrives by the time its answer is back, so the next one waits until a second after
+        the answer that keeps it within the limit; sends still waiting for theirs take room
+        in the window as they may be arriving now."""
+        room = self._per_second - self._sending - 1  # answered sends the window can hold
+        if len(self._answered) <= room:
             return 0.0
-        return self._gone[0] + 1.0 + WINDOW_MARGIN_OVERALL
+        if room < 0:  # the limit's worth in flight at once: after the next answer
+            return self._time() + self._gap
+        return self._answered[-room - 1] + 1.0
 
     def _overall_slot(self, earliest: float) -> float:
         """The first time from `earliest` that is a gap away from every slot handed out."""

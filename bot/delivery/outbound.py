@@ -157,8 +157,8 @@ class Outbound:
             raise RetryAfter(wait)
         try:
             send = await self._placed(send)
-            await self._limiter.wait(send.chat_id)
-            return await self._send(send)
+            async with self._limiter.turn(send.chat_id):
+                return await self._send(send)
         except RetryAfter as exc:
             self._limiter.pause(send.chat_id, exc.seconds)
             raise

@@ -182,16 +182,16 @@ class Sender:
                     await self._send(item, settler, turns)
 
     async def _send(self, item: Prepared, settler: _Settler, turns: _ChatTurns) -> None:
-        await self._limiter.wait(item.chat_id)
         try:
-            if item.photo is not None:
-                sent = await self._messenger.send_media(
-                    item.chat_id, Media("photo", item.photo), caption=item.text,
-                    keyboard=item.keyboard, paid=self._paid)
-            else:
-                sent = await self._messenger.send_text(item.chat_id, item.text,
-                                                       keyboard=item.keyboard,
-                                                       reply_to=item.reply_to, paid=self._paid)
+            async with self._limiter.turn(item.chat_id):
+                if item.photo is not None:
+                    sent = await self._messenger.send_media(
+                        item.chat_id, Media("photo", item.photo), caption=item.text,
+                        keyboard=item.keyboard, paid=self._paid)
+                else:
+                    sent = await self._messenger.send_text(
+                        item.chat_id, item.text, keyboard=item.keyboard,
+                        reply_to=item.reply_to, paid=self._paid)
         except RetryAfter as exc:
             self._limiter.pause(item.chat_id, exc.seconds)
             await settler.add(Outcome(item, error=exc))

@@ -138,9 +138,9 @@ class SurveyRounds:
 
     async def _take_buttons_off(self, edit: _Closing) -> None:
         for _attempt in range(EDIT_ATTEMPTS):
-            await self._limiter.wait(edit.chat_id)
             try:
-                await self._messenger.edit_text(edit.chat_id, edit.message_id, edit.text)
+                async with self._limiter.turn(edit.chat_id):
+                    await self._messenger.edit_text(edit.chat_id, edit.message_id, edit.text)
             except RetryAfter as exc:
                 self._limiter.pause(edit.chat_id, exc.seconds)
                 error: MessengerError = exc

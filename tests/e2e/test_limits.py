@@ -51,6 +51,21 @@ async def test_a_broadcast_keeps_to_thirty_a_second(database_url: str, tmp_path:
         assert {t.state for t in await touches(stage)} == {"sent"}
 
 
+async def test_a_message_telegram_counts_late_holds_back_the_second_after_it(
+        database_url: str, tmp_path: Path) -> None:
+    """A request can reach Telegram's count well after it left (a slow network; here the
+    sandbox takes 0.2 s over the first): what goes a second later must not land in the
+    same second as Telegram counts it."""
+    async with running(database_url, tmp_path) as stage:
+        audience = await stage.seed_audience(75)
+        stage.sandbox.inject_fault("sendMessage", chat_id=audience[0][1].id, kind="slow",
+                                   delay=0.2)
+        await stage.schedule([c for c, _ in audience])
+        await stage.deliver_due()
+        assert throttled(stage) == []
+        assert len([r for r in sends(stage) if r.ok]) == 75
+
+
 async def test_one_chat_gets_a_short_burst_then_one_a_second(database_url: str,
                                                               tmp_path: Path) -> None:
     async with running(database_url, tmp_path, chat_interval_seconds=1.0,

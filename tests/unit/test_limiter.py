@@ -78,13 +78,41 @@ async def test_a_send_that_went_late_holds_back_the_ones_a_second_after_it() -> 
         clock.t += seconds + late.pop() if late else seconds  # the first sleep overruns
 
     limiter = Limiter(per_second=3, time_source=clock, sleep=sleep)
-    await limiter.wait(1)
-    await limiter.wait(2)  # its slot came a third of a second in; it went half a second late
-    went_late = clock.t
-    await limiter.wait(3)
-    await limiter.wait(4)
+    async with limiter.turn(1):
+        pass
+    async with limiter.turn(2):  # its slot came a third of a second in; it went half a second late
+        went_late = clock.t
+    async with limiter.turn(3):
+        pass
+    async with limiter.turn(4):
+        pass
     # Paced alone, the next slot would come before a second has passed since the late one,
     # and Telegram would count four in that second.
     paced = clock.t + 1 / (3 * RATE_MARGIN)
     assert paced < went_late + 1.0
     assert clock.t + limiter.peek(5) >= went_late + 1.0
+
+
+
+async def test_the_second_after_a_send_counts_from_its_answer() -> None:
+    """Telegram may count a request as late as its answer comes back (a slow network, a
+    busy process between the send and the count): the window is kept from the answers."""
+    clock = Clock()
+
+    async def sleep(seconds: float) -> None:
+        clock.t += seconds
+
+    limiter = Limiter(per_second=3, time_source=clock, sleep=sleep)
+    async with limiter.turn(1):
+        clock.t += 0.5  # half a second until the answer: it may have been counted then
+    answered = clock.t
+    async with limiter.turn(2):
+        pass
+    async with limiter.turn(3):
+        # Still waiting for this answer: it takes room in the window as if counted now.
+        assert clock.t + limiter.peek(4) >= answered + 1.0
+    async with limiter.turn(4):
+        # Paced from the sends alone it would go 1.03 s after the first send, inside the
+        # second after the first's answer, as the fourth Telegram counts in that second.
+        assert answered + 1.0 > 1000.0 + 3 / (3 * RATE_MARGIN)
+        assert clock.t >= answered + 1.0
