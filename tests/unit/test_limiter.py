@@ -93,7 +93,6 @@ async def test_a_send_that_went_late_holds_back_the_ones_a_second_after_it() -> 
     assert clock.t + limiter.peek(5) >= went_late + 1.0
 
 
-
 async def test_the_second_after_a_send_counts_from_its_answer() -> None:
     """Telegram may count a request as late as its answer comes back (a slow network, a
     busy process between the send and the count): the window is kept from the answers."""
