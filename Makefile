@@ -23,15 +23,15 @@ i18n:  ## extract marked texts, update every catalog, fill English, list what ne
 		-o locales/careloop.pot .
 	pybabel update -i locales/careloop.pot -d locales -D careloop --no-fuzzy-matching \
 		--ignore-obsolete
-	$(PY) -m bot.catalog_check --fill-source
+	$(PY) -m careloop.bot.catalog_check --fill-source
 
 i18n-check:  ## list untranslated, fuzzy or broken messages in every catalog
-	$(PY) -m bot.catalog_check
+	$(PY) -m careloop.bot.catalog_check
 
 i18n-add:  ## start a catalog for a new language: make i18n-add LOCALE=de
 	pybabel init -i locales/careloop.pot -d locales -D careloop -l $(LOCALE)
 
 spec:  ## regenerate the sandbox's Bot API parameter table from the official spec
-	$(PY) -m bot.sandbox.derive_spec ../shared/botapi/api.json
+	$(PY) -m careloop.sandbox.derive_spec ../shared/botapi/api.json
 
 .PHONY: help install demo test test-pg i18n i18n-check i18n-add spec

@@ -57,8 +57,8 @@ def _seed(path: Path, count: int) -> None:
 
 
 async def _migrate(path: Path) -> None:
-    from storage.engine import make_engine
-    from storage.migrate import upgrade
+    from careloop.storage.engine import make_engine
+    from careloop.storage.migrate import upgrade
 
     engine = make_engine(f"sqlite+aiosqlite:///{path}")
     await upgrade(engine)
@@ -73,11 +73,11 @@ async def _lock(path: Path) -> tuple[float, int, float]:
     """(seconds from the first write to the commit, recipients, seconds in all)."""
     from sqlalchemy import event
 
-    from bot import yamlfile
-    from bot.campaigns.loader import campaign
-    from bot.services import campaigns
-    from storage.engine import make_engine, make_session_factory
-    from storage.uow import UnitOfWorkFactory
+    from careloop.campaigns import lifecycle as campaigns
+    from careloop.campaigns.loader import campaign
+    from careloop.kernel import yamlfile
+    from careloop.storage.engine import make_engine, make_session_factory
+    from careloop.storage.uow import UnitOfWorkFactory
 
     root = yamlfile.parse(SPEC, "bench.yaml")
     assert root is not None
@@ -108,11 +108,11 @@ async def _lock(path: Path) -> tuple[float, int, float]:
 
 
 async def _peak(path: Path, what: str) -> tuple[float, int, float]:
-    from bot import yamlfile
-    from bot.campaigns.loader import campaign
-    from bot.services import campaigns
-    from storage.engine import make_engine, make_session_factory
-    from storage.uow import UnitOfWorkFactory
+    from careloop.campaigns import lifecycle as campaigns
+    from careloop.campaigns.loader import campaign
+    from careloop.kernel import yamlfile
+    from careloop.storage.engine import make_engine, make_session_factory
+    from careloop.storage.uow import UnitOfWorkFactory
 
     root = yamlfile.parse(SPEC, "bench.yaml")
     assert root is not None

@@ -51,7 +51,7 @@ def _sandbox_process(conn: Connection, rate_limits: bool, users: int) -> None:
 
 
 async def _sandbox_main(conn: Connection, rate_limits: bool, users: int) -> None:
-    from bot.sandbox import Sandbox
+    from careloop.sandbox import Sandbox
 
     sandbox = Sandbox(rate_limits=rate_limits)
     url = await sandbox.start()
@@ -98,10 +98,10 @@ class SandboxProcess:
 
 async def _careloop(url: str, token: str, chat_ids: list[int], *, paid: bool) -> None:
     """Schedule one care message per chat and run the sender until all are settled."""
-    from bot.app import build_app, build_storage
-    from bot.runtime.aiogram_runtime import AiogramRuntime
-    from bot.settings import Settings
-    from storage.migrate import upgrade
+    from careloop.bot.app import build_app, build_storage
+    from careloop.bot.runtime.aiogram_runtime import AiogramRuntime
+    from careloop.bot.settings import Settings
+    from careloop.storage.migrate import upgrade
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
@@ -121,7 +121,7 @@ async def _careloop(url: str, token: str, chat_ids: list[int], *, paid: bool) ->
 
 
 async def _seed(storage: Any, chat_ids: list[int]) -> None:
-    from storage.models import Customer, Touch
+    from careloop.storage.models import Customer, Touch
 
     now = datetime.now(UTC)
     async with storage.uow() as uow:
@@ -143,10 +143,10 @@ def _scan_process(conn: Connection, pending: int) -> None:
 
 
 async def _scan_main(pending: int) -> tuple[float, float]:
-    from bot.app import build_app, build_storage
-    from bot.ports.messenger import Sent
-    from bot.settings import Settings
-    from storage.migrate import upgrade
+    from careloop.bot.app import build_app, build_storage
+    from careloop.bot.settings import Settings
+    from careloop.kernel.messenger import Sent
+    from careloop.storage.migrate import upgrade
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "scan.db"

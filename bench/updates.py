@@ -62,7 +62,7 @@ def _sandbox_process(conn: Connection, users: int) -> None:
 
 
 async def _sandbox_main(conn: Connection, users: int) -> None:
-    from bot.sandbox import Sandbox
+    from careloop.sandbox import Sandbox
 
     sandbox = Sandbox(rate_limits=False)
     url = await sandbox.start()
@@ -160,7 +160,7 @@ def _plan(user_ids: list[int]) -> Plan:
 
 
 def _settings(runtime: str, url: str, token: str, db: Path, group: int, **extra: Any) -> Any:
-    from bot.settings import Settings
+    from careloop.bot.settings import Settings
 
     return Settings(
         bot_token=token, telegram_api_url=url, runtime=runtime,  # type: ignore[arg-type]
@@ -175,9 +175,9 @@ def _settings(runtime: str, url: str, token: str, db: Path, group: int, **extra:
 
 async def _deliver_surveys(settings: Any, storage: Any, user_ids: list[int]) -> None:
     """One CSAT survey to each customer, by careloop's sender in paid-broadcast mode (fast)."""
-    from bot.app import build_app
-    from bot.runtime import make_runtime
-    from storage.models import Category, Customer, Touch
+    from careloop.bot.app import build_app
+    from careloop.bot.runtime import make_runtime
+    from careloop.storage.models import Category, Customer, Touch
 
     now = datetime.now(UTC)
     async with storage.uow() as uow:
@@ -203,7 +203,7 @@ async def _counts(storage: Any) -> tuple[int, int]:
     from sqlalchemy import func
     from sqlmodel import select
 
-    from storage.models import Case, SurveyAnswer
+    from careloop.storage.models import Case, SurveyAnswer
 
     async with storage.uow() as uow:
         answers = (await uow.session.exec(select(func.count()).select_from(SurveyAnswer))).one()
@@ -213,9 +213,9 @@ async def _counts(storage: Any) -> tuple[int, int]:
 
 async def _careloop(runtime: str, sandbox: SandboxProcess, url: str, token: str,
                     ids: list[int], group: int, split: int, rate: float) -> dict[str, Any]:
-    from bot.app import build_storage
-    from bot.serve import start
-    from storage.migrate import upgrade
+    from careloop.bot.app import build_storage
+    from careloop.bot.serve import start
+    from careloop.storage.migrate import upgrade
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = _settings(runtime, url, token, Path(tmp) / "bench.db", group)

@@ -1,7 +1,7 @@
-"""`python -m bot` is the same as the `careloop` command."""
+"""`python -m careloop.bot` is the same as the `careloop` command."""
 
 import sys
 
-from bot.cli import main
+from careloop.bot.cli import main
 
 sys.exit(main())

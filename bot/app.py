@@ -7,31 +7,31 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.delivery.campaign_rounds import CampaignRounds
-from bot.delivery.contact import ContactPolicy, QuietHours
-from bot.delivery.desk import CaseDesk
-from bot.delivery.executor import Executor
-from bot.delivery.limiter import Limiter
-from bot.delivery.outbound import Outbound
-from bot.delivery.sender import Sender
-from bot.delivery.survey_rounds import SurveyRounds
-from bot.delivery.welcomes import Welcomes
-from bot.i18n import Catalogs
-from bot.pipeline import Pipeline
-from bot.playbook.loader import load_playbook
-from bot.playbook.model import Playbook
-from bot.ports.clock import Clock, SystemClock
-from bot.ports.messenger import Messenger
-from bot.scheduling import STOP_GRACE_SECONDS, Ticking, build_scheduler
-from bot.services.cases import SlaPolicy
-from bot.services.retention import Retention
-from bot.settings import Settings
-from handlers.context import HandlerConfig
-from storage.engine import make_engine, make_session_factory
-from storage.uow import UnitOfWorkFactory
-from surveys.definitions import SurveyDefinitions
-from surveys.lifecycle import Timing
-from surveys.loader import load_surveys
+from careloop.bot.jobs import STOP_GRACE_SECONDS, Ticking, build_scheduler
+from careloop.bot.outbox.executor import Executor
+from careloop.bot.outbox.limiter import Limiter
+from careloop.bot.outbox.outbound import Outbound
+from careloop.bot.outbox.sender import Sender
+from careloop.bot.pipeline import Pipeline
+from careloop.bot.settings import Settings
+from careloop.care.contact import ContactPolicy, QuietHours
+from careloop.care.playbook.loader import load_playbook
+from careloop.care.playbook.model import Playbook
+from careloop.cases.lifecycle import SlaPolicy
+from careloop.customers.retention import Retention
+from careloop.handlers.context import HandlerConfig
+from careloop.handlers.rounds.campaigns import CampaignRounds
+from careloop.handlers.rounds.desk_tick import CaseDesk
+from careloop.handlers.rounds.surveys import SurveyRounds
+from careloop.handlers.rounds.welcomes import Welcomes
+from careloop.kernel.clock import Clock, SystemClock
+from careloop.kernel.i18n import Catalogs
+from careloop.kernel.messenger import Messenger
+from careloop.storage.engine import make_engine, make_session_factory
+from careloop.storage.uow import UnitOfWorkFactory
+from careloop.surveys.definitions import SurveyDefinitions
+from careloop.surveys.lifecycle import Timing
+from careloop.surveys.loader import load_surveys
 
 
 @dataclass

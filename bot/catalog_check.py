@@ -5,7 +5,7 @@ and no fuzzy msgstr, every plural form filled), and when each translation keeps 
 placeholders (`{name}`) and the HTML tags of its source: Telegram refuses a message whose
 tags do not match, and `str.format` fails on a placeholder that is not there.
 
-`python -m bot.catalog_check` prints every problem (exit 1 if any); `--fill-source` first
+`python -m careloop.bot.catalog_check` prints every problem (exit 1 if any); `--fill-source` first
 copies each new source-language msgid into its msgstr, so English is complete by design.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po, write_po
 
-from bot.i18n import DOMAIN, LOCALES_DIR, SOURCE_LANGUAGE
+from careloop.kernel.i18n import DOMAIN, LOCALES_DIR, SOURCE_LANGUAGE
 
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*")

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 
-from bot.app import App, Storage, build_app
-from bot.pipeline import Pipeline
-from bot.ports.clock import Clock
-from bot.ports.messenger import Messenger
-from bot.scheduling import Ticking
-from bot.settings import Settings
+from careloop.bot.app import App, Storage, build_app
+from careloop.bot.jobs import Ticking
+from careloop.bot.pipeline import Pipeline
+from careloop.bot.settings import Settings
+from careloop.kernel.clock import Clock
+from careloop.kernel.messenger import Messenger
 
 log = logging.getLogger(__name__)
 

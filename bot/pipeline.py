@@ -7,15 +7,15 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.delivery.executor import Executor
-from bot.delivery.outbound import Outbound
-from bot.i18n import Catalogs
-from bot.ports.clock import Clock
-from bot.ports.updates import Update
-from handlers.context import Context, HandlerConfig, unlimited
-from handlers.effects import Effect, Send, Toast
-from handlers.router import route
-from storage.uow import UnitOfWorkFactory
+from careloop.bot.outbox.executor import Executor
+from careloop.bot.outbox.outbound import Outbound
+from careloop.handlers.context import Context, HandlerConfig, unlimited
+from careloop.handlers.router import route
+from careloop.kernel.clock import Clock
+from careloop.kernel.effects import Effect, Send, Toast
+from careloop.kernel.i18n import Catalogs
+from careloop.kernel.updates import Update
+from careloop.storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 

@@ -10,15 +10,15 @@ from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.api.server import ApiServer, start_api
-from bot.app import App, Storage, build_app, load_definitions
-from bot.i18n import Catalogs
-from bot.languages import command_menus
-from bot.ports.clock import Clock
-from bot.ports.messenger import Messenger, MessengerError
-from bot.runtime import Runtime, make_runtime
-from bot.settings import Settings
-from handlers.customer import command_menu
+from careloop.bot.api.server import ApiServer, start_api
+from careloop.bot.app import App, Storage, build_app, load_definitions
+from careloop.bot.runtime import Runtime, make_runtime
+from careloop.bot.settings import Settings
+from careloop.handlers.customer import command_menu
+from careloop.kernel.clock import Clock
+from careloop.kernel.i18n import Catalogs
+from careloop.kernel.languages import command_menus
+from careloop.kernel.messenger import Messenger, MessengerError
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.delivery.contact import BadQuietHours, QuietHours
-from bot.i18n import available_languages
-from bot.languages import telegram_language
+from careloop.care.contact import BadQuietHours, QuietHours
+from careloop.kernel.i18n import available_languages
+from careloop.kernel.languages import telegram_language
 
 PREFIX = "CARELOOP_"
 

@@ -20,8 +20,8 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from bot.runtime.aiogram_runtime import embed
-from bot.settings import Settings, load_settings
+from careloop.bot.runtime.aiogram_runtime import embed
+from careloop.bot.settings import Settings, load_settings
 
 
 def host_router() -> Router:

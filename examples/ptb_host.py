@@ -17,8 +17,8 @@ import logging
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, CommandHandler, ContextTypes
 
-from bot.runtime.ptb_runtime import embed
-from bot.settings import Settings, load_settings
+from careloop.bot.runtime.ptb_runtime import embed
+from careloop.bot.settings import Settings, load_settings
 
 
 async def ping(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:

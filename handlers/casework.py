@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.ports.messenger import CAPTION_LIMIT, TEXT_LIMIT, clip, text_length
-from bot.ports.updates import Update
-from bot.services import cases
-from handlers import desk
-from handlers.case_card import case_card
-from handlers.context import Context
-from handlers.effects import CaseLink, Edit, Effect, LogAs, Send, Toast, TopicState
-from storage.models import Case, Customer, SurveyAnswer
-from surveys.scoring import case_priority
+from careloop.cases import lifecycle as cases
+from careloop.handlers.context import Context
+from careloop.handlers.rounds import desk
+from careloop.handlers.views.case_card import case_card
+from careloop.kernel.effects import CaseLink, Edit, Effect, LogAs, Send, Toast, TopicState
+from careloop.kernel.messenger import CAPTION_LIMIT, TEXT_LIMIT, clip, text_length
+from careloop.kernel.updates import Update
+from careloop.storage.models import Case, Customer, SurveyAnswer
+from careloop.surveys.scoring import case_priority
 
 
 def _reply(update: Update, customer: Customer, text: str) -> Send:

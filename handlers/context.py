@@ -6,12 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.i18n import Catalogs, Translator
-from bot.ports.updates import Button
-from bot.services.buttons import make_button
-from bot.services.cases import DEFAULT_SLA, SlaPolicy
-from storage.uow import UnitOfWork
-from surveys.definitions import SurveyDefinitions
+from careloop.cases.lifecycle import DEFAULT_SLA, SlaPolicy
+from careloop.handlers.buttons import make_button
+from careloop.kernel.i18n import Catalogs, Translator
+from careloop.kernel.updates import Button
+from careloop.storage.uow import UnitOfWork
+from careloop.surveys.definitions import SurveyDefinitions
 
 
 @dataclass(frozen=True, slots=True)

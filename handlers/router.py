@@ -3,10 +3,10 @@ where it came from."""
 
 from __future__ import annotations
 
-from bot.ports.updates import ChatKind, Update
-from handlers import community, customer, marketer, staff
-from handlers.context import Context
-from handlers.effects import Effect
+from careloop.handlers import community, customer, marketer, staff
+from careloop.handlers.context import Context
+from careloop.kernel.effects import Effect
+from careloop.kernel.updates import ChatKind, Update
 
 
 async def route(update: Update, ctx: Context) -> list[Effect]:

@@ -12,7 +12,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import (
+from careloop.storage.models import (
     BusinessEvent,
     Campaign,
     CampaignDraft,

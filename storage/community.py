@@ -9,14 +9,14 @@ from datetime import datetime
 from sqlalchemy import func, update
 from sqlmodel import col, select
 
-from storage.models import (
+from careloop.storage.models import (
     CommunityEvent,
     CommunityMember,
     CommunityWelcome,
     Customer,
     OutboundMessage,
 )
-from storage.repositories import _chunks, _Repo
+from careloop.storage.repositories import _chunks, _Repo
 
 
 class Community(_Repo):

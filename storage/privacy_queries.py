@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import (
+from careloop.storage.models import (
     AuditEntry,
     BusinessEvent,
     CallbackKey,

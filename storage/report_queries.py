@@ -12,8 +12,8 @@ from sqlalchemy import Result, Select, and_, or_, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Case, Customer, StaffMember, SurveyAnswer, SurveyInvitation
-from surveys.metrics import CaseRow, InvitationRow
+from careloop.storage.models import Case, Customer, StaffMember, SurveyAnswer, SurveyInvitation
+from careloop.surveys.metrics import CaseRow, InvitationRow
 
 
 @dataclass(frozen=True, slots=True)

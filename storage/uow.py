@@ -7,11 +7,11 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import repositories as r
-from storage.campaigns import Campaigns
-from storage.community import Community
-from storage.privacy_queries import PrivacyQueries
-from storage.report_queries import ReportQueries
+from careloop.storage import repositories as r
+from careloop.storage.campaigns import Campaigns
+from careloop.storage.community import Community
+from careloop.storage.privacy_queries import PrivacyQueries
+from careloop.storage.report_queries import ReportQueries
 
 
 class UnitOfWork:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.i18n import Translator
+from careloop.kernel.i18n import Translator
 
 
 class Kind(StrEnum):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from storage.models import InvitationState
+from careloop.storage.models import InvitationState
 
 
 @dataclass(frozen=True, slots=True)

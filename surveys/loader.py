@@ -11,12 +11,20 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot import yamlfile
-from bot.i18n import available_languages
-from bot.languages import telegram_language
-from bot.yamlfile import Value, YamlError
-from surveys import texts
-from surveys.definitions import Kind, LinkButton, Reason, Survey, SurveyDefinitions, Text, Thanks
+from careloop.kernel import yamlfile
+from careloop.kernel.i18n import available_languages
+from careloop.kernel.languages import telegram_language
+from careloop.kernel.yamlfile import Value, YamlError
+from careloop.surveys import texts
+from careloop.surveys.definitions import (
+    Kind,
+    LinkButton,
+    Reason,
+    Survey,
+    SurveyDefinitions,
+    Text,
+    Thanks,
+)
 
 SurveysError = YamlError
 
@@ -60,7 +68,7 @@ def _q(text: str) -> str:
 
 
 def default_path() -> Path:
-    return Path(str(resources.files("surveys").joinpath("default.yaml")))
+    return Path(str(resources.files("careloop.surveys").joinpath("default.yaml")))
 
 
 def load_surveys(path: Path | None, languages: Collection[str] | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from surveys.definitions import Survey
+from careloop.surveys.definitions import Survey
 
 VIP_TIERS = frozenset({"vip", "gold", "platinum"})
 

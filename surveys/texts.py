@@ -4,7 +4,7 @@ shown in the customer's language. A text that is not one of these is shown as wr
 
 from __future__ import annotations
 
-from bot.i18n import N_
+from careloop.kernel.i18n import N_
 
 CSAT_QUESTION = N_("How satisfied are you with your recent experience with us?")
 NPS_QUESTION = N_(

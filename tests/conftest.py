@@ -20,11 +20,11 @@ import pytest
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.app import Storage
-from bot.ports.clock import ManualClock
-from storage.engine import make_engine, make_session_factory
-from storage.migrate import upgrade
-from storage.uow import UnitOfWorkFactory
+from careloop.bot.app import Storage
+from careloop.kernel.clock import ManualClock
+from careloop.storage.engine import make_engine, make_session_factory
+from careloop.storage.migrate import upgrade
+from careloop.storage.uow import UnitOfWorkFactory
 
 PG_URL = os.environ.get("CARELOOP_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])

@@ -12,15 +12,15 @@ from typing import Any, Protocol
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.api import ingest
-from bot.api.auth import bearer_matches
-from bot.api.errors import ApiError, FieldError, body, invalid
-from bot.api.health import database_answers
-from bot.api.openapi import build_document
-from bot.api.schemas import CustomersOut, EventOut, TouchOut
-from bot.playbook.model import Playbook
-from bot.ports.clock import Clock
-from storage.uow import UnitOfWorkFactory
+from careloop.bot.api import ingest
+from careloop.bot.api.auth import bearer_matches
+from careloop.bot.api.errors import ApiError, FieldError, body, invalid
+from careloop.bot.api.health import database_answers
+from careloop.bot.api.openapi import build_document
+from careloop.bot.api.schemas import CustomersOut, EventOut, TouchOut
+from careloop.care.playbook.model import Playbook
+from careloop.kernel.clock import Clock
+from careloop.storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 

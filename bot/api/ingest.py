@@ -9,11 +9,12 @@ from typing import TypeVar
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from bot.api.errors import ApiError, FieldError, field_path, from_validation, invalid
-from bot.api.schemas import MAX_CUSTOMERS, CustomerIn, EventIn
-from bot.playbook.model import Playbook
-from bot.services import care, customers
-from storage.uow import UnitOfWorkFactory
+from careloop.bot.api.errors import ApiError, FieldError, field_path, from_validation, invalid
+from careloop.bot.api.schemas import MAX_CUSTOMERS, CustomerIn, EventIn
+from careloop.care import touches as care
+from careloop.care.playbook.model import Playbook
+from careloop.customers import directory as customers
+from careloop.storage.uow import UnitOfWorkFactory
 
 T = TypeVar("T")
 

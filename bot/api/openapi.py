@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from bot.api.schemas import (
+from careloop.bot.api.schemas import (
     MAX_CUSTOMERS,
     CustomerIn,
     CustomersOut,

@@ -10,7 +10,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import JsonDict
 
-from bot.services import care, customers
+from careloop.care import touches as care
+from careloop.customers import directory as customers
 
 MAX_CUSTOMERS = 1000  # per request; larger batches go in several requests or a CSV import
 

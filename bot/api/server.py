@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.api.app import Database, build_api
-from bot.api.auth import MIN_TOKEN_LENGTH
-from bot.playbook.model import Playbook
-from bot.ports.clock import Clock
-from bot.settings import ConfigError, Settings
+from careloop.bot.api.app import Database, build_api
+from careloop.bot.api.auth import MIN_TOKEN_LENGTH
+from careloop.bot.settings import ConfigError, Settings
+from careloop.care.playbook.model import Playbook
+from careloop.kernel.clock import Clock
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from bot.pipeline import Pipeline
-    from bot.ports.messenger import Messenger
-    from bot.settings import Settings
+    from careloop.bot.pipeline import Pipeline
+    from careloop.bot.settings import Settings
+    from careloop.kernel.messenger import Messenger
 
 # Only what careloop handles: Telegram then keeps the rest to itself. chat_member (joins
 # and leaves in the community group) is never sent unless asked for by name.
@@ -58,9 +58,9 @@ def make_runtime(settings: Settings) -> Runtime:
     assert settings.bot_token is not None
     token = settings.bot_token.get_secret_value()
     if settings.runtime == "ptb":
-        from bot.runtime.ptb_runtime import PtbRuntime
+        from careloop.bot.runtime.ptb_runtime import PtbRuntime
 
         return PtbRuntime(token, settings.telegram_api_url, settings.request_timeout_seconds)
-    from bot.runtime.aiogram_runtime import AiogramRuntime
+    from careloop.bot.runtime.aiogram_runtime import AiogramRuntime
 
     return AiogramRuntime(token, settings.telegram_api_url, settings.request_timeout_seconds)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any
 
-from bot.ports import messenger as port
-from bot.ports.updates import Keyboard, Media, Upload
+from careloop.kernel import messenger as port
+from careloop.kernel.updates import Keyboard, Media, Upload
 
 # careloop's texts are Telegram HTML, said on every call, not only as the bot's defaults,
 # so that a host bot's own defaults (embedded) cannot change them.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.ports.updates import (
+from careloop.kernel.updates import (
     Chat,
     ChatKind,
     Media,

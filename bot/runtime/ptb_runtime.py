@@ -51,19 +51,15 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.app import Storage
-from bot.embed import Embedded, build_embedded
-from bot.pipeline import Pipeline
-from bot.ports import messenger as port
-from bot.ports.clock import Clock
-from bot.ports.updates import (
-    Keyboard,
-    Update,
-    Upload,
-)
-from bot.runtime import ALLOWED_UPDATES, convert
-from bot.runtime.bot_api import BotApiMessenger
-from bot.settings import Settings
+from careloop.bot.app import Storage
+from careloop.bot.embed import Embedded, build_embedded
+from careloop.bot.pipeline import Pipeline
+from careloop.bot.runtime import ALLOWED_UPDATES, convert
+from careloop.bot.runtime.bot_api import BotApiMessenger
+from careloop.bot.settings import Settings
+from careloop.kernel import messenger as port
+from careloop.kernel.clock import Clock
+from careloop.kernel.updates import Keyboard, Update, Upload
 
 log = logging.getLogger(__name__)
 

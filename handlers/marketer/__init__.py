@@ -3,11 +3,11 @@ buttons that test, start, pause, resume and cancel a campaign. Only marketers an
 
 from __future__ import annotations
 
-from bot.ports.updates import Update
-from handlers.context import Context
-from handlers.effects import Effect
-from handlers.marketer import desk, wizard
-from storage.models import CallbackKey
+from careloop.handlers.context import Context
+from careloop.handlers.marketer import desk, wizard
+from careloop.kernel.effects import Effect
+from careloop.kernel.updates import Update
+from careloop.storage.models import CallbackKey
 
 COMMANDS = frozenset({"campaign", "campaigns"})
 ACTIONS = frozenset({desk.ACTION, wizard.ACTION})

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.ports.updates import Update
-from handlers.context import Context
-from handlers.effects import Effect, Send, Toast
-from storage.models import StaffMember
+from careloop.handlers.context import Context
+from careloop.kernel.effects import Effect, Send, Toast
+from careloop.kernel.updates import Update
+from careloop.storage.models import StaffMember
 
 CAMPAIGN_ROLES = frozenset({"marketer", "admin"})
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.ports.updates import Keyboard, Update
-from bot.services import campaigns
-from bot.services.campaigns import CampaignProblem
-from handlers.campaign_message import test_messages
-from handlers.context import Context
-from handlers.effects import Effect, Send, Toast
-from handlers.marketer import access, views
-from storage.models import CallbackKey, Campaign, CampaignState, StaffMember
+from careloop.campaigns import lifecycle as campaigns
+from careloop.campaigns.lifecycle import CampaignProblem
+from careloop.handlers.context import Context
+from careloop.handlers.marketer import access, views
+from careloop.handlers.views.campaign_message import test_messages
+from careloop.kernel.effects import Effect, Send, Toast
+from careloop.kernel.updates import Keyboard, Update
+from careloop.storage.models import CallbackKey, Campaign, CampaignState, StaffMember
 
 ACTION = "campaign"
 LIST_LIMIT = 20

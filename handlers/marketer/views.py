@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.campaigns.segment import Audience
-from bot.campaigns.spec import CampaignSpec
-from bot.delivery.contact import DO_NOT_CONTACT, UNREACHABLE
-from bot.i18n import N_, Translator
-from bot.services.campaigns import COUNTS, Stats, VariantStats, spec_of
-from storage.models import Campaign
+from careloop.campaigns.lifecycle import COUNTS, Stats, VariantStats, spec_of
+from careloop.campaigns.segment import Audience
+from careloop.campaigns.spec import CampaignSpec
+from careloop.care.contact import DO_NOT_CONTACT, UNREACHABLE
+from careloop.kernel.i18n import N_, Translator
+from careloop.storage.models import Campaign
 
 # Why a customer in the segment gets no message (bot.delivery.contact.consent_problem),
 # in words for the marketer's language.

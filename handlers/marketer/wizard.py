@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.campaigns import message
-from bot.campaigns.loader import (
+from careloop.campaigns import lifecycle as campaigns
+from careloop.campaigns import message
+from careloop.campaigns.loader import (
     BadValue,
     check_label,
     check_language,
@@ -18,14 +19,13 @@ from bot.campaigns.loader import (
     check_url,
     segment_of,
 )
-from bot.campaigns.spec import CampaignSpec, OfferButton, Schedule, Variant
-from bot.i18n import Translator
-from bot.ports.updates import Keyboard, Update
-from bot.services import campaigns
-from handlers.context import Context
-from handlers.effects import Effect, Send, Toast
-from handlers.marketer import access, desk
-from storage.models import CallbackKey, CampaignDraft, StaffMember
+from careloop.campaigns.spec import CampaignSpec, OfferButton, Schedule, Variant
+from careloop.handlers.context import Context
+from careloop.handlers.marketer import access, desk
+from careloop.kernel.effects import Effect, Send, Toast
+from careloop.kernel.i18n import Translator
+from careloop.kernel.updates import Keyboard, Update
+from careloop.storage.models import CallbackKey, CampaignDraft, StaffMember
 
 ACTION = "campaign_wizard"
 # The buttons that answer a step: their value, and the step each answers.

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.ports.updates import Update
-from handlers.context import Context
-from handlers.effects import Effect
-from handlers.staff import buttons, commands, relay
+from careloop.handlers.context import Context
+from careloop.handlers.staff import buttons, commands, relay
+from careloop.kernel.effects import Effect
+from careloop.kernel.updates import Update
 
 
 async def handle(update: Update, ctx: Context) -> list[Effect]:

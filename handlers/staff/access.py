@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.ports.updates import Update
-from handlers.context import Context
-from storage.models import StaffMember
+from careloop.handlers.context import Context
+from careloop.kernel.updates import Update
+from careloop.storage.models import StaffMember
 
 # Marketers see numbers, not customers' complaints (DESIGN: roles).
 CASE_ROLES = frozenset({"agent", "lead", "admin"})

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from bot.ports.updates import Keyboard, Update
-from bot.services import cases
-from bot.services.buttons import resolve
-from handlers.casework import refresh_card
-from handlers.context import Context
-from handlers.effects import Effect, LogAs, Send, Toast, TopicState
-from handlers.staff.access import case_handler
-from storage.models import Case
+from careloop.cases import lifecycle as cases
+from careloop.handlers.buttons import resolve
+from careloop.handlers.casework import refresh_card
+from careloop.handlers.context import Context
+from careloop.handlers.staff.access import case_handler
+from careloop.kernel.effects import Effect, LogAs, Send, Toast, TopicState
+from careloop.kernel.updates import Keyboard, Update
+from careloop.storage.models import Case
 
 _ACTIONS = {"case_claim": cases.CaseAction.CLAIM, "case_resolve": cases.CaseAction.RESOLVE}
 

@@ -6,21 +6,23 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from html import escape
 
-from bot.ports.messenger import TEXT_LIMIT, clip, text_length
-from bot.ports.updates import Update
-from bot.services import audit, cases
-from handlers import desk, masking, stats
-from handlers.case_card import case_parts, history_line
-from handlers.casework import refresh_card
-from handlers.context import Context
-from handlers.effects import Effect
-from handlers.labels import customer_name, state_name
-from handlers.staff import restrict
-from handlers.staff.access import CASE_ROLES, LEAD_ROLES, member
-from handlers.staff.buttons import already
-from handlers.staff.restrict import restrictions
-from handlers.staff.thread import answer_here, case_in_thread, case_number
-from storage.models import CardState, Case, StaffMember
+from careloop.cases import lifecycle as cases
+from careloop.customers import audit
+from careloop.handlers.casework import refresh_card
+from careloop.handlers.context import Context
+from careloop.handlers.rounds import desk
+from careloop.handlers.staff import restrict, stats
+from careloop.handlers.staff.access import CASE_ROLES, LEAD_ROLES, member
+from careloop.handlers.staff.buttons import already
+from careloop.handlers.staff.restrict import restrictions
+from careloop.handlers.staff.thread import answer_here, case_in_thread, case_number
+from careloop.handlers.views import masking
+from careloop.handlers.views.case_card import case_parts, history_line
+from careloop.handlers.views.labels import customer_name, state_name
+from careloop.kernel.effects import Effect
+from careloop.kernel.messenger import TEXT_LIMIT, clip, text_length
+from careloop.kernel.updates import Update
+from careloop.storage.models import CardState, Case, StaffMember
 
 LISTED = 30
 HISTORY = 15

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.ports.messenger import CAPTION_LIMIT, TEXT_LIMIT, text_length
-from bot.ports.updates import Update
-from bot.services import cases
-from handlers.casework import refresh_card
-from handlers.context import Context
-from handlers.effects import Effect, LogAs, Send
-from handlers.staff.access import case_handler
-from handlers.staff.thread import answer_here, case_in_thread
+from careloop.cases import lifecycle as cases
+from careloop.handlers.casework import refresh_card
+from careloop.handlers.context import Context
+from careloop.handlers.staff.access import case_handler
+from careloop.handlers.staff.thread import answer_here, case_in_thread
+from careloop.kernel.effects import Effect, LogAs, Send
+from careloop.kernel.messenger import CAPTION_LIMIT, TEXT_LIMIT, text_length
+from careloop.kernel.updates import Update
 
 
 async def on_message(update: Update, ctx: Context) -> list[Effect]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.ports.updates import Update
-from bot.services import audit, privacy
-from handlers.context import Context
-from handlers.effects import Effect
-from handlers.labels import customer_name
-from handlers.staff.thread import answer_here, case_in_thread
-from storage.models import Customer, StaffMember
+from careloop.customers import audit, privacy
+from careloop.handlers.context import Context
+from careloop.handlers.staff.thread import answer_here, case_in_thread
+from careloop.handlers.views.labels import customer_name
+from careloop.kernel.effects import Effect
+from careloop.kernel.updates import Update
+from careloop.storage.models import Customer, StaffMember
 
 
 def restrictions(ctx: Context, customer: Customer) -> list[str]:

@@ -3,10 +3,10 @@ replies to, or a number given with the command."""
 
 from __future__ import annotations
 
-from bot.ports.updates import Update
-from handlers.context import Context
-from handlers.effects import Send
-from storage.models import Case
+from careloop.handlers.context import Context
+from careloop.kernel.effects import Send
+from careloop.kernel.updates import Update
+from careloop.storage.models import Case
 
 
 async def case_in_thread(update: Update, ctx: Context) -> Case | None:

@@ -10,12 +10,12 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot.api.server import ApiServer, start_api
-from bot.app import Storage
-from bot.playbook.loader import load_playbook
-from bot.ports.clock import ManualClock
-from bot.settings import Settings
-from storage.models import BusinessEvent, Customer, Touch
+from careloop.bot.api.server import ApiServer, start_api
+from careloop.bot.app import Storage
+from careloop.bot.settings import Settings
+from careloop.care.playbook.loader import load_playbook
+from careloop.kernel.clock import ManualClock
+from careloop.storage.models import BusinessEvent, Customer, Touch
 
 TOKEN = "test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

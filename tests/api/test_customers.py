@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from bot.api.schemas import MAX_CUSTOMERS
+from careloop.bot.api.schemas import MAX_CUSTOMERS
 from tests.api.conftest import Api
 
 CUSTOMERS = "/api/v1/customers"

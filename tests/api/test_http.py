@@ -10,11 +10,11 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 
-from bot.api.app import MAX_BODY_BYTES
-from bot.api.server import start_api
-from bot.app import build_storage
-from bot.playbook.loader import load_playbook
-from bot.ports.clock import ManualClock
+from careloop.bot.api.app import MAX_BODY_BYTES
+from careloop.bot.api.server import start_api
+from careloop.bot.app import build_storage
+from careloop.care.playbook.loader import load_playbook
+from careloop.kernel.clock import ManualClock
 from tests.api.conftest import TOKEN, Api, api_settings
 
 EVENT = {"id": "e-1", "type": "purchase", "customer": "C-1"}

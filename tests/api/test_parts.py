@@ -7,13 +7,13 @@ import socket
 import pytest
 from pydantic import SecretStr
 
-from bot.api.auth import bearer_matches
-from bot.api.errors import field_path
-from bot.api.server import parse_listen, start_api
-from bot.app import Storage
-from bot.playbook.loader import load_playbook
-from bot.ports.clock import ManualClock
-from bot.settings import ConfigError
+from careloop.bot.api.auth import bearer_matches
+from careloop.bot.api.errors import field_path
+from careloop.bot.api.server import parse_listen, start_api
+from careloop.bot.app import Storage
+from careloop.bot.settings import ConfigError
+from careloop.care.playbook.loader import load_playbook
+from careloop.kernel.clock import ManualClock
 from tests.api.conftest import TOKEN, api_settings
 
 

@@ -15,8 +15,8 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from bot.sandbox import Sandbox
-from bot.stage import Stage
+from careloop.sandbox import Sandbox
+from careloop.sandbox.stage import Stage
 from tests.api.conftest import AUTH, TOKEN
 from tests.conftest import START
 from tests.e2e.conftest import linked
@@ -106,7 +106,7 @@ async def test_careloop_run_serves_the_api_until_sigterm(tmp_path: Path) -> None
 
     async def careloop(*argv: str) -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", *argv, cwd=tmp_path, env=env,
+            sys.executable, "-m", "careloop.bot", *argv, cwd=tmp_path, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
 
     try:

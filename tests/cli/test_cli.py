@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from careloop.bot.cli import main
 
 HEADER = "external_id,name,tier,language,timezone,birthday,tags\n"
 
@@ -223,7 +223,7 @@ def test_run_without_token_names_the_setting(env: Path, capsys) -> None:
 
 def test_invalid_setting_is_one_line_from_the_real_console_script(env: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "report"], capture_output=True, text=True,
+        [sys.executable, "-m", "careloop.bot", "report"], capture_output=True, text=True,
         env={**os.environ, "CARELOOP_TIMEZONE": "Mars/Base"}, timeout=60,
     )
     assert proc.returncode == 2

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from bot.sandbox import SandboxMessage, SandboxUser
-from bot.stage import Stage
+from careloop.sandbox import SandboxMessage, SandboxUser
+from careloop.sandbox.stage import Stage
 from tests.conftest import START
 
 CSV_HEADER = "external_id,name,tier,language,timezone,birthday,tags\n"

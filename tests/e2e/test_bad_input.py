@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.ports.messenger import text_length
-from bot.stage import Stage
-from storage.models import Case, Customer, Interaction
+from careloop.kernel.messenger import text_length
+from careloop.sandbox.stage import Stage
+from careloop.storage.models import Case, Customer, Interaction
 from tests.e2e.conftest import CSV_HEADER, linked, surveyed, toasts, with_case
 
 

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from bot.campaigns import variants
-from bot.sandbox import SandboxUser
-from bot.services import campaigns
-from bot.stage import Stage
-from storage.models import CampaignRun, Interaction, Touch, TouchState
+from careloop.campaigns import lifecycle as campaigns
+from careloop.campaigns import variants
+from careloop.sandbox import SandboxUser
+from careloop.sandbox.stage import Stage
+from careloop.storage.models import CampaignRun, Interaction, Touch, TouchState
 from tests.e2e.conftest import CSV_HEADER, linked, running
 
 ONE_OFF = """

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.sandbox import SandboxMessage
-from bot.stage import Stage
-from storage.models import Case, Interaction
+from careloop.sandbox import SandboxMessage
+from careloop.sandbox.stage import Stage
+from careloop.storage.models import Case, Interaction
 from tests.e2e.conftest import running, toasts, with_case
 
 

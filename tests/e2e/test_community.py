@@ -9,12 +9,12 @@ from collections.abc import Iterable
 
 import pytest
 
-from bot.i18n import Catalogs
-from bot.reporting import report_text
-from bot.services.reports import build_report
-from bot.stage import Stage
-from handlers.community import WELCOME_GAP, WELCOME_WINDOW
-from storage.models import Customer, Interaction
+from careloop.handlers.community import WELCOME_GAP, WELCOME_WINDOW
+from careloop.handlers.views.reporting import report_text
+from careloop.kernel.i18n import Catalogs
+from careloop.sandbox.stage import Stage
+from careloop.storage.models import Customer, Interaction
+from careloop.surveys.reports import build_report
 from tests.e2e.conftest import linked, surveyed
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from bot.delivery.policy import AMBIGUOUS, RESENT
-from bot.stage import Stage
-from storage.models import CampaignRun, Category, Touch
+from careloop.care.failures import AMBIGUOUS, RESENT
+from careloop.sandbox.stage import Stage
+from careloop.storage.models import CampaignRun, Category, Touch
 from tests.e2e.conftest import process_env
 
 SURVEYS = 150
@@ -35,7 +35,7 @@ async def run() -> AsyncIterator[Run]:
     async def start(stage: Stage, log: Path) -> asyncio.subprocess.Process:
         with log.open("ab") as out:
             started.append(await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", env=process_env(stage),
+                sys.executable, "-m", "careloop.bot", "run", env=process_env(stage),
                 stdout=out, stderr=out))
         return started[-1]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.delivery.contact import UNREACHABLE
-from bot.delivery.policy import RESENT
-from bot.stage import Stage
-from storage.models import Touch, TouchState
+from careloop.care.contact import UNREACHABLE
+from careloop.care.failures import RESENT
+from careloop.sandbox.stage import Stage
+from careloop.storage.models import Touch, TouchState
 from tests.e2e.conftest import linked, surveyed
 
 

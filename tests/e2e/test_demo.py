@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from bot.demo import run_demo
+from careloop.sandbox.demo import run_demo
 from tests.i18n.scripts import simplified_only, traditional_only
 
 

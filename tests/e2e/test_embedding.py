@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.stage import Stage
+from careloop.sandbox.stage import Stage
 from tests.e2e.conftest import CSV_HEADER, process_env
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

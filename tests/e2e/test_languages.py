@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.sandbox import SandboxMessage
-from bot.stage import Stage
-from storage.models import CallbackKey, Interaction
+from careloop.sandbox import SandboxMessage
+from careloop.sandbox.stage import Stage
+from careloop.storage.models import CallbackKey, Interaction
 from tests.e2e.conftest import CSV_HEADER, linked, running, toasts
 from tests.i18n.scripts import simplified_only, traditional_only
 

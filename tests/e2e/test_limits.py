@@ -10,11 +10,11 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
-from bot.delivery.contact import UNREACHABLE
-from bot.delivery.policy import AMBIGUOUS
-from bot.sandbox.server import RecordedRequest
-from bot.stage import Stage
-from storage.models import Category, Interaction, Touch, TouchState
+from careloop.care.contact import UNREACHABLE
+from careloop.care.failures import AMBIGUOUS
+from careloop.sandbox.server import RecordedRequest
+from careloop.sandbox.stage import Stage
+from careloop.storage.models import Category, Interaction, Touch, TouchState
 from tests.conftest import START
 from tests.e2e.conftest import running, with_case
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.services.reports import build_report
-from bot.stage import Stage
-from storage.models import Case, Customer, Touch
+from careloop.sandbox.stage import Stage
+from careloop.storage.models import Case, Customer, Touch
+from careloop.surveys.reports import build_report
 from tests.e2e.conftest import linked, surveyed, toasts, with_case
 
 

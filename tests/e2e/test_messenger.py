@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.ports import messenger as port
-from bot.ports.updates import Button, Keyboard, Media
-from bot.runtime import Runtime, make_runtime
-from bot.sandbox import Sandbox, SandboxUser
-from bot.sandbox.faults import FaultKind
-from bot.settings import Settings
+from careloop.bot.runtime import Runtime, make_runtime
+from careloop.bot.settings import Settings
+from careloop.kernel import messenger as port
+from careloop.kernel.updates import Button, Keyboard, Media
+from careloop.sandbox import Sandbox, SandboxUser
+from careloop.sandbox.faults import FaultKind
 
 TIMEOUT = 0.5
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
-from bot.stage import Stage
-from storage.models import Touch
+from careloop.sandbox.stage import Stage
+from careloop.storage.models import Touch
 from tests.conftest import START
 from tests.e2e.conftest import linked
 

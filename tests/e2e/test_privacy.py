@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.sandbox import SandboxMessage
-from bot.services import reports
-from bot.stage import Stage
-from storage.models import AuditEntry, Customer, Interaction, SurveyAnswer
+from careloop.sandbox import SandboxMessage
+from careloop.sandbox.stage import Stage
+from careloop.storage.models import AuditEntry, Customer, Interaction, SurveyAnswer
+from careloop.surveys import reports
 from tests.e2e.conftest import linked, process_env, running, surveyed, with_case
 
 
@@ -99,7 +99,7 @@ async def test_mydata_sends_the_export_a_few_times_a_day(database_url: str,
         await stage.quiet()
         async with stage.storage.uow() as uow:
             rows = await uow.session.exec(select(__import__(
-                "storage.models", fromlist=["OutboundMessage"]).OutboundMessage))
+                "careloop.storage.models", fromlist=["OutboundMessage"]).OutboundMessage))
             uploads = [r.payload["upload"] for r in rows.all() if r.payload.get("upload")]
         assert uploads == [[sent.document["file_name"], ""]]  # type: ignore[index]
         # One a day here: the second is refused until tomorrow.
@@ -190,7 +190,7 @@ async def test_an_unlinked_customer_can_be_erased_and_no_can_be_said(stage: Stag
 async def _careloop(stage: Stage, *argv: str) -> str:
     """The operator's command, as a process on the stage's database and bot; its output."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *argv, env=process_env(stage),
+        sys.executable, "-m", "careloop.bot", *argv, env=process_env(stage),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert (proc.returncode, err) == (0, b""), err.decode()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.stage import Stage
-from storage.models import AuditEntry, Interaction, Touch, TouchState
+from careloop.sandbox.stage import Stage
+from careloop.storage.models import AuditEntry, Interaction, Touch, TouchState
 from tests.e2e.conftest import linked, surveyed, with_case
 
 PHONE = "+86 138 0013 8000"
@@ -73,7 +73,7 @@ async def test_an_admin_sees_everything_like_a_lead(stage: Stage) -> None:
 
 
 async def _staff_rows(stage: Stage) -> list:
-    from storage.models import StaffMember
+    from careloop.storage.models import StaffMember
     return await _rows(stage, StaffMember)
 
 

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bot.stage import Stage
+from careloop.sandbox.stage import Stage
 from tests.e2e.conftest import process_env
 
 WRONG = "123456:WRONG-TOKEN"
@@ -19,7 +19,7 @@ async def test_a_token_telegram_refuses_stops_run_with_one_line(
     try:
         env = process_env(stage) | {"CARELOOP_BOT_TOKEN": WRONG}
         run = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env,
+            sys.executable, "-m", "careloop.bot", "run", env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await asyncio.wait_for(run.communicate(), 60)
     finally:

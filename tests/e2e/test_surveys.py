@@ -11,9 +11,16 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from bot.sandbox import SandboxMessage, SandboxUser
-from bot.stage import Stage
-from storage.models import Case, Category, Interaction, SurveyAnswer, SurveyInvitation, Touch
+from careloop.sandbox import SandboxMessage, SandboxUser
+from careloop.sandbox.stage import Stage
+from careloop.storage.models import (
+    Case,
+    Category,
+    Interaction,
+    SurveyAnswer,
+    SurveyInvitation,
+    Touch,
+)
 from tests.e2e.conftest import CSV_HEADER, linked, running, toasts
 from tests.e2e.conftest import surveyed as surveyed_now
 
@@ -349,7 +356,7 @@ async def test_a_survey_closes_after_three_days_and_its_buttons_go(stage: Stage)
 
 async def test_a_press_after_the_expiry_or_a_second_one_changes_nothing(
         stage: Stage, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="bot.delivery.survey_rounds")
+    caplog.set_level(logging.INFO, logger="careloop.handlers.rounds.surveys")
     ann, survey = await surveyed(stage, "C1")
     _tom, second = await surveyed(stage, "C2", "Tom Baker")
     # Telegram refuses to edit Ann's survey: it keeps its buttons after it has closed.

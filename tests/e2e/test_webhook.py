@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from bot.serve import serve
-from bot.stage import Stage
+from careloop.bot.serve import serve
+from careloop.sandbox.stage import Stage
 
 
 def _free_port() -> int:

@@ -8,14 +8,18 @@ from pathlib import Path
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 
-from bot.catalog_check import catalog_problems, message_problems, read, text_problems
-from bot.i18n import DOMAIN, LOCALES_DIR, Catalogs
+from careloop.bot.catalog_check import catalog_problems, message_problems, read, text_problems
+from careloop.kernel.i18n import DOMAIN, LOCALES_DIR, Catalogs
 from tests.i18n.scripts import MAINLAND_WORDS, simplified_only, traditional_only
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = ["en", "ru", "zh_Hans", "zh_Hant"]
 TEMPLATE = LOCALES_DIR / f"{DOMAIN}.pot"
+# The folders `make i18n` extracts from, read from the same file it uses.
+with (ROOT / "babel.cfg").open(encoding="utf-8") as _cfg:
+    METHOD_MAP, _ = parse_mapping_cfg(_cfg)
 
 
 def _po(language: str) -> Path:
@@ -25,8 +29,7 @@ def _po(language: str) -> Path:
 def _source_msgids() -> set[str]:
     ids: set[str] = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-        ROOT, method_map=[("bot/**.py", "python"), ("handlers/**.py", "python"),
-                          ("surveys/**.py", "python")],
+        ROOT, method_map=METHOD_MAP,
         keywords={"_": None, "gettext": None, "ngettext": (1, 2), "N_": None},
     ):
         ids.add(message if isinstance(message, str) else message[0])

@@ -6,10 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.i18n import Catalogs
-from bot.reporting import report_text
-from bot.services.reports import Report
-from surveys.metrics import (
+from careloop.handlers.views.reporting import report_text
+from careloop.kernel.i18n import Catalogs
+from careloop.surveys.metrics import (
     CaseRow,
     Period,
     SurveyFigures,
@@ -19,6 +18,7 @@ from surveys.metrics import (
     rating,
     reasons,
 )
+from careloop.surveys.reports import Report
 
 MOMENT = datetime(2026, 11, 20, 9, 5, tzinfo=UTC)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.i18n import Catalogs
-from bot.languages import (
+from careloop.bot.settings import ConfigError, load_settings
+from careloop.kernel.i18n import Catalogs
+from careloop.kernel.languages import (
     command_menus,
     first_contact_language,
     menu_code,
@@ -14,7 +15,6 @@ from bot.languages import (
     telegram_code,
     telegram_language,
 )
-from bot.settings import ConfigError, load_settings
 
 
 @pytest.mark.parametrize(("code", "language"), [

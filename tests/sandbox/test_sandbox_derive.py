@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox import derive_spec
+from careloop.sandbox import derive_spec
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "botapi" / "api.json"
 

@@ -26,8 +26,8 @@ from aiogram.types import (
 )
 from aiohttp import web
 
-from bot.sandbox import Sandbox, SandboxError
-from bot.sandbox.messages import NOT_MODIFIED
+from careloop.sandbox import Sandbox, SandboxError
+from careloop.sandbox.messages import NOT_MODIFIED
 from tests.sandbox.conftest import FakeClock, aiogram_bot
 
 

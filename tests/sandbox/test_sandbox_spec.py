@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bot.sandbox.formatting import parse_html, utf16_len
-from bot.sandbox.spec import ApiError, UploadedFile, validate
+from careloop.sandbox.formatting import parse_html, utf16_len
+from careloop.sandbox.spec import ApiError, UploadedFile, validate
 
 BUTTON = "can't parse inline keyboard button"
 OF_A_TAG = 'of the tag "a" at byte offset 0'

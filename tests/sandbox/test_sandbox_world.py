@@ -10,7 +10,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramConflictError
 from aiogram.types import BotCommand, BotCommandScopeChat, ReplyParameters
 
-from bot.sandbox import Sandbox, SandboxError
+from careloop.sandbox import Sandbox, SandboxError
 
 
 async def test_group_conversation_with_replies(sandbox: Sandbox, bot: Bot) -> None:

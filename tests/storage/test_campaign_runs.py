@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
-from bot.app import Storage
-from bot.campaigns.spec import CampaignSpec, Segment, Variant
-from bot.services import campaigns
-from storage.models import CampaignRun, Customer, Touch
+from careloop.bot.app import Storage
+from careloop.campaigns import lifecycle as campaigns
+from careloop.campaigns.spec import CampaignSpec, Segment, Variant
+from careloop.storage.models import CampaignRun, Customer, Touch
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 SPEC = CampaignSpec(name="Sale", segment=Segment(), variants=(Variant("A", 100, {"*": "Hi"}),))

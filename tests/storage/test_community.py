@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.app import Storage
-from bot.ports.updates import MemberStatus, User
-from bot.services import community, customers
-from storage.models import Customer
+from careloop.bot.app import Storage
+from careloop.customers import community
+from careloop.customers import directory as customers
+from careloop.kernel.updates import MemberStatus, User
+from careloop.storage.models import Customer
 from tests.conftest import START
 
 DAN = User(id=5001, first_name="Dan")

@@ -6,9 +6,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401
-from storage.engine import make_engine
-from storage.migrate import downgrade, ensure_current, upgrade
+import careloop.storage.models  # noqa: F401
+from careloop.storage.engine import make_engine
+from careloop.storage.migrate import downgrade, ensure_current, upgrade
 
 TABLES = {
     "customer", "business_event", "touch", "survey_invitation", "survey_answer",

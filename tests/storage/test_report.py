@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import event
 
-from bot.app import Storage
-from bot.services.reports import BREAKDOWNS, build_report
-from storage.models import Case, Customer, StaffMember, SurveyAnswer, SurveyInvitation
+from careloop.bot.app import Storage
+from careloop.storage.models import Case, Customer, StaffMember, SurveyAnswer, SurveyInvitation
+from careloop.surveys.reports import BREAKDOWNS, build_report
 from tests.conftest import START
 
 NOW = START  # 2026-11-20 09:00 UTC, a Friday

@@ -4,9 +4,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from bot.app import Storage
-from bot.services.timeline import record
-from storage.models import Customer, Touch
+from careloop.bot.app import Storage
+from careloop.customers.timeline import record
+from careloop.storage.models import Customer, Touch
 from tests.conftest import START
 
 

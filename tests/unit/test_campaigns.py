@@ -8,13 +8,18 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from bot.campaigns import message, schedule
-from bot.campaigns.loader import BadValue, segment_of
-from bot.campaigns.segment import audience, in_segment
-from bot.campaigns.spec import CampaignSpec, OfferButton, Schedule, Segment, Variant
-from bot.campaigns.variants import draw
-from handlers.marketer.wizard import parse_segment, parse_when, spec_of_answers, take_answer
-from storage.models import Customer
+from careloop.campaigns import message, schedule
+from careloop.campaigns.loader import BadValue, segment_of
+from careloop.campaigns.segment import audience, in_segment
+from careloop.campaigns.spec import CampaignSpec, OfferButton, Schedule, Segment, Variant
+from careloop.campaigns.variants import draw
+from careloop.handlers.marketer.wizard import (
+    parse_segment,
+    parse_when,
+    spec_of_answers,
+    take_answer,
+)
+from careloop.storage.models import Customer
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 

@@ -12,17 +12,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from bot.app import Storage, build_app
-from bot.playbook.loader import PlaybookError, load_playbook
-from bot.playbook.model import Playbook
-from bot.ports.clock import ManualClock
-from bot.scheduling import MISFIRE_GRACE_SECONDS, build_scheduler
-from bot.services.care import add_event
-from bot.services.scans import birthday_scan, inactivity_scan
-from bot.services.timeline import record
-from bot.settings import Settings
-from storage.models import Category, Customer, Touch, TouchState
-from storage.uow import UnitOfWork
+from careloop.bot.app import Storage, build_app
+from careloop.bot.jobs import MISFIRE_GRACE_SECONDS, build_scheduler
+from careloop.bot.settings import Settings
+from careloop.care.playbook.loader import PlaybookError, load_playbook
+from careloop.care.playbook.model import Playbook
+from careloop.care.scans import birthday_scan, inactivity_scan
+from careloop.care.touches import add_event
+from careloop.customers.timeline import record
+from careloop.kernel.clock import ManualClock
+from careloop.storage.models import Category, Customer, Touch, TouchState
+from careloop.storage.uow import UnitOfWork
 from tests.unit.test_pipeline import RecordingMessenger
 
 DEFAULT = load_playbook(None)
@@ -345,7 +345,7 @@ async def test_the_scans_run_once_as_soon_as_the_scheduler_starts(storage: Stora
 async def test_a_scan_that_raced_another_process_runs_again(storage: Storage) -> None:
     from sqlalchemy.exc import IntegrityError
 
-    from bot.scheduling import Scans
+    from careloop.bot.jobs import Scans
 
     calls: list[datetime] = []
 

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.services.cases import (
+from careloop.cases.lifecycle import (
     DEFAULT_SLA,
     CaseAction,
     CaseState,

@@ -8,11 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.i18n import Catalogs
-from bot.ports.updates import MemberChange, MemberStatus, User, membership_change, service_change
-from bot.reporting import community_lines
-from bot.services.reports import CommunityFigures
-from handlers.community import (
+from careloop.handlers.community import (
     WELCOME_GAP,
     WELCOME_WINDOW,
     WelcomePlan,
@@ -20,7 +16,17 @@ from handlers.community import (
     command_for_bot,
     plan_welcome,
 )
-from surveys.metrics import InvitationRow, member_changes, survey_figures
+from careloop.handlers.views.reporting import community_lines
+from careloop.kernel.i18n import Catalogs
+from careloop.kernel.updates import (
+    MemberChange,
+    MemberStatus,
+    User,
+    membership_change,
+    service_change,
+)
+from careloop.surveys.metrics import InvitationRow, member_changes, survey_figures
+from careloop.surveys.reports import CommunityFigures
 
 T = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)

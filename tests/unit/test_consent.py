@@ -1,10 +1,10 @@
 """Consent per category: one function changes it, with time, text version and timeline."""
 
-from bot.app import Storage
-from bot.ports.clock import ManualClock
-from bot.services import consent
-from bot.services.consent import TEXT_VERSION, ConsentCategory
-from storage.models import Customer
+from careloop.bot.app import Storage
+from careloop.customers import consent
+from careloop.customers.consent import TEXT_VERSION, ConsentCategory
+from careloop.kernel.clock import ManualClock
+from careloop.storage.models import Customer
 
 
 async def test_set_consent_records_each_change_once_with_its_text_version(

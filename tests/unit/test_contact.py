@@ -4,7 +4,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from bot.delivery.contact import (
+from careloop.care.contact import (
     BadQuietHours,
     ContactPolicy,
     Defer,
@@ -15,7 +15,7 @@ from bot.delivery.contact import (
     Skip,
     decide,
 )
-from storage.models import Category, Customer
+from careloop.storage.models import Category, Customer
 
 POLICY = ContactPolicy()
 NOON_UTC = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

@@ -2,7 +2,14 @@ from datetime import date
 
 import pytest
 
-from bot.services.customers import BadCsv, BadField, Rejected, RowChecker, parse_csv, parse_row
+from careloop.customers.directory import (
+    BadCsv,
+    BadField,
+    Rejected,
+    RowChecker,
+    parse_csv,
+    parse_row,
+)
 
 HEADER = "external_id,name,tier,language,timezone,birthday,tags\n"
 

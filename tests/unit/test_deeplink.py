@@ -1,6 +1,6 @@
 import pytest
 
-from bot import deeplink
+from careloop.kernel import deeplink
 
 
 def test_round_trip() -> None:

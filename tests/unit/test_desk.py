@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.app import Storage
-from bot.i18n import Catalogs
-from bot.ports.clock import ManualClock
-from bot.services import cases
-from handlers import alerts, desk
-from handlers.context import Context, HandlerConfig
-from handlers.staff.thread import case_number
-from storage.models import Case, Customer, StaffMember
-from surveys.loader import load_surveys
+from careloop.bot.app import Storage
+from careloop.cases import lifecycle as cases
+from careloop.handlers.context import Context, HandlerConfig
+from careloop.handlers.rounds import alerts, desk
+from careloop.handlers.staff.thread import case_number
+from careloop.kernel.clock import ManualClock
+from careloop.kernel.i18n import Catalogs
+from careloop.storage.models import Case, Customer, StaffMember
+from careloop.surveys.loader import load_surveys
 
 
 def test_cards_go_one_by_one_while_a_slot_stays_free() -> None:

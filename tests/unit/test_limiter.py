@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.delivery.limiter import GROUP_WINDOW, PRIVATE_BURST, RATE_MARGIN, Limiter
+from careloop.bot.outbox.limiter import GROUP_WINDOW, PRIVATE_BURST, RATE_MARGIN, Limiter
 
 GROUP = -100123
 

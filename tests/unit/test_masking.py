@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from handlers.masking import FULL, MASKED, birthday, for_role, mask_phones, shown
+from careloop.handlers.views.masking import FULL, MASKED, birthday, for_role, mask_phones, shown
 
 
 @pytest.mark.parametrize(("text", "masked"), [

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from surveys.metrics import (
+from careloop.surveys.metrics import (
     CaseRow,
     ClosedLoop,
     Durations,

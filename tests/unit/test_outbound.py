@@ -10,17 +10,17 @@ from datetime import timedelta
 
 import pytest
 
-from bot.app import Storage, build_app
-from bot.delivery.executor import Executor
-from bot.delivery.limiter import Limiter
-from bot.delivery.outbound import FAST_PATH_GRACE, Outbound, decode, encode
-from bot.ports.clock import ManualClock
-from bot.ports.messenger import RetryAfter, Sent
-from bot.ports.updates import Button, Keyboard, Media, Upload
-from bot.services import audit, privacy
-from bot.settings import Settings
-from handlers.effects import CaseLink, LogAs, Send
-from storage.models import Customer, TouchState
+from careloop.bot.app import Storage, build_app
+from careloop.bot.outbox.executor import Executor
+from careloop.bot.outbox.limiter import Limiter
+from careloop.bot.outbox.outbound import FAST_PATH_GRACE, Outbound, decode, encode
+from careloop.bot.settings import Settings
+from careloop.customers import audit, privacy
+from careloop.kernel.clock import ManualClock
+from careloop.kernel.effects import CaseLink, LogAs, Send
+from careloop.kernel.messenger import RetryAfter, Sent
+from careloop.kernel.updates import Button, Keyboard, Media, Upload
+from careloop.storage.models import Customer, TouchState
 from tests.unit.test_pipeline import RecordingMessenger
 
 
@@ -155,7 +155,7 @@ async def test_a_crash_during_the_send_is_not_repeated(storage: Storage,
 
 async def test_a_message_erased_while_in_flight_leaves_nothing_behind(
         storage: Storage, clock: ManualClock, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="bot.delivery.outbound")
+    caplog.set_level(logging.INFO, logger="careloop.bot.outbox.outbound")
     cid = await _customer(storage, clock)
     messenger = HoldingMessenger()
     outbound = Outbound(storage.uow, messenger, clock, _limiter(clock, chat_interval=0))

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.app import Storage, build_app
-from bot.ports.clock import ManualClock
-from bot.ports.messenger import Sent
-from bot.ports.updates import Chat, ChatKind, Keyboard, Media, Update, User
-from bot.settings import Settings
-from storage.models import Customer, TouchState
+from careloop.bot.app import Storage, build_app
+from careloop.bot.settings import Settings
+from careloop.kernel.clock import ManualClock
+from careloop.kernel.messenger import Sent
+from careloop.kernel.updates import Chat, ChatKind, Keyboard, Media, Update, User
+from careloop.storage.models import Customer, TouchState
 
 
 class RecordingMessenger:
@@ -55,7 +55,7 @@ async def test_a_redelivered_update_is_handled_once(storage: Storage, clock: Man
 async def test_a_failing_handler_keeps_nothing_and_apologises(
     storage: Storage, clock: ManualClock, monkeypatch
 ) -> None:
-    import handlers.customer
+    from careloop.handlers import customer as customer_handlers
 
     async def broken(*_: object) -> list:
         raise RuntimeError("bug")
@@ -63,10 +63,10 @@ async def test_a_failing_handler_keeps_nothing_and_apologises(
     messenger = RecordingMessenger()
     app = build_app(Settings(link_secret="k"), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
     await app.pipeline.process(_start(1))
-    monkeypatch.setitem(handlers.customer.BUTTONS, "consent", broken)
+    monkeypatch.setitem(customer_handlers.BUTTONS, "consent", broken)
     async with storage.uow() as uow:
         key = (await uow.session.exec(__import__("sqlmodel").select(
-            __import__("storage.models", fromlist=["CallbackKey"]).CallbackKey))).first()
+            __import__("careloop.storage.models", fromlist=["CallbackKey"]).CallbackKey))).first()
     press = Update(update_id=2, chat=Chat(7, ChatKind.PRIVATE), user=User(7, "Zoe"),
                    message_id=1, callback_id="q1", callback_data=key.key)
     await app.pipeline.process(press)
@@ -82,9 +82,9 @@ async def test_the_apology_is_in_the_language_of_whoever_pressed(
     storage: Storage, clock: ManualClock, monkeypatch
 ) -> None:
     """A customer reads their stored language, staff the staff group's."""
-    import handlers.customer
-    import handlers.staff.buttons
-    from storage.models import CallbackKey
+    from careloop.handlers import customer as customer_handlers
+    from careloop.handlers.staff import buttons as staff_buttons
+    from careloop.storage.models import CallbackKey
 
     async def broken(*_: object) -> list:
         raise RuntimeError("bug")
@@ -96,8 +96,8 @@ async def test_the_apology_is_in_the_language_of_whoever_pressed(
                    user=User(7, "美玲", language_code="zh-hant"), message_id=1,
                    text="/start", command="start")
     await app.pipeline.process(start)
-    monkeypatch.setitem(handlers.customer.BUTTONS, "consent", broken)
-    monkeypatch.setattr(handlers.staff.buttons, "resolve", broken)
+    monkeypatch.setitem(customer_handlers.BUTTONS, "consent", broken)
+    monkeypatch.setattr(staff_buttons, "resolve", broken)
     async with storage.uow() as uow:
         key = (await uow.session.exec(__import__("sqlmodel").select(CallbackKey))).first()
     # Her Telegram has since switched to English; what careloop stored for her counts.
@@ -126,8 +126,8 @@ class FlakyMessenger(RecordingMessenger):
 async def test_an_unexpected_send_error_fails_one_touch_and_the_rest_go_out(
     storage: Storage, clock: ManualClock
 ) -> None:
-    from bot.playbook.loader import load_playbook
-    from bot.services.care import add_event
+    from careloop.care.playbook.loader import load_playbook
+    from careloop.care.touches import add_event
 
     playbook = load_playbook(None)
     messenger = FlakyMessenger()

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import yamlfile
-from bot.playbook.loader import PlaybookError, default_path, load_playbook, read_playbook
-from bot.playbook.model import Rule
-from storage.models import Category
+from careloop.care.playbook.loader import PlaybookError, default_path, load_playbook, read_playbook
+from careloop.care.playbook.model import Rule
+from careloop.kernel import yamlfile
+from careloop.storage.models import Category
 
 TEMPLATES = ("purchase_tips", "birthday_greeting", "reengagement")
 SURVEYS = ("csat", "nps")

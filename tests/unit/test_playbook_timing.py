@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from bot.playbook.timing import (
+from careloop.care.playbook.timing import (
     birthday_candidates,
     birthday_due,
     birthday_on,

@@ -2,9 +2,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.delivery.policy import AMBIGUOUS, MAX_ATTEMPTS, after_error
-from bot.ports.messenger import BadRequest, Blocked, ChatNotFound, RetryAfter, TimedOut, Transient
-from storage.models import TouchState
+from careloop.care.failures import AMBIGUOUS, MAX_ATTEMPTS, after_error
+from careloop.kernel.messenger import (
+    BadRequest,
+    Blocked,
+    ChatNotFound,
+    RetryAfter,
+    TimedOut,
+    Transient,
+)
+from careloop.storage.models import TouchState
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -46,7 +53,7 @@ def test_transient_backs_off_then_gives_up() -> None:
 
 
 def test_clip_counts_like_telegram() -> None:
-    from bot.ports.messenger import clip, text_length
+    from careloop.kernel.messenger import clip, text_length
 
     assert text_length("💬ab") == 4  # the emoji is two UTF-16 units
     assert clip("abc", 3) == "abc"
@@ -57,7 +64,7 @@ def test_clip_counts_like_telegram() -> None:
 
 
 def test_shifted_clock_runs_and_jumps() -> None:
-    from bot.ports.clock import ShiftedClock
+    from careloop.kernel.clock import ShiftedClock
 
     t = [10.0]
     clock = ShiftedClock(NOW, monotonic=lambda: t[0])

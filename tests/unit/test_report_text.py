@@ -6,11 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.i18n import Catalogs
-from bot.reporting import duration, nps_score, report_text
-from bot.services.reports import Group, Report, StaffGroup
-from storage.report_queries import StaffInfo
-from surveys.metrics import (
+from careloop.handlers.views.reporting import duration, nps_score, report_text
+from careloop.kernel.i18n import Catalogs
+from careloop.storage.report_queries import StaffInfo
+from careloop.surveys.metrics import (
     CaseRow,
     InvitationRow,
     Period,
@@ -18,6 +17,7 @@ from surveys.metrics import (
     case_figures,
     survey_figures,
 )
+from careloop.surveys.reports import Group, Report, StaffGroup
 
 EN = Catalogs().translator("en")
 UNTIL = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

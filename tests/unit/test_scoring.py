@@ -1,8 +1,8 @@
 import pytest
 
-from bot.i18n import Catalogs
-from surveys.loader import load_surveys
-from surveys.scoring import InvalidScore, case_priority, is_negative, parse_score
+from careloop.kernel.i18n import Catalogs
+from careloop.surveys.loader import load_surveys
+from careloop.surveys.scoring import InvalidScore, case_priority, is_negative, parse_score
 
 SHIPPED = load_surveys(None)
 CSAT, NPS = SHIPPED["csat"], SHIPPED["nps"]

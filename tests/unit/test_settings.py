@@ -1,6 +1,6 @@
 import pytest
 
-from bot.settings import ConfigError, load_settings
+from careloop.bot.settings import ConfigError, load_settings
 
 
 @pytest.fixture(autouse=True)

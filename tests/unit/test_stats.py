@@ -6,17 +6,17 @@ from datetime import timedelta
 
 import pytest
 
-from bot.app import Storage
-from bot.i18n import Catalogs
-from bot.ports.messenger import TEXT_LIMIT
-from bot.ports.updates import Chat, ChatKind, Update, User
-from bot.sandbox.formatting import parse_html
-from handlers.context import Context, HandlerConfig
-from handlers.effects import Send
-from handlers.stats import DEFAULT_DAYS, on_stats, parse_days
-from storage.models import Case, Customer, StaffMember, SurveyAnswer, SurveyInvitation
-from storage.uow import UnitOfWork
-from surveys.loader import load_surveys
+from careloop.bot.app import Storage
+from careloop.handlers.context import Context, HandlerConfig
+from careloop.handlers.staff.stats import DEFAULT_DAYS, on_stats, parse_days
+from careloop.kernel.effects import Send
+from careloop.kernel.i18n import Catalogs
+from careloop.kernel.messenger import TEXT_LIMIT
+from careloop.kernel.updates import Chat, ChatKind, Update, User
+from careloop.sandbox.formatting import parse_html
+from careloop.storage.models import Case, Customer, StaffMember, SurveyAnswer, SurveyInvitation
+from careloop.storage.uow import UnitOfWork
+from careloop.surveys.loader import load_surveys
 from tests.conftest import START
 
 STAFF_CHAT = -1001234567890

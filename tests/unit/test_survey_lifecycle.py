@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.delivery.contact import ContactPolicy, Defer, Due, Send, Sent, Skip, decide, is_follow_up
-from bot.playbook.model import SURVEY_REMINDER, SURVEY_TEMPLATE
-from bot.services.invitations import reminded_invitation, reminder_key
-from storage.models import Category, Customer, InvitationState
-from surveys.lifecycle import (
+from careloop.care.contact import ContactPolicy, Defer, Due, Send, Sent, Skip, decide, is_follow_up
+from careloop.care.playbook.model import SURVEY_REMINDER, SURVEY_TEMPLATE
+from careloop.storage.models import Category, Customer, InvitationState
+from careloop.surveys.invitations import reminded_invitation, reminder_key
+from careloop.surveys.lifecycle import (
     Press,
     Step,
     Timing,

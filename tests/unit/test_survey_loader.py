@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.i18n import Catalogs
-from bot.playbook.loader import PlaybookError, load_playbook
-from surveys import texts
-from surveys.definitions import Kind, LinkButton, Reason, SurveyDefinitions, Text, Thanks
-from surveys.loader import SurveysError, default_path, load_surveys, read_surveys
+from careloop.care.playbook.loader import PlaybookError, load_playbook
+from careloop.kernel.i18n import Catalogs
+from careloop.surveys import texts
+from careloop.surveys.definitions import Kind, LinkButton, Reason, SurveyDefinitions, Text, Thanks
+from careloop.surveys.loader import SurveysError, default_path, load_surveys, read_surveys
 
 LANGUAGES = ("en", "ru", "zh_Hans", "zh_Hant")
 CATALOGS = Catalogs(default="en")

@@ -8,7 +8,7 @@ import logging
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.scheduling import Ticking
+from careloop.bot.jobs import Ticking
 
 
 async def test_a_stop_lets_a_running_job_finish_and_starts_no_other() -> None:
@@ -47,9 +47,9 @@ async def test_a_job_past_the_grace_is_cancelled_and_named(
     scheduler.add_job(stuck, IntervalTrigger(seconds=0.05), max_instances=1)
     scheduler.start()
     await started.wait()
-    with caplog.at_level(logging.WARNING, logger="bot.scheduling"):
+    with caplog.at_level(logging.WARNING, logger="careloop.bot.jobs"):
         await scheduler.stop(grace=0.1)
     await asyncio.wait_for(cancelled.wait(), 5)
-    assert [r.getMessage() for r in caplog.records if r.name == "bot.scheduling"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "careloop.bot.jobs"] == [
         "test_a_job_past_the_grace_is_cancelled_and_named.<locals>.stuck still running "
         "after 0.1s: cancelled"]

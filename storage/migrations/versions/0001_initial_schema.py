@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 
-import storage.types
+import careloop.storage.types
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -27,7 +27,7 @@ def upgrade() -> None:
     sa.Column('subject_id', sa.Integer(), nullable=False),
     sa.Column('value', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('chat_id', sa.BigInteger(), nullable=False),
-    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', careloop.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('key')
     )
     op.create_table('customer',
@@ -42,18 +42,18 @@ def upgrade() -> None:
     sa.Column('tags', sa.JSON(), nullable=False),
     sa.Column('birthday', sa.Date(), nullable=True),
     sa.Column('service_consent', sa.Boolean(), nullable=False),
-    sa.Column('service_consent_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('service_consent_at', careloop.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('marketing_consent', sa.Boolean(), nullable=False),
-    sa.Column('marketing_consent_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('marketing_consent_at', careloop.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('unreachable', sa.Boolean(), nullable=False),
-    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', careloop.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('external_id'),
     sa.UniqueConstraint('telegram_user_id')
     )
     op.create_table('processed_update',
     sa.Column('update_id', sa.BigInteger(), nullable=False),
-    sa.Column('at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', careloop.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('update_id')
     )
     op.create_table('staff_member',
@@ -61,7 +61,7 @@ def upgrade() -> None:
     sa.Column('telegram_user_id', sa.BigInteger(), nullable=False),
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-    sa.Column('added_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('added_at', careloop.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('telegram_user_id')
     )
@@ -69,9 +69,9 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('type', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('occurred_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('occurred_at', careloop.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('attrs', sa.JSON(), nullable=False),
-    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', careloop.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -85,14 +85,14 @@ def upgrade() -> None:
     sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('template', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('survey_key', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-    sa.Column('due_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', careloop.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('telegram_message_id', sa.BigInteger(), nullable=True),
-    sa.Column('sent_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', careloop.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('idempotency_key', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
-    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', careloop.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
     sa.ForeignKeyConstraint(['event_id'], ['business_event.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -111,7 +111,7 @@ def upgrade() -> None:
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('chat_id', sa.BigInteger(), nullable=True),
     sa.Column('message_id', sa.BigInteger(), nullable=True),
-    sa.Column('sent_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', careloop.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
     sa.ForeignKeyConstraint(['touch_id'], ['touch.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -129,7 +129,7 @@ def upgrade() -> None:
     sa.Column('negative', sa.Boolean(), nullable=False),
     sa.Column('comment', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=True),
     sa.Column('comment_state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('answered_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', careloop.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
     sa.ForeignKeyConstraint(['invitation_id'], ['survey_invitation.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -145,11 +145,11 @@ def upgrade() -> None:
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('priority', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('assignee_id', sa.Integer(), nullable=True),
-    sa.Column('opened_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sla_due_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('claimed_at', storage.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('resolved_at', storage.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('closed_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('opened_at', careloop.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sla_due_at', careloop.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', careloop.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolved_at', careloop.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', careloop.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('reopen_count', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['answer_id'], ['survey_answer.id'], ),
     sa.ForeignKeyConstraint(['assignee_id'], ['staff_member.id'], ),
@@ -177,7 +177,7 @@ def upgrade() -> None:
     op.create_table('interaction',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
-    sa.Column('at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', careloop.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('direction', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('text', sqlmodel.sql.sqltypes.AutoString(length=4096), nullable=True),

@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 
-import storage.types
+import careloop.storage.types
 
 revision: str = '0002'
 down_revision: str | None = '0001'
@@ -27,11 +27,11 @@ def upgrade() -> None:
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('due_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', careloop.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('telegram_message_id', sa.BigInteger(), nullable=True),
-    sa.Column('sent_at', storage.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', careloop.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', careloop.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('outbound_message', schema=None) as batch_op:

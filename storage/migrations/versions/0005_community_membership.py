@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from storage.types import UTCDateTime
+from careloop.storage.types import UTCDateTime
 
 revision: str = '0005'
 down_revision: str | None = '0004'

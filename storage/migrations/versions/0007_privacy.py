@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from storage.types import UTCDateTime
+from careloop.storage.types import UTCDateTime
 
 revision: str = '0007'
 down_revision: str | None = '0006'

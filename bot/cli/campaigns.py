@@ -1,0 +1,233 @@
+"""`careloop campaigns ...`: marketing campaigns from the command line, the same operations
+the /campaign wizard offers in the chat."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from careloop.bot.app import Storage, handler_config
+from careloop.bot.outbox.outbound import Outbound
+from careloop.bot.settings import Settings
+from careloop.campaigns import lifecycle as campaigns
+from careloop.campaigns.lifecycle import CampaignProblem
+from careloop.campaigns.loader import CampaignError, load_campaign
+from careloop.campaigns.variants import draw
+from careloop.care.contact import consent_problem
+from careloop.handlers.context import Context
+from careloop.handlers.marketer import views
+from careloop.handlers.marketer.access import CAMPAIGN_ROLES
+from careloop.handlers.views.campaign_message import campaign_message, test_messages, values_of
+from careloop.kernel.clock import SystemClock
+from careloop.kernel.i18n import Catalogs, Translator
+from careloop.storage.models import Campaign, Category
+from careloop.storage.uow import UnitOfWork
+from careloop.surveys.loader import SurveysError, load_surveys
+
+
+class CampaignCliError(Exception):
+    """One line for the operator; bot.cli prints it."""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    camp = sub.add_parser("campaigns", help="marketing campaigns: create, check, start, stats")
+    c_sub = camp.add_subparsers(dest="campaigns_command", required=True, metavar="ACTION")
+    create = c_sub.add_parser("create", help="create a draft campaign from a YAML file")
+    create.add_argument("file", type=Path)
+    c_sub.add_parser("list", help="the campaigns, newest first")
+    preview = c_sub.add_parser("preview", help="the message as one customer would get it")
+    preview.add_argument("id", type=int)
+    preview.add_argument("--customer", required=True, metavar="EXT",
+                         help="the customer's external id")
+    test = c_sub.add_parser("test", help="send the campaign to a marketer's own chat")
+    test.add_argument("id", type=int)
+    test.add_argument("--to", type=int, default=None, metavar="TELEGRAM_USER_ID",
+                      help="a marketer or admin (default: whoever wrote the campaign in the "
+                      "chat)")
+    for name, about in (("dry-run", "count who it would reach and who is excluded, and why"),
+                        ("pause", "hold the messages not yet sent and plan no more runs"),
+                        ("resume", "release held messages and plan runs again"),
+                        ("cancel", "stop the campaign for good")):
+        c_sub.add_parser(name, help=about).add_argument("id", type=int)
+    start = c_sub.add_parser("start", help="start a draft: its runs go out on schedule")
+    start.add_argument("id", type=int)
+    start.add_argument("--yes", action="store_true",
+                       help="confirm a start to more than CARELOOP_CAMPAIGN_CONFIRM_ABOVE "
+                       "customers")
+    stats = c_sub.add_parser("stats", help="what the campaign delivered, per variant")
+    stats.add_argument("id", type=int)
+    stats.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def _tr(settings: Settings) -> Translator:
+    return Catalogs(default=settings.language).translator(settings.language)
+
+
+def _context(uow: UnitOfWork, settings: Settings) -> Context:
+    try:
+        surveys = load_surveys(settings.surveys)
+    except SurveysError as exc:
+        raise CampaignCliError(str(exc)) from None
+    return Context(uow, SystemClock().now(), Catalogs(default=settings.language),
+                   handler_config(settings, surveys))
+
+
+async def _campaign(uow: UnitOfWork, campaign_id: int) -> Campaign:
+    try:
+        return await campaigns.get(uow, campaign_id)
+    except CampaignProblem as exc:
+        raise CampaignCliError(str(exc)) from None
+
+
+async def cmd_create(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    try:
+        spec = load_campaign(args.file)
+    except CampaignError as exc:
+        raise CampaignCliError(f"{exc}; nothing was created") from None
+    tr = _tr(settings)
+    async with storage.uow() as uow:
+        campaign = await campaigns.create(uow, SystemClock().now(), spec)
+        found = await campaigns.find_audience(uow, spec, SystemClock().now())
+        await uow.commit()
+    print(f"campaign {campaign.id} created as a draft")
+    print(views.summary(tr, campaign))
+    print(views.audience_text(tr, found))
+    return 0
+
+
+async def cmd_list(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    tr = _tr(settings)
+    async with storage.uow() as uow:
+        rows = await uow.campaigns.listing(limit=1000)
+    for campaign in rows:
+        print(views.summary(tr, campaign))
+    if not rows:
+        print("no campaigns yet; create one with `careloop campaigns create FILE.yaml`")
+    return 0
+
+
+async def cmd_preview(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    async with storage.uow() as uow:
+        ctx = _context(uow, settings)
+        campaign = await _campaign(uow, args.id)
+        customer = await uow.customers.by_external_id(args.customer)
+        if customer is None or customer.id is None:
+            raise CampaignCliError(f"no customer with external id {args.customer!r}")
+        spec = campaigns.spec_of(campaign)
+        variant = draw(spec.variants, args.id, customer.id)
+        language = ctx.tr(customer.language).language
+        problem = consent_problem(customer, Category.MARKETING)
+        shown = await campaign_message(ctx, args.id, variant, customer.language,
+                                       values_of(customer), customer.chat_id or 0, 0,
+                                       test=True)
+        await uow.rollback()  # a preview stores nothing, not even its buttons' keys
+    print(f"variant {variant.name}, language {language}")
+    if shown.photo:
+        print(f"[photo] {shown.photo}")
+    print(shown.text)
+    for row in shown.keyboard.rows:
+        for button in row:
+            print(f"[{button.text}]" + (f" → {button.url}" if button.url else ""))
+    if problem:
+        print(f"note: this customer would not get it now: {problem}")
+    return 0
+
+
+async def cmd_test(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    async with storage.uow() as uow:
+        ctx = _context(uow, settings)
+        campaign = await _campaign(uow, args.id)
+        if args.to is not None:
+            member = await uow.staff.by_telegram_user(args.to)
+        elif campaign.created_by is not None:
+            member = await uow.staff.get(campaign.created_by)
+        else:
+            raise CampaignCliError("--to is needed: this campaign was created from a file")
+        if member is None or member.role not in CAMPAIGN_ROLES:
+            raise CampaignCliError(f"{args.to} is not a registered marketer or admin "
+                                   "(careloop staff add ID --role marketer)")
+        values = {"first_name": (member.name or "").split(" ")[0], "name": member.name or "",
+                  "tier": "vip"}
+        try:
+            sends = await test_messages(ctx, campaigns.spec_of(campaign), args.id,
+                                        member.telegram_user_id, settings.language, values)
+        except CampaignProblem as exc:
+            raise CampaignCliError(str(exc)) from None
+        for send in sends:
+            await Outbound.enqueue(uow, send, ctx.now)
+        await uow.commit()
+    print(f"{len(sends)} test message(s) queued for {member.telegram_user_id}; the running bot "
+          "sends them within seconds (the marketer must have started a chat with the bot)")
+    return 0
+
+
+async def cmd_dry_run(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    tr = _tr(settings)
+    async with storage.uow() as uow:
+        campaign = await _campaign(uow, args.id)
+        found = await campaigns.find_audience(uow, campaigns.spec_of(campaign),
+                                              SystemClock().now())
+    print(views.summary(tr, campaign))
+    print(views.audience_text(tr, found))
+    return 0
+
+
+async def cmd_start(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    tr = _tr(settings)
+    async with storage.uow() as uow:
+        campaign = await _campaign(uow, args.id)
+        try:
+            started = await campaigns.start(uow, SystemClock().now(), campaign,
+                                            confirm_above=settings.campaign_confirm_above,
+                                            confirmed=args.yes, timezone=settings.timezone,
+                                            bot_username=settings.bot_username)
+        except CampaignProblem as exc:
+            raise CampaignCliError(str(exc)) from None
+        if started.first_run is None:
+            raise CampaignCliError(
+                f"campaign {args.id} would reach {started.recipients} customers, more than "
+                f"CARELOOP_CAMPAIGN_CONFIRM_ABOVE ({settings.campaign_confirm_above}); run "
+                f"`careloop campaigns start {args.id} --yes` to start it")
+        await uow.commit()
+    print(f"campaign {args.id} started: {started.recipients} customers would get it now; "
+          f"first run planned at {tr.datetime(started.first_run.plan_at, settings.timezone)}")
+    return 0
+
+
+def _change(verb: str, act: Callable[[UnitOfWork, Campaign, Settings], Awaitable[int]],
+            what: str) -> Callable[[argparse.Namespace, Settings, Storage], Awaitable[int]]:
+    async def command(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+        async with storage.uow() as uow:
+            campaign = await _campaign(uow, args.id)
+            try:
+                count = await act(uow, campaign, settings)
+            except CampaignProblem as exc:
+                raise CampaignCliError(str(exc)) from None
+            await uow.commit()
+        print(f"campaign {args.id} {verb}; {count} message(s) {what}")
+        return 0
+    return command
+
+
+async def cmd_stats(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+    tr = _tr(settings)
+    async with storage.uow() as uow:
+        campaign = await _campaign(uow, args.id)
+        stats = await campaigns.stats(uow, campaign)
+    if args.format == "json":
+        print(json.dumps(views.stats_json(stats), ensure_ascii=False, indent=2))
+    else:
+        print(views.stats_text(tr, stats))
+    return 0
+
+
+COMMANDS = {
+    "create": cmd_create, "list": cmd_list, "preview": cmd_preview, "test": cmd_test,
+    "dry-run": cmd_dry_run, "start": cmd_start, "stats": cmd_stats,
+    "pause": _change("paused", lambda uow, c, _: campaigns.pause(uow, c), "held"),
+    "resume": _change("resumed", lambda uow, c, settings: campaigns.resume(
+        uow, SystemClock().now(), c, settings.timezone), "released"),
+    "cancel": _change("cancelled", lambda uow, c, _: campaigns.cancel(uow, c), "cancelled"),
+}

@@ -1,0 +1,167 @@
+"""APScheduler's jobs: the outbox sender's and the case desk's ticks, the survey and campaign
+rounds, the playbook's scans.
+
+The database holds what is due; the scheduler only says when to look. There is one job per
+kind of work, never one per customer message, so nothing is lost when the process stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import IntegrityError
+
+from careloop.care.playbook.model import Playbook
+from careloop.care.scans import INACTIVITY_BATCH, birthday_scan, inactivity_scan
+from careloop.kernel.clock import Clock
+from careloop.storage.uow import UnitOfWork, UnitOfWorkFactory
+
+if TYPE_CHECKING:  # bot.app builds the scheduler through this module
+    from careloop.bot.app import App
+
+log = logging.getLogger(__name__)
+
+# Hourly finds each customer's local day within an hour of its start, wherever they are.
+SCAN_TRIGGER = {"minute": 7}  # off the hour, away from everyone else's cron jobs
+# The retention purge: daily, at night in UTC, and once at start to catch up.
+RETENTION_TRIGGER = {"hour": 3, "minute": 17}
+# After the process was suspended or busy, missed runs within this window run once.
+MISFIRE_GRACE_SECONDS = 6 * 3600
+# At a stop, how long the jobs still running may take to end (a scan's or a round's last
+# transaction; the sender is asked to stop sooner).
+STOP_GRACE_SECONDS = 30
+
+
+Scan = Callable[[UnitOfWork, datetime, Playbook], Awaitable[int]]
+
+
+class Ticking(AsyncIOScheduler):
+    """APScheduler's scheduler, knowing which of its jobs are running, so that a stop lets
+    them finish: APScheduler's shutdown cancels them, and a job cancelled in the middle of
+    a database call can leave its connection unable to close (aiosqlite's then never does),
+    or a send half done."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._running: dict[asyncio.Task[Any], str] = {}
+
+    def add_job(self, func: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        @functools.wraps(func)
+        async def tracked(*call_args: Any, **call_kwargs: Any) -> Any:
+            task = asyncio.current_task()
+            assert task is not None
+            self._running[task] = func.__qualname__
+            try:
+                return await func(*call_args, **call_kwargs)
+            finally:
+                del self._running[task]
+
+        return super().add_job(tracked, *args, **kwargs)
+
+    async def stop(self, grace: float) -> None:
+        """No new runs; those running get `grace` seconds to end before they are cancelled."""
+        self.pause()
+        if self._running:
+            _done, late = await asyncio.wait(set(self._running), timeout=grace)
+            for task in late:
+                log.warning("%s still running after %ss: cancelled", self._running[task], grace)
+        self.shutdown(wait=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Scans:
+    """The playbook's scans, each run in its own unit of work."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    playbook: Playbook
+
+    async def run(self, scan: Scan) -> int:
+        try:
+            return await self._once(scan)
+        except IntegrityError:
+            # Another process scheduled the same touch between our look and our write;
+            # once more, its keys are seen as taken.
+            return await self._once(scan)
+
+    async def _once(self, scan: Scan) -> int:
+        async with self.uow() as uow:
+            count = await scan(uow, self.clock.now(), self.playbook)
+            await uow.commit()
+        return count
+
+    async def birthdays(self) -> int:
+        count = await self.run(birthday_scan)
+        if count:
+            log.info("birthday scan: %d touch(es) scheduled", count)
+        return count
+
+    async def inactivity(self) -> int:
+        total = 0
+        while True:  # in batches, so one run never holds a huge transaction
+            count = await self.run(inactivity_scan)
+            total += count
+            if count < INACTIVITY_BATCH:
+                break
+        if total:
+            log.info("inactivity scan: %d touch(es) scheduled", total)
+        return total
+
+    async def all(self) -> int:
+        return await self.birthdays() + await self.inactivity()
+
+
+def build_scheduler(app: App) -> Ticking:
+    """The sender's tick, the survey rounds, and the scans hourly and once right at start
+    (which also catches up after downtime)."""
+    # A tick still running when the next is due is normal under load; the next tick
+    # catches up, so APScheduler's "skipped" warning is noise.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+    scans = Scans(app.storage.uow, app.clock, app.playbook)
+    scheduler = Ticking(timezone="UTC")
+    scheduler.add_job(
+        app.sender.tick, IntervalTrigger(seconds=app.settings.sender_interval_seconds),
+        id="outbox-sender", max_instances=1, coalesce=True,
+    )
+    scheduler.add_job(
+        app.desk.tick, IntervalTrigger(seconds=app.settings.sender_interval_seconds),
+        id="case-desk", max_instances=1, coalesce=True,
+    )
+    if app.settings.community_chat_id is not None:
+        scheduler.add_job(
+            app.welcomes.tick, IntervalTrigger(seconds=app.settings.sender_interval_seconds),
+            id="community-welcomes", max_instances=1, coalesce=True,
+        )
+    at_start = datetime.now(UTC)
+    # Reminders, expiry and unwritten comments: what is due is in the database, so a run
+    # after downtime catches up, once.
+    scheduler.add_job(
+        app.survey_rounds.run, IntervalTrigger(seconds=app.settings.survey_interval_seconds),
+        id="survey-rounds", max_instances=1, coalesce=True, next_run_time=at_start,
+    )
+    # Campaign runs: planned when due; a run missed while stopped is planned at start.
+    scheduler.add_job(
+        app.campaign_rounds.run, IntervalTrigger(seconds=app.settings.campaign_interval_seconds),
+        id="campaign-rounds", max_instances=1, coalesce=True, next_run_time=at_start,
+    )
+    for job_id, scan in (("birthday-scan", scans.birthdays),
+                         ("inactivity-scan", scans.inactivity)):
+        scheduler.add_job(
+            scan, CronTrigger(**SCAN_TRIGGER, timezone="UTC"), id=job_id, max_instances=1,
+            coalesce=True, misfire_grace_time=MISFIRE_GRACE_SECONDS, next_run_time=at_start,
+        )
+    scheduler.add_job(
+        app.retention.run, CronTrigger(**RETENTION_TRIGGER, timezone="UTC"), id="retention",
+        max_instances=1, coalesce=True, misfire_grace_time=MISFIRE_GRACE_SECONDS,
+        next_run_time=at_start,
+    )
+    return scheduler

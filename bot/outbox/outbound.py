@@ -1,0 +1,277 @@
+"""Replies and notices from handlers: stored in the commit that decided them, sent right
+after it, and kept until Telegram takes them.
+
+The fast path sends each stored message as soon as the update's changes are committed. A
+message Telegram delays (429), that our own pacing holds back, or that Telegram fails to
+take (5xx) stays stored and the sender's tick delivers it later, in order per chat; a crash
+after the commit loses nothing. Like touches, a message is marked `sending` before the call;
+one whose outcome is unknown (a crash during the call, no answer in time) is failed as
+ambiguous rather than sent twice (policy.RESEND_IF_UNSURE).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import math
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from careloop.bot.outbox.limiter import Limiter
+from careloop.care.failures import settle_error, settle_sent
+from careloop.customers.directory import mark_unreachable
+from careloop.customers.timeline import record
+from careloop.kernel.clock import Clock
+from careloop.kernel.effects import CaseLink, LogAs, Send
+from careloop.kernel.messenger import BadRequest, Messenger, MessengerError, RetryAfter, Sent
+from careloop.kernel.updates import Button, Keyboard, Media, Upload
+from careloop.storage.models import OutboundMessage, TouchState
+from careloop.storage.uow import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+FAST_PATH_GRACE = timedelta(seconds=60)
+
+
+def encode(send: Send) -> dict[str, Any]:
+    """A Send as JSON, for the outbound_message row."""
+    return {
+        "chat_id": send.chat_id,
+        "text": send.text,
+        "keyboard": [[[b.text, b.callback_data, b.url] for b in row]
+                     for row in send.keyboard.rows] if send.keyboard else None,
+        "reply_to": send.reply_to,
+        "topic_id": send.topic_id,
+        "media": [send.media.kind, send.media.file_id, send.media.file_name]
+        if send.media else None,
+        "upload": [send.upload.file_name, base64.b64encode(send.upload.data).decode("ascii")]
+        if send.upload else None,
+        "log": {"customer_id": send.log.customer_id, "kind": send.log.kind,
+                "case_id": send.log.case_id, "data": send.log.data} if send.log else None,
+        "case_link": [send.case_link.case_id, send.case_link.role] if send.case_link else None,
+        "on_failure": encode(send.on_failure) if send.on_failure else None,
+        "pin": send.pin,
+        "open_topic": send.open_topic,
+    }
+
+
+def decode(data: dict[str, Any]) -> Send:
+    keyboard = data.get("keyboard")
+    media = data.get("media")
+    log_as = data.get("log")
+    link = data.get("case_link")
+    failure = data.get("on_failure")
+    upload = data.get("upload")
+    return Send(
+        chat_id=data["chat_id"],
+        text=data["text"],
+        keyboard=Keyboard.of(*[[Button(t, c, u) for t, c, u in row] for row in keyboard])
+        if keyboard else None,
+        reply_to=data.get("reply_to"),
+        topic_id=data.get("topic_id"),
+        media=Media(*media) if media else None,
+        upload=Upload(upload[0], base64.b64decode(upload[1])) if upload else None,
+        log=LogAs(**log_as) if log_as else None,
+        case_link=CaseLink(*link) if link else None,
+        on_failure=decode(failure) if failure else None,
+        pin=bool(data.get("pin")),
+        open_topic=data.get("open_topic"),
+    )
+
+
+# A stored message waits this long at most for its slot under Telegram's limits; a longer
+# wait would hold up every update (or tick) behind it, so the message stays stored, due
+# when its slot comes, for a later tick.
+MAX_WAIT = 1.0
+
+
+class Outbound:
+    def __init__(self, uow: UnitOfWorkFactory, messenger: Messenger, clock: Clock,
+                 limiter: Limiter) -> None:
+        self._uow = uow
+        self._messenger = messenger
+        self._clock = clock
+        self._limiter = limiter
+
+    @staticmethod
+    async def enqueue(uow: UnitOfWork, send: Send, now: datetime) -> int:
+        """Store a message in the caller's unit of work; it is sent once that commits.
+
+        The sender's tick leaves it to the fast path for a grace period: if both sent it,
+        one would fail the claim, but the tick could still be recording a message's id
+        while the next update (a staff reply to that very message) is handled."""
+        row = await uow.outbox.add(OutboundMessage(
+            chat_id=send.chat_id, payload=encode(send), due_at=now + FAST_PATH_GRACE,
+            created_at=now))
+        assert row.id is not None
+        return row.id
+
+    async def send_now(self, message_id: int) -> None:
+        """The fast path, right after the commit; what has to wait stays stored."""
+        await self._deliver(message_id, MAX_WAIT)
+
+    async def deliver_due(self, batch: int = 200) -> int:
+        """The slow path, from the sender's tick: whatever waited and is due now."""
+        async with self._uow() as uow:
+            due = [m.id for m in await uow.outbox.due(self._clock.now(), batch)]
+        for message_id in due:
+            # In order per chat (see _deliver). One whose slot is far off (a group's minute
+            # is full) waits stored for a later tick rather than holding this one, and the
+            # sends and shutdown behind it, for minutes.
+            await self._deliver(message_id, MAX_WAIT)
+        return len(due)
+
+    async def _deliver(self, message_id: int, max_wait: float = math.inf) -> None:
+        async with self._uow() as uow:
+            row = await uow.outbox.get(message_id)
+            if row is None or row.state != TouchState.PENDING:
+                return  # someone else has it, or it is settled
+            if (ahead := await uow.outbox.earliest_waiting(row.chat_id)) and ahead.id < row.id:
+                # An earlier message to this chat is waiting: this one goes right after it,
+                # so none overtakes one that Telegram or our pacing asked to delay.
+                row.due_at = ahead.due_at
+                uow.session.add(row)
+                await uow.commit()
+                return
+            if not await uow.outbox.move(message_id, TouchState.PENDING, TouchState.SENDING):
+                return
+            await uow.commit()
+        assert row is not None
+        send = decode(row.payload)
+        try:
+            sent = await self._paced(send, max_wait)
+        except MessengerError as exc:
+            await self._failed(message_id, send, exc)
+        except Exception:
+            log.exception("outbound message %s: unexpected error while sending", message_id)
+            await self._settle(message_id, TouchState.FAILED, "internal error while sending")
+        else:
+            await self._sent(message_id, send, sent)
+
+    async def _paced(self, send: Send, max_wait: float) -> Sent:
+        wait = self._limiter.peek(send.chat_id)
+        if wait > max_wait:
+            # Our own pacing, not Telegram's answer; the message waits as after a 429.
+            raise RetryAfter(wait)
+        try:
+            send = await self._placed(send)
+            async with self._limiter.turn(send.chat_id):
+                return await self._send(send)
+        except RetryAfter as exc:
+            self._limiter.pause(send.chat_id, exc.seconds)
+            raise
+
+    async def _placed(self, send: Send) -> Send:
+        """A staff-group message about a case is threaded with the case as it goes out, not
+        when it was decided: the case's card or forum topic may have been posted since."""
+        link = send.case_link
+        if link is None or send.reply_to is not None or send.topic_id is not None:
+            return send
+        async with self._uow() as uow:
+            case = await uow.cases.get(link.case_id)
+            if case is None:
+                return send
+            topic = case.topic_id
+            if topic is None and send.open_topic:
+                topic = await self._open_topic(uow, send, link.case_id)
+            card = None
+            if topic is None and link.role != "card":
+                card = await uow.cases.card_of(link.case_id)
+        return replace(send, topic_id=topic, reply_to=card.message_id if card else None)
+
+    async def _open_topic(self, uow: UnitOfWork, send: Send, case_id: int) -> int | None:
+        assert send.open_topic is not None
+        try:
+            topic = await self._messenger.create_topic(send.chat_id, send.open_topic)
+        except BadRequest as exc:  # no longer a forum, or no right to manage topics
+            log.warning("case %s: no forum topic (%s); card posted in the group", case_id, exc)
+            return None
+        if not await uow.cases.set_topic(case_id, topic):
+            # Another worker gave the case a topic a moment ago: that one is the case's.
+            case = await uow.cases.get(case_id)
+            assert case is not None
+            await uow.session.refresh(case)
+            await self._quietly_close(send.chat_id, topic)
+            return case.topic_id
+        await uow.commit()
+        return topic
+
+    async def _quietly_close(self, chat_id: int, topic: int) -> None:
+        with contextlib.suppress(MessengerError):  # an empty spare topic holds nothing
+            await self._messenger.set_topic_closed(chat_id, topic, True)
+
+    async def _send(self, send: Send) -> Sent:
+        if send.upload is not None:
+            return await self._messenger.send_upload(
+                send.chat_id, send.upload, caption=send.text, reply_to=send.reply_to,
+                topic_id=send.topic_id)
+        if send.media is not None:
+            return await self._messenger.send_media(
+                send.chat_id, send.media, caption=send.text, keyboard=send.keyboard,
+                reply_to=send.reply_to, topic_id=send.topic_id)
+        return await self._messenger.send_text(
+            send.chat_id, send.text, keyboard=send.keyboard, reply_to=send.reply_to,
+            topic_id=send.topic_id)
+
+    async def _sent(self, message_id: int, send: Send, sent: Sent) -> None:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            row = await uow.outbox.in_flight(message_id)
+            if row is None:  # nothing of it goes into the timeline either
+                _erased(message_id)
+                return
+            settle_sent(row, now, sent.message_id)
+            if send.upload is not None:
+                # A data export is personal data: once delivered, the stored copy goes.
+                row.payload = {**row.payload, "upload": [send.upload.file_name, ""]}
+            uow.session.add(row)
+            if send.log is not None:
+                await record(uow, now, send.log.customer_id, send.log.kind, "out", send.text,
+                             message_id=sent.message_id, case_id=send.log.case_id,
+                             **send.log.data)
+            if send.case_link is not None:
+                await uow.cases.link_message(send.case_link.case_id, sent.chat_id,
+                                             sent.message_id, send.case_link.role)
+            await uow.commit()
+        if send.pin:
+            try:
+                await self._messenger.pin(sent.chat_id, sent.message_id)
+            except MessengerError as exc:  # an unpinned card is still a card
+                log.info("outbound message %s not pinned: %s", message_id, type(exc).__name__)
+
+    async def _failed(self, message_id: int, send: Send, exc: MessengerError) -> None:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            row = await uow.outbox.in_flight(message_id)
+            if row is None:
+                _erased(message_id)
+                return
+            outcome = settle_error(row, exc, now, resend_if_unsure=False)
+            uow.session.add(row)
+            if outcome.unreachable and send.log is not None:
+                await mark_unreachable(uow, now, send.log.customer_id)
+            failure_id = None
+            if outcome.state is TouchState.FAILED and send.on_failure is not None:
+                failure_id = await self.enqueue(uow, send.on_failure, now)
+            await uow.commit()
+        level = logging.DEBUG if isinstance(exc, RetryAfter) else logging.INFO
+        log.log(level, "outbound message %s not sent: %s", message_id, outcome.reason)
+        if failure_id is not None:
+            await self._deliver(failure_id)
+
+    async def _settle(self, message_id: int, state: TouchState, reason: str) -> None:
+        async with self._uow() as uow:
+            row = await uow.outbox.in_flight(message_id)
+            if row is None:
+                _erased(message_id)
+                return
+            row.state = state
+            row.last_error = reason
+            uow.session.add(row)
+            await uow.commit()
+
+
+def _erased(message_id: int) -> None:
+    log.info("outbound message %s was erased while it was being sent", message_id)

@@ -1,0 +1,462 @@
+"""The outbox sender: the one way a proactive message leaves careloop.
+
+A tick claims due touches a small group at a time: in one commit the contact policy skips or
+defers what must not go now and marks the rest `sending` with their text rendered. Workers
+send them concurrently inside Telegram's limits, and the outcomes are settled in batches
+(`sent` with Telegram's message id, or retried, or failed with the reason). Only a group's
+worth of messages (about a tenth of a second of sending) is ever `sending` at once, so a
+crash leaves few whose fate is unknown; `recover` applies policy.RESEND_IF_UNSURE to those.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from careloop.bot.outbox.limiter import Limiter
+from careloop.bot.outbox.outbound import Outbound
+from careloop.campaigns import lifecycle as campaigns
+from careloop.campaigns.spec import CampaignSpec
+from careloop.care import contact
+from careloop.care.contact import UNREACHABLE
+from careloop.care.failures import AMBIGUOUS, RESEND_IF_UNSURE, RESENT, settle_error
+from careloop.care.playbook.model import SURVEY_REMINDER
+from careloop.customers.directory import mark_unreachable
+from careloop.customers.timeline import entry, record
+from careloop.handlers.context import Context, HandlerConfig
+from careloop.handlers.views.campaign_message import campaign_message, values_of
+from careloop.handlers.views.render import care_text, survey_prompt, survey_reminder
+from careloop.kernel.clock import Clock
+from careloop.kernel.i18n import Catalogs
+from careloop.kernel.messenger import Blocked, ChatNotFound, Messenger, MessengerError, RetryAfter
+from careloop.kernel.updates import Keyboard, Media
+from careloop.storage.models import (
+    Campaign,
+    CampaignState,
+    Customer,
+    SurveyInvitation,
+    Touch,
+    TouchState,
+)
+from careloop.storage.uow import UnitOfWork, UnitOfWorkFactory
+from careloop.surveys.invitations import reminded_invitation
+from careloop.surveys.lifecycle import reminder_wanted
+
+log = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    touch_id: int
+    customer_id: int
+    chat_id: int
+    purpose: str
+    text: str
+    keyboard: Keyboard | None
+    invitation_id: int | None  # a survey's: its message id is kept when it is sent
+    reply_to: int | None = None  # a reminder answers its survey's message
+    photo: str | None = None  # a campaign's picture: `text` is its caption
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    item: Prepared
+    message_id: int | None = None  # set when Telegram took it
+    error: MessengerError | None = None  # set when Telegram refused or failed
+    skipped: str | None = None  # set when it was not tried after all
+
+
+class Sender:
+    def __init__(
+        self, uow: UnitOfWorkFactory, messenger: Messenger, clock: Clock, catalogs: Catalogs,
+        config: HandlerConfig, limiter: Limiter, outbound: Outbound,
+        policy: contact.ContactPolicy, *, rate: float = 30.0, paid: bool = False,
+        page: int = 1000,
+    ) -> None:
+        self._outbound = outbound
+        self._uow = uow
+        self._messenger = messenger
+        self._clock = clock
+        self._catalogs = catalogs
+        self._config = config
+        self._limiter = limiter
+        self._policy = policy
+        self._paid = paid
+        self._page = page
+        # Claimed ahead of sending: about a tenth of a second's worth, the most a crash can
+        # leave in doubt; a fifth at the paid rate, where each claim's own cost would
+        # otherwise hold the workers up. Enough workers to keep the rate with a few ms per
+        # request.
+        self._group = max(2, math.ceil(rate / (5 if paid else 10)))
+        self._workers = max(2, min(32, math.ceil(rate / 30)))
+        # Outcomes are recorded in batches of about 50 ms of sending: one commit per message
+        # at 30/s, per fifty at 1000/s.
+        self._settle_batch = max(1, int(rate // 20))
+        # One tick at a time in this process; other processes are kept out by the
+        # conditional state change when claiming.
+        self._running = asyncio.Lock()
+        self._stopping = False
+        # Claiming and settling take turns at the database: SQLite has one writer, and
+        # waiting on its busy handler costs far more than waiting here.
+        self._writing = asyncio.Lock()
+
+    async def recover(self) -> int:
+        """Settle what a crash left `sending` by the per-category rule; returns how many."""
+        async with self._uow() as uow:
+            resent, failed = await uow.touches.recover_sending(
+                sorted(RESEND_IF_UNSURE), RESENT, AMBIGUOUS)
+            failed += await uow.outbox.fail_sending(AMBIGUOUS)
+            await uow.commit()
+        if resent or failed:
+            log.warning("interrupted mid-send: %d message(s) queued again, %d failed as "
+                        "ambiguous", resent, failed)
+        return resent + failed
+
+    async def tick(self) -> int:
+        """Send what is due now; returns how many touches were settled."""
+        async with self._running:
+            if self._stopping:
+                return 0
+            # Replies that had to wait go first: someone is waiting for those.
+            return await self._outbound.deliver_due() + await self._touches()
+
+    async def drain(self) -> None:
+        """Wait for a tick in progress to finish its sends."""
+        async with self._running:
+            pass
+
+    async def stop(self) -> None:
+        """Claim nothing more, let what is claimed go out, and wait for the tick to end."""
+        self._stopping = True
+        await self.drain()
+
+    async def _touches(self) -> int:
+        queue = _Hopper()
+        settler = _Settler(self, self._settle_batch)
+        turns = _ChatTurns()
+        workers = [asyncio.create_task(self._work(queue, settler, turns))
+                   for _ in range(self._workers)]
+        try:
+            return await self._produce(queue)
+        finally:
+            for _ in workers:
+                queue.put_nowait(None)
+            await asyncio.gather(*workers)
+            await settler.close()
+
+    async def _produce(self, queue: _Hopper) -> int:
+        settled = 0
+        while not self._stopping:
+            async with self._uow() as uow:
+                due = await uow.touches.due_ids(self._clock.now(), self._page)
+            for start in range(0, len(due), self._group):
+                if self._stopping:
+                    break
+                group = due[start:start + self._group]
+                settled += len(group)
+                # Claim the next group only when the workers are about to need it: what is
+                # claimed and not yet sent is what a crash would leave in doubt.
+                await queue.low(self._group // 2)
+                for item in await self._claim(group):
+                    queue.put_nowait(item)
+            if len(due) < self._page:
+                break
+        return settled
+
+    async def _work(self, queue: _Hopper, settler: _Settler,
+                    turns: _ChatTurns) -> None:
+        while (item := await queue.get()) is not None:
+            # One message at a time per chat, in claim order; after a final answer from
+            # Telegram for the chat, its other messages are not tried.
+            async with turns.turn(item.chat_id):
+                if item.chat_id in turns.gone:
+                    await settler.add(Outcome(item, skipped=UNREACHABLE))
+                else:
+                    await self._send(item, settler, turns)
+
+    async def _send(self, item: Prepared, settler: _Settler, turns: _ChatTurns) -> None:
+        try:
+            async with self._limiter.turn(item.chat_id):
+                if item.photo is not None:
+                    sent = await self._messenger.send_media(
+                        item.chat_id, Media("photo", item.photo), caption=item.text,
+                        keyboard=item.keyboard, paid=self._paid)
+                else:
+                    sent = await self._messenger.send_text(
+                        item.chat_id, item.text, keyboard=item.keyboard,
+                        reply_to=item.reply_to, paid=self._paid)
+        except RetryAfter as exc:
+            self._limiter.pause(item.chat_id, exc.seconds)
+            await settler.add(Outcome(item, error=exc))
+        except MessengerError as exc:
+            if isinstance(exc, Blocked | ChatNotFound):
+                turns.gone.add(item.chat_id)
+            await settler.add(Outcome(item, error=exc))
+        except Exception:
+            # A bug, not Telegram's answer: whether it was delivered is unknown.
+            log.exception("touch %s: unexpected error while sending", item.touch_id)
+            await settler.add(Outcome(item))
+        else:
+            await settler.add(Outcome(item, message_id=sent.message_id))
+
+    async def _claim(self, ids: Sequence[int]) -> list[Prepared]:
+        """Decide on a group of due touches in one commit: skipped, deferred, or `sending`
+        with its text, committed before the send so that a crash can never send it twice."""
+        now = self._clock.now()
+        async with self._writing, self._uow() as uow:
+            touches = await uow.touches.due_for(ids, now)
+            customers = await uow.customers.many([t.customer_id for t in touches])
+            recent: dict[int, list[contact.Sent]] = {}
+            for customer_id, category, at, template in await uow.touches.sent_since(
+                    list(customers), now - self._policy.window):
+                recent.setdefault(customer_id, []).append(
+                    contact.Sent(category, at, contact.is_follow_up(template)))
+            due: dict[int, list[contact.Due]] = {}
+            for t in touches:
+                due.setdefault(t.customer_id, []).append(contact.Due(
+                    t.id, t.category, t.due_at, contact.is_follow_up(t.template)))  # type: ignore[arg-type]
+            decisions: dict[int, contact.Decision] = {}
+            for customer_id, customer in customers.items():
+                decisions.update(contact.decide(customer, due.get(customer_id, []),
+                                                recent.get(customer_id, []), now, self._policy))
+            by_id = {t.id: t for t in touches}
+            to_send = [i for i, d in decisions.items() if isinstance(d, contact.Send)]
+            won = await uow.touches.move_many(to_send, TouchState.PENDING, TouchState.SENDING)
+            ctx = Context(uow, now, self._catalogs, self._config)
+            prepared: list[Prepared] = []
+            campaigns = _CampaignsSeen()
+            for i in to_send:
+                if i not in won:
+                    continue
+                rendered = await self._render(ctx, by_id[i], customers[by_id[i].customer_id],
+                                              campaigns)
+                if isinstance(rendered, str):  # nothing to send after all
+                    await self._skip(uow, by_id[i], rendered, TouchState.SENDING)
+                else:
+                    prepared.append(rendered)
+            for touch_id, decision in decisions.items():
+                touch = by_id[touch_id]
+                if isinstance(decision, contact.Skip):
+                    await self._skip(uow, touch, decision.reason)
+                elif isinstance(decision, contact.Defer):
+                    await uow.touches.move_many([touch_id], TouchState.PENDING,
+                                                TouchState.PENDING, due_at=decision.until,
+                                                last_error=decision.reason)
+            await uow.commit()
+        return prepared
+
+    async def _skip(self, uow: UnitOfWork, touch: Touch, reason: str,
+                    from_state: TouchState = TouchState.PENDING) -> None:
+        assert touch.id is not None
+        if await uow.touches.move_many([touch.id], from_state, TouchState.SKIPPED,
+                                       last_error=reason):
+            log.info("touch %s skipped: %s", touch.id, reason)
+            await record(uow, self._clock.now(), touch.customer_id, "skipped", "note",
+                         purpose=touch.purpose, reason=reason)
+
+    async def _render(self, ctx: Context, touch: Touch, customer: Customer,
+                      campaigns: _CampaignsSeen) -> Prepared | str:
+        """The message to send, or why there is none after all."""
+        assert customer.chat_id is not None and customer.id is not None and touch.id is not None
+        if touch.campaign_run_id is not None:
+            return await _campaign(ctx, touch, customer, campaigns)
+        if touch.template == SURVEY_REMINDER:
+            return await _reminder(ctx, touch, customer)
+        if touch.survey_key is None:
+            text = care_text(ctx.tr(customer.language), touch.template, customer)
+            return Prepared(touch.id, customer.id, customer.chat_id, touch.purpose, text,
+                            None, None)
+        definition = ctx.surveys.get(touch.survey_key)
+        if definition is None:  # taken out of the survey file since it was scheduled
+            return f"unknown survey {touch.survey_key!r}"
+        invitation = await ctx.uow.surveys.add_invitation(SurveyInvitation(
+            customer_id=customer.id, touch_id=touch.id, survey_key=touch.survey_key,
+            purpose=touch.purpose, chat_id=customer.chat_id, sent_at=ctx.now,
+        ))
+        text, keyboard = await survey_prompt(ctx, customer, invitation, definition)
+        return Prepared(touch.id, customer.id, customer.chat_id, touch.purpose, text, keyboard,
+                        invitation.id)
+
+    async def settle(self, outcomes: Sequence[Outcome]) -> None:
+        """Record a batch of send outcomes in one commit."""
+        now = self._clock.now()
+        async with self._writing, self._uow() as uow:
+            delivered = [o for o in outcomes if o.message_id is not None]
+            await uow.touches.mark_sent(
+                [(o.item.touch_id, o.message_id) for o in delivered],  # type: ignore[misc]
+                now)
+            for o in delivered:
+                if o.item.invitation_id is not None:
+                    await _invitation_sent(uow, o.item.invitation_id, o.message_id, now)
+            await uow.timeline.extend([entry(now, o.item.customer_id, "message", "out",
+                                             o.item.text, message_id=o.message_id,
+                                             purpose=o.item.purpose) for o in delivered])
+            for o in outcomes:
+                if o.message_id is None:
+                    await self._not_sent(uow, o, now)
+            await uow.commit()
+
+    async def _not_sent(self, uow: UnitOfWork, o: Outcome, now: datetime) -> None:
+        touch = await uow.touches.get(o.item.touch_id)
+        assert touch is not None
+        if o.item.invitation_id is not None:
+            # The question never reached the customer; a retry renders a fresh one.
+            invitation = await uow.surveys.invitation(o.item.invitation_id)
+            if invitation is not None:
+                await uow.session.delete(invitation)
+        if o.skipped is not None:
+            touch.state, touch.last_error = TouchState.SKIPPED, o.skipped
+            uow.session.add(touch)
+            await record(uow, now, o.item.customer_id, "skipped", "note",
+                         purpose=touch.purpose, reason=o.skipped)
+            return
+        if o.error is None:
+            touch.state, touch.last_error = TouchState.FAILED, "internal error while sending"
+            state, reason, unreachable = TouchState.FAILED, touch.last_error, False
+        else:
+            after = settle_error(touch, o.error, now,
+                                 resend_if_unsure=touch.category in RESEND_IF_UNSURE)
+            state, reason, unreachable = after.state, after.reason, after.unreachable
+        uow.session.add(touch)
+        if unreachable:
+            await mark_unreachable(uow, now, o.item.customer_id)
+        if state is TouchState.FAILED:
+            await record(uow, now, o.item.customer_id, "failed", "note",
+                         purpose=touch.purpose, reason=reason)
+        log.info("touch %s not sent: %s", o.item.touch_id, reason)
+
+
+async def _reminder(ctx: Context, touch: Touch, customer: Customer) -> Prepared | str:
+    """A reply to the survey's own message, so its buttons are the ones to press."""
+    assert customer.chat_id is not None and customer.id is not None and touch.id is not None
+    invitation_id = reminded_invitation(touch.idempotency_key)
+    invitation = await ctx.uow.surveys.invitation(invitation_id) if invitation_id else None
+    if invitation is None or not reminder_wanted(invitation.state):
+        return "survey answered or closed"
+    text = survey_reminder(ctx.tr(customer.language))
+    return Prepared(touch.id, customer.id, customer.chat_id, touch.purpose, text, None, None,
+                    reply_to=invitation.message_id)
+
+
+class _CampaignsSeen(dict[int, tuple[Campaign, CampaignSpec]]):
+    """The campaigns of one claimed group, by run: read once for all their messages."""
+
+    async def of(self, uow: UnitOfWork, run_id: int) -> tuple[Campaign, CampaignSpec]:
+        if run_id not in self:
+            run = await uow.campaigns.run(run_id)
+            campaign = await uow.campaigns.get(run.campaign_id) if run else None
+            assert campaign is not None
+            self[run_id] = (campaign, campaigns.spec_of(campaign))
+        return self[run_id]
+
+
+async def _campaign(ctx: Context, touch: Touch, customer: Customer,
+                    seen: _CampaignsSeen) -> Prepared | str:
+    assert customer.chat_id is not None and customer.id is not None and touch.id is not None
+    assert touch.campaign_run_id is not None
+    campaign, spec = await seen.of(ctx.uow, touch.campaign_run_id)
+    variant = spec.variant(touch.variant or "")
+    if campaign.state == CampaignState.CANCELLED or variant is None:
+        return "campaign cancelled"
+    assert campaign.id is not None
+    shown = await campaign_message(ctx, campaign.id, variant, customer.language,
+                                   values_of(customer), customer.chat_id, touch.id)
+    return Prepared(touch.id, customer.id, customer.chat_id, touch.purpose, shown.text,
+                    shown.keyboard, None, photo=shown.photo)
+
+
+async def _invitation_sent(uow: UnitOfWork, invitation_id: int, message_id: int | None,
+                           now: datetime) -> None:
+    invitation = await uow.surveys.invitation(invitation_id)
+    assert invitation is not None
+    invitation.message_id = message_id
+    invitation.sent_at = now
+    uow.session.add(invitation)
+
+
+class _Hopper(asyncio.Queue[Prepared | None]):
+    """The claimed messages the workers take from; the producer waits for it to run low."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._drained = asyncio.Event()
+
+    async def get(self) -> Prepared | None:
+        item = await super().get()
+        self._drained.set()
+        return item
+
+    async def low(self, mark: int) -> None:
+        while self.qsize() > mark:
+            self._drained.clear()
+            await self._drained.wait()
+
+
+class _ChatTurns:
+    """Takes turns per chat among the workers, and remembers chats Telegram said are gone."""
+
+    def __init__(self) -> None:
+        self.gone: set[int] = set()
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chat_id: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(chat_id, (asyncio.Lock(), 0))
+        self._locks[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[chat_id]
+            if users == 1:
+                del self._locks[chat_id]  # a broadcast meets each chat once: keep no lock
+            else:
+                self._locks[chat_id] = (lock, users - 1)
+
+
+class _Settler:
+    """Records the workers' outcomes in the background, a batch at a time: a worker hands
+    its outcome over and goes on sending. If recording falls behind, workers wait for it,
+    so what is sent and not yet recorded stays a few batches at most."""
+
+    def __init__(self, sender: Sender, size: int) -> None:
+        self._sender = sender
+        self._size = size
+        self._pending: list[Outcome] = []
+        self._ready = asyncio.Event()
+        self._taken = asyncio.Event()
+        self._closing = False
+        self._task = asyncio.create_task(self._run())
+
+    async def add(self, outcome: Outcome) -> None:
+        self._pending.append(outcome)
+        if len(self._pending) >= self._size:
+            self._ready.set()
+        while len(self._pending) >= self._size * 4 and not self._task.done():
+            self._taken.clear()
+            await self._taken.wait()
+
+    async def close(self) -> None:
+        """Record what is left; raises if recording failed."""
+        self._closing = True
+        self._ready.set()
+        await self._task
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ready.wait(), FLUSH_SECONDS)
+            self._ready.clear()
+            batch, self._pending = self._pending, []
+            self._taken.set()
+            if batch:
+                await self._sender.settle(batch)
+            if self._closing and not self._pending:
+                return

@@ -1,1 +1,0 @@
-"""Ports: the neutral shapes the domain speaks through, with no framework behind them."""

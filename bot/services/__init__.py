@@ -1,1 +1,0 @@
-"""Services: the decisions of care, surveys and cases, as plain functions over a unit of work."""

@@ -1,0 +1,1 @@
+"""Cases: their states and lifecycle, priority and the service levels they are held to."""

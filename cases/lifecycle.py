@@ -1,0 +1,158 @@
+"""The case lifecycle: open → claimed → resolved → confirmed | reopened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from careloop.customers.timeline import record
+from careloop.storage.models import Case, StaffMember
+from careloop.storage.uow import UnitOfWork
+
+
+class CaseState(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+    CONFIRMED = "confirmed"
+    REOPENED = "reopened"
+
+
+class CaseAction(StrEnum):
+    CLAIM = "claim"
+    RESOLVE = "resolve"
+    CONFIRM = "confirm"
+    REOPEN = "reopen"
+
+
+_TRANSITIONS: dict[tuple[CaseState, CaseAction], CaseState] = {
+    (CaseState.OPEN, CaseAction.CLAIM): CaseState.CLAIMED,
+    (CaseState.REOPENED, CaseAction.CLAIM): CaseState.CLAIMED,
+    (CaseState.OPEN, CaseAction.RESOLVE): CaseState.RESOLVED,
+    (CaseState.CLAIMED, CaseAction.RESOLVE): CaseState.RESOLVED,
+    (CaseState.REOPENED, CaseAction.RESOLVE): CaseState.RESOLVED,
+    (CaseState.RESOLVED, CaseAction.CONFIRM): CaseState.CONFIRMED,
+    (CaseState.RESOLVED, CaseAction.REOPEN): CaseState.REOPENED,
+}
+
+@dataclass(frozen=True, slots=True)
+class SlaPolicy:
+    """How soon staff must first answer a case, by priority, and when a case nobody has
+    claimed goes to the leads."""
+
+    urgent: timedelta = timedelta(hours=2)
+    normal: timedelta = timedelta(hours=24)
+    escalate_after: timedelta = timedelta(hours=48)
+
+    def due(self, priority: str, opened_at: datetime) -> datetime:
+        return opened_at + (self.urgent if priority == "urgent" else self.normal)
+
+
+DEFAULT_SLA = SlaPolicy()
+
+
+class InvalidTransition(Exception):
+    def __init__(self, state: CaseState, action: CaseAction) -> None:
+        super().__init__(f"cannot {action} a case that is {state}")
+        self.state = state
+        self.action = action
+
+
+def next_state(state: CaseState, action: CaseAction) -> CaseState:
+    try:
+        return _TRANSITIONS[(state, action)]
+    except KeyError:
+        raise InvalidTransition(state, action) from None
+
+
+def is_active(state: str) -> bool:
+    """Active cases are the ones staff still work on and customers' messages relay to."""
+    return state in (CaseState.OPEN, CaseState.CLAIMED, CaseState.REOPENED)
+
+
+async def open_case(
+    uow: UnitOfWork, now: datetime, customer_id: int, priority: str, answer_id: int | None,
+    sla: SlaPolicy = DEFAULT_SLA, question: str | None = None,
+) -> Case:
+    """A new case; its card waits in the desk's queue for room in the staff group. A survey
+    answer opens it, or a `question` asked in the community group."""
+    case = await uow.cases.add(
+        Case(
+            customer_id=customer_id,
+            answer_id=answer_id,
+            state=CaseState.OPEN,
+            priority=priority,
+            opened_at=now,
+            sla_due_at=sla.due(priority, now),
+            question=question,
+        )
+    )
+    assert case.id is not None
+    await record(uow, now, customer_id, "case", "note", case_id=case.id, state="open",
+                 priority=priority)
+    return case
+
+
+async def apply(
+    uow: UnitOfWork, now: datetime, case: Case, action: CaseAction,
+    staff: StaffMember | None = None,
+) -> None:
+    """Move a case on, or raise InvalidTransition leaving it untouched."""
+    before = CaseState(case.state)
+    after = next_state(before, action)
+    assert case.id is not None
+    if not await uow.cases.move(case.id, before, after):
+        # Someone else moved it first (another process, a concurrent webhook).
+        await uow.session.refresh(case)
+        raise InvalidTransition(CaseState(case.state), action)
+    await uow.session.refresh(case)
+    if action is CaseAction.CLAIM and staff is not None:
+        case.assignee_id = staff.id
+        case.claimed_at = now
+    elif action is CaseAction.RESOLVE:
+        case.resolved_at = now
+        if case.assignee_id is None and staff is not None:
+            case.assignee_id = staff.id
+    elif action is CaseAction.CONFIRM:
+        case.closed_at = now
+    elif action is CaseAction.REOPEN:
+        case.reopen_count += 1
+        case.resolved_at = None
+    uow.session.add(case)
+    await record(
+        uow, now, case.customer_id, "case", "note", case_id=case.id, state=str(after),
+        action=str(action), staff_id=staff.id if staff else None,
+    )
+
+
+async def assign(
+    uow: UnitOfWork, now: datetime, case: Case, assignee: StaffMember, by: StaffMember
+) -> None:
+    """Give the case to `assignee`: an open case is claimed for them, a claimed one changes
+    hands; a resolved or closed one raises InvalidTransition."""
+    assert case.id is not None
+    if CaseState(case.state) in (CaseState.OPEN, CaseState.REOPENED):
+        await apply(uow, now, case, CaseAction.CLAIM, assignee)
+    elif case.state != CaseState.CLAIMED:
+        raise InvalidTransition(CaseState(case.state), CaseAction.CLAIM)
+    else:
+        case.assignee_id = assignee.id
+        uow.session.add(case)
+    await record(uow, now, case.customer_id, "case", "note", case_id=case.id,
+                 action="assign", staff_id=assignee.id, by_staff_id=by.id)
+
+
+async def add_note(
+    uow: UnitOfWork, now: datetime, case: Case, author: StaffMember, text: str
+) -> None:
+    """An internal note: in the case's history for staff, never sent to the customer."""
+    await record(uow, now, case.customer_id, "note", "note", text, case_id=case.id,
+                 staff_id=author.id)
+
+
+async def answered_by_staff(uow: UnitOfWork, now: datetime, case: Case) -> None:
+    """A staff reply reached the customer: the first one stops the SLA clock."""
+    assert case.id is not None
+    if await uow.cases.first_response(case.id, now):
+        await uow.session.refresh(case)

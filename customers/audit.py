@@ -1,0 +1,36 @@
+"""The audit log: who viewed a customer's history, exported, erased or restricted data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from careloop.storage.models import AuditEntry, StaffMember
+from careloop.storage.uow import UnitOfWork
+
+
+class Actor(StrEnum):
+    STAFF = "staff"
+    OPERATOR = "operator"  # the careloop command
+    CUSTOMER = "customer"  # the person themselves (/mydata, /forget)
+    RETENTION = "retention"  # the scheduled purge
+
+
+class Action(StrEnum):
+    VIEWED_HISTORY = "viewed_history"
+    EXPORTED = "exported"
+    ERASED = "erased"
+    BLOCKED = "blocked"
+    MUTED = "muted"
+    UNMUTED = "unmuted"
+    PURGED = "purged"
+
+
+async def log(
+    uow: UnitOfWork, now: datetime, actor: Actor, action: Action, customer_id: int | None,
+    *, staff: StaffMember | None = None, **data: Any,
+) -> AuditEntry:
+    return await uow.privacy.audit(AuditEntry(
+        at=now, actor=actor.value, staff_id=staff.id if staff else None, action=action.value,
+        customer_id=customer_id, data=data))

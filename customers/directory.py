@@ -1,0 +1,354 @@
+"""Customers: CSV import, binding a chat through a signed link, and consent."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale, UnknownLocaleError
+
+from careloop.customers import community, consent
+from careloop.customers.timeline import record
+from careloop.kernel.updates import User
+from careloop.storage.models import Customer
+from careloop.storage.uow import UnitOfWork
+
+CSV_COLUMNS = ("external_id", "name", "tier", "language", "timezone", "birthday", "tags")
+REQUIRED_COLUMNS = ("external_id", "name")
+EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$")
+_TAG = re.compile(r"^[\w.-]{1,32}$")
+MAX_TAGS = 50
+
+
+class BadCsv(ValueError):
+    """A file that cannot be read as customer rows at all (no header, wrong columns, broken
+    quoting): nothing in it is imported. The message is one line."""
+
+
+class BadField(ValueError):
+    """One field of one customer is invalid; the message starts with the field's name."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field  # None: the row as a whole
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRow:
+    external_id: str
+    name: str
+    tier: str
+    language: str | None
+    timezone: str | None
+    birthday: date | None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A row left out: where it was (a CSV line, a list index), which field, and why."""
+
+    position: int
+    field: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedRows:
+    rows: list[CustomerRow]
+    rejected: list[Rejected]
+
+
+RawRow = Mapping[str, str | list[str] | None]
+
+
+class RowChecker:
+    """Checks customer rows one at a time, for the CSV import and the HTTP API alike.
+
+    A repeated external id is rejected rather than silently overwriting the earlier row.
+    """
+
+    def __init__(self, position_name: str) -> None:
+        self._position_name = position_name  # "line" or "item", for the repeat message
+        self._rows: list[CustomerRow] = []
+        self._rejected: list[Rejected] = []
+        self._seen: dict[str, int] = {}
+
+    def add(self, position: int, raw: RawRow) -> None:
+        try:
+            row = parse_row(raw)
+        except BadField as exc:
+            self.reject(position, exc.field, str(exc))
+            return
+        first = self._seen.setdefault(row.external_id, position)
+        if first != position:
+            self.reject(position, "external_id", f"external_id {row.external_id!r} already "
+                        f"appears on {self._position_name} {first}")
+            return
+        self._rows.append(row)
+
+    def reject(self, position: int, field: str | None, reason: str) -> None:
+        self._rejected.append(Rejected(position, field, reason))
+
+    def result(self) -> CheckedRows:
+        return CheckedRows(list(self._rows), list(self._rejected))
+
+
+def parse_csv(text: str) -> CheckedRows:
+    """The good rows and, by line number, the bad ones; BadCsv when the file as a whole
+    cannot be read, so that nothing is imported from it."""
+    reader = csv.DictReader(io.StringIO(text), strict=True)
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise BadCsv(f"malformed CSV from line 1 ({exc})") from None
+    header = [h.strip() for h in (fieldnames or [])]
+    if not header:
+        raise BadCsv("the file is empty: expected a header " + ",".join(CSV_COLUMNS))
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    repeated = sorted({h for h in header if header.count(h) > 1} - set(unknown))
+    if unknown or missing or repeated:
+        what = [f"unknown column {h!r}" for h in unknown]
+        what += [f"missing column {c!r}" for c in missing]
+        what += [f"column {c!r} appears twice" for c in repeated]
+        raise BadCsv(f"line 1: {'; '.join(what)} (expected {','.join(CSV_COLUMNS)})")
+    reader.fieldnames = header
+    checker = RowChecker("line")
+    seen_any = False
+    last_line = 1
+    try:
+        for raw in reader:
+            seen_any, last_line = True, reader.line_num
+            if None in raw:
+                checker.reject(reader.line_num, None, "more fields than the header has columns")
+                continue
+            checker.add(reader.line_num, {k: v or "" for k, v in raw.items()})
+    except csv.Error as exc:
+        # Past broken quoting the reader cannot tell where rows start, so no row of the
+        # file can be trusted: the whole file is refused.
+        raise BadCsv(f"malformed CSV from line {last_line + 1} ({exc})") from None
+    if not seen_any:
+        raise BadCsv("the file has a header but no customers")
+    return checker.result()
+
+
+def parse_row(raw: RawRow) -> CustomerRow:
+    """One customer from its fields as text (a CSV row, an API item); BadField if invalid.
+    Tags come as one "a;b" text (CSV) or as a list (API)."""
+    ext = _text(raw, "external_id")
+    if not EXTERNAL_ID.match(ext):
+        raise BadField("external_id", f"external_id {ext!r} must be 1-64 letters, digits or "
+                       ". _ : @ -, starting with a letter or digit")
+    name = _text(raw, "name")
+    if not name or len(name) > 200:
+        raise BadField("name", "name is required and at most 200 characters")
+    if any(ch < " " for ch in name):
+        raise BadField("name", "name must be a single line without control characters")
+    tier = _text(raw, "tier") or "standard"
+    if len(tier) > 32:
+        raise BadField("tier", "tier is at most 32 characters")
+    tags = raw.get("tags")
+    return CustomerRow(
+        external_id=ext,
+        name=name,
+        tier=tier.lower(),
+        language=_language(_text(raw, "language")),
+        timezone=_timezone(_text(raw, "timezone")),
+        birthday=_birthday(_text(raw, "birthday")),
+        tags=_clean_tags(tags) if isinstance(tags, list) else _split_tags(_text(raw, "tags")),
+    )
+
+
+def _text(raw: RawRow, key: str) -> str:
+    value = raw.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _language(value: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(Locale.parse(value.replace("-", "_")))
+    except (UnknownLocaleError, ValueError):
+        raise BadField("language", f"language {value!r} is not a known language code") from None
+
+
+def _timezone(value: str) -> str | None:
+    if not value:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadField(
+            "timezone", f"timezone {value!r} is not an IANA timezone like Asia/Shanghai"
+        ) from None
+    return value
+
+
+def _birthday(value: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadField("birthday", f"birthday {value!r} is not a date like 1990-05-31") from None
+
+
+def _split_tags(value: str) -> list[str]:
+    return _clean_tags(re.split(r"[;,]", value))
+
+
+def _clean_tags(values: list[str]) -> list[str]:
+    tags = [t.strip().lower() for t in values if t.strip()]
+    bad = [t for t in tags if not _TAG.match(t)]
+    if bad:
+        raise BadField("tags", f"tag {bad[0]!r} must be 1-32 letters, digits, '.', '_' or '-'")
+    if len(set(tags)) > MAX_TAGS:
+        raise BadField("tags", f"tags are limited to {MAX_TAGS} per customer")
+    return sorted(set(tags))
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    created: int
+    updated: int
+
+
+async def import_rows(
+    uow: UnitOfWork, now: datetime, rows: list[CustomerRow], default_language: str,
+    default_timezone: str,
+) -> ImportResult:
+    """Create new customers and refresh known ones; chat bindings and consents are kept."""
+    existing = await uow.customers.by_external_ids([r.external_id for r in rows])
+    created = updated = 0
+    for row in rows:
+        customer = existing.get(row.external_id)
+        if customer is None:
+            customer = Customer(external_id=row.external_id, name=row.name, created_at=now,
+                                language=row.language or default_language,
+                                timezone=row.timezone or default_timezone)
+            created += 1
+        else:
+            updated += 1
+            if row.language:
+                customer.language = row.language
+            if row.timezone:
+                customer.timezone = row.timezone
+        customer.name = row.name
+        customer.tier = row.tier
+        customer.birthday = row.birthday
+        customer.tags = row.tags
+        uow.session.add(customer)
+    await uow.session.flush()
+    return ImportResult(created, updated)
+
+
+class LinkOutcome(StrEnum):
+    LINKED = "linked"
+    ALREADY = "already"  # this chat was bound to this customer before
+    TAKEN = "taken"  # another Telegram account holds this customer record
+    OTHER_RECORD = "other_record"  # this account is already bound to another customer
+    UNKNOWN = "unknown"  # the payload was genuine but the customer is gone
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    outcome: LinkOutcome
+    customer: Customer | None
+
+
+async def bind(uow: UnitOfWork, now: datetime, customer_id: int, user: User, chat_id: int) -> Link:
+    customer = await uow.customers.get(customer_id)
+    if customer is None:
+        return Link(LinkOutcome.UNKNOWN, None)
+    if customer.telegram_user_id == user.id:
+        return Link(LinkOutcome.ALREADY, customer)
+    if customer.telegram_user_id is not None:
+        return Link(LinkOutcome.TAKEN, customer)
+    # Someone who first came in without a link is the same person: retire that stub's
+    # binding so the unique Telegram id can move to the real record.
+    stub = await uow.customers.by_telegram_user(user.id)
+    if stub is not None and stub.external_id is not None:
+        # Two imported records for one person is for the business to sort out, not a link.
+        return Link(LinkOutcome.OTHER_RECORD, stub)
+    if stub is not None:
+        stub.telegram_user_id = None
+        stub.chat_id = None
+        community.release(stub)
+        uow.session.add(stub)
+        await uow.session.flush()
+        await record(uow, now, stub.id, "linked", "note", moved_to=customer.id)  # type: ignore[arg-type]
+    customer.telegram_user_id = user.id
+    customer.chat_id = chat_id
+    uow.session.add(customer)
+    if stub is not None:
+        await consent.carry_over(uow, now, stub, customer)
+    await record(uow, now, customer_id, "linked", "in")
+    await community.adopt(uow, now, customer)
+    return Link(LinkOutcome.LINKED, customer)
+
+
+async def register_unlinked(
+    uow: UnitOfWork, now: datetime, user: User, chat_id: int, language: str, timezone: str
+) -> Customer:
+    """A person who opened the bot without a link: known by their Telegram account only."""
+    customer = await uow.customers.add(
+        Customer(
+            name=user.full_name[:200] or str(user.id),
+            telegram_user_id=user.id,
+            chat_id=chat_id,
+            language=language,
+            timezone=timezone,
+            tier="member",
+            created_at=now,
+        )
+    )
+    await record(uow, now, customer.id, "registered", "in")  # type: ignore[arg-type]
+    await community.adopt(uow, now, customer)
+    return customer
+
+
+async def mark_unreachable(uow: UnitOfWork, now: datetime, customer_id: int) -> None:
+    """Telegram said the chat is gone (blocked, deactivated, not found): stop proactive
+    messages until the customer writes again."""
+    customer = await uow.customers.get(customer_id)
+    if customer is not None and not customer.unreachable:
+        customer.unreachable = True
+        uow.session.add(customer)
+        await record(uow, now, customer_id, "unreachable", "note")
+
+
+async def note_reachable(uow: UnitOfWork, now: datetime, customer: Customer) -> None:
+    """A customer who writes to the bot again has unblocked it: proactive messages may resume."""
+    if customer.unreachable:
+        customer.unreachable = False
+        uow.session.add(customer)
+        await record(uow, now, customer.id, "reachable", "in")  # type: ignore[arg-type]
+
+
+async def set_service_consent(
+    uow: UnitOfWork, now: datetime, customer: Customer, granted: bool, via: str
+) -> bool:
+    """Record a consent decision for care messages and surveys; False when nothing changed."""
+    return await consent.set_consent(uow, now, customer, consent.ConsentCategory.SERVICE,
+                                     granted, via)
+
+
+async def set_marketing_consent(
+    uow: UnitOfWork, now: datetime, customer: Customer, granted: bool, via: str
+) -> bool:
+    """Record a decision about offers; False when nothing changed."""
+    return await consent.set_consent(uow, now, customer, consent.ConsentCategory.MARKETING,
+                                     granted, via)
+
+
+async def withdraw_all(uow: UnitOfWork, now: datetime, customer: Customer, via: str) -> bool:
+    """Every consent off (/stop, an unsubscribe): see consent.withdraw_all."""
+    return await consent.withdraw_all(uow, now, customer, via)

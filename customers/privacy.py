@@ -1,0 +1,153 @@
+"""A customer's rights over their data: the export, erasure, and the restrictions staff
+put on contact (do-not-contact, muting)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from careloop.customers import audit, consent
+from careloop.customers.timeline import record
+from careloop.storage.models import Customer, StaffMember
+from careloop.storage.uow import UnitOfWork
+
+EXPORT_WINDOW = timedelta(days=1)
+REASON_LIMIT = 200
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if value is not None and hasattr(value, "isoformat") else value
+
+
+def _consents(customer: Customer) -> dict[str, Any]:
+    return {c.value: {"granted": consent.granted(customer, c),
+                      "since": _iso(consent.since(customer, c)),
+                      "text_version": consent.version(customer, c)}
+            for c in consent.ConsentCategory}
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """Everything stored about one customer, as a JSON-ready document."""
+
+    document: dict[str, Any]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {k: len(self.document[k]) for k in ("timeline", "answers", "cases", "events")}
+
+
+async def export(uow: UnitOfWork, customer: Customer) -> Export:
+    assert customer.id is not None
+    entries = await uow.timeline.of(customer.id)
+    answers = await uow.privacy.answers_of(customer.id)
+    cases = await uow.privacy.cases_of(customer.id)
+    events = await uow.privacy.events_of(customer.id)
+    return Export({
+        "profile": {
+            "external_id": customer.external_id, "name": customer.name,
+            "telegram_user_id": customer.telegram_user_id, "language": customer.language,
+            "timezone": customer.timezone, "tier": customer.tier, "tags": customer.tags,
+            "birthday": _iso(customer.birthday), "created_at": _iso(customer.created_at),
+            "community_member": customer.community_member,
+        },
+        "consents": _consents(customer),
+        "timeline": [{"at": _iso(e.at), "kind": e.kind, "direction": e.direction,
+                      "text": e.text, "case_id": e.case_id, "data": e.data} for e in entries],
+        "answers": [{"survey": a.survey_key, "score": a.score, "reason": a.reason,
+                     "comment": a.comment, "answered_at": _iso(a.answered_at)}
+                    for a in answers],
+        "cases": [{"id": c.id, "state": c.state, "opened_at": _iso(c.opened_at),
+                   "resolved_at": _iso(c.resolved_at), "closed_at": _iso(c.closed_at)}
+                  for c in cases],
+        "events": [{"type": e.type, "occurred_at": _iso(e.occurred_at), "attrs": e.attrs}
+                   for e in events],
+    })
+
+
+async def exports_left(uow: UnitOfWork, now: datetime, customer: Customer, per_day: int) -> int:
+    """How many more exports this customer may ask for in the rolling day."""
+    done = await uow.privacy.audit_count(customer.id, audit.Action.EXPORTED,  # type: ignore[arg-type]
+                                         now - EXPORT_WINDOW)
+    return max(per_day - done, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Erased:
+    texts: int
+    comments: int
+    messages: int
+
+
+async def erase(
+    uow: UnitOfWork, now: datetime, customer: Customer, actor: audit.Actor,
+    staff_chat_id: int | None, *, staff: StaffMember | None = None,
+) -> Erased:
+    """Take out the customer's personal data and keep the anonymous record: scores, counts
+    and times stay, so reports do not change. The person, if they come back, is new."""
+    assert customer.id is not None
+    cases = await uow.privacy.cases_of(customer.id)
+    messages = await uow.privacy.forget_chat(
+        customer.id, customer.chat_id, [c.id for c in cases if c.id is not None], staff_chat_id)
+    texts = await uow.privacy.erase_texts(customer.id)
+    comments = await uow.privacy.erase_comments(customer.id)
+    await uow.privacy.erase_event_details(customer.id)
+    if customer.telegram_user_id is not None:
+        await uow.privacy.forget_community_member(customer.telegram_user_id)
+        customer.community_member, customer.community_joined_at = False, None
+    for category in consent.ConsentCategory:
+        if consent.granted(customer, category):
+            consent.apply(customer, category, False, now)
+    customer.name = ""
+    customer.external_id = None
+    customer.telegram_user_id = None
+    customer.chat_id = None
+    customer.birthday = None
+    customer.tags = []
+    customer.do_not_contact_reason = None
+    customer.muted_reason = None
+    customer.erased_at = now
+    uow.session.add(customer)
+    await record(uow, now, customer.id, "erased", "note")
+    result = Erased(texts, comments, messages)
+    await audit.log(uow, now, actor, audit.Action.ERASED, customer.id, staff=staff,
+                    texts=texts, comments=comments, messages=messages)
+    return result
+
+
+def clean_reason(reason: str) -> str:
+    return " ".join(reason.split())[:REASON_LIMIT]
+
+
+async def block(
+    uow: UnitOfWork, now: datetime, customer: Customer, reason: str, actor: audit.Actor, *,
+    staff: StaffMember | None = None,
+) -> bool:
+    """Do-not-contact, for good; returns False when the customer was already on the list."""
+    if customer.do_not_contact:
+        return False
+    customer.do_not_contact = True
+    customer.do_not_contact_reason = clean_reason(reason)
+    uow.session.add(customer)
+    await record(uow, now, customer.id, "do_not_contact", "note")  # type: ignore[arg-type]
+    await audit.log(uow, now, actor, audit.Action.BLOCKED, customer.id, staff=staff,
+                    reason=customer.do_not_contact_reason)
+    return True
+
+
+async def mute(
+    uow: UnitOfWork, now: datetime, customer: Customer, muted: bool, reason: str,
+    actor: audit.Actor, *, staff: StaffMember | None = None,
+) -> bool:
+    """Stop (or restart) relaying the customer's messages to the staff group; returns
+    False when nothing changed."""
+    if customer.muted == muted:
+        return False
+    customer.muted = muted
+    customer.muted_reason = clean_reason(reason) if muted else None
+    uow.session.add(customer)
+    await record(uow, now, customer.id, "muted" if muted else "unmuted", "note")  # type: ignore[arg-type]
+    await audit.log(uow, now, actor, audit.Action.MUTED if muted else audit.Action.UNMUTED,
+                    customer.id, staff=staff, reason=clean_reason(reason))
+    return True

@@ -1,0 +1,81 @@
+"""/settings: each consent category, when it was given and under which text, with a button
+to change it."""
+
+from __future__ import annotations
+
+from html import escape
+
+from careloop.customers import consent
+from careloop.customers.consent import ConsentCategory
+from careloop.handlers.context import Context
+from careloop.kernel.effects import Edit, Effect, LogAs, Send, Toast
+from careloop.kernel.i18n import N_, Translator
+from careloop.kernel.updates import Keyboard, Update
+from careloop.storage.models import Customer
+
+CATEGORY_NAMES = {
+    ConsentCategory.SERVICE: N_("Care messages and surveys"),
+    ConsentCategory.MARKETING: N_("Offers and news"),
+}
+
+
+def settings_text(tr: Translator, customer: Customer) -> str:
+    _ = tr.gettext
+    lines = [f"<b>{escape(_('Your settings'))}</b>"]
+    for category, name in CATEGORY_NAMES.items():
+        at = consent.since(customer, category)
+        if consent.granted(customer, category):
+            state = _("on since {date} (text {version})").format(
+                date=tr.datetime(at, customer.timezone) if at else "—",
+                version=escape(consent.version(customer, category) or "—"))
+        elif at is not None:
+            state = _("off since {date}").format(date=tr.datetime(at, customer.timezone))
+        else:
+            state = _("off")
+        lines.append(f"{escape(_(name))}: {state}")
+    lines += ["", _("Change them with the buttons below. /mydata sends you everything we keep "
+                    "about you; /forget erases it.")]
+    return "\n".join(lines)
+
+
+async def settings_keyboard(ctx: Context, tr: Translator, customer: Customer) -> Keyboard:
+    _ = tr.gettext
+    assert customer.chat_id is not None
+    rows = []
+    for category in ConsentCategory:
+        on = consent.granted(customer, category)
+        label = {
+            (ConsentCategory.SERVICE, True): _("Stop care messages and surveys"),
+            (ConsentCategory.SERVICE, False): _("Allow care messages and surveys"),
+            (ConsentCategory.MARKETING, True): _("Stop offers and news"),
+            (ConsentCategory.MARKETING, False): _("Allow offers and news"),
+        }[(category, on)]
+        value = f"{category.value}:{'off' if on else 'on'}"
+        rows.append([await ctx.button(label, "consent_set", customer.id, customer.chat_id,
+                                      value)])
+    return Keyboard.of(*rows)
+
+
+async def on_settings(update: Update, ctx: Context, customer: Customer | None) -> list[Effect]:
+    """/settings: the consents, each with its time and text version, and buttons."""
+    tr = ctx.tr(customer.language if customer else update.user.language_code)
+    if customer is None or customer.chat_id is None:
+        return [Send(update.chat.id, tr.gettext("Hello! Send /start to connect with us."))]
+    return [Send(update.chat.id, settings_text(tr, customer),
+                 keyboard=await settings_keyboard(ctx, tr, customer),
+                 log=LogAs(customer.id))]  # type: ignore[arg-type]
+
+
+async def on_consent_set(
+    update: Update, ctx: Context, customer: Customer, subject: int, value: str
+) -> list[Effect]:
+    """A /settings button: one category on or off."""
+    tr = ctx.tr(customer.language)
+    assert update.callback_id is not None and update.message_id is not None
+    name, _sep, state = value.partition(":")
+    if subject != customer.id or name not in set(ConsentCategory) or state not in ("on", "off"):
+        return [Toast(update.callback_id, tr.gettext("This button is no longer valid."))]
+    await consent.set_consent(ctx.uow, ctx.now, customer, name, state == "on", "/settings")
+    return [Edit(update.chat.id, update.message_id, settings_text(tr, customer),
+                 await settings_keyboard(ctx, tr, customer)),
+            Toast(update.callback_id, tr.gettext("Saved."))]

@@ -1,0 +1,2 @@
+"""Scheduled rounds: what the scheduler's ticks decide (reminders, campaign runs, the desk's
+cards and alerts, community welcomes)."""

@@ -1,0 +1,111 @@
+"""The case desk: new cases' cards reach the staff group one by one while the group's limit
+(20 messages a minute) has room, and merge into one digest when it has not.
+
+A case is opened with its card queued (storage: CardState). Whoever opens one, and the
+desk's own tick, call `post_cards`; it runs inside the caller's unit of work, so the cards'
+new states and the messages that show them commit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from html import escape
+
+from careloop.handlers.context import Context
+from careloop.handlers.views.case_card import QUESTION_MARK, case_card, case_parts
+from careloop.handlers.views.labels import customer_name
+from careloop.handlers.views.masking import mask_phones
+from careloop.kernel.effects import CaseLink, Send
+from careloop.kernel.messenger import clip
+from careloop.storage.models import CardState, Case
+
+# Cases listed in one digest: with a short line each it stays far inside 4096 characters.
+DIGEST_MAX = 40
+DIGEST_COMMENT = 60
+TOPIC_NAME = 128  # Telegram's limit for a forum topic's name
+
+
+# What the desk's tick runs: decides in the caller's unit of work, returns what to send.
+Decide = Callable[[Context], Awaitable[list[Send]]]
+
+
+@dataclass(frozen=True, slots=True)
+class CardPlan:
+    cards: list[int]  # posted one by one
+    digest: list[int]  # merged into one message
+
+
+def plan(queued: Sequence[int], room: int) -> CardPlan:
+    """Post cards one by one while a slot stays free for what comes next; when more wait
+    than that, list them in one digest so none waits long and none is dropped. With no
+    room at all, everything waits for the next tick."""
+    if room <= 0 or not queued:
+        return CardPlan([], [])
+    if len(queued) <= max(room - 1, 1):
+        return CardPlan(list(queued), [])
+    return CardPlan([], list(queued[:DIGEST_MAX]))
+
+
+async def post_cards(ctx: Context) -> list[Send]:
+    """The messages that show the queued cases now: cards, a digest, or nothing yet."""
+    chat = ctx.config.staff_chat_id
+    if chat is None:
+        return []
+    # Messages already waiting for the group take their slots first.
+    room = ctx.room(chat) - await ctx.uow.outbox.waiting_count(chat)
+    queued = await ctx.uow.cases.queued_cards(DIGEST_MAX + 1)
+    chosen = plan([c.id for c in queued if c.id is not None], room)
+    by_id = {c.id: c for c in queued}
+    sends = [await card_send(ctx, by_id[i])
+             for i in await ctx.uow.cases.move_cards(chosen.cards, CardState.QUEUED,
+                                                     CardState.POSTED)]
+    listed = await ctx.uow.cases.move_cards(chosen.digest, CardState.QUEUED, CardState.DIGEST)
+    if listed:
+        sends.append(Send(chat, await digest_text(ctx, [by_id[i] for i in listed])))
+    return sends
+
+
+async def card_send(ctx: Context, case: Case) -> Send:
+    """The case's card; in a forum it opens the case's topic and is pinned at its top."""
+    assert ctx.config.staff_chat_id is not None and case.id is not None
+    text, keyboard = await case_card(ctx, case)
+    forum = ctx.config.staff_forum
+    name = await topic_name(ctx, case) if forum and case.topic_id is None else None
+    return Send(ctx.config.staff_chat_id, text, keyboard=keyboard,
+                case_link=CaseLink(case.id, "card"), open_topic=name, pin=forum)
+
+
+async def topic_name(ctx: Context, case: Case) -> str:
+    """"#12 · Ann Lee · CSAT 1": plain text, as Telegram shows topic names."""
+    customer = await ctx.uow.customers.get(case.customer_id)
+    answer = await ctx.uow.surveys.answer(case.answer_id) if case.answer_id else None
+    parts = [f"#{case.id}", customer_name(ctx.staff_tr, customer)]
+    if answer is not None:
+        parts.append(f"{answer.survey_key.upper()} {answer.score}")
+    elif case.question:
+        parts.append(QUESTION_MARK)
+    return clip(" · ".join(parts), TOPIC_NAME)
+
+
+async def digest_text(ctx: Context, listed: Sequence[Case]) -> str:
+    _ = ctx.staff_tr.gettext
+    lines = [
+        "<b>" + ctx.staff_tr.ngettext(
+            "📥 {n} new case: more than the group takes at once",
+            "📥 {n} new cases: more than the group takes at once", len(listed),
+        ).format(n=len(listed)) + "</b>",
+    ]
+    customers = await ctx.uow.customers.many([c.customer_id for c in listed])
+    for case in listed:
+        customer = customers.get(case.customer_id)
+        answer = await ctx.uow.surveys.answer(case.answer_id) if case.answer_id else None
+        line = case_parts(ctx.staff_tr, case, customer, answer)
+        said = answer.comment if answer is not None else case.question
+        if said:
+            line.append(escape(clip(mask_phones(" ".join(said.split())), DIGEST_COMMENT)))
+        lines.append(" · ".join(line))
+    lines.append("")
+    lines.append(_("Open a case with /case and its number, for example /case {id}.").format(
+        id=listed[0].id))
+    return "\n".join(lines)

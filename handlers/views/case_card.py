@@ -1,0 +1,133 @@
+"""The case card in the staff group: who, what score and comment, status, recent history."""
+
+from __future__ import annotations
+
+from html import escape
+
+from careloop.cases import lifecycle as cases
+from careloop.cases.lifecycle import CaseState
+from careloop.customers.timeline import ARROWS
+from careloop.handlers.context import Context
+from careloop.handlers.views.labels import customer_name, kind_name
+from careloop.handlers.views.masking import MASKED, Visibility, mask_phones, shown
+from careloop.kernel.i18n import Translator
+from careloop.kernel.messenger import clip
+from careloop.kernel.updates import Button, Keyboard
+from careloop.storage.models import Case, Customer, Interaction, SurveyAnswer
+
+RECENT_HISTORY = 5
+QUESTION_MARK = "❓"  # in lists and topic names: a question from the community group
+CARD_COMMENT = 1000  # keeps the whole card inside Telegram's limit whatever was written
+
+
+def score_line(answer: SurveyAnswer) -> str:
+    """"CSAT 1": the survey and the score, as lists of cases show them."""
+    return f"{escape(answer.survey_key.upper())} {answer.score}"
+
+
+def case_parts(tr: Translator, case: Case, customer: Customer | None,
+               answer: SurveyAnswer | None) -> list[str]:
+    """"#12 🚨", "Ann Lee", "CSAT 1" (or ❓ for a question from the community group): how
+    lists and digests start a case's line (HTML)."""
+    parts = [f"#{case.id}" + (" 🚨" if case.priority == "urgent" else ""),
+             escape(customer_name(tr, customer))]
+    if answer is not None:
+        parts.append(score_line(answer))
+    elif case.question:
+        parts.append(QUESTION_MARK)
+    return parts
+
+
+def _state_line(tr: Translator, case: Case, assignee: str | None) -> str:
+    _ = tr.gettext
+    state = CaseState(case.state)
+    if state is CaseState.OPEN:
+        return _("Status: open, waiting for someone to claim it")
+    if state is CaseState.CLAIMED:
+        return _("Status: claimed by {name}").format(name=escape(assignee or "?"))
+    if state is CaseState.RESOLVED:
+        return _("Status: resolved, waiting for the customer to confirm")
+    if state is CaseState.CONFIRMED:
+        return _("Status: closed, the customer confirmed it is resolved")
+    return _("Status: reopened, the customer says it is not resolved")
+
+
+def history_line(tr: Translator, entry: Interaction, timezone: str,
+                 seen: Visibility = MASKED, *, muted: bool = False) -> str:
+    """One timeline entry for staff; what `seen` hides (phone-like numbers) is masked, and
+    a `muted` customer's own words are left out."""
+    arrow = ARROWS.get(entry.direction, "·")
+    if muted and entry.direction == "in" and entry.text:
+        detail = tr.gettext("(not shown: the customer is muted)")
+    else:
+        detail = entry.text or ", ".join(
+            f"{k}={v}" for k, v in entry.data.items() if v is not None)
+    detail = shown(" ".join(detail.split()), seen)  # one line per entry
+    if len(detail) > 80:
+        detail = detail[:79] + "…"
+    kind = escape(kind_name(tr, entry.kind))
+    return f"{tr.datetime(entry.at, timezone)} {arrow} {kind}: {escape(detail)}"
+
+
+async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
+    tr = ctx.staff_tr
+    _ = tr.gettext
+    customer = await ctx.uow.customers.get(case.customer_id)
+    assert customer is not None and case.id is not None
+    answer = await ctx.uow.surveys.answer(case.answer_id) if case.answer_id else None
+    assignee = await ctx.uow.staff.get(case.assignee_id) if case.assignee_id else None
+    recent = await ctx.uow.timeline.of(customer.id, limit=RECENT_HISTORY)  # type: ignore[arg-type]
+    tz = ctx.config.default_timezone
+
+    head = _("🚨 Case #{id} · urgent") if case.priority == "urgent" else _("📋 Case #{id}")
+    lines = [
+        f"<b>{head.format(id=case.id)}</b>",
+        _("Customer: {name} · tier {tier}").format(
+            name=escape(customer_name(tr, customer)), tier=escape(customer.tier)
+        ),
+    ]
+    if answer is not None:
+        definition = ctx.surveys.get(answer.survey_key)  # None: since removed from the file
+        if definition is None:
+            lines.append(_("Score: {score}").format(score=score_line(answer)))
+        else:
+            lines.append(_("Score: {survey} {score} of {high}").format(
+                survey=escape(definition.key.upper()), score=answer.score,
+                high=definition.high))
+        if answer.reason:
+            label = ctx.surveys.reason_label(tr, ctx.catalogs.default)(answer.reason)
+            lines.append(_("Reason: {reason}").format(reason=escape(label)))
+        if answer.comment:
+            # The whole group reads the card: it shows what an agent may see, and nothing
+            # a muted customer wrote (their words stay in the timeline, for /history).
+            comment = (_("(not shown: the customer is muted)") if customer.muted
+                       else escape(clip(mask_phones(answer.comment), CARD_COMMENT)))
+            lines.append(_("Comment: {comment}").format(comment=comment))
+    if case.question:
+        question = (_("(not shown: the customer is muted)") if customer.muted
+                    else escape(clip(case.question, CARD_COMMENT)))
+        lines.append(_("Question in the community group: {question}").format(
+            question=question))
+    if cases.is_active(case.state):
+        lines.append(_("Respond by: {due}").format(due=tr.datetime(case.sla_due_at, tz)))
+    lines.append(_state_line(tr, case, assignee.name if assignee else None))
+    if recent:
+        lines.append("")
+        lines.append(_("Recent history:"))
+        lines.extend(history_line(tr, e, tz, muted=customer.muted) for e in recent)
+    lines.append("")
+    if ctx.config.staff_forum:
+        lines.append(_("Write in this topic to answer the customer; /note adds an internal "
+                       "note the customer never sees."))
+    else:
+        lines.append(_("Reply to this message to answer the customer; /note as a reply adds "
+                       "an internal note the customer never sees."))
+
+    state = CaseState(case.state)
+    buttons: list[Button] = []
+    staff_chat = ctx.config.staff_chat_id or 0
+    if state in (CaseState.OPEN, CaseState.REOPENED):
+        buttons.append(await ctx.button(_("🙋 Claim"), "case_claim", case.id, staff_chat))
+    if state in (CaseState.OPEN, CaseState.CLAIMED, CaseState.REOPENED):
+        buttons.append(await ctx.button(_("✅ Resolve"), "case_resolve", case.id, staff_chat))
+    return "\n".join(lines), (Keyboard.of(buttons) if buttons else None)

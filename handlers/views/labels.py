@@ -1,0 +1,64 @@
+"""Names for stored values (case states, timeline entry kinds) in the reader's language.
+
+The database keeps the plain English keys; what staff and operators read is translated.
+A key without a name here (one added later) is shown as it is stored.
+"""
+
+from __future__ import annotations
+
+from careloop.kernel.i18n import N_, Translator
+from careloop.storage.models import Customer
+
+CASE_STATES = {
+    "open": N_("open"),
+    "claimed": N_("claimed"),
+    "resolved": N_("resolved"),
+    "confirmed": N_("confirmed"),
+    "reopened": N_("reopened"),
+}
+
+KINDS = {
+    "message": N_("message"),
+    "button": N_("button"),
+    "answer": N_("answer"),
+    "comment": N_("comment"),
+    "reason": N_("reason"),
+    "expired": N_("survey closed"),
+    "case": N_("case"),
+    "consent": N_("consent"),
+    "event": N_("event"),
+    "linked": N_("linked"),
+    "registered": N_("registered"),
+    "language": N_("language"),
+    "skipped": N_("skipped"),
+    "failed": N_("failed"),
+    "unreachable": N_("unreachable"),
+    "reachable": N_("reachable"),
+    "note": N_("note"),
+    "community": N_("community group"),
+    "help_request": N_("question in the community group"),
+    "erased": N_("erased"),
+    "do_not_contact": N_("do not contact"),
+    "muted": N_("muted"),
+    "unmuted": N_("unmuted"),
+    "export": N_("data export"),
+}
+
+ERASED_CUSTOMER = N_("erased customer")
+
+
+def customer_name(tr: Translator, customer: Customer | None) -> str:
+    """A customer's name as staff see it (plain text): an erased one has none left."""
+    if customer is None:
+        return "?"
+    if customer.erased_at is not None:
+        return tr.gettext(ERASED_CUSTOMER)
+    return customer.name
+
+
+def state_name(tr: Translator, state: str) -> str:
+    return tr.gettext(CASE_STATES[state]) if state in CASE_STATES else state
+
+
+def kind_name(tr: Translator, kind: str) -> str:
+    return tr.gettext(KINDS[kind]) if kind in KINDS else kind

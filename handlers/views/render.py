@@ -1,0 +1,127 @@
+"""Texts and keyboards shown in more than one place: surveys, care messages, case cards.
+
+Every name or free text from outside goes through html.escape: messages are sent as HTML.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from careloop.handlers.context import Context
+from careloop.kernel.i18n import N_, Translator
+from careloop.kernel.updates import Button, Keyboard
+from careloop.storage.models import Customer, SurveyAnswer, SurveyInvitation
+from careloop.surveys.definitions import Survey, Text, Thanks
+
+# The message templates a playbook rule may send (`message:`). Each gets only the
+# customer's first name, escaped, as {name}: a playbook cannot put other data into texts.
+CARE_TEMPLATES: dict[str, str] = {
+    "purchase_thanks": N_(
+        "Hi {name}! Thank you for your purchase. If anything is not as it should be, just "
+        "reply here and our team will help."
+    ),
+    "purchase_tips": N_(
+        "Hi {name}! How are you getting on with your purchase? Two tips to enjoy it for "
+        "longer: follow the care instructions that came with it, and keep your receipt or "
+        "order number for any questions. Just reply here if you need a hand."
+    ),
+    "birthday_greeting": N_(
+        "🎂 Happy birthday, {name}! Everyone here wishes you a wonderful day."
+    ),
+    "warranty_reminder": N_(
+        "Hi {name}! The warranty on your purchase ends soon. If anything is not working as "
+        "it should, reply here before then and we will sort it out under the warranty."
+    ),
+    "reengagement": N_(
+        "Hi {name}! It has been a while since we last heard from you. How is everything "
+        "going? If there is anything we can help with, just reply here."
+    ),
+}
+
+RECENT_HISTORY = 5
+CARD_COMMENT = 1000  # keeps the whole card inside Telegram's limit whatever was written
+
+
+def first_name(customer: Customer) -> str:
+    return escape(customer.name.split(" ", 1)[0])
+
+
+def care_text(tr: Translator, template: str, customer: Customer) -> str:
+    return tr.gettext(CARE_TEMPLATES[template]).format(name=first_name(customer))
+
+
+def said(ctx: Context, tr: Translator, text: Text) -> str:
+    """A survey file's text in the reader's language, as plain text (not HTML)."""
+    return text.show(tr, ctx.catalogs.default)
+
+
+async def survey_prompt(
+    ctx: Context, customer: Customer, invitation: SurveyInvitation, definition: Survey
+) -> tuple[str, Keyboard]:
+    tr = ctx.tr(customer.language)
+    rows = [
+        [
+            await ctx.button(definition.label(score, tr, ctx.catalogs.default), "survey",
+                             invitation.id, customer.chat_id or 0, str(score))
+            for score in row
+        ]
+        for row in definition.rows()
+    ]
+    return escape(said(ctx, tr, definition.question)), Keyboard.of(*rows)
+
+
+def survey_answered(ctx: Context, tr: Translator, definition: Survey, score: int) -> str:
+    return tr.gettext("{question}\n\nYour answer: <b>{score}</b>. Thank you!").format(
+        question=escape(said(ctx, tr, definition.question)),
+        score=escape(definition.label(score, tr, ctx.catalogs.default)),
+    )
+
+
+def survey_closed(ctx: Context, tr: Translator, definition: Survey | None) -> str:
+    """What an expired invitation reads once its buttons are gone."""
+    closed = tr.gettext("This survey has closed. Thank you for your time!")
+    if definition is None:  # a survey since removed from the definitions
+        return closed
+    return f"{escape(said(ctx, tr, definition.question))}\n\n{closed}"
+
+
+def survey_reminder(tr: Translator) -> str:
+    return tr.gettext("A gentle reminder: we would love to hear how it went. One tap on the "
+                      "survey above is all it takes.")
+
+
+async def reason_prompt(
+    ctx: Context, customer: Customer, answer: SurveyAnswer, definition: Survey
+) -> tuple[str, Keyboard]:
+    """After a low score: what went wrong, as one-tap reasons, a comment, or Skip."""
+    tr = ctx.tr(customer.language)
+    _ = tr.gettext
+    chat = customer.chat_id or 0
+    chips = [await ctx.button(said(ctx, tr, r.text), "survey_reason", answer.id, chat, r.key)
+             for r in definition.reasons]
+    skip = await ctx.button(_("Skip"), "comment_skip", answer.id, chat)
+    if not chips:
+        text = _("We are sorry to hear that. What went wrong? Please tell us in a message, "
+                 "and our team will follow up.")
+        return text, Keyboard.of([skip])
+    text = _("We are sorry to hear that. What went wrong? Tap what fits, and tell us more in "
+             "a message if you like, or press Skip.")
+    rows = [chips[i:i + 2] for i in range(0, len(chips), 2)]
+    return text, Keyboard.of(*rows, [skip])
+
+
+def thanks_message(ctx: Context, tr: Translator, thanks: Thanks) -> tuple[str, Keyboard | None]:
+    """The thank-you after a high score, with its link when it has one."""
+    text = escape(said(ctx, tr, thanks.text))
+    if thanks.button is None:
+        return text, None
+    return text, Keyboard.of([Button(said(ctx, tr, thanks.button.text), url=thanks.button.url)])
+
+
+async def consent_keyboard(ctx: Context, customer: Customer) -> Keyboard:
+    _ = ctx.tr(customer.language).gettext
+    chat = customer.chat_id or 0
+    return Keyboard.of(
+        [await ctx.button(_("✅ Yes, keep in touch"), "consent", customer.id, chat, "yes")],
+        [await ctx.button(_("No, thanks"), "consent", customer.id, chat, "no")],
+    )

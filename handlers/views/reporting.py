@@ -1,0 +1,326 @@
+"""Rendering timelines and reports for operators, as text in their language or as JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_date
+from babel.lists import format_list
+from babel.units import format_unit
+
+from careloop.cases.lifecycle import CaseState
+from careloop.customers.timeline import ARROWS
+from careloop.handlers.views.labels import customer_name, kind_name, state_name
+from careloop.kernel.i18n import Translator
+from careloop.storage.models import AuditEntry, Customer, Interaction
+from careloop.storage.report_queries import StaffInfo
+from careloop.surveys.metrics import CaseFigures, Durations, Period, Reasons, SurveyFigures
+from careloop.surveys.reports import CommunityFigures, Group, Report, StaffGroup
+
+
+def history_json(customer: Customer, entries: Sequence[Interaction]) -> dict[str, Any]:
+    return {
+        "customer": {
+            "external_id": customer.external_id,
+            "name": customer.name,
+            "tier": customer.tier,
+            "language": customer.language,
+            "timezone": customer.timezone,
+            "linked": customer.telegram_user_id is not None,
+            "service_consent": customer.service_consent,
+            "marketing_consent": customer.marketing_consent,
+            "unreachable": customer.unreachable,
+            "do_not_contact": customer.do_not_contact,
+            "muted": customer.muted,
+            "erased_at": customer.erased_at.isoformat() if customer.erased_at else None,
+        },
+        "timeline": [
+            {
+                "at": e.at.isoformat(),
+                "kind": e.kind,
+                "direction": e.direction,
+                "text": e.text,
+                "message_id": e.telegram_message_id,
+                "case_id": e.case_id,
+                "data": e.data,
+            }
+            for e in entries
+        ],
+    }
+
+
+def history_text(
+    tr: Translator, customer: Customer, entries: Sequence[Interaction], timezone: str
+) -> str:
+    _ = tr.gettext
+    consent = _("yes") if customer.service_consent else _("no")
+    lines = [
+        _("{name} ({external_id}) · tier {tier} · service consent: {consent}").format(
+            name=customer_name(tr, customer), external_id=customer.external_id or "-",
+            tier=customer.tier,
+            consent=consent),
+    ]
+    if not entries:
+        lines.append(_("No interactions yet."))
+    for e in entries:
+        detail = (e.text or "").replace("\n", " ⏎ ")
+        extras = ", ".join(f"{k}={v}" for k, v in e.data.items() if v is not None)
+        if e.case_id:
+            case = _("case #{id}").format(id=e.case_id)
+            extras = f"{case}, {extras}" if extras else case
+        body = " ".join(p for p in (detail, f"[{extras}]" if extras else "") if p)
+        lines.append(f"{tr.datetime(e.at, timezone)}  {ARROWS.get(e.direction, '·')} "
+                     f"{kind_name(tr, e.kind):<11} {body}".rstrip())
+    return "\n".join(lines)
+
+
+def audit_json(entry: AuditEntry) -> dict[str, Any]:
+    return {"at": entry.at.isoformat(), "actor": entry.actor, "staff_id": entry.staff_id,
+            "action": entry.action, "customer_id": entry.customer_id, "data": entry.data}
+
+
+def audit_text(tr: Translator, entries: Sequence[AuditEntry], timezone: str) -> str:
+    """One line per entry: when, who (staff by id), what, on which customer record."""
+    _ = tr.gettext
+    if not entries:
+        return _("Nothing in the audit log for this period.")
+    lines = []
+    for e in entries:
+        who = f"{e.actor} #{e.staff_id}" if e.staff_id is not None else e.actor
+        whom = _("customer #{id}").format(id=e.customer_id) if e.customer_id else ""
+        extras = ", ".join(f"{k}={v}" for k, v in e.data.items() if v is not None)
+        lines.append(" ".join(p for p in (tr.datetime(e.at, timezone), f"{who:<12}",
+                                          f"{e.action:<15}", whom,
+                                          f"[{extras}]" if extras else "") if p))
+    return "\n".join(lines)
+
+
+NONE = "—"  # a figure with nothing to compute it from
+
+ReasonLabel = Callable[[str], str]
+
+
+def _as_is(key: str) -> str:
+    return key
+
+
+def pct(tr: Translator, value: float | None) -> str:
+    return NONE if value is None else tr.percent(value)
+
+
+def mean(tr: Translator, value: float | None) -> str:
+    return NONE if value is None else tr.decimal(value, "0.00")
+
+
+def nps_score(tr: Translator, value: float | None) -> str:
+    """Signed, as NPS is read (+33.3, −12.5); a plain 0.0 when promoters and detractors
+    balance."""
+    if value is None:
+        return NONE
+    return tr.decimal(value, "0.0" if value == 0 else "+0.0;-0.0")
+
+
+def duration(tr: Translator, seconds: float | None) -> str:
+    """A time span as the reader's language abbreviates it (CLDR units): "45 sec",
+    "12 min", "3 hr, 5 min", "2 days, 4 hr". Two units at most: a median of "1 day, 2 hr,
+    3 min, 4 sec" is precision nobody acts on."""
+    if seconds is None:
+        return NONE
+    locale = Locale.parse(tr.language)
+
+    def unit(n: int, name: str) -> str:
+        return format_unit(n, f"duration-{name}", "short", locale=locale)
+
+    if round(seconds) < 60:
+        return unit(round(seconds), "second")
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return unit(minutes, "minute")
+    if minutes < 48 * 60:
+        hours, rest = divmod(minutes, 60)
+        parts = [unit(hours, "hour")] + ([unit(rest, "minute")] if rest else [])
+    else:
+        days, hours = divmod(round(seconds / 3600), 24)
+        parts = [unit(days, "day")] + ([unit(hours, "hour")] if hours else [])
+    return format_list(parts, style="unit-short", locale=locale)
+
+
+def local_date(tr: Translator, day: date) -> str:
+    return format_date(day, "medium", locale=Locale.parse(tr.language))
+
+
+def reasons_text(tr: Translator, reasons: Reasons, reason_label: ReasonLabel = _as_is) -> str:
+    """Low scores and why: "Low scores: 4; delivery 2 (50.0%), no reason given 2 (50.0%)"."""
+    _ = tr.gettext
+    if not reasons.negative:
+        return _("Low scores: none")
+    items = tr.join(
+        _("{reason} {n} ({pct})").format(
+            reason=_("no reason given") if c.reason is None else reason_label(c.reason),
+            n=c.count, pct=tr.percent(c.share_pct))
+        for c in reasons.counts)
+    return _("Low scores: {n}; {reasons}").format(n=reasons.negative, reasons=items)
+
+
+def staff_name(tr: Translator, staff: StaffInfo | None) -> str:
+    if staff is None:
+        return tr.gettext("unassigned")
+    if staff.name:
+        return staff.name
+    if staff.username:
+        return f"@{staff.username}"
+    return tr.gettext("staff member #{id}").format(id=staff.id)
+
+
+def survey_lines(tr: Translator, f: SurveyFigures,
+                 reason_label: ReasonLabel = _as_is) -> list[str]:
+    """The survey totals: delivery and answers, CSAT, NPS, custom ratings, low scores."""
+    _ = tr.gettext
+    c, n = f.csat, f.nps
+    lines = [
+        _("Surveys: {invited} delivered, {answered} answered, response rate {rate}").format(
+            invited=f.invited, answered=f.answered, rate=pct(tr, f.response_rate)),
+        tr.ngettext("CSAT: {pct} satisfied (4–5), mean {mean}, {n} answer",
+                    "CSAT: {pct} satisfied (4–5), mean {mean}, {n} answers", c.answers
+                    ).format(pct=pct(tr, c.satisfied_pct), mean=mean(tr, c.mean), n=c.answers),
+        _("NPS: {score} ({promoters} promoters, {passives} passives, {detractors} detractors)"
+          ).format(score=nps_score(tr, n.score), promoters=n.promoters, passives=n.passives,
+                   detractors=n.detractors),
+    ]
+    for key, r in f.custom.items():
+        lines.append(tr.ngettext(
+            "{survey}: mean {mean}, {pct} negative, {n} answer",
+            "{survey}: mean {mean}, {pct} negative, {n} answers", r.answers,
+        ).format(survey=key, mean=mean(tr, r.mean), pct=pct(tr, r.negative_pct), n=r.answers))
+    lines.append(reasons_text(tr, f.reasons, reason_label))
+    return lines
+
+
+def _times(tr: Translator, d: Durations) -> tuple[str, str]:
+    return duration(tr, d.median_seconds), duration(tr, d.p90_seconds)
+
+
+def case_lines(tr: Translator, report: Report) -> list[str]:
+    """Cases opened by state, closed loop, response and resolution times, SLA, reopens."""
+    _ = tr.gettext
+    f = report.case_figures
+    loop, sla = f.closed_loop, f.sla
+    states = tr.join(
+        _("{state} {n}").format(state=state_name(tr, state), n=report.cases.get(state, 0))
+        for state in CaseState)
+    first_median, first_p90 = _times(tr, f.first_response)
+    done_median, done_p90 = _times(tr, f.resolution)
+    return [
+        _("Cases: {cases}").format(cases=states),
+        tr.ngettext(
+            "Closed loop: {pct} of {n} resolved case confirmed by the customer "
+            "({awaiting} awaiting their answer)",
+            "Closed loop: {pct} of {n} resolved cases confirmed by the customer "
+            "({awaiting} awaiting their answer)", loop.resolved,
+        ).format(pct=pct(tr, loop.rate_pct), n=loop.resolved, awaiting=loop.awaiting),
+        tr.ngettext("First staff response: median {median}, 90th percentile {p90} ({n} case)",
+                    "First staff response: median {median}, 90th percentile {p90} ({n} cases)",
+                    f.first_response.count,
+                    ).format(median=first_median, p90=first_p90, n=f.first_response.count),
+        tr.ngettext("Time to resolution: median {median}, 90th percentile {p90} ({n} case)",
+                    "Time to resolution: median {median}, 90th percentile {p90} ({n} cases)",
+                    f.resolution.count,
+                    ).format(median=done_median, p90=done_p90, n=f.resolution.count),
+        _("SLA: {pct} answered in time ({met} in time, {missed} late, {pending} not yet due)"
+          ).format(pct=pct(tr, sla.compliance_pct), met=sla.met, missed=sla.missed,
+                   pending=sla.pending),
+        tr.ngettext("Reopened: {n} case, reopenings in all: {times}",
+                    "Reopened: {n} cases, reopenings in all: {times}", f.reopened_cases,
+                    ).format(n=f.reopened_cases, times=f.reopens),
+    ]
+
+
+def group_label(tr: Translator, name: str, group: Group, period: Period) -> str:
+    if name != "period" or group.start is None:
+        return group.key
+    day = local_date(tr, group.start)
+    return day if period is Period.DAY else tr.gettext("week of {date}").format(date=day)
+
+
+def group_line(tr: Translator, label: str, f: SurveyFigures) -> str:
+    """One row of a breakdown: what was asked and answered, then only the figures that
+    have answers behind them."""
+    _ = tr.gettext
+    parts = [_("{label} — delivered: {invited}, answered: {answered} ({rate})").format(
+        label=label, invited=f.invited, answered=f.answered, rate=pct(tr, f.response_rate))]
+    if f.csat.answers:
+        parts.append(_("CSAT {pct}, mean {mean}").format(
+            pct=pct(tr, f.csat.satisfied_pct), mean=mean(tr, f.csat.mean)))
+    if f.nps.answers:
+        parts.append(_("NPS {score}").format(score=nps_score(tr, f.nps.score)))
+    for key, r in f.custom.items():
+        if r.answers:
+            parts.append(_("{survey} mean {mean}").format(survey=key, mean=mean(tr, r.mean)))
+    if f.reasons.negative:
+        parts.append(_("low scores: {n}").format(n=f.reasons.negative))
+    return " · ".join(parts)
+
+
+def staff_line(tr: Translator, group: StaffGroup) -> str:
+    f: CaseFigures = group.figures
+    return tr.gettext(
+        "{name} — new: {opened}, resolved: {resolved}, closed loop: {loop}, "
+        "first response (median): {median}, SLA: {sla}, reopened: {reopened}"
+    ).format(name=staff_name(tr, group.staff), opened=f.opened,
+             resolved=f.closed_loop.resolved, loop=pct(tr, f.closed_loop.rate_pct),
+             median=duration(tr, f.first_response.median_seconds),
+             sla=pct(tr, f.sla.compliance_pct), reopened=f.reopened_cases)
+
+
+def _heading(tr: Translator, name: str, period: Period) -> str:
+    _ = tr.gettext
+    if name == "period":
+        return _("By day:") if period is Period.DAY else _("By week:")
+    return {"survey": _("By survey:"), "tier": _("By tier:"),
+            "purpose": _("By purpose:")}[name]
+
+
+def report_text(tr: Translator, report: Report, timezone: str,
+                reason_label: ReasonLabel = _as_is) -> str:
+    """The report in the reader's language, with numbers written the way it writes them.
+    `reason_label` names a low score's reason key (the survey's chip label)."""
+    _ = tr.gettext
+    lines = [
+        _("careloop report: {since} – {until}").format(
+            since=tr.datetime(report.since, timezone), until=tr.datetime(report.until, timezone)),
+        *survey_lines(tr, report.surveys, reason_label),
+        *case_lines(tr, report),
+    ]
+    for name, groups in report.by.items():
+        lines += ["", _heading(tr, name, report.period)]
+        lines += ["  " + group_line(tr, group_label(tr, name, g, report.period), g.figures)
+                  for g in groups] or [f"  {NONE}"]
+    if report.staff is not None:
+        lines += ["", _("By staff member:")]
+        lines += ["  " + staff_line(tr, g) for g in report.staff] or [f"  {NONE}"]
+    if report.community is not None:
+        lines += ["", *community_lines(tr, report.community)]
+    return "\n".join(lines)
+
+
+def community_lines(tr: Translator, c: CommunityFigures) -> list[str]:
+    """The community group: members now, joins and leaves by week, members' surveys."""
+    _ = tr.gettext
+    lines = [
+        _("Community group:"),
+        "  " + tr.ngettext(
+            "{members} member now; {share} of customers are members ({n} of {total})",
+            "{members} members now; {share} of customers are members ({n} of {total})",
+            c.members).format(members=c.members, share=pct(tr, c.customer_share_pct),
+                              n=c.customer_members, total=c.customers),
+        "  " + _("Joined {joins}, left {leaves}").format(joins=c.joins, leaves=c.leaves),
+    ]
+    lines += ["  " + _("week of {date}: joined {joins}, left {leaves}").format(
+        date=local_date(tr, w.start), joins=w.joins, leaves=w.leaves) for w in c.by_week]
+    for label, f in ((_("Members"), c.members_surveys), (_("Other customers"),
+                                                          c.others_surveys)):
+        lines.append("  " + group_line(tr, label, f))
+    return lines

@@ -1,0 +1,76 @@
+"""What a handler asks to happen on Telegram, carried out after its changes are committed.
+
+Handlers return effects instead of calling the messenger so that every state change is
+stored before anything is shown to a user, and so that one place does the sending.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from careloop.kernel.updates import Keyboard, Media, Upload
+
+
+@dataclass(frozen=True, slots=True)
+class LogAs:
+    """Record the sent message in this customer's timeline once Telegram has its id."""
+
+    customer_id: int
+    kind: str = "message"
+    case_id: int | None = None
+    data: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseLink:
+    """This staff-group message belongs to a case: a staff reply to it reaches the customer.
+    It goes out threaded with the case: in its forum topic, or as a reply to its card."""
+
+    case_id: int
+    role: Literal["card", "relay"] = "relay"
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    chat_id: int
+    text: str
+    keyboard: Keyboard | None = None
+    reply_to: int | None = None
+    topic_id: int | None = None
+    media: Media | None = None  # sent with `text` as its caption
+    upload: Upload | None = None  # a generated document, sent with `text` as its caption
+    log: LogAs | None = None
+    case_link: CaseLink | None = None
+    on_failure: Send | None = None  # told to the staff group when a relay cannot be delivered
+    pin: bool = False  # pinned once sent: a case card at the top of its forum topic
+    # A case card in a forum: the topic to open for the case (its name) unless it has one.
+    open_topic: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    chat_id: int
+    message_id: int
+    text: str
+    keyboard: Keyboard | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Toast:
+    """The answer to a button press: a short notice, or just stopping the spinner."""
+
+    callback_id: str
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TopicState:
+    """Close a case's forum topic when it is resolved, reopen it when the case reopens."""
+
+    chat_id: int
+    topic_id: int
+    closed: bool
+
+
+Effect = Send | Edit | Toast | TopicState
