@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from careloop.bot.app import Storage
+from careloop.care.templates import CARE_TEMPLATES
 from careloop.handlers.community import WELCOME_WINDOW
-from careloop.handlers.views.render import CARE_TEMPLATES
 from careloop.handlers.views.reporting import report_text
 from careloop.kernel.i18n import Catalogs, Translator
 from careloop.kernel.languages import telegram_code

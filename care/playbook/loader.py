@@ -24,7 +24,7 @@ from careloop.care.playbook.timing import (
     parse_duration,
     parse_time_of_day,
 )
-from careloop.handlers.views.render import CARE_TEMPLATES
+from careloop.care.templates import CARE_TEMPLATES
 from careloop.kernel import yamlfile
 from careloop.kernel.yamlfile import Value, YamlError
 from careloop.storage.models import Category
