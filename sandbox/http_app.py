@@ -70,8 +70,11 @@ async def serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunn
     """Serve ``app`` on ``host:port`` (0 = any free port); returns the runner and base URL."""
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()  # a port in use leaves nothing behind for stop() to find
+        raise
     bound = runner.addresses[0]
     return runner, f"http://{_url_host(bound[0])}:{bound[1]}"
 
