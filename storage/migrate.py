@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -28,7 +29,7 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
     await _run(engine, lambda cfg: command.downgrade(cfg, revision))
 
 
-async def _run(engine: AsyncEngine, action) -> None:  # type: ignore[no-untyped-def]
+async def _run(engine: AsyncEngine, action: Callable[[Config], object]) -> None:
     # Alembic is synchronous; hand it the async engine's connection so it runs inside the
     # caller's event loop instead of starting one of its own.
     def run(conn: Connection) -> None:

@@ -16,6 +16,13 @@ def _utc(**kw: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kw)
 
 
+def _id() -> Any:
+    # Typed `int`, not `int | None`: a row is handed out only once stored (every repository's
+    # add flushes, which sets it), so no caller has to check. None is only the value before
+    # that flush; the column is the same autoincrement primary key either way.
+    return Field(default=None, primary_key=True)
+
+
 def _bigint(**kw: Any) -> Any:
     # Telegram ids exceed 32 bits (supergroups are -100xxxxxxxxxx).
     return Field(sa_type=BigInteger, **kw)
@@ -24,7 +31,7 @@ def _bigint(**kw: Any) -> Any:
 class Customer(SQLModel, table=True):
     __tablename__ = "customer"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = _id()
     external_id: str | None = Field(default=None, unique=True, max_length=64)
     telegram_user_id: int | None = _bigint(default=None, unique=True)
     chat_id: int | None = _bigint(default=None)
@@ -60,7 +67,7 @@ class Customer(SQLModel, table=True):
 class BusinessEvent(SQLModel, table=True):
     __tablename__ = "business_event"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = _id()
     # The reporting system's own id for the event: the same id reported twice is stored once.
     source_id: str | None = Field(default=None, unique=True, max_length=128)
     customer_id: int = Field(foreign_key="customer.id", index=True)
@@ -103,7 +110,7 @@ class Touch(SQLModel, table=True):
         Index("ix_touch_run", "campaign_run_id", "state"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = _id()
     customer_id: int = Field(foreign_key="customer.id")  # indexed by ix_touch_customer_due
     event_id: int | None = Field(default=None, foreign_key="business_event.id")
     purpose: str = Field(max_length=64)
@@ -132,7 +139,7 @@ class InvitationState(StrEnum):
 class SurveyInvitation(SQLModel, table=True):
     __tablename__ = "survey_invitation"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = _id()
     customer_id: int = Field(foreign_key="customer.id", index=True)
     touch_id: int | None = Field(default=None, foreign_key="touch.id", unique=True)
     survey_key: str = Field(max_length=32)
@@ -155,7 +162,7 @@ class CommentState(StrEnum):
 class SurveyAnswer(SQLModel, table=True):
     __tablename__ = "survey_answer"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = _id()
     invitation_id: int = Field(foreign_key="survey_invitation.id", unique=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     survey_key: str = Field(max_length=32)
@@ -181,7 +188,7 @@ class Case(SQLModel, table=True):
     __tablename__ = "support_case"
     __table_args__ = (Index("ix_case_card", "card_state", "id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = _id()
     customer_id: int = Field(foreign_key="customer.id", index=True)
     answer_id: int | None = Field(default=None, foreign_key="survey_answer.id", unique=True)
     state: str = Field(max_length=16, index=True)
@@ -208,7 +215,7 @@ class CaseMessage(SQLModel, table=True):
     __tablename__ = "case_message"
     __table_args__ = (UniqueConstraint("chat_id", "message_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = _id()
     case_id: int = Field(foreign_key="support_case.id", index=True)
     chat_id: int = _bigint()
     message_id: int = _bigint()
@@ -218,7 +225,7 @@ class CaseMessage(SQLModel, table=True):
 class StaffMember(SQLModel, table=True):
     __tablename__ = "staff_member"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = _id()
     telegram_user_id: int = _bigint(unique=True)
     role: str = Field(max_length=16)
     name: str | None = Field(default=None, max_length=200)
@@ -232,7 +239,7 @@ class Interaction(SQLModel, table=True):
     __tablename__ = "interaction"
     __table_args__ = (Index("ix_interaction_customer_at", "customer_id", "at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = _id()
     customer_id: int = Field(foreign_key="customer.id")
     at: datetime = _utc()
     kind: str = Field(max_length=32)
@@ -277,7 +284,7 @@ class OutboundMessage(SQLModel, table=True):
         Index("ix_outbound_chat", "chat_id", "state", "id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = _id()
     chat_id: int = _bigint()
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     state: str = Field(default=TouchState.PENDING, max_length=16)
@@ -303,7 +310,7 @@ class Campaign(SQLModel, table=True):
     __tablename__ = "campaign"
     __table_args__ = (Index("ix_campaign_next", "state", "next_run_at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = _id()
     name: str = Field(max_length=100)
     spec: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     state: str = Field(default=CampaignState.DRAFT, max_length=16)
@@ -322,7 +329,7 @@ class CampaignRun(SQLModel, table=True):
     __tablename__ = "campaign_run"
     __table_args__ = (UniqueConstraint("campaign_id", "occurrence"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = _id()
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     occurrence: str = Field(max_length=32)  # "2026-12-18", or "start" for a run at once
     planned_at: datetime = _utc()
@@ -341,7 +348,7 @@ class CampaignResponse(SQLModel, table=True):
     __tablename__ = "campaign_response"
     __table_args__ = (UniqueConstraint("run_id", "customer_id", "kind"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = _id()
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     run_id: int = Field(foreign_key="campaign_run.id")
     customer_id: int = Field(foreign_key="customer.id")
@@ -360,6 +367,8 @@ class CampaignDraft(SQLModel, table=True):
     step: str = Field(max_length=16)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = _utc()
+
+
 class CommunityMember(SQLModel, table=True):
     """A Telegram user's membership of the community group, whether or not they are a
     customer yet: a customer's own flag (Customer.community_member) follows it from the
@@ -381,7 +390,7 @@ class CommunityEvent(SQLModel, table=True):
 
     __tablename__ = "community_event"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = _id()
     telegram_user_id: int = _bigint()
     action: str = Field(max_length=16)  # "joined" | "left" | "removed"
     at: datetime = _utc(index=True)
@@ -392,10 +401,12 @@ class CommunityWelcome(SQLModel, table=True):
 
     __tablename__ = "community_welcome"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = _id()
     outbound_id: int = Field(foreign_key="outbound_message.id")
     members: int  # how many joiners it greets
     posted_at: datetime = _utc()
+
+
 class AuditEntry(SQLModel, table=True):
     """Who viewed, exported, erased or restricted a customer's data, and what a retention
     purge removed. Append-only; it names people by id, never by their data."""
@@ -404,7 +415,7 @@ class AuditEntry(SQLModel, table=True):
     __table_args__ = (Index("ix_audit_at", "at"),
                       Index("ix_audit_customer_action", "customer_id", "action", "at"))
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = _id()
     at: datetime = _utc()
     # "staff" (staff_id set), "operator" (the CLI), "customer" (themselves), "retention".
     actor: str = Field(max_length=16)

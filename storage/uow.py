@@ -7,30 +7,41 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from careloop.storage import repositories as r
-from careloop.storage.campaigns import Campaigns
-from careloop.storage.community import Community
-from careloop.storage.privacy_queries import PrivacyQueries
-from careloop.storage.report_queries import ReportQueries
+from careloop.storage.repositories.callbacks import Callbacks
+from careloop.storage.repositories.campaigns import Campaigns
+from careloop.storage.repositories.cases import Cases
+from careloop.storage.repositories.community import Community
+from careloop.storage.repositories.customers import Customers
+from careloop.storage.repositories.events import Events
+from careloop.storage.repositories.outbound import Outbox
+from careloop.storage.repositories.privacy import PrivacyQueries
+from careloop.storage.repositories.reports import ReportQueries
+from careloop.storage.repositories.staff import Staff
+from careloop.storage.repositories.surveys import Surveys
+from careloop.storage.repositories.timeline import Timeline
+from careloop.storage.repositories.touches import Touches
+from careloop.storage.repositories.updates import Updates
 
 
 class UnitOfWork:
+    """One session and its repositories: the only thing that commits; an error rolls back."""
+
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._factory = session_factory
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._factory()
         s = self.session
-        self.customers = r.Customers(s)
-        self.events = r.Events(s)
-        self.touches = r.Touches(s)
-        self.outbox = r.Outbox(s)
-        self.surveys = r.Surveys(s)
-        self.cases = r.Cases(s)
-        self.staff = r.Staff(s)
-        self.timeline = r.Timeline(s)
-        self.callbacks = r.Callbacks(s)
-        self.updates = r.Updates(s)
+        self.customers = Customers(s)
+        self.events = Events(s)
+        self.touches = Touches(s)
+        self.outbox = Outbox(s)
+        self.surveys = Surveys(s)
+        self.cases = Cases(s)
+        self.staff = Staff(s)
+        self.timeline = Timeline(s)
+        self.callbacks = Callbacks(s)
+        self.updates = Updates(s)
         self.reports = ReportQueries(s)
         self.campaigns = Campaigns(s)
         self.community = Community(s)

@@ -20,6 +20,8 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from careloop.storage.repositories.reports import CaseRow, InvitationRow
+
 # The two surveys with their own figures; every other survey key is a custom rating.
 CSAT_KEY = "csat"
 NPS_KEY = "nps"
@@ -107,20 +109,6 @@ def reasons(chosen: Iterable[str | None]) -> Reasons:
     # given" is not a reason, so it closes the list whatever its size.
     ordered = sorted(counts.items(), key=lambda kv: (kv[0] is None, -kv[1], kv[0] or ""))
     return Reasons(total, tuple(ReasonCount(r, n, 100.0 * n / total) for r, n in ordered))
-
-
-@dataclass(frozen=True, slots=True)
-class InvitationRow:
-    """One survey question that reached a customer, with its answer when there is one."""
-
-    sent_at: datetime
-    survey_key: str
-    purpose: str  # the touch's purpose (the playbook rule), e.g. purchase_csat
-    tier: str  # the customer's tier now
-    score: int | None = None  # None: not answered
-    negative: bool = False
-    reason: str | None = None
-    member: bool = False  # the customer is in the community group now
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,17 +240,6 @@ def member_changes(events: Iterable[tuple[datetime, str]], since: datetime, unti
 
 CONFIRMED = "confirmed"  # the customer said it is resolved: the loop is closed
 AWAITING_CUSTOMER = "resolved"  # resolved by staff, the customer has not answered yet
-
-
-@dataclass(frozen=True, slots=True)
-class CaseRow:
-    opened_at: datetime
-    sla_due_at: datetime
-    state: str
-    first_response_at: datetime | None = None  # the first staff reply relayed to the customer
-    resolved_at: datetime | None = None  # the latest resolution; cleared when it reopens
-    reopen_count: int = 0
-    assignee_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from careloop.cases.lifecycle import CaseState
-from careloop.storage.report_queries import StaffInfo
+from careloop.storage.repositories.reports import StaffInfo
 from careloop.storage.uow import UnitOfWork
 from careloop.surveys.metrics import (
     CaseFigures,

@@ -16,7 +16,7 @@ from careloop.customers.timeline import ARROWS
 from careloop.handlers.views.labels import customer_name, kind_name, state_name
 from careloop.kernel.i18n import Translator
 from careloop.storage.models import AuditEntry, Customer, Interaction
-from careloop.storage.report_queries import StaffInfo
+from careloop.storage.repositories.reports import StaffInfo
 from careloop.surveys.metrics import CaseFigures, Durations, Period, Reasons, SurveyFigures
 from careloop.surveys.reports import CommunityFigures, Group, Report, StaffGroup
 

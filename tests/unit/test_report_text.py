@@ -8,7 +8,7 @@ import pytest
 
 from careloop.handlers.views.reporting import duration, nps_score, report_text
 from careloop.kernel.i18n import Catalogs
-from careloop.storage.report_queries import StaffInfo
+from careloop.storage.repositories.reports import StaffInfo
 from careloop.surveys.metrics import (
     CaseRow,
     InvitationRow,

@@ -1,4 +1,5 @@
-"""The campaigns' repository: definitions, runs, their messages and responses. Never commits."""
+"""Campaigns: their definitions, runs, the messages and responses of each, and the drafts
+marketers are writing."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from typing import Any
 from sqlalchemy import func, insert, true, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from careloop.storage.models import (
     BusinessEvent,
@@ -23,6 +23,7 @@ from careloop.storage.models import (
     Touch,
     TouchState,
 )
+from careloop.storage.repositories.base import Repository
 
 PURCHASE = "purchase"  # the event type behind "last purchase within N days"
 PAGE = 5000
@@ -32,14 +33,11 @@ def _runs_of(campaign_id: int) -> Any:
     return sa_select(col(CampaignRun.id)).where(col(CampaignRun.campaign_id) == campaign_id)
 
 
-class Campaigns:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class Campaigns(Repository):
+    """Campaigns with their runs, messages, responses and drafts."""
 
     async def add(self, campaign: Campaign) -> Campaign:
-        self.session.add(campaign)
-        await self.session.flush()
-        return campaign
+        return await self._add(campaign)
 
     async def get(self, campaign_id: int) -> Campaign | None:
         return await self.session.get(Campaign, campaign_id)
@@ -54,7 +52,7 @@ class Campaigns:
         res = await self.session.exec(
             select(Campaign.id).where(Campaign.state == CampaignState.ACTIVE,
                                       col(Campaign.next_run_at) <= now))
-        return [i for i in res.all() if i is not None]
+        return list(res.all())
 
     async def move(self, campaign_id: int, from_states: Sequence[str], to_state: str,
                    **values: Any) -> bool:
@@ -63,7 +61,7 @@ class Campaigns:
             update(Campaign)
             .where(col(Campaign.id) == campaign_id, col(Campaign.state).in_(from_states))
             .values(state=to_state, **values))
-        return res.rowcount == 1  # type: ignore[attr-defined]
+        return res.rowcount == 1
 
     async def advance(self, campaign_id: int, occurrence: str, next_occurrence: str | None,
                       next_run_at: datetime | None, finished: bool) -> bool:
@@ -76,12 +74,10 @@ class Campaigns:
             .where(col(Campaign.id) == campaign_id, col(Campaign.next_occurrence) == occurrence,
                    col(Campaign.state) == CampaignState.ACTIVE)
             .values(**values))
-        return res.rowcount == 1  # type: ignore[attr-defined]
+        return res.rowcount == 1
 
     async def add_run(self, run: CampaignRun) -> CampaignRun:
-        self.session.add(run)
-        await self.session.flush()
-        return run
+        return await self._add(run)
 
     async def run(self, run_id: int) -> CampaignRun | None:
         return await self.session.get(CampaignRun, run_id)
@@ -107,7 +103,7 @@ class Campaigns:
             yield page
             if len(page) < PAGE:
                 return
-            after = page[-1].id  # type: ignore[assignment]
+            after = page[-1].id
 
     async def last_purchases(self) -> dict[int, datetime]:
         res = await self.session.exec(
@@ -120,7 +116,7 @@ class Campaigns:
         only those few thousand built at a time."""
         rows = iter(rows)
         while chunk := list(itertools.islice(rows, 2000)):
-            await self.session.exec(insert(Touch), params=chunk)  # type: ignore[call-overload]
+            await self.session.exec(insert(Touch), params=chunk)
 
     async def move_touches(self, campaign_id: int, from_state: TouchState,
                            to_state: TouchState, **values: Any) -> int:
@@ -131,7 +127,7 @@ class Campaigns:
             .where(col(Touch.campaign_run_id).in_(runs), col(Touch.state) == from_state)
             .values(state=to_state, **values)
             .execution_options(synchronize_session=False))
-        return int(res.rowcount)  # type: ignore[attr-defined]
+        return int(res.rowcount)
 
     async def touch_counts(self, campaign_id: int) -> list[tuple[str, str, str | None, int]]:
         """(variant, state, last_error, count) of the campaign's messages."""
@@ -157,8 +153,7 @@ class Campaigns:
             CampaignResponse.kind == row.kind))
         if res.first() is not None:
             return False
-        self.session.add(row)
-        await self.session.flush()
+        await self._add(row)
         return True
 
     async def received(self, campaign_id: int, customer_id: int) -> Touch | None:

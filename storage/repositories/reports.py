@@ -1,6 +1,7 @@
 """Read-only queries behind the report: a few set-based reads of slim rows, whatever the
-number of invitations or cases. The figures themselves are computed by surveys.metrics
-from these rows, the same way on SQLite and PostgreSQL."""
+number of invitations or cases. The rows are defined here, with the reads that make them;
+the figures are computed from them by surveys.metrics, the same way on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,10 +11,36 @@ from typing import Any
 
 from sqlalchemy import Result, Select, and_, or_, select
 from sqlmodel import col
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from careloop.storage.models import Case, Customer, StaffMember, SurveyAnswer, SurveyInvitation
-from careloop.surveys.metrics import CaseRow, InvitationRow
+from careloop.storage.repositories.base import Repository
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationRow:
+    """One survey question that reached a customer, with its answer when there is one."""
+
+    sent_at: datetime
+    survey_key: str
+    purpose: str  # the touch's purpose (the playbook rule), e.g. purchase_csat
+    tier: str  # the customer's tier now
+    score: int | None = None  # None: not answered
+    negative: bool = False
+    reason: str | None = None
+    member: bool = False  # the customer is in the community group now
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """One case's times and state, as the case figures count them."""
+
+    opened_at: datetime
+    sla_due_at: datetime
+    state: str
+    first_response_at: datetime | None = None  # the first staff reply relayed to the customer
+    resolved_at: datetime | None = None  # the latest resolution; cleared when it reopens
+    reopen_count: int = 0
+    assignee_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +55,14 @@ class StaffInfo:
 
 @dataclass(frozen=True, slots=True)
 class CaseRows:
+    """The cases of a window, with the staff members they are assigned to."""
+
     rows: list[CaseRow]
     staff: dict[int, StaffInfo]  # the assignees among the rows
 
 
-class ReportQueries:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class ReportQueries(Repository):
+    """The report's reads: invitations with their answers, cases with their assignees."""
 
     async def _run(self, query: Select[Any]) -> Result[Any]:
         # Through the session's connection: sqlmodel's exec() types at most four columns,

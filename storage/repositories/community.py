@@ -1,5 +1,5 @@
-"""The community group's rows: members by Telegram account, their joins and leaves, and
-the welcomes posted. Queries only; the unit of work commits."""
+"""The community group: members by Telegram account, their joins and leaves, and the
+welcomes posted."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ from careloop.storage.models import (
     Customer,
     OutboundMessage,
 )
-from careloop.storage.repositories import _chunks, _Repo
+from careloop.storage.repositories.base import Repository, chunks
 
 
-class Community(_Repo):
+class Community(Repository):
+    """Community members, their joins and leaves, the welcomes, and the report's counts."""
+
     async def member(self, telegram_user_id: int) -> CommunityMember | None:
         return await self.session.get(CommunityMember, telegram_user_id)
 
@@ -47,7 +49,7 @@ class Community(_Repo):
     async def take_welcomed(self, ids: Sequence[int]) -> list[int]:
         """Mark these members welcomed unless another worker did; returns the ones won."""
         won: set[int] = set()
-        for chunk in _chunks(ids):  # a huge burst stays inside PostgreSQL's parameter limit
+        for chunk in chunks(ids):  # a huge burst stays inside PostgreSQL's parameter limit
             res = await self.session.exec(
                 update(CommunityMember)
                 .where(col(CommunityMember.telegram_user_id).in_(chunk),
@@ -55,7 +57,7 @@ class Community(_Repo):
                 .values(welcome_pending=False)
                 .returning(col(CommunityMember.telegram_user_id))
                 .execution_options(synchronize_session=False))
-            won.update(res.scalars().all())  # type: ignore[attr-defined]
+            won.update(res.scalars().all())
         return [i for i in ids if i in won]
 
     async def add_welcome(self, welcome: CommunityWelcome) -> CommunityWelcome:

@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import delete, func, update
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from careloop.storage.models import (
     AuditEntry,
@@ -28,6 +27,7 @@ from careloop.storage.models import (
     SurveyInvitation,
     TouchState,
 )
+from careloop.storage.repositories.base import Repository
 
 # Outbound messages still to be sent keep their text until they go (or are erased).
 _SETTLED = (TouchState.SENT, TouchState.FAILED, TouchState.SKIPPED, TouchState.CANCELLED)
@@ -37,9 +37,8 @@ def _count(result: Any) -> int:
     return int(result.rowcount or 0)
 
 
-class PrivacyQueries:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class PrivacyQueries(Repository):
+    """A customer's data across tables: exported, erased, purged when old, and audited."""
 
     async def _write(self, statement: Any) -> int:
         return _count(await self.session.exec(statement))
@@ -148,9 +147,7 @@ class PrivacyQueries:
     # --- the audit log --------------------------------------------------------------------
 
     async def audit(self, entry: AuditEntry) -> AuditEntry:
-        self.session.add(entry)
-        await self.session.flush()
-        return entry
+        return await self._add(entry)
 
     async def audit_since(self, since: datetime, limit: int = 10_000) -> Sequence[AuditEntry]:
         res = await self.session.exec(

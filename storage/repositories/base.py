@@ -1,0 +1,51 @@
+"""What every repository shares: its session, an add that hands back the stored row, the
+conditional state change that settles races, and IN lists cut to a size every database
+takes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Table, update
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+Row = TypeVar("Row", bound=SQLModel)
+
+# PostgreSQL (asyncpg) takes at most 32767 parameters in one statement.
+IN_CHUNK = 5000
+
+
+def chunks(values: Sequence[Any]) -> list[list[Any]]:
+    return [list(values[i : i + IN_CHUNK]) for i in range(0, len(values), IN_CHUNK)]
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a model, for bulk statements that want no ORM objects."""
+    # SQLModel's metaclass sets __table__ on every table model but does not declare it.
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+class Repository:
+    """A session's reads and writes for one aggregate; never commits."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _add(self, row: Row) -> Row:
+        self.session.add(row)
+        await self.session.flush()  # assigns the id without committing: it is set on return
+        return row
+
+
+async def move(session: AsyncSession, model: Any, row_id: int, from_state: str,
+               to_state: str, column: str = "state") -> bool:
+    """Change state only if it is still `from_state`: of two workers racing for the same row
+    (two senders, two staff pressing Claim) exactly one wins."""
+    field = getattr(model, column)
+    res = await session.exec(
+        update(model).where(model.id == row_id, field == from_state).values({column: to_state})
+    )
+    return res.rowcount == 1

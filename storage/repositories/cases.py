@@ -1,0 +1,164 @@
+"""Cases: a customer's problem from the survey answer or question that opened it to its
+resolution, and the staff-group messages that belong to it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, update
+from sqlmodel import col, select
+
+from careloop.storage.models import CardState, Case, CaseMessage
+from careloop.storage.repositories.base import Repository, chunks, move
+
+OPEN_CASE_STATES = ("open", "claimed", "reopened")
+
+# Urgent cases before normal ones, in every list of cases staff see.
+_URGENT_FIRST = case((col(Case.priority) == "urgent", 0), else_=1)
+
+
+class Cases(Repository):
+    """Cases and their staff-group messages; state changes are races one worker wins."""
+
+    async def add(self, row: Case) -> Case:
+        return await self._add(row)
+
+    async def get(self, case_id: int) -> Case | None:
+        return await self.session.get(Case, case_id)
+
+    async def open_for(self, customer_id: int) -> Case | None:
+        res = await self.session.exec(
+            select(Case)
+            .where(Case.customer_id == customer_id, col(Case.state).in_(OPEN_CASE_STATES))
+            .order_by(col(Case.opened_at).desc())
+        )
+        return res.first()
+
+    async def move(self, case_id: int, from_state: str, to_state: str) -> bool:
+        return await move(self.session, Case, case_id, from_state, to_state)
+
+    async def link_message(self, case_id: int, chat_id: int, message_id: int, role: str) -> None:
+        await self._add(
+            CaseMessage(case_id=case_id, chat_id=chat_id, message_id=message_id, role=role)
+        )
+
+    async def card_of(self, case_id: int) -> CaseMessage | None:
+        """The case's latest card: the one kept up to date (/case posts a fresh one)."""
+        res = await self.session.exec(
+            select(CaseMessage)
+            .where(CaseMessage.case_id == case_id, CaseMessage.role == "card")
+            .order_by(col(CaseMessage.id).desc()).limit(1)
+        )
+        return res.first()
+
+    async def by_topic(self, topic_id: int) -> Case | None:
+        res = await self.session.exec(select(Case).where(Case.topic_id == topic_id))
+        return res.first()
+
+    async def queued_cards(self, limit: int) -> Sequence[Case]:
+        """Cases whose card waits for the staff group: urgent first, then oldest first."""
+        res = await self.session.exec(
+            select(Case).where(Case.card_state == CardState.QUEUED)
+            .order_by(_URGENT_FIRST, col(Case.id))
+            .limit(limit))
+        return res.all()
+
+    async def move_cards(self, ids: Sequence[int], from_state: str, to_state: str) -> list[int]:
+        """Move cards still in `from_state`; returns the case ids this caller won, in order."""
+        won: set[int] = set()
+        for chunk in chunks(ids):
+            res = await self.session.exec(
+                update(Case)
+                .where(col(Case.id).in_(chunk), col(Case.card_state) == from_state)
+                .values(card_state=to_state)
+                .returning(col(Case.id))
+                .execution_options(synchronize_session=False))
+            won.update(res.scalars().all())
+        return [i for i in ids if i in won]
+
+    async def set_topic(self, case_id: int, topic_id: int) -> bool:
+        """Give the case its forum topic unless another worker gave it one first."""
+        res = await self.session.exec(
+            update(Case).where(col(Case.id) == case_id, col(Case.topic_id).is_(None))
+            .values(topic_id=topic_id).execution_options(synchronize_session=False))
+        return res.rowcount == 1
+
+    async def first_response(self, case_id: int, at: datetime) -> bool:
+        res = await self.session.exec(
+            update(Case).where(col(Case.id) == case_id, col(Case.first_response_at).is_(None))
+            .values(first_response_at=at).execution_options(synchronize_session=False))
+        return res.rowcount == 1
+
+    async def listing(self, *, assignee_id: int | None = None, overdue_at: datetime | None = None,
+                      limit: int = 30) -> Sequence[Case]:
+        """Active cases, most urgent and oldest first; only one staff member's, or only the
+        ones past their SLA without a first answer."""
+        query = select(Case).where(col(Case.state).in_(OPEN_CASE_STATES))
+        if assignee_id is not None:
+            query = query.where(Case.assignee_id == assignee_id)
+        if overdue_at is not None:
+            query = query.where(col(Case.first_response_at).is_(None),
+                                col(Case.sla_due_at) < overdue_at)
+        res = await self.session.exec(
+            query.order_by(_URGENT_FIRST, col(Case.id))
+            .limit(limit))
+        return res.all()
+
+    async def count_active(self, *, assignee_id: int | None = None,
+                           overdue_at: datetime | None = None) -> int:
+        query = select(func.count()).where(col(Case.state).in_(OPEN_CASE_STATES))
+        if assignee_id is not None:
+            query = query.where(Case.assignee_id == assignee_id)
+        if overdue_at is not None:
+            query = query.where(col(Case.first_response_at).is_(None),
+                                col(Case.sla_due_at) < overdue_at)
+        return (await self.session.exec(query)).one()
+
+    async def take_overdue(self, now: datetime, limit: int) -> Sequence[Case]:
+        """Active cases past their SLA with no staff answer yet, not yet alerted; marked
+        alerted here, so that of two workers only one alerts."""
+        return await self._take(
+            col(Case.overdue_alerted_at), now, limit,
+            col(Case.first_response_at).is_(None), col(Case.sla_due_at) < now)
+
+    async def take_unclaimed(self, cutoff: datetime, now: datetime, limit: int
+                             ) -> Sequence[Case]:
+        """Cases nobody has claimed since `cutoff`, not yet escalated; marked escalated."""
+        return await self._take(
+            col(Case.escalated_at), now, limit,
+            col(Case.state) == "open", col(Case.opened_at) < cutoff)
+
+    async def _take(self, marker: Any, now: datetime, limit: int, *conditions: Any
+                    ) -> Sequence[Case]:
+        active = col(Case.state).in_(OPEN_CASE_STATES)
+        res = await self.session.exec(
+            select(col(Case.id)).where(active, marker.is_(None), *conditions)
+            .order_by(col(Case.id)).limit(limit))
+        ids = list(res.all())
+        if not ids:
+            return []
+        won = await self.session.exec(
+            update(Case).where(col(Case.id).in_(ids), marker.is_(None))
+            .values({marker.key: now}).returning(col(Case.id))
+            .execution_options(synchronize_session=False))
+        taken = set(won.scalars().all())
+        rows = await self.session.exec(
+            select(Case).where(col(Case.id).in_(taken)).order_by(col(Case.id))
+            .execution_options(populate_existing=True))
+        return rows.all()
+
+    async def by_message(self, chat_id: int, message_id: int) -> Case | None:
+        res = await self.session.exec(
+            select(Case)
+            .join(CaseMessage, col(CaseMessage.case_id) == col(Case.id))
+            .where(CaseMessage.chat_id == chat_id, CaseMessage.message_id == message_id)
+        )
+        return res.first()
+
+    async def count_by_state(self, since: datetime) -> dict[str, int]:
+        res = await self.session.exec(
+            select(Case.state, func.count()).where(Case.opened_at >= since).group_by(Case.state)
+        )
+        return dict(res.all())

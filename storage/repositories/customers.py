@@ -1,0 +1,103 @@
+"""Customers: lookups by every id they are known by, and the scans that pick whom to
+contact."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, exists, extract, false, func, or_, true
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col, select
+
+from careloop.storage.models import Customer, Interaction, Touch, TouchState
+from careloop.storage.repositories.base import Repository, chunks
+
+
+def _contactable(marketing: bool) -> ColumnElement[bool]:
+    """Customers a proactive message could reach now: linked, agreed, not blocked. The
+    sender checks again at send time; this keeps scans from scheduling what it would skip."""
+    return and_(
+        col(Customer.chat_id).is_not(None),
+        col(Customer.service_consent) == true(),
+        col(Customer.unreachable) == false(),
+        col(Customer.do_not_contact) == false(),
+        col(Customer.marketing_consent) == true() if marketing else true(),
+    )
+
+
+class Customers(Repository):
+    """Customer records, by careloop id, the business's external id or Telegram account."""
+
+    async def get(self, customer_id: int) -> Customer | None:
+        return await self.session.get(Customer, customer_id)
+
+    async def by_external_id(self, external_id: str) -> Customer | None:
+        res = await self.session.exec(select(Customer).where(Customer.external_id == external_id))
+        return res.first()
+
+    async def by_external_ids(self, external_ids: Sequence[str]) -> dict[str, Customer]:
+        found: dict[str, Customer] = {}
+        for chunk in chunks(external_ids):
+            res = await self.session.exec(
+                select(Customer).where(col(Customer.external_id).in_(chunk))
+            )
+            found.update({c.external_id: c for c in res.all() if c.external_id})
+        return found
+
+    async def by_telegram_user(self, user_id: int) -> Customer | None:
+        res = await self.session.exec(select(Customer).where(Customer.telegram_user_id == user_id))
+        return res.first()
+
+    async def many(self, ids: Sequence[int]) -> dict[int, Customer]:
+        found: dict[int, Customer] = {}
+        for chunk in chunks(sorted(set(ids))):
+            res = await self.session.exec(select(Customer).where(col(Customer.id).in_(chunk)))
+            found.update({c.id: c for c in res.all()})
+        return found
+
+    async def add(self, customer: Customer) -> Customer:
+        return await self._add(customer)
+
+    async def contactable_born_on(self, month_days: Sequence[tuple[int, int]],
+                                  marketing: bool = False) -> Sequence[Customer]:
+        """Contactable customers whose birthday falls on one of these (month, day) pairs."""
+        if not month_days:
+            return []
+        born = col(Customer.birthday)
+        month, day = extract("month", born), extract("day", born)
+        res = await self.session.exec(
+            select(Customer)
+            .where(_contactable(marketing),
+                   or_(*(and_(month == m, day == d) for m, d in sorted(month_days))))
+            .order_by(col(Customer.id))
+        )
+        return res.all()
+
+    async def quiet_since(self, cutoff: datetime, purpose: str, limit: int,
+                          marketing: bool = False) -> list[tuple[int, str, datetime]]:
+        """(customer id, timezone, last contact) of contactable customers whose last
+        message in or out is older than `cutoff` and who have no touch for `purpose`
+        pending or made since that last contact. One grouped query, not one per customer."""
+        last_at = func.max(Interaction.at)
+        quiet = (
+            select(col(Customer.id).label("customer_id"),
+                   col(Customer.timezone).label("timezone"), last_at.label("last_at"))
+            .join(Interaction, col(Interaction.customer_id) == col(Customer.id))
+            .where(_contactable(marketing), col(Interaction.direction).in_(("in", "out")))
+            .group_by(col(Customer.id), col(Customer.timezone))
+            .having(last_at < cutoff)
+            .subquery()
+        )
+        handled = exists().where(
+            col(Touch.customer_id) == quiet.c.customer_id,
+            col(Touch.purpose) == purpose,
+            or_(col(Touch.state) == TouchState.PENDING, col(Touch.created_at) >= quiet.c.last_at),
+        )
+        res = await self.session.exec(
+            select(quiet.c.customer_id, quiet.c.timezone, quiet.c.last_at)
+            .where(~handled)
+            .order_by(quiet.c.customer_id)
+            .limit(limit)
+        )
+        return [(int(cid), str(tz), last) for cid, tz, last in res.all()]
