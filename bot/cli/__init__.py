@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from careloop.bot.app import Storage, build_storage, handler_config
+from careloop.bot.app import Storage, build_storage, handler_config, staff_forum
 from careloop.bot.cli import campaigns as campaign_cli
 from careloop.bot.runtime import make_runtime
 from careloop.bot.settings import ConfigError, Settings, load_settings
@@ -439,10 +439,6 @@ async def cmd_erase(args: argparse.Namespace, settings: Settings, storage: Stora
 async def _redraw_cards(settings: Settings, storage: Storage, customer_id: int) -> None:
     """The erased customer's case cards in the staff group showed the name and the comment:
     they are drawn anew without, as after /forget. The erasure above never waits on this."""
-    from careloop.bot.serve import (
-        staff_forum,  # as `run` is: the commands that need no bot load less
-    )
-
     async with storage.uow() as uow:
         carded = [case for case in await uow.privacy.cases_of(customer_id)
                   if case.id is not None and await uow.cases.card_of(case.id)]
