@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,19 +21,22 @@ from careloop.care.playbook.loader import load_playbook
 from careloop.care.playbook.model import Playbook
 from careloop.cases.lifecycle import SlaPolicy
 from careloop.customers.retention import Retention
-from careloop.handlers.context import HandlerConfig
+from careloop.handlers.context import Context, HandlerConfig
 from careloop.handlers.rounds.campaigns import CampaignRounds
 from careloop.handlers.rounds.desk_tick import CaseDesk
 from careloop.handlers.rounds.surveys import SurveyRounds
 from careloop.handlers.rounds.welcomes import Welcomes
 from careloop.kernel.clock import Clock, SystemClock
+from careloop.kernel.effects import Effect, Send
 from careloop.kernel.i18n import Catalogs
-from careloop.kernel.messenger import Messenger
+from careloop.kernel.messenger import Messenger, MessengerError
 from careloop.storage.engine import make_engine, make_session_factory
 from careloop.storage.uow import UnitOfWorkFactory
 from careloop.surveys.definitions import SurveyDefinitions
 from careloop.surveys.lifecycle import Timing
 from careloop.surveys.loader import load_surveys
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -109,6 +114,8 @@ class App:
     campaign_rounds: CampaignRounds
     welcomes: Welcomes
     retention: Retention
+    config: HandlerConfig
+    executor: Executor
 
     def scheduler(self) -> Ticking:
         return build_scheduler(self)
@@ -129,6 +136,20 @@ class App:
         await self.survey_rounds.stop()
         await self.sender.stop()
         await scheduler.stop(STOP_GRACE_SECONDS)
+
+    async def carry_out(self, decide: Callable[[Context], Awaitable[Sequence[Effect]]]
+                        ) -> list[Effect]:
+        """A decision made outside an update (an operator's command) goes the way an update's
+        does: its change and its messages commit together, then the executor carries out
+        its effects. Returns them."""
+        async with self.storage.uow() as uow:
+            ctx = Context(uow, self.clock.now(), self.catalogs, self.config)
+            effects = list(await decide(ctx))
+            stored = {i: await Outbound.enqueue(uow, e, ctx.now)
+                      for i, e in enumerate(effects) if isinstance(e, Send)}
+            await uow.commit()
+        await self.executor.run(effects, stored)
+        return effects
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,4 +205,32 @@ def build_app(
                                        settings.bot_username),
         welcomes=Welcomes(storage.uow, clock, catalogs, config, limiter, outbound, messenger),
         retention=Retention(storage.uow, clock, timedelta(days=settings.retention_days)),
+        config=config,
+        executor=executor,
     )
+
+
+async def staff_forum(messenger: Messenger, chat_id: int | None) -> bool:
+    """Is the staff group a forum (one topic per case) or a plain group (cards threaded by
+    replies)? Asked once at start; a group converted later is seen after a restart."""
+    if chat_id is None:
+        return False
+    try:
+        return await messenger.is_forum(chat_id)
+    except MessengerError as exc:
+        log.warning("could not look up the staff group (%s): treating it as a plain group",
+                    type(exc).__name__)
+        return False
+
+
+async def build_app_on_telegram(
+    settings: Settings, messenger: Messenger, *, clock: Clock | None = None,
+    storage: Storage | None = None, catalogs: Catalogs | None = None,
+    definitions: Definitions | None = None,
+) -> App:
+    """`build_app` for careloop's own bot (`careloop run`, or an operator's command whose
+    change must show in Telegram): Telegram is asked first whether the staff group is a
+    forum."""
+    forum = await staff_forum(messenger, settings.staff_chat_id)
+    return build_app(settings, messenger, clock=clock, storage=storage, catalogs=catalogs,
+                     definitions=definitions, staff_forum=forum)

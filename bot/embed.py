@@ -1,14 +1,17 @@
 """careloop inside a host bot: the host owns the token, the loop and the updates; careloop
 brings its pipeline and runs its sender and scheduler beside them.
 
-Each runtime module has the framework half (`bot.runtime.aiogram_runtime.embed`,
-`bot.runtime.ptb_runtime.embed`): it wraps the host's Bot in careloop's Messenger, adds
-careloop's handlers and ties `start`/`stop` below to the host's start-up and shutdown.
+A host calls `embed_aiogram` or `embed_ptb`. Each hands the framework half
+(`join_host` in bot.runtime.aiogram_runtime or ptb_runtime) a function that builds careloop's
+app on the host's Bot: the runtime wraps the Bot in careloop's Messenger, adds careloop's
+handlers and ties `start`/`stop` below to the host's start-up and shutdown, and never
+imports the app itself.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from careloop.bot.app import App, Storage, build_app
 from careloop.bot.jobs import Ticking
@@ -16,6 +19,10 @@ from careloop.bot.pipeline import Pipeline
 from careloop.bot.settings import Settings
 from careloop.kernel.clock import Clock
 from careloop.kernel.messenger import Messenger
+
+if TYPE_CHECKING:  # the host's framework types, as the runtime that imports them names them
+    from careloop.bot.runtime.aiogram_runtime import Bot, Dispatcher
+    from careloop.bot.runtime.ptb_runtime import Application
 
 log = logging.getLogger(__name__)
 
@@ -58,3 +65,39 @@ def build_embedded(settings: Settings, messenger: Messenger, *, storage: Storage
         log.warning("CARELOOP_STAFF_CHAT_ID is not set: low scores will not reach a staff group")
     app = build_app(settings, messenger, clock=clock, storage=storage, staff_forum=staff_forum)
     return Embedded(app, owns_storage=storage is None)
+
+
+def embed_aiogram(dispatcher: Dispatcher, bot: Bot, settings: Settings, *,
+                  storage: Storage | None = None, clock: Clock | None = None,
+                  staff_forum: bool = False) -> Embedded:
+    """Add careloop to a host's aiogram Dispatcher, on the host's Bot and event loop.
+
+    Call it after including the host's own routers: the first router that takes an update
+    keeps it, so the host's commands stay the host's, and careloop handles every other
+    message and button press. Its pipeline reaches the handlers as the dispatcher's data
+    (`careloop`), and its sender and scans start with the dispatcher's start-up and stop at
+    its shutdown (polling or aiogram's webhook alike). Start polling with
+    `handle_as_tasks=False` to keep each chat's updates in order.
+    """
+    from careloop.bot.runtime.aiogram_runtime import join_host  # a PTB host needs no aiogram
+
+    return join_host(dispatcher, bot, lambda messenger: build_embedded(
+        settings, messenger, storage=storage, clock=clock, staff_forum=staff_forum))
+
+
+def embed_ptb(application: Application, settings: Settings, *,  # type: ignore[type-arg]
+              storage: Storage | None = None, clock: Clock | None = None,
+              staff_forum: bool = False, group: int = 0) -> Embedded:
+    """Add careloop to a host's PTB Application, on the host's Bot and event loop.
+
+    careloop's handlers go into handler `group` after the host's own: in one group the first
+    matching handler wins, so add yours first (or give careloop a group of its own to see
+    updates your handlers also take). careloop's sender and scans start in the Application's
+    post_init and stop in its post_stop (run_polling and run_webhook call both; the host's
+    own hooks still run). Keep concurrent_updates off to keep each chat's updates in order.
+    """
+    from careloop.bot.runtime.ptb_runtime import join_host  # an aiogram host needs no PTB
+
+    return join_host(application, lambda messenger: build_embedded(
+        settings, messenger, storage=storage, clock=clock, staff_forum=staff_forum),
+        group=group)

@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from careloop.bot.api.server import ApiServer, start_api
-from careloop.bot.app import App, Storage, build_app, load_definitions
+from careloop.bot.app import App, Storage, build_app_on_telegram, load_definitions
 from careloop.bot.runtime import Runtime, make_runtime
 from careloop.bot.settings import Settings
 from careloop.handlers.customer import command_menu
 from careloop.kernel.clock import Clock
 from careloop.kernel.i18n import Catalogs
 from careloop.kernel.languages import command_menus
-from careloop.kernel.messenger import Messenger, MessengerError
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +41,12 @@ async def assemble(settings: Settings, storage: Storage, clock: Clock | None = N
             code: command_menu(catalogs.translator(language))
             for code, language in command_menus(catalogs.languages, catalogs.default).items()
         })
-        forum = await staff_forum(runtime.messenger, settings.staff_chat_id)
+        app = await build_app_on_telegram(settings, runtime.messenger, clock=clock,
+                                          storage=storage, catalogs=catalogs,
+                                          definitions=definitions)
     except BaseException:  # Telegram unreachable or the token refused: close what was opened
         await runtime.close()
         raise
-    app = build_app(settings, runtime.messenger, clock=clock, storage=storage,
-                    catalogs=catalogs, definitions=definitions, staff_forum=forum)
     runtime.attach(app.pipeline)
     scheduler = await app.start_ticking()
     parts = Assembled(runtime, app, scheduler)
@@ -103,19 +102,6 @@ async def _stop_updates(parts: Assembled, task: asyncio.Task[None]) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-async def staff_forum(messenger: Messenger, chat_id: int | None) -> bool:
-    """Is the staff group a forum (one topic per case) or a plain group (cards threaded by
-    replies)? Asked once at start; a group converted later is seen after a restart."""
-    if chat_id is None:
-        return False
-    try:
-        return await messenger.is_forum(chat_id)
-    except MessengerError as exc:
-        log.warning("could not look up the staff group (%s): treating it as a plain group",
-                    type(exc).__name__)
-        return False
 
 
 async def start(settings: Settings, storage: Storage, *, clock: Clock | None = None) -> Running:

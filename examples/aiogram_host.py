@@ -20,7 +20,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from careloop.bot.runtime.aiogram_runtime import embed
+from careloop.bot.embed import embed_aiogram
 from careloop.bot.settings import Settings, load_settings
 
 
@@ -45,7 +45,7 @@ def build(settings: Settings) -> tuple[Bot, Dispatcher]:
     bot = Bot(settings.bot_token.get_secret_value(), session=AiohttpSession(api=api))
     dispatcher = Dispatcher()
     dispatcher.include_router(host_router())  # first: the host's commands win
-    embed(dispatcher, bot, settings)  # careloop's router, data, start-up and shutdown
+    embed_aiogram(dispatcher, bot, settings)  # careloop's router, data, start-up and shutdown
     return bot, dispatcher
 
 

@@ -17,7 +17,7 @@ import logging
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, CommandHandler, ContextTypes
 
-from careloop.bot.runtime.ptb_runtime import embed
+from careloop.bot.embed import embed_ptb
 from careloop.bot.settings import Settings, load_settings
 
 
@@ -39,7 +39,7 @@ def build(settings: Settings) -> Application:  # type: ignore[type-arg]
                    .base_file_url(f"{base}/file/bot")
                    .build())
     application.add_handler(CommandHandler("ping", ping))  # first: the host's commands win
-    embed(application, settings)  # careloop's handlers, post_init and post_stop
+    embed_ptb(application, settings)  # careloop's handlers, post_init and post_stop
     return application
 
 

@@ -8,27 +8,18 @@ import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from careloop.bot.app import Storage, handler_config
+from careloop.bot.cli.console import CliError, Command, Console, handles
 from careloop.bot.outbox.outbound import Outbound
-from careloop.bot.settings import Settings
 from careloop.campaigns import lifecycle as campaigns
 from careloop.campaigns.lifecycle import CampaignProblem
 from careloop.campaigns.loader import CampaignError, load_campaign
 from careloop.campaigns.variants import draw
 from careloop.care.contact import consent_problem
-from careloop.handlers.context import Context
 from careloop.handlers.marketer import views
 from careloop.handlers.marketer.access import CAMPAIGN_ROLES
 from careloop.handlers.views.campaign_message import campaign_message, test_messages, values_of
-from careloop.kernel.clock import SystemClock
-from careloop.kernel.i18n import Catalogs, Translator
 from careloop.storage.models import Campaign, Category
 from careloop.storage.uow import UnitOfWork
-from careloop.surveys.loader import SurveysError, load_surveys
-
-
-class CampaignCliError(Exception):
-    """One line for the operator; bot.cli prints it."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -36,60 +27,54 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     c_sub = camp.add_subparsers(dest="campaigns_command", required=True, metavar="ACTION")
     create = c_sub.add_parser("create", help="create a draft campaign from a YAML file")
     create.add_argument("file", type=Path)
-    c_sub.add_parser("list", help="the campaigns, newest first")
+    handles(create, cmd_create)
+    handles(c_sub.add_parser("list", help="the campaigns, newest first"), cmd_list)
     preview = c_sub.add_parser("preview", help="the message as one customer would get it")
     preview.add_argument("id", type=int)
     preview.add_argument("--customer", required=True, metavar="EXT",
                          help="the customer's external id")
+    handles(preview, cmd_preview)
     test = c_sub.add_parser("test", help="send the campaign to a marketer's own chat")
     test.add_argument("id", type=int)
     test.add_argument("--to", type=int, default=None, metavar="TELEGRAM_USER_ID",
                       help="a marketer or admin (default: whoever wrote the campaign in the "
                       "chat)")
+    handles(test, cmd_test)
     for name, about in (("dry-run", "count who it would reach and who is excluded, and why"),
                         ("pause", "hold the messages not yet sent and plan no more runs"),
                         ("resume", "release held messages and plan runs again"),
                         ("cancel", "stop the campaign for good")):
-        c_sub.add_parser(name, help=about).add_argument("id", type=int)
+        action = c_sub.add_parser(name, help=about)
+        action.add_argument("id", type=int)
+        handles(action, _BY_ID[name])
     start = c_sub.add_parser("start", help="start a draft: its runs go out on schedule")
     start.add_argument("id", type=int)
     start.add_argument("--yes", action="store_true",
                        help="confirm a start to more than CARELOOP_CAMPAIGN_CONFIRM_ABOVE "
                        "customers")
+    handles(start, cmd_start)
     stats = c_sub.add_parser("stats", help="what the campaign delivered, per variant")
     stats.add_argument("id", type=int)
     stats.add_argument("--format", choices=("text", "json"), default="text")
-
-
-def _tr(settings: Settings) -> Translator:
-    return Catalogs(default=settings.language).translator(settings.language)
-
-
-def _context(uow: UnitOfWork, settings: Settings) -> Context:
-    try:
-        surveys = load_surveys(settings.surveys)
-    except SurveysError as exc:
-        raise CampaignCliError(str(exc)) from None
-    return Context(uow, SystemClock().now(), Catalogs(default=settings.language),
-                   handler_config(settings, surveys))
+    handles(stats, cmd_stats)
 
 
 async def _campaign(uow: UnitOfWork, campaign_id: int) -> Campaign:
     try:
         return await campaigns.get(uow, campaign_id)
     except CampaignProblem as exc:
-        raise CampaignCliError(str(exc)) from None
+        raise CliError(str(exc)) from None
 
 
-async def cmd_create(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
+async def cmd_create(args: argparse.Namespace, console: Console) -> int:
     try:
         spec = load_campaign(args.file)
     except CampaignError as exc:
-        raise CampaignCliError(f"{exc}; nothing was created") from None
-    tr = _tr(settings)
-    async with storage.uow() as uow:
-        campaign = await campaigns.create(uow, SystemClock().now(), spec)
-        found = await campaigns.find_audience(uow, spec, SystemClock().now())
+        raise CliError(f"{exc}; nothing was created") from None
+    tr = console.tr
+    async with console.storage.uow() as uow:
+        campaign = await campaigns.create(uow, console.now(), spec)
+        found = await campaigns.find_audience(uow, spec, console.now())
         await uow.commit()
     print(f"campaign {campaign.id} created as a draft")
     print(views.summary(tr, campaign))
@@ -97,9 +82,9 @@ async def cmd_create(args: argparse.Namespace, settings: Settings, storage: Stor
     return 0
 
 
-async def cmd_list(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    tr = _tr(settings)
-    async with storage.uow() as uow:
+async def cmd_list(args: argparse.Namespace, console: Console) -> int:
+    tr = console.tr
+    async with console.storage.uow() as uow:
         rows = await uow.campaigns.listing(limit=1000)
     for campaign in rows:
         print(views.summary(tr, campaign))
@@ -108,13 +93,13 @@ async def cmd_list(args: argparse.Namespace, settings: Settings, storage: Storag
     return 0
 
 
-async def cmd_preview(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    async with storage.uow() as uow:
-        ctx = _context(uow, settings)
+async def cmd_preview(args: argparse.Namespace, console: Console) -> int:
+    async with console.storage.uow() as uow:
+        ctx = console.context(uow)
         campaign = await _campaign(uow, args.id)
         customer = await uow.customers.by_external_id(args.customer)
         if customer is None or customer.id is None:
-            raise CampaignCliError(f"no customer with external id {args.customer!r}")
+            raise CliError(f"no customer with external id {args.customer!r}")
         spec = campaigns.spec_of(campaign)
         variant = draw(spec.variants, args.id, customer.id)
         language = ctx.tr(customer.language).language
@@ -135,26 +120,26 @@ async def cmd_preview(args: argparse.Namespace, settings: Settings, storage: Sto
     return 0
 
 
-async def cmd_test(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    async with storage.uow() as uow:
-        ctx = _context(uow, settings)
+async def cmd_test(args: argparse.Namespace, console: Console) -> int:
+    async with console.storage.uow() as uow:
+        ctx = console.context(uow)
         campaign = await _campaign(uow, args.id)
         if args.to is not None:
             member = await uow.staff.by_telegram_user(args.to)
         elif campaign.created_by is not None:
             member = await uow.staff.get(campaign.created_by)
         else:
-            raise CampaignCliError("--to is needed: this campaign was created from a file")
+            raise CliError("--to is needed: this campaign was created from a file")
         if member is None or member.role not in CAMPAIGN_ROLES:
-            raise CampaignCliError(f"{args.to} is not a registered marketer or admin "
+            raise CliError(f"{args.to} is not a registered marketer or admin "
                                    "(careloop staff add ID --role marketer)")
         values = {"first_name": (member.name or "").split(" ")[0], "name": member.name or "",
                   "tier": "vip"}
         try:
             sends = await test_messages(ctx, campaigns.spec_of(campaign), args.id,
-                                        member.telegram_user_id, settings.language, values)
+                                        member.telegram_user_id, console.settings.language, values)
         except CampaignProblem as exc:
-            raise CampaignCliError(str(exc)) from None
+            raise CliError(str(exc)) from None
         for send in sends:
             await Outbound.enqueue(uow, send, ctx.now)
         await uow.commit()
@@ -163,30 +148,30 @@ async def cmd_test(args: argparse.Namespace, settings: Settings, storage: Storag
     return 0
 
 
-async def cmd_dry_run(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    tr = _tr(settings)
-    async with storage.uow() as uow:
+async def cmd_dry_run(args: argparse.Namespace, console: Console) -> int:
+    tr = console.tr
+    async with console.storage.uow() as uow:
         campaign = await _campaign(uow, args.id)
         found = await campaigns.find_audience(uow, campaigns.spec_of(campaign),
-                                              SystemClock().now())
+                                              console.now())
     print(views.summary(tr, campaign))
     print(views.audience_text(tr, found))
     return 0
 
 
-async def cmd_start(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    tr = _tr(settings)
-    async with storage.uow() as uow:
+async def cmd_start(args: argparse.Namespace, console: Console) -> int:
+    tr, settings = console.tr, console.settings
+    async with console.storage.uow() as uow:
         campaign = await _campaign(uow, args.id)
         try:
-            started = await campaigns.start(uow, SystemClock().now(), campaign,
+            started = await campaigns.start(uow, console.now(), campaign,
                                             confirm_above=settings.campaign_confirm_above,
                                             confirmed=args.yes, timezone=settings.timezone,
                                             bot_username=settings.bot_username)
         except CampaignProblem as exc:
-            raise CampaignCliError(str(exc)) from None
+            raise CliError(str(exc)) from None
         if started.first_run is None:
-            raise CampaignCliError(
+            raise CliError(
                 f"campaign {args.id} would reach {started.recipients} customers, more than "
                 f"CARELOOP_CAMPAIGN_CONFIRM_ABOVE ({settings.campaign_confirm_above}); run "
                 f"`careloop campaigns start {args.id} --yes` to start it")
@@ -196,24 +181,24 @@ async def cmd_start(args: argparse.Namespace, settings: Settings, storage: Stora
     return 0
 
 
-def _change(verb: str, act: Callable[[UnitOfWork, Campaign, Settings], Awaitable[int]],
-            what: str) -> Callable[[argparse.Namespace, Settings, Storage], Awaitable[int]]:
-    async def command(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-        async with storage.uow() as uow:
+def _change(verb: str, act: Callable[[UnitOfWork, Campaign, Console], Awaitable[int]],
+            what: str) -> Command:
+    async def command(args: argparse.Namespace, console: Console) -> int:
+        async with console.storage.uow() as uow:
             campaign = await _campaign(uow, args.id)
             try:
-                count = await act(uow, campaign, settings)
+                count = await act(uow, campaign, console)
             except CampaignProblem as exc:
-                raise CampaignCliError(str(exc)) from None
+                raise CliError(str(exc)) from None
             await uow.commit()
         print(f"campaign {args.id} {verb}; {count} message(s) {what}")
         return 0
     return command
 
 
-async def cmd_stats(args: argparse.Namespace, settings: Settings, storage: Storage) -> int:
-    tr = _tr(settings)
-    async with storage.uow() as uow:
+async def cmd_stats(args: argparse.Namespace, console: Console) -> int:
+    tr = console.tr
+    async with console.storage.uow() as uow:
         campaign = await _campaign(uow, args.id)
         stats = await campaigns.stats(uow, campaign)
     if args.format == "json":
@@ -223,11 +208,10 @@ async def cmd_stats(args: argparse.Namespace, settings: Settings, storage: Stora
     return 0
 
 
-COMMANDS = {
-    "create": cmd_create, "list": cmd_list, "preview": cmd_preview, "test": cmd_test,
-    "dry-run": cmd_dry_run, "start": cmd_start, "stats": cmd_stats,
+_BY_ID: dict[str, Command] = {
+    "dry-run": cmd_dry_run,
     "pause": _change("paused", lambda uow, c, _: campaigns.pause(uow, c), "held"),
-    "resume": _change("resumed", lambda uow, c, settings: campaigns.resume(
-        uow, SystemClock().now(), c, settings.timezone), "released"),
+    "resume": _change("resumed", lambda uow, c, console: campaigns.resume(
+        uow, console.now(), c, console.settings.timezone), "released"),
     "cancel": _change("cancelled", lambda uow, c, _: campaigns.cancel(uow, c), "cancelled"),
 }

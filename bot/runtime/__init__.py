@@ -2,11 +2,13 @@
 
 Each runtime (aiogram 3, python-telegram-bot 22) adapts its framework's updates and Bot
 calls to careloop's ports behind the same few calls, so `bot.serve` runs either one.
+A runtime never imports the app: whoever composes careloop (bot.serve, bot.embed) hands
+it the pipeline, or the function that builds careloop's part of a host bot.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from careloop.bot.pipeline import Pipeline
@@ -16,6 +18,21 @@ if TYPE_CHECKING:
 # Only what careloop handles: Telegram then keeps the rest to itself. chat_member (joins
 # and leaves in the community group) is never sent unless asked for by name.
 ALLOWED_UPDATES = ["message", "callback_query", "chat_member"]
+
+
+class Hosted(Protocol):
+    """careloop's part of a host bot (bot.embed builds it): the pipeline the host's updates
+    go to, and the ticks that start and stop with the host."""
+
+    @property
+    def pipeline(self) -> Pipeline: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+H = TypeVar("H", bound=Hosted)
 
 
 class Runtime(Protocol):

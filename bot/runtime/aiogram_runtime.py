@@ -1,10 +1,12 @@
 """The aiogram 3 runtime: adapts aiogram's updates and Bot calls to careloop's ports, runs
-careloop alone (polling or webhook) or inside a host's Dispatcher (`embed`)."""
+careloop alone (polling or webhook) or inside a host's Dispatcher (`join_host`, which
+bot.embed.embed_aiogram calls)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,14 +38,10 @@ from aiogram.types import (
 from aiogram.types import Update as TgUpdate
 from aiohttp import web
 
-from careloop.bot.app import Storage
-from careloop.bot.embed import Embedded, build_embedded
 from careloop.bot.pipeline import Pipeline
-from careloop.bot.runtime import ALLOWED_UPDATES, convert
+from careloop.bot.runtime import ALLOWED_UPDATES, H, convert
 from careloop.bot.runtime.bot_api import BotApiMessenger
-from careloop.bot.settings import Settings
 from careloop.kernel import messenger as port
-from careloop.kernel.clock import Clock
 from careloop.kernel.updates import Keyboard, Update, Upload
 
 log = logging.getLogger(__name__)
@@ -251,20 +249,14 @@ class AiogramRuntime:
         await self.bot.session.close()
 
 
-def embed(dispatcher: Dispatcher, bot: Bot, settings: Settings, *,
-          storage: Storage | None = None, clock: Clock | None = None) -> Embedded:
-    """Add careloop to a host's aiogram Dispatcher, on the host's Bot and event loop.
-
-    Call it after including the host's own routers: the first router that takes an update
-    keeps it, so the host's commands stay the host's, and careloop handles every other
-    message and button press. Its pipeline reaches the handlers as the dispatcher's data
-    (`careloop`), and its sender and scans start with the dispatcher's start-up and stop at
-    its shutdown (polling or aiogram's webhook alike). Start polling with
-    `handle_as_tasks=False` to keep each chat's updates in order.
-    """
-    embedded = build_embedded(settings, AiogramMessenger(bot), storage=storage, clock=clock)
-    dispatcher["careloop"] = embedded.pipeline
+def join_host(dispatcher: Dispatcher, bot: Bot, build: Callable[[port.Messenger], H]) -> H:
+    """careloop's router after the host's, its pipeline in the dispatcher's data (`careloop`),
+    its start and stop on the dispatcher's start-up and shutdown. `build` makes careloop's
+    part on the host's Bot: bot.embed.embed_aiogram passes the app's factory, so this
+    module needs nothing of the app."""
+    hosted = build(AiogramMessenger(bot))
+    dispatcher["careloop"] = hosted.pipeline
     dispatcher.include_router(build_router())
-    dispatcher.startup.register(embedded.start)
-    dispatcher.shutdown.register(embedded.stop)
-    return embedded
+    dispatcher.startup.register(hosted.start)
+    dispatcher.shutdown.register(hosted.stop)
+    return hosted

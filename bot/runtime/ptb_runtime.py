@@ -1,5 +1,6 @@
 """The python-telegram-bot 22 runtime: adapts PTB's updates and Bot calls to careloop's ports,
-runs careloop alone (polling or webhook) or inside a host's Application (`embed`)."""
+runs careloop alone (polling or webhook) or inside a host's Application (`join_host`, which
+bot.embed.embed_ptb calls)."""
 
 from __future__ import annotations
 
@@ -51,14 +52,10 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from careloop.bot.app import Storage
-from careloop.bot.embed import Embedded, build_embedded
 from careloop.bot.pipeline import Pipeline
-from careloop.bot.runtime import ALLOWED_UPDATES, convert
+from careloop.bot.runtime import ALLOWED_UPDATES, H, convert
 from careloop.bot.runtime.bot_api import BotApiMessenger
-from careloop.bot.settings import Settings
 from careloop.kernel import messenger as port
-from careloop.kernel.clock import Clock
 from careloop.kernel.updates import Keyboard, Update, Upload
 
 log = logging.getLogger(__name__)
@@ -402,20 +399,14 @@ def webhook_handler(application: Application, secret: str | None  # type: ignore
     return handle
 
 
-def embed(application: Application, settings: Settings, *,  # type: ignore[type-arg]
-          storage: Storage | None = None, clock: Clock | None = None,
-          group: int = 0) -> Embedded:
-    """Add careloop to a host's PTB Application, on the host's Bot and event loop.
-
-    careloop's handlers go into handler `group` after the host's own: in one group the first
-    matching handler wins, so add yours first (or give careloop a group of its own to see
-    updates your handlers also take). careloop's sender and scans start in the Application's
-    post_init and stop in its post_stop (run_polling and run_webhook call both; the host's
-    own hooks still run). Keep concurrent_updates off to keep each chat's updates in order.
-    """
-    embedded = build_embedded(settings, PtbMessenger(application.bot), storage=storage,
-                              clock=clock)
-    application.add_handlers(build_handlers(embedded.pipeline), group=group)
+def join_host(application: Application,  # type: ignore[type-arg]
+              build: Callable[[port.Messenger], H], *, group: int = 0) -> H:
+    """careloop's handlers in handler `group` after the host's, its start and stop in the
+    Application's post_init and post_stop (the host's own hooks still run). `build` makes
+    careloop's part on the host's Bot: bot.embed.embed_ptb passes the app's factory, so this
+    module needs nothing of the app."""
+    hosted = build(PtbMessenger(application.bot))
+    application.add_handlers(build_handlers(hosted.pipeline), group=group)
     redact_token(application.bot.token)
     _quiet_retry_after_warning()
     host_init, host_stop = application.post_init, application.post_stop
@@ -423,13 +414,13 @@ def embed(application: Application, settings: Settings, *,  # type: ignore[type-
     async def post_init(app: Application) -> None:  # type: ignore[type-arg]
         if host_init is not None:
             await host_init(app)
-        await embedded.start()
+        await hosted.start()
 
     async def post_stop(app: Application) -> None:  # type: ignore[type-arg]
-        await embedded.stop()  # before the Bot closes: the sends in flight finish
+        await hosted.stop()  # before the Bot closes: the sends in flight finish
         if host_stop is not None:
             await host_stop(app)
 
     application.post_init = post_init
     application.post_stop = post_stop
-    return embedded
+    return hosted

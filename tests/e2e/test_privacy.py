@@ -226,6 +226,18 @@ async def test_an_erasure_by_the_operator_redraws_the_case_cards(stage: Stage) -
     assert await stage.press(agent, card, "Claim") == "You claimed case #1."
 
 
+async def test_an_erasure_by_the_operator_counts_the_cards_telegram_would_not_edit(
+        stage: Stage) -> None:
+    _ann, card = await with_case(stage, "C1", comment="Broken zip")
+    await stage.quiet()
+    stage.sandbox.inject_fault("editMessageText", chat_id=stage.staff_chat, kind="bad_request")
+    out = await _careloop(stage, "customers", "erase", "C1")
+    assert out.splitlines()[-1] == (
+        "0 case card(s) in the staff group redrawn without the name; 1 could not be edited "
+        "(deleted, or too old)")
+    assert "Ann" in (card.content or "")  # the edit was refused: the operator is told so
+
+
 async def test_retention_purges_old_texts_on_a_moved_clock(stage: Stage) -> None:
     ann, _card = await with_case(stage, "C1", comment="Old complaint")
     await stage.quiet()

@@ -24,9 +24,9 @@ ALLOWED = {
     # argparse's program description: the operator's CLI reference stays in English, like
     # the one-line CLI errors that outside tools read.
     ("bot/cli/__init__.py", "careloop keeps a business in touch with its customers after a sale."),
-    ("bot/cli/__init__.py", "Create or update customers from a CSV file. Valid rows are imported "
+    ("bot/cli/customers.py", "Create or update customers from a CSV file. Valid rows are imported "
                    "together; each rejected row is reported with its line number and reason."),
-    ("bot/cli/__init__.py", "Erase a customer's name, Telegram ids, messages, written answers and "
+    ("bot/cli/customers.py", "Erase a customer's name, Telegram ids, messages, written answers and "
                    "stored attachments' references. Scores, counts and times stay, so reports "
                    "do not change. Cannot be undone."),
     # The demo's customers type a Telegram command, which is the same in every language.

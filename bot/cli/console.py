@@ -1,0 +1,133 @@
+"""What a `careloop` command works with: the settings, and what the composition root (bot.app)
+builds from them. A command parses its arguments, works through a unit of work from
+`console.storage`, and prints; it builds nothing of its own."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+
+from careloop.bot.app import (
+    App,
+    Storage,
+    build_app_on_telegram,
+    build_storage,
+    handler_config,
+    load_definitions,
+)
+from careloop.bot.runtime import make_runtime
+from careloop.bot.settings import Settings, load_settings
+from careloop.care.playbook.loader import load_playbook
+from careloop.care.playbook.model import Playbook
+from careloop.handlers.context import Context
+from careloop.kernel.clock import SystemClock
+from careloop.kernel.i18n import Catalogs, Translator
+from careloop.kernel.messenger import Messenger
+from careloop.storage.migrate import ensure_current
+from careloop.storage.uow import UnitOfWork
+from careloop.surveys.definitions import SurveyDefinitions
+from careloop.surveys.loader import load_surveys
+
+MAX_DAYS = 3650
+
+
+class CliError(Exception):
+    """Bad input from the operator; the message is the one line they see."""
+
+
+class Console:
+    """One command's share of careloop. The database and the catalogs are built on first use,
+    so a command that needs neither (a file check) touches neither."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.clock = SystemClock()
+        self._storage: Storage | None = None
+
+    @property
+    def storage(self) -> Storage:
+        if self._storage is None:
+            self._storage = build_storage(self.settings)
+        return self._storage
+
+    @functools.cached_property
+    def catalogs(self) -> Catalogs:
+        return Catalogs(default=self.settings.language)
+
+    @property
+    def tr(self) -> Translator:
+        """The operator reads the business's language."""
+        return self.catalogs.translator(self.settings.language)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def surveys(self, path: Path | None = None) -> SurveyDefinitions:
+        """The survey file (CARELOOP_SURVEYS unless `path`); a bad one stops the command with
+        its one line."""
+        return load_surveys(path or self.settings.surveys)
+
+    def playbook(self, path: Path | None = None) -> Playbook:
+        """The playbook (CARELOOP_PLAYBOOK unless `path`), checked against the surveys' keys
+        its rules may ask."""
+        return load_playbook(path or self.settings.playbook, surveys=self.surveys().keys)
+
+    def context(self, uow: UnitOfWork) -> Context:
+        """What the handlers' views need to draw a message outside an update."""
+        return Context(uow, self.now(), self.catalogs,
+                       handler_config(self.settings, self.surveys()))
+
+    @asynccontextmanager
+    async def telegram(self, watch: Callable[[Messenger], Messenger] = lambda m: m
+                       ) -> AsyncIterator[App]:
+        """The app on careloop's own bot, for a command whose change Telegram must show: its
+        effects go out through the app (`App.carry_out`), as an update's do. `watch` wraps
+        the bot's messenger (to count what Telegram refused)."""
+        definitions = load_definitions(self.settings)
+        runtime = make_runtime(self.settings)
+        try:
+            yield await build_app_on_telegram(
+                self.settings, watch(runtime.messenger), clock=self.clock,
+                storage=self.storage, catalogs=self.catalogs, definitions=definitions)
+        finally:
+            await runtime.close()
+
+    async def close(self) -> None:
+        if self._storage is not None:
+            await self._storage.close()
+
+
+Command = Callable[[argparse.Namespace, Console], Awaitable[int]]
+
+
+def handles(parser: argparse.ArgumentParser, command: Command, *, schema: bool = True) -> None:
+    """`command` carries out what `parser` parsed. `schema`: the database must be at the
+    latest schema, checked before anything else (every command but `db upgrade` and the
+    file checks)."""
+    parser.set_defaults(main=functools.partial(_main, command, schema=schema))
+
+
+def _main(command: Command, args: argparse.Namespace, *, schema: bool) -> int:
+    return asyncio.run(_run(command, args, load_settings(), schema=schema))
+
+
+async def _run(command: Command, args: argparse.Namespace, settings: Settings, *,
+               schema: bool) -> int:
+    console = Console(settings)
+    try:
+        if schema:
+            await ensure_current(console.storage.engine)
+        return await command(args, console)
+    finally:
+        await console.close()
+
+
+def check_days(days: int) -> int:
+    if not 1 <= days <= MAX_DAYS:
+        raise CliError(f"--since must be between 1 and {MAX_DAYS} days")
+    return days

@@ -1,0 +1,33 @@
+"""`careloop history`: one customer's timeline; the viewing goes into the audit log."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from careloop.bot.cli.console import CliError, Console, handles
+from careloop.customers import audit
+from careloop.handlers.views.reporting import history_json, history_text
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    hist = sub.add_parser("history", help="a customer's timeline")
+    hist.add_argument("external_id")
+    hist.add_argument("--format", choices=("text", "json"), default="text")
+    handles(hist, cmd_history)
+
+
+async def cmd_history(args: argparse.Namespace, console: Console) -> int:
+    async with console.storage.uow() as uow:
+        customer = await uow.customers.by_external_id(args.external_id)
+        if customer is None or customer.id is None:
+            raise CliError(f"no customer with external id {args.external_id!r}")
+        entries = await uow.timeline.of(customer.id)
+        await audit.log(uow, console.now(), audit.Actor.OPERATOR,
+                        audit.Action.VIEWED_HISTORY, customer.id)
+        await uow.commit()
+    if args.format == "json":
+        print(json.dumps(history_json(customer, entries), ensure_ascii=False, indent=2))
+    else:
+        print(history_text(console.tr, customer, entries, console.settings.timezone))
+    return 0

@@ -1,0 +1,21 @@
+"""`careloop run`: the bot, the scheduler, the sender and the HTTP API until stopped."""
+
+from __future__ import annotations
+
+import argparse
+
+from careloop.bot.cli.console import Console, handles
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    run = sub.add_parser("run", help="run the bot, the scheduler, the sender and, when "
+                         "CARELOOP_API_TOKEN is set, the HTTP API")
+    run.add_argument("--webhook", action="store_true", help="receive updates by webhook")
+    handles(run, cmd_run)
+
+
+async def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from careloop.bot.serve import serve  # the commands that need no bot load less
+
+    await serve(console.settings, console.storage, webhook=args.webhook)
+    return 0
