@@ -106,9 +106,13 @@ async def _keyboard(ctx: Context, tr: Translator, step: str, member: StaffMember
 
 
 async def on_start(req: Request, member: StaffMember) -> list[Effect]:
-    """/campaign: a new campaign from its first question."""
+    """/campaign: a new campaign from its first question; one being written starts over."""
     assert member.id is not None
-    draft = CampaignDraft(staff_id=member.id, step="name", data={}, updated_at=req.ctx.now)
+    draft = await req.ctx.uow.campaigns.draft(member.id)
+    if draft is None:
+        draft = CampaignDraft(staff_id=member.id, step="name", data={}, updated_at=req.ctx.now)
+    else:
+        draft.step, draft.data, draft.updated_at = "name", {}, req.ctx.now
     await req.ctx.uow.campaigns.save_draft(draft)
     return [Send(req.chat_id, _ask(req.tr, "name"))]
 

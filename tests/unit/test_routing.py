@@ -4,6 +4,8 @@ nothing."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from careloop.bot.app import Storage
@@ -257,6 +259,10 @@ async def test_the_wizard_takes_text_only_from_someone_writing_a_campaign(
     # Other commands are still the customer's while a campaign is being written.
     assert await _private(storage, clock, "/stop") == [
         "You are not receiving any messages from us. Send /start if you change your mind."]
+    # /campaign again starts over instead of failing on the draft already kept.
+    clock.advance(timedelta(minutes=1))
+    assert await _private(storage, clock, "/campaign") == [ask_name]
+    assert (await _private(storage, clock, "Silver day"))[0].startswith("Who should get it?")
     assert await _private(storage, clock, "/cancel") == ["Stopped; nothing was saved."]
     assert await _private(storage, clock, "Gold day") == [stranger]
 
