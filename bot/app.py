@@ -21,7 +21,7 @@ from careloop.care.playbook.loader import load_playbook
 from careloop.care.playbook.model import Playbook
 from careloop.cases.lifecycle import SlaPolicy
 from careloop.customers.retention import Retention
-from careloop.handlers.context import Context, HandlerConfig
+from careloop.handlers.context import Context, ContextFactory, HandlerConfig, unlimited
 from careloop.handlers.rounds.campaigns import CampaignRounds
 from careloop.handlers.rounds.desk_tick import CaseDesk
 from careloop.handlers.rounds.surveys import SurveyRounds
@@ -74,6 +74,16 @@ def handler_config(settings: Settings, surveys: SurveyDefinitions, *,
     )
 
 
+def context_factory(settings: Settings, surveys: SurveyDefinitions, *,
+                    catalogs: Catalogs | None = None, staff_forum: bool = False,
+                    room: Callable[[int], int] = unlimited) -> ContextFactory:
+    """The one way a Context is made: the pipeline, the jobs and the commands all take it
+    from here. `room`: the limiter's count of what a group takes this minute."""
+    return ContextFactory(catalogs or Catalogs(default=settings.language),
+                          handler_config(settings, surveys, staff_forum=staff_forum),
+                          room=room)
+
+
 def bot_id(settings: Settings) -> int | None:
     """The bot's own user id: a token starts with it ("123456:ABC...")."""
     if settings.bot_token is None:
@@ -105,6 +115,7 @@ class App:
     storage: Storage
     clock: Clock
     catalogs: Catalogs
+    contexts: ContextFactory
     pipeline: Pipeline
     sender: Sender
     desk: CaseDesk
@@ -143,7 +154,7 @@ class App:
         does: its change and its messages commit together, then the executor carries out
         its effects. Returns them."""
         async with self.storage.uow() as uow:
-            ctx = Context(uow, self.clock.now(), self.catalogs, self.config)
+            ctx = self.contexts(uow, self.clock.now())
             effects = list(await decide(ctx))
             stored = {i: await Outbound.enqueue(uow, e, ctx.now)
                       for i, e in enumerate(effects) if isinstance(e, Send)}
@@ -178,12 +189,14 @@ def build_app(
     catalogs = catalogs or Catalogs(default=settings.language)
     definitions = definitions or load_definitions(settings)
     surveys, playbook = definitions.surveys, definitions.playbook
-    config = handler_config(settings, surveys, staff_forum=staff_forum)
     # One limiter for every new message the bot sends: replies and touches share the limits.
     # It keeps the app's time, so a test or the demo that moves the clock moves its pauses.
     limiter = Limiter(settings.rate, settings.chat_interval_seconds,
                       settings.group_messages_per_minute,
                       time_source=lambda: clock.now().timestamp())
+    contexts = context_factory(settings, surveys, catalogs=catalogs, staff_forum=staff_forum,
+                               room=limiter.room)
+    config = contexts.config
     outbound = Outbound(storage.uow, messenger, clock, limiter)
     executor = Executor(messenger, outbound)
     return App(
@@ -191,7 +204,8 @@ def build_app(
         storage=storage,
         clock=clock,
         catalogs=catalogs,
-        pipeline=Pipeline(storage.uow, clock, catalogs, config, executor, room=limiter.room),
+        contexts=contexts,
+        pipeline=Pipeline(storage.uow, clock, contexts, executor),
         sender=Sender(storage.uow, messenger, clock, catalogs, config, limiter, outbound,
                       contact_policy(settings), rate=settings.rate,
                       paid=settings.paid_broadcast),

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from careloop.bot.outbox.executor import Executor
 from careloop.bot.outbox.outbound import Outbound
-from careloop.handlers.context import Context, HandlerConfig, unlimited
+from careloop.handlers.context import ContextFactory
 from careloop.handlers.router import route
 from careloop.kernel.clock import Clock
 from careloop.kernel.effects import Effect, Send, Toast
-from careloop.kernel.i18n import Catalogs
 from careloop.kernel.updates import Update
 from careloop.storage.uow import UnitOfWorkFactory
 
@@ -21,16 +19,12 @@ log = logging.getLogger(__name__)
 
 
 class Pipeline:
-    def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, catalogs: Catalogs, config: HandlerConfig,
-        executor: Executor, room: Callable[[int], int] = unlimited,
-    ) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, contexts: ContextFactory,
+                 executor: Executor) -> None:
         self._uow = uow
         self._clock = clock
-        self._catalogs = catalogs
-        self._config = config
+        self._contexts = contexts
         self._executor = executor
-        self._room = room
 
     async def process(self, update: Update) -> None:
         async with self._uow() as uow:
@@ -39,8 +33,7 @@ class Pipeline:
             now = self._clock.now()
             await uow.updates.mark(update.update_id, now)
             try:
-                ctx = Context(uow, now, self._catalogs, self._config, room=self._room)
-                effects = await route(update, ctx)
+                effects = await route(update, self._contexts(uow, now))
                 # Replies are stored with the change that caused them: nothing to lose later.
                 stored = {i: await Outbound.enqueue(uow, e, now)
                           for i, e in enumerate(effects) if isinstance(e, Send)}
@@ -55,13 +48,14 @@ class Pipeline:
     async def _apology(self, update: Update) -> list[Effect]:
         if update.callback_id is None:
             return []
-        _ = self._catalogs.translator(await self._reader_language(update)).gettext
+        _ = self._contexts.catalogs.translator(await self._reader_language(update)).gettext
         return [Toast(update.callback_id, _("Sorry, something went wrong. Please try again."))]
 
     async def _reader_language(self, update: Update) -> str | None:
         """Staff read the staff group's language; a customer the one stored for them."""
-        if update.chat.id == self._config.staff_chat_id:
-            return self._config.staff_language
+        config = self._contexts.config
+        if update.chat.id == config.staff_chat_id:
+            return config.staff_language
         try:
             async with self._uow() as uow:
                 customer = await uow.customers.by_telegram_user(update.user.id)

@@ -7,9 +7,10 @@ from html import escape
 
 from careloop.cases import lifecycle as cases
 from careloop.handlers.context import Context
+from careloop.handlers.middleware import Press
 from careloop.handlers.rounds import desk
 from careloop.handlers.views.case_card import case_card
-from careloop.kernel.effects import CaseLink, Edit, Effect, LogAs, Send, Toast, TopicState
+from careloop.kernel.effects import CaseLink, Edit, Effect, LogAs, Send, TopicState
 from careloop.kernel.messenger import CAPTION_LIMIT, TEXT_LIMIT, clip, text_length
 from careloop.kernel.updates import Update
 from careloop.storage.models import Case, Customer, SurveyAnswer
@@ -56,21 +57,17 @@ async def relay_to_staff(
                  on_failure=failure)]
 
 
-async def on_case_confirm(
-    update: Update, ctx: Context, customer: Customer, subject: int, value: str
-) -> list[Effect]:
+async def on_case_confirm(press: Press, customer: Customer) -> list[Effect]:
     """The customer's answer to "is it resolved?": yes closes the case, no reopens it."""
-    _ = ctx.tr(customer.language).gettext
-    staff = ctx.staff_tr
-    assert update.callback_id is not None and update.message_id is not None
-    case = await ctx.uow.cases.get(subject)
+    ctx, _, staff = press.ctx, press._, press.ctx.staff_tr
+    case = await ctx.uow.cases.get(press.subject)
     if case is None or case.customer_id != customer.id:
-        return [Toast(update.callback_id, _("This button is no longer valid."))]
-    action = cases.CaseAction.CONFIRM if value == "yes" else cases.CaseAction.REOPEN
+        return press.no_longer_valid()
+    action = cases.CaseAction.CONFIRM if press.value == "yes" else cases.CaseAction.REOPEN
     try:
         await cases.apply(ctx.uow, ctx.now, case, action)
     except cases.InvalidTransition:
-        return [Toast(update.callback_id, _("You have already answered this. Thank you!"))]
+        return [press.toast(_("You have already answered this. Thank you!"))]
     if action is cases.CaseAction.CONFIRM:
         mine = _("Great, thank you for confirming! We are glad it is sorted out.")
         notice = staff.gettext("✅ Case #{id}: the customer confirmed it is resolved.")
@@ -78,8 +75,7 @@ async def on_case_confirm(
         mine = _("Sorry it is not sorted out yet. We have reopened your request and will "
                  "get back to you here.")
         notice = staff.gettext("⚠️ Case #{id} reopened: the customer says it is not resolved.")
-    effects: list[Effect] = [Edit(update.chat.id, update.message_id, mine),
-                             Toast(update.callback_id)]
+    effects: list[Effect] = [Edit(press.chat_id, press.message_id, mine), press.toast()]
     staff_chat = ctx.config.staff_chat_id
     if staff_chat is None:
         return effects

@@ -1,4 +1,5 @@
-"""What every handler receives, built per update by the pipeline from the composition root."""
+"""What every handler receives: a Context per update or job, made by the one ContextFactory
+the composition root builds."""
 
 from __future__ import annotations
 
@@ -60,3 +61,16 @@ class Context:
     ) -> Button:
         assert subject_id is not None
         return await make_button(self.uow, self.now, text, action, subject_id, chat_id, value)
+
+
+@dataclass(frozen=True, slots=True)
+class ContextFactory:
+    """What every Context shares for the life of the process, given once by the composition
+    root (bot/app.py); called with a unit of work and its moment, for an update or a job."""
+
+    catalogs: Catalogs
+    config: HandlerConfig
+    room: Callable[[int], int] = field(default=unlimited)
+
+    def __call__(self, uow: UnitOfWork, now: datetime) -> Context:
+        return Context(uow, now, self.catalogs, self.config, room=self.room)

@@ -8,7 +8,7 @@ a generic pointer to it (with a button that opens the bot).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from html import escape
@@ -19,7 +19,9 @@ from careloop.customers import directory as customers
 from careloop.customers.timeline import record
 from careloop.handlers import casework, customer
 from careloop.handlers.context import Context
+from careloop.handlers.middleware import Request
 from careloop.handlers.rounds import desk
+from careloop.handlers.routing import Router, command, member_change, message
 from careloop.kernel import deeplink
 from careloop.kernel.effects import Effect, LogAs, Send, Toast
 from careloop.kernel.messenger import clip
@@ -29,30 +31,38 @@ from careloop.surveys.scoring import VIP_TIERS
 
 QUESTION_LIMIT = 4000  # what a case keeps of a question (a Telegram message is 4096 at most)
 
+# Everyone in the group reads their own Telegram language: a member may have no record.
+Handler = Callable[[Request], Awaitable[list[Effect]]]
 
-async def handle(update: Update, ctx: Context) -> list[Effect]:
-    if update.member_change is not None:
-        await on_member_change(update, ctx)
-        return []
-    if update.is_button:  # careloop's group messages carry only links, never callback keys
-        assert update.callback_id is not None
+
+async def handle(update: Update, ctx: Context) -> list[Effect] | None:
+    if update.callback_id is not None:
+        # careloop's group messages carry only links, never callback keys: nothing to look
+        # up, only the spinner to stop.
         return [Toast(update.callback_id)]
-    if update.command:
-        return await on_command(update, ctx)
-    question = addressed_to_bot(update.text or update.caption or "", update.reply_to_user_id,
-                                ctx.config.bot_id, ctx.config.bot_username)
-    if question is None:
-        return []  # members talking among themselves
-    return await on_help_request(update, ctx, question)
+    route = await ROUTES.pick(update, ctx)
+    return None if route is None else await route.handler(
+        Request(update, ctx, ctx.tr(update.user.language_code)))
 
 
-async def on_member_change(update: Update, ctx: Context) -> None:
+async def on_member_change(req: Request) -> list[Effect]:
     """A join, leave or removal (either report of it): into the member's record."""
-    change = update.member_change
+    change = req.update.member_change
     assert change is not None
     for member in change.members:
         if not member.is_bot:  # bots added to the group are not customers
-            await community.change(ctx.uow, ctx.now, member.id, change.status)
+            await community.change(req.ctx.uow, req.ctx.now, member.id, change.status)
+    return []
+
+
+async def on_message(req: Request) -> list[Effect]:
+    """A message to the bot is a help request; members talking among themselves are not."""
+    update, config = req.update, req.ctx.config
+    question = addressed_to_bot(update.text or update.caption or "", update.reply_to_user_id,
+                                config.bot_id, config.bot_username)
+    if question is None:
+        return []
+    return await on_help_request(req, question)
 
 
 # --- help requests -----------------------------------------------------------------------
@@ -80,12 +90,12 @@ def open_bot_button(ctx: Context, label: str) -> Keyboard | None:
     return Keyboard.of([Button(label, url=deeplink.url(deeplink.COMMUNITY, username))])
 
 
-async def on_help_request(update: Update, ctx: Context, question: str) -> list[Effect]:
+async def on_help_request(req: Request, question: str) -> list[Effect]:
     """A question to the bot in the group: staff get a case with the question, and the
     group a short public answer that moves the conversation to the private chat. A further
     question while the case is open joins the case; its asker, when the bot can reach
     them privately, is answered there alone, so the group is not filled with replies."""
-    _ = ctx.tr(update.user.language_code).gettext
+    update, ctx, _ = req.update, req.ctx, req._
     button = open_bot_button(ctx, _("💬 Open a private chat"))
     chat = update.chat.id
     if not question:
@@ -95,8 +105,8 @@ async def on_help_request(update: Update, ctx: Context, question: str) -> list[E
     found = await ctx.uow.customers.by_telegram_user(update.user.id)
     person = found or await customers.register_unlinked(
         # A private chat's id is the user's id: staff answers go there once it is opened.
-        ctx.uow, ctx.now, update.user, update.user.id,
-        ctx.tr(update.user.language_code).language, ctx.config.default_timezone)
+        ctx.uow, ctx.now, update.user, update.user.id, req.tr.language,
+        ctx.config.default_timezone)
     assert person.id is not None
     reachable = found is not None and found.chat_id is not None and not found.unreachable
     open_case = await ctx.uow.cases.open_for(person.id)
@@ -150,20 +160,29 @@ def command_for_bot(text: str, bot_username: str | None) -> bool:
     return not at or (bot_username is not None and name.lower() == bot_username.lower())
 
 
-async def on_command(update: Update, ctx: Context) -> list[Effect]:
+async def on_command(req: Request) -> list[Effect]:
     """A private command (/stop, /language, ...) sent in the group: answered in the
     sender's private chat when they have one with the bot, else a public hint to use it.
     Either way the group sees nothing about them."""
+    update, ctx, _ = req.update, req.ctx, req._
     if not command_for_bot(update.text or "", ctx.config.bot_username):
         return []
     person = await ctx.uow.customers.by_telegram_user(update.user.id)
     if person is not None and person.chat_id is not None and not person.unreachable:
-        return await customer.handle(_in_private(update, person), ctx)
-    _ = ctx.tr(update.user.language_code).gettext
+        return await customer.handle(_in_private(update, person), ctx) or []
     return [Send(update.chat.id, _("Please send me commands in a private chat: tap below to "
                                    "open it."),
                  keyboard=open_bot_button(ctx, _("💬 Open a private chat")),
                  reply_to=update.message_id)]
+
+
+# --- the routes --------------------------------------------------------------------------
+
+ROUTES: Router[Handler] = Router(
+    member_change(on_member_change),
+    command(None, on_command),
+    message(on_message),
+)
 
 
 # --- the welcome -------------------------------------------------------------------------

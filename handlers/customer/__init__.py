@@ -1,4 +1,8 @@
-"""The customer's private chat: linking, consent, survey answers, comments and case replies."""
+"""The customer's private chat: linking, consent, survey answers, comments and case replies.
+
+The routes at the end are the chat as data; `handle` is its middleware: the customer (if
+known) is fetched once and noted reachable, every handler reads their language, what they
+write lands in their timeline, and a button's key is checked before any handler sees it."""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ from careloop.customers import consent, languages
 from careloop.customers import directory as customers
 from careloop.customers.timeline import record
 from careloop.handlers import casework, marketer
-from careloop.handlers.buttons import resolve
 from careloop.handlers.context import Context
 from careloop.handlers.customer import consent_settings, language, my_data, offers
+from careloop.handlers.middleware import Press, Request, check_press
+from careloop.handlers.routing import Kind, Router, command, message, pressed
 from careloop.handlers.views import campaign_message
 from careloop.handlers.views.render import (
     consent_keyboard,
@@ -22,7 +27,7 @@ from careloop.handlers.views.render import (
     thanks_message,
 )
 from careloop.kernel import deeplink
-from careloop.kernel.effects import Edit, Effect, LogAs, Send, Toast
+from careloop.kernel.effects import Edit, Effect, LogAs, Send
 from careloop.kernel.i18n import N_, Translator
 from careloop.kernel.messenger import TEXT_LIMIT, text_length
 from careloop.kernel.updates import Keyboard, Update
@@ -30,67 +35,89 @@ from careloop.storage.models import CommentState, Customer
 from careloop.surveys import answers
 from careloop.surveys.scoring import InvalidScore, parse_score
 
-Handler = Callable[[Update, Context, Customer | None], Awaitable[list[Effect]]]
+# A message or command, with the customer when the chat is linked to one.
+Handler = Callable[[Request, Customer | None], Awaitable[list[Effect]]]
+# A press on a button careloop sent the customer.
+ButtonHandler = Callable[[Press, Customer], Awaitable[list[Effect]]]
+# A press on a button that needs no customer record (a marketer's, in their own chat).
+AnyonesButton = Callable[[Press], Awaitable[list[Effect]]]
 
 
-async def handle(update: Update, ctx: Context) -> list[Effect]:
+async def handle(update: Update, ctx: Context) -> list[Effect] | None:
     customer = await ctx.uow.customers.by_telegram_user(update.user.id)
     if customer is not None:
         await customers.note_reachable(ctx.uow, ctx.now, customer)
+    tr = ctx.tr(customer.language if customer else update.user.language_code)
     if update.is_button:
-        return await on_button(update, ctx, customer)
+        return await _on_press(update, ctx, tr, customer)
     if customer is not None:
         await record(ctx.uow, ctx.now, customer.id, "message", "in",  # type: ignore[arg-type]
                      update.text or update.caption, message_id=update.message_id,
                      media=update.media.kind if update.media else None)
-    if update.command:
-        return await COMMANDS.get(update.command, on_unknown_command)(update, ctx, customer)
-    return await on_message(update, ctx, customer)
+    route = await ROUTES.pick(update, ctx)
+    return None if route is None else await route.handler(Request(update, ctx, tr), customer)
 
 
-def _reply(update: Update, customer: Customer | None, text: str,
+async def _on_press(update: Update, ctx: Context, tr: Translator, customer: Customer | None
+                    ) -> list[Effect]:
+    press = await check_press(update, ctx, tr)
+    if not isinstance(press, Press):
+        return press
+    anyones = ANYONES_BUTTONS.first(Kind.BUTTON, press.key.action)
+    if anyones is not None:
+        return await anyones.handler(press)
+    if customer is None:
+        return press.no_longer_valid()
+    await record(ctx.uow, ctx.now, customer.id, "button", "in",  # type: ignore[arg-type]
+                 action=press.key.action, value=press.value)
+    route = BUTTONS.first(Kind.BUTTON, press.key.action)
+    if route is None:
+        return press.no_longer_valid()
+    return await route.handler(press, customer)
+
+
+def _reply(req: Request, customer: Customer | None, text: str,
            keyboard: Keyboard | None = None) -> Send:
     log = LogAs(customer.id) if customer is not None and customer.id is not None else None
-    return Send(update.chat.id, text, keyboard=keyboard, log=log)
+    return Send(req.chat_id, text, keyboard=keyboard, log=log)
 
 
-async def on_start(update: Update, ctx: Context, customer: Customer | None) -> list[Effect]:
+async def on_start(req: Request, customer: Customer | None) -> list[Effect]:
     """/start [payload]: bind the chat to a customer record, then ask for consent."""
+    update, ctx = req.update, req.ctx
     payload = update.command_args
     if (campaign_id := deeplink.campaign_of(payload)) is not None:
         if customer is not None:
             await offers.count_start(ctx, customer, campaign_id)
         payload = ""  # then a start like any other
     if payload and payload != deeplink.COMMUNITY:
-        return await _start_with_link(update, ctx, customer, payload)
+        return await _start_with_link(req, customer, payload)
     if customer is None:
-        tr = ctx.tr(update.user.language_code)
         customer = await customers.register_unlinked(
-            ctx.uow, ctx.now, update.user, update.chat.id, tr.language,
+            ctx.uow, ctx.now, update.user, update.chat.id, req.tr.language,
             ctx.config.default_timezone,
         )
-    return await _welcome(update, ctx, customer)
+    return await _welcome(req, customer)
 
 
-async def _start_with_link(
-    update: Update, ctx: Context, current: Customer | None, payload: str
-) -> list[Effect]:
-    _ = ctx.tr(current.language if current else update.user.language_code).gettext
+async def _start_with_link(req: Request, current: Customer | None, payload: str
+                           ) -> list[Effect]:
+    update, ctx, _ = req.update, req.ctx, req._
     customer_id = deeplink.verify(payload, ctx.config.link_secret)
     if customer_id is None:
-        return [_reply(update, current, _(
+        return [_reply(req, current, _(
             "Sorry, this link is not valid. Please open the link exactly as the business "
             "sent it to you."))]
     link = await customers.bind(ctx.uow, ctx.now, customer_id, update.user, update.chat.id)
     if link.outcome is customers.LinkOutcome.UNKNOWN:
-        return [_reply(update, current, _(
+        return [_reply(req, current, _(
             "Sorry, this link is no longer valid. Please ask the business for a new one."))]
     if link.outcome is customers.LinkOutcome.OTHER_RECORD:
-        return [_reply(update, current, _(
+        return [_reply(req, current, _(
             "Your Telegram account is already connected to another customer record. Please "
             "contact the business to have them merged."))]
     if link.outcome is customers.LinkOutcome.TAKEN:
-        return [_reply(update, current, _(
+        return [_reply(req, current, _(
             "This link is already connected to another Telegram account. If that is a "
             "mistake, please contact the business."))]
     assert link.customer is not None
@@ -98,14 +125,15 @@ async def _start_with_link(
         await languages.adopt_telegram_language(
             ctx.uow, ctx.now, link.customer, ctx.catalogs.normalize(link.customer.language),
             ctx.catalogs.normalize(update.user.language_code), ctx.catalogs.default)
-    return await _welcome(update, ctx, link.customer)
+    return await _welcome(req, link.customer)
 
 
-async def _welcome(update: Update, ctx: Context, customer: Customer) -> list[Effect]:
-    _ = ctx.tr(customer.language).gettext
+async def _welcome(req: Request, customer: Customer) -> list[Effect]:
+    # The record just linked or made may speak another language than the one asking.
+    _ = req.ctx.tr(customer.language).gettext
     name = escape(customer.name)
     if customer.service_consent:
-        return [_reply(update, customer, _(
+        return [_reply(req, customer, _(
             "Welcome back, {name}! You will get care messages and short surveys here. "
             "Send /stop at any time to stop them.").format(name=name))]
     text = _(
@@ -113,27 +141,26 @@ async def _welcome(update: Update, ctx: Context, customer: Customer) -> list[Eff
         "services: care tips and short one-tap surveys.\n\nMay we message you? You can say "
         "stop at any time with /stop."
     ).format(name=name)
-    return [_reply(update, customer, text, await consent_keyboard(ctx, customer))]
+    return [_reply(req, customer, text, await consent_keyboard(req.ctx, customer))]
 
 
-async def on_stop(update: Update, ctx: Context, customer: Customer | None) -> list[Effect]:
+async def on_stop(req: Request, customer: Customer | None) -> list[Effect]:
     """/stop: withdraw consent to every proactive message."""
-    _ = ctx.tr(customer.language if customer else update.user.language_code).gettext
+    _, ctx = req._, req.ctx
     if customer is None or not await consent.withdraw_all(ctx.uow, ctx.now, customer, "/stop"):
-        return [_reply(update, customer, _(
+        return [_reply(req, customer, _(
             "You are not receiving any messages from us. Send /start if you change your mind."))]
-    return [_reply(update, customer, _(
+    return [_reply(req, customer, _(
         "Done: we will not send you any more messages. Send /start if you change your mind."))]
 
 
-async def on_help(update: Update, ctx: Context, customer: Customer | None) -> list[Effect]:
+async def on_help(req: Request, customer: Customer | None) -> list[Effect]:
     """/help: what this bot does and the commands a customer has."""
-    tr = ctx.tr(customer.language if customer else update.user.language_code)
-    intro = tr.gettext(
+    intro = req._(
         "I keep you in touch with the business after your purchases: care tips, short "
         "surveys, and a direct line to the support team.")
-    menu = "\n".join(f"/{name} — {about}" for name, about in command_menu(tr))
-    return [_reply(update, customer, f"{intro}\n\n{menu}")]
+    menu = "\n".join(f"/{name} — {about}" for name, about in command_menu(req.tr))
+    return [_reply(req, customer, f"{intro}\n\n{menu}")]
 
 
 # The commands a customer has, for /help and for Telegram's command menu.
@@ -152,29 +179,19 @@ def command_menu(tr: Translator) -> list[tuple[str, str]]:
     return [(name, tr.gettext(about)) for name, about in MENU]
 
 
-async def on_unknown_command(
-    update: Update, ctx: Context, customer: Customer | None
-) -> list[Effect]:
-    _ = ctx.tr(customer.language if customer else update.user.language_code).gettext
-    return [_reply(update, customer, _("Sorry, I don't know that command. Send /help to see "
-                                       "what I can do."))]
+async def on_unknown_command(req: Request, customer: Customer | None) -> list[Effect]:
+    return [_reply(req, customer, req._("Sorry, I don't know that command. Send /help to see "
+                                        "what I can do."))]
 
 
-COMMANDS: dict[str, Handler] = {
-    "start": on_start, "stop": on_stop, "language": language.on_language, "help": on_help,
-    "settings": consent_settings.on_settings, "mydata": my_data.on_mydata,
-    "forget": my_data.on_forget,
-}
-
-
-async def on_message(update: Update, ctx: Context, customer: Customer | None) -> list[Effect]:
+async def on_message(req: Request, customer: Customer | None) -> list[Effect]:
     """Plain text or media: a survey comment, a message for an open case, or a hint."""
-    _ = ctx.tr(customer.language if customer else update.user.language_code).gettext
+    update, ctx, _ = req.update, req.ctx, req._
     if customer is None:
-        return [_reply(update, None, _("Hello! Send /start to connect with us."))]
+        return [_reply(req, None, _("Hello! Send /start to connect with us."))]
     text = update.text or update.caption or ""
     if text_length(text) > TEXT_LIMIT:  # no real client sends more: a forged update
-        return [_reply(update, customer, _(
+        return [_reply(req, customer, _(
             "Sorry, that message is too long for me. Please keep it under 4096 characters."))]
     awaiting = await ctx.uow.surveys.awaiting_comment(customer.id)  # type: ignore[arg-type]
     if awaiting is not None and (text or update.media):
@@ -185,139 +202,128 @@ async def on_message(update: Update, ctx: Context, customer: Customer | None) ->
     case = await ctx.uow.cases.open_for(customer.id)  # type: ignore[arg-type]
     if case is not None:
         return await casework.relay_to_staff(update, ctx, customer, case.id, text)  # type: ignore[arg-type]
-    return [_reply(update, customer, _(
+    return [_reply(req, customer, _(
         "Thank you for your message! I am an automated assistant. If you need help, answer "
         "one of our surveys or send /help."))]
 
 
-async def on_button(update: Update, ctx: Context, customer: Customer | None) -> list[Effect]:
-    assert update.callback_id is not None
-    _ = ctx.tr(customer.language if customer else update.user.language_code).gettext
-    key = await resolve(ctx.uow, update.callback_data, update.chat.id)
-    if key is not None and key.action == campaign_message.TEST:  # a marketer's test send
-        return await offers.on_test_button(update, ctx, customer, key.subject_id, key.value)
-    if key is not None and key.action in marketer.ACTIONS:  # in a marketer's own chat
-        return await marketer.on_button(update, ctx, key)
-    if key is None or customer is None:
-        return [Toast(update.callback_id, _("This button is no longer valid."))]
-    await record(ctx.uow, ctx.now, customer.id, "button", "in",  # type: ignore[arg-type]
-                 action=key.action, value=key.value)
-    action = BUTTONS.get(key.action)
-    if action is None:
-        return [Toast(update.callback_id, _("This button is no longer valid."))]
-    return await action(update, ctx, customer, key.subject_id, key.value)
-
-
-async def on_consent(
-    update: Update, ctx: Context, customer: Customer, subject: int, value: str
-) -> list[Effect]:
-    _ = ctx.tr(customer.language).gettext
-    assert update.callback_id is not None and update.message_id is not None
-    if subject != customer.id:
-        return [Toast(update.callback_id, _("This button is not for you."))]
-    granted = value == "yes"
-    await customers.set_service_consent(ctx.uow, ctx.now, customer, granted, "button")
+async def on_consent(press: Press, customer: Customer) -> list[Effect]:
+    _ = press._
+    if press.subject != customer.id:
+        return [press.toast(_("This button is not for you."))]
+    granted = press.value == "yes"
+    await customers.set_service_consent(press.ctx.uow, press.ctx.now, customer, granted,
+                                        "button")
     text = (_("Thank you! We will keep in touch here. Send /stop at any time to stop.")
             if granted else
             _("All right, we will not message you. Send /start if you change your mind."))
-    return [Edit(update.chat.id, update.message_id, text), Toast(update.callback_id)]
+    return [Edit(press.chat_id, press.message_id, text), press.toast()]
 
 
-async def on_survey(
-    update: Update, ctx: Context, customer: Customer, subject: int, value: str
-) -> list[Effect]:
+async def on_survey(press: Press, customer: Customer) -> list[Effect]:
     """A score button: take the answer, then ask what went wrong or say thank you."""
-    tr = ctx.tr(customer.language)
-    _ = tr.gettext
-    assert update.callback_id is not None and update.message_id is not None
-    invitation = await ctx.uow.surveys.invitation(subject)
+    ctx, tr, _ = press.ctx, press.tr, press._
+    invitation = await ctx.uow.surveys.invitation(press.subject)
     definition = ctx.surveys.get(invitation.survey_key) if invitation else None
     if invitation is None or definition is None:
-        return [Toast(update.callback_id, _("This button is no longer valid."))]
+        return press.no_longer_valid()
     try:
-        score = parse_score(definition, value)
+        score = parse_score(definition, press.value)
     except InvalidScore:
-        return [Toast(update.callback_id, _("This button is no longer valid."))]
+        return press.no_longer_valid()
     result = await answers.answer(ctx.uow, ctx.now, invitation, customer, definition, score)
     if result.outcome is answers.Outcome.NOT_YOURS:
-        return [Toast(update.callback_id, _("This button is not for you."))]
+        return [press.toast(_("This button is not for you."))]
     if result.outcome is answers.Outcome.ALREADY_ANSWERED:
-        return [Toast(update.callback_id, _("You have already answered this survey. Thank you!"))]
+        return [press.toast(_("You have already answered this survey. Thank you!"))]
     if result.outcome is answers.Outcome.CLOSED:
         # Its buttons should be gone already; taking them off again costs nothing.
-        return [Edit(update.chat.id, update.message_id, survey_closed(ctx, tr, definition)),
-                Toast(update.callback_id, _("Sorry, this survey has closed."))]
+        return [Edit(press.chat_id, press.message_id, survey_closed(ctx, tr, definition)),
+                press.toast(_("Sorry, this survey has closed."))]
     assert result.answer is not None
     effects: list[Effect] = [
-        Edit(update.chat.id, update.message_id, survey_answered(ctx, tr, definition, score)),
-        Toast(update.callback_id, _("Thank you!")),
+        Edit(press.chat_id, press.message_id, survey_answered(ctx, tr, definition, score)),
+        press.toast(_("Thank you!")),
     ]
     if result.answer.negative:
         text, keyboard = await reason_prompt(ctx, customer, result.answer, definition)
-        effects.append(_reply(update, customer, text, keyboard))
+        effects.append(_reply(press, customer, text, keyboard))
     elif (thanks := definition.thanks_for(score)) is not None:
         text, link = thanks_message(ctx, tr, thanks)
-        effects.append(_reply(update, customer, text, link))
+        effects.append(_reply(press, customer, text, link))
     return effects
 
 
-async def on_reason(
-    update: Update, ctx: Context, customer: Customer, subject: int, value: str
-) -> list[Effect]:
+async def on_reason(press: Press, customer: Customer) -> list[Effect]:
     """A reason chip after a low score: kept on the answer; the comment is still welcome."""
-    tr = ctx.tr(customer.language)
-    _ = tr.gettext
-    assert update.callback_id is not None and update.message_id is not None
-    answer = await ctx.uow.surveys.answer(subject)
+    ctx, tr, _ = press.ctx, press.tr, press._
+    answer = await ctx.uow.surveys.answer(press.subject)
     definition = ctx.surveys.get(answer.survey_key) if answer else None
-    reason = definition.reason(value) if definition else None
+    reason = definition.reason(press.value) if definition else None
     if answer is None or answer.customer_id != customer.id or reason is None:
-        return [Toast(update.callback_id, _("This button is no longer valid."))]
+        return press.no_longer_valid()
     if not await answers.set_reason(ctx.uow, ctx.now, answer, reason.key):
-        return [Toast(update.callback_id, _("Already done. Thank you!"))]
+        return [press.toast(_("Already done. Thank you!"))]
     chosen = escape(said(ctx, tr, reason.text))
     if answer.comment_state != CommentState.AWAITING:  # the case is open already
-        return [Edit(update.chat.id, update.message_id,
+        return [Edit(press.chat_id, press.message_id,
                      _("Noted: {reason}. Thank you!").format(reason=chosen)),
-                Toast(update.callback_id, _("Thank you!"))]
-    skip = await ctx.button(_("Skip"), "comment_skip", answer.id, update.chat.id)
+                press.toast(_("Thank you!"))]
+    skip = await ctx.button(_("Skip"), "comment_skip", answer.id, press.chat_id)
     text = _("Noted: {reason}. Would you like to tell us more? Write it in a message, or "
              "press Skip.").format(reason=chosen)
-    return [Edit(update.chat.id, update.message_id, text, Keyboard.of([skip])),
-            Toast(update.callback_id, _("Thank you!"))]
+    return [Edit(press.chat_id, press.message_id, text, Keyboard.of([skip])),
+            press.toast(_("Thank you!"))]
 
 
-async def on_comment_skip(
-    update: Update, ctx: Context, customer: Customer, subject: int, value: str
-) -> list[Effect]:
+async def on_comment_skip(press: Press, customer: Customer) -> list[Effect]:
     """Skip after a low score: no comment; the case opens now."""
-    tr = ctx.tr(customer.language)
-    _ = tr.gettext
-    assert update.callback_id is not None and update.message_id is not None
-    answer = await ctx.uow.surveys.answer(subject)
+    ctx, tr, _ = press.ctx, press.tr, press._
+    answer = await ctx.uow.surveys.answer(press.subject)
     if answer is None or answer.customer_id != customer.id:
-        return [Toast(update.callback_id, _("This button is no longer valid."))]
+        return press.no_longer_valid()
     if not await answers.close_comment(ctx.uow, ctx.now, answer, None):
-        return [Toast(update.callback_id, _("Already done. Thank you!"))]
+        return [press.toast(_("Already done. Thank you!"))]
     definition = ctx.surveys.get(answer.survey_key)
     reason = definition.reason(answer.reason) if definition and answer.reason else None
     text = (_("Noted: {reason}. Thank you!").format(reason=escape(said(ctx, tr, reason.text)))
             if reason else _("We are sorry to hear that."))
-    edit = Edit(update.chat.id, update.message_id, text)
-    opened = await casework.open_case(update, ctx, customer, answer)
-    return [edit, Toast(update.callback_id), *opened]
+    edit = Edit(press.chat_id, press.message_id, text)
+    opened = await casework.open_case(press.update, ctx, customer, answer)
+    return [edit, press.toast(), *opened]
 
 
-ButtonHandler = Callable[[Update, Context, Customer, int, str], Awaitable[list[Effect]]]
-BUTTONS: dict[str, ButtonHandler] = {
-    "consent": on_consent,
-    "survey": on_survey,
-    "survey_reason": on_reason,
-    "comment_skip": on_comment_skip,
-    "case_confirm": casework.on_case_confirm,
-    "language": language.on_choice,
-    campaign_message.OFFER: offers.on_offer,
-    campaign_message.UNSUBSCRIBE: offers.on_unsubscribe,
-    "consent_set": consent_settings.on_consent_set,
-    "forget": my_data.on_forget_answer,
-}
+# --- the routes -------------------------------------------------------------------------
+
+ROUTES: Router[Handler] = Router(
+    command("start", on_start),
+    command("stop", on_stop),
+    command("language", language.on_language),
+    command("help", on_help),
+    command("settings", consent_settings.on_settings),
+    command("mydata", my_data.on_mydata),
+    command("forget", my_data.on_forget),
+    command(None, on_unknown_command),
+    message(on_message),
+)
+
+# Buttons that reach someone without a customer record too: a marketer's test message and
+# campaign desk, in the marketer's own chat. Not written into any customer's timeline.
+ANYONES_BUTTONS: Router[AnyonesButton] = Router(
+    pressed(campaign_message.TEST, offers.on_test_button),
+    pressed(marketer.ACTIONS, marketer.on_press),
+)
+
+# The customer's own buttons, by the action their key was made for.
+BUTTONS: Router[ButtonHandler] = Router(
+    pressed("consent", on_consent),
+    pressed("survey", on_survey),
+    pressed("survey_reason", on_reason),
+    pressed("comment_skip", on_comment_skip),
+    pressed("case_confirm", casework.on_case_confirm),
+    pressed("language", language.on_choice),
+    pressed(campaign_message.OFFER, offers.on_offer),
+    pressed(campaign_message.UNSUBSCRIBE, offers.on_unsubscribe),
+    pressed("consent_set", consent_settings.on_consent_set),
+    pressed("forget", my_data.on_forget_answer),
+)

@@ -8,9 +8,10 @@ from html import escape
 from careloop.customers import consent
 from careloop.customers.consent import ConsentCategory
 from careloop.handlers.context import Context
-from careloop.kernel.effects import Edit, Effect, LogAs, Send, Toast
+from careloop.handlers.middleware import Press, Request
+from careloop.kernel.effects import Edit, Effect, LogAs, Send
 from careloop.kernel.i18n import N_, Translator
-from careloop.kernel.updates import Keyboard, Update
+from careloop.kernel.updates import Keyboard
 from careloop.storage.models import Customer
 
 CATEGORY_NAMES = {
@@ -56,26 +57,23 @@ async def settings_keyboard(ctx: Context, tr: Translator, customer: Customer) ->
     return Keyboard.of(*rows)
 
 
-async def on_settings(update: Update, ctx: Context, customer: Customer | None) -> list[Effect]:
+async def on_settings(req: Request, customer: Customer | None) -> list[Effect]:
     """/settings: the consents, each with its time and text version, and buttons."""
-    tr = ctx.tr(customer.language if customer else update.user.language_code)
     if customer is None or customer.chat_id is None:
-        return [Send(update.chat.id, tr.gettext("Hello! Send /start to connect with us."))]
-    return [Send(update.chat.id, settings_text(tr, customer),
-                 keyboard=await settings_keyboard(ctx, tr, customer),
+        return [Send(req.chat_id, req._("Hello! Send /start to connect with us."))]
+    return [Send(req.chat_id, settings_text(req.tr, customer),
+                 keyboard=await settings_keyboard(req.ctx, req.tr, customer),
                  log=LogAs(customer.id))]  # type: ignore[arg-type]
 
 
-async def on_consent_set(
-    update: Update, ctx: Context, customer: Customer, subject: int, value: str
-) -> list[Effect]:
+async def on_consent_set(press: Press, customer: Customer) -> list[Effect]:
     """A /settings button: one category on or off."""
-    tr = ctx.tr(customer.language)
-    assert update.callback_id is not None and update.message_id is not None
-    name, _sep, state = value.partition(":")
-    if subject != customer.id or name not in set(ConsentCategory) or state not in ("on", "off"):
-        return [Toast(update.callback_id, tr.gettext("This button is no longer valid."))]
+    name, _sep, state = press.value.partition(":")
+    if (press.subject != customer.id or name not in set(ConsentCategory)
+            or state not in ("on", "off")):
+        return press.no_longer_valid()
+    ctx = press.ctx
     await consent.set_consent(ctx.uow, ctx.now, customer, name, state == "on", "/settings")
-    return [Edit(update.chat.id, update.message_id, settings_text(tr, customer),
-                 await settings_keyboard(ctx, tr, customer)),
-            Toast(update.callback_id, tr.gettext("Saved."))]
+    return [Edit(press.chat_id, press.message_id, settings_text(press.tr, customer),
+                 await settings_keyboard(ctx, press.tr, customer)),
+            press.toast(press._("Saved."))]

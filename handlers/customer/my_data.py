@@ -7,23 +7,22 @@ import json
 
 from careloop.customers import audit, consent, privacy
 from careloop.handlers.casework import redraw_cards
-from careloop.handlers.context import Context
-from careloop.kernel.effects import Edit, Effect, LogAs, Send, Toast
-from careloop.kernel.updates import Keyboard, Update, Upload
+from careloop.handlers.middleware import Press, Request
+from careloop.kernel.effects import Edit, Effect, LogAs, Send
+from careloop.kernel.updates import Keyboard, Upload
 from careloop.storage.models import Customer
 
 
-async def on_mydata(update: Update, ctx: Context, customer: Customer | None) -> list[Effect]:
+async def on_mydata(req: Request, customer: Customer | None) -> list[Effect]:
     """/mydata: the export as a file with a short readable summary, a few times a day."""
-    tr = ctx.tr(customer.language if customer else update.user.language_code)
-    _ = tr.gettext
+    ctx, tr, _ = req.ctx, req.tr, req._
     if customer is None:
-        return [Send(update.chat.id, _("We keep no data about you. Send /start to connect "
+        return [Send(req.chat_id, _("We keep no data about you. Send /start to connect "
                                        "with us."))]
     assert customer.id is not None
     per_day = ctx.config.export_per_day
     if await privacy.exports_left(ctx.uow, ctx.now, customer, per_day) == 0:
-        return [Send(update.chat.id, tr.ngettext(
+        return [Send(req.chat_id, tr.ngettext(
             "You can ask for your data {n} time a day. Please try again tomorrow.",
             "You can ask for your data {n} times a day. Please try again tomorrow.",
             per_day).format(n=per_day), log=LogAs(customer.id))]
@@ -49,20 +48,19 @@ async def on_mydata(update: Update, ctx: Context, customer: Customer | None) -> 
     ])
     data = json.dumps(exported.document, ensure_ascii=False, indent=2).encode("utf-8")
     name = f"my-data-{ctx.now:%Y-%m-%d}.json"
-    return [Send(update.chat.id, summary, upload=Upload(name, data),
+    return [Send(req.chat_id, summary, upload=Upload(name, data),
                  log=LogAs(customer.id, kind="export"))]
 
 
-async def on_forget(update: Update, ctx: Context, customer: Customer | None) -> list[Effect]:
+async def on_forget(req: Request, customer: Customer | None) -> list[Effect]:
     """/forget: asks first; erasure cannot be undone."""
-    tr = ctx.tr(customer.language if customer else update.user.language_code)
-    _ = tr.gettext
+    _ = req._
     if customer is None:
-        return [Send(update.chat.id, _("We keep no data about you."))]
-    chat = update.chat.id
+        return [Send(req.chat_id, _("We keep no data about you."))]
+    chat = req.chat_id
     keyboard = Keyboard.of(
-        [await ctx.button(_("Yes, erase my data"), "forget", customer.id, chat, "yes")],
-        [await ctx.button(_("No, keep it"), "forget", customer.id, chat, "no")],
+        [await req.ctx.button(_("Yes, erase my data"), "forget", customer.id, chat, "yes")],
+        [await req.ctx.button(_("No, keep it"), "forget", customer.id, chat, "no")],
     )
     return [Send(chat, _(
         "Erase your data? We will delete your name, your Telegram account's link, your "
@@ -71,22 +69,18 @@ async def on_forget(update: Update, ctx: Context, customer: Customer | None) -> 
         log=LogAs(customer.id))]  # type: ignore[arg-type]
 
 
-async def on_forget_answer(
-    update: Update, ctx: Context, customer: Customer, subject: int, value: str
-) -> list[Effect]:
-    tr = ctx.tr(customer.language)
-    _ = tr.gettext
-    assert update.callback_id is not None and update.message_id is not None
-    if subject != customer.id:
-        return [Toast(update.callback_id, _("This button is not for you."))]
-    if value != "yes":
-        return [Edit(update.chat.id, update.message_id, _("All right, nothing was erased.")),
-                Toast(update.callback_id)]
+async def on_forget_answer(press: Press, customer: Customer) -> list[Effect]:
+    ctx, _ = press.ctx, press._
+    if press.subject != customer.id:
+        return [press.toast(_("This button is not for you."))]
+    if press.value != "yes":
+        return [Edit(press.chat_id, press.message_id, _("All right, nothing was erased.")),
+                press.toast()]
     await privacy.erase(ctx.uow, ctx.now, customer, audit.Actor.CUSTOMER,
                         ctx.config.staff_chat_id)
     # Not logged to the timeline: there is no one left to log it for.
-    effects: list[Effect] = [Edit(update.chat.id, update.message_id, _(
+    effects: list[Effect] = [Edit(press.chat_id, press.message_id, _(
         "Done: your data has been erased. If you write to us again, you start as a new "
-        "customer.")), Toast(update.callback_id)]
+        "customer.")), press.toast()]
     # The cards in the staff group show the name and the comment: they are redrawn without.
     return effects + await redraw_cards(ctx, customer.id)  # type: ignore[arg-type]

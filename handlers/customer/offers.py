@@ -7,9 +7,10 @@ from careloop.campaigns import lifecycle as campaigns
 from careloop.campaigns.spec import CampaignSpec
 from careloop.customers import directory as customers
 from careloop.handlers.context import Context
+from careloop.handlers.middleware import Press
 from careloop.handlers.views.campaign_message import in_language
-from careloop.kernel.effects import Effect, LogAs, Send, Toast
-from careloop.kernel.updates import Button, Keyboard, Update
+from careloop.kernel.effects import Effect, LogAs, Send
+from careloop.kernel.updates import Button, Keyboard
 from careloop.storage.models import Customer, Touch
 
 
@@ -23,49 +24,41 @@ async def _touch_and_spec(ctx: Context, touch_id: int, customer: Customer
     return (touch, campaigns.spec_of(campaign)) if campaign else None
 
 
-async def on_offer(update: Update, ctx: Context, customer: Customer, subject: int,
-                   value: str) -> list[Effect]:
+async def on_offer(press: Press, customer: Customer) -> list[Effect]:
     """The tracked offer button: counted, then answered with the offer's link."""
-    tr = ctx.tr(customer.language)
-    assert update.callback_id is not None
-    found = await _touch_and_spec(ctx, subject, customer)
+    ctx = press.ctx
+    found = await _touch_and_spec(ctx, press.subject, customer)
     variant = found[1].variant(found[0].variant or "") if found else None
     if found is None or variant is None or variant.button is None:
-        return [Toast(update.callback_id, tr.gettext("This button is no longer valid."))]
+        return press.no_longer_valid()
     await campaigns.respond(ctx.uow, ctx.now, found[0], "tap")
-    label = in_language(variant.button.text, tr.language, ctx.catalogs.default)
-    return [Toast(update.callback_id),
-            Send(update.chat.id, tr.gettext("Here is your offer:"),
+    label = in_language(variant.button.text, press.tr.language, ctx.catalogs.default)
+    return [press.toast(),
+            Send(press.chat_id, press._("Here is your offer:"),
                  keyboard=Keyboard.of([Button(label, url=variant.button.url)]),
                  log=LogAs(customer.id))]  # type: ignore[arg-type]
 
 
-async def on_unsubscribe(update: Update, ctx: Context, customer: Customer, subject: int,
-                         value: str) -> list[Effect]:
+async def on_unsubscribe(press: Press, customer: Customer) -> list[Effect]:
     """One tap: no more offers, at once. Care messages and surveys are not affected."""
-    _ = ctx.tr(customer.language).gettext
-    assert update.callback_id is not None
-    found = await _touch_and_spec(ctx, subject, customer)
+    ctx, _ = press.ctx, press._
+    found = await _touch_and_spec(ctx, press.subject, customer)
     if found is None:
-        return [Toast(update.callback_id, _("This button is no longer valid."))]
+        return press.no_longer_valid()
     changed = await customers.set_marketing_consent(ctx.uow, ctx.now, customer, False,
                                                     "unsubscribe button")
     await campaigns.respond(ctx.uow, ctx.now, found[0], "unsubscribe")
     if not changed:
-        return [Toast(update.callback_id, _("You are already unsubscribed from offers."))]
-    return [Toast(update.callback_id, _("Unsubscribed.")),
-            Send(update.chat.id, _(
+        return [press.toast(_("You are already unsubscribed from offers."))]
+    return [press.toast(_("Unsubscribed.")),
+            Send(press.chat_id, _(
                 "Done: you will get no more offers from us. Messages about your purchases "
                 "and services are not affected."), log=LogAs(customer.id))]  # type: ignore[arg-type]
 
 
-async def on_test_button(update: Update, ctx: Context, customer: Customer | None,
-                         subject: int, value: str) -> list[Effect]:
+async def on_test_button(press: Press) -> list[Effect]:
     """A button on a marketer's test message: it does nothing but say so."""
-    language = customer.language if customer else update.user.language_code
-    assert update.callback_id is not None
-    return [Toast(update.callback_id, ctx.tr(language).gettext(
-        "This is a test message: its buttons do nothing."))]
+    return [press.toast(press._("This is a test message: its buttons do nothing."))]
 
 
 async def count_start(ctx: Context, customer: Customer, campaign_id: int) -> None:

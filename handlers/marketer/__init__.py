@@ -1,38 +1,74 @@
 """Marketers in their private chat with the bot: the /campaign wizard, /campaigns, and the
-buttons that test, start, pause, resume and cancel a campaign. Only marketers and admins."""
+buttons that test, start, pause, resume and cancel a campaign. Only marketers and admins.
+
+Its routes come before the customer's in the private chat; what they do not take (most
+messages) falls through to the customer's routes. Marketers read their Telegram language."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
 from careloop.handlers.context import Context
-from careloop.handlers.marketer import desk, wizard
+from careloop.handlers.marketer import access, desk, wizard
+from careloop.handlers.marketer.access import CAMPAIGN_ROLES
+from careloop.handlers.middleware import Press, Request
+from careloop.handlers.routing import Kind, Router, command, message, pressed
 from careloop.kernel.effects import Effect
 from careloop.kernel.updates import Update
-from careloop.storage.models import CallbackKey
+from careloop.storage.models import StaffMember
 
-COMMANDS = frozenset({"campaign", "campaigns"})
-ACTIONS = frozenset({desk.ACTION, wizard.ACTION})
+Handler = Callable[[Request, StaffMember], Awaitable[list[Effect]]]
+ButtonHandler = Callable[[Press, StaffMember], Awaitable[list[Effect]]]
 
 
-async def takes(update: Update, ctx: Context) -> bool:
-    """Is this private message for the marketer's side: a campaign command, or an answer to
-    the wizard of a staff member who is writing a campaign?"""
-    if update.command in COMMANDS:
-        return True
-    if update.is_button or (update.command is not None and update.command != "cancel"):
-        return False
+async def _numbered(update: Update, ctx: Context) -> bool:
+    return update.command_args.strip().isdigit()
+
+
+async def _writing(update: Update, ctx: Context) -> bool:
+    """Is a staff member writing a campaign? Then their messages and /cancel answer it."""
     member = await ctx.uow.staff.by_telegram_user(update.user.id)
     return member is not None and await ctx.uow.campaigns.draft(member.id) is not None  # type: ignore[arg-type]
 
 
-async def handle(update: Update, ctx: Context) -> list[Effect]:
-    if update.command == "campaigns":
-        return await desk.on_list(update, ctx)
-    if update.command == "campaign" and update.command_args.strip().isdigit():
-        return await desk.on_card(update, ctx, int(update.command_args))
-    return await wizard.on_message(update, ctx)
+ROUTES: Router[Handler] = Router(
+    command("campaigns", desk.on_list, roles=CAMPAIGN_ROLES),
+    command("campaign", desk.on_card, roles=CAMPAIGN_ROLES, when=_numbered),
+    command("campaign", wizard.on_start, roles=CAMPAIGN_ROLES),
+    command("cancel", wizard.on_cancel, roles=CAMPAIGN_ROLES, when=_writing),
+    message(wizard.on_answer, roles=CAMPAIGN_ROLES, when=_writing),
+)
+
+BUTTONS: Router[ButtonHandler] = Router(
+    pressed(desk.ACTION, desk.on_button, roles=CAMPAIGN_ROLES),
+    pressed(wizard.ACTION, wizard.on_button, roles=CAMPAIGN_ROLES),
+)
+ACTIONS = BUTTONS.names()
 
 
-async def on_button(update: Update, ctx: Context, key: CallbackKey) -> list[Effect]:
-    if key.action == wizard.ACTION:
-        return await wizard.on_button(update, ctx, key)
-    return await desk.on_button(update, ctx, key)
+def _reader(update: Update, ctx: Context) -> Request:
+    return Request(update, ctx, ctx.tr(update.user.language_code))
+
+
+async def handle(update: Update, ctx: Context) -> list[Effect] | None:
+    route = await ROUTES.pick(update, ctx)
+    if route is None:
+        return None
+    req = _reader(update, ctx)
+    member = await ctx.uow.staff.by_telegram_user(update.user.id)
+    if member is None or not route.allows(member.role):
+        return access.refusal(req)
+    return await route.handler(req, member)
+
+
+async def on_press(press: Press) -> list[Effect]:
+    """A campaign button, its key checked by the private chat it was pressed in."""
+    press = replace(press, tr=_reader(press.update, press.ctx).tr)
+    route = BUTTONS.first(Kind.BUTTON, press.key.action)
+    if route is None:
+        return press.no_longer_valid()
+    member = await press.ctx.uow.staff.by_telegram_user(press.update.user.id)
+    if member is None or not route.allows(member.role):
+        return access.refusal(press)
+    return await route.handler(press, member)

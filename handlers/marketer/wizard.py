@@ -22,10 +22,11 @@ from careloop.campaigns.loader import (
 from careloop.campaigns.spec import CampaignSpec, OfferButton, Schedule, Variant
 from careloop.handlers.context import Context
 from careloop.handlers.marketer import access, desk
-from careloop.kernel.effects import Effect, Send, Toast
+from careloop.handlers.middleware import Press, Request
+from careloop.kernel.effects import Effect, Send
 from careloop.kernel.i18n import Translator
-from careloop.kernel.updates import Keyboard, Update
-from careloop.storage.models import CallbackKey, CampaignDraft, StaffMember
+from careloop.kernel.updates import Keyboard
+from careloop.storage.models import CampaignDraft, StaffMember
 
 ACTION = "campaign_wizard"
 # The buttons that answer a step: their value, and the step each answers.
@@ -104,54 +105,62 @@ async def _keyboard(ctx: Context, tr: Translator, step: str, member: StaffMember
     return Keyboard.of([await ctx.button(labels[value], ACTION, member.id, chat_id, value)])
 
 
-async def on_message(update: Update, ctx: Context) -> list[Effect]:
-    member = await access.marketer(update, ctx)
-    if member is None:
-        return access.refusal(update, ctx)
+async def on_start(req: Request, member: StaffMember) -> list[Effect]:
+    """/campaign: a new campaign from its first question; one being written starts over."""
     assert member.id is not None
-    tr = ctx.tr(update.user.language_code)
-    if update.command == "cancel":
-        await ctx.uow.campaigns.drop_draft(member.id)
-        return [Send(update.chat.id, tr.gettext("Stopped; nothing was saved."))]
-    draft = await ctx.uow.campaigns.draft(member.id)
-    if update.command == "campaign" or draft is None:
-        draft = CampaignDraft(staff_id=member.id, step="name", data={}, updated_at=ctx.now)
-        await ctx.uow.campaigns.save_draft(draft)
-        return [Send(update.chat.id, _ask(tr, "name"))]
-    return await _answer(update, ctx, tr, member, draft, update.text or update.caption or "",
+    draft = await req.ctx.uow.campaigns.draft(member.id)
+    if draft is None:
+        draft = CampaignDraft(staff_id=member.id, step="name", data={}, updated_at=req.ctx.now)
+    else:
+        draft.step, draft.data, draft.updated_at = "name", {}, req.ctx.now
+    await req.ctx.uow.campaigns.save_draft(draft)
+    return [Send(req.chat_id, _ask(req.tr, "name"))]
+
+
+async def on_cancel(req: Request, member: StaffMember) -> list[Effect]:
+    """/cancel while writing a campaign: the draft is dropped."""
+    assert member.id is not None
+    await req.ctx.uow.campaigns.drop_draft(member.id)
+    return [Send(req.chat_id, req._("Stopped; nothing was saved."))]
+
+
+async def on_answer(req: Request, member: StaffMember) -> list[Effect]:
+    """Text or a photo while writing a campaign: the answer to the current question."""
+    assert member.id is not None
+    draft = await req.ctx.uow.campaigns.draft(member.id)
+    if draft is None:  # dropped since the route took the message
+        return await on_start(req, member)
+    update = req.update
+    return await _answer(req, member, draft, update.text or update.caption or "",
                          photo=update.media.file_id if update.media and
                          update.media.kind == "photo" else None)
 
 
-async def on_button(update: Update, ctx: Context, key: CallbackKey) -> list[Effect]:
-    assert update.callback_id is not None
-    member = await access.marketer(update, ctx)
-    if member is None or member.id != key.subject_id:
-        return access.refusal(update, ctx)
-    tr = ctx.tr(update.user.language_code)
-    draft = await ctx.uow.campaigns.draft(member.id)
-    if draft is None or draft.step != CHOICES.get(key.value):
-        return [Toast(update.callback_id, tr.gettext("This button is no longer valid."))]
-    return [Toast(update.callback_id),
-            *await _answer(update, ctx, tr, member, draft, key.value)]
+async def on_button(press: Press, member: StaffMember) -> list[Effect]:
+    if member.id != press.subject:
+        return access.refusal(press)
+    draft = await press.ctx.uow.campaigns.draft(press.subject)
+    if draft is None or draft.step != CHOICES.get(press.value):
+        return press.no_longer_valid()
+    return [press.toast(), *await _answer(press, member, draft, press.value)]
 
 
-async def _answer(update: Update, ctx: Context, tr: Translator, member: StaffMember,
-                  draft: CampaignDraft, text: str, *, photo: str | None = None
-                  ) -> list[Effect]:
+async def _answer(req: Request, member: StaffMember, draft: CampaignDraft, text: str, *,
+                  photo: str | None = None) -> list[Effect]:
     """Check the answer to the current step; ask again with the reason, or go on."""
     assert member.id is not None
+    ctx, tr = req.ctx, req.tr
     data = dict(draft.data)
     try:
         step = take_answer(draft.step, text.strip(), data, photo)
     except (BadValue, message.BadMessage) as exc:
         again = tr.gettext("Sorry, that does not work: {problem}. Please try again.").format(
             problem=escape(str(exc)))
-        return [Send(update.chat.id, again,
-                     keyboard=await _keyboard(ctx, tr, draft.step, member, update.chat.id))]
+        return [Send(req.chat_id, again,
+                     keyboard=await _keyboard(ctx, tr, draft.step, member, req.chat_id))]
     if step is None:
         await ctx.uow.campaigns.drop_draft(member.id)
-        return await _finish(update, ctx, member, data)
+        return await _finish(req, member, data)
     ask = _ask(tr, step)
     if step == draft.step:  # one more language: say which the text is in so far
         ask = tr.gettext("Added. Written in: {languages}.").format(
@@ -159,8 +168,8 @@ async def _answer(update: Update, ctx: Context, tr: Translator, member: StaffMem
         ) + "\n\n" + ask
     draft.step, draft.data, draft.updated_at = step, data, ctx.now
     await ctx.uow.campaigns.save_draft(draft)
-    return [Send(update.chat.id, ask,
-                 keyboard=await _keyboard(ctx, tr, step, member, update.chat.id))]
+    return [Send(req.chat_id, ask,
+                 keyboard=await _keyboard(ctx, tr, step, member, req.chat_id))]
 
 
 def take_answer(step: str, text: str, data: dict[str, object], photo: str | None = None
@@ -231,9 +240,9 @@ def spec_of_answers(data: dict[str, object], language: str) -> CampaignSpec:
                         schedule=parse_when(str(data["when"])))
 
 
-async def _finish(update: Update, ctx: Context, member: StaffMember,
-                  data: dict[str, object]) -> list[Effect]:
+async def _finish(req: Request, member: StaffMember, data: dict[str, object]) -> list[Effect]:
     # The marketer writes in the business's language: customers in others get that text.
+    ctx = req.ctx
     spec = spec_of_answers(data, ctx.catalogs.default)
     campaign = await campaigns.create(ctx.uow, ctx.now, spec, created_by=member.id)
-    return await desk.card(update, ctx, campaign, created=True)
+    return await desk.card(req, campaign, created=True)

@@ -3,39 +3,32 @@
 from __future__ import annotations
 
 from careloop.cases import lifecycle as cases
-from careloop.handlers.buttons import resolve
 from careloop.handlers.casework import refresh_card
 from careloop.handlers.context import Context
-from careloop.handlers.staff.access import case_handler
-from careloop.kernel.effects import Effect, LogAs, Send, Toast, TopicState
-from careloop.kernel.updates import Keyboard, Update
-from careloop.storage.models import Case
+from careloop.handlers.middleware import Press
+from careloop.kernel.effects import Effect, LogAs, Send, TopicState
+from careloop.kernel.updates import Keyboard
+from careloop.storage.models import Case, StaffMember
 
-_ACTIONS = {"case_claim": cases.CaseAction.CLAIM, "case_resolve": cases.CaseAction.RESOLVE}
+# The case card's buttons, by the action their key was made for.
+ACTIONS = {"case_claim": cases.CaseAction.CLAIM, "case_resolve": cases.CaseAction.RESOLVE}
 
 
-async def on_button(update: Update, ctx: Context) -> list[Effect]:
-    _ = ctx.staff_tr.gettext
-    assert update.callback_id is not None and update.message_id is not None
-    key = await resolve(ctx.uow, update.callback_data, update.chat.id)
-    if key is None or key.action not in _ACTIONS:
-        return [Toast(update.callback_id, _("This button is no longer valid."))]
-    member = await case_handler(update, ctx)
-    if member is None:
-        return [Toast(update.callback_id, _("Sorry, only support staff can handle cases."))]
-    case = await ctx.uow.cases.get(key.subject_id)
+async def on_case_button(press: Press, member: StaffMember) -> list[Effect]:
+    ctx, _ = press.ctx, press._
+    case = await ctx.uow.cases.get(press.subject)
     if case is None:
-        return [Toast(update.callback_id, _("This case no longer exists."))]
-    action = _ACTIONS[key.action]
+        return [press.toast(_("This case no longer exists."))]
+    action = ACTIONS[press.key.action]
     try:
         await cases.apply(ctx.uow, ctx.now, case, action, member)
     except cases.InvalidTransition as exc:
-        return [Toast(update.callback_id, already(ctx, exc.state).format(id=case.id))]
+        return [press.toast(already(ctx, exc.state).format(id=case.id))]
     effects: list[Effect] = [*await refresh_card(ctx, case)]
     if action is cases.CaseAction.CLAIM:
-        effects.append(Toast(update.callback_id, _("You claimed case #{id}.").format(id=case.id)))
+        effects.append(press.toast(_("You claimed case #{id}.").format(id=case.id)))
         return effects
-    effects.append(Toast(update.callback_id, _("Case #{id} resolved.").format(id=case.id)))
+    effects.append(press.toast(_("Case #{id} resolved.").format(id=case.id)))
     effects.extend(await ask_customer_to_confirm(ctx, case))
     if case.topic_id is not None and ctx.config.staff_chat_id is not None:
         effects.append(TopicState(ctx.config.staff_chat_id, case.topic_id, closed=True))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from html import escape
 
@@ -10,9 +10,10 @@ from careloop.cases import lifecycle as cases
 from careloop.customers import audit
 from careloop.handlers.casework import refresh_card
 from careloop.handlers.context import Context
+from careloop.handlers.middleware import Request
 from careloop.handlers.rounds import desk
-from careloop.handlers.staff import restrict, stats
-from careloop.handlers.staff.access import CASE_ROLES, LEAD_ROLES, member
+from careloop.handlers.staff import stats
+from careloop.handlers.staff.access import CASE_ROLES
 from careloop.handlers.staff.buttons import already
 from careloop.handlers.staff.restrict import restrictions
 from careloop.handlers.staff.thread import answer_here, case_in_thread, case_number
@@ -21,37 +22,15 @@ from careloop.handlers.views.case_card import case_parts, history_line
 from careloop.handlers.views.labels import customer_name, state_name
 from careloop.kernel.effects import Effect
 from careloop.kernel.messenger import TEXT_LIMIT, clip, text_length
-from careloop.kernel.updates import Update
 from careloop.storage.models import CardState, Case, StaffMember
 
 LISTED = 30
 HISTORY = 15
 
-Command = Callable[[Update, Context, StaffMember], Awaitable[list[Effect]]]
 
-
-async def on_command(update: Update, ctx: Context) -> list[Effect]:
-    """Commands need a registered staff member; cases need a role that handles them."""
-    _ = ctx.staff_tr.gettext
-    assert update.command is not None
-    if update.command not in COMMANDS:
-        if await member(update, ctx) is None:
-            return []  # perhaps another bot's command: not ours to answer
-        return [answer_here(update, _("I don't know that command. Send /help for the list."))]
-    staff = await member(update, ctx)
-    if staff is None:
-        return [answer_here(update, _(
-            "Sorry, only registered staff can use this bot here. Ask an admin to add you."))]
-    handler, roles = COMMANDS[update.command]
-    if staff.role not in roles:
-        return [answer_here(update, _("Sorry, your role ({role}) cannot use /{command}.").format(
-            role=staff.role, command=update.command))]
-    return await handler(update, ctx, staff)
-
-
-async def on_help(update: Update, ctx: Context, staff: StaffMember) -> list[Effect]:
+async def on_help(req: Request, staff: StaffMember) -> list[Effect]:
     """/help: how the case desk works and its commands."""
-    _ = ctx.staff_tr.gettext
+    _ = req._
     lines = [
         _("New cases appear here. Claim one with its button, answer the customer by writing "
           "in the case's topic or replying to its messages, and press Resolve when it is "
@@ -67,12 +46,12 @@ async def on_help(update: Update, ctx: Context, staff: StaffMember) -> list[Effe
         _("/mute EXTERNAL_ID reason, /unmute EXTERNAL_ID — stop or restart passing this "
           "customer's messages to the group (leads and admins)"),
     ]
-    return [answer_here(update, "\n".join(lines))]
+    return [answer_here(req.update, "\n".join(lines))]
 
 
-async def on_cases(update: Update, ctx: Context, staff: StaffMember) -> list[Effect]:
+async def on_cases(req: Request, staff: StaffMember) -> list[Effect]:
     """/cases [mine|overdue]: the active cases, most urgent and oldest first."""
-    _ = ctx.staff_tr.gettext
+    update, ctx, _ = req.update, req.ctx, req._
     which = update.command_args.strip().lower()
     if which not in ("", "open", "mine", "overdue"):
         return [answer_here(update, _("Use /cases, /cases mine or /cases overdue."))]
@@ -116,9 +95,9 @@ async def _case_lines(ctx: Context, listed: Sequence[Case]) -> list[str]:
     return lines
 
 
-async def on_case(update: Update, ctx: Context, staff: StaffMember) -> list[Effect]:
+async def on_case(req: Request, staff: StaffMember) -> list[Effect]:
     """/case N: a fresh card for the case, in its topic when the group is a forum."""
-    _ = ctx.staff_tr.gettext
+    update, ctx, _ = req.update, req.ctx, req._
     args = update.command_args.split()
     number = case_number(args[0]) if len(args) == 1 else None
     if number is None:
@@ -139,10 +118,9 @@ async def on_case(update: Update, ctx: Context, staff: StaffMember) -> list[Effe
     return effects
 
 
-async def on_history(update: Update, ctx: Context, staff: StaffMember) -> list[Effect]:
+async def on_history(req: Request, staff: StaffMember) -> list[Effect]:
     """/history EXTERNAL_ID, or /history in a case's thread: the customer's recent history."""
-    _ = ctx.staff_tr.gettext
-    tr = ctx.staff_tr
+    update, ctx, tr, _ = req.update, req.ctx, req.tr, req._
     wanted = update.command_args.strip()
     if wanted:
         customer = await ctx.uow.customers.by_external_id(wanted[:64])
@@ -178,9 +156,9 @@ async def on_history(update: Update, ctx: Context, staff: StaffMember) -> list[E
     return [answer_here(update, clip(text, TEXT_LIMIT) if len(lines) <= kept + 1 else text)]
 
 
-async def on_assign(update: Update, ctx: Context, staff: StaffMember) -> list[Effect]:
+async def on_assign(req: Request, staff: StaffMember) -> list[Effect]:
     """/assign N @username (or /assign @username in the case's thread)."""
-    _ = ctx.staff_tr.gettext
+    update, ctx, _ = req.update, req.ctx, req._
     args = update.command_args.split(maxsplit=1)
     number = case_number(args[0]) if args else None
     if number is not None:
@@ -207,9 +185,9 @@ async def on_assign(update: Update, ctx: Context, staff: StaffMember) -> list[Ef
             id=case.id, name=escape(assignee.name or who.strip())))]
 
 
-async def on_note(update: Update, ctx: Context, staff: StaffMember) -> list[Effect]:
+async def on_note(req: Request, staff: StaffMember) -> list[Effect]:
     """/note text in a case's thread (or /note N text): an internal note, never relayed."""
-    _ = ctx.staff_tr.gettext
+    update, ctx, _ = req.update, req.ctx, req._
     text = update.command_args
     case = await case_in_thread(update, ctx)
     if case is None:
@@ -228,23 +206,8 @@ async def on_note(update: Update, ctx: Context, staff: StaffMember) -> list[Effe
         "📝 Note added to case #{id}. The customer does not see it.").format(id=case.id))]
 
 
-async def on_stats(update: Update, ctx: Context, staff: StaffMember) -> list[Effect]:
+async def on_stats(req: Request, staff: StaffMember) -> list[Effect]:
     """/stats [DAYS]: the numbers, for every registered role."""
+    ctx = req.ctx
     return await stats.on_stats(
-        update, ctx, reason_label=ctx.surveys.reason_label(ctx.staff_tr, ctx.catalogs.default))
-
-
-ANY_STAFF = frozenset({*CASE_ROLES, "marketer"})
-
-COMMANDS: dict[str, tuple[Command, frozenset[str]]] = {
-    "help": (on_help, ANY_STAFF),
-    "cases": (on_cases, CASE_ROLES),
-    "case": (on_case, CASE_ROLES),
-    "history": (on_history, CASE_ROLES),
-    "assign": (on_assign, LEAD_ROLES),
-    "note": (on_note, CASE_ROLES),
-    "stats": (on_stats, ANY_STAFF),
-    "block": (restrict.on_block, LEAD_ROLES),
-    "mute": (restrict.on_mute, LEAD_ROLES),
-    "unmute": (restrict.on_unmute, LEAD_ROLES),
-}
+        req.update, ctx, reason_label=ctx.surveys.reason_label(req.tr, ctx.catalogs.default))

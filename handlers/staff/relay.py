@@ -7,16 +7,15 @@ from html import escape
 
 from careloop.cases import lifecycle as cases
 from careloop.handlers.casework import refresh_card
-from careloop.handlers.context import Context
+from careloop.handlers.middleware import Request
 from careloop.handlers.staff.access import case_handler
 from careloop.handlers.staff.thread import answer_here, case_in_thread
 from careloop.kernel.effects import Effect, LogAs, Send
 from careloop.kernel.messenger import CAPTION_LIMIT, TEXT_LIMIT, text_length
-from careloop.kernel.updates import Update
 
 
-async def on_message(update: Update, ctx: Context) -> list[Effect]:
-    _ = ctx.staff_tr.gettext
+async def on_message(req: Request) -> list[Effect]:
+    update, ctx, _ = req.update, req.ctx, req._
     case = await case_in_thread(update, ctx)
     if case is None:
         return []  # staff talking among themselves
@@ -33,7 +32,7 @@ async def on_message(update: Update, ctx: Context) -> list[Effect]:
     heading = ctx.tr(customer.language).gettext("💬 Our support team:")
     room = (CAPTION_LIMIT if update.media else TEXT_LIMIT) - text_length(heading) - 1
     if text_length(text) > room:
-        return [answer_here(update, ctx.staff_tr.ngettext(
+        return [answer_here(update, req.tr.ngettext(
             "That is too long to pass on: please keep it under {n} character.",
             "That is too long to pass on: please keep it under {n} characters.", room,
         ).format(n=room))]

@@ -7,6 +7,7 @@ from html import escape
 
 from careloop.customers import audit, privacy
 from careloop.handlers.context import Context
+from careloop.handlers.middleware import Request
 from careloop.handlers.staff.thread import answer_here, case_in_thread
 from careloop.handlers.views.labels import customer_name
 from careloop.kernel.effects import Effect
@@ -40,15 +41,15 @@ async def _target(update: Update, ctx: Context) -> tuple[Customer | None, str, s
     return None, rest.strip(), first
 
 
-async def on_block(update: Update, ctx: Context, staff: StaffMember) -> list[Effect]:
+async def on_block(req: Request, staff: StaffMember) -> list[Effect]:
     """/block EXTERNAL_ID reason: no proactive message of any kind reaches them again."""
-    _ = ctx.staff_tr.gettext
+    update, ctx, _ = req.update, req.ctx, req._
     customer, reason, word = await _target(update, ctx)
     if customer is None or not reason:
-        return [_usage(update, ctx, word if customer is None else "", _(
+        return [_usage(req, word if customer is None else "", _(
             "Use /block and the customer's id and a reason, for example /block C-1001 asked "
             "never to be contacted (in a case's thread, just /block and the reason)."))]
-    name = escape(customer_name(ctx.staff_tr, customer))
+    name = escape(customer_name(req.tr, customer))
     if not await privacy.block(ctx.uow, ctx.now, customer, reason, audit.Actor.STAFF,
                                staff=staff):
         return [answer_here(update, _("{name} is already on the do-not-contact list.").format(
@@ -58,25 +59,24 @@ async def on_block(update: Update, ctx: Context, staff: StaffMember) -> list[Eff
         "reach them again.").format(name=name))]
 
 
-async def on_mute(update: Update, ctx: Context, staff: StaffMember) -> list[Effect]:
+async def on_mute(req: Request, staff: StaffMember) -> list[Effect]:
     """/mute EXTERNAL_ID reason: their messages stay in the timeline, not in the group."""
-    return await _muting(update, ctx, staff, muted=True)
+    return await _muting(req, staff, muted=True)
 
 
-async def on_unmute(update: Update, ctx: Context, staff: StaffMember) -> list[Effect]:
-    return await _muting(update, ctx, staff, muted=False)
+async def on_unmute(req: Request, staff: StaffMember) -> list[Effect]:
+    return await _muting(req, staff, muted=False)
 
 
-async def _muting(update: Update, ctx: Context, staff: StaffMember, *, muted: bool
-                  ) -> list[Effect]:
-    _ = ctx.staff_tr.gettext
+async def _muting(req: Request, staff: StaffMember, *, muted: bool) -> list[Effect]:
+    update, ctx, _ = req.update, req.ctx, req._
     customer, reason, word = await _target(update, ctx)
     if customer is None or (muted and not reason):
-        return [_usage(update, ctx, word if customer is None else "", _(
+        return [_usage(req, word if customer is None else "", _(
             "Use /mute and the customer's id and a reason, for example /mute C-1001 abusive "
             "language (in a case's thread, just /mute and the reason).") if muted else _(
             "Use /unmute and the customer's id, for example /unmute C-1001."))]
-    name = escape(customer_name(ctx.staff_tr, customer))
+    name = escape(customer_name(req.tr, customer))
     changed = await privacy.mute(ctx.uow, ctx.now, customer, muted, reason, audit.Actor.STAFF,
                                  staff=staff)
     if muted:
@@ -88,10 +88,9 @@ async def _muting(update: Update, ctx: Context, staff: StaffMember, *, muted: bo
     return [answer_here(update, text.format(name=name))]
 
 
-def _usage(update: Update, ctx: Context, word: str, usage: str) -> Effect:
+def _usage(req: Request, word: str, usage: str) -> Effect:
     """An id that names nobody is said so; anything else gets the usage."""
     if word and not word.startswith("#"):
-        found_nobody = ctx.staff_tr.gettext("No customer has the id {id}.").format(
-            id=escape(word[:64]))
-        return answer_here(update, f"{found_nobody}\n{usage}")
-    return answer_here(update, usage)
+        found_nobody = req._("No customer has the id {id}.").format(id=escape(word[:64]))
+        return answer_here(req.update, f"{found_nobody}\n{usage}")
+    return answer_here(req.update, usage)

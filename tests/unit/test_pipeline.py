@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from careloop.bot.app import Storage, build_app
 from careloop.bot.settings import Settings
+from careloop.handlers.routing import Router, pressed
 from careloop.kernel.clock import ManualClock
 from careloop.kernel.messenger import Sent
 from careloop.kernel.updates import Chat, ChatKind, Keyboard, Media, Update, User
@@ -63,7 +64,7 @@ async def test_a_failing_handler_keeps_nothing_and_apologises(
     messenger = RecordingMessenger()
     app = build_app(Settings(link_secret="k"), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
     await app.pipeline.process(_start(1))
-    monkeypatch.setitem(customer_handlers.BUTTONS, "consent", broken)
+    monkeypatch.setattr(customer_handlers, "BUTTONS", Router(pressed("consent", broken)))
     async with storage.uow() as uow:
         key = (await uow.session.exec(__import__("sqlmodel").select(
             __import__("careloop.storage.models", fromlist=["CallbackKey"]).CallbackKey))).first()
@@ -83,7 +84,7 @@ async def test_the_apology_is_in_the_language_of_whoever_pressed(
 ) -> None:
     """A customer reads their stored language, staff the staff group's."""
     from careloop.handlers import customer as customer_handlers
-    from careloop.handlers.staff import buttons as staff_buttons
+    from careloop.handlers import staff as staff_handlers
     from careloop.storage.models import CallbackKey
 
     async def broken(*_: object) -> list:
@@ -96,8 +97,8 @@ async def test_the_apology_is_in_the_language_of_whoever_pressed(
                    user=User(7, "美玲", language_code="zh-hant"), message_id=1,
                    text="/start", command="start")
     await app.pipeline.process(start)
-    monkeypatch.setitem(customer_handlers.BUTTONS, "consent", broken)
-    monkeypatch.setattr(staff_buttons, "resolve", broken)
+    monkeypatch.setattr(customer_handlers, "BUTTONS", Router(pressed("consent", broken)))
+    monkeypatch.setattr(staff_handlers, "check_press", broken)  # the staff group's key check
     async with storage.uow() as uow:
         key = (await uow.session.exec(__import__("sqlmodel").select(CallbackKey))).first()
     # Her Telegram has since switched to English; what careloop stored for her counts.
