@@ -57,7 +57,7 @@ _BOT = {
         from aiogram.client.telegram import TelegramAPIServer
 
         import handlers
-        from careloop.bot.runtime.aiogram_runtime import embed
+        from careloop.bot.embed import embed_aiogram
         from careloop.bot.settings import load_settings
 
 
@@ -67,7 +67,7 @@ _BOT = {
             client = Bot(settings.bot_token.get_secret_value(), session=AiohttpSession(api=api))
             dispatcher = Dispatcher()
             dispatcher.include_router(handlers.router)
-            embed(dispatcher, client, settings)
+            embed_aiogram(dispatcher, client, settings)
             await dispatcher.start_polling(client, handle_as_tasks=False)
 
 
@@ -81,7 +81,7 @@ _BOT = {
         from telegram.ext import ApplicationBuilder
 
         import handlers
-        from careloop.bot.runtime.ptb_runtime import embed
+        from careloop.bot.embed import embed_ptb
         from careloop.bot.settings import load_settings
 
 
@@ -94,7 +94,7 @@ _BOT = {
                            .base_file_url(f"{base}/file/bot")
                            .build())
             application.add_handler(handlers.ping_handler)
-            embed(application, settings)
+            embed_ptb(application, settings)
             application.run_polling(allowed_updates=Update.ALL_TYPES)
         ''',
 }
