@@ -61,11 +61,13 @@ def message_problems(message: Message, plurals: int) -> list[str]:
     if message.fuzzy:
         return ["fuzzy"]
     if isinstance(message.id, str):
-        sources, strings = [message.id], [message.string]
+        # A singular entry's string is text; anything else counts as untranslated.
+        sources = [message.id]
+        strings = [message.string if isinstance(message.string, str) else ""]
     else:
         singular, plural = message.id[0], message.id[1]
-        strings = list(message.string) if isinstance(message.string, (tuple, list)) else [
-            message.string]
+        strings = ([str(form) for form in message.string]
+                   if isinstance(message.string, (tuple, list)) else [message.string or ""])
         if len(strings) != plurals:
             return [f"{len(strings)} plural forms instead of {plurals}"]
         # Every form but the first may serve many numbers (ru: 2–4 and 5–20 and 21…).
@@ -103,7 +105,7 @@ def fill_source(path: Path) -> int:
             if not message.string or message.fuzzy:
                 message.string = message.id
                 filled += 1
-        elif not all(message.string) or message.fuzzy:
+        elif not all(message.string or ()) or message.fuzzy:
             message.string = (message.id[0], message.id[1])
             filled += 1
         message.flags.discard("fuzzy")

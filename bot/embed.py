@@ -85,7 +85,7 @@ def embed_aiogram(dispatcher: Dispatcher, bot: Bot, settings: Settings, *,
         settings, messenger, storage=storage, clock=clock, staff_forum=staff_forum))
 
 
-def embed_ptb(application: Application, settings: Settings, *,  # type: ignore[type-arg]
+def embed_ptb(application: Application, settings: Settings, *,
               storage: Storage | None = None, clock: Clock | None = None,
               staff_forum: bool = False, group: int = 0) -> Embedded:
     """Add careloop to a host's PTB Application, on the host's Bot and event loop.

@@ -192,6 +192,7 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     try:
+        # The overrides are checked by the settings model, which says what is wrong.
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         err = exc.errors()[0]

@@ -105,7 +105,6 @@ async def start(uow: UnitOfWork, now: datetime, campaign: Campaign, *, confirm_a
     reach = 0 if spec.to_community else len((await find_audience(uow, spec, now)).recipients)
     if reach > confirm_above and not confirmed:
         return Started(None, reach)
-    assert campaign.id is not None
     if not await uow.campaigns.move(campaign.id, STARTABLE, CampaignState.ACTIVE,
                                     started_at=now,
                                     next_run_at=run_at(spec, first, timezone, now),
@@ -116,7 +115,6 @@ async def start(uow: UnitOfWork, now: datetime, campaign: Campaign, *, confirm_a
 
 async def pause(uow: UnitOfWork, campaign: Campaign) -> int:
     """Stop planning runs and hold the messages not yet sent; returns how many were held."""
-    assert campaign.id is not None
     if not await uow.campaigns.move(campaign.id, PAUSABLE, CampaignState.PAUSED):
         raise CampaignProblem(f"campaign {campaign.id} is {campaign.state}; only a started "
                               "campaign pauses")
@@ -126,7 +124,6 @@ async def pause(uow: UnitOfWork, campaign: Campaign) -> int:
 async def resume(uow: UnitOfWork, now: datetime, campaign: Campaign, timezone: str) -> int:
     """Release the held messages and plan runs again; a monthly run whose day passed while
     paused is skipped, not sent late. Returns how many messages were released."""
-    assert campaign.id is not None
     values: dict[str, object] = {}
     state = CampaignState.ACTIVE if campaign.next_occurrence else CampaignState.FINISHED
     spec = spec_of(campaign)
@@ -146,7 +143,6 @@ async def resume(uow: UnitOfWork, now: datetime, campaign: Campaign, timezone: s
 
 async def cancel(uow: UnitOfWork, campaign: Campaign) -> int:
     """End the campaign for good: no more runs, and nothing not yet sent goes out."""
-    assert campaign.id is not None
     if not await uow.campaigns.move(campaign.id, CANCELLABLE, CampaignState.CANCELLED,
                                     next_run_at=None):
         raise CampaignProblem(f"campaign {campaign.id} is already {campaign.state}")
@@ -164,7 +160,6 @@ async def plan_run(uow: UnitOfWork, now: datetime, campaign: Campaign, timezone:
     (a community post is sent by the round after this commit). The run's unique occurrence
     and the conditional move of the campaign make this happen once; None if another process
     did it first."""
-    assert campaign.id is not None
     if (campaign.state != CampaignState.ACTIVE or campaign.next_occurrence is None
             or campaign.next_run_at is None or campaign.next_run_at > now):
         return None  # planned (or paused, or cancelled) since it was found due
@@ -188,7 +183,6 @@ async def plan_run(uow: UnitOfWork, now: datetime, campaign: Campaign, timezone:
     run = await uow.campaigns.add_run(CampaignRun(
         campaign_id=campaign.id, occurrence=occurrence.key, planned_at=now,
         targeted=len(found.recipients), excluded=dict(found.excluded)))
-    assert run.id is not None
     await uow.campaigns.add_touches(
         _touch(run.id, campaign.id, customer, occurrence.due(customer.timezone, now), now,
                draw(spec.variants, campaign.id, customer.id).name)
@@ -211,7 +205,7 @@ async def respond(uow: UnitOfWork, now: datetime, touch: Touch, kind: str) -> bo
     run = await uow.campaigns.run(touch.campaign_run_id)
     assert run is not None
     counted = await uow.campaigns.respond(CampaignResponse(
-        campaign_id=run.campaign_id, run_id=run.id, customer_id=touch.customer_id,  # type: ignore[arg-type]
+        campaign_id=run.campaign_id, run_id=run.id, customer_id=touch.customer_id,
         variant=touch.variant, kind=kind, at=now))
     if counted:
         await record(uow, now, touch.customer_id, "campaign", "in", response=kind,
@@ -272,7 +266,6 @@ def _outcome(state: str, error: str | None) -> str:
 
 
 async def stats(uow: UnitOfWork, campaign: Campaign) -> Stats:
-    assert campaign.id is not None
     result = Stats(campaign)
     for defined in spec_of(campaign).variants:
         result.variants[defined.name] = VariantStats()

@@ -37,7 +37,6 @@ class Audience:
             last_purchases: Mapping[int, datetime]) -> None:
         """Sort more of the customers in: a recipient, an exclusion, or not in the segment."""
         for customer in customers:
-            assert customer.id is not None
             if not in_segment(segment, customer, now, month, last_purchases.get(customer.id)):
                 continue
             if problem := consent_problem(customer, Category.MARKETING):

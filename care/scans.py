@@ -50,7 +50,7 @@ async def birthday_scan(uow: UnitOfWork, now: datetime, playbook: Playbook) -> i
         customers = await uow.customers.contactable_born_on(
             sorted(birthday_candidates(now)), marketing=rule.category is Category.MARKETING)
         for customer in customers:
-            assert customer.id is not None and customer.birthday is not None
+            assert customer.birthday is not None
             due = birthday_due(customer.birthday, rule.at, now, customer.timezone)
             if due is None:
                 continue

@@ -98,7 +98,6 @@ async def add_event(
     if source_id is not None and not SOURCE_ID.match(source_id):
         raise BadEvent("event id must be 1-128 letters, digits or . _ : / -", field="id")
     attrs = check_attrs(attrs)
-    assert customer.id is not None
     if source_id is not None and (seen := await uow.events.by_source_id(source_id)):
         return Scheduled(seen, [], 0, repeated=True)
     occurred_at = occurred_at.astimezone(UTC)  # one instant, one idempotency key

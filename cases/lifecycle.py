@@ -88,7 +88,6 @@ async def open_case(
             question=question,
         )
     )
-    assert case.id is not None
     await record(uow, now, customer_id, "case", "note", case_id=case.id, state="open",
                  priority=priority)
     return case
@@ -101,7 +100,6 @@ async def apply(
     """Move a case on, or raise InvalidTransition leaving it untouched."""
     before = CaseState(case.state)
     after = next_state(before, action)
-    assert case.id is not None
     if not await uow.cases.move(case.id, before, after):
         # Someone else moved it first (another process, a concurrent webhook).
         await uow.session.refresh(case)
@@ -131,7 +129,6 @@ async def assign(
 ) -> None:
     """Give the case to `assignee`: an open case is claimed for them, a claimed one changes
     hands; a resolved or closed one raises InvalidTransition."""
-    assert case.id is not None
     if CaseState(case.state) in (CaseState.OPEN, CaseState.REOPENED):
         await apply(uow, now, case, CaseAction.CLAIM, assignee)
     elif case.state != CaseState.CLAIMED:
@@ -153,6 +150,5 @@ async def add_note(
 
 async def answered_by_staff(uow: UnitOfWork, now: datetime, case: Case) -> None:
     """A staff reply reached the customer: the first one stops the SLA clock."""
-    assert case.id is not None
     if await uow.cases.first_response(case.id, now):
         await uow.session.refresh(case)

@@ -82,5 +82,5 @@ async def _note(uow: UnitOfWork, at: datetime, customer: Customer, action: str,
     # A removal is the administrators' doing, not the customer's.
     direction = "note" if action == MemberStatus.REMOVED else "in"
     # `carried`: it happened before the account was linked, and was moved in at linking.
-    await record(uow, at, customer.id, TIMELINE_KIND, direction,  # type: ignore[arg-type]
+    await record(uow, at, customer.id, TIMELINE_KIND, direction,
                  action=action, carried=carried or None)

@@ -75,7 +75,7 @@ async def set_consent(
         return False
     text = apply(customer, category, value, now)
     uow.session.add(customer)
-    await record(uow, now, customer.id, "consent", "in", category=category.value,  # type: ignore[arg-type]
+    await record(uow, now, customer.id, "consent", "in", category=category.value,
                  granted=value, via=via, version=text)
     return True
 
@@ -93,7 +93,7 @@ async def carry_over(uow: UnitOfWork, now: datetime, source: Customer, target: C
             continue
         value, text = granted(source, category), version(source, category)
         _write(target, category, value, decided, text)
-        await record(uow, now, target.id, "consent", "in", category=category.value,  # type: ignore[arg-type]
+        await record(uow, now, target.id, "consent", "in", category=category.value,
                      granted=value, via="linking", version=text)
     uow.session.add(target)
 

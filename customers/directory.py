@@ -284,7 +284,7 @@ async def bind(uow: UnitOfWork, now: datetime, customer_id: int, user: User, cha
         community.release(stub)
         uow.session.add(stub)
         await uow.session.flush()
-        await record(uow, now, stub.id, "linked", "note", moved_to=customer.id)  # type: ignore[arg-type]
+        await record(uow, now, stub.id, "linked", "note", moved_to=customer.id)
     customer.telegram_user_id = user.id
     customer.chat_id = chat_id
     uow.session.add(customer)
@@ -310,7 +310,7 @@ async def register_unlinked(
             created_at=now,
         )
     )
-    await record(uow, now, customer.id, "registered", "in")  # type: ignore[arg-type]
+    await record(uow, now, customer.id, "registered", "in")
     await community.adopt(uow, now, customer)
     return customer
 
@@ -330,7 +330,7 @@ async def note_reachable(uow: UnitOfWork, now: datetime, customer: Customer) -> 
     if customer.unreachable:
         customer.unreachable = False
         uow.session.add(customer)
-        await record(uow, now, customer.id, "reachable", "in")  # type: ignore[arg-type]
+        await record(uow, now, customer.id, "reachable", "in")
 
 
 async def set_service_consent(

@@ -19,7 +19,7 @@ async def set_language(
     before = customer.language
     customer.language = language
     uow.session.add(customer)
-    await record(uow, now, customer.id, "language", "in", language=language,  # type: ignore[arg-type]
+    await record(uow, now, customer.id, "language", "in", language=language,
                  was=before, via=via)
     return True
 

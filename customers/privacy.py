@@ -39,7 +39,6 @@ class Export:
 
 
 async def export(uow: UnitOfWork, customer: Customer) -> Export:
-    assert customer.id is not None
     entries = await uow.timeline.of(customer.id)
     answers = await uow.privacy.answers_of(customer.id)
     cases = await uow.privacy.cases_of(customer.id)
@@ -68,7 +67,7 @@ async def export(uow: UnitOfWork, customer: Customer) -> Export:
 
 async def exports_left(uow: UnitOfWork, now: datetime, customer: Customer, per_day: int) -> int:
     """How many more exports this customer may ask for in the rolling day."""
-    done = await uow.privacy.audit_count(customer.id, audit.Action.EXPORTED,  # type: ignore[arg-type]
+    done = await uow.privacy.audit_count(customer.id, audit.Action.EXPORTED,
                                          now - EXPORT_WINDOW)
     return max(per_day - done, 0)
 
@@ -86,10 +85,9 @@ async def erase(
 ) -> Erased:
     """Take out the customer's personal data and keep the anonymous record: scores, counts
     and times stay, so reports do not change. The person, if they come back, is new."""
-    assert customer.id is not None
     cases = await uow.privacy.cases_of(customer.id)
     messages = await uow.privacy.forget_chat(
-        customer.id, customer.chat_id, [c.id for c in cases if c.id is not None], staff_chat_id)
+        customer.id, customer.chat_id, [c.id for c in cases], staff_chat_id)
     texts = await uow.privacy.erase_texts(customer.id)
     comments = await uow.privacy.erase_comments(customer.id)
     await uow.privacy.erase_event_details(customer.id)
@@ -130,7 +128,7 @@ async def block(
     customer.do_not_contact = True
     customer.do_not_contact_reason = clean_reason(reason)
     uow.session.add(customer)
-    await record(uow, now, customer.id, "do_not_contact", "note")  # type: ignore[arg-type]
+    await record(uow, now, customer.id, "do_not_contact", "note")
     await audit.log(uow, now, actor, audit.Action.BLOCKED, customer.id, staff=staff,
                     reason=customer.do_not_contact_reason)
     return True
@@ -147,7 +145,7 @@ async def mute(
     customer.muted = muted
     customer.muted_reason = clean_reason(reason) if muted else None
     uow.session.add(customer)
-    await record(uow, now, customer.id, "muted" if muted else "unmuted", "note")  # type: ignore[arg-type]
+    await record(uow, now, customer.id, "muted" if muted else "unmuted", "note")
     await audit.log(uow, now, actor, audit.Action.MUTED if muted else audit.Action.UNMUTED,
                     customer.id, staff=staff, reason=clean_reason(reason))
     return True

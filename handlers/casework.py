@@ -18,7 +18,7 @@ from careloop.surveys.scoring import case_priority
 
 
 def _reply(update: Update, customer: Customer, text: str) -> Send:
-    return Send(update.chat.id, text, log=LogAs(customer.id))  # type: ignore[arg-type]
+    return Send(update.chat.id, text, log=LogAs(customer.id))
 
 
 async def open_case(
@@ -27,14 +27,14 @@ async def open_case(
     """Open a case for a low score; its card goes to the staff group through the desk."""
     _ = ctx.tr(customer.language).gettext
     priority = case_priority(ctx.surveys.get(answer.survey_key), answer.score, customer.tier)
-    case = await cases.open_case(ctx.uow, ctx.now, customer.id, priority, answer.id,  # type: ignore[arg-type]
+    case = await cases.open_case(ctx.uow, ctx.now, customer.id, priority, answer.id,
                                  ctx.config.sla)
     effects: list[Effect] = [_reply(update, customer, _(
         "Thank you for telling us. Someone from our team will look into it and reply to you "
         "here."))]
     effects += await desk.post_cards(ctx)
     if update.media is not None:  # the photo follows its card, into the case's thread
-        effects += await relay_to_staff(update, ctx, customer, case.id,  # type: ignore[arg-type]
+        effects += await relay_to_staff(update, ctx, customer, case.id,
                                         update.caption or "")
     return effects
 
@@ -83,13 +83,12 @@ async def on_case_confirm(press: Press, customer: Customer) -> list[Effect]:
         effects.append(TopicState(staff_chat, case.topic_id, closed=False))
     effects += await refresh_card(ctx, case)
     effects.append(Send(staff_chat, notice.format(id=case.id),
-                        case_link=CaseLink(case.id)))  # type: ignore[arg-type]
+                        case_link=CaseLink(case.id)))
     return effects
 
 
 async def refresh_card(ctx: Context, case: Case) -> list[Edit]:
     """Show the case's new state on its latest card, if it has one yet."""
-    assert case.id is not None
     card = await ctx.uow.cases.card_of(case.id)
     if card is None:
         return []

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TextIO
 
 from careloop.bot.app import Storage
 from careloop.care.templates import CARE_TEMPLATES
@@ -31,7 +32,7 @@ CUSTOMERS_CSV = (
 )
 
 
-async def run_demo(locale: str | None = None, out: object = None) -> int:
+async def run_demo(locale: str | None = None, out: TextIO | None = None) -> int:
     stream = out or sys.stdout
     catalogs = Catalogs()
     language = catalogs.normalize(locale) if locale else "en"
@@ -55,11 +56,11 @@ async def run_demo(locale: str | None = None, out: object = None) -> int:
     return 0
 
 
-def _say(stream: object, line: str = "") -> None:
-    print(line, file=stream)  # type: ignore[call-overload]
+def _say(stream: TextIO, line: str = "") -> None:
+    print(line, file=stream)
 
 
-async def _play(stage: Stage, tr: Translator, stream: object) -> None:
+async def _play(stage: Stage, tr: Translator, stream: TextIO) -> None:
     say = lambda line="": _say(stream, line)  # noqa: E731
     # The narration and the people's words are in the demo's language. The demo finds the
     # bot's messages and buttons by their translations too, so a catalog that lacks one of
@@ -189,7 +190,7 @@ def _width(text: str) -> int:
 
 
 def _transcript(stage: Stage, tr: Translator, chat_id: int, title: str, names: dict[int, str],
-                stream: object) -> None:
+                stream: TextIO) -> None:
     _ = tr.gettext
     bot = _("bot")
     edited = "↳ " + _("edited:")

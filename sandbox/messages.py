@@ -44,6 +44,7 @@ class MessageMethods(FileMethods):
         thread_id = self._thread(chat, call.get("message_thread_id"))
         reply_to = self._reply_target(chat, call)
         if thread_id is None and reply_to is not None and chat.is_forum:
+            # _reply_target refused a reply to a message that does not exist.
             thread_id = self._find(chat, reply_to).message_thread_id  # type: ignore[union-attr]
         message = self._new_message(
             chat, from_bot=True, sender_id=self.bot.id, reply_to=reply_to, thread_id=thread_id

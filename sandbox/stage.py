@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
+from pydantic import SecretStr
+
 from careloop.bot.app import Storage, build_storage
 from careloop.bot.jobs import Scans
 from careloop.bot.serve import Running, start
@@ -94,16 +96,17 @@ class Stage:
             "campaign_interval_seconds": 0.1,
         }
         settings = Settings(
-            bot_token=sandbox.token,  # type: ignore[arg-type]
+            bot_token=SecretStr(sandbox.token),
             telegram_api_url=base_url,
             database_url=database_url or f"sqlite+aiosqlite:///{workdir / 'careloop.db'}",
             staff_chat_id=staff_chat,
-            link_secret=secrets.token_urlsafe(24),  # type: ignore[arg-type]
+            link_secret=SecretStr(secrets.token_urlsafe(24)),
             bot_username=sandbox.bot.username,
             language=language,
             staff_language=staff_language,
             playbook=playbook,
             surveys=surveys,
+            # Overrides are checked by the settings model itself when they are given.
             **(defaults | settings_overrides),  # type: ignore[arg-type]
         )
         storage = build_storage(settings)
@@ -141,7 +144,7 @@ class Stage:
     async def link(self, external_id: str) -> str:
         async with self.storage.uow() as uow:
             customer = await uow.customers.by_external_id(external_id)
-        assert customer is not None and customer.id is not None
+        assert customer is not None
         assert self.settings.link_secret is not None
         return deeplink.sign(customer.id, self.settings.link_secret.get_secret_value())
 
@@ -175,7 +178,7 @@ class Stage:
         async with self.storage.uow() as uow:
             uow.session.add_all(rows)
             await uow.commit()
-        return [(c.id, p) for c, p in zip(rows, people, strict=True)]  # type: ignore[misc]
+        return [(c.id, p) for c, p in zip(rows, people, strict=True)]
 
     async def schedule(self, customer_ids: Sequence[int], *, purpose: str = "care.thanks",
                        template: str = "purchase_thanks", survey_key: str | None = None,
@@ -218,7 +221,6 @@ class Stage:
         async with self.storage.uow() as uow:
             campaign = await campaigns.create(uow, self.clock.now(), load_campaign_from(root))
             await uow.commit()
-        assert campaign.id is not None
         return campaign.id
 
     async def start_campaign(self, campaign_id: int) -> campaigns.Started:
@@ -332,7 +334,7 @@ class Stage:
 
     async def wait(self, probe: Callable[[], T | None], what: str) -> T:
         """Wait until `probe` returns something, re-checked on every change in the sandbox."""
-        return await self.sandbox.wait_for(probe, timeout=WAIT, what=what)  # type: ignore[return-value]
+        return await self.sandbox.wait_for(probe, timeout=WAIT, what=what)
 
     async def quiet(self) -> None:
         """Wait until the bot has fetched every update, Telegram has been quiet for a moment

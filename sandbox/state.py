@@ -186,6 +186,7 @@ class WorldState:
             if chat.is_forum:
                 data["is_topic_message"] = True
         if message.service == "forum_topic_created":
+            # A topic's creation message always carries the topic's thread id.
             topic = chat.topics[message.message_thread_id]  # type: ignore[index]
             data["forum_topic_created"] = {"name": topic.name, "icon_color": topic.icon_color}
         if message.service == "new_chat_members":

@@ -313,6 +313,7 @@ class UserActions(ChatMethods, FileMethods):
         if thread_id is not None and thread_id not in chat.topics:
             raise SandboxError(f"chat {chat.id} has no topic {thread_id}")
         if thread_id is None and reply_to is not None:
+            # The reply target was found above, or this call would have been refused.
             thread_id = self._find(chat, reply_to).message_thread_id  # type: ignore[union-attr]
         if thread_id is not None and thread_id in chat.topics and chat.topics[thread_id].closed:
             raise SandboxError(f"topic {thread_id} in chat {chat.id} is closed")

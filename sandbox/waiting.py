@@ -46,7 +46,7 @@ class Waiting:
 
     async def wait_for(
         self,
-        predicate: Callable[[], T],
+        predicate: Callable[[], T | None],
         timeout: float = 5.0,  # noqa: ASYNC109 - a deadline in seconds is this helper's point
         *,
         what: str | None = None,

@@ -36,7 +36,6 @@ async def answer(
 ) -> Answered:
     if invitation.customer_id != customer.id:
         return Answered(Outcome.NOT_YOURS)
-    assert invitation.id is not None
     if not await uow.surveys.mark_answered(invitation.id, now):
         # A double tap, or the expiry a moment earlier: the state says which.
         await uow.session.refresh(invitation)
@@ -44,22 +43,21 @@ async def answer(
         return Answered(Outcome.CLOSED if closed else Outcome.ALREADY_ANSWERED)
     negative = is_negative(survey, score)
     saved = await uow.surveys.add_answer(SurveyAnswer(
-        invitation_id=invitation.id,  # type: ignore[arg-type]
-        customer_id=customer.id,  # type: ignore[arg-type]
+        invitation_id=invitation.id,
+        customer_id=customer.id,
         survey_key=invitation.survey_key,
         score=score,
         negative=negative,
         comment_state=CommentState.AWAITING if negative else CommentState.NONE,
         answered_at=now,
     ))
-    await record(uow, now, customer.id, "answer", "in", survey=invitation.survey_key,  # type: ignore[arg-type]
+    await record(uow, now, customer.id, "answer", "in", survey=invitation.survey_key,
                  score=score, purpose=invitation.purpose)
     return Answered(Outcome.RECORDED, saved)
 
 
 async def set_reason(uow: UnitOfWork, now: datetime, answer: SurveyAnswer, reason: str) -> bool:
     """Keep the reason chip tapped after a low score; False if one was already kept."""
-    assert answer.id is not None
     if not await uow.surveys.set_reason(answer.id, reason):
         return False
     await uow.session.refresh(answer)
@@ -75,7 +73,6 @@ async def close_comment(
     """Take the customer's comment (None = skipped, or not given in time); False if it was
     no longer awaited."""
     target = CommentState.SKIPPED if comment is None else CommentState.GIVEN
-    assert answer.id is not None
     if not await uow.surveys.close_comment(answer.id, target):
         return False  # already given or skipped, perhaps a moment ago
     await uow.session.refresh(answer)

@@ -41,11 +41,11 @@ async def schedule_reminders(uow: UnitOfWork, now: datetime, timing: Timing,
     sent_after, sent_upto = timing.remind_window(now)
     found = await uow.surveys.reminder_candidates(sent_after, sent_upto, limit)
     due = [i for i in found if _step(i, now, timing) is Step.REMIND]
-    won = await uow.surveys.mark_reminded([i.id for i in due], now)  # type: ignore[misc]
+    won = await uow.surveys.mark_reminded([i.id for i in due], now)
     touches = [Touch(
         customer_id=i.customer_id, purpose=i.purpose, category=Category.SURVEY,
         template=SURVEY_REMINDER, survey_key=i.survey_key, due_at=now,
-        idempotency_key=reminder_key(i.id), created_at=now,  # type: ignore[arg-type]
+        idempotency_key=reminder_key(i.id), created_at=now,
     ) for i in due if i.id in won]
     if touches:
         await uow.touches.add_all(touches)
@@ -59,7 +59,7 @@ async def expire(uow: UnitOfWork, now: datetime, timing: Timing,
     is committed."""
     found = await uow.surveys.expiry_candidates(timing.expire_before(now), limit)
     due = [i for i in found if _step(i, now, timing) is Step.EXPIRE]
-    won = await uow.surveys.expire([i.id for i in due], now)  # type: ignore[misc]
+    won = await uow.surveys.expire([i.id for i in due], now)
     closed = [i for i in due if i.id in won]
     for invitation in closed:
         await record(uow, now, invitation.customer_id, "expired", "note",

@@ -72,7 +72,6 @@ async def post_event(request: web.Request) -> web.Response:
     event = ingest.event_body(await _json_body(request))
     scheduled = await ingest.record_event(deps.storage.uow, deps.clock.now(), event,
                                           deps.timezone, deps.playbook)
-    assert scheduled.event.id is not None
     log.info("API event %s %s: %d touches scheduled", scheduled.event.id,
              "repeated" if scheduled.repeated else "recorded", len(scheduled.touches))
     out = EventOut(event=scheduled.event.id, duplicate=scheduled.repeated, touches=[

@@ -11,7 +11,7 @@ from careloop.bot.cli.console import Console, check_days, handles
 from careloop.handlers.views.reporting import audit_json, audit_text
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     aud = sub.add_parser("audit", help="who viewed, exported or erased customers' data, and "
                          "what retention purged")
     aud.add_argument("--since", type=int, default=30, metavar="DAYS")

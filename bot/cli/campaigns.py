@@ -22,7 +22,7 @@ from careloop.storage.models import Campaign, Category
 from careloop.storage.uow import UnitOfWork
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     camp = sub.add_parser("campaigns", help="marketing campaigns: create, check, start, stats")
     c_sub = camp.add_subparsers(dest="campaigns_command", required=True, metavar="ACTION")
     create = c_sub.add_parser("create", help="create a draft campaign from a YAML file")
@@ -98,7 +98,7 @@ async def cmd_preview(args: argparse.Namespace, console: Console) -> int:
         ctx = console.context(uow)
         campaign = await _campaign(uow, args.id)
         customer = await uow.customers.by_external_id(args.customer)
-        if customer is None or customer.id is None:
+        if customer is None:
             raise CliError(f"no customer with external id {args.customer!r}")
         spec = campaigns.spec_of(campaign)
         variant = draw(spec.variants, args.id, customer.id)

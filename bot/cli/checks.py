@@ -9,7 +9,7 @@ from pathlib import Path
 from careloop.bot.cli.console import Console, handles
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     book = sub.add_parser("playbook", help="the care playbook (CARELOOP_PLAYBOOK)")
     book_sub = book.add_subparsers(dest="playbook_command", required=True, metavar="ACTION")
     check = book_sub.add_parser("check", help="check a playbook file and list its rules")

@@ -22,7 +22,7 @@ MAX_CSV_BYTES = 50 * 1024 * 1024
 EXIT_PARTIAL = 3
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cust = sub.add_parser("customers", help="customer records")
     cust_sub = cust.add_subparsers(dest="customers_command", required=True, metavar="ACTION")
     imp = cust_sub.add_parser(
@@ -99,7 +99,7 @@ async def cmd_link(args: argparse.Namespace, console: Console) -> int:
     assert settings.link_secret is not None
     async with console.storage.uow() as uow:
         customer = await uow.customers.by_external_id(args.external_id)
-    if customer is None or customer.id is None:
+    if customer is None:
         raise CliError(f"no customer with external id {args.external_id!r}")
     payload = deeplink.sign(customer.id, settings.link_secret.get_secret_value())
     print(f"payload: {payload}")
@@ -121,7 +121,7 @@ async def _customer(uow: UnitOfWork, who: str) -> Customer:
             raise CliError(f"no customer with record id {who!r}")
         return customer
     customer = await uow.customers.by_external_id(who)
-    if customer is None or customer.id is None:
+    if customer is None:
         raise CliError(f"no customer with external id {who!r}")
     return customer
 
@@ -135,7 +135,6 @@ async def cmd_erase(args: argparse.Namespace, console: Console) -> int:
     print(f"customer {args.external_id} erased: {erased.texts} message text(s), "
           f"{erased.comments} written answer(s), {erased.messages} stored message(s) removed; "
           f"scores, counts and times kept")
-    assert customer.id is not None
     await _redraw_cards(console, customer.id)
     return 0
 
@@ -145,7 +144,7 @@ async def _redraw_cards(console: Console, customer_id: int) -> None:
     they are drawn anew without, as after /forget. The erasure above never waits on this."""
     async with console.storage.uow() as uow:
         carded = [case for case in await uow.privacy.cases_of(customer_id)
-                  if case.id is not None and await uow.cases.card_of(case.id)]
+                  if await uow.cases.card_of(case.id)]
     if not carded:
         return
     if console.settings.bot_token is None:

@@ -8,7 +8,7 @@ from careloop.bot.cli.console import Console, handles
 from careloop.storage.migrate import current_revision, upgrade
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     handles(db_sub.add_parser("upgrade", help="apply every migration not yet applied"),

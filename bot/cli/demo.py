@@ -6,7 +6,7 @@ import argparse
 import asyncio
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = sub.add_parser("demo", help="play the whole loop on a sandbox, no token needed")
     demo.add_argument("--locale", default=None,
                       help="the demo's language: en, ru, zh_Hans or zh_Hant (default en)")

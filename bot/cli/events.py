@@ -8,7 +8,7 @@ from careloop.bot.cli.console import CliError, Console, handles
 from careloop.care import touches as care
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     events = sub.add_parser("events", help="business events")
     ev_sub = events.add_subparsers(dest="events_command", required=True, metavar="ACTION")
     add = ev_sub.add_parser("add", help="report an event; the playbook schedules its touches")

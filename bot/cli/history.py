@@ -10,7 +10,7 @@ from careloop.customers import audit
 from careloop.handlers.views.reporting import history_json, history_text
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     hist = sub.add_parser("history", help="a customer's timeline")
     hist.add_argument("external_id")
     hist.add_argument("--format", choices=("text", "json"), default="text")
@@ -20,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 async def cmd_history(args: argparse.Namespace, console: Console) -> int:
     async with console.storage.uow() as uow:
         customer = await uow.customers.by_external_id(args.external_id)
-        if customer is None or customer.id is None:
+        if customer is None:
             raise CliError(f"no customer with external id {args.external_id!r}")
         entries = await uow.timeline.of(customer.id)
         await audit.log(uow, console.now(), audit.Actor.OPERATOR,

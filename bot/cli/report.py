@@ -10,7 +10,7 @@ from careloop.handlers.views.reporting import report_text
 from careloop.surveys import reports
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rep = sub.add_parser("report", help="CSAT, NPS, response rate and cases")
     rep.add_argument("--since", type=int, default=30, metavar="DAYS")
     rep.add_argument("--format", choices=("text", "json"), default="text")

@@ -7,7 +7,7 @@ import argparse
 from careloop.bot.cli.console import Console, handles
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = sub.add_parser("run", help="run the bot, the scheduler, the sender and, when "
                          "CARELOOP_API_TOKEN is set, the HTTP API")
     run.add_argument("--webhook", action="store_true", help="receive updates by webhook")

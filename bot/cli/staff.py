@@ -11,7 +11,7 @@ ROLES = ("agent", "lead", "marketer", "admin")
 MAX_TELEGRAM_ID = 2**52  # Telegram user ids fit in 52 bits
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     staff = sub.add_parser("staff", help="staff members")
     st_sub = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
     st_add = st_sub.add_parser("add", help="register or change a staff member")

@@ -76,7 +76,7 @@ def _request(timeout: float, connections: int) -> HTTPXRequest:
                         read_timeout=timeout, write_timeout=timeout, pool_timeout=timeout)
 
 
-def make_application(token: str, api_url: str, timeout: float = 20.0) -> Application:  # type: ignore[type-arg]
+def make_application(token: str, api_url: str, timeout: float = 20.0) -> Application:
     """careloop's own Application: one update at a time, no rate limiter (careloop paces its
     sends itself), no job queue (APScheduler runs careloop's jobs), no Updater (see poll)."""
     base = api_url.rstrip("/")
@@ -376,7 +376,7 @@ class PtbRuntime:
         await self.application.shutdown()  # closes the HTTP connections; nothing if unused
 
 
-def webhook_handler(application: Application, secret: str | None  # type: ignore[type-arg]
+def webhook_handler(application: Application, secret: str | None
                     ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """An aiohttp handler that feeds Telegram's posts to `application`, answering each only
     once it was handled: Telegram then sends the next one, and sends this one again if the
@@ -399,7 +399,7 @@ def webhook_handler(application: Application, secret: str | None  # type: ignore
     return handle
 
 
-def join_host(application: Application,  # type: ignore[type-arg]
+def join_host(application: Application,
               build: Callable[[port.Messenger], H], *, group: int = 0) -> H:
     """careloop's handlers in handler `group` after the host's, its start and stop in the
     Application's post_init and post_stop (the host's own hooks still run). `build` makes
@@ -411,12 +411,12 @@ def join_host(application: Application,  # type: ignore[type-arg]
     _quiet_retry_after_warning()
     host_init, host_stop = application.post_init, application.post_stop
 
-    async def post_init(app: Application) -> None:  # type: ignore[type-arg]
+    async def post_init(app: Application) -> None:
         if host_init is not None:
             await host_init(app)
         await hosted.start()
 
-    async def post_stop(app: Application) -> None:  # type: ignore[type-arg]
+    async def post_stop(app: Application) -> None:
         await hosted.stop()  # before the Bot closes: the sends in flight finish
         if host_stop is not None:
             await host_stop(app)

@@ -107,7 +107,6 @@ async def on_help_request(req: Request, question: str) -> list[Effect]:
         # A private chat's id is the user's id: staff answers go there once it is opened.
         ctx.uow, ctx.now, update.user, update.user.id, req.tr.language,
         ctx.config.default_timezone)
-    assert person.id is not None
     reachable = found is not None and found.chat_id is not None and not found.unreachable
     open_case = await ctx.uow.cases.open_for(person.id)
     effects: list[Effect] = []
@@ -129,9 +128,7 @@ async def on_help_request(req: Request, question: str) -> list[Effect]:
 async def _to_staff(update: Update, ctx: Context, person: Customer, open_case: Case | None,
                     question: str) -> list[Effect]:
     """A new case with the question, or the question added to the case already open."""
-    assert person.id is not None
     if open_case is not None:
-        assert open_case.id is not None
         await record(ctx.uow, ctx.now, person.id, "help_request", "in", question,
                      case_id=open_case.id)
         return await casework.relay_to_staff(_in_private(update, person), ctx, person,

@@ -51,7 +51,7 @@ async def handle(update: Update, ctx: Context) -> list[Effect] | None:
     if update.is_button:
         return await _on_press(update, ctx, tr, customer)
     if customer is not None:
-        await record(ctx.uow, ctx.now, customer.id, "message", "in",  # type: ignore[arg-type]
+        await record(ctx.uow, ctx.now, customer.id, "message", "in",
                      update.text or update.caption, message_id=update.message_id,
                      media=update.media.kind if update.media else None)
     route = await ROUTES.pick(update, ctx)
@@ -68,7 +68,7 @@ async def _on_press(update: Update, ctx: Context, tr: Translator, customer: Cust
         return await anyones.handler(press)
     if customer is None:
         return press.no_longer_valid()
-    await record(ctx.uow, ctx.now, customer.id, "button", "in",  # type: ignore[arg-type]
+    await record(ctx.uow, ctx.now, customer.id, "button", "in",
                  action=press.key.action, value=press.value)
     route = BUTTONS.first(Kind.BUTTON, press.key.action)
     if route is None:
@@ -78,7 +78,7 @@ async def _on_press(update: Update, ctx: Context, tr: Translator, customer: Cust
 
 def _reply(req: Request, customer: Customer | None, text: str,
            keyboard: Keyboard | None = None) -> Send:
-    log = LogAs(customer.id) if customer is not None and customer.id is not None else None
+    log = LogAs(customer.id) if customer is not None else None
     return Send(req.chat_id, text, keyboard=keyboard, log=log)
 
 
@@ -193,15 +193,15 @@ async def on_message(req: Request, customer: Customer | None) -> list[Effect]:
     if text_length(text) > TEXT_LIMIT:  # no real client sends more: a forged update
         return [_reply(req, customer, _(
             "Sorry, that message is too long for me. Please keep it under 4096 characters."))]
-    awaiting = await ctx.uow.surveys.awaiting_comment(customer.id)  # type: ignore[arg-type]
+    awaiting = await ctx.uow.surveys.awaiting_comment(customer.id)
     if awaiting is not None and (text or update.media):
         # A photo answers "what went wrong?" too: its caption (or a mark) is the comment,
         # and the photo itself follows the card into the case.
         await answers.close_comment(ctx.uow, ctx.now, awaiting, text or "📷")
         return await casework.open_case(update, ctx, customer, awaiting)
-    case = await ctx.uow.cases.open_for(customer.id)  # type: ignore[arg-type]
+    case = await ctx.uow.cases.open_for(customer.id)
     if case is not None:
-        return await casework.relay_to_staff(update, ctx, customer, case.id, text)  # type: ignore[arg-type]
+        return await casework.relay_to_staff(update, ctx, customer, case.id, text)
     return [_reply(req, customer, _(
         "Thank you for your message! I am an automated assistant. If you need help, answer "
         "one of our surveys or send /help."))]

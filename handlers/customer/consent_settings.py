@@ -63,7 +63,7 @@ async def on_settings(req: Request, customer: Customer | None) -> list[Effect]:
         return [Send(req.chat_id, req._("Hello! Send /start to connect with us."))]
     return [Send(req.chat_id, settings_text(req.tr, customer),
                  keyboard=await settings_keyboard(req.ctx, req.tr, customer),
-                 log=LogAs(customer.id))]  # type: ignore[arg-type]
+                 log=LogAs(customer.id))]
 
 
 async def on_consent_set(press: Press, customer: Customer) -> list[Effect]:

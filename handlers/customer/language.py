@@ -12,7 +12,7 @@ from careloop.storage.models import Customer
 
 async def on_language(req: Request, customer: Customer | None) -> list[Effect]:
     """/language: the languages careloop speaks, each on a button in its own name."""
-    if customer is None or customer.id is None:
+    if customer is None:
         return [Send(req.chat_id, req._("Hello! Send /start to connect with us."))]
     catalogs = req.ctx.catalogs
     current = catalogs.language_for(customer.language)

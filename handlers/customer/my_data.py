@@ -19,7 +19,6 @@ async def on_mydata(req: Request, customer: Customer | None) -> list[Effect]:
     if customer is None:
         return [Send(req.chat_id, _("We keep no data about you. Send /start to connect "
                                        "with us."))]
-    assert customer.id is not None
     per_day = ctx.config.export_per_day
     if await privacy.exports_left(ctx.uow, ctx.now, customer, per_day) == 0:
         return [Send(req.chat_id, tr.ngettext(
@@ -66,7 +65,7 @@ async def on_forget(req: Request, customer: Customer | None) -> list[Effect]:
         "Erase your data? We will delete your name, your Telegram account's link, your "
         "messages and your written answers, and stop every message from us. Anonymous "
         "numbers (scores, counts, times) stay. This cannot be undone."), keyboard=keyboard,
-        log=LogAs(customer.id))]  # type: ignore[arg-type]
+        log=LogAs(customer.id))]
 
 
 async def on_forget_answer(press: Press, customer: Customer) -> list[Effect]:
@@ -83,4 +82,4 @@ async def on_forget_answer(press: Press, customer: Customer) -> list[Effect]:
         "Done: your data has been erased. If you write to us again, you start as a new "
         "customer.")), press.toast()]
     # The cards in the staff group show the name and the comment: they are redrawn without.
-    return effects + await redraw_cards(ctx, customer.id)  # type: ignore[arg-type]
+    return effects + await redraw_cards(ctx, customer.id)

@@ -36,7 +36,7 @@ async def on_offer(press: Press, customer: Customer) -> list[Effect]:
     return [press.toast(),
             Send(press.chat_id, press._("Here is your offer:"),
                  keyboard=Keyboard.of([Button(label, url=variant.button.url)]),
-                 log=LogAs(customer.id))]  # type: ignore[arg-type]
+                 log=LogAs(customer.id))]
 
 
 async def on_unsubscribe(press: Press, customer: Customer) -> list[Effect]:
@@ -53,7 +53,7 @@ async def on_unsubscribe(press: Press, customer: Customer) -> list[Effect]:
     return [press.toast(_("Unsubscribed.")),
             Send(press.chat_id, _(
                 "Done: you will get no more offers from us. Messages about your purchases "
-                "and services are not affected."), log=LogAs(customer.id))]  # type: ignore[arg-type]
+                "and services are not affected."), log=LogAs(customer.id))]
 
 
 async def on_test_button(press: Press) -> list[Effect]:
@@ -63,7 +63,6 @@ async def on_test_button(press: Press) -> list[Effect]:
 
 async def count_start(ctx: Context, customer: Customer, campaign_id: int) -> None:
     """A start through the campaign's link, counted for a customer it reached."""
-    assert customer.id is not None
     touch = await ctx.uow.campaigns.received(campaign_id, customer.id)
     if touch is not None:
         await campaigns.respond(ctx.uow, ctx.now, touch, "start")

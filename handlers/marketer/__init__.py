@@ -29,7 +29,7 @@ async def _numbered(update: Update, ctx: Context) -> bool:
 async def _writing(update: Update, ctx: Context) -> bool:
     """Is a staff member writing a campaign? Then their messages and /cancel answer it."""
     member = await ctx.uow.staff.by_telegram_user(update.user.id)
-    return member is not None and await ctx.uow.campaigns.draft(member.id) is not None  # type: ignore[arg-type]
+    return member is not None and await ctx.uow.campaigns.draft(member.id) is not None
 
 
 ROUTES: Router[Handler] = Router(

@@ -40,7 +40,6 @@ async def on_card(req: Request, member: StaffMember) -> list[Effect]:
 async def card(req: Request, campaign: Campaign, *, created: bool = False) -> list[Effect]:
     """A draft shows who it would reach; a started campaign shows what it did."""
     ctx, tr = req.ctx, req.tr
-    assert campaign.id is not None
     if campaign.state == CampaignState.DRAFT:
         found = await campaigns.find_audience(ctx.uow, campaigns.spec_of(campaign), ctx.now)
         body = f"{views.summary(tr, campaign, html=True)}\n{views.audience_text(tr, found)}"
@@ -76,7 +75,6 @@ async def on_button(press: Press, member: StaffMember) -> list[Effect]:
 
 
 async def _act(press: Press, member: StaffMember, campaign: Campaign) -> list[Effect]:
-    assert campaign.id is not None
     ctx, tr, chat, action = press.ctx, press.tr, press.chat_id, press.value
     done = press.toast()
     if action == "test":

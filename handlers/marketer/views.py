@@ -89,7 +89,7 @@ def stats_json(stats: Stats) -> dict[str, object]:
         "runs": stats.runs, "excluded": dict(stats.excluded),
         "skipped_reasons": dict(stats.skipped_reasons),
         "total": stats.total.as_dict(),
-        "variants": {name: {"share": (spec.variant(name).share  # type: ignore[union-attr]
-                                      if spec.variant(name) else 0), **v.as_dict()}
+        "variants": {name: {"share": variant.share if (variant := spec.variant(name)) else 0,
+                            **v.as_dict()}
                      for name, v in stats.variants.items()},
     }

@@ -107,7 +107,6 @@ async def _keyboard(ctx: Context, tr: Translator, step: str, member: StaffMember
 
 async def on_start(req: Request, member: StaffMember) -> list[Effect]:
     """/campaign: a new campaign from its first question; one being written starts over."""
-    assert member.id is not None
     draft = await req.ctx.uow.campaigns.draft(member.id)
     if draft is None:
         draft = CampaignDraft(staff_id=member.id, step="name", data={}, updated_at=req.ctx.now)
@@ -119,14 +118,12 @@ async def on_start(req: Request, member: StaffMember) -> list[Effect]:
 
 async def on_cancel(req: Request, member: StaffMember) -> list[Effect]:
     """/cancel while writing a campaign: the draft is dropped."""
-    assert member.id is not None
     await req.ctx.uow.campaigns.drop_draft(member.id)
     return [Send(req.chat_id, req._("Stopped; nothing was saved."))]
 
 
 async def on_answer(req: Request, member: StaffMember) -> list[Effect]:
     """Text or a photo while writing a campaign: the answer to the current question."""
-    assert member.id is not None
     draft = await req.ctx.uow.campaigns.draft(member.id)
     if draft is None:  # dropped since the route took the message
         return await on_start(req, member)
@@ -148,7 +145,6 @@ async def on_button(press: Press, member: StaffMember) -> list[Effect]:
 async def _answer(req: Request, member: StaffMember, draft: CampaignDraft, text: str, *,
                   photo: str | None = None) -> list[Effect]:
     """Check the answer to the current step; ask again with the reason, or go on."""
-    assert member.id is not None
     ctx, tr = req.ctx, req.tr
     data = dict(draft.data)
     try:
@@ -225,16 +221,19 @@ def take_answer(step: str, text: str, data: dict[str, object], photo: str | None
 
 def _texts(data: dict[str, object]) -> dict[str, str]:
     """The texts added in other languages, by language."""
-    return dict(data.get("texts") or {})  # type: ignore[call-overload]
+    texts = data.get("texts")
+    return {str(k): str(v) for k, v in texts.items()} if isinstance(texts, dict) else {}
 
 
 def spec_of_answers(data: dict[str, object], language: str) -> CampaignSpec:
-    segment = segment_of(dict(data["segment"]))  # type: ignore[call-overload]
+    answered = data["segment"]
+    segment = segment_of(dict(answered) if isinstance(answered, dict) else {})
     button = data.get("button")
     offer = OfferButton(text={"*": str(button[0])}, url=str(button[1]), tracked=True) \
         if isinstance(button, list) else None
+    photo = data.get("photo")
     variant = Variant(name="A", share=100, text={language: str(data["text"]), **_texts(data)},
-                      photo=data.get("photo") or None,  # type: ignore[arg-type]
+                      photo=photo if isinstance(photo, str) and photo else None,
                       button=offer)
     return CampaignSpec(name=str(data["name"]), segment=segment, variants=(variant,),
                         schedule=parse_when(str(data["when"])))

@@ -55,4 +55,4 @@ async def ask_customer_to_confirm(ctx: Context, case: Case) -> list[Effect]:
         await ctx.button(_("No, not yet"), "case_confirm", case.id, chat, "no"),
     ])
     text = _("Our team has marked your request as resolved. Is everything sorted out?")
-    return [Send(chat, text, keyboard=keyboard, log=LogAs(customer.id, case_id=case.id))]  # type: ignore[arg-type]
+    return [Send(chat, text, keyboard=keyboard, log=LogAs(customer.id, case_id=case.id))]

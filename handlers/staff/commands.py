@@ -105,7 +105,6 @@ async def on_case(req: Request, staff: StaffMember) -> list[Effect]:
     case = await ctx.uow.cases.get(number)
     if case is None:
         return [answer_here(update, _("There is no case #{id}.").format(id=number))]
-    assert case.id is not None
     if case.card_state != CardState.POSTED:  # queued or listed in a digest: it has one now
         await ctx.uow.cases.move_cards([case.id], case.card_state, CardState.POSTED)
     card = await desk.card_send(ctx, case)
@@ -134,7 +133,6 @@ async def on_history(req: Request, staff: StaffMember) -> list[Effect]:
     if customer is None:
         return [answer_here(update, _("No customer has the id {id}.").format(
             id=escape(wanted[:64])))]
-    assert customer.id is not None
     entries = await ctx.uow.timeline.of(customer.id, limit=HISTORY)
     await audit.log(ctx.uow, ctx.now, audit.Actor.STAFF, audit.Action.VIEWED_HISTORY,
                     customer.id, staff=staff)

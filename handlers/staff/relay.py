@@ -47,6 +47,6 @@ async def on_message(req: Request) -> list[Effect]:
         "This message did not reach the customer (Telegram refused it, or they blocked the "
         "bot). Please try again later."))
     effects.insert(0, Send(customer.chat_id, body, media=update.media, on_failure=failure,
-                           log=LogAs(customer.id, case_id=case.id,  # type: ignore[arg-type]
+                           log=LogAs(customer.id, case_id=case.id,
                                      data={"staff_id": member.id})))
     return effects

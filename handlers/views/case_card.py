@@ -73,10 +73,10 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
     tr = ctx.staff_tr
     _ = tr.gettext
     customer = await ctx.uow.customers.get(case.customer_id)
-    assert customer is not None and case.id is not None
+    assert customer is not None
     answer = await ctx.uow.surveys.answer(case.answer_id) if case.answer_id else None
     assignee = await ctx.uow.staff.get(case.assignee_id) if case.assignee_id else None
-    recent = await ctx.uow.timeline.of(customer.id, limit=RECENT_HISTORY)  # type: ignore[arg-type]
+    recent = await ctx.uow.timeline.of(customer.id, limit=RECENT_HISTORY)
     tz = ctx.config.default_timezone
 
     head = _("🚨 Case #{id} · urgent") if case.priority == "urgent" else _("📋 Case #{id}")
