@@ -19,7 +19,7 @@ from careloop.bot.settings import Settings
 from careloop.care.contact import ContactPolicy, QuietHours
 from careloop.care.playbook.loader import load_playbook
 from careloop.care.playbook.model import Playbook
-from careloop.cases.lifecycle import SlaPolicy
+from careloop.cases.sla import SlaPolicy
 from careloop.customers.retention import Retention
 from careloop.handlers.context import Context, ContextFactory, HandlerConfig, unlimited
 from careloop.handlers.rounds.campaigns import CampaignRounds

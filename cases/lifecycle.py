@@ -2,77 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import datetime
 
+from careloop.cases.priority import Priority
+from careloop.cases.sla import DEFAULT_SLA, SlaPolicy
+from careloop.cases.states import CaseAction, CaseState, InvalidTransition, next_state
 from careloop.customers.timeline import record
 from careloop.storage.models import Case, StaffMember
 from careloop.storage.uow import UnitOfWork
 
 
-class CaseState(StrEnum):
-    OPEN = "open"
-    CLAIMED = "claimed"
-    RESOLVED = "resolved"
-    CONFIRMED = "confirmed"
-    REOPENED = "reopened"
-
-
-class CaseAction(StrEnum):
-    CLAIM = "claim"
-    RESOLVE = "resolve"
-    CONFIRM = "confirm"
-    REOPEN = "reopen"
-
-
-_TRANSITIONS: dict[tuple[CaseState, CaseAction], CaseState] = {
-    (CaseState.OPEN, CaseAction.CLAIM): CaseState.CLAIMED,
-    (CaseState.REOPENED, CaseAction.CLAIM): CaseState.CLAIMED,
-    (CaseState.OPEN, CaseAction.RESOLVE): CaseState.RESOLVED,
-    (CaseState.CLAIMED, CaseAction.RESOLVE): CaseState.RESOLVED,
-    (CaseState.REOPENED, CaseAction.RESOLVE): CaseState.RESOLVED,
-    (CaseState.RESOLVED, CaseAction.CONFIRM): CaseState.CONFIRMED,
-    (CaseState.RESOLVED, CaseAction.REOPEN): CaseState.REOPENED,
-}
-
-@dataclass(frozen=True, slots=True)
-class SlaPolicy:
-    """How soon staff must first answer a case, by priority, and when a case nobody has
-    claimed goes to the leads."""
-
-    urgent: timedelta = timedelta(hours=2)
-    normal: timedelta = timedelta(hours=24)
-    escalate_after: timedelta = timedelta(hours=48)
-
-    def due(self, priority: str, opened_at: datetime) -> datetime:
-        return opened_at + (self.urgent if priority == "urgent" else self.normal)
-
-
-DEFAULT_SLA = SlaPolicy()
-
-
-class InvalidTransition(Exception):
-    def __init__(self, state: CaseState, action: CaseAction) -> None:
-        super().__init__(f"cannot {action} a case that is {state}")
-        self.state = state
-        self.action = action
-
-
-def next_state(state: CaseState, action: CaseAction) -> CaseState:
-    try:
-        return _TRANSITIONS[(state, action)]
-    except KeyError:
-        raise InvalidTransition(state, action) from None
-
-
-def is_active(state: str) -> bool:
-    """Active cases are the ones staff still work on and customers' messages relay to."""
-    return state in (CaseState.OPEN, CaseState.CLAIMED, CaseState.REOPENED)
-
-
 async def open_case(
-    uow: UnitOfWork, now: datetime, customer_id: int, priority: str, answer_id: int | None,
+    uow: UnitOfWork, now: datetime, customer_id: int, priority: Priority, answer_id: int | None,
     sla: SlaPolicy = DEFAULT_SLA, question: str | None = None,
 ) -> Case:
     """A new case; its card waits in the desk's queue for room in the staff group. A survey

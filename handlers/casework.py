@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from careloop.cases import lifecycle as cases
+from careloop.cases.states import CaseAction, InvalidTransition
 from careloop.handlers.context import Context
 from careloop.handlers.middleware import Press
 from careloop.handlers.rounds import desk
@@ -63,12 +64,12 @@ async def on_case_confirm(press: Press, customer: Customer) -> list[Effect]:
     case = await ctx.uow.cases.get(press.subject)
     if case is None or case.customer_id != customer.id:
         return press.no_longer_valid()
-    action = cases.CaseAction.CONFIRM if press.value == "yes" else cases.CaseAction.REOPEN
+    action = CaseAction.CONFIRM if press.value == "yes" else CaseAction.REOPEN
     try:
         await cases.apply(ctx.uow, ctx.now, case, action)
-    except cases.InvalidTransition:
+    except InvalidTransition:
         return [press.toast(_("You have already answered this. Thank you!"))]
-    if action is cases.CaseAction.CONFIRM:
+    if action is CaseAction.CONFIRM:
         mine = _("Great, thank you for confirming! We are glad it is sorted out.")
         notice = staff.gettext("✅ Case #{id}: the customer confirmed it is resolved.")
     else:
@@ -79,7 +80,7 @@ async def on_case_confirm(press: Press, customer: Customer) -> list[Effect]:
     staff_chat = ctx.config.staff_chat_id
     if staff_chat is None:
         return effects
-    if action is cases.CaseAction.REOPEN and case.topic_id is not None:
+    if action is CaseAction.REOPEN and case.topic_id is not None:
         effects.append(TopicState(staff_chat, case.topic_id, closed=False))
     effects += await refresh_card(ctx, case)
     effects.append(Send(staff_chat, notice.format(id=case.id),

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from careloop.cases.lifecycle import DEFAULT_SLA, SlaPolicy
+from careloop.cases.sla import DEFAULT_SLA, SlaPolicy
 from careloop.handlers.buttons import make_button
 from careloop.kernel.i18n import Catalogs, Translator
 from careloop.kernel.updates import Button

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from careloop.cases import lifecycle as cases
+from careloop.cases.sla import DEFAULT_SLA, SlaPolicy
 from careloop.customers.timeline import record
 from careloop.storage.models import Case, CommentState, Customer, SurveyAnswer, SurveyInvitation
 from careloop.storage.uow import UnitOfWork
@@ -91,7 +92,7 @@ async def close_comment(
 
 async def close_unwritten_comments(
     uow: UnitOfWork, now: datetime, answered_upto: datetime,
-    surveys: SurveyDefinitions, limit: int, sla: cases.SlaPolicy = cases.DEFAULT_SLA,
+    surveys: SurveyDefinitions, limit: int, sla: SlaPolicy = DEFAULT_SLA,
 ) -> tuple[int, list[Case]]:
     """Low scores whose comment never came: each is closed as skipped and its case opened,
     as if the customer had pressed Skip. Returns how many were looked at and the cases

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from careloop.cases.lifecycle import CaseState
+from careloop.cases.states import CaseState
 from careloop.storage.repositories.reports import StaffInfo
 from careloop.storage.uow import UnitOfWork
 from careloop.surveys.metrics import (

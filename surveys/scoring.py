@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from careloop.cases.priority import Priority, priority_for
 from careloop.surveys.definitions import Survey
-
-VIP_TIERS = frozenset({"vip", "gold", "platinum"})
 
 
 class InvalidScore(ValueError):
@@ -26,9 +25,7 @@ def is_negative(survey: Survey, score: int) -> bool:
     return score <= survey.negative_at_or_below
 
 
-def case_priority(survey: Survey | None, score: int, tier: str) -> str:
-    """VIP customers and the lowest scores are urgent; every other case is normal. A survey
-    since removed from the definitions is judged by the tier alone."""
-    if tier.lower() in VIP_TIERS or (survey is not None and score <= survey.low):
-        return "urgent"
-    return "normal"
+def case_priority(survey: Survey | None, score: int, tier: str) -> Priority:
+    """The priority of the case a low score opens: the lowest scores count as urgent. A
+    survey since removed from the definitions is judged by the tier alone."""
+    return priority_for(tier, lowest_score=survey is not None and score <= survey.low)

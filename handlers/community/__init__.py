@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from html import escape
 
 from careloop.cases import lifecycle as cases
+from careloop.cases.priority import priority_for
 from careloop.customers import community
 from careloop.customers import directory as customers
 from careloop.customers.timeline import record
@@ -27,7 +28,6 @@ from careloop.kernel.effects import Effect, LogAs, Send, Toast
 from careloop.kernel.messenger import clip
 from careloop.kernel.updates import Button, Chat, ChatKind, Keyboard, Update
 from careloop.storage.models import Case, CommunityWelcome, Customer
-from careloop.surveys.scoring import VIP_TIERS
 
 QUESTION_LIMIT = 4000  # what a case keeps of a question (a Telegram message is 4096 at most)
 
@@ -133,9 +133,8 @@ async def _to_staff(update: Update, ctx: Context, person: Customer, open_case: C
                      case_id=open_case.id)
         return await casework.relay_to_staff(_in_private(update, person), ctx, person,
                                              open_case.id, question)
-    priority = "urgent" if person.tier.lower() in VIP_TIERS else "normal"
-    case = await cases.open_case(ctx.uow, ctx.now, person.id, priority, None, ctx.config.sla,
-                                 question=question)
+    case = await cases.open_case(ctx.uow, ctx.now, person.id, priority_for(person.tier), None,
+                                 ctx.config.sla, question=question)
     await record(ctx.uow, ctx.now, person.id, "help_request", "in", question, case_id=case.id)
     return list(await desk.post_cards(ctx))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from careloop.cases import lifecycle as cases
+from careloop.cases.states import CaseAction, CaseState, InvalidTransition
 from careloop.handlers.casework import refresh_card
 from careloop.handlers.context import Context
 from careloop.handlers.middleware import Press
@@ -11,7 +12,7 @@ from careloop.kernel.updates import Keyboard
 from careloop.storage.models import Case, StaffMember
 
 # The case card's buttons, by the action their key was made for.
-ACTIONS = {"case_claim": cases.CaseAction.CLAIM, "case_resolve": cases.CaseAction.RESOLVE}
+ACTIONS = {"case_claim": CaseAction.CLAIM, "case_resolve": CaseAction.RESOLVE}
 
 
 async def on_case_button(press: Press, member: StaffMember) -> list[Effect]:
@@ -22,10 +23,10 @@ async def on_case_button(press: Press, member: StaffMember) -> list[Effect]:
     action = ACTIONS[press.key.action]
     try:
         await cases.apply(ctx.uow, ctx.now, case, action, member)
-    except cases.InvalidTransition as exc:
+    except InvalidTransition as exc:
         return [press.toast(already(ctx, exc.state).format(id=case.id))]
     effects: list[Effect] = [*await refresh_card(ctx, case)]
-    if action is cases.CaseAction.CLAIM:
+    if action is CaseAction.CLAIM:
         effects.append(press.toast(_("You claimed case #{id}.").format(id=case.id)))
         return effects
     effects.append(press.toast(_("Case #{id} resolved.").format(id=case.id)))
@@ -35,11 +36,11 @@ async def on_case_button(press: Press, member: StaffMember) -> list[Effect]:
     return effects
 
 
-def already(ctx: Context, state: cases.CaseState) -> str:
+def already(ctx: Context, state: CaseState) -> str:
     _ = ctx.staff_tr.gettext
-    if state is cases.CaseState.CLAIMED:
+    if state is CaseState.CLAIMED:
         return _("Case #{id} is already claimed.")
-    if state in (cases.CaseState.RESOLVED, cases.CaseState.CONFIRMED):
+    if state in (CaseState.RESOLVED, CaseState.CONFIRMED):
         return _("Case #{id} is already resolved.")
     return _("Case #{id} cannot do that now.")
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 from html import escape
 
 from careloop.cases import lifecycle as cases
+from careloop.cases.states import InvalidTransition
 from careloop.customers import audit
 from careloop.handlers.casework import refresh_card
 from careloop.handlers.context import Context
@@ -176,7 +177,7 @@ async def on_assign(req: Request, staff: StaffMember) -> list[Effect]:
             "{who} is not registered as support staff.").format(who=escape(who.strip()[:200])))]
     try:
         await cases.assign(ctx.uow, ctx.now, case, assignee, staff)
-    except cases.InvalidTransition as exc:
+    except InvalidTransition as exc:
         return [answer_here(update, already(ctx, exc.state).format(id=case.id))]
     return [*await refresh_card(ctx, case), answer_here(update, _(
         "Case #{id} is now assigned to {name}.").format(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from careloop.cases import lifecycle as cases
+from careloop.cases.states import CaseAction, CaseState, is_active
 from careloop.handlers.casework import refresh_card
 from careloop.handlers.middleware import Request
 from careloop.handlers.staff.access import case_handler
@@ -22,7 +23,7 @@ async def on_message(req: Request) -> list[Effect]:
     member = await case_handler(update, ctx)
     if member is None:
         return [answer_here(update, _("Sorry, only support staff can answer customers."))]
-    if not cases.is_active(case.state):
+    if not is_active(case.state):
         return [answer_here(update, _(
             "Case #{id} is already resolved; your message was not sent.").format(id=case.id))]
     customer = await ctx.uow.customers.get(case.customer_id)
@@ -37,9 +38,9 @@ async def on_message(req: Request) -> list[Effect]:
             "That is too long to pass on: please keep it under {n} characters.", room,
         ).format(n=room))]
     effects: list[Effect] = []
-    if case.state in (cases.CaseState.OPEN, cases.CaseState.REOPENED):
+    if case.state in (CaseState.OPEN, CaseState.REOPENED):
         # Answering a case is taking it: nobody else should answer in parallel.
-        await cases.apply(ctx.uow, ctx.now, case, cases.CaseAction.CLAIM, member)
+        await cases.apply(ctx.uow, ctx.now, case, CaseAction.CLAIM, member)
         effects += await refresh_card(ctx, case)
     await cases.answered_by_staff(ctx.uow, ctx.now, case)
     body = f"{heading}\n{escape(text)}" if text else heading

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from careloop.cases import lifecycle as cases
-from careloop.cases.lifecycle import CaseState
+from careloop.cases.states import CaseState, is_active
 from careloop.customers.timeline import ARROWS
 from careloop.handlers.context import Context
 from careloop.handlers.views.labels import customer_name, kind_name
@@ -108,7 +107,7 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
                     else escape(clip(case.question, CARD_COMMENT)))
         lines.append(_("Question in the community group: {question}").format(
             question=question))
-    if cases.is_active(case.state):
+    if is_active(case.state):
         lines.append(_("Respond by: {due}").format(due=tr.datetime(case.sla_due_at, tz)))
     lines.append(_state_line(tr, case, assignee.name if assignee else None))
     if recent:

@@ -11,7 +11,7 @@ from babel.dates import format_date
 from babel.lists import format_list
 from babel.units import format_unit
 
-from careloop.cases.lifecycle import CaseState
+from careloop.cases.states import CaseState
 from careloop.customers.timeline import ARROWS
 from careloop.handlers.views.labels import customer_name, kind_name, state_name
 from careloop.kernel.i18n import Translator
