@@ -8,6 +8,11 @@ Within any second the overall count is kept as Telegram sees it: a request has a
 the time its answer is back, so the second after a send is counted from its answer, and a
 send still waiting for one counts as arriving now. A 429 pauses the scope it came from for
 retry_after.
+
+Every other call that changes what a chat shows (an edit, a pin, a deletion, a forum topic's
+state) and every answer to a button press takes its turn too, as `message=False`: it counts
+in the overall pace and waits out its chat's 429 pause, but not the per-chat and per-group
+limits, which Telegram sets on new messages only.
 """
 
 from __future__ import annotations
@@ -63,10 +68,11 @@ class Limiter:
         self._paused: dict[int, float] = {}
         self._last_429: tuple[int, float] | None = None
 
-    def peek(self, chat_id: int) -> float:
-        """How long a message to this chat would wait now; takes nothing."""
+    def peek(self, chat_id: int | None, *, message: bool = True) -> float:
+        """How long a message to this chat (or another call, `message=False`; for a call in
+        no chat, `chat_id` None) would wait now; takes nothing."""
         now = self._time()
-        return self._slot(chat_id, now) - now
+        return self._slot(chat_id, now, message) - now
 
     def room(self, chat_id: int) -> int:
         """How many more messages a group takes within its current minute."""
@@ -74,19 +80,21 @@ class Limiter:
         self._forget(now)
         return self._group_limit - len(self._groups.get(chat_id, ()))
 
-    def reserve(self, chat_id: int) -> float:
-        """Take the next slot for a message to this chat; returns how long to wait for it."""
+    def reserve(self, chat_id: int | None, *, message: bool = True) -> float:
+        """Take the next slot for a message to this chat (see `peek`); returns how long to
+        wait for it."""
         now = self._time()
         self._forget(now)
-        at = self._slot(chat_id, now)
+        at = self._slot(chat_id, now, message)
         bisect.insort(self._slots, at)
-        self._take(chat_id, at)
+        if message and chat_id is not None:
+            self._take(chat_id, at)
         return at - now
 
     @asynccontextmanager
-    async def turn(self, chat_id: int) -> AsyncIterator[None]:
-        """Wait for this chat's next slot, then send inside the block."""
-        delay = self.reserve(chat_id)
+    async def turn(self, chat_id: int | None, *, message: bool = True) -> AsyncIterator[None]:
+        """Wait for this chat's next slot (see `peek`), then call Telegram inside the block."""
+        delay = self.reserve(chat_id, message=message)
         if delay:
             await self._sleep(delay)
         # The window may have moved while this waited: answers came back later than the
@@ -113,9 +121,12 @@ class Limiter:
         if chat_id > 0:
             self._last_429 = (chat_id, now)
 
-    def _slot(self, chat_id: int, now: float) -> float:
-        earliest = max(now, self._flood_until, self._paused.get(chat_id, 0.0),
-                       self._chat_slot(chat_id, now), self._window_slot())
+    def _slot(self, chat_id: int | None, now: float, message: bool = True) -> float:
+        earliest = max(now, self._flood_until, self._window_slot())
+        if chat_id is not None:
+            earliest = max(earliest, self._paused.get(chat_id, 0.0))
+            if message:
+                earliest = max(earliest, self._chat_slot(chat_id, now))
         return self._overall_slot(earliest)
 
     def _window_slot(self) -> float:

@@ -115,3 +115,20 @@ async def test_the_second_after_a_send_counts_from_its_answer() -> None:
         # second after the first's answer, as the fourth Telegram counts in that second.
         assert answered + 1.0 > 1000.0 + 3 / (3 * RATE_MARGIN)
         assert clock.t >= answered + 1.0
+
+
+def test_a_call_other_than_a_message_counts_overall_and_waits_out_its_chats_pause() -> None:
+    """An edit or a button's answer is paced with the messages, but Telegram's per-chat and
+    per-group limits are on new messages: it takes nothing from those."""
+    clock = Clock()
+    limiter = Limiter(per_second=1, time_source=clock)
+    for _ in range(PRIVATE_BURST + 2):
+        limiter.reserve(7, message=False)
+        clock.t += 2
+    assert limiter.peek(7) == 0  # the chat's burst is whole
+    limiter.reserve(None, message=False)  # a button's answer: in no chat, still a call
+    assert limiter.peek(8) == pytest.approx(1 / RATE_MARGIN)
+    clock.t += 2
+    limiter.pause(7, 3)
+    assert limiter.peek(7, message=False) == pytest.approx(3)
+    assert limiter.peek(None, message=False) < 0.01
