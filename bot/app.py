@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from careloop.bot.jobs import STOP_GRACE_SECONDS, Ticking, build_scheduler
+from careloop.bot.jobs import STOP_GRACE_SECONDS, RoundRunner, Ticking, build_scheduler
 from careloop.bot.outbox.executor import Executor
 from careloop.bot.outbox.limiter import Limiter
 from careloop.bot.outbox.outbound import Outbound
@@ -199,6 +199,8 @@ def build_app(
     config = contexts.config
     outbound = Outbound(storage.uow, messenger, clock, limiter)
     executor = Executor(messenger, outbound)
+    # The scheduled rounds decide as handlers do; this keeps and carries out what they decide.
+    rounds = RoundRunner(storage.uow, clock, catalogs, config, executor, room=limiter.room)
     return App(
         settings=settings,
         storage=storage,
@@ -209,15 +211,12 @@ def build_app(
         sender=Sender(storage.uow, messenger, clock, catalogs, config, limiter, outbound,
                       contact_policy(settings), rate=settings.rate,
                       paid=settings.paid_broadcast),
-        desk=CaseDesk(storage.uow, clock, catalogs, config, limiter, outbound),
+        desk=CaseDesk(rounds, clock, config),
         playbook=playbook,
         surveys=surveys,
-        survey_rounds=SurveyRounds(storage.uow, messenger, clock, catalogs, config, limiter,
-                                   survey_timing(settings)),
-        campaign_rounds=CampaignRounds(storage.uow, clock, messenger, limiter, settings.timezone,
-                                       catalogs.default, settings.community_chat_id,
-                                       settings.bot_username),
-        welcomes=Welcomes(storage.uow, clock, catalogs, config, limiter, outbound, messenger),
+        survey_rounds=SurveyRounds(rounds, survey_timing(settings)),
+        campaign_rounds=CampaignRounds(rounds),
+        welcomes=Welcomes(rounds, config.community_chat_id),
         retention=Retention(storage.uow, clock, timedelta(days=settings.retention_days)),
         config=config,
         executor=executor,

@@ -1,5 +1,5 @@
 """APScheduler's jobs: the outbox sender's and the case desk's ticks, the survey and campaign
-rounds, the playbook's scans.
+rounds, the playbook's scans; and how a round's decisions are kept and carried out.
 
 The database holds what is due; the scheduler only says when to look. There is one job per
 kind of work, never one per customer message, so nothing is lost when the process stops.
@@ -13,16 +13,22 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import IntegrityError
 
+from careloop.bot.outbox.executor import Executor
+from careloop.bot.outbox.outbound import Outbound
 from careloop.care.playbook.model import Playbook
 from careloop.care.scans import INACTIVITY_BATCH, birthday_scan, inactivity_scan
+from careloop.handlers.context import Context, HandlerConfig, unlimited
+from careloop.handlers.rounds import Decide
 from careloop.kernel.clock import Clock
+from careloop.kernel.effects import Send
+from careloop.kernel.i18n import Catalogs
 from careloop.storage.uow import UnitOfWork, UnitOfWorkFactory
 
 if TYPE_CHECKING:  # bot.app builds the scheduler through this module
@@ -42,6 +48,7 @@ STOP_GRACE_SECONDS = 30
 
 
 Scan = Callable[[UnitOfWork, datetime, Playbook], Awaitable[int]]
+T = TypeVar("T")
 
 
 class Ticking(AsyncIOScheduler):
@@ -75,6 +82,36 @@ class Ticking(AsyncIOScheduler):
             for task in late:
                 log.warning("%s still running after %ss: cancelled", self._running[task], grace)
         self.shutdown(wait=False)
+
+
+class RoundRunner:
+    """Runs a round's decisions as the pipeline runs an update's (handlers.rounds.Run): each
+    in a unit of work of its own, the messages among its effects stored with it, committed,
+    and only then carried out through the executor, inside Telegram's limits."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, catalogs: Catalogs,
+                 config: HandlerConfig, executor: Executor,
+                 room: Callable[[int], int] = unlimited) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._catalogs = catalogs
+        self._config = config
+        self._executor = executor
+        self._room = room
+
+    async def __call__(self, decide: Decide[T], *, patient: bool = False) -> T:
+        async with self._uow() as uow:
+            now = self._clock.now()
+            decided = await decide(Context(uow, now, self._catalogs, self._config,
+                                           room=self._room))
+            stored = {i: await Outbound.enqueue(uow, e, now)
+                      for i, e in enumerate(decided.effects) if isinstance(e, Send)}
+            if decided.stored is not None:
+                await decided.stored(stored)
+            await uow.commit()
+        if decided.effects:
+            await self._executor.run(list(decided.effects), stored, patient=patient)
+        return decided.value
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,9 @@ class Send:
     pin: bool = False  # pinned once sent: a case card at the top of its forum topic
     # A case card in a forum: the topic to open for the case (its name) unless it has one.
     open_topic: str | None = None
+    # A campaign run's post in the community group: its message id, or why it could not be
+    # posted, is recorded on the run; pinned, it takes the place of the post pinned before.
+    campaign_run: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,16 @@ class Edit:
     message_id: int
     text: str
     keyboard: Keyboard | None = None
+    # What the edit is, for the log when it cannot be applied: ids only, never texts.
+    about: str = "edit"
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    """Take a message down: the community group's previous welcome, once a new one is up."""
+
+    chat_id: int
+    message_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,4 +86,4 @@ class TopicState:
     closed: bool
 
 
-Effect = Send | Edit | Toast | TopicState
+Effect = Send | Edit | Delete | Toast | TopicState

@@ -1,40 +1,136 @@
-"""Carries out handler effects once their unit of work has committed."""
+"""Carries out effects once the unit of work that decided them has committed.
+
+New messages go through the outbound store (outbound.py). Every other call that changes
+what someone sees (an edit, a deletion, a pin, a forum topic's state) and every answer to a
+button press is paced by the limiter like a message, and a 429 pauses its chat the same way.
+They show what is already stored, so one that cannot be applied is logged and dropped: it
+must not undo the commit before it.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeAlias, TypeVar, assert_never
 
-from careloop.bot.outbox.outbound import Outbound
-from careloop.kernel.effects import Edit, Effect, Send, Toast, TopicState
-from careloop.kernel.messenger import Messenger, MessengerError
+from careloop.bot.outbox.limiter import Limiter
+from careloop.kernel.effects import Delete, Edit, Effect, Send, Toast, TopicState
+from careloop.kernel.messenger import Messenger, MessengerError, RetryAfter
+
+if TYPE_CHECKING:  # the outbound store imports this module: it pins and opens topics
+    from careloop.bot.outbox.outbound import Outbound
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# A stored message, or another call, waits this long at most for its slot under Telegram's
+# limits; a longer wait would hold up every update (or tick) behind it, so the message
+# stays stored, due when its slot comes, for a later tick, and the call is dropped. A
+# round waits as long as it takes.
+MAX_WAIT = 1.0
+# A round's call answered 429: wait as told, then try once more.
+PATIENT_ATTEMPTS = 2
+
+Change: TypeAlias = Edit | Delete | Toast | TopicState
+
+
+class Calls:
+    """Telegram calls other than new messages, each in its turn."""
+
+    def __init__(self, messenger: Messenger, limiter: Limiter) -> None:
+        self.messenger = messenger
+        self._limiter = limiter
+
+    async def paced(self, chat_id: int | None, call: Callable[[], Awaitable[T]],
+                    max_wait: float = math.inf) -> T:
+        """Make `call` in its turn in `chat_id` (None: a call in no chat). A turn further off
+        than `max_wait` raises RetryAfter without calling; a 429 pauses the chat."""
+        wait = self._limiter.peek(chat_id, message=False)
+        if wait > max_wait:
+            raise RetryAfter(wait)  # our own pacing, not Telegram's answer: nothing to pause
+        try:
+            async with self._limiter.turn(chat_id, message=False):
+                return await call()
+        except RetryAfter as exc:
+            if chat_id is not None:
+                self._limiter.pause(chat_id, exc.seconds)
+            raise
+
+    async def apply(self, change: Change, max_wait: float = math.inf) -> None:
+        messenger = self.messenger
+        match change:
+            case Edit():
+                await self.paced(change.chat_id, lambda: messenger.edit_text(
+                    change.chat_id, change.message_id, change.text, keyboard=change.keyboard),
+                    max_wait)
+            case Delete():
+                await self.paced(change.chat_id, lambda: messenger.delete(
+                    change.chat_id, change.message_id), max_wait)
+            case Toast():
+                # A button's answer is shown to whoever pressed it, in no chat's flood scope.
+                await self.paced(None, lambda: messenger.answer_button(
+                    change.callback_id, change.text), max_wait)
+            case TopicState():
+                await self.paced(change.chat_id, lambda: messenger.set_topic_closed(
+                    change.chat_id, change.topic_id, change.closed), max_wait)
+
+    async def pin(self, chat_id: int, message_id: int) -> None:
+        await self.paced(chat_id, lambda: self.messenger.pin(chat_id, message_id))
+
+    async def unpin(self, chat_id: int, message_id: int) -> None:
+        await self.paced(chat_id, lambda: self.messenger.unpin(chat_id, message_id))
+
+    async def create_topic(self, chat_id: int, name: str) -> int:
+        return await self.paced(chat_id, lambda: self.messenger.create_topic(chat_id, name))
 
 
 class Executor:
     def __init__(self, messenger: Messenger, outbound: Outbound) -> None:
-        self._messenger = messenger
         self._outbound = outbound
+        self._calls = Calls(messenger, outbound.limiter)
 
-    async def run(self, effects: list[Effect], stored: dict[int, int]) -> None:
-        """`stored` maps each Send's position in `effects` to its outbound message id."""
+    async def run(self, effects: list[Effect], stored: dict[int, int], *,
+                  patient: bool = False) -> None:
+        """`stored` maps each Send's position in `effects` to its outbound message id.
+
+        `patient`: a scheduled round's effects, which no update waits behind: each waits for
+        its turn however long, and a 429 is waited out and tried once more. An update's wait
+        MAX_WAIT at most."""
         for position, effect in enumerate(effects):
             if isinstance(effect, Send):
                 # One that has to wait keeps the chat's later messages waiting behind it.
-                await self._outbound.send_now(stored[position])
-            elif isinstance(effect, Edit):
-                await self._quietly(self._messenger.edit_text(
-                    effect.chat_id, effect.message_id, effect.text, keyboard=effect.keyboard))
-            elif isinstance(effect, Toast):
-                await self._quietly(self._messenger.answer_button(effect.callback_id, effect.text))
-            elif isinstance(effect, TopicState):
-                await self._quietly(self._messenger.set_topic_closed(
-                    effect.chat_id, effect.topic_id, effect.closed))
+                await self._outbound.send_now(stored[position], patient=patient)
+            else:
+                await self._apply(effect, patient)
 
-    async def _quietly(self, call: object) -> None:
-        try:
-            await call  # type: ignore[misc]
-        except MessengerError as exc:
-            # Edits, button answers and topics' open or closed state show what is already
-            # stored; missing one loses nothing, and must not undo the commit before it.
-            log.info("edit, answer or topic change not applied: %s", type(exc).__name__)
+    async def _apply(self, change: Change, patient: bool) -> None:
+        max_wait = math.inf if patient else MAX_WAIT
+        error: MessengerError | None = None
+        for _attempt in range(PATIENT_ATTEMPTS if patient else 1):
+            try:
+                await self._calls.apply(change, max_wait)
+            except RetryAfter as exc:
+                error = exc
+            except MessengerError as exc:
+                error = exc
+                break
+            else:
+                return
+        assert error is not None
+        log.info("%s not applied: %s", _what(change), type(error).__name__)
+
+
+def _what(change: Change) -> str:
+    match change:
+        case Edit():
+            return change.about
+        case Delete():
+            return "deletion"
+        case Toast():
+            return "button answer"
+        case TopicState():
+            return "topic change"
+        case _:
+            assert_never(change)

@@ -19,12 +19,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from careloop.bot.outbox import posts
+from careloop.bot.outbox.executor import MAX_WAIT, Calls
 from careloop.bot.outbox.limiter import Limiter
 from careloop.care.failures import settle_error, settle_sent
 from careloop.customers.directory import mark_unreachable
 from careloop.customers.timeline import record
 from careloop.kernel.clock import Clock
-from careloop.kernel.effects import CaseLink, LogAs, Send
+from careloop.kernel.effects import CaseLink, LogAs, Send, TopicState
 from careloop.kernel.messenger import BadRequest, Messenger, MessengerError, RetryAfter, Sent
 from careloop.kernel.updates import Button, Keyboard, Media, Upload
 from careloop.storage.models import OutboundMessage, TouchState
@@ -54,6 +56,7 @@ def encode(send: Send) -> dict[str, Any]:
         "on_failure": encode(send.on_failure) if send.on_failure else None,
         "pin": send.pin,
         "open_topic": send.open_topic,
+        "campaign_run": send.campaign_run,
     }
 
 
@@ -78,13 +81,8 @@ def decode(data: dict[str, Any]) -> Send:
         on_failure=decode(failure) if failure else None,
         pin=bool(data.get("pin")),
         open_topic=data.get("open_topic"),
+        campaign_run=data.get("campaign_run"),
     )
-
-
-# A stored message waits this long at most for its slot under Telegram's limits; a longer
-# wait would hold up every update (or tick) behind it, so the message stays stored, due
-# when its slot comes, for a later tick.
-MAX_WAIT = 1.0
 
 
 class Outbound:
@@ -93,7 +91,8 @@ class Outbound:
         self._uow = uow
         self._messenger = messenger
         self._clock = clock
-        self._limiter = limiter
+        self.limiter = limiter
+        self._calls = Calls(messenger, limiter)
 
     @staticmethod
     async def enqueue(uow: UnitOfWork, send: Send, now: datetime) -> int:
@@ -108,9 +107,10 @@ class Outbound:
         assert row.id is not None
         return row.id
 
-    async def send_now(self, message_id: int) -> None:
-        """The fast path, right after the commit; what has to wait stays stored."""
-        await self._deliver(message_id, MAX_WAIT)
+    async def send_now(self, message_id: int, *, patient: bool = False) -> None:
+        """The fast path, right after the commit; what has to wait stays stored. `patient`:
+        a scheduled round's message waits for its turn however long it is."""
+        await self._deliver(message_id, math.inf if patient else MAX_WAIT, patient=patient)
 
     async def deliver_due(self, batch: int = 200) -> int:
         """The slow path, from the sender's tick: whatever waited and is due now."""
@@ -123,22 +123,33 @@ class Outbound:
             await self._deliver(message_id, MAX_WAIT)
         return len(due)
 
-    async def _deliver(self, message_id: int, max_wait: float = math.inf) -> None:
-        async with self._uow() as uow:
-            row = await uow.outbox.get(message_id)
-            if row is None or row.state != TouchState.PENDING:
-                return  # someone else has it, or it is settled
-            if (ahead := await uow.outbox.earliest_waiting(row.chat_id)) and ahead.id < row.id:
-                # An earlier message to this chat is waiting: this one goes right after it,
-                # so none overtakes one that Telegram or our pacing asked to delay.
-                row.due_at = ahead.due_at
-                uow.session.add(row)
-                await uow.commit()
-                return
-            if not await uow.outbox.move(message_id, TouchState.PENDING, TouchState.SENDING):
-                return
-            await uow.commit()
-        assert row is not None
+    async def _deliver(self, message_id: int, max_wait: float = math.inf, *,
+                       patient: bool = False) -> None:
+        """`patient`: an earlier message to the chat that nobody has tried yet (another
+        task's fast path is about to send it) is sent first, rather than this one left to
+        wait for the tick behind it."""
+        while True:
+            async with self._uow() as uow:
+                row = await uow.outbox.get(message_id)
+                if row is None or row.state != TouchState.PENDING:
+                    return  # someone else has it, or it is settled
+                ahead = await uow.outbox.earliest_waiting(row.chat_id)
+                if ahead is None or ahead.id >= row.id:
+                    if not await uow.outbox.move(message_id, TouchState.PENDING,
+                                                 TouchState.SENDING):
+                        return
+                    await uow.commit()
+                    break
+                if not patient or ahead.last_error is not None:
+                    # An earlier message to this chat is waiting: this one goes right after
+                    # it, so none overtakes one that Telegram or our pacing asked to delay.
+                    row.due_at = ahead.due_at
+                    uow.session.add(row)
+                    await uow.commit()
+                    return
+                untried = ahead.id
+            assert untried is not None
+            await self._deliver(untried, max_wait, patient=True)
         send = decode(row.payload)
         try:
             sent = await self._paced(send, max_wait)
@@ -151,16 +162,16 @@ class Outbound:
             await self._sent(message_id, send, sent)
 
     async def _paced(self, send: Send, max_wait: float) -> Sent:
-        wait = self._limiter.peek(send.chat_id)
+        wait = self.limiter.peek(send.chat_id)
         if wait > max_wait:
             # Our own pacing, not Telegram's answer; the message waits as after a 429.
             raise RetryAfter(wait)
         try:
             send = await self._placed(send)
-            async with self._limiter.turn(send.chat_id):
+            async with self.limiter.turn(send.chat_id):
                 return await self._send(send)
         except RetryAfter as exc:
-            self._limiter.pause(send.chat_id, exc.seconds)
+            self.limiter.pause(send.chat_id, exc.seconds)
             raise
 
     async def _placed(self, send: Send) -> Send:
@@ -184,7 +195,7 @@ class Outbound:
     async def _open_topic(self, uow: UnitOfWork, send: Send, case_id: int) -> int | None:
         assert send.open_topic is not None
         try:
-            topic = await self._messenger.create_topic(send.chat_id, send.open_topic)
+            topic = await self._calls.create_topic(send.chat_id, send.open_topic)
         except BadRequest as exc:  # no longer a forum, or no right to manage topics
             log.warning("case %s: no forum topic (%s); card posted in the group", case_id, exc)
             return None
@@ -200,7 +211,7 @@ class Outbound:
 
     async def _quietly_close(self, chat_id: int, topic: int) -> None:
         with contextlib.suppress(MessengerError):  # an empty spare topic holds nothing
-            await self._messenger.set_topic_closed(chat_id, topic, True)
+            await self._calls.apply(TopicState(chat_id, topic, True))
 
     async def _send(self, send: Send) -> Sent:
         if send.upload is not None:
@@ -234,12 +245,27 @@ class Outbound:
             if send.case_link is not None:
                 await uow.cases.link_message(send.case_link.case_id, sent.chat_id,
                                              sent.message_id, send.case_link.role)
+            if send.campaign_run is not None:
+                await posts.posted(uow, send.campaign_run, sent.message_id)
             await uow.commit()
         if send.pin:
-            try:
-                await self._messenger.pin(sent.chat_id, sent.message_id)
-            except MessengerError as exc:  # an unpinned card is still a card
-                log.info("outbound message %s not pinned: %s", message_id, type(exc).__name__)
+            await self._pin(message_id, send, sent)
+
+    async def _pin(self, message_id: int, send: Send, sent: Sent) -> None:
+        try:
+            await self._calls.pin(sent.chat_id, sent.message_id)
+        except MessengerError as exc:  # an unpinned card or post is still there
+            log.info("outbound message %s not pinned: %s", message_id, type(exc).__name__)
+            return
+        if send.campaign_run is None:
+            return
+        async with self._uow() as uow:
+            replaced = await posts.pinned(uow, send.campaign_run)
+            await uow.commit()
+        for before in replaced:
+            # Unpinned by hand, or deleted: nothing to replace.
+            with contextlib.suppress(MessengerError):
+                await self._calls.unpin(sent.chat_id, before)
 
     async def _failed(self, message_id: int, send: Send, exc: MessengerError) -> None:
         now = self._clock.now()
@@ -255,6 +281,8 @@ class Outbound:
             failure_id = None
             if outcome.state is TouchState.FAILED and send.on_failure is not None:
                 failure_id = await self.enqueue(uow, send.on_failure, now)
+            if outcome.state is TouchState.FAILED and send.campaign_run is not None:
+                await posts.not_posted(uow, send.campaign_run, type(exc).__name__)
             await uow.commit()
         level = logging.DEBUG if isinstance(exc, RetryAfter) else logging.INFO
         log.log(level, "outbound message %s not sent: %s", message_id, outcome.reason)

@@ -4,43 +4,46 @@ outbox for the sender), or, for a post in the community group, posted and pinned
 
 A run is planned in one commit, and only by the process whose conditional move of the
 campaign succeeds; the run's unique occurrence backs that up. Two processes, or a restart
-half-way, plan each run once. A community post is sent after that commit: a crash between
-the send and its record leaves the run without a message id, never a second post.
+half-way, plan each run once. A community post is stored in the outbox in that commit and
+sent after it, like any stored message: a crash between the send and its record leaves the
+run without a message id, never a second post.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 
-from careloop.bot.outbox.limiter import Limiter
 from careloop.campaigns import lifecycle as campaigns
 from careloop.campaigns import message
 from careloop.campaigns.spec import CampaignSpec
+from careloop.handlers.context import Context
+from careloop.handlers.rounds import Decide, Decided, Run
 from careloop.handlers.views.campaign_message import in_language, link_values
-from careloop.kernel.clock import Clock
-from careloop.kernel.messenger import Messenger, MessengerError
+from careloop.kernel.effects import Send
 from careloop.kernel.updates import Button, Keyboard, Media
 from careloop.storage.models import CampaignRun
-from careloop.storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+
+NO_GROUP = "no community group: set CARELOOP_COMMUNITY_CHAT_ID"
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    run_id: int
+    to_community: bool
+    targeted: int
+    excluded: int
+    occurrence: str
 
 
 @dataclass(frozen=True, slots=True)
 class CampaignRounds:
-    uow: UnitOfWorkFactory
-    clock: Clock
-    messenger: Messenger
-    limiter: Limiter
-    timezone: str  # the business's: a community post's schedule is in its time
-    language: str  # the business's: a community post's language
-    community_chat_id: int | None = None
-    bot_username: str | None = None  # for {start_link}
+    runner: Run
     # One round at a time in this process, so that a round called beside the scheduler's
     # returns only once what was due is planned, posted and pinned.
     _turn: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False,
@@ -52,86 +55,72 @@ class CampaignRounds:
             return await self._round()
 
     async def _round(self) -> int:
-        now = self.clock.now()
-        async with self.uow() as uow:
-            due = await uow.campaigns.due(now)
+        due = await self.runner(_due)
         queued = 0
         for campaign_id in due:
             try:
-                async with self.uow() as uow:
-                    campaign = await uow.campaigns.get(campaign_id)
-                    assert campaign is not None
-                    spec = campaigns.spec_of(campaign)
-                    run = await campaigns.plan_run(uow, now, campaign, self.timezone)
-                    await uow.commit()
+                # Patient: the post goes out, and is pinned, before the round goes on.
+                planned = await self.runner(_planning(campaign_id), patient=True)
             except IntegrityError:
                 continue  # another process planned this run first
-            if run is None:
+            if planned is None:
                 continue
-            if spec.to_community:
-                queued += await self._post(run, spec)
+            if planned.to_community:
+                queued += await self.runner(_posted(planned.run_id))
             else:
-                queued += run.targeted
+                queued += planned.targeted
                 log.info("campaign %s: run %s (%s) planned, %d message(s) queued, %d "
-                         "excluded", campaign_id, run.id, run.occurrence, run.targeted,
-                         sum(run.excluded.values()))
+                         "excluded", campaign_id, planned.run_id, planned.occurrence,
+                         planned.targeted, planned.excluded)
         return queued
 
-    async def _post(self, run: CampaignRun, spec: CampaignSpec) -> int:
-        """The member-day post in the community group, pinned in place of the last one."""
-        chat = self.community_chat_id
-        if chat is None:
-            return await self._record(run, error="no community group: set "
-                                      "CARELOOP_COMMUNITY_CHAT_ID")
-        post = spec.variants[0]
-        text = message.render(in_language(post.text, self.language, self.language),
-                              link_values(run.campaign_id, self.bot_username))
-        keyboard = Keyboard.of([Button(in_language(post.button.text, self.language,
-                                                   self.language), url=post.button.url)]
-                               ) if post.button else None
-        try:
-            async with self.limiter.turn(chat):
-                if post.photo is not None:
-                    sent = await self.messenger.send_media(chat, Media("photo", post.photo),
-                                                           caption=text, keyboard=keyboard)
-                else:
-                    sent = await self.messenger.send_text(chat, text, keyboard=keyboard)
-        except MessengerError as exc:
-            log.warning("campaign run %s: the community post failed: %s", run.id,
-                        type(exc).__name__)
-            return await self._record(run, error=f"not posted: {type(exc).__name__}")
-        await self._record(run, message_id=sent.message_id)
-        if spec.pin:
-            await self._pin(run, chat, sent.message_id)
-        return 1
 
-    async def _pin(self, run: CampaignRun, chat: int, message_id: int) -> None:
-        try:
-            await self.messenger.pin(chat, message_id)
-        except MessengerError as exc:
-            log.warning("campaign run %s: pinning failed: %s", run.id, type(exc).__name__)
-            return
-        async with self.uow() as uow:
-            for before in await uow.campaigns.pinned_posts():
-                # Unpinned by hand, or deleted: nothing to replace.
-                with contextlib.suppress(MessengerError):
-                    if before.message_id is not None:
-                        await self.messenger.unpin(chat, before.message_id)
-                before.pinned = False
-                uow.session.add(before)
-            mine = await uow.campaigns.run(run.id)  # type: ignore[arg-type]
-            assert mine is not None
-            mine.pinned = True
-            uow.session.add(mine)
-            await uow.commit()
+async def _due(ctx: Context) -> Decided[list[int]]:
+    return Decided(list(await ctx.uow.campaigns.due(ctx.now)))
 
-    async def _record(self, run: CampaignRun, *, message_id: int | None = None,
-                      error: str | None = None) -> int:
-        async with self.uow() as uow:
-            mine = await uow.campaigns.run(run.id)  # type: ignore[arg-type]
-            assert mine is not None
-            mine.message_id, mine.error = message_id, error
-            mine.targeted = 1 if message_id is not None else 0
-            uow.session.add(mine)
-            await uow.commit()
-        return mine.targeted
+
+def _planning(campaign_id: int) -> Decide[_Planned | None]:
+    async def plan(ctx: Context) -> Decided[_Planned | None]:
+        campaign = await ctx.uow.campaigns.get(campaign_id)
+        assert campaign is not None
+        spec = campaigns.spec_of(campaign)
+        run = await campaigns.plan_run(ctx.uow, ctx.now, campaign, ctx.config.default_timezone)
+        if run is None:
+            return Decided(None)
+        assert run.id is not None
+        planned = _Planned(run.id, spec.to_community, run.targeted, sum(run.excluded.values()),
+                           run.occurrence)
+        if not spec.to_community:
+            return Decided(planned)
+        if ctx.config.community_chat_id is None:
+            run.error = NO_GROUP
+            ctx.uow.session.add(run)
+            return Decided(planned)
+        return Decided(planned, [community_post(ctx, run, spec, ctx.config.community_chat_id)])
+    return plan
+
+
+def community_post(ctx: Context, run: CampaignRun, spec: CampaignSpec, chat: int) -> Send:
+    """The member-day post in the community group, pinned in place of the last one."""
+    assert run.id is not None
+    language = ctx.catalogs.default  # the business's: the group is everyone's
+    variant = spec.variants[0]
+    text = message.render(in_language(variant.text, language, language),
+                          link_values(run.campaign_id, ctx.config.bot_username))
+    keyboard = Keyboard.of([Button(in_language(variant.button.text, language, language),
+                                   url=variant.button.url)]) if variant.button else None
+    photo = Media("photo", variant.photo) if variant.photo is not None else None
+    return Send(chat, text, keyboard=keyboard, media=photo, pin=spec.pin,
+                campaign_run=run.id)
+
+
+def _posted(run_id: int) -> Decide[int]:
+    async def posted(ctx: Context) -> Decided[int]:
+        """1 if the post is up; why not, in the log."""
+        run = await ctx.uow.campaigns.run(run_id)
+        if run is not None and run.message_id is not None:
+            return Decided(1)
+        why = run.error if run is not None and run.error else "the post waits to be sent"
+        log.warning("campaign run %s: %s", run_id, why)
+        return Decided(0)
+    return posted

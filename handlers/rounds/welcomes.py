@@ -4,52 +4,38 @@ message, and the previous welcome is deleted (handlers.community decides; see th
 from __future__ import annotations
 
 import asyncio
-import logging
 
-from careloop.bot.outbox.limiter import Limiter
-from careloop.bot.outbox.outbound import Outbound
 from careloop.handlers import community
-from careloop.handlers.context import Context, HandlerConfig
-from careloop.kernel.clock import Clock
-from careloop.kernel.i18n import Catalogs
-from careloop.kernel.messenger import Messenger, MessengerError
-from careloop.storage.uow import UnitOfWorkFactory
-
-log = logging.getLogger(__name__)
+from careloop.handlers.context import Context
+from careloop.handlers.rounds import Decided, Run
+from careloop.kernel.effects import Delete, Effect
 
 
 class Welcomes:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, catalogs: Catalogs,
-                 config: HandlerConfig, limiter: Limiter, outbound: Outbound,
-                 messenger: Messenger) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._catalogs = catalogs
-        self._config = config
-        self._limiter = limiter
-        self._outbound = outbound
-        self._messenger = messenger
+    def __init__(self, run: Run, community_chat_id: int | None) -> None:
+        self._run = run
+        self._chat = community_chat_id
         self._lock = asyncio.Lock()
 
     async def tick(self) -> int:
         """Post the welcome that is due, if any; returns how many joiners it counts."""
-        chat = self._config.community_chat_id
-        if chat is None:
+        if self._chat is None:
             return 0
         async with self._lock:
-            async with self._uow() as uow:
-                now = self._clock.now()
-                ctx = Context(uow, now, self._catalogs, self._config, room=self._limiter.room)
-                decided = await community.welcome(ctx)
-                if decided is None:
-                    return 0
-                stored = await Outbound.enqueue(uow, decided.send, now)
-                await uow.community.add_welcome(community.welcome_row(stored, decided, now))
-                await uow.commit()
-            await self._outbound.send_now(stored)
-            if decided.delete is not None:
-                try:
-                    await self._messenger.delete(chat, decided.delete)
-                except MessengerError as exc:  # deleted by an administrator already
-                    log.info("previous welcome not deleted: %s", type(exc).__name__)
-        return decided.greets
+            return await self._run(_welcome)
+
+
+async def _welcome(ctx: Context) -> Decided[int]:
+    """The welcome, stored with the row that lets the next one replace it; the previous
+    one is taken down once this one is up."""
+    decided = await community.welcome(ctx)
+    if decided is None:
+        return Decided(0)
+    effects: list[Effect] = [decided.send]
+    if decided.delete is not None:
+        effects.append(Delete(decided.send.chat_id, decided.delete))
+
+    async def keep(stored: dict[int, int]) -> None:
+        await ctx.uow.community.add_welcome(community.welcome_row(stored[0], decided, ctx.now))
+
+    return Decided(decided.greets, effects, keep)

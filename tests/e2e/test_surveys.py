@@ -356,7 +356,7 @@ async def test_a_survey_closes_after_three_days_and_its_buttons_go(stage: Stage)
 
 async def test_a_press_after_the_expiry_or_a_second_one_changes_nothing(
         stage: Stage, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="careloop.handlers.rounds.surveys")
+    caplog.set_level(logging.INFO, logger="careloop.bot.outbox.executor")
     ann, survey = await surveyed(stage, "C1")
     _tom, second = await surveyed(stage, "C2", "Tom Baker")
     # Telegram refuses to edit Ann's survey: it keeps its buttons after it has closed.

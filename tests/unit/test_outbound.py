@@ -17,7 +17,7 @@ from careloop.bot.outbox.outbound import FAST_PATH_GRACE, Outbound, decode, enco
 from careloop.bot.settings import Settings
 from careloop.customers import audit, privacy
 from careloop.kernel.clock import ManualClock
-from careloop.kernel.effects import CaseLink, LogAs, Send
+from careloop.kernel.effects import CaseLink, Edit, LogAs, Send, Toast
 from careloop.kernel.messenger import RetryAfter, Sent
 from careloop.kernel.updates import Button, Keyboard, Media, Upload
 from careloop.storage.models import Customer, TouchState
@@ -176,3 +176,59 @@ async def test_a_message_erased_while_in_flight_leaves_nothing_behind(
         assert await uow.outbox.get(message_id) is None
         assert [e.kind for e in await uow.timeline.of(cid)] == ["erased"]
     assert f"outbound message {message_id} was erased while it was being sent" in caplog.text
+
+
+class EditRefusingMessenger(RecordingMessenger):
+    """Answers 429 to the first `refusals` edits; records the edits that went through."""
+
+    def __init__(self, refusals: int, retry_after: float) -> None:
+        super().__init__()
+        self.refusals = refusals
+        self.retry_after = retry_after
+        self.edits: list[tuple[int, int, str]] = []
+
+    async def edit_text(self, chat_id: int, message_id: int, text: str, *,
+                        keyboard: Keyboard | None = None) -> None:
+        if self.refusals:
+            self.refusals -= 1
+            raise RetryAfter(self.retry_after)
+        self.edits.append((chat_id, message_id, text))
+
+
+async def test_a_429_on_an_edit_pauses_the_chat_like_a_send(storage: Storage,
+                                                             clock: ManualClock) -> None:
+    messenger = EditRefusingMessenger(refusals=1, retry_after=30)
+    limiter = _limiter(clock, chat_interval=0)
+    outbound = Outbound(storage.uow, messenger, clock, limiter)
+    await Executor(messenger, outbound).run([Edit(7, 1, "closed"), Toast("q1")], {})
+    assert messenger.edits == []  # an update's edit is not retried: dropped and logged
+    assert messenger.toasts == [("q1", None)]  # a button's answer is in no chat's pause
+    assert limiter.peek(7) == pytest.approx(30)
+    sends = [Send(7, "after the pause")]
+    await Executor(messenger, outbound).run(list(sends), await _store(storage, clock, sends))
+    assert messenger.sent == []  # waits for the tick, as after a 429 on a send
+
+
+async def test_a_rounds_edit_waits_out_a_429_and_is_tried_once_more(
+        storage: Storage, clock: ManualClock) -> None:
+    messenger = EditRefusingMessenger(refusals=1, retry_after=0.01)
+    outbound = Outbound(storage.uow, messenger, clock, _limiter(clock, chat_interval=0))
+    await Executor(messenger, outbound).run([Edit(7, 1, "closed")], {}, patient=True)
+    assert messenger.edits == [(7, 1, "closed")]
+
+
+async def test_a_patient_send_takes_an_untried_earlier_message_to_its_chat_first(
+        storage: Storage, clock: ManualClock) -> None:
+    """Another task has stored a message to the same chat and is about to send it: a round
+    that must not return before its own is out sends both, in order, instead of leaving
+    its own to the tick."""
+    messenger = RecordingMessenger()
+    outbound = Outbound(storage.uow, messenger, clock, _limiter(clock, chat_interval=0))
+    first, second = (await _store(storage, clock, [Send(-5, "welcome"), Send(-5, "post")])
+                     ).values()
+    await outbound.send_now(second)
+    assert messenger.sent == []  # an update's reply keeps behind it, for the tick
+    await outbound.send_now(second, patient=True)
+    assert messenger.sent == [(-5, "welcome"), (-5, "post")]
+    await outbound.send_now(first)  # the other task's fast path finds it sent
+    assert len(messenger.sent) == 2
