@@ -26,6 +26,7 @@ from careloop.handlers.rounds.campaigns import CampaignRounds
 from careloop.handlers.rounds.desk_tick import CaseDesk
 from careloop.handlers.rounds.surveys import SurveyRounds
 from careloop.handlers.rounds.welcomes import Welcomes
+from careloop.handlers.views.touch import TouchViews
 from careloop.kernel.clock import Clock, SystemClock
 from careloop.kernel.effects import Effect, Send
 from careloop.kernel.i18n import Catalogs
@@ -208,8 +209,8 @@ def build_app(
         catalogs=catalogs,
         contexts=contexts,
         pipeline=Pipeline(storage.uow, clock, contexts, executor),
-        sender=Sender(storage.uow, messenger, clock, catalogs, config, limiter, outbound,
-                      contact_policy(settings), rate=settings.rate,
+        sender=Sender(storage.uow, messenger, clock, TouchViews(catalogs, config), limiter,
+                      outbound, contact_policy(settings), rate=settings.rate,
                       paid=settings.paid_broadcast),
         desk=CaseDesk(rounds, clock, config),
         playbook=playbook,

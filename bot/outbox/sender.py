@@ -6,50 +6,66 @@ send them concurrently inside Telegram's limits, and the outcomes are settled in
 (`sent` with Telegram's message id, or retried, or failed with the reason). Only a group's
 worth of messages (about a tenth of a second of sending) is ever `sending` at once, so a
 crash leaves few whose fate is unknown; `recover` applies policy.RESEND_IF_UNSURE to those.
+
+What a touch says is not the sender's to know: the composition root hands it a renderer
+(RenderTouches; handlers.views.touch is the app's).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from careloop.bot.outbox.limiter import Limiter
 from careloop.bot.outbox.outbound import Outbound
-from careloop.campaigns import lifecycle as campaigns
-from careloop.campaigns.spec import CampaignSpec
+from careloop.bot.outbox.workers import ChatTurns, Hopper, Settler
 from careloop.care import contact
 from careloop.care.contact import UNREACHABLE
 from careloop.care.failures import AMBIGUOUS, RESEND_IF_UNSURE, RESENT, settle_error
-from careloop.care.playbook.model import SURVEY_REMINDER
 from careloop.customers.directory import mark_unreachable
 from careloop.customers.timeline import entry, record
-from careloop.handlers.context import Context, HandlerConfig
-from careloop.handlers.views.campaign_message import campaign_message, values_of
-from careloop.handlers.views.render import care_text, survey_prompt, survey_reminder
 from careloop.kernel.clock import Clock
-from careloop.kernel.i18n import Catalogs
 from careloop.kernel.messenger import Blocked, ChatNotFound, Messenger, MessengerError, RetryAfter
 from careloop.kernel.updates import Keyboard, Media
-from careloop.storage.models import (
-    Campaign,
-    CampaignState,
-    Customer,
-    SurveyInvitation,
-    Touch,
-    TouchState,
-)
+from careloop.storage.models import Customer, Touch, TouchState
 from careloop.storage.uow import UnitOfWork, UnitOfWorkFactory
-from careloop.surveys.invitations import reminded_invitation
-from careloop.surveys.lifecycle import reminder_wanted
 
 log = logging.getLogger(__name__)
 
-FLUSH_SECONDS = 0.2
+
+class TouchMessage(Protocol):
+    """A claimed touch's message as its customer will see it."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def keyboard(self) -> Keyboard | None: ...
+
+    @property
+    def invitation_id(self) -> int | None: ...  # a survey's: its message id is kept
+
+    @property
+    def reply_to(self) -> int | None: ...
+
+    @property
+    def photo(self) -> str | None: ...  # sent with `text` as its caption
+
+
+class RenderTouch(Protocol):
+    async def __call__(self, touch: Touch, customer: Customer) -> TouchMessage | str:
+        """The message for this touch, or why there is none after all."""
+        ...
+
+
+# Given a claim's unit of work and time: what renders its touches (and may add to it, as a
+# survey's invitation).
+RenderTouches = Callable[[UnitOfWork, datetime], RenderTouch]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +91,8 @@ class Outcome:
 
 class Sender:
     def __init__(
-        self, uow: UnitOfWorkFactory, messenger: Messenger, clock: Clock, catalogs: Catalogs,
-        config: HandlerConfig, limiter: Limiter, outbound: Outbound,
+        self, uow: UnitOfWorkFactory, messenger: Messenger, clock: Clock,
+        render: RenderTouches, limiter: Limiter, outbound: Outbound,
         policy: contact.ContactPolicy, *, rate: float = 30.0, paid: bool = False,
         page: int = 1000,
     ) -> None:
@@ -84,8 +100,7 @@ class Sender:
         self._uow = uow
         self._messenger = messenger
         self._clock = clock
-        self._catalogs = catalogs
-        self._config = config
+        self._render = render
         self._limiter = limiter
         self._policy = policy
         self._paid = paid
@@ -138,9 +153,9 @@ class Sender:
         await self.drain()
 
     async def _touches(self) -> int:
-        queue = _Hopper()
-        settler = _Settler(self, self._settle_batch)
-        turns = _ChatTurns()
+        queue: Hopper[Prepared] = Hopper()
+        settler: Settler[Outcome] = Settler(self.settle, self._settle_batch)
+        turns = ChatTurns()
         workers = [asyncio.create_task(self._work(queue, settler, turns))
                    for _ in range(self._workers)]
         try:
@@ -151,7 +166,7 @@ class Sender:
             await asyncio.gather(*workers)
             await settler.close()
 
-    async def _produce(self, queue: _Hopper) -> int:
+    async def _produce(self, queue: Hopper[Prepared]) -> int:
         settled = 0
         while not self._stopping:
             async with self._uow() as uow:
@@ -170,8 +185,8 @@ class Sender:
                 break
         return settled
 
-    async def _work(self, queue: _Hopper, settler: _Settler,
-                    turns: _ChatTurns) -> None:
+    async def _work(self, queue: Hopper[Prepared], settler: Settler[Outcome],
+                    turns: ChatTurns) -> None:
         while (item := await queue.get()) is not None:
             # One message at a time per chat, in claim order; after a final answer from
             # Telegram for the chat, its other messages are not tried.
@@ -181,7 +196,7 @@ class Sender:
                 else:
                     await self._send(item, settler, turns)
 
-    async def _send(self, item: Prepared, settler: _Settler, turns: _ChatTurns) -> None:
+    async def _send(self, item: Prepared, settler: Settler[Outcome], turns: ChatTurns) -> None:
         try:
             async with self._limiter.turn(item.chat_id):
                 if item.photo is not None:
@@ -229,18 +244,17 @@ class Sender:
             by_id = {t.id: t for t in touches}
             to_send = [i for i, d in decisions.items() if isinstance(d, contact.Send)]
             won = await uow.touches.move_many(to_send, TouchState.PENDING, TouchState.SENDING)
-            ctx = Context(uow, now, self._catalogs, self._config)
+            render = self._render(uow, now)
             prepared: list[Prepared] = []
-            campaigns = _CampaignsSeen()
             for i in to_send:
                 if i not in won:
                     continue
-                rendered = await self._render(ctx, by_id[i], customers[by_id[i].customer_id],
-                                              campaigns)
-                if isinstance(rendered, str):  # nothing to send after all
-                    await self._skip(uow, by_id[i], rendered, TouchState.SENDING)
+                touch, customer = by_id[i], customers[by_id[i].customer_id]
+                shown = await render(touch, customer)
+                if isinstance(shown, str):  # nothing to send after all
+                    await self._skip(uow, touch, shown, TouchState.SENDING)
                 else:
-                    prepared.append(rendered)
+                    prepared.append(_prepared(touch, customer, shown))
             for touch_id, decision in decisions.items():
                 touch = by_id[touch_id]
                 if isinstance(decision, contact.Skip):
@@ -260,29 +274,6 @@ class Sender:
             log.info("touch %s skipped: %s", touch.id, reason)
             await record(uow, self._clock.now(), touch.customer_id, "skipped", "note",
                          purpose=touch.purpose, reason=reason)
-
-    async def _render(self, ctx: Context, touch: Touch, customer: Customer,
-                      campaigns: _CampaignsSeen) -> Prepared | str:
-        """The message to send, or why there is none after all."""
-        assert customer.chat_id is not None and customer.id is not None and touch.id is not None
-        if touch.campaign_run_id is not None:
-            return await _campaign(ctx, touch, customer, campaigns)
-        if touch.template == SURVEY_REMINDER:
-            return await _reminder(ctx, touch, customer)
-        if touch.survey_key is None:
-            text = care_text(ctx.tr(customer.language), touch.template, customer)
-            return Prepared(touch.id, customer.id, customer.chat_id, touch.purpose, text,
-                            None, None)
-        definition = ctx.surveys.get(touch.survey_key)
-        if definition is None:  # taken out of the survey file since it was scheduled
-            return f"unknown survey {touch.survey_key!r}"
-        invitation = await ctx.uow.surveys.add_invitation(SurveyInvitation(
-            customer_id=customer.id, touch_id=touch.id, survey_key=touch.survey_key,
-            purpose=touch.purpose, chat_id=customer.chat_id, sent_at=ctx.now,
-        ))
-        text, keyboard = await survey_prompt(ctx, customer, invitation, definition)
-        return Prepared(touch.id, customer.id, customer.chat_id, touch.purpose, text, keyboard,
-                        invitation.id)
 
     async def settle(self, outcomes: Sequence[Outcome]) -> None:
         """Record a batch of send outcomes in one commit."""
@@ -333,43 +324,11 @@ class Sender:
         log.info("touch %s not sent: %s", o.item.touch_id, reason)
 
 
-async def _reminder(ctx: Context, touch: Touch, customer: Customer) -> Prepared | str:
-    """A reply to the survey's own message, so its buttons are the ones to press."""
+def _prepared(touch: Touch, customer: Customer, shown: TouchMessage) -> Prepared:
     assert customer.chat_id is not None and customer.id is not None and touch.id is not None
-    invitation_id = reminded_invitation(touch.idempotency_key)
-    invitation = await ctx.uow.surveys.invitation(invitation_id) if invitation_id else None
-    if invitation is None or not reminder_wanted(invitation.state):
-        return "survey answered or closed"
-    text = survey_reminder(ctx.tr(customer.language))
-    return Prepared(touch.id, customer.id, customer.chat_id, touch.purpose, text, None, None,
-                    reply_to=invitation.message_id)
-
-
-class _CampaignsSeen(dict[int, tuple[Campaign, CampaignSpec]]):
-    """The campaigns of one claimed group, by run: read once for all their messages."""
-
-    async def of(self, uow: UnitOfWork, run_id: int) -> tuple[Campaign, CampaignSpec]:
-        if run_id not in self:
-            run = await uow.campaigns.run(run_id)
-            campaign = await uow.campaigns.get(run.campaign_id) if run else None
-            assert campaign is not None
-            self[run_id] = (campaign, campaigns.spec_of(campaign))
-        return self[run_id]
-
-
-async def _campaign(ctx: Context, touch: Touch, customer: Customer,
-                    seen: _CampaignsSeen) -> Prepared | str:
-    assert customer.chat_id is not None and customer.id is not None and touch.id is not None
-    assert touch.campaign_run_id is not None
-    campaign, spec = await seen.of(ctx.uow, touch.campaign_run_id)
-    variant = spec.variant(touch.variant or "")
-    if campaign.state == CampaignState.CANCELLED or variant is None:
-        return "campaign cancelled"
-    assert campaign.id is not None
-    shown = await campaign_message(ctx, campaign.id, variant, customer.language,
-                                   values_of(customer), customer.chat_id, touch.id)
     return Prepared(touch.id, customer.id, customer.chat_id, touch.purpose, shown.text,
-                    shown.keyboard, None, photo=shown.photo)
+                    shown.keyboard, shown.invitation_id, reply_to=shown.reply_to,
+                    photo=shown.photo)
 
 
 async def _invitation_sent(uow: UnitOfWork, invitation_id: int, message_id: int | None,
@@ -379,84 +338,3 @@ async def _invitation_sent(uow: UnitOfWork, invitation_id: int, message_id: int 
     invitation.message_id = message_id
     invitation.sent_at = now
     uow.session.add(invitation)
-
-
-class _Hopper(asyncio.Queue[Prepared | None]):
-    """The claimed messages the workers take from; the producer waits for it to run low."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._drained = asyncio.Event()
-
-    async def get(self) -> Prepared | None:
-        item = await super().get()
-        self._drained.set()
-        return item
-
-    async def low(self, mark: int) -> None:
-        while self.qsize() > mark:
-            self._drained.clear()
-            await self._drained.wait()
-
-
-class _ChatTurns:
-    """Takes turns per chat among the workers, and remembers chats Telegram said are gone."""
-
-    def __init__(self) -> None:
-        self.gone: set[int] = set()
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def turn(self, chat_id: int) -> AsyncIterator[None]:
-        lock, users = self._locks.get(chat_id, (asyncio.Lock(), 0))
-        self._locks[chat_id] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[chat_id]
-            if users == 1:
-                del self._locks[chat_id]  # a broadcast meets each chat once: keep no lock
-            else:
-                self._locks[chat_id] = (lock, users - 1)
-
-
-class _Settler:
-    """Records the workers' outcomes in the background, a batch at a time: a worker hands
-    its outcome over and goes on sending. If recording falls behind, workers wait for it,
-    so what is sent and not yet recorded stays a few batches at most."""
-
-    def __init__(self, sender: Sender, size: int) -> None:
-        self._sender = sender
-        self._size = size
-        self._pending: list[Outcome] = []
-        self._ready = asyncio.Event()
-        self._taken = asyncio.Event()
-        self._closing = False
-        self._task = asyncio.create_task(self._run())
-
-    async def add(self, outcome: Outcome) -> None:
-        self._pending.append(outcome)
-        if len(self._pending) >= self._size:
-            self._ready.set()
-        while len(self._pending) >= self._size * 4 and not self._task.done():
-            self._taken.clear()
-            await self._taken.wait()
-
-    async def close(self) -> None:
-        """Record what is left; raises if recording failed."""
-        self._closing = True
-        self._ready.set()
-        await self._task
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ready.wait(), FLUSH_SECONDS)
-            self._ready.clear()
-            batch, self._pending = self._pending, []
-            self._taken.set()
-            if batch:
-                await self._sender.settle(batch)
-            if self._closing and not self._pending:
-                return
