@@ -201,7 +201,7 @@ def build_app(
     outbound = Outbound(storage.uow, messenger, clock, limiter)
     executor = Executor(messenger, outbound)
     # The scheduled rounds decide as handlers do; this keeps and carries out what they decide.
-    rounds = RoundRunner(storage.uow, clock, catalogs, config, executor, room=limiter.room)
+    rounds = RoundRunner(storage.uow, clock, contexts, executor)
     return App(
         settings=settings,
         storage=storage,
@@ -209,7 +209,7 @@ def build_app(
         catalogs=catalogs,
         contexts=contexts,
         pipeline=Pipeline(storage.uow, clock, contexts, executor),
-        sender=Sender(storage.uow, messenger, clock, TouchViews(catalogs, config), limiter,
+        sender=Sender(storage.uow, messenger, clock, TouchViews(contexts), limiter,
                       outbound, contact_policy(settings), rate=settings.rate,
                       paid=settings.paid_broadcast),
         desk=CaseDesk(rounds, clock, config),

@@ -24,11 +24,10 @@ from careloop.bot.outbox.executor import Executor
 from careloop.bot.outbox.outbound import Outbound
 from careloop.care.playbook.model import Playbook
 from careloop.care.scans import INACTIVITY_BATCH, birthday_scan, inactivity_scan
-from careloop.handlers.context import Context, HandlerConfig, unlimited
+from careloop.handlers.context import ContextFactory
 from careloop.handlers.rounds import Decide
 from careloop.kernel.clock import Clock
 from careloop.kernel.effects import Send
-from careloop.kernel.i18n import Catalogs
 from careloop.storage.uow import UnitOfWork, UnitOfWorkFactory
 
 if TYPE_CHECKING:  # bot.app builds the scheduler through this module
@@ -89,21 +88,17 @@ class RoundRunner:
     in a unit of work of its own, the messages among its effects stored with it, committed,
     and only then carried out through the executor, inside Telegram's limits."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, catalogs: Catalogs,
-                 config: HandlerConfig, executor: Executor,
-                 room: Callable[[int], int] = unlimited) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, contexts: ContextFactory,
+                 executor: Executor) -> None:
         self._uow = uow
         self._clock = clock
-        self._catalogs = catalogs
-        self._config = config
+        self._contexts = contexts
         self._executor = executor
-        self._room = room
 
     async def __call__(self, decide: Decide[T], *, patient: bool = False) -> T:
         async with self._uow() as uow:
             now = self._clock.now()
-            decided = await decide(Context(uow, now, self._catalogs, self._config,
-                                           room=self._room))
+            decided = await decide(self._contexts(uow, now))
             stored = {i: await Outbound.enqueue(uow, e, now)
                       for i, e in enumerate(decided.effects) if isinstance(e, Send)}
             if decided.stored is not None:

@@ -148,7 +148,6 @@ class Outbound:
                     await uow.commit()
                     return
                 untried = ahead.id
-            assert untried is not None
             await self._deliver(untried, max_wait, patient=True)
         send = decode(row.payload)
         try:

@@ -325,7 +325,7 @@ class Sender:
 
 
 def _prepared(touch: Touch, customer: Customer, shown: TouchMessage) -> Prepared:
-    assert customer.chat_id is not None and customer.id is not None and touch.id is not None
+    assert customer.chat_id is not None
     return Prepared(touch.id, customer.id, customer.chat_id, touch.purpose, shown.text,
                     shown.keyboard, shown.invitation_id, reply_to=shown.reply_to,
                     photo=shown.photo)

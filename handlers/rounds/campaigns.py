@@ -87,7 +87,6 @@ def _planning(campaign_id: int) -> Decide[_Planned | None]:
         run = await campaigns.plan_run(ctx.uow, ctx.now, campaign, ctx.config.default_timezone)
         if run is None:
             return Decided(None)
-        assert run.id is not None
         planned = _Planned(run.id, spec.to_community, run.targeted, sum(run.excluded.values()),
                            run.occurrence)
         if not spec.to_community:
@@ -102,7 +101,6 @@ def _planning(campaign_id: int) -> Decide[_Planned | None]:
 
 def community_post(ctx: Context, run: CampaignRun, spec: CampaignSpec, chat: int) -> Send:
     """The member-day post in the community group, pinned in place of the last one."""
-    assert run.id is not None
     language = ctx.catalogs.default  # the business's: the group is everyone's
     variant = spec.variants[0]
     text = message.render(in_language(variant.text, language, language),

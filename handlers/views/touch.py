@@ -10,10 +10,9 @@ from datetime import datetime
 from careloop.campaigns import lifecycle as campaigns
 from careloop.campaigns.spec import CampaignSpec
 from careloop.care.playbook.model import SURVEY_REMINDER
-from careloop.handlers.context import Context, HandlerConfig
+from careloop.handlers.context import Context, ContextFactory
 from careloop.handlers.views.campaign_message import campaign_message, values_of
 from careloop.handlers.views.render import care_text, survey_prompt, survey_reminder
-from careloop.kernel.i18n import Catalogs
 from careloop.kernel.updates import Keyboard
 from careloop.storage.models import Campaign, CampaignState, Customer, SurveyInvitation, Touch
 from careloop.storage.uow import UnitOfWork
@@ -33,12 +32,11 @@ class TouchMessage:
 class TouchViews:
     """For each claimed group of touches, the view that renders them."""
 
-    def __init__(self, catalogs: Catalogs, config: HandlerConfig) -> None:
-        self._catalogs = catalogs
-        self._config = config
+    def __init__(self, contexts: ContextFactory) -> None:
+        self._contexts = contexts
 
     def __call__(self, uow: UnitOfWork, now: datetime) -> TouchView:
-        return TouchView(Context(uow, now, self._catalogs, self._config))
+        return TouchView(self._contexts(uow, now))
 
 
 class TouchView:
@@ -52,7 +50,7 @@ class TouchView:
     async def __call__(self, touch: Touch, customer: Customer) -> TouchMessage | str:
         """The message to send, or why there is none after all."""
         ctx = self._ctx
-        assert customer.chat_id is not None and customer.id is not None and touch.id is not None
+        assert customer.chat_id is not None
         if touch.campaign_run_id is not None:
             return await self._campaign(touch, customer)
         if touch.template == SURVEY_REMINDER:
@@ -80,13 +78,11 @@ class TouchView:
                             reply_to=invitation.message_id)
 
     async def _campaign(self, touch: Touch, customer: Customer) -> TouchMessage | str:
-        assert customer.chat_id is not None and touch.id is not None
-        assert touch.campaign_run_id is not None
+        assert customer.chat_id is not None and touch.campaign_run_id is not None
         campaign, spec = await self._campaign_of(touch.campaign_run_id)
         variant = spec.variant(touch.variant or "")
         if campaign.state == CampaignState.CANCELLED or variant is None:
             return "campaign cancelled"
-        assert campaign.id is not None
         shown = await campaign_message(self._ctx, campaign.id, variant, customer.language,
                                        values_of(customer), customer.chat_id, touch.id)
         return TouchMessage(shown.text, shown.keyboard, photo=shown.photo)
