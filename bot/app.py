@@ -22,13 +22,14 @@ from careloop.care.playbook.model import Playbook
 from careloop.cases.sla import SlaPolicy
 from careloop.customers.retention import Retention
 from careloop.handlers.context import Context, ContextFactory, HandlerConfig, unlimited
+from careloop.handlers.rounds import Decided
 from careloop.handlers.rounds.campaigns import CampaignRounds
 from careloop.handlers.rounds.desk_tick import CaseDesk
 from careloop.handlers.rounds.surveys import SurveyRounds
 from careloop.handlers.rounds.welcomes import Welcomes
 from careloop.handlers.views.touch import TouchViews
 from careloop.kernel.clock import Clock, SystemClock
-from careloop.kernel.effects import Effect, Send
+from careloop.kernel.effects import Effect
 from careloop.kernel.i18n import Catalogs
 from careloop.kernel.messenger import Messenger, MessengerError
 from careloop.storage.engine import make_engine, make_session_factory
@@ -127,7 +128,7 @@ class App:
     welcomes: Welcomes
     retention: Retention
     config: HandlerConfig
-    executor: Executor
+    rounds: RoundRunner
 
     def scheduler(self) -> Ticking:
         return build_scheduler(self)
@@ -150,18 +151,16 @@ class App:
         await scheduler.stop(STOP_GRACE_SECONDS)
 
     async def carry_out(self, decide: Callable[[Context], Awaitable[Sequence[Effect]]]
-                        ) -> list[Effect]:
-        """A decision made outside an update (an operator's command) goes the way an update's
+                        ) -> tuple[list[Effect], list[Effect]]:
+        """A decision made outside an update (an operator's command) goes the way a round's
         does: its change and its messages commit together, then the executor carries out
-        its effects. Returns them."""
-        async with self.storage.uow() as uow:
-            ctx = self.contexts(uow, self.clock.now())
+        its effects, waiting its turn however long. Returns the effects, and those of them
+        Telegram did not apply."""
+        async def decided(ctx: Context) -> Decided[list[Effect]]:
             effects = list(await decide(ctx))
-            stored = {i: await Outbound.enqueue(uow, e, ctx.now)
-                      for i, e in enumerate(effects) if isinstance(e, Send)}
-            await uow.commit()
-        await self.executor.run(effects, stored)
-        return effects
+            return Decided(effects, effects)
+
+        return await self.rounds.carry(decided, patient=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +219,7 @@ def build_app(
         welcomes=Welcomes(rounds, config.community_chat_id),
         retention=Retention(storage.uow, clock, timedelta(days=settings.retention_days)),
         config=config,
-        executor=executor,
+        rounds=rounds,
     )
 
 

@@ -27,7 +27,7 @@ from careloop.care.scans import INACTIVITY_BATCH, birthday_scan, inactivity_scan
 from careloop.handlers.context import ContextFactory
 from careloop.handlers.rounds import Decide
 from careloop.kernel.clock import Clock
-from careloop.kernel.effects import Send
+from careloop.kernel.effects import Effect
 from careloop.storage.uow import UnitOfWork, UnitOfWorkFactory
 
 if TYPE_CHECKING:  # bot.app builds the scheduler through this module
@@ -60,7 +60,7 @@ class Ticking(AsyncIOScheduler):
         super().__init__(**options)
         self._running: dict[asyncio.Task[Any], str] = {}
 
-    def add_job(self, func: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def add_job(self, func: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
         @functools.wraps(func)
         async def tracked(*call_args: Any, **call_kwargs: Any) -> Any:
             task = asyncio.current_task()
@@ -96,17 +96,21 @@ class RoundRunner:
         self._executor = executor
 
     async def __call__(self, decide: Decide[T], *, patient: bool = False) -> T:
+        value, _unapplied = await self.carry(decide, patient=patient)
+        return value
+
+    async def carry(self, decide: Decide[T], *, patient: bool = False
+                    ) -> tuple[T, list[Effect]]:
+        """The decision's value, and the changes among its effects Telegram did not apply."""
         async with self._uow() as uow:
             now = self._clock.now()
             decided = await decide(self._contexts(uow, now))
-            stored = {i: await Outbound.enqueue(uow, e, now)
-                      for i, e in enumerate(decided.effects) if isinstance(e, Send)}
+            stored = await Outbound.enqueue_all(uow, decided.effects, now)
             if decided.stored is not None:
                 await decided.stored(stored)
             await uow.commit()
-        if decided.effects:
-            await self._executor.run(list(decided.effects), stored, patient=patient)
-        return decided.value
+        unapplied = await self._executor.run(list(decided.effects), stored, patient=patient)
+        return decided.value, unapplied
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from careloop.bot.outbox.outbound import Outbound
 from careloop.handlers.context import ContextFactory
 from careloop.handlers.router import route
 from careloop.kernel.clock import Clock
-from careloop.kernel.effects import Effect, Send, Toast
+from careloop.kernel.effects import Effect, Toast
 from careloop.kernel.updates import Update
 from careloop.storage.uow import UnitOfWorkFactory
 
@@ -35,8 +35,7 @@ class Pipeline:
             try:
                 effects = await route(update, self._contexts(uow, now))
                 # Replies are stored with the change that caused them: nothing to lose later.
-                stored = {i: await Outbound.enqueue(uow, e, now)
-                          for i, e in enumerate(effects) if isinstance(e, Send)}
+                stored = await Outbound.enqueue_all(uow, effects, now)
                 await uow.commit()
             except Exception:
                 # Only ids and the exception go to the log: never names or message texts.

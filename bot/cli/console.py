@@ -17,7 +17,7 @@ from careloop.bot.app import (
     Storage,
     build_app_on_telegram,
     build_storage,
-    handler_config,
+    context_factory,
     load_definitions,
 )
 from careloop.bot.runtime import make_runtime
@@ -27,7 +27,6 @@ from careloop.care.playbook.model import Playbook
 from careloop.handlers.context import Context
 from careloop.kernel.clock import SystemClock
 from careloop.kernel.i18n import Catalogs, Translator
-from careloop.kernel.messenger import Messenger
 from careloop.storage.migrate import ensure_current
 from careloop.storage.uow import UnitOfWork
 from careloop.surveys.definitions import SurveyDefinitions
@@ -79,20 +78,18 @@ class Console:
 
     def context(self, uow: UnitOfWork) -> Context:
         """What the handlers' views need to draw a message outside an update."""
-        return Context(uow, self.now(), self.catalogs,
-                       handler_config(self.settings, self.surveys()))
+        return context_factory(self.settings, self.surveys(), catalogs=self.catalogs)(
+            uow, self.now())
 
     @asynccontextmanager
-    async def telegram(self, watch: Callable[[Messenger], Messenger] = lambda m: m
-                       ) -> AsyncIterator[App]:
+    async def telegram(self) -> AsyncIterator[App]:
         """The app on careloop's own bot, for a command whose change Telegram must show: its
-        effects go out through the app (`App.carry_out`), as an update's do. `watch` wraps
-        the bot's messenger (to count what Telegram refused)."""
+        effects go out through the app (`App.carry_out`), as a round's do."""
         definitions = load_definitions(self.settings)
         runtime = make_runtime(self.settings)
         try:
             yield await build_app_on_telegram(
-                self.settings, watch(runtime.messenger), clock=self.clock,
+                self.settings, runtime.messenger, clock=self.clock,
                 storage=self.storage, catalogs=self.catalogs, definitions=definitions)
         finally:
             await runtime.close()

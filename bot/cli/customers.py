@@ -5,15 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from careloop.bot.cli.console import CliError, Console, handles
 from careloop.customers import audit, privacy
 from careloop.customers import directory as customers
 from careloop.handlers.casework import redraw_cards
 from careloop.kernel import deeplink
-from careloop.kernel.messenger import Messenger, MessengerError
-from careloop.kernel.updates import Keyboard
 from careloop.storage.models import Customer
 from careloop.storage.uow import UnitOfWork
 
@@ -152,41 +149,12 @@ async def _redraw_cards(console: Console, customer_id: int) -> None:
               "the name: CARELOOP_BOT_TOKEN is not set, so they were not redrawn",
               file=sys.stderr)
         return
-    counted: _CountingEdits | None = None
-
-    def watch(messenger: Messenger) -> Messenger:
-        nonlocal counted
-        counted = _CountingEdits(messenger)
-        return counted
-
-    async with console.telegram(watch) as app:
+    async with console.telegram() as app:
         # The cards' new buttons commit first, then the executor edits the cards.
-        edits = await app.carry_out(lambda ctx: redraw_cards(ctx, customer_id))
-    assert counted is not None
-    failed = counted.refused
+        edits, unapplied = await app.carry_out(lambda ctx: redraw_cards(ctx, customer_id))
+    failed = len(unapplied)
     print(f"{len(edits) - failed} case card(s) in the staff group redrawn without the name"
           + (f"; {failed} could not be edited (deleted, or too old)" if failed else ""))
-
-
-class _CountingEdits:
-    """The bot's messenger, counting the edits Telegram refused: the executor skips them
-    quietly, as it does for an update's, but the operator is told how many cards still show
-    the name."""
-
-    def __init__(self, messenger: Messenger) -> None:
-        self._messenger = messenger
-        self.refused = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._messenger, name)
-
-    async def edit_text(self, chat_id: int, message_id: int, text: str, *,
-                        keyboard: Keyboard | None = None) -> None:
-        try:
-            await self._messenger.edit_text(chat_id, message_id, text, keyboard=keyboard)
-        except MessengerError:
-            self.refused += 1
-            raise
 
 
 async def cmd_block(args: argparse.Namespace, console: Console) -> int:

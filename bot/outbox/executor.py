@@ -92,20 +92,24 @@ class Executor:
         self._calls = Calls(messenger, outbound.limiter)
 
     async def run(self, effects: list[Effect], stored: dict[int, int], *,
-                  patient: bool = False) -> None:
+                  patient: bool = False) -> list[Effect]:
         """`stored` maps each Send's position in `effects` to its outbound message id.
 
         `patient`: a scheduled round's effects, which no update waits behind: each waits for
         its turn however long, and a 429 is waited out and tried once more. An update's wait
-        MAX_WAIT at most."""
+        MAX_WAIT at most.
+
+        Returns the changes that were not applied (a message stays stored until it is sent)."""
+        unapplied: list[Effect] = []
         for position, effect in enumerate(effects):
             if isinstance(effect, Send):
                 # One that has to wait keeps the chat's later messages waiting behind it.
                 await self._outbound.send_now(stored[position], patient=patient)
-            else:
-                await self._apply(effect, patient)
+            elif not await self._apply(effect, patient):
+                unapplied.append(effect)
+        return unapplied
 
-    async def _apply(self, change: Change, patient: bool) -> None:
+    async def _apply(self, change: Change, patient: bool) -> bool:
         max_wait = math.inf if patient else MAX_WAIT
         error: MessengerError | None = None
         for _attempt in range(PATIENT_ATTEMPTS if patient else 1):
@@ -117,9 +121,10 @@ class Executor:
                 error = exc
                 break
             else:
-                return
+                return True
         assert error is not None
         log.info("%s not applied: %s", _what(change), type(error).__name__)
+        return False
 
 
 def _what(change: Change) -> str:

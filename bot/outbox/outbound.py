@@ -15,6 +15,7 @@ import base64
 import contextlib
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +27,7 @@ from careloop.care.failures import settle_error, settle_sent
 from careloop.customers.directory import mark_unreachable
 from careloop.customers.timeline import record
 from careloop.kernel.clock import Clock
-from careloop.kernel.effects import CaseLink, LogAs, Send, TopicState
+from careloop.kernel.effects import CaseLink, Effect, LogAs, Send, TopicState
 from careloop.kernel.messenger import BadRequest, Messenger, MessengerError, RetryAfter, Sent
 from careloop.kernel.updates import Button, Keyboard, Media, Upload
 from careloop.storage.models import OutboundMessage, TouchState
@@ -104,8 +105,15 @@ class Outbound:
         row = await uow.outbox.add(OutboundMessage(
             chat_id=send.chat_id, payload=encode(send), due_at=now + FAST_PATH_GRACE,
             created_at=now))
-        assert row.id is not None
         return row.id
+
+    @staticmethod
+    async def enqueue_all(uow: UnitOfWork, effects: Sequence[Effect], now: datetime
+                          ) -> dict[int, int]:
+        """Store every message among a decision's effects with it: their outbox ids by
+        position, as the executor takes them once the decision has committed."""
+        return {position: await Outbound.enqueue(uow, effect, now)
+                for position, effect in enumerate(effects) if isinstance(effect, Send)}
 
     async def send_now(self, message_id: int, *, patient: bool = False) -> None:
         """The fast path, right after the commit; what has to wait stays stored. `patient`:

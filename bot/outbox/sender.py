@@ -236,7 +236,7 @@ class Sender:
             due: dict[int, list[contact.Due]] = {}
             for t in touches:
                 due.setdefault(t.customer_id, []).append(contact.Due(
-                    t.id, t.category, t.due_at, contact.is_follow_up(t.template)))  # type: ignore[arg-type]
+                    t.id, t.category, t.due_at, contact.is_follow_up(t.template)))
             decisions: dict[int, contact.Decision] = {}
             for customer_id, customer in customers.items():
                 decisions.update(contact.decide(customer, due.get(customer_id, []),
@@ -268,7 +268,6 @@ class Sender:
 
     async def _skip(self, uow: UnitOfWork, touch: Touch, reason: str,
                     from_state: TouchState = TouchState.PENDING) -> None:
-        assert touch.id is not None
         if await uow.touches.move_many([touch.id], from_state, TouchState.SKIPPED,
                                        last_error=reason):
             log.info("touch %s skipped: %s", touch.id, reason)

@@ -43,7 +43,7 @@ async def sla_alerts(ctx: Context, overdue: Sequence[Case], unclaimed: Sequence[
         ).format(id=case.id, hours=hours)) for case in unclaimed
     ]
     if len(lines) <= ONE_BY_ONE:
-        return [Send(chat, f"{line} {who}".rstrip(), case_link=CaseLink(case.id))  # type: ignore[arg-type]
+        return [Send(chat, f"{line} {who}".rstrip(), case_link=CaseLink(case.id))
                 for case, line in lines]
     head = tr.ngettext("🚨 {n} case needs attention:", "🚨 {n} cases need attention:",
                        len(lines)).format(n=len(lines))

@@ -55,7 +55,7 @@ async def post_cards(ctx: Context) -> list[Send]:
     # Messages already waiting for the group take their slots first.
     room = ctx.room(chat) - await ctx.uow.outbox.waiting_count(chat)
     queued = await ctx.uow.cases.queued_cards(DIGEST_MAX + 1)
-    chosen = plan([c.id for c in queued if c.id is not None], room)
+    chosen = plan([c.id for c in queued], room)
     by_id = {c.id: c for c in queued}
     sends = [await card_send(ctx, by_id[i])
              for i in await ctx.uow.cases.move_cards(chosen.cards, CardState.QUEUED,
@@ -68,7 +68,7 @@ async def post_cards(ctx: Context) -> list[Send]:
 
 async def card_send(ctx: Context, case: Case) -> Send:
     """The case's card; in a forum it opens the case's topic and is pinned at its top."""
-    assert ctx.config.staff_chat_id is not None and case.id is not None
+    assert ctx.config.staff_chat_id is not None
     text, keyboard = await case_card(ctx, case)
     forum = ctx.config.staff_forum
     name = await topic_name(ctx, case) if forum and case.topic_id is None else None
