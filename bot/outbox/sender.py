@@ -278,16 +278,14 @@ class Sender:
         """Record a batch of send outcomes in one commit."""
         now = self._clock.now()
         async with self._writing, self._uow() as uow:
-            delivered = [o for o in outcomes if o.message_id is not None]
-            await uow.touches.mark_sent(
-                [(o.item.touch_id, o.message_id) for o in delivered],  # type: ignore[misc]
-                now)
-            for o in delivered:
-                if o.item.invitation_id is not None:
-                    await _invitation_sent(uow, o.item.invitation_id, o.message_id, now)
-            await uow.timeline.extend([entry(now, o.item.customer_id, "message", "out",
-                                             o.item.text, message_id=o.message_id,
-                                             purpose=o.item.purpose) for o in delivered])
+            delivered = [(o.item, sent) for o in outcomes if (sent := o.message_id) is not None]
+            await uow.touches.mark_sent([(item.touch_id, sent) for item, sent in delivered], now)
+            for item, sent in delivered:
+                if item.invitation_id is not None:
+                    await _invitation_sent(uow, item.invitation_id, sent, now)
+            await uow.timeline.extend([entry(now, item.customer_id, "message", "out",
+                                             item.text, message_id=sent,
+                                             purpose=item.purpose) for item, sent in delivered])
             for o in outcomes:
                 if o.message_id is None:
                     await self._not_sent(uow, o, now)
