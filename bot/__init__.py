@@ -1,1 +1,2 @@
-"""careloop: composition root and runtime (settings, CLI, runtimes, delivery, services)."""
+"""careloop's composition and adapters: the app factory, settings, the CLI, the runtimes, the
+HTTP API and the outbox that carries out effects."""

@@ -12,7 +12,7 @@ COMMUNITY = ("member", "not_member")
 @dataclass(frozen=True, slots=True)
 class Segment:
     """Who a campaign is for. Every filter narrows; marketing consent and a reachable chat are
-    always required on top (bot.delivery.contact.consent_problem)."""
+    always required on top (care.contact.consent_problem)."""
 
     tiers: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()  # any of them

@@ -1,1 +1,2 @@
-"""Conversation logic by audience, transport-neutral: parse, decide through services, render."""
+"""Conversation logic by audience, transport-neutral: parse, decide through the domain, return
+effects."""

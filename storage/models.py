@@ -305,7 +305,7 @@ class CampaignState(StrEnum):
 
 
 class Campaign(SQLModel, table=True):
-    """A marketer's broadcast: who, what, when, as checked by bot.campaigns.loader."""
+    """A marketer's broadcast: who, what, when, as checked by campaigns.loader."""
 
     __tablename__ = "campaign"
     __table_args__ = (Index("ix_campaign_next", "state", "next_run_at"),)

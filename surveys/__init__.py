@@ -1,1 +1,2 @@
-"""Survey definitions, scoring and thresholds, and the metrics computed from answers."""
+"""Survey definitions, scoring and thresholds, invitations and answers, and the metrics and
+report computed from them."""

@@ -11,7 +11,7 @@ from careloop.care.contact import DO_NOT_CONTACT, UNREACHABLE
 from careloop.kernel.i18n import N_, Translator
 from careloop.storage.models import Campaign
 
-# Why a customer in the segment gets no message (bot.delivery.contact.consent_problem),
+# Why a customer in the segment gets no message (care.contact.consent_problem),
 # in words for the marketer's language.
 REASONS = {
     "no marketing consent": N_("no marketing consent"),

@@ -56,7 +56,7 @@ def test_the_scan_knows_where_texts_leave_careloop() -> None:
 
 
 SYNTHETIC = textwrap.dedent('''
-    from handlers.effects import Edit, Send, Toast
+    from careloop.kernel.effects import Edit, Send, Toast
 
     def _reply(update, text, keyboard=None):
         return Send(update.chat.id, text, keyboard=keyboard)
