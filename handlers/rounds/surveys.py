@@ -15,7 +15,7 @@ import asyncio
 import logging
 
 from careloop.handlers.context import Context
-from careloop.handlers.rounds import Decided, Run
+from careloop.handlers.rounds import Decide, Decided, Run
 from careloop.handlers.views.render import survey_closed
 from careloop.kernel.effects import Edit
 from careloop.storage.models import SurveyInvitation
@@ -25,6 +25,8 @@ from careloop.surveys.lifecycle import Timing
 log = logging.getLogger(__name__)
 
 BATCH = 500  # rows per commit; a round takes batches until none is left
+# What a batch looked at, and the ids of what it did.
+Batch = tuple[int, list[int]]
 
 
 class SurveyRounds:
@@ -52,12 +54,7 @@ class SurveyRounds:
 
     async def remind(self) -> int:
         """Schedule the reminders now due; the sender sends them. Returns how many."""
-        total = 0
-        while True:
-            looked, scheduled = await self._run(self._reminders)
-            total += scheduled
-            if looked < BATCH or not scheduled:
-                break
+        total = len(await self._in_batches(self._reminders))
         if total:
             log.info("survey round: %d reminder(s) scheduled", total)
         return total
@@ -65,12 +62,7 @@ class SurveyRounds:
     async def expire(self) -> int:
         """Close the surveys whose time is up and take their buttons off. Returns how many
         were closed."""
-        total = 0
-        while True:
-            looked, closed = await self._run(self._expiry, patient=True)
-            total += closed
-            if looked < BATCH or not closed:
-                break
+        total = len(await self._in_batches(self._expiry, patient=True))
         if total:
             log.info("survey round: %d survey(s) closed unanswered", total)
         return total
@@ -78,26 +70,31 @@ class SurveyRounds:
     async def close_comments(self) -> int:
         """Open the cases of low scores whose comment did not come in time. Returns how
         many. Their cards are the case desk's to post."""
-        total = 0
-        while True:
-            looked, opened = await self._run(self._unwritten_comments)
-            total += len(opened)
-            for case_id in opened:
-                log.info("case %s opened: no comment came after a low score", case_id)
-            if looked < BATCH or not opened:
-                break
-        return total
+        opened = await self._in_batches(self._unwritten_comments)
+        for case_id in opened:
+            log.info("case %s opened: no comment came after a low score", case_id)
+        return len(opened)
 
-    async def _reminders(self, ctx: Context) -> Decided[tuple[int, int]]:
+    async def _in_batches(self, decide: Decide[Batch], *, patient: bool = False) -> list[int]:
+        """Each batch in a commit of its own, until one comes back short or does nothing:
+        the ids of what every batch did."""
+        done: list[int] = []
+        while True:
+            looked, ids = await self._run(decide, patient=patient)
+            done += ids
+            if looked < BATCH or not ids:
+                return done
+
+    async def _reminders(self, ctx: Context) -> Decided[Batch]:
         looked, touches = await invitations.schedule_reminders(ctx.uow, ctx.now, self.timing,
                                                                 BATCH)
-        return Decided((looked, len(touches)))
+        return Decided((looked, [touch.id for touch in touches]))
 
-    async def _expiry(self, ctx: Context) -> Decided[tuple[int, int]]:
+    async def _expiry(self, ctx: Context) -> Decided[Batch]:
         looked, closed = await invitations.expire(ctx.uow, ctx.now, self.timing, BATCH)
-        return Decided((looked, len(closed)), await _closing(ctx, closed))
+        return Decided((looked, [i.id for i in closed]), await _closing(ctx, closed))
 
-    async def _unwritten_comments(self, ctx: Context) -> Decided[tuple[int, list[int | None]]]:
+    async def _unwritten_comments(self, ctx: Context) -> Decided[Batch]:
         looked, opened = await answers.close_unwritten_comments(
             ctx.uow, ctx.now, self.timing.comments_before(ctx.now), ctx.config.surveys, BATCH,
             ctx.config.sla)
