@@ -6,8 +6,10 @@ minute). Telegram counts when a request arrives, and arrivals jitter; so the ove
 keeps a small margin below the limit, and the group window a small margin above a minute.
 Within any second the overall count is kept as Telegram sees it: a request has arrived by
 the time its answer is back, so the second after a send is counted from its answer, and a
-send still waiting for one counts as arriving now. A 429 pauses the scope it came from for
-retry_after.
+send still waiting for one counts as arriving now. For the same reason a private chat's
+next message is paced from the answer to its last one, not from the slot that one was
+given: a send that went late must not let the next one land less than a second after it.
+A 429 pauses the scope it came from for retry_after.
 
 Every other call that changes what a chat shows (an edit, a pin, a deletion, a forum topic's
 state) and every answer to a button press takes its turn too, as `message=False`: it counts
@@ -106,7 +108,10 @@ class Limiter:
             yield
         finally:
             self._sending -= 1
-            self._answered.append(self._time())
+            answered = self._time()
+            self._answered.append(answered)
+            if message and chat_id is not None:
+                self._arrived(chat_id, answered)
 
     def pause(self, chat_id: int, seconds: float) -> None:
         """Telegram answered 429 for this chat: nothing more to it for `seconds`. A second
@@ -168,6 +173,13 @@ class Limiter:
             self._groups.setdefault(chat_id, deque()).append(at)
         elif self._chat_interval > 0:
             self._refilled(chat_id, at).tokens -= 1
+
+    def _arrived(self, chat_id: int, at: float) -> None:
+        """A private chat's message may have reached Telegram as late as `at`: its bucket
+        refills from then, so a late send holds back the one after it."""
+        bucket = self._private.get(chat_id)
+        if bucket is not None and bucket.updated < at:
+            bucket.updated = at
 
     def _refilled(self, chat_id: int, now: float) -> _Bucket:
         bucket = self._private.setdefault(chat_id, _Bucket(PRIVATE_BURST, now))

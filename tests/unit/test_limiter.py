@@ -132,3 +132,27 @@ def test_a_call_other_than_a_message_counts_overall_and_waits_out_its_chats_paus
     limiter.pause(7, 3)
     assert limiter.peek(7, message=False) == pytest.approx(3)
     assert limiter.peek(None, message=False) < 0.01
+
+
+async def test_a_private_chats_next_message_waits_a_full_interval_after_a_late_one() -> None:
+    """The chat's slots are handed out from its bucket; a message that went late (a busy
+    process woke late, a slow request) must still keep the next one a second after it."""
+    clock = Clock()
+    overran: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        # The first long wait (the one past the burst) wakes 0.4 s late.
+        late = 0.4 if seconds > 0.5 and not any(overran) else 0.0
+        overran.append(late)
+        clock.t += seconds + late
+
+    limiter = Limiter(per_second=30, time_source=clock, sleep=sleep)
+    for _ in range(PRIVATE_BURST):
+        async with limiter.turn(7):
+            pass
+    async with limiter.turn(7):  # past the burst: it waits for its slot and wakes late
+        pass
+    answered = clock.t
+    assert 0.4 in overran
+    async with limiter.turn(7):
+        assert clock.t >= answered + 1 / RATE_MARGIN
