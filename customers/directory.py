@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 
-from careloop.customers import community, consent
+from careloop.customers import community, consent, suppression
 from careloop.customers.timeline import record
 from careloop.kernel.updates import User
 from careloop.storage.models import Customer
@@ -223,11 +223,15 @@ class ImportResult:
 
 async def import_rows(
     uow: UnitOfWork, now: datetime, rows: list[CustomerRow], default_language: str,
-    default_timezone: str,
+    default_timezone: str, *, secret: str | None = None,
 ) -> ImportResult:
-    """Create new customers and refresh known ones; chat bindings and consents are kept."""
+    """Create new customers and refresh known ones; chat bindings and consents are kept. A
+    row whose external id is on the suppression list (blocked, then erased) is imported on
+    do-not-contact. `secret` keys that list (suppression.NoSecret without it, when the list
+    has entries)."""
     existing = await uow.customers.by_external_ids([r.external_id for r in rows])
     created = updated = 0
+    stored: list[Customer] = []
     for row in rows:
         customer = existing.get(row.external_id)
         if customer is None:
@@ -246,7 +250,9 @@ async def import_rows(
         customer.birthday = row.birthday
         customer.tags = row.tags
         uow.session.add(customer)
+        stored.append(customer)
     await uow.session.flush()
+    await suppression.respect_external_ids(uow, now, stored, secret)
     return ImportResult(created, updated)
 
 
@@ -264,9 +270,13 @@ class Link:
     customer: Customer | None
 
 
-async def bind(uow: UnitOfWork, now: datetime, customer_id: int, user: User, chat_id: int) -> Link:
+async def bind(uow: UnitOfWork, now: datetime, customer_id: int, user: User, chat_id: int,
+               *, secret: str | None = None) -> Link:
+    """Bind the chat to the record a signed link names. An erased record is never bound
+    again: its link is no longer valid. A Telegram account on the suppression list keeps
+    the record it binds on do-not-contact (`secret` keys the list)."""
     customer = await uow.customers.get(customer_id)
-    if customer is None:
+    if customer is None or customer.erased_at is not None:
         return Link(LinkOutcome.UNKNOWN, None)
     if customer.telegram_user_id == user.id:
         return Link(LinkOutcome.ALREADY, customer)
@@ -281,6 +291,8 @@ async def bind(uow: UnitOfWork, now: datetime, customer_id: int, user: User, cha
     if stub is not None:
         stub.telegram_user_id = None
         stub.chat_id = None
+        # What they wrote meanwhile stays on the stub: their export and erasure find it.
+        stub.merged_into_id = customer.id
         community.release(stub)
         uow.session.add(stub)
         await uow.session.flush()
@@ -291,14 +303,22 @@ async def bind(uow: UnitOfWork, now: datetime, customer_id: int, user: User, cha
     if stub is not None:
         await consent.carry_over(uow, now, stub, customer)
     await record(uow, now, customer_id, "linked", "in")
+    if stub is not None and stub.do_not_contact and not customer.do_not_contact:
+        # Blocked before they linked: the person is, whichever record holds them.
+        customer.do_not_contact = True
+        customer.do_not_contact_reason = stub.do_not_contact_reason
+        await record(uow, now, customer_id, "do_not_contact", "note", via="linking")
+    await suppression.respect(uow, now, customer, secret)
     await community.adopt(uow, now, customer)
     return Link(LinkOutcome.LINKED, customer)
 
 
 async def register_unlinked(
-    uow: UnitOfWork, now: datetime, user: User, chat_id: int, language: str, timezone: str
+    uow: UnitOfWork, now: datetime, user: User, chat_id: int, language: str, timezone: str,
+    *, secret: str | None = None,
 ) -> Customer:
-    """A person who opened the bot without a link: known by their Telegram account only."""
+    """A person who opened the bot without a link: known by their Telegram account only
+    (on do-not-contact when that account is on the suppression list)."""
     customer = await uow.customers.add(
         Customer(
             name=user.full_name[:200] or str(user.id),
@@ -311,6 +331,7 @@ async def register_unlinked(
         )
     )
     await record(uow, now, customer.id, "registered", "in")
+    await suppression.respect(uow, now, customer, secret)
     await community.adopt(uow, now, customer)
     return customer
 

@@ -7,11 +7,12 @@ from html import escape
 
 from careloop.cases import lifecycle as cases
 from careloop.cases.states import CaseAction, InvalidTransition
+from careloop.customers import privacy
 from careloop.handlers.context import Context
 from careloop.handlers.middleware import Press
 from careloop.handlers.rounds import desk
 from careloop.handlers.views.case_card import case_card
-from careloop.kernel.effects import CaseLink, Edit, Effect, LogAs, Send, TopicState
+from careloop.kernel.effects import CaseLink, Edit, Effect, LogAs, Send, TopicName, TopicState
 from careloop.kernel.messenger import CAPTION_LIMIT, TEXT_LIMIT, clip, text_length
 from careloop.kernel.updates import Update
 from careloop.storage.models import Case, Customer, SurveyAnswer
@@ -97,10 +98,32 @@ async def refresh_card(ctx: Context, case: Case) -> list[Edit]:
     return [Edit(card.chat_id, card.message_id, text, keyboard)]
 
 
-async def redraw_cards(ctx: Context, customer_id: int) -> list[Edit]:
-    """Every card of the customer's cases drawn anew: after an erasure, without the name
-    and the comment they showed."""
-    edits: list[Edit] = []
-    for case in await ctx.uow.privacy.cases_of(customer_id):
-        edits += await refresh_card(ctx, case)
-    return edits
+# What a redrawing edit is (Edit.about), so that the operator can be told what was redrawn.
+CARD, DIGEST = "card", "digest"
+
+
+async def redraw_after_erasure(ctx: Context, customer_id: int) -> list[Edit | TopicName]:
+    """Everything careloop drew in the staff group that named the customer, drawn anew
+    without the name and the comment: every card of their cases (the pinned one among
+    them), their cases' forum topics' names, and the digests that listed them."""
+    customer = await ctx.uow.customers.get(customer_id)
+    if customer is None:
+        return []
+    cases = await ctx.uow.privacy.cases_of(await privacy.person_ids(ctx.uow, customer))
+    if not cases:
+        return []
+    changes: list[Edit | TopicName] = []
+    cards = await ctx.uow.cases.cards_of([c.id for c in cases])
+    for case in cases:
+        text, keyboard = await case_card(ctx, case)
+        changes += [Edit(card.chat_id, card.message_id, text, keyboard, about=CARD)
+                    for card in cards if card.case_id == case.id]
+        if case.topic_id is not None and ctx.config.staff_chat_id is not None:
+            changes.append(TopicName(ctx.config.staff_chat_id, case.topic_id,
+                                     await desk.topic_name(ctx, case)))
+    for (chat_id, message_id), listed in (
+            await ctx.uow.cases.digests_listing([c.id for c in cases])).items():
+        shown = [c for c in [await ctx.uow.cases.get(i) for i in listed] if c is not None]
+        changes.append(Edit(chat_id, message_id, await desk.digest_text(ctx, shown),
+                            about=DIGEST))
+    return changes

@@ -47,6 +47,7 @@ class ApiDeps:
     timezone: str  # also the clock of an event time given without an offset
     playbook: Playbook
     document: dict[str, Any]
+    secret: str | None = None  # keys the suppression list (CARELOOP_LINK_SECRET)
 
 
 DEPS = web.AppKey("careloop_api", ApiDeps)
@@ -54,11 +55,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def build_api(storage: Database, clock: Clock, playbook: Playbook, *, token: str,
-              language: str, timezone: str) -> web.Application:
+              language: str, timezone: str, secret: str | None = None) -> web.Application:
     app = web.Application(middlewares=[_json_errors, _bearer_auth],
                           client_max_size=MAX_BODY_BYTES)
     app[DEPS] = ApiDeps(storage, clock, token, language, timezone, playbook,
-                        build_document(MAX_BODY_BYTES))
+                        build_document(MAX_BODY_BYTES), secret)
     app.router.add_post("/api/v1/events", post_event)
     app.router.add_post("/api/v1/customers", post_customers)
     app.router.add_get("/api/v1/openapi.json", get_openapi)
@@ -85,7 +86,7 @@ async def post_customers(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     rows = ingest.customer_rows(await _json_body(request))
     result = await ingest.save_customers(deps.storage.uow, deps.clock.now(), rows,
-                                         deps.language, deps.timezone)
+                                         deps.language, deps.timezone, deps.secret)
     log.info("API customers: %d created, %d updated", result.created, result.updated)
     out = CustomersOut(created=result.created, updated=result.updated)
     return web.json_response(out.model_dump(mode="json"))

@@ -14,6 +14,7 @@ from careloop.bot.api.schemas import MAX_CUSTOMERS, CustomerIn, EventIn
 from careloop.care import touches as care
 from careloop.care.playbook.model import Playbook
 from careloop.customers import directory as customers
+from careloop.customers.suppression import NoSecret
 from careloop.storage.uow import UnitOfWorkFactory
 
 T = TypeVar("T")
@@ -87,10 +88,18 @@ def customer_rows(body: object) -> list[customers.CustomerRow]:
 
 async def save_customers(uow: UnitOfWorkFactory, now: datetime,
                          rows: list[customers.CustomerRow], language: str,
-                         timezone: str) -> customers.ImportResult:
+                         timezone: str, secret: str | None = None) -> customers.ImportResult:
+    """A customer on the suppression list is stored on do-not-contact; without the secret
+    that keys the list (when it has entries) nothing is stored: 503."""
     async def attempt() -> customers.ImportResult:
         async with uow() as work:
-            result = await customers.import_rows(work, now, rows, language, timezone)
+            try:
+                result = await customers.import_rows(work, now, rows, language, timezone,
+                                                     secret=secret)
+            except NoSecret:
+                raise ApiError(503, [FieldError(None, "the do-not-contact list cannot be "
+                                                "checked: CARELOOP_LINK_SECRET is not set")]
+                               ) from None
             await work.commit()
         return result
 

@@ -47,7 +47,9 @@ async def start_api(settings: Settings, storage: Database, clock: Clock,
         raise ConfigError(f"CARELOOP_API_TOKEN: must be at least {MIN_TOKEN_LENGTH} characters")
     host, port = parse_listen(settings.api_listen)
     app = build_api(storage, clock, playbook, token=token, language=settings.language,
-                    timezone=settings.timezone)
+                    timezone=settings.timezone,
+                    secret=settings.link_secret.get_secret_value()
+                    if settings.link_secret else None)
     runner = web.AppRunner(app)
     await runner.setup()
     try:

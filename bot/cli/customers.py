@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 from careloop.bot.cli.console import CliError, Console, handles
-from careloop.customers import audit, privacy
+from careloop.customers import audit, privacy, suppression
 from careloop.customers import directory as customers
-from careloop.handlers.casework import redraw_cards
+from careloop.handlers.casework import CARD, DIGEST, redraw_after_erasure
 from careloop.kernel import deeplink
+from careloop.kernel.effects import Edit, Effect, TopicName
 from careloop.storage.models import Customer
 from careloop.storage.uow import UnitOfWork
 
@@ -48,6 +49,25 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                        help="the external id, or #ID: the record id the audit log shows")
     block.add_argument("--reason", required=True, help="why, for the audit log")
     handles(block, cmd_block)
+    unblock = cust_sub.add_parser(
+        "unblock", help="lift do-not-contact, also for an erased customer's ids",
+        description="Lift do-not-contact from a customer, and take their ids off the "
+        "suppression list that erasure keeps, so that they can be contacted again once "
+        "imported or linked anew.")
+    unblock.add_argument("external_id", metavar="EXTERNAL_ID|#ID",
+                         help="the external id (an erased customer's too), or #ID: the "
+                         "record id the audit log shows")
+    handles(unblock, cmd_unblock)
+
+
+# Erasure, import and unblock read or write the suppression list, keyed with the secret.
+MISSING_KEY = ("CARELOOP_LINK_SECRET is not set: the do-not-contact list is kept as hashes "
+             "keyed with it")
+
+
+def _secret(console: Console) -> str | None:
+    secret = console.settings.link_secret
+    return secret.get_secret_value() if secret is not None else None
 
 
 async def cmd_import(args: argparse.Namespace, console: Console) -> int:
@@ -60,8 +80,12 @@ async def cmd_import(args: argparse.Namespace, console: Console) -> int:
     settings = console.settings
     if checked.rows:  # the good rows go in together, in one commit
         async with console.storage.uow() as uow:
-            result = await customers.import_rows(
-                uow, console.now(), checked.rows, settings.language, settings.timezone)
+            try:
+                result = await customers.import_rows(
+                    uow, console.now(), checked.rows, settings.language, settings.timezone,
+                    secret=_secret(console))
+            except suppression.NoSecret:
+                raise CliError(f"{MISSING_KEY}; nothing was imported") from None
             await uow.commit()
     for bad in checked.rejected:
         print(f"careloop: error: {args.file}: line {bad.position}: {bad.reason}", file=sys.stderr)
@@ -107,14 +131,15 @@ async def cmd_link(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-async def _customer(uow: UnitOfWork, who: str) -> Customer:
+async def _customer(uow: UnitOfWork, who: str, *, erased: bool = False) -> Customer:
     """By external id, or by record id as `#12` (how the audit log and staff views name a
-    customer who never had an external id: one who opened the bot without a link)."""
+    customer who never had an external id: one who opened the bot without a link).
+    `erased`: an erased record may be named by its record id."""
     if who.startswith("#"):
         number = who[1:]
-        customer = await uow.customers.get(int(number)) if number.isdigit() and len(
-            number) <= 12 else None
-        if customer is None or customer.erased_at is not None:
+        customer = await uow.customers.get(int(number)) if number.isascii() and \
+            number.isdigit() and len(number) <= 12 else None
+        if customer is None or (customer.erased_at is not None and not erased):
             raise CliError(f"no customer with record id {who!r}")
         return customer
     customer = await uow.customers.by_external_id(who)
@@ -126,8 +151,13 @@ async def _customer(uow: UnitOfWork, who: str) -> Customer:
 async def cmd_erase(args: argparse.Namespace, console: Console) -> int:
     async with console.storage.uow() as uow:
         customer = await _customer(uow, args.external_id)
-        erased = await privacy.erase(uow, console.now(), customer, audit.Actor.OPERATOR,
-                                     console.settings.staff_chat_id)
+        try:
+            erased = await privacy.erase(uow, console.now(), customer, audit.Actor.OPERATOR,
+                                         console.settings.staff_chat_id,
+                                         secret=_secret(console))
+        except suppression.NoSecret:
+            raise CliError(f"{MISSING_KEY}, and {args.external_id} is on it; nothing was "
+                           "erased") from None
         await uow.commit()
     print(f"customer {args.external_id} erased: {erased.texts} message text(s), "
           f"{erased.comments} written answer(s), {erased.messages} stored message(s) removed; "
@@ -137,24 +167,43 @@ async def cmd_erase(args: argparse.Namespace, console: Console) -> int:
 
 
 async def _redraw_cards(console: Console, customer_id: int) -> None:
-    """The erased customer's case cards in the staff group showed the name and the comment:
-    they are drawn anew without, as after /forget. The erasure above never waits on this."""
+    """The erased customer's case cards, their forum topics' names and the digests that
+    listed them showed the name: they are drawn anew without, as after /forget. The
+    erasure above never waits on this."""
     async with console.storage.uow() as uow:
-        carded = [case for case in await uow.privacy.cases_of(customer_id)
-                  if await uow.cases.card_of(case.id)]
-    if not carded:
+        customer = await uow.customers.get(customer_id)
+        assert customer is not None
+        cases = await uow.privacy.cases_of(await privacy.person_ids(uow, customer))
+        carded = [c for c in cases if c.topic_id is not None] + list(
+            await uow.cases.cards_of([c.id for c in cases]))
+        digests = await uow.cases.digests_listing([c.id for c in cases]) if cases else {}
+    if not carded and not digests:
         return
     if console.settings.bot_token is None:
-        print(f"careloop: warning: {len(carded)} case card(s) in the staff group still show "
-              "the name: CARELOOP_BOT_TOKEN is not set, so they were not redrawn",
-              file=sys.stderr)
+        print(f"careloop: warning: {len(carded) + len(digests)} case card(s), topic(s) and "
+              "digest(s) in the staff group still show the name: CARELOOP_BOT_TOKEN is not "
+              "set, so they were not redrawn", file=sys.stderr)
         return
     async with console.telegram() as app:
         # The cards' new buttons commit first, then the executor edits the cards.
-        edits, unapplied = await app.carry_out(lambda ctx: redraw_cards(ctx, customer_id))
-    failed = len(unapplied)
-    print(f"{len(edits) - failed} case card(s) in the staff group redrawn without the name"
-          + (f"; {failed} could not be edited (deleted, or too old)" if failed else ""))
+        changes, unapplied = await app.carry_out(
+            lambda ctx: redraw_after_erasure(ctx, customer_id))
+    _report_redrawn(changes, unapplied)
+
+
+def _report_redrawn(changes: list[Effect], unapplied: list[Effect]) -> None:
+    def count(effects: list[Effect], about: str | None) -> int:
+        return sum(1 for e in effects if (isinstance(e, Edit) and e.about == about)
+                   or (about is None and isinstance(e, TopicName)))
+
+    cards, failed = count(changes, CARD), count(unapplied, CARD)
+    line = f"{cards - failed} case card(s) in the staff group redrawn without the name"
+    for what, about in (("forum topic(s) renamed", None), ("digest(s) redrawn", DIGEST)):
+        done, refused = count(changes, about), count(unapplied, about)
+        if done:
+            line += f"; {done - refused} {what}"
+        failed += refused
+    print(line + (f"; {failed} could not be edited (deleted, or too old)" if failed else ""))
 
 
 async def cmd_block(args: argparse.Namespace, console: Console) -> int:
@@ -171,4 +220,30 @@ async def cmd_block(args: argparse.Namespace, console: Console) -> int:
         return 0
     print(f"customer {args.external_id} is on the do-not-contact list: no proactive message "
           "will be sent to them")
+    return 0
+
+
+async def cmd_unblock(args: argparse.Namespace, console: Console) -> int:
+    who = args.external_id
+    async with console.storage.uow() as uow:
+        if who.startswith("#"):
+            customer: Customer | None = await _customer(uow, who, erased=True)
+            external_id = None
+        else:
+            customer = await uow.customers.by_external_id(who)
+            external_id = who
+        try:
+            done = await privacy.unblock(uow, console.now(), customer, external_id,
+                                         audit.Actor.OPERATOR, _secret(console))
+        except suppression.NoSecret:
+            raise CliError(f"{MISSING_KEY}; nothing was changed") from None
+        if customer is None and not done.listed:
+            raise CliError(f"no customer with external id {who!r}, and it is not on the "
+                           "do-not-contact list")
+        await uow.commit()
+    if not done.customer and not done.listed:
+        print(f"customer {who} was not on the do-not-contact list")
+        return 0
+    print(f"customer {who} is off the do-not-contact list: proactive messages may reach "
+          "them again (with their consent)")
     return 0

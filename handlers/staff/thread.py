@@ -25,6 +25,8 @@ def case_number(word: str) -> int | None:
     return int(word) if word.isdigit() and len(word) <= 12 else None
 
 
-def answer_here(update: Update, text: str) -> Send:
-    """A reply to a staff member's message, in the topic it was written in."""
-    return Send(update.chat.id, text, reply_to=update.message_id, topic_id=update.topic_id)
+def answer_here(update: Update, text: str, about: tuple[int, ...] = ()) -> Send:
+    """A reply to a staff member's message, in the topic it was written in; `about`: the
+    customers it names (see Send.about)."""
+    return Send(update.chat.id, text, reply_to=update.message_id, topic_id=update.topic_id,
+                about=about)

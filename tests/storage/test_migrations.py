@@ -17,6 +17,7 @@ TABLES = {
     "community_welcome", "audit_entry",
 }
 CAMPAIGNS = {"campaign", "campaign_run", "campaign_response", "campaign_draft"}  # from 0006
+SUPPRESSION = {"suppression", "digest_listing"}  # from 0009
 
 
 async def _tables(engine) -> set[str]:
@@ -29,7 +30,7 @@ async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         await upgrade(engine)
-        assert await _tables(engine) == TABLES | CAMPAIGNS
+        assert await _tables(engine) == TABLES | CAMPAIGNS | SUPPRESSION
         await ensure_current(engine)
         await downgrade(engine, "0001")
         assert await _tables(engine) == TABLES - {
@@ -38,7 +39,7 @@ async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
         await downgrade(engine, "base")
         assert await _tables(engine) == set()
         await upgrade(engine)
-        assert await _tables(engine) == TABLES | CAMPAIGNS
+        assert await _tables(engine) == TABLES | CAMPAIGNS | SUPPRESSION
     finally:
         await engine.dispose()
 
