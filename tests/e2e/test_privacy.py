@@ -546,6 +546,11 @@ async def test_do_not_contact_survives_erasure_until_unblocked(
     ann = await linked(stage, "C1")
     await _careloop(stage, "customers", "block", "C1", "--reason", "asked never to hear")
     await _careloop(stage, "customers", "erase", "C1")
+    # The business imports the same row again: the new record is not contactable.
+    csv_file = tmp_path / "again.csv"
+    csv_file.write_text(CSV_HEADER + "C1,Ann Lee,standard,,,,\n")
+    await _careloop(stage, "customers", "import", str(csv_file))
+    assert (await _contact(stage, "C1")).do_not_contact
     # The list keeps keyed hashes, never the ids.
     [by_id, by_account] = sorted(await _rows(stage, Suppression), key=lambda e: e.kind)
     assert stage.settings.link_secret is not None
@@ -555,11 +560,6 @@ async def test_do_not_contact_survives_erasure_until_unblocked(
                                 hashlib.sha256).hexdigest())
     assert by_account.kind == "telegram_user" and str(ann.id) not in by_account.digest
 
-    # The business imports the same row again: the new record is not contactable.
-    csv_file = tmp_path / "again.csv"
-    csv_file.write_text(CSV_HEADER + "C1,Ann Lee,standard,,,,\n")
-    await _careloop(stage, "customers", "import", str(csv_file))
-    assert (await _contact(stage, "C1")).do_not_contact
     # Her Telegram account, back without a link, is not contactable either; nor once it
     # links to the new record.
     await stage.say(ann, "/start")
