@@ -174,15 +174,17 @@ async def _redraw_cards(console: Console, customer_id: int) -> None:
         customer = await uow.customers.get(customer_id)
         assert customer is not None
         cases = await uow.privacy.cases_of(await privacy.person_ids(uow, customer))
-        carded = [c for c in cases if c.topic_id is not None] + list(
-            await uow.cases.cards_of([c.id for c in cases]))
+        cards = await uow.cases.cards_of([c.id for c in cases]) if cases else []
+        topics = [c for c in cases if c.topic_id is not None]
         digests = await uow.cases.digests_listing([c.id for c in cases]) if cases else {}
-    if not carded and not digests:
+    if not cards and not topics and not digests:
         return
     if console.settings.bot_token is None:
-        print(f"careloop: warning: {len(carded) + len(digests)} case card(s), topic(s) and "
-              "digest(s) in the staff group still show the name: CARELOOP_BOT_TOKEN is not "
-              "set, so they were not redrawn", file=sys.stderr)
+        shown = ", ".join([f"{len(cards)} case card(s)"]
+                          + ([f"{len(topics)} forum topic name(s)"] if topics else [])
+                          + ([f"{len(digests)} digest(s)"] if digests else []))
+        print(f"careloop: warning: {shown} in the staff group still show the name: "
+              "CARELOOP_BOT_TOKEN is not set, so they were not redrawn", file=sys.stderr)
         return
     async with console.telegram() as app:
         # The cards' new buttons commit first, then the executor edits the cards.

@@ -12,6 +12,8 @@ from careloop.storage.repositories.base import Repository, chunks
 
 
 class SuppressionList(Repository):
+    """Keyed hashes of blocked customers' ids: added at erasure, looked up, lifted."""
+
     async def add(self, entry: Suppression) -> None:
         """Store the entry unless its hash is listed already."""
         if await self.find(entry.kind, [entry.digest]):
