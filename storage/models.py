@@ -63,7 +63,9 @@ class Customer(SQLModel, table=True):
     community_joined_at: datetime | None = _utc(default=None)
     # Someone who first came without a link and then opened their personal link: the record
     # they became. Their earlier words stay here, and go with that record's export and erasure.
-    merged_into_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    # (A customer id, not declared a foreign key: adding one would make SQLite rebuild the
+    # customer table, which every other table references.)
+    merged_into_id: int | None = Field(default=None, index=True)
     created_at: datetime = _utc()
 
 

@@ -607,3 +607,18 @@ async def test_unblock_lifts_a_block_and_takes_record_ids(stage: Stage) -> None:
     assert not (await _contact(stage, "C1")).do_not_contact
     assert await _careloop(stage, "customers", "unblock", "C1") == (
         "customer C1 was not on the do-not-contact list\n")
+
+
+async def test_unblock_by_the_erased_records_id_lets_the_same_row_in_again(
+        stage: Stage, tmp_path: Path) -> None:
+    await linked(stage, "C1")
+    await _careloop(stage, "customers", "block", "C1", "--reason", "asked")
+    await _careloop(stage, "customers", "erase", "C1")
+    assert len(await _rows(stage, Suppression)) == 2
+    assert (await _careloop(stage, "customers", "unblock", "#1")).startswith(
+        "customer #1 is off the do-not-contact list")
+    assert await _rows(stage, Suppression) == []
+    csv_file = tmp_path / "again.csv"
+    csv_file.write_text(CSV_HEADER + "C1,Ann Lee,standard,,,,\n")
+    await _careloop(stage, "customers", "import", str(csv_file))
+    assert not (await _contact(stage, "C1")).do_not_contact

@@ -51,8 +51,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('merged_into_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_customer_merged_into_id'), ['merged_into_id'],
                               unique=False)
-        batch_op.create_foreign_key('fk_customer_merged_into_id', 'customer',
-                                    ['merged_into_id'], ['id'])
 
     # Records linked before this revision: their "linked" note names the record they moved
     # to, so their erasure and export can find them too.
@@ -69,7 +67,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('customer', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_customer_merged_into_id', type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_customer_merged_into_id'))
         batch_op.drop_column('merged_into_id')
     with op.batch_alter_table('digest_listing', schema=None) as batch_op:
