@@ -3,6 +3,7 @@ the staff group while it is open, and their answer to "is it resolved?"."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
 from careloop.cases import lifecycle as cases
@@ -109,7 +110,8 @@ async def redraw_after_erasure(ctx: Context, customer_id: int) -> list[Edit | To
     customer = await ctx.uow.customers.get(customer_id)
     if customer is None:
         return []
-    cases = await ctx.uow.privacy.cases_of(await privacy.person_ids(ctx.uow, customer))
+    ids = await privacy.person_ids(ctx.uow, customer)
+    cases = await ctx.uow.privacy.cases_of(ids)
     if not cases:
         return []
     changes: list[Edit | TopicName] = []
@@ -123,7 +125,25 @@ async def redraw_after_erasure(ctx: Context, customer_id: int) -> list[Edit | To
                                      await desk.topic_name(ctx, case)))
     for (chat_id, message_id), listed in (
             await ctx.uow.cases.digests_listing([c.id for c in cases])).items():
-        shown = [c for c in [await ctx.uow.cases.get(i) for i in listed] if c is not None]
-        changes.append(Edit(chat_id, message_id, await desk.digest_text(ctx, shown),
-                            about=DIGEST))
+        changes.append(Edit(chat_id, message_id, await _digest(ctx, listed), about=DIGEST))
+    await _redraw_waiting_digests(ctx, {c.id for c in cases}, set(ids))
     return changes
+
+
+async def _digest(ctx: Context, listed: Sequence[int]) -> str:
+    return await desk.digest_text(
+        ctx, [c for c in [await ctx.uow.cases.get(i) for i in listed] if c is not None])
+
+
+async def _redraw_waiting_digests(ctx: Context, cases: set[int], erased: set[int]) -> None:
+    """A digest still waiting for the group's room (erasure left it for the other cases it
+    lists) goes out drawn anew, without the erased customer."""
+    if ctx.config.staff_chat_id is None:
+        return
+    for row in await ctx.uow.outbox.waiting_in(ctx.config.staff_chat_id):
+        listed = row.payload.get("lists_cases") or []
+        if cases.intersection(listed):
+            row.payload = {**row.payload, "text": await _digest(ctx, listed),
+                           "about": [i for i in row.payload.get("about") or ()
+                                     if i not in erased]}
+            ctx.uow.session.add(row)

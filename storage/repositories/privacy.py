@@ -129,11 +129,17 @@ class PrivacyQueries(Repository):
                 delete(OutboundMessage).where(col(OutboundMessage.chat_id).in_(chat_ids)))
         if staff_chat_id is not None:
             cases, people = set(case_ids), set(customer_ids)
-            res = await self.session.exec(select(OutboundMessage.id, OutboundMessage.payload)
-                                          .where(OutboundMessage.chat_id == staff_chat_id))
-            about = [row_id for row_id, payload in res.all()
-                     if (payload.get("case_link") or [None])[0] in cases
-                     or people.intersection(payload.get("about") or ())]
+            res = await self.session.exec(
+                select(OutboundMessage.id, OutboundMessage.payload, OutboundMessage.state)
+                .where(OutboundMessage.chat_id == staff_chat_id))
+            about = []
+            for row_id, payload, state in res.all():
+                of_case = (payload.get("case_link") or [None])[0] in cases
+                named = set(payload.get("about") or ())
+                # A digest still waiting that lists others too stays, for them: it is drawn
+                # anew without the customer before it goes (handlers/casework.py).
+                if of_case or (named & people and (state in _SETTLED or named <= people)):
+                    about.append(row_id)
             if about:
                 removed += await self._write(
                     delete(OutboundMessage).where(col(OutboundMessage.id).in_(about)))

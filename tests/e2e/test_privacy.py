@@ -622,3 +622,40 @@ async def test_unblock_by_the_erased_records_id_lets_the_same_row_in_again(
     csv_file.write_text(CSV_HEADER + "C1,Ann Lee,standard,,,,\n")
     await _careloop(stage, "customers", "import", str(csv_file))
     assert not (await _contact(stage, "C1")).do_not_contact
+
+
+async def test_a_digest_still_waiting_goes_out_without_the_erased_customer(
+        database_url: str, tmp_path: Path) -> None:
+    async with running(database_url, tmp_path, group_messages_per_minute=2) as stage:
+        people = [await linked(stage, f"D{n}", name) for n, name in enumerate(
+            ("Xena Early", "Yuri Early", "Annabel Quist", "Zoe Later"))]
+        for n in range(4):
+            await stage.event(f"D{n}", "service_completed")
+        stage.advance(days=1, minutes=1)
+        for n, person in enumerate(people):
+            await stage.press(person, await stage.bot_says(person.id, "How satisfied"), "1")
+            await stage.bot_says(person.id, "What went wrong?")
+            await stage.say(person, f"kangaroo trouble number {n}")
+            await stage.bot_says(person.id, "Someone from our team will look into it")
+        await stage.quiet()
+        # The digest's first try fails: it waits in the outbox for its retry.
+        stage.sandbox.inject_fault("sendMessage", chat_id=stage.staff_chat, kind="server_error")
+        stage.advance(seconds=61)
+        await stage.wait(lambda: any(r.error_code == 500 for r in stage.sandbox.requests)
+                         or None, "the digest's send to fail")
+        await stage.quiet()
+        ann = people[2]
+        await stage.say(ann, "/forget")
+        await stage.press(ann, await stage.bot_says(ann.id, "Erase your data?"),
+                          "Yes, erase my data")
+        await stage.bot_says(ann.id, "your data has been erased")
+        await stage.quiet()
+        stage.advance(seconds=31)  # the retry after the 5xx
+        digest = await stage.bot_says(stage.staff_chat, "more than the group takes at once")
+        text = digest.content or ""
+        assert "Zoe Later" in text and "kangaroo trouble number 3" in text
+        assert "Annabel" not in text and "kangaroo trouble number 2" not in text
+        assert "erased customer" in text
+        await stage.quiet()
+        assert await _personal_values_left(stage, ["Annabel", "Quist", "number 2"],
+                                           ann.id) == []
