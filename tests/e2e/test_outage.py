@@ -194,3 +194,30 @@ async def test_what_customers_send_while_the_database_is_away_is_answered_once_i
         assert await _health(stage) == (200, {"status": "ok"})
     # No traceback: an outage is not a bug.
     assert "Traceback" not in caplog.text
+
+
+async def test_an_update_in_hand_when_careloop_stops_during_an_outage_comes_again_at_start(
+        database_url: str, tmp_path: Path, outage: Outage,
+        caplog: pytest.LogCaptureFixture) -> None:
+    async with careloop(database_url, tmp_path, "polling") as stage:
+        ann = await linked(stage, "C-1", "Ann Lee")
+        first = stage.sandbox.world.updates.next_id
+        refusals = _refusals(caplog)
+        await outage.take_away()
+        try:
+            await stage.say(ann, "/stop")
+
+            async def tried() -> bool:
+                return refusals() >= 1
+            await stage.until(tried, "a try of the /stop to fail", seconds=30)
+            await stage.stop_bot()  # promptly, though the update in hand is not handled
+            assert first in {u["update_id"] for u in stage.sandbox.world.updates.items}
+        finally:
+            await outage.give_back()
+        await stage.start_bot()
+        await stage.bot_says(ann.id, STOPPED)
+        await stage.quiet()
+        assert _told(stage, ann.id, STOPPED) == 1
+        async with stage.storage.uow() as uow:
+            customer = await uow.customers.by_external_id("C-1")
+        assert isinstance(customer, Customer) and not customer.service_consent
