@@ -221,3 +221,21 @@ async def test_an_update_in_hand_when_careloop_stops_during_an_outage_comes_agai
         async with stage.storage.uow() as uow:
             customer = await uow.customers.by_external_id("C-1")
         assert isinstance(customer, Customer) and not customer.service_consent
+
+
+@pytest.mark.one_runtime
+async def test_healthz_answers_503_with_a_reason_while_postgresql_refuses_connections(
+        database_url: str, tmp_path: Path, outage: Outage) -> None:
+    if not isinstance(outage, PostgresRefuses):
+        pytest.skip("SQLite answers reads while another process holds its write lock")
+    async with careloop(database_url, tmp_path, "polling") as stage:
+        assert await _health(stage) == (200, {"status": "ok"})
+        await outage.take_away()
+        try:
+            # asyncpg's error while connecting comes unwrapped: it was answered 500.
+            assert await _health(stage) == (503, {
+                "status": "unavailable",
+                "reason": "the database is unavailable (ObjectNotInPrerequisiteStateError)"})
+        finally:
+            await outage.give_back()
+        assert await _health(stage) == (200, {"status": "ok"})
