@@ -22,6 +22,9 @@ _UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
 _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 # OSError: refused, reset, unreachable; TimeoutError: no answer in time.
 _NETWORK_ERRORS = (OSError, TimeoutError)
+# OSErrors about a file's name or rights: a path or a setting to fix, never a passing outage.
+_FILE_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
+                PermissionError)
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -32,6 +35,8 @@ def database_unavailable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, sa.DBAPIError):
         return exc.connection_invalidated or _unavailable_sqlstate(exc.orig)
+    if isinstance(exc, _FILE_ERRORS):
+        return False
     return isinstance(exc, _NETWORK_ERRORS + _DRIVER_ERRORS)
 
 

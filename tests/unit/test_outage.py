@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -25,6 +26,7 @@ from careloop.handlers.routing import Router, command
 from careloop.kernel.clock import ManualClock
 from careloop.kernel.updates import Chat, ChatKind, Update, User
 from careloop.storage.errors import database_unavailable, reason
+from careloop.storage.uow import UnitOfWork
 from tests.unit.test_pipeline import RecordingMessenger
 
 
@@ -56,6 +58,8 @@ def _dbapi(cls: type[DBAPIError], *, invalidated: bool = False,
     (_dbapi(DBAPIError, sqlstate="22021"), False),  # invalid byte sequence: the data
     (RuntimeError("bug"), False),
     (KeyError("bug"), False),
+    (FileNotFoundError(2, "No such file or directory"), False),  # a path to fix
+    (PermissionError(13, "Permission denied"), False),
 ])
 def test_a_database_that_is_away_is_told_from_a_bug(error: Exception, away: bool) -> None:
     assert database_unavailable(error) is away
@@ -146,3 +150,27 @@ async def test_a_database_error_in_a_handler_keeps_the_update_unconfirmed_and_no
     await app.pipeline.process(_update())
     await app.pipeline.process(_update())  # once handled, a repeat is a no-op
     assert len(messenger.sent) == 1
+
+
+async def test_an_update_whose_commit_went_through_unacknowledged_is_handled_once(
+        storage: Storage, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The connection drops after the server committed, before it said so: careloop cannot
+    tell, so the update comes again; its stored id makes that a no-op, and the reply stored
+    with it is sent once, by the sender."""
+    messenger = RecordingMessenger()
+    app = build_app(Settings(link_secret="k"), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
+    commit = UnitOfWork.commit
+
+    async def committed_unacknowledged(uow: UnitOfWork) -> None:
+        await commit(uow)
+        raise _dbapi(DBAPIError, invalidated=True)
+    monkeypatch.setattr(UnitOfWork, "commit", committed_unacknowledged)
+    with pytest.raises(Unavailable):
+        await app.pipeline.process(_update())
+    monkeypatch.setattr(UnitOfWork, "commit", commit)
+    await until_handled(app.pipeline.process, _update())  # Telegram's next delivery of it
+    assert messenger.sent == []
+    clock.advance(timedelta(minutes=2))
+    await app.sender.tick()
+    await app.sender.tick()
+    assert [text.startswith("Hello") for _, text in messenger.sent] == [True]
