@@ -8,6 +8,8 @@ else (a constraint, a bad statement, a bug) would fail the same way again.
 
 from __future__ import annotations
 
+import sqlite3
+
 import asyncpg
 from sqlalchemy import exc as sa
 
@@ -15,6 +17,12 @@ from sqlalchemy import exc as sa
 # insufficient resources (disk full, too many connections), 57P operator intervention
 # (shutting down, starting up, crashed).
 _UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+
+# SQLite's primary result codes of a file that cannot be used now: BUSY (locked by another
+# connection past the busy timeout), LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL.
+# Python's sqlite3 calls its other errors OperationalError too, SQLITE_ERROR among them: a
+# syntax error, no such table or column. Those are the code's, and would fail again.
+_SQLITE_UNAVAILABLE = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
 
 # asyncpg's own errors. SQLAlchemy wraps those of statements in its DBAPIError, but not those
 # raised while connecting: a database that does not accept connections (starting up,
@@ -30,6 +38,8 @@ _FILE_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirec
 def database_unavailable(exc: BaseException) -> bool:
     """Whether `exc` says the database (or the network to it) is away for now, rather than
     that the work itself is wrong."""
+    if isinstance(exc, sa.OperationalError) and isinstance(exc.orig, sqlite3.Error):
+        return _sqlite_unavailable(exc.orig)
     if isinstance(exc, sa.OperationalError | sa.InterfaceError | sa.DisconnectionError
                   | sa.TimeoutError):  # the last: no pooled connection came free in time
         return True
@@ -38,6 +48,12 @@ def database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, _FILE_ERRORS):
         return False
     return isinstance(exc, _NETWORK_ERRORS + _DRIVER_ERRORS)
+
+
+def _sqlite_unavailable(orig: sqlite3.Error) -> bool:
+    code = getattr(orig, "sqlite_errorcode", None)
+    # An extended code keeps the primary one in its low byte.
+    return code is None or (code & 0xFF) in _SQLITE_UNAVAILABLE
 
 
 def _unavailable_sqlstate(orig: BaseException | None) -> bool:

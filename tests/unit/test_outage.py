@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sqlite3
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -63,6 +65,34 @@ def _dbapi(cls: type[DBAPIError], *, invalidated: bool = False,
 ])
 def test_a_database_that_is_away_is_told_from_a_bug(error: Exception, away: bool) -> None:
     assert database_unavailable(error) is away
+
+
+def _sqlite_error(tmp_path: Path, sql: str, *, locked: bool = False) -> OperationalError:
+    """A real error of SQLite's, as SQLAlchemy hands it over; `locked`: while another
+    connection holds the file's lock."""
+    holder = sqlite3.connect(tmp_path / "x.db", isolation_level=None)
+    holder.execute("CREATE TABLE IF NOT EXISTS t (x)")
+    if locked:
+        holder.execute("BEGIN EXCLUSIVE")
+    other = sqlite3.connect(tmp_path / "x.db", timeout=0)
+    try:
+        other.execute(sql)
+    except sqlite3.OperationalError as error:
+        return OperationalError(sql, None, error)
+    finally:
+        other.close()
+        holder.close()
+    raise AssertionError(f"{sql} did not fail")
+
+
+def test_sqlite_locked_is_away_and_a_bad_statement_is_a_bug(tmp_path: Path) -> None:
+    locked = _sqlite_error(tmp_path, "INSERT INTO t VALUES (1)", locked=True)
+    assert "database is locked" in str(locked.orig)
+    assert database_unavailable(locked)
+    for wrong in ("SELECT * FROM nowhere", "SELEC 1", "SELECT nothing FROM t"):
+        # Also OperationalErrors to Python's sqlite3, but the code's: tried again, they
+        # would hold up every update behind them for good.
+        assert not database_unavailable(_sqlite_error(tmp_path, wrong))
 
 
 def test_the_reason_names_the_kind_of_error_and_nothing_it_says() -> None:
