@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from careloop.bot.api import ingest
 from careloop.bot.api.auth import bearer_matches
 from careloop.bot.api.errors import ApiError, FieldError, body, invalid
-from careloop.bot.api.health import database_answers
+from careloop.bot.api.health import database_problem
 from careloop.bot.api.openapi import build_document
 from careloop.bot.api.schemas import CustomersOut, EventOut, TouchOut
 from careloop.care.playbook.model import Playbook
@@ -98,10 +98,11 @@ async def get_openapi(request: web.Request) -> web.Response:
 
 
 async def get_health(request: web.Request) -> web.Response:
-    """200 when the database answers, 503 when it does not."""
-    ok = await database_answers(request.app[DEPS].storage.engine)
-    return web.json_response({"status": "ok" if ok else "unavailable"},
-                             status=200 if ok else 503)
+    """200 when the database answers, 503 with the reason in one line when it does not."""
+    problem = await database_problem(request.app[DEPS].storage.engine)
+    if problem is None:
+        return web.json_response({"status": "ok"})
+    return web.json_response({"status": "unavailable", "reason": problem}, status=503)
 
 
 async def _json_body(request: web.Request) -> object:

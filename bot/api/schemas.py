@@ -94,3 +94,5 @@ class ErrorsOut(BaseModel):
 
 class HealthOut(BaseModel):
     status: Literal["ok", "unavailable"]
+    # Only when unavailable: one line, e.g. "the database is unavailable (ConnectionRefusedError)".
+    reason: str | None = None

@@ -52,6 +52,7 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from careloop.bot.outage import Patient, Processes, Unavailable, refusal, until_handled
 from careloop.bot.pipeline import Pipeline
 from careloop.bot.runtime import ALLOWED_UPDATES, H, convert
 from careloop.bot.runtime.bot_api import BotApiMessenger
@@ -202,7 +203,7 @@ from_message = convert.from_message
 from_chat_member = convert.from_chat_member
 
 
-def build_handlers(pipeline: Pipeline) -> list[BaseHandler[Any, Any, Any]]:
+def build_handlers(pipeline: Processes) -> list[BaseHandler[Any, Any, Any]]:
     """careloop's PTB handlers: every new message and every button press, to `pipeline`."""
 
     async def on_message(update: TgUpdate, _context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -238,10 +239,39 @@ def build_handlers(pipeline: Pipeline) -> list[BaseHandler[Any, Any, Any]]:
 async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Only the update's id and the error go to the log: never names or message texts."""
     update_id = update.update_id if isinstance(update, TgUpdate) else None
+    if isinstance(context.error, Unavailable):  # polling stopped while the database was away
+        log.warning("update %s not handled: %s; it comes again at the next start",
+                    update_id, context.error.reason)
+        return
     log.error("update %s: %s", update_id, type(context.error).__name__, exc_info=context.error)
 
 
 # --- running ------------------------------------------------------------------------------
+
+
+class _Inbound:
+    """How careloop's own Application hands updates to the pipeline when the database may be
+    away. Polling: an update it could not take is tried again in place (the fetch loop waits
+    for it, so the offset stays before it) until handled or polling stops. Webhook: it is
+    remembered as refused, and its post is answered 503 so that Telegram posts it again."""
+
+    def __init__(self, pipeline: Pipeline, stopping: asyncio.Event) -> None:
+        self.pipeline = pipeline
+        self.webhook = False
+        self._stopping = stopping
+        self._refused: dict[int, Unavailable] = {}
+
+    async def process(self, update: Update) -> None:
+        if not self.webhook:
+            await until_handled(self.pipeline.process, update, stopped=self._stopping.is_set)
+            return
+        try:
+            await self.pipeline.process(update)
+        except Unavailable as exc:
+            self._refused[update.update_id] = exc
+
+    def refused(self, update_id: int) -> Unavailable | None:
+        return self._refused.pop(update_id, None)
 
 
 class PtbRuntime:
@@ -253,9 +283,11 @@ class PtbRuntime:
         self.messenger = PtbMessenger(self.bot)
         self._stop = asyncio.Event()
         self._polling = False
+        self._inbound: _Inbound | None = None
 
     def attach(self, pipeline: Pipeline) -> None:
-        self.application.add_handlers(build_handlers(pipeline))
+        self._inbound = _Inbound(pipeline, self._stop)
+        self.application.add_handlers(build_handlers(self._inbound))
         self.application.add_error_handler(_log_error)
 
     async def publish_commands(self, menus: dict[str | None, list[tuple[str, str]]]) -> None:
@@ -352,7 +384,10 @@ class PtbRuntime:
         await self.application.initialize()
         app = web.Application()
         path = urlsplit(url).path or "/"
-        app.router.add_post(path, webhook_handler(self.application, secret))
+        if self._inbound is not None:
+            self._inbound.webhook = True
+        refused = self._inbound.refused if self._inbound is not None else None
+        app.router.add_post(path, webhook_handler(self.application, secret, refused))
         host, _, port_ = listen.rpartition(":")
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -376,11 +411,12 @@ class PtbRuntime:
         await self.application.shutdown()  # closes the HTTP connections; nothing if unused
 
 
-def webhook_handler(application: Application, secret: str | None
+def webhook_handler(application: Application, secret: str | None,
+                    refused: Callable[[int], Unavailable | None] | None = None,
                     ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """An aiohttp handler that feeds Telegram's posts to `application`, answering each only
     once it was handled: Telegram then sends the next one, and sends this one again if the
-    process died before answering."""
+    process died before answering, or if `refused` says the database could not take it."""
     expected = secret.encode() if secret is not None else None
 
     async def handle(request: web.Request) -> web.Response:
@@ -394,6 +430,9 @@ def webhook_handler(application: Application, secret: str | None
             return web.Response(status=400)
         await application.update_queue.put(update)
         await application.update_queue.join()
+        unavailable = refused(update.update_id) if refused is not None else None
+        if unavailable is not None:
+            return refusal(unavailable)
         return web.Response()
 
     return handle
@@ -406,7 +445,9 @@ def join_host(application: Application,
     careloop's part on the host's Bot: bot.embed.embed_ptb passes the app's factory, so this
     module needs nothing of the app."""
     hosted = build(PtbMessenger(application.bot))
-    application.add_handlers(build_handlers(hosted.pipeline), group=group)
+    # An update the database could not take is tried again in place until the host stops.
+    patient = Patient(hosted.pipeline, stopped=lambda: not application.running)
+    application.add_handlers(build_handlers(patient), group=group)
     redact_token(application.bot.token)
     _quiet_retry_after_warning()
     host_init, host_stop = application.post_init, application.post_stop

@@ -78,11 +78,13 @@ async def test_health_is_503_when_the_database_does_not_answer(
     assert server is not None
     try:
         async with aiohttp.ClientSession() as http, http.get(server.url + "/healthz") as r:
-            assert (r.status, await r.json()) == (503, {"status": "unavailable"})
+            assert (r.status, await r.json()) == (503, {
+                "status": "unavailable",
+                "reason": "the database is unavailable (ConnectionRefusedError)"})
     finally:
         await server.stop()
         await storage.close()
-    assert "health check: the database does not answer (" in caplog.text
+    assert "health check: the database is unavailable (ConnectionRefusedError)" in caplog.text
 
 
 def _validator(document: dict[str, Any], schema: dict[str, Any]) -> Draft202012Validator:
