@@ -11,6 +11,7 @@ from careloop.customers import audit, privacy
 from careloop.customers import directory as customers
 from careloop.handlers.casework import redraw_cards
 from careloop.kernel import deeplink
+from careloop.kernel.numbers import whole_number
 from careloop.storage.models import Customer
 from careloop.storage.uow import UnitOfWork
 
@@ -111,9 +112,8 @@ async def _customer(uow: UnitOfWork, who: str) -> Customer:
     """By external id, or by record id as `#12` (how the audit log and staff views name a
     customer who never had an external id: one who opened the bot without a link)."""
     if who.startswith("#"):
-        number = who[1:]
-        customer = await uow.customers.get(int(number)) if number.isdigit() and len(
-            number) <= 12 else None
+        number = whole_number(who[1:], max_digits=12)
+        customer = await uow.customers.get(number) if number is not None else None
         if customer is None or customer.erased_at is not None:
             raise CliError(f"no customer with record id {who!r}")
         return customer
