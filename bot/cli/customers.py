@@ -12,6 +12,7 @@ from careloop.customers import directory as customers
 from careloop.handlers.casework import CARD, DIGEST, redraw_after_erasure
 from careloop.kernel import deeplink
 from careloop.kernel.effects import Edit, Effect, TopicName
+from careloop.kernel.numbers import whole_number
 from careloop.storage.models import Customer
 from careloop.storage.uow import UnitOfWork
 
@@ -136,9 +137,8 @@ async def _customer(uow: UnitOfWork, who: str, *, erased: bool = False) -> Custo
     customer who never had an external id: one who opened the bot without a link).
     `erased`: an erased record may be named by its record id."""
     if who.startswith("#"):
-        number = who[1:]
-        customer = await uow.customers.get(int(number)) if number.isascii() and \
-            number.isdigit() and len(number) <= 12 else None
+        number = whole_number(who[1:], max_digits=12)
+        customer = await uow.customers.get(number) if number is not None else None
         if customer is None or (customer.erased_at is not None and not erased):
             raise CliError(f"no customer with record id {who!r}")
         return customer

@@ -43,6 +43,7 @@ from careloop.bot.outage import Unavailable, refusal, until_handled
 from careloop.bot.pipeline import Pipeline
 from careloop.bot.runtime import ALLOWED_UPDATES, H, convert
 from careloop.bot.runtime.bot_api import BotApiMessenger
+from careloop.bot.runtime.webhook import listen_on, webhook_refused
 from careloop.kernel import messenger as port
 from careloop.kernel.updates import Keyboard, Update, Upload
 
@@ -213,15 +214,19 @@ async def run_webhook(bot: Bot, dispatcher: Dispatcher, url: str, listen: str,
     # again (the pipeline skips it if it was in fact committed).
     _webhook_handler(dispatcher, bot, secret).register(app, path=path)
     setup_application(app, dispatcher, bot=bot)
-    host, _, port = listen.rpartition(":")
-    # One connection: updates arrive one at a time and in order, as with polling.
-    await bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES,
-                          max_connections=1)
     runner = web.AppRunner(app)
     await runner.setup()
-    await web.TCPSite(runner, host or "127.0.0.1", int(port)).start()
-    log.info("webhook listening on %s%s", listen, path)
     try:
+        # Listening first, then telling Telegram: a taken port stops the start before
+        # Telegram is pointed at it.
+        await listen_on(runner, listen)
+        try:
+            # One connection: updates arrive one at a time and in order, as with polling.
+            await bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES,
+                                  max_connections=1)
+        except _CAUGHT as exc:
+            raise webhook_refused(_normalized(exc)) from None
+        log.info("webhook listening on %s%s", listen, path)
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()

@@ -56,6 +56,7 @@ from careloop.bot.outage import Patient, Processes, Unavailable, refusal, until_
 from careloop.bot.pipeline import Pipeline
 from careloop.bot.runtime import ALLOWED_UPDATES, H, convert
 from careloop.bot.runtime.bot_api import BotApiMessenger
+from careloop.bot.runtime.webhook import listen_on, webhook_refused
 from careloop.kernel import messenger as port
 from careloop.kernel.updates import Keyboard, Update, Upload
 
@@ -388,16 +389,18 @@ class PtbRuntime:
             self._inbound.webhook = True
         refused = self._inbound.refused if self._inbound is not None else None
         app.router.add_post(path, webhook_handler(self.application, secret, refused))
-        host, _, port_ = listen.rpartition(":")
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await self.application.start()
         try:
-            await web.TCPSite(runner, host or "127.0.0.1", int(port_)).start()
+            await listen_on(runner, listen)
             # Listening first, then telling Telegram. One connection: updates arrive one at
             # a time and in order, as with polling.
-            await self.bot.set_webhook(url, secret_token=secret,
-                                       allowed_updates=ALLOWED_UPDATES, max_connections=1)
+            try:
+                await self.bot.set_webhook(url, secret_token=secret,
+                                           allowed_updates=ALLOWED_UPDATES, max_connections=1)
+            except _CAUGHT as exc:
+                raise webhook_refused(_normalized(exc)) from None
             log.info("webhook listening on %s%s", listen, path)
             await asyncio.Event().wait()
         finally:
