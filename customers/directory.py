@@ -21,8 +21,8 @@ from careloop.storage.uow import UnitOfWork
 
 CSV_COLUMNS = ("external_id", "name", "tier", "language", "timezone", "birthday", "tags")
 REQUIRED_COLUMNS = ("external_id", "name")
-EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$")
-_TAG = re.compile(r"^[\w.-]{1,32}$")
+EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}\Z")
+_TAG = re.compile(r"^[\w.-]{1,32}\Z")
 MAX_TAGS = 50
 
 
