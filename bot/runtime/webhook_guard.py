@@ -36,11 +36,11 @@ def webhook_guard(secret: str | None, limits: HttpLimits, check: Check) -> Middl
         if request.method != "POST":
             return await handler(request)
         if request.content_type != "application/json":
-            return web.Response(status=415, text="the body must be application/json")
+            return web.Response(status=415)  # Telegram reads the status only
         try:
             raw = await read_body(request, limits.body_timeout)
         except BodyTimeout:
-            response = web.Response(status=408, text="the body did not arrive in time")
+            response = web.Response(status=408)
             response.force_close()
             return response
         given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
