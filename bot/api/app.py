@@ -139,7 +139,8 @@ async def _rate_limit(request: web.Request, handler: Handler) -> web.StreamRespo
 @web.middleware
 async def _json_only(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A body must be JSON, said so, and arrive within the body timeout."""
-    if request.method != "POST" or request.path in PUBLIC:
+    if (request.method != "POST" or request.path in PUBLIC
+            or request.match_info.http_exception is not None):  # a 404 or 405 says more
         return await handler(request)
     if request.content_type != "application/json":
         raise ApiError(415, [FieldError(None, "the body must be JSON, sent with "
