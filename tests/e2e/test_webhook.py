@@ -159,5 +159,7 @@ async def test_the_webhook_refuses_what_is_not_an_update(
         await stage.close()
     assert "in-the-query" not in caplog.text
     assert '"POST /telegram" 200' in caplog.text
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    # Nothing the listener was sent failed in careloop or the runtime (a 500 logs an error).
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR
+                and r.name.startswith(("aiohttp", "aiogram", "telegram", "careloop"))]
     assert stage.sandbox.rejected() == []
