@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     # The HTTP API served by `careloop run`; off unless a token is set.
     api_token: SecretStr | None = None
     api_listen: str = "127.0.0.1:8081"
+    # Every HTTP listener (the API, the webhook): how long a client may take to send a
+    # request's headers (counted from connecting; also how long an idle connection is kept)
+    # and its body; how many requests per second one client (IP address) may make to the
+    # API, and how many at once.
+    http_header_timeout_seconds: float = 10.0
+    http_body_timeout_seconds: float = 30.0
+    api_rate_per_second: float = 20.0
+    api_rate_burst: int = 40
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1:8080"
@@ -160,7 +168,8 @@ class Settings(BaseSettings):
                      "survey_expiry_days", "survey_comment_wait_minutes",
                      "survey_interval_seconds", "sla_urgent_hours", "sla_normal_hours",
                      "escalate_after_hours", "campaign_interval_seconds", "retention_days",
-                     "export_per_day")
+                     "export_per_day", "http_header_timeout_seconds",
+                     "http_body_timeout_seconds", "api_rate_per_second", "api_rate_burst")
     @classmethod
     def _positive(cls, value: float | None) -> float | None:
         if value is not None and value <= 0:

@@ -42,7 +42,10 @@ async def record_event(uow: UnitOfWorkFactory, now: datetime, event: EventIn,
                 raise invalid("customer", f"no customer with external id {event.customer!r}")
             try:
                 scheduled = await care.add_event(work, now, customer, event.type, at,
-                                                 event.attrs, playbook, source_id=event.id)
+                                                 event.attrs, playbook, source_id=event.id,
+                                                 time_given=event.at is not None)
+            except care.DifferentEvent as exc:
+                raise ApiError(409, [FieldError("id", str(exc))]) from None
             except care.BadEvent as exc:
                 raise invalid(exc.field, str(exc)) from None
             await work.commit()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from careloop.bot.cli.console import CliError, Console, handles
 from careloop.customers import audit, privacy, suppression
@@ -16,7 +19,10 @@ from careloop.kernel.numbers import whole_number
 from careloop.storage.models import Customer
 from careloop.storage.uow import UnitOfWork
 
-MAX_CSV_BYTES = 50 * 1024 * 1024
+# Rows committed together by `customers import`: on SQLite the running bot's writes wait
+# for one chunk at most (a few hundred milliseconds), not for the whole file.
+CHUNK_ROWS = 500
+PROGRESS_ROWS = 10_000  # a progress line after each so many rows
 # `customers import`: some rows were rejected and reported, the others were imported.
 EXIT_PARTIAL = 3
 
@@ -72,47 +78,117 @@ def _secret(console: Console) -> str | None:
 
 
 async def cmd_import(args: argparse.Namespace, console: Console) -> int:
-    text = _read_csv(args.file)
-    try:
-        checked = customers.parse_csv(text)
-    except customers.BadCsv as exc:
-        raise CliError(f"{args.file}: {exc}; nothing was imported") from None
-    result = customers.ImportResult(0, 0)
-    settings = console.settings
-    if checked.rows:  # the good rows go in together, in one commit
-        async with console.storage.uow() as uow:
-            try:
-                result = await customers.import_rows(
-                    uow, console.now(), checked.rows, settings.language, settings.timezone,
-                    secret=_secret(console))
-            except suppression.NoSecret:
-                raise CliError(f"{MISSING_KEY}; nothing was imported") from None
-            await uow.commit()
-    for bad in checked.rejected:
-        print(f"careloop: error: {args.file}: line {bad.position}: {bad.reason}", file=sys.stderr)
+    """Two readings of the file, each a line at a time: the first checks it all (a file
+    that cannot be read imports nothing) and reports the rejected rows; the second imports
+    the good rows CHUNK_ROWS at a time, each chunk committed on its own, so the running bot
+    waits at most one chunk for the database, and memory stays the same for any length."""
+    path: Path = args.file
+    checked = _check_file(path)
     tr = console.tr
-    accepted = len(checked.rows)
+    result = customers.ImportResult(0, 0)
+    if checked.accepted:
+        try:
+            imported = await _import_in_chunks(console, path, checked.accepted)
+        except suppression.NoSecret:  # raised by the first chunk: the list is not empty
+            raise CliError(f"{MISSING_KEY}; nothing was imported") from None
+        result = imported.result
+        if imported.failure is not None:
+            print(f"careloop: error: {path}: {imported.failure}", file=sys.stderr)
+            return 1
+    accepted = checked.accepted
     print(tr.ngettext("accepted {n} row: {created} new and {updated} updated customers",
                       "accepted {n} rows: {created} new and {updated} updated customers",
                       accepted).format(n=accepted, created=result.created, updated=result.updated))
-    print(tr.ngettext("rejected {n} row", "rejected {n} rows", len(checked.rejected))
-          .format(n=len(checked.rejected)))
+    print(tr.ngettext("rejected {n} row", "rejected {n} rows", checked.rejected)
+          .format(n=checked.rejected))
     if not checked.rejected:
         return 0
-    return EXIT_PARTIAL if checked.rows else 1
+    return EXIT_PARTIAL if checked.accepted else 1
 
 
-def _read_csv(path: Path) -> str:
+@dataclass(frozen=True)
+class _Checked:
+    accepted: int
+    rejected: int
+
+
+def _check_file(path: Path) -> _Checked:
+    """The first reading: every rejected row reported as it is found, the good ones counted."""
+    accepted = rejected = 0
     try:
-        if path.stat().st_size > MAX_CSV_BYTES:
-            raise CliError(f"{path}: larger than {MAX_CSV_BYTES // (1024 * 1024)} MB")
-        return path.read_bytes().decode("utf-8-sig")
+        for _, row in customers.read_csv(customers.utf8_lines(path)):
+            if isinstance(row, customers.Rejected):
+                rejected += 1
+                print(f"careloop: error: {path}: line {row.position}: {row.reason}",
+                      file=sys.stderr)
+            else:
+                accepted += 1
+    except customers.BadCsv as exc:
+        raise CliError(f"{path}: {exc}; nothing was imported") from None
     except FileNotFoundError:
         raise CliError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise CliError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise CliError(f"{path}: {exc.strerror}") from None
+    return _Checked(accepted, rejected)
+
+
+@dataclass(frozen=True)
+class _Imported:
+    result: customers.ImportResult
+    failure: str | None = None  # what was and was not imported when a chunk failed
+
+
+async def _import_in_chunks(console: Console, path: Path, total: int) -> _Imported:
+    """The second reading: the good rows, a chunk at a time, each its own unit of work."""
+    settings, tr = console.settings, console.tr
+    created = updated = done = 0
+    first_line = 2  # the first line of the chunk in hand
+    chunk: list[customers.CustomerRow] = []
+    last_line = 1
+
+    async def commit(rows: list[customers.CustomerRow]) -> customers.ImportResult:
+        async with console.storage.uow() as uow:
+            result = await customers.import_rows(uow, console.now(), rows,
+                                                 settings.language, settings.timezone,
+                                                 secret=_secret(console))
+            await uow.commit()
+        return result
+
+    rows = customers.read_csv(customers.utf8_lines(path))
+    while True:
+        end = next(rows, None)
+        if end is not None:
+            line, row = end
+            last_line = line
+            if isinstance(row, customers.CustomerRow):
+                chunk.append(row)
+            if len(chunk) < CHUNK_ROWS:
+                continue
+        if not chunk:
+            break
+        try:
+            try:
+                result = await commit(chunk)
+            except IntegrityError:
+                # Another writer (the API, the bot) created one of these customers between
+                # the chunk's read and its write: a second attempt updates it instead.
+                result = await commit(chunk)
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+            before = (f"the {done} accepted rows before line {first_line} were imported"
+                      if done else "no row was imported")
+            return _Imported(customers.ImportResult(created, updated), (
+                f"the rows from line {first_line} to line {last_line} could not be imported "
+                f"({reason}); {before}, nothing from line {first_line} on"))
+        created, updated, done = created + result.created, updated + result.updated, done + len(
+            chunk)
+        if done // PROGRESS_ROWS > (done - len(chunk)) // PROGRESS_ROWS and done < total:
+            print(tr.gettext("imported {done} of {total} rows").format(done=done, total=total),
+                  file=sys.stderr, flush=True)
+        chunk, first_line = [], last_line + 1
+        if end is None:
+            break
+    return _Imported(customers.ImportResult(created, updated))
 
 
 async def cmd_link(args: argparse.Namespace, console: Console) -> int:

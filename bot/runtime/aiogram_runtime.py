@@ -39,11 +39,13 @@ from aiogram.types import (
 from aiogram.types import Update as TgUpdate
 from aiohttp import web
 
+from careloop.bot.http_edge import HttpLimits, runner_options
 from careloop.bot.outage import Unavailable, refusal, until_handled
 from careloop.bot.pipeline import Pipeline
 from careloop.bot.runtime import ALLOWED_UPDATES, H, convert
 from careloop.bot.runtime.bot_api import BotApiMessenger
 from careloop.bot.runtime.webhook import listen_on, webhook_refused
+from careloop.bot.runtime.webhook_guard import webhook_guard
 from careloop.kernel import messenger as port
 from careloop.kernel.updates import Keyboard, Update, Upload
 
@@ -202,19 +204,24 @@ async def run_polling(bot: Bot, dispatcher: Dispatcher, *, handle_signals: bool 
 
 
 async def run_webhook(bot: Bot, dispatcher: Dispatcher, url: str, listen: str,
-                      secret: str | None) -> None:
+                      secret: str | None, limits: HttpLimits | None = None) -> None:
     """Serve Telegram's webhook. aiogram compares the secret header in constant time
     (secrets.compare_digest) and answers 401 without processing the update."""
     from aiogram.webhook.aiohttp_server import setup_application
 
-    app = web.Application()
+    limits = limits or HttpLimits()
+
+    def readable(update: dict[str, object]) -> object:
+        return TgUpdate.model_validate(update, context={"bot": bot})
+
+    app = web.Application(middlewares=[webhook_guard(secret, limits, readable)])
     path = urlsplit(url).path or "/"
     # Not in the background: Telegram sends the next update only after this one is answered,
     # so updates are handled one at a time and in order, and one cut off by a crash is sent
     # again (the pipeline skips it if it was in fact committed).
     _webhook_handler(dispatcher, bot, secret).register(app, path=path)
     setup_application(app, dispatcher, bot=bot)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, **runner_options(limits))
     await runner.setup()
     try:
         # Listening first, then telling Telegram: a taken port stops the start before
@@ -255,8 +262,10 @@ def _webhook_handler(dispatcher: Dispatcher, bot: Bot, secret: str | None) -> An
 class AiogramRuntime:
     """The bot, its messenger and dispatcher, behind the few calls `bot.serve` needs."""
 
-    def __init__(self, token: str, api_url: str, timeout: float = 20.0) -> None:
+    def __init__(self, token: str, api_url: str, timeout: float = 20.0,
+                 limits: HttpLimits | None = None) -> None:
         self.bot = make_bot(token, api_url, timeout)
+        self._limits = limits or HttpLimits()
         self.messenger = AiogramMessenger(self.bot)
         self._dispatcher: Dispatcher | None = None
 
@@ -293,7 +302,7 @@ class AiogramRuntime:
         return True
 
     async def webhook(self, url: str, listen: str, secret: str | None) -> None:
-        await run_webhook(self.bot, self.dispatcher, url, listen, secret)
+        await run_webhook(self.bot, self.dispatcher, url, listen, secret, self._limits)
 
     async def close(self) -> None:
         await self.bot.session.close()

@@ -52,11 +52,13 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from careloop.bot.http_edge import HttpLimits, runner_options
 from careloop.bot.outage import Patient, Processes, Unavailable, refusal, until_handled
 from careloop.bot.pipeline import Pipeline
 from careloop.bot.runtime import ALLOWED_UPDATES, H, convert
 from careloop.bot.runtime.bot_api import BotApiMessenger
 from careloop.bot.runtime.webhook import listen_on, webhook_refused
+from careloop.bot.runtime.webhook_guard import webhook_guard
 from careloop.kernel import messenger as port
 from careloop.kernel.updates import Keyboard, Update, Upload
 
@@ -278,8 +280,10 @@ class _Inbound:
 class PtbRuntime:
     """A PTB Application, its messenger, and the few calls `bot.serve` needs."""
 
-    def __init__(self, token: str, api_url: str, timeout: float = 20.0) -> None:
+    def __init__(self, token: str, api_url: str, timeout: float = 20.0,
+                 limits: HttpLimits | None = None) -> None:
         self.application = make_application(token, api_url, timeout)
+        self._limits = limits or HttpLimits()
         self.bot = self.application.bot
         self.messenger = PtbMessenger(self.bot)
         self._stop = asyncio.Event()
@@ -383,13 +387,18 @@ class PtbRuntime:
         its secret check is a plain comparison): the secret header is compared in constant
         time, and a post without it is refused with 401 and never processed."""
         await self.application.initialize()
-        app = web.Application()
+        bot = self.application.bot
+
+        def readable(update: dict[str, object]) -> object:
+            return TgUpdate.de_json(update, bot)
+
+        app = web.Application(middlewares=[webhook_guard(secret, self._limits, readable)])
         path = urlsplit(url).path or "/"
         if self._inbound is not None:
             self._inbound.webhook = True
         refused = self._inbound.refused if self._inbound is not None else None
         app.router.add_post(path, webhook_handler(self.application, secret, refused))
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, **runner_options(self._limits))
         await runner.setup()
         await self.application.start()
         try:

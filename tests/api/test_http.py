@@ -104,7 +104,9 @@ async def test_the_openapi_document_is_valid_and_describes_what_the_api_answers(
         "type": "http", "scheme": "bearer", "description": "The value of CARELOOP_API_TOKEN."}
     events = document["paths"]["/api/v1/events"]["post"]
     assert events["security"] == [{"bearer": []}]
-    assert {"200", "201", "401", "413", "422"} <= set(events["responses"])
+    assert {"200", "201", "401", "408", "409", "413", "415", "422", "429"} <= set(
+        events["responses"])
+    assert "Retry-After" in document["components"]["responses"]["TooMany"]["headers"]
     assert set(document["components"]["schemas"]["EventIn"]["required"]) == {
         "id", "type", "customer"}
 
