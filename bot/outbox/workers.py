@@ -92,3 +92,38 @@ class Settler(Generic[T]):
                 await self._record(batch)
             if self._closing and not self._pending:
                 return
+
+
+class Attempts(Generic[T]):
+    """Marks claimed messages as attempted just before each is sent, committing the marks
+    of the workers that arrive together in one go: a crash after the mark leaves an attempt
+    in doubt, one before it a message that is simply sent later. A worker waits for its
+    mark's commit; False means its claim was lost (another process recovered it), and the
+    message must not be sent."""
+
+    def __init__(self, mark: Callable[[Sequence[T]], Awaitable[set[T]]]) -> None:
+        self._mark = mark
+        self._waiting: dict[T, asyncio.Future[bool]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def attempt(self, key: T) -> bool:
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting[key] = future
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        while self._waiting:
+            # Those who came while the last commit ran go together in the next.
+            batch, self._waiting = self._waiting, {}
+            try:
+                won = await self._mark(list(batch))
+            except Exception as exc:  # noqa: BLE001 - each waiting worker gets it, as from its own call
+                for future in batch.values():
+                    if not future.done():  # a worker cancelled while it waited
+                        future.set_exception(exc)
+                continue
+            for key, future in batch.items():
+                if not future.done():
+                    future.set_result(key in won)
