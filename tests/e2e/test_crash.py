@@ -22,6 +22,7 @@ from tests.e2e.conftest import process_env
 SURVEYS = 150
 CARE = 50
 OFFERS = 200
+LEASE_SECONDS = 3
 
 
 Run = Callable[[Stage, Path], Awaitable[asyncio.subprocess.Process]]
@@ -33,9 +34,11 @@ async def run() -> AsyncIterator[Run]:
     started: list[asyncio.subprocess.Process] = []
 
     async def start(stage: Stage, log: Path) -> asyncio.subprocess.Process:
+        # A restart takes over a killed process's claims once their lease runs out.
+        env = process_env(stage) | {"CARELOOP_CLAIM_LEASE_SECONDS": str(LEASE_SECONDS)}
         with log.open("ab") as out:
             started.append(await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "careloop.bot", "run", env=process_env(stage),
+                sys.executable, "-m", "careloop.bot", "run", env=env,
                 stdout=out, stderr=out))
         return started[-1]
 
