@@ -53,6 +53,12 @@ from careloop.storage.uow import UnitOfWork, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 
+# A message whose slot is at most this far off is marked attempted while it waits for it:
+# about one slot at 30 msg/s, so that a crash leaves in doubt hardly more than the calls
+# really on their way.
+ATTEMPT_AHEAD = 0.05
+
+
 class TouchMessage(Protocol):
     """A claimed touch's message as its customer will see it."""
 
@@ -124,12 +130,15 @@ class Sender:
         # Claimed ahead of sending: about a tenth of a second's worth, the most a crash can
         # leave in doubt; a fifth at the paid rate, where each claim's own cost would
         # otherwise hold the workers up. Enough workers to keep the rate with a few ms per
-        # request.
+        # request and a commit (the attempt's mark) before it.
         self._group = max(2, math.ceil(rate / (5 if paid else 10)))
-        self._workers = max(2, min(32, math.ceil(rate / 30)))
+        self._workers = max(4, min(32, math.ceil(rate / 30)))
         # Outcomes are recorded in batches of about 50 ms of sending: one commit per message
         # at 30/s, per fifty at 1000/s.
         self._settle_batch = max(1, int(rate // 20))
+        # Attempt marks: one commit per message at 30/s, where each is about to be sent;
+        # about ten per commit at 1000/s, where a crash then leaves ten more in doubt.
+        self._attempt_linger = 0.0 if rate <= 100 else 0.01
         # One tick at a time in this process; other processes are kept out by the
         # conditional state change when claiming.
         self._running = asyncio.Lock()
@@ -193,7 +202,7 @@ class Sender:
     async def _touches(self) -> int:
         queue: Hopper[Prepared] = Hopper()
         settler: Settler[Outcome] = Settler(self.settle, self._settle_batch)
-        attempts: Attempts[int] = Attempts(self._attempt)
+        attempts: Attempts[int] = Attempts(self._attempt, self._attempt_linger)
         turns = ChatTurns()
         workers = [asyncio.create_task(self._work(queue, settler, attempts, turns))
                    for _ in range(self._workers)]
@@ -244,11 +253,16 @@ class Sender:
 
     async def _send(self, item: Prepared, settler: Settler[Outcome], attempts: Attempts[int],
                     turns: ChatTurns) -> None:
+        # The attempt's mark is committed before the call: a crash from then on leaves the
+        # message in doubt, one before it a message that was simply not sent yet. When the
+        # message's slot is near, the commit is made while it waits for the slot rather
+        # than after, so marking costs the sending no time.
+        marked: asyncio.Future[bool] | None = None
+        if self._limiter.peek(item.chat_id) <= ATTEMPT_AHEAD:
+            marked = asyncio.ensure_future(attempts.attempt(item.touch_id))
         try:
             async with self._limiter.turn(item.chat_id):
-                # Committed before the call: a crash from here on leaves the message in
-                # doubt, one before it leaves a message that was simply not sent yet.
-                if not await attempts.attempt(item.touch_id):
+                if not await (marked or attempts.attempt(item.touch_id)):
                     log.warning("touch %s: claim lost before sending (lease ran out); "
                                 "left to the process that recovered it", item.touch_id)
                     return

@@ -99,10 +99,14 @@ class Attempts(Generic[T]):
     of the workers that arrive together in one go: a crash after the mark leaves an attempt
     in doubt, one before it a message that is simply sent later. A worker waits for its
     mark's commit; False means its claim was lost (another process recovered it), and the
-    message must not be sent."""
+    message must not be sent. `linger`: how long a mark waits for others to share its
+    commit (at the paid rate the sends come a millisecond apart, and a commit each would
+    cost more than the sends)."""
 
-    def __init__(self, mark: Callable[[Sequence[T]], Awaitable[set[T]]]) -> None:
+    def __init__(self, mark: Callable[[Sequence[T]], Awaitable[set[T]]],
+                 linger: float = 0.0) -> None:
         self._mark = mark
+        self._linger = linger
         self._waiting: dict[T, asyncio.Future[bool]] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -115,7 +119,10 @@ class Attempts(Generic[T]):
 
     async def _run(self) -> None:
         while self._waiting:
-            # Those who came while the last commit ran go together in the next.
+            # Those who came while the last commit ran, or while this lingered, go together
+            # in the next.
+            if self._linger:
+                await asyncio.sleep(self._linger)
             batch, self._waiting = self._waiting, {}
             try:
                 won = await self._mark(list(batch))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, or_, update
+from sqlalchemy import bindparam, false, or_, update
 from sqlmodel import col, select
 
 from careloop.storage.models import Customer, Touch, TouchState
@@ -39,8 +39,10 @@ class Touches(Queue[Touch]):
         res = await self.session.exec(select(Touch.customer_id).where(col(Touch.id).in_(ids)))
         customers = sorted(set(res.all()))
         if self.session.get_bind().dialect.name == "sqlite":
+            # An UPDATE takes SQLite's write lock for the transaction even when it matches
+            # no row, and then it writes nothing.
             await self.session.exec(
-                update(Touch).where(col(Touch.id).in_(ids)).values(state=Touch.state)
+                update(Touch).where(false()).values(state=Touch.state)
                 .execution_options(synchronize_session=False))
             return customers
         for chunk in chunks(customers):

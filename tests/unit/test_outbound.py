@@ -20,7 +20,7 @@ from careloop.kernel.clock import ManualClock
 from careloop.kernel.effects import CaseLink, Edit, LogAs, Send, Toast
 from careloop.kernel.messenger import RetryAfter, Sent
 from careloop.kernel.updates import Button, Keyboard, Media, Upload
-from careloop.storage.models import Customer, TouchState
+from careloop.storage.models import Customer
 from tests.unit.test_pipeline import RecordingMessenger
 
 
