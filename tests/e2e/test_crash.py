@@ -129,25 +129,25 @@ async def test_sigkill_leaves_claims_never_attempted_which_the_restart_sends(
         audience = await stage.seed_audience(SURVEYS)
         await stage.schedule([c for c, _ in audience], purpose="survey.csat",
                              template="survey", survey_key="csat", category=Category.SURVEY)
-        # Two chats in the middle answer slowly: both workers wait on them, their surveys
+        # Four chats in the middle answer slowly: the workers wait on them, their surveys
         # attempted, while the next group is already claimed.
-        for _, person in audience[60:62]:
+        for _, person in audience[60:64]:
             stage.sandbox.inject_fault("sendMessage", chat_id=person.id, kind="slow",
                                        delay=5)
         first = await run(stage, log)
 
         async def held() -> bool:
             touches = await _touches(stage)
-            return sum(1 for t in touches if t.state == "sending" and t.attempted_at) == 2 \
+            return sum(1 for t in touches if t.state == "sending" and t.attempted_at) >= 2 \
                 and any(t.state == "sending" and not t.attempted_at for t in touches)
 
-        await _until(held, "two surveys in flight and others claimed behind them")
+        await _until(held, "surveys in flight and others claimed behind them")
         first.kill()
         assert await first.wait() == -signal.SIGKILL
         touches = await _touches(stage)
         attempted = {t.id for t in touches if t.state == "sending" and t.attempted_at}
         claimed = {t.id for t in touches if t.state == "sending" and not t.attempted_at}
-        assert claimed and len(attempted) == 2
+        assert claimed and len(attempted) >= 2
 
         second = await run(stage, log)
 
