@@ -259,7 +259,7 @@ class Sender:
         # than after, so marking costs the sending no time.
         marked: asyncio.Future[bool] | None = None
         if self._limiter.peek(item.chat_id) <= ATTEMPT_AHEAD:
-            marked = asyncio.ensure_future(attempts.attempt(item.touch_id))
+            marked = attempts.attempt(item.touch_id)
         try:
             async with self._limiter.turn(item.chat_id):
                 if not await (marked or attempts.attempt(item.touch_id)):

@@ -110,12 +110,14 @@ class Attempts(Generic[T]):
         self._waiting: dict[T, asyncio.Future[bool]] = {}
         self._task: asyncio.Task[None] | None = None
 
-    async def attempt(self, key: T) -> bool:
+    def attempt(self, key: T) -> asyncio.Future[bool]:
+        """Ask for the mark; the future is done once it is committed (a future, not a
+        coroutine: at 1000 messages a second a task each would cost)."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting[key] = future
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
-        return await future
+        return future
 
     async def _run(self) -> None:
         while self._waiting:
