@@ -130,9 +130,10 @@ class Sender:
         # Claimed ahead of sending: about a tenth of a second's worth, the most a crash can
         # leave in doubt; a fifth at the paid rate, where each claim's own cost would
         # otherwise hold the workers up. Enough workers to keep the rate with a few ms per
-        # request and a commit (the attempt's mark) before it.
+        # request and a commit (the attempt's mark) before it: at the paid rate, enough that
+        # their slots reach past a claim's commit, for which the marks wait.
         self._group = max(2, math.ceil(rate / (5 if paid else 10)))
-        self._workers = max(4, min(32, math.ceil(rate / 30)))
+        self._workers = max(4, min(64, math.ceil(rate / 15)))
         # Outcomes are recorded in batches of about 50 ms of sending: one commit per message
         # at 30/s, per fifty at 1000/s.
         self._settle_batch = max(1, int(rate // 20))
