@@ -33,6 +33,7 @@ from careloop.kernel.clock import Clock, SystemClock
 from careloop.kernel.effects import Effect
 from careloop.kernel.i18n import Catalogs
 from careloop.kernel.messenger import Messenger, MessengerError
+from careloop.kernel.numbers import whole_number
 from careloop.storage.engine import make_engine, make_session_factory
 from careloop.storage.uow import UnitOfWorkFactory
 from careloop.surveys.definitions import SurveyDefinitions
@@ -92,7 +93,7 @@ def bot_id(settings: Settings) -> int | None:
     if settings.bot_token is None:
         return None
     head = settings.bot_token.get_secret_value().split(":", 1)[0]
-    return int(head) if head.isdigit() else None
+    return whole_number(head)
 
 
 def survey_timing(settings: Settings) -> Timing:

@@ -28,6 +28,7 @@ from careloop.handlers.context import ContextFactory
 from careloop.handlers.rounds import Decide
 from careloop.kernel.clock import Clock
 from careloop.kernel.effects import Effect
+from careloop.storage.errors import database_unavailable, reason
 from careloop.storage.uow import UnitOfWork, UnitOfWorkFactory
 
 if TYPE_CHECKING:  # bot.app builds the scheduler through this module
@@ -59,19 +60,39 @@ class Ticking(AsyncIOScheduler):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._running: dict[asyncio.Task[Any], str] = {}
+        self._away: set[str] = set()  # jobs whose last run found the database away
 
     def add_job(self, func: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
         @functools.wraps(func)
         async def tracked(*call_args: Any, **call_kwargs: Any) -> Any:
             task = asyncio.current_task()
             assert task is not None
-            self._running[task] = func.__qualname__
+            name = self._running[task] = func.__qualname__
             try:
-                return await func(*call_args, **call_kwargs)
+                result = await func(*call_args, **call_kwargs)
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise  # APScheduler logs it with its traceback
+                self._database_away(name, exc)
+                return None
             finally:
                 del self._running[task]
+            self._database_back(name)
+            return result
 
         return super().add_job(tracked, *args, **kwargs)
+
+    def _database_away(self, name: str, exc: Exception) -> None:
+        """The job's next run tries again (the database holds what is due): one line per job
+        and outage, not a traceback at every tick."""
+        if name not in self._away:
+            self._away.add(name)
+            log.warning("%s: %s; its next runs try again", name, reason(exc))
+
+    def _database_back(self, name: str) -> None:
+        if name in self._away:
+            self._away.discard(name)
+            log.info("%s: the database answers again", name)
 
     async def stop(self, grace: float) -> None:
         """No new runs; those running get `grace` seconds to end before they are cancelled."""

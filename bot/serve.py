@@ -112,7 +112,7 @@ async def start(settings: Settings, storage: Storage, *, clock: Clock | None = N
 async def serve(settings: Settings, storage: Storage, *, webhook: bool) -> None:
     """`careloop run`: until SIGINT or SIGTERM."""
     if webhook:
-        settings.require("webhook_url")
+        settings.check_webhook()
     if settings.staff_chat_id is None:
         log.warning("CARELOOP_STAFF_CHAT_ID is not set: low scores will not reach a staff group")
     if settings.community_chat_id is not None and not settings.bot_username:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr, ValidationError, ValidationInfo, field_validator
@@ -22,6 +24,12 @@ from careloop.kernel.i18n import available_languages
 from careloop.kernel.languages import telegram_language
 
 PREFIX = "CARELOOP_"
+OFFICIAL_API = "https://api.telegram.org"
+# What @BotFather gives: the bot's id, a colon and its key ("123456:ABC-DEF1234ghIkl-zyx57W2").
+TOKEN_SHAPE = re.compile(r"[0-9]{1,18}:[A-Za-z0-9_-]+")
+LISTEN_SHAPE = re.compile(r"(?P<host>\S*):(?P<port>[0-9]{1,5})")
+# Telegram posts webhooks over HTTPS to these ports only.
+WEBHOOK_PORTS = (80, 88, 443, 8443)
 
 
 class ConfigError(Exception):
@@ -32,7 +40,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=PREFIX, extra="forbid")
 
     bot_token: SecretStr | None = None
-    telegram_api_url: str = "https://api.telegram.org"
+    telegram_api_url: str = OFFICIAL_API
     database_url: str = "sqlite+aiosqlite:///careloop.db"
     staff_chat_id: int | None = None
     # The business's own customer group (a supergroup where the bot is an administrator).
@@ -84,9 +92,40 @@ class Settings(BaseSettings):
     # The HTTP API served by `careloop run`; off unless a token is set.
     api_token: SecretStr | None = None
     api_listen: str = "127.0.0.1:8081"
+    # Every HTTP listener (the API, the webhook): how long a client may take to send a
+    # request's headers (counted from connecting; also how long an idle connection is kept)
+    # and its body; how many requests per second one client (IP address) may make to the
+    # API, and how many at once.
+    http_header_timeout_seconds: float = 10.0
+    http_body_timeout_seconds: float = 30.0
+    api_rate_per_second: float = 20.0
+    api_rate_burst: int = 40
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1:8080"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # aiogram refuses a malformed token with a traceback when the bot is made; say which
+        # setting instead (never the token itself). A space or a line break copied along with
+        # the token is the usual mistake.
+        token = value.get_secret_value() if value is not None else ""
+        if token and not TOKEN_SHAPE.fullmatch(token):
+            hint = "; it has a space or a line break in it" if token != "".join(
+                token.split()) else ""
+            raise ValueError("is not a bot token like 123456:ABC-DEF1234 (the digits of the "
+                             f"bot's id, a colon, then letters, digits, - and _){hint}")
+        return value
+
+    @field_validator("api_listen", "webhook_listen")
+    @classmethod
+    def _listen_address(cls, value: str, info: ValidationInfo) -> str:
+        shape = LISTEN_SHAPE.fullmatch(value)
+        if shape is None or int(shape["port"]) > 65535:
+            example = "127.0.0.1:8081" if info.field_name == "api_listen" else "127.0.0.1:8080"
+            raise ValueError(f"{value!r} must be HOST:PORT, like {example}")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -133,7 +172,8 @@ class Settings(BaseSettings):
                      "survey_expiry_days", "survey_comment_wait_minutes",
                      "survey_interval_seconds", "sla_urgent_hours", "sla_normal_hours",
                      "escalate_after_hours", "campaign_interval_seconds", "retention_days",
-                     "export_per_day")
+                     "export_per_day", "http_header_timeout_seconds",
+                     "http_body_timeout_seconds", "api_rate_per_second", "api_rate_burst")
     @classmethod
     def _positive(cls, value: float | None) -> float | None:
         if value is not None and value <= 0:
@@ -185,6 +225,29 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = Path(os.environ.get(f"{PREFIX}CONFIG", "careloop.toml"))
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml))
+
+    def check_webhook(self) -> None:
+        """`run --webhook`: the URL Telegram will post to, checked before Telegram is asked.
+        Telegram itself posts only to HTTPS on a few ports; a local Bot API server (or the
+        sandbox) may allow plain HTTP, and says so itself when it refuses a URL."""
+        self.require("webhook_url")
+        assert self.webhook_url is not None
+        parts = urlsplit(self.webhook_url)
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+            raise ConfigError(f"{PREFIX}WEBHOOK_URL: must be a URL like "
+                              "https://bot.example.com/telegram")
+        if self.telegram_api_url != OFFICIAL_API:
+            return
+        if parts.scheme != "https":
+            raise ConfigError(f"{PREFIX}WEBHOOK_URL: must start with https://; Telegram posts "
+                              "updates over HTTPS only")
+        if (port or 443) not in WEBHOOK_PORTS:
+            raise ConfigError(f"{PREFIX}WEBHOOK_URL: Telegram posts only to ports "
+                              f"{', '.join(map(str, WEBHOOK_PORTS))}, not {port}")
 
     def require(self, *names: str) -> None:
         """Fail with one line naming the first required setting that is not set."""

@@ -22,6 +22,7 @@ from careloop.campaigns.spec import (
 from careloop.kernel import yamlfile
 from careloop.kernel.i18n import available_languages
 from careloop.kernel.languages import telegram_language
+from careloop.kernel.numbers import whole_number
 from careloop.kernel.yamlfile import Value, YamlError
 
 CampaignError = YamlError
@@ -166,17 +167,19 @@ def _filter(key: str, raw: str) -> dict[str, Any]:
     if key == "birthday_month":
         if raw == "current":
             return {"birthday_month": "current"}
-        if not raw.isdigit() or not 1 <= int(raw) <= 12:
+        month = whole_number(raw, max_digits=2)
+        if month is None or not 1 <= month <= 12:
             raise BadValue(f"{raw!r} must be a month number 1-12 or `current`")
-        return {"birthday_month": int(raw)}
+        return {"birthday_month": month}
     if key == "community":
         if raw not in COMMUNITY:
             raise BadValue(f"{raw!r} must be {' or '.join(COMMUNITY)}")
         return {"community": raw}
     if key in ("joined_within_days", "purchased_within_days", "community_joined_within_days"):
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
+        days = whole_number(raw, max_digits=4)
+        if days is None or not 1 <= days <= MAX_DAYS:
             raise BadValue(f"{raw!r} must be a number of days, 1 to {MAX_DAYS}")
-        return {key: int(raw)}
+        return {key: days}
     raise BadValue(f"unknown filter; use {', '.join(SEGMENT_FIELDS)}")
 
 
@@ -195,9 +198,10 @@ def _variants(value: Value) -> tuple[Variant, ...]:
         if any(v.name == name for v in variants):
             fields["name"].fail(f"{name!r} is used twice")
         share = fields["share"].text().rstrip("%").strip()
-        if not share.isdigit() or not 1 <= int(share) <= 99:
+        percent = whole_number(share, max_digits=2)
+        if percent is None or not 1 <= percent <= 99:
             fields["share"].fail(f"{share!r} must be a percentage, 1 to 99")
-        variants.append(_variant(item, name, int(share), fields))
+        variants.append(_variant(item, name, percent, fields))
     total = sum(v.share for v in variants)
     if total != 100:
         value.fail(f"the variants' shares add up to {total}%, not 100%")
@@ -296,11 +300,12 @@ def _schedule(value: Value) -> Schedule:
         return Schedule()
     monthly = fields["monthly"].mapping(MONTHLY_FIELDS, required=("day", "at"))
     day = monthly["day"].text()
-    if not day.isdigit() or not 1 <= int(day) <= 31:
+    number = whole_number(day, max_digits=2)
+    if number is None or not 1 <= number <= 31:
         monthly["day"].fail(f"{day!r} must be a day of the month, 1 to 31")
     at = _checked(monthly["at"], check_time)
     until = _checked(fields["until"], check_date) if "until" in fields else None
-    return Schedule(monthly_day=int(day), at=at, until=until)
+    return Schedule(monthly_day=number, at=at, until=until)
 
 
 def check_once(text: str) -> datetime:

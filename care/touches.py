@@ -14,10 +14,10 @@ from careloop.customers.timeline import record
 from careloop.storage.models import BusinessEvent, Customer, Touch
 from careloop.storage.uow import UnitOfWork
 
-ATTR_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
+ATTR_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}\Z")
 MAX_ATTR_VALUE = 200
 MAX_ATTRS = 50
-SOURCE_ID = re.compile(r"^[A-Za-z0-9._:/-]{1,128}$")
+SOURCE_ID = re.compile(r"^[A-Za-z0-9._:/-]{1,128}\Z")
 
 
 class BadEvent(ValueError):
@@ -26,6 +26,15 @@ class BadEvent(ValueError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class DifferentEvent(BadEvent):
+    """An event id seen before, now reported with other content: one of the two reports is
+    wrong, and guessing which would be worse than saying so."""
+
+    def __init__(self, source_id: str, differs: list[str]) -> None:
+        super().__init__(f"event id {source_id!r} was already reported with a different "
+                         f"{', '.join(differs)}", field="id")
 
 
 def parse_attrs(pairs: list[str]) -> dict[str, str]:
@@ -91,16 +100,26 @@ class Scheduled:
 async def add_event(
     uow: UnitOfWork, now: datetime, customer: Customer, event_type: str, occurred_at: datetime,
     attrs: dict[str, str], playbook: Playbook, *, source_id: str | None = None,
+    time_given: bool = True,
 ) -> Scheduled:
+    """The event's touches, as the playbook says. An event id seen before answers with the
+    earlier event when the report is the same (a retry), DifferentEvent when it is not; the
+    time counts only when it was given (`time_given`), not taken from the clock."""
     if not EVENT_TYPE.match(event_type):
         raise BadEvent(f"event type {event_type!r} must be lowercase letters, digits and _",
                        field="type")
     if source_id is not None and not SOURCE_ID.match(source_id):
         raise BadEvent("event id must be 1-128 letters, digits or . _ : / -", field="id")
     attrs = check_attrs(attrs)
-    if source_id is not None and (seen := await uow.events.by_source_id(source_id)):
-        return Scheduled(seen, [], 0, repeated=True)
     occurred_at = occurred_at.astimezone(UTC)  # one instant, one idempotency key
+    if source_id is not None and (seen := await uow.events.by_source_id(source_id)):
+        differs = [what for what, same in (
+            ("customer", seen.customer_id == customer.id), ("type", seen.type == event_type),
+            ("time", not time_given or seen.occurred_at == occurred_at),
+            ("attrs", seen.attrs == attrs)) if not same]
+        if differs:
+            raise DifferentEvent(source_id, differs)
+        return Scheduled(seen, [], 0, repeated=True)
     event = await uow.events.add(BusinessEvent(
         customer_id=customer.id, type=event_type, occurred_at=occurred_at, attrs=attrs,
         source_id=source_id, created_at=now,

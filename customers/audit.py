@@ -22,6 +22,7 @@ class Action(StrEnum):
     EXPORTED = "exported"
     ERASED = "erased"
     BLOCKED = "blocked"
+    UNBLOCKED = "unblocked"
     MUTED = "muted"
     UNMUTED = "unmuted"
     PURGED = "purged"

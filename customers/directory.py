@@ -5,15 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 
-from careloop.customers import community, consent
+from careloop.customers import community, consent, suppression
 from careloop.customers.timeline import record
 from careloop.kernel.updates import User
 from careloop.storage.models import Customer
@@ -21,8 +22,8 @@ from careloop.storage.uow import UnitOfWork
 
 CSV_COLUMNS = ("external_id", "name", "tier", "language", "timezone", "birthday", "tags")
 REQUIRED_COLUMNS = ("external_id", "name")
-EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$")
-_TAG = re.compile(r"^[\w.-]{1,32}$")
+EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}\Z")
+_TAG = re.compile(r"^[\w.-]{1,32}\Z")
 MAX_TAGS = 50
 
 
@@ -72,6 +73,8 @@ class RowChecker:
     """Checks customer rows one at a time, for the CSV import and the HTTP API alike.
 
     A repeated external id is rejected rather than silently overwriting the earlier row.
+    Only the ids seen are remembered (`check`), so a file of any length is checked in
+    bounded memory; `add` also keeps the rows, for a request or a small file.
     """
 
     def __init__(self, position_name: str) -> None:
@@ -80,18 +83,23 @@ class RowChecker:
         self._rejected: list[Rejected] = []
         self._seen: dict[str, int] = {}
 
-    def add(self, position: int, raw: RawRow) -> None:
+    def check(self, position: int, raw: RawRow) -> CustomerRow | Rejected:
         try:
             row = parse_row(raw)
         except BadField as exc:
-            self.reject(position, exc.field, str(exc))
-            return
+            return Rejected(position, exc.field, str(exc))
         first = self._seen.setdefault(row.external_id, position)
         if first != position:
-            self.reject(position, "external_id", f"external_id {row.external_id!r} already "
-                        f"appears on {self._position_name} {first}")
-            return
-        self._rows.append(row)
+            return Rejected(position, "external_id", f"external_id {row.external_id!r} "
+                            f"already appears on {self._position_name} {first}")
+        return row
+
+    def add(self, position: int, raw: RawRow) -> None:
+        checked = self.check(position, raw)
+        if isinstance(checked, Rejected):
+            self._rejected.append(checked)
+        else:
+            self._rows.append(checked)
 
     def reject(self, position: int, field: str | None, reason: str) -> None:
         self._rejected.append(Rejected(position, field, reason))
@@ -103,7 +111,22 @@ class RowChecker:
 def parse_csv(text: str) -> CheckedRows:
     """The good rows and, by line number, the bad ones; BadCsv when the file as a whole
     cannot be read, so that nothing is imported from it."""
-    reader = csv.DictReader(io.StringIO(text), strict=True)
+    rows: list[CustomerRow] = []
+    rejected: list[Rejected] = []
+    for _, checked in read_csv(io.StringIO(text)):
+        if isinstance(checked, Rejected):
+            rejected.append(checked)
+        else:
+            rows.append(checked)
+    return CheckedRows(rows, rejected)
+
+
+def read_csv(lines: Iterable[str]) -> Iterator[tuple[int, CustomerRow | Rejected]]:
+    """Each customer row of a CSV file as it is read, with the line it ends on: the row, or
+    why it was rejected. BadCsv when the file as a whole cannot be read (a wrong header,
+    broken quoting, text that is not UTF-8): a caller that must import nothing from such a
+    file reads it through once before importing."""
+    reader = csv.DictReader(lines, strict=True)
     try:
         fieldnames = reader.fieldnames
     except csv.Error as exc:
@@ -127,16 +150,30 @@ def parse_csv(text: str) -> CheckedRows:
         for raw in reader:
             seen_any, last_line = True, reader.line_num
             if None in raw:
-                checker.reject(reader.line_num, None, "more fields than the header has columns")
+                yield reader.line_num, Rejected(reader.line_num, None,
+                                                "more fields than the header has columns")
                 continue
-            checker.add(reader.line_num, {k: v or "" for k, v in raw.items()})
+            yield reader.line_num, checker.check(reader.line_num,
+                                                 {k: v or "" for k, v in raw.items()})
     except csv.Error as exc:
         # Past broken quoting the reader cannot tell where rows start, so no row of the
         # file can be trusted: the whole file is refused.
         raise BadCsv(f"malformed CSV from line {last_line + 1} ({exc})") from None
     if not seen_any:
         raise BadCsv("the file has a header but no customers")
-    return checker.result()
+
+
+def utf8_lines(path: Path) -> Iterator[str]:
+    """A file's lines for read_csv, decoded one at a time, so that bytes that are not UTF-8
+    (among them an encoded lone surrogate) are reported with their line; without a leading
+    byte-order mark. OSError when the file cannot be read."""
+    with path.open("rb") as file:
+        for number, raw in enumerate(file, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise BadCsv(f"line {number}: not UTF-8 text") from None
+            yield line.removeprefix("\ufeff") if number == 1 else line
 
 
 def parse_row(raw: RawRow) -> CustomerRow:
@@ -223,17 +260,24 @@ class ImportResult:
 
 async def import_rows(
     uow: UnitOfWork, now: datetime, rows: list[CustomerRow], default_language: str,
-    default_timezone: str,
+    default_timezone: str, *, secret: str | None = None,
 ) -> ImportResult:
-    """Create new customers and refresh known ones; chat bindings and consents are kept."""
+    """Create new customers and refresh known ones; chat bindings and consents are kept. A
+    row whose external id is on the suppression list (blocked, then erased) is imported on
+    do-not-contact. `secret` keys that list (suppression.NoSecret without it, when the list
+    has entries)."""
     existing = await uow.customers.by_external_ids([r.external_id for r in rows])
     created = updated = 0
+    stored: list[Customer] = []
     for row in rows:
         customer = existing.get(row.external_id)
         if customer is None:
+            # Every field given: a default_factory left to the model costs more than the
+            # rest of the row (pydantic inspects the factory each time).
             customer = Customer(external_id=row.external_id, name=row.name, created_at=now,
                                 language=row.language or default_language,
-                                timezone=row.timezone or default_timezone)
+                                timezone=row.timezone or default_timezone, tier=row.tier,
+                                birthday=row.birthday, tags=row.tags)
             created += 1
         else:
             updated += 1
@@ -246,7 +290,9 @@ async def import_rows(
         customer.birthday = row.birthday
         customer.tags = row.tags
         uow.session.add(customer)
+        stored.append(customer)
     await uow.session.flush()
+    await suppression.respect_external_ids(uow, now, stored, secret)
     return ImportResult(created, updated)
 
 
@@ -264,9 +310,13 @@ class Link:
     customer: Customer | None
 
 
-async def bind(uow: UnitOfWork, now: datetime, customer_id: int, user: User, chat_id: int) -> Link:
+async def bind(uow: UnitOfWork, now: datetime, customer_id: int, user: User, chat_id: int,
+               *, secret: str | None = None) -> Link:
+    """Bind the chat to the record a signed link names. An erased record is never bound
+    again: its link is no longer valid. A Telegram account on the suppression list keeps
+    the record it binds on do-not-contact (`secret` keys the list)."""
     customer = await uow.customers.get(customer_id)
-    if customer is None:
+    if customer is None or customer.erased_at is not None:
         return Link(LinkOutcome.UNKNOWN, None)
     if customer.telegram_user_id == user.id:
         return Link(LinkOutcome.ALREADY, customer)
@@ -281,6 +331,8 @@ async def bind(uow: UnitOfWork, now: datetime, customer_id: int, user: User, cha
     if stub is not None:
         stub.telegram_user_id = None
         stub.chat_id = None
+        # What they wrote meanwhile stays on the stub: their export and erasure find it.
+        stub.merged_into_id = customer.id
         community.release(stub)
         uow.session.add(stub)
         await uow.session.flush()
@@ -291,14 +343,22 @@ async def bind(uow: UnitOfWork, now: datetime, customer_id: int, user: User, cha
     if stub is not None:
         await consent.carry_over(uow, now, stub, customer)
     await record(uow, now, customer_id, "linked", "in")
+    if stub is not None and stub.do_not_contact and not customer.do_not_contact:
+        # Blocked before they linked: the person is, whichever record holds them.
+        customer.do_not_contact = True
+        customer.do_not_contact_reason = stub.do_not_contact_reason
+        await record(uow, now, customer_id, "do_not_contact", "note", via="linking")
+    await suppression.respect(uow, now, customer, secret)
     await community.adopt(uow, now, customer)
     return Link(LinkOutcome.LINKED, customer)
 
 
 async def register_unlinked(
-    uow: UnitOfWork, now: datetime, user: User, chat_id: int, language: str, timezone: str
+    uow: UnitOfWork, now: datetime, user: User, chat_id: int, language: str, timezone: str,
+    *, secret: str | None = None,
 ) -> Customer:
-    """A person who opened the bot without a link: known by their Telegram account only."""
+    """A person who opened the bot without a link: known by their Telegram account only
+    (on do-not-contact when that account is on the suppression list)."""
     customer = await uow.customers.add(
         Customer(
             name=user.full_name[:200] or str(user.id),
@@ -311,6 +371,7 @@ async def register_unlinked(
         )
     )
     await record(uow, now, customer.id, "registered", "in")
+    await suppression.respect(uow, now, customer, secret)
     await community.adopt(uow, now, customer)
     return customer
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from careloop.customers import audit, consent
+from careloop.customers import audit, consent, suppression
 from careloop.customers.timeline import record
 from careloop.storage.models import Customer, StaffMember
 from careloop.storage.uow import UnitOfWork
@@ -38,11 +38,28 @@ class Export:
         return {k: len(self.document[k]) for k in ("timeline", "answers", "cases", "events")}
 
 
+async def records_of(uow: UnitOfWork, customer: Customer) -> list[Customer]:
+    """The customer's record and those they had before linking (someone who opened the bot
+    without a link, wrote, then opened their personal link): one person's data."""
+    records, frontier = [customer], [customer.id]
+    while frontier:
+        earlier = [c for c in await uow.customers.merged_into(frontier)
+                   if c not in records]
+        records += earlier
+        frontier = [c.id for c in earlier]
+    return records
+
+
+async def person_ids(uow: UnitOfWork, customer: Customer) -> list[int]:
+    return [r.id for r in await records_of(uow, customer)]
+
+
 async def export(uow: UnitOfWork, customer: Customer) -> Export:
-    entries = await uow.timeline.of(customer.id)
-    answers = await uow.privacy.answers_of(customer.id)
-    cases = await uow.privacy.cases_of(customer.id)
-    events = await uow.privacy.events_of(customer.id)
+    ids = await person_ids(uow, customer)
+    entries = await uow.privacy.timeline_of(ids)
+    answers = await uow.privacy.answers_of(ids)
+    cases = await uow.privacy.cases_of(ids)
+    events = await uow.privacy.events_of(ids)
     return Export({
         "profile": {
             "external_id": customer.external_id, "name": customer.name,
@@ -81,16 +98,36 @@ class Erased:
 
 async def erase(
     uow: UnitOfWork, now: datetime, customer: Customer, actor: audit.Actor,
-    staff_chat_id: int | None, *, staff: StaffMember | None = None,
+    staff_chat_id: int | None, *, staff: StaffMember | None = None, secret: str | None = None,
 ) -> Erased:
     """Take out the customer's personal data and keep the anonymous record: scores, counts
-    and times stay, so reports do not change. The person, if they come back, is new."""
-    cases = await uow.privacy.cases_of(customer.id)
+    and times stay, so reports do not change. The person, if they come back, is new; but a
+    blocked person's ids stay on the suppression list as keyed hashes (`secret` keys them;
+    suppression.NoSecret without it), so do-not-contact holds for them."""
+    records = await records_of(uow, customer)
+    if any(r.do_not_contact for r in records):
+        for r in records:
+            await suppression.keep(uow, now, r, secret)
+    ids = [r.id for r in records]
+    cases = await uow.privacy.cases_of(ids)
     messages = await uow.privacy.forget_chat(
-        customer.id, customer.chat_id, [c.id for c in cases], staff_chat_id)
-    texts = await uow.privacy.erase_texts(customer.id)
-    comments = await uow.privacy.erase_comments(customer.id)
-    await uow.privacy.erase_event_details(customer.id)
+        ids, [r.chat_id for r in records if r.chat_id is not None], [c.id for c in cases],
+        staff_chat_id)
+    texts = await uow.privacy.erase_texts(ids)
+    comments = await uow.privacy.erase_comments(ids)
+    await uow.privacy.erase_event_details(ids)
+    await uow.privacy.erase_audit_details(ids)
+    for r in records:
+        if r is customer or r.erased_at is None:
+            await _anonymise(uow, now, r)
+    result = Erased(texts, comments, messages)
+    await audit.log(uow, now, actor, audit.Action.ERASED, customer.id, staff=staff,
+                    texts=texts, comments=comments, messages=messages,
+                    **({"earlier_records": ids[1:]} if len(ids) > 1 else {}))
+    return result
+
+
+async def _anonymise(uow: UnitOfWork, now: datetime, customer: Customer) -> None:
     if customer.telegram_user_id is not None:
         await uow.privacy.forget_community_member(customer.telegram_user_id)
         customer.community_member, customer.community_joined_at = False, None
@@ -108,10 +145,6 @@ async def erase(
     customer.erased_at = now
     uow.session.add(customer)
     await record(uow, now, customer.id, "erased", "note")
-    result = Erased(texts, comments, messages)
-    await audit.log(uow, now, actor, audit.Action.ERASED, customer.id, staff=staff,
-                    texts=texts, comments=comments, messages=messages)
-    return result
 
 
 def clean_reason(reason: str) -> str:
@@ -132,6 +165,41 @@ async def block(
     await audit.log(uow, now, actor, audit.Action.BLOCKED, customer.id, staff=staff,
                     reason=customer.do_not_contact_reason)
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class Unblocked:
+    customer: bool  # a record's do-not-contact was lifted
+    listed: int  # keyed hashes taken off the suppression list
+
+
+async def unblock(
+    uow: UnitOfWork, now: datetime, customer: Customer | None, external_id: str | None,
+    actor: audit.Actor, secret: str | None, *, staff: StaffMember | None = None,
+) -> Unblocked:
+    """Lift do-not-contact: from `customer` (a live record, or an erased one by its record
+    id) and, on the suppression list, from the person's ids (`external_id` names one of an
+    erased customer's). suppression.NoSecret when the list cannot be read without it."""
+    lifted = await suppression.lift(uow, secret, customer, external_id)
+    records = set(lifted.records)
+    changed = False
+    if customer is not None:
+        records.add(customer.id)
+    for record_id in sorted(records):
+        held = customer if customer is not None and customer.id == record_id \
+            else await uow.customers.get(record_id)
+        if held is None or not held.do_not_contact:
+            continue
+        held.do_not_contact = False
+        held.do_not_contact_reason = None
+        uow.session.add(held)
+        changed = True
+        await record(uow, now, held.id, "contactable", "note")
+    if changed or lifted.entries:
+        for record_id in sorted(records):
+            await audit.log(uow, now, actor, audit.Action.UNBLOCKED, record_id, staff=staff,
+                            listed=lifted.entries)
+    return Unblocked(changed, lifted.entries)
 
 
 async def mute(

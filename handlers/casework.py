@@ -3,15 +3,17 @@ the staff group while it is open, and their answer to "is it resolved?"."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
 from careloop.cases import lifecycle as cases
 from careloop.cases.states import CaseAction, InvalidTransition
+from careloop.customers import privacy
 from careloop.handlers.context import Context
 from careloop.handlers.middleware import Press
 from careloop.handlers.rounds import desk
 from careloop.handlers.views.case_card import case_card
-from careloop.kernel.effects import CaseLink, Edit, Effect, LogAs, Send, TopicState
+from careloop.kernel.effects import CaseLink, Edit, Effect, LogAs, Send, TopicName, TopicState
 from careloop.kernel.messenger import CAPTION_LIMIT, TEXT_LIMIT, clip, text_length
 from careloop.kernel.updates import Update
 from careloop.storage.models import Case, Customer, SurveyAnswer
@@ -97,10 +99,51 @@ async def refresh_card(ctx: Context, case: Case) -> list[Edit]:
     return [Edit(card.chat_id, card.message_id, text, keyboard)]
 
 
-async def redraw_cards(ctx: Context, customer_id: int) -> list[Edit]:
-    """Every card of the customer's cases drawn anew: after an erasure, without the name
-    and the comment they showed."""
-    edits: list[Edit] = []
-    for case in await ctx.uow.privacy.cases_of(customer_id):
-        edits += await refresh_card(ctx, case)
-    return edits
+# What a redrawing edit is (Edit.about), so that the operator can be told what was redrawn.
+CARD, DIGEST = "card", "digest"
+
+
+async def redraw_after_erasure(ctx: Context, customer_id: int) -> list[Edit | TopicName]:
+    """Everything careloop drew in the staff group that named the customer, drawn anew
+    without the name and the comment: every card of their cases (the pinned one among
+    them), their cases' forum topics' names, and the digests that listed them."""
+    customer = await ctx.uow.customers.get(customer_id)
+    if customer is None:
+        return []
+    ids = await privacy.person_ids(ctx.uow, customer)
+    cases = await ctx.uow.privacy.cases_of(ids)
+    if not cases:
+        return []
+    changes: list[Edit | TopicName] = []
+    cards = await ctx.uow.cases.cards_of([c.id for c in cases])
+    for case in cases:
+        text, keyboard = await case_card(ctx, case)
+        changes += [Edit(card.chat_id, card.message_id, text, keyboard, about=CARD)
+                    for card in cards if card.case_id == case.id]
+        if case.topic_id is not None and ctx.config.staff_chat_id is not None:
+            changes.append(TopicName(ctx.config.staff_chat_id, case.topic_id,
+                                     await desk.topic_name(ctx, case)))
+    for (chat_id, message_id), listed in (
+            await ctx.uow.cases.digests_listing([c.id for c in cases])).items():
+        changes.append(Edit(chat_id, message_id, await _digest(ctx, listed), about=DIGEST))
+    await _redraw_waiting_digests(ctx, {c.id for c in cases}, set(ids))
+    return changes
+
+
+async def _digest(ctx: Context, listed: Sequence[int]) -> str:
+    return await desk.digest_text(
+        ctx, [c for c in [await ctx.uow.cases.get(i) for i in listed] if c is not None])
+
+
+async def _redraw_waiting_digests(ctx: Context, cases: set[int], erased: set[int]) -> None:
+    """A digest still waiting for the group's room (erasure left it for the other cases it
+    lists) goes out drawn anew, without the erased customer."""
+    if ctx.config.staff_chat_id is None:
+        return
+    for row in await ctx.uow.outbox.waiting_in(ctx.config.staff_chat_id):
+        listed = row.payload.get("lists_cases") or []
+        if cases.intersection(listed):
+            row.payload = {**row.payload, "text": await _digest(ctx, listed),
+                           "about": [i for i in row.payload.get("about") or ()
+                                     if i not in erased]}
+            ctx.uow.session.add(row)

@@ -7,6 +7,8 @@ import base64
 import hashlib
 import hmac
 
+from careloop.kernel.numbers import ID_DIGITS, whole_number
+
 _PREFIX = "c"
 # The unsigned payload of the community group's links: it names no one, so anyone who opens
 # the bot with it is greeted as someone without a link (known by their Telegram account).
@@ -22,14 +24,18 @@ def sign(customer_id: int, secret: str) -> str:
 
 
 def verify(payload: str, secret: str) -> int | None:
-    """The customer id a payload was signed for, or None for anything forged or malformed."""
-    if not payload.startswith(_PREFIX) or "-" not in payload:
+    """The customer id a payload was signed for, or None for anything forged or malformed.
+
+    A payload is whatever someone typed after /start: any text at all. compare_digest
+    refuses a str with a character beyond ASCII (TypeError), so only ASCII gets that far;
+    the id must be written as `sign` writes it (no leading zero), so one id has one link."""
+    if not payload.isascii() or not payload.startswith(_PREFIX):
         return None
-    raw_id, _, sig = payload[len(_PREFIX) :].partition("-")
-    if not raw_id.isdigit() or len(raw_id) > 18:
+    raw_id, dash, sig = payload[len(_PREFIX) :].partition("-")
+    customer_id = whole_number(raw_id, ID_DIGITS)
+    if not dash or customer_id is None or str(customer_id) != raw_id:
         return None
-    customer_id = int(raw_id)
-    if not hmac.compare_digest(sig, _signature(customer_id, secret)):
+    if not hmac.compare_digest(sig.encode(), _signature(customer_id, secret).encode()):
         return None
     return customer_id
 
@@ -48,6 +54,11 @@ def campaign_payload(campaign_id: int) -> str:
 
 
 def campaign_of(payload: str) -> int | None:
-    rest = payload[len(_CAMPAIGN):]
-    return int(rest) if payload.startswith(_CAMPAIGN) and rest.isdigit() \
-        and len(rest) < 10 else None
+    """The campaign a payload names (`m12`, as `campaign_payload` writes it), or None for any
+    other text."""
+    if not payload.startswith(_CAMPAIGN):
+        return None
+    campaign_id = whole_number(payload[len(_CAMPAIGN) :], max_digits=9)
+    if campaign_id is None or campaign_payload(campaign_id) != payload:
+        return None
+    return campaign_id

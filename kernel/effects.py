@@ -49,6 +49,11 @@ class Send:
     # A campaign run's post in the community group: its message id, or why it could not be
     # posted, is recorded on the run; pinned, it takes the place of the post pinned before.
     campaign_run: int | None = None
+    # The customers a staff-group message names (a /history reply, a list, a digest): its
+    # stored copy goes when one of them is erased.
+    about: tuple[int, ...] = ()
+    # A digest: the cases it lists, so that an erasure can draw it anew without the name.
+    lists_cases: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,4 +91,13 @@ class TopicState:
     closed: bool
 
 
-Effect = Send | Edit | Delete | Toast | TopicState
+@dataclass(frozen=True, slots=True)
+class TopicName:
+    """Rename a case's forum topic: after an erasure, to a name without the customer's."""
+
+    chat_id: int
+    topic_id: int
+    name: str
+
+
+Effect = Send | Edit | Delete | Toast | TopicState | TopicName

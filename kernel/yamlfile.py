@@ -9,6 +9,7 @@ constructs Python objects from tags, so a file cannot make it run anything.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,11 @@ from typing import Any, NoReturn
 import yaml
 
 MAX_BYTES = 1024 * 1024  # a configuration file, not a data set
+# careloop's files nest a few levels (a campaign's variants' buttons are the deepest); PyYAML
+# composes nested nodes by recursion, so a file nested thousands deep would end in a
+# RecursionError instead of a line the operator can act on.
+MAX_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class YamlError(ValueError):
@@ -140,16 +146,86 @@ def _syntax(exc: yaml.MarkedYAMLError) -> str:
     return problem
 
 
+class _Unusable(Exception):
+    """A value the loader read that careloop cannot use; parse() adds the file's name."""
+
+    def __init__(self, mark: Any, problem: str) -> None:
+        super().__init__(problem)
+        self.line = int(mark.line) + 1
+        self.problem = problem
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader's composition, with a limit on nesting and every scalar checked to be text
+    a database can store."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Unusable(self.peek_event().start_mark,
+                                f"nested more than {MAX_DEPTH} levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_scalar_node(self, anchor: Any) -> Any:
+        node = super().compose_scalar_node(anchor)
+        node.value = _text(node.value, node.start_mark)
+        return node
+
+
+def _text(value: str, mark: Any) -> str:
+    """A scalar as text careloop can store and send. A double-quoted scalar may write any
+    code point as an escape: "\\ud800" is half of a UTF-16 pair, no character at all (no
+    database or Telegram takes it), and "\\0" is a NUL, which PostgreSQL refuses in text.
+    A pair written as two escapes, as JSON writes an emoji, is the character it encodes."""
+    if "\x00" in value:
+        raise _Unusable(mark, "not valid text: contains a NUL character (\\0)")
+    if _SURROGATE.search(value) is None:
+        return value
+    try:
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    except UnicodeDecodeError:
+        lone = _SURROGATE.search(value)
+        assert lone is not None
+        raise _Unusable(mark, f"not valid Unicode: \\u{ord(lone.group()):04x} is half of a "
+                        "UTF-16 surrogate pair, not a character") from None
+
+
+def _line_at(text: str, position: int) -> int:
+    return text.count("\n", 0, position) + 1
+
+
 def parse(text: str, source: str) -> Value | None:
     """The document's root, or None for a file with no document (empty or only comments)."""
+    loader: _Loader | None = None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        loader = _Loader(text)
+        node = loader.get_single_node()
+    except _Unusable as exc:
+        raise YamlError(source, exc.line, None, exc.problem) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         raise YamlError(source, line, None, f"not valid YAML: {_syntax(exc)}") from None
-    except yaml.YAMLError as exc:  # e.g. a control character, which carries no line
+    except yaml.reader.ReaderError as exc:  # a control character: its place in the text
+        raise YamlError(source, _line_at(text, exc.position), None,
+                        f"not valid YAML: character #x{exc.character:04x} is not allowed"
+                        ) from None
+    except yaml.YAMLError as exc:
         raise YamlError(source, None, None, f"not valid YAML: {exc}") from None
+    except ValueError:  # an escape past the last code point ("\\U00110000") fails chr()
+        line = loader.get_mark().line + 1 if loader is not None else None
+        raise YamlError(source, line, None,
+                        "not valid Unicode: an escape names no character") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     return None if node is None else Value(node, source, "")
 
 
@@ -159,11 +235,14 @@ def read(path: Path, source: str | None = None) -> Value | None:
     try:
         if path.stat().st_size > MAX_BYTES:
             raise YamlError(name, None, None, f"larger than {MAX_BYTES // 1024} KB")
-        text = path.read_bytes().decode("utf-8-sig")
+        data = path.read_bytes()
+        text = data.decode("utf-8-sig")
     except FileNotFoundError:
         raise YamlError(name, None, None, "no such file") from None
-    except UnicodeDecodeError:
-        raise YamlError(name, None, None, "not UTF-8 text") from None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise YamlError(name, line, None, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+                        "save the file as UTF-8") from None
     except OSError as exc:
         raise YamlError(name, None, None, exc.strerror or str(exc)) from None
     return parse(text, name)

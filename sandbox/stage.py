@@ -136,8 +136,10 @@ class Stage:
             raise ValueError(f"rejected customer rows: {checked.rejected}")
         rows = checked.rows
         async with self.storage.uow() as uow:
+            secret = self.settings.link_secret
             result = await customers.import_rows(
-                uow, self.clock.now(), rows, self.settings.language, self.settings.timezone)
+                uow, self.clock.now(), rows, self.settings.language, self.settings.timezone,
+                secret=secret.get_secret_value() if secret else None)
             await uow.commit()
         return result
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import event
@@ -14,10 +16,40 @@ def make_engine(url: str) -> AsyncEngine:
     # hide_parameters keeps names and message texts out of error messages and logs.
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30, "factory": _Connection},
+                                     hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+class _ClosingCursor(sqlite3.Cursor):
+    """A cursor whose failed statement is let go at once, on the connection's own thread.
+
+    SQLAlchemy's aiosqlite adapter leaves the cursor of a statement that raised (a value
+    sqlite cannot store, a constraint) to the garbage collector. The collector runs on the
+    event loop's thread, and releasing the statement needs the connection's lock: when that
+    connection is meanwhile waiting out busy_timeout for another one's write lock, the
+    whole process stood still for up to 30 s, and the write it waited on failed."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> _ClosingCursor:
+        try:
+            return super().execute(sql, parameters)
+        except BaseException:
+            self.close()
+            raise
+
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> _ClosingCursor:
+        try:
+            return super().executemany(sql, parameters)
+        except BaseException:
+            self.close()
+            raise
+
+
+class _Connection(sqlite3.Connection):
+    def cursor(self, factory: Any = _ClosingCursor) -> Any:
+        return super().cursor(factory)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

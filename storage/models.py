@@ -61,6 +61,11 @@ class Customer(SQLModel, table=True):
     # In the business's community group now, and since when (the last join).
     community_member: bool = False
     community_joined_at: datetime | None = _utc(default=None)
+    # Someone who first came without a link and then opened their personal link: the record
+    # they became. Their earlier words stay here, and go with that record's export and erasure.
+    # (A customer id, not declared a foreign key: adding one would make SQLite rebuild the
+    # customer table, which every other table references.)
+    merged_into_id: int | None = Field(default=None, index=True)
     created_at: datetime = _utc()
 
 
@@ -227,6 +232,19 @@ class CaseMessage(SQLModel, table=True):
     chat_id: int = _bigint()
     message_id: int = _bigint()
     role: str = Field(max_length=16)  # "card" | "relay"
+
+
+class DigestListing(SQLModel, table=True):
+    """A case listed in a digest in the staff group (see handlers/rounds/desk.py), so that
+    an erasure can draw the digest anew without the customer's name. A reply to a digest
+    reaches no one: it lists many cases."""
+
+    __tablename__ = "digest_listing"
+
+    id: int = _id()
+    case_id: int = Field(foreign_key="support_case.id", index=True)
+    chat_id: int = _bigint()
+    message_id: int = _bigint()
 
 
 class StaffMember(SQLModel, table=True):
@@ -434,3 +452,24 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=32)
     customer_id: int | None = Field(default=None, foreign_key="customer.id")
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class SuppressionKind(StrEnum):
+    EXTERNAL_ID = "external_id"
+    TELEGRAM_USER = "telegram_user"
+
+
+class Suppression(SQLModel, table=True):
+    """Do-not-contact that outlives erasure: keyed hashes (HMAC with the operator's secret)
+    of a blocked customer's external id and Telegram account, never the ids themselves, so
+    the same person imported or linked again is not contacted."""
+
+    __tablename__ = "suppression"
+    __table_args__ = (UniqueConstraint("kind", "digest"),)
+
+    id: int = _id()
+    # The record it was made for (anonymous once erased): unblocking one of its ids lifts all.
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    kind: str = Field(max_length=16)
+    digest: str = Field(max_length=64)
+    created_at: datetime = _utc()

@@ -17,6 +17,7 @@ from careloop.storage.repositories.outbound import Outbox
 from careloop.storage.repositories.privacy import PrivacyQueries
 from careloop.storage.repositories.reports import ReportQueries
 from careloop.storage.repositories.staff import Staff
+from careloop.storage.repositories.suppression import SuppressionList
 from careloop.storage.repositories.surveys import Surveys
 from careloop.storage.repositories.timeline import Timeline
 from careloop.storage.repositories.touches import Touches
@@ -46,6 +47,7 @@ class UnitOfWork:
         self.campaigns = Campaigns(s)
         self.community = Community(s)
         self.privacy = PrivacyQueries(s)
+        self.suppression = SuppressionList(s)
         return self
 
     async def __aexit__(

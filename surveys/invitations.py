@@ -11,6 +11,7 @@ from datetime import datetime
 
 from careloop.care.playbook.model import SURVEY_REMINDER
 from careloop.customers.timeline import record
+from careloop.kernel.numbers import whole_number
 from careloop.storage.models import Category, SurveyInvitation, Touch
 from careloop.storage.uow import UnitOfWork
 from careloop.surveys.lifecycle import Step, Timing, next_step
@@ -27,9 +28,7 @@ def reminder_key(invitation_id: int) -> str:
 def reminded_invitation(idempotency_key: str) -> int | None:
     """The invitation a reminder touch belongs to, from its key; None for any other touch."""
     raw = idempotency_key.removeprefix(REMINDER_KEY)
-    if raw == idempotency_key or not raw.isdigit():
-        return None
-    return int(raw)
+    return None if raw == idempotency_key else whole_number(raw)
 
 
 async def schedule_reminders(uow: UnitOfWork, now: datetime, timing: Timing,

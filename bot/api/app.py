@@ -14,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from careloop.bot.api import ingest
 from careloop.bot.api.auth import bearer_matches
-from careloop.bot.api.errors import ApiError, FieldError, body, invalid
-from careloop.bot.api.health import database_answers
+from careloop.bot.api.errors import ApiError, FieldError, body, field_path, invalid
+from careloop.bot.api.health import database_problem
 from careloop.bot.api.openapi import build_document
 from careloop.bot.api.schemas import CustomersOut, EventOut, TouchOut
+from careloop.bot.http_edge import BodyTimeout, HttpLimits, RateLimiter, read_body
 from careloop.care.playbook.model import Playbook
 from careloop.kernel.clock import Clock
+from careloop.kernel.text import first_invalid
 from careloop.storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,9 @@ class ApiDeps:
     timezone: str  # also the clock of an event time given without an offset
     playbook: Playbook
     document: dict[str, Any]
+    limits: HttpLimits
+    rate: RateLimiter
+    secret: str | None = None  # keys the suppression list (CARELOOP_LINK_SECRET)
 
 
 DEPS = web.AppKey("careloop_api", ApiDeps)
@@ -54,11 +59,15 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def build_api(storage: Database, clock: Clock, playbook: Playbook, *, token: str,
-              language: str, timezone: str) -> web.Application:
-    app = web.Application(middlewares=[_json_errors, _bearer_auth],
+              language: str, timezone: str, limits: HttpLimits | None = None,
+              secret: str | None = None) -> web.Application:
+    # Refusals in order of cost: too many requests, then no token, then the body.
+    app = web.Application(middlewares=[_json_errors, _rate_limit, _bearer_auth, _json_only],
                           client_max_size=MAX_BODY_BYTES)
+    limits = limits or HttpLimits()
     app[DEPS] = ApiDeps(storage, clock, token, language, timezone, playbook,
-                        build_document(MAX_BODY_BYTES))
+                        build_document(MAX_BODY_BYTES), limits,
+                        RateLimiter(limits.rate_per_second, limits.burst), secret)
     app.router.add_post("/api/v1/events", post_event)
     app.router.add_post("/api/v1/customers", post_customers)
     app.router.add_get("/api/v1/openapi.json", get_openapi)
@@ -85,7 +94,7 @@ async def post_customers(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     rows = ingest.customer_rows(await _json_body(request))
     result = await ingest.save_customers(deps.storage.uow, deps.clock.now(), rows,
-                                         deps.language, deps.timezone)
+                                         deps.language, deps.timezone, deps.secret)
     log.info("API customers: %d created, %d updated", result.created, result.updated)
     out = CustomersOut(created=result.created, updated=result.updated)
     return web.json_response(out.model_dump(mode="json"))
@@ -97,20 +106,55 @@ async def get_openapi(request: web.Request) -> web.Response:
 
 
 async def get_health(request: web.Request) -> web.Response:
-    """200 when the database answers, 503 when it does not."""
-    ok = await database_answers(request.app[DEPS].storage.engine)
-    return web.json_response({"status": "ok" if ok else "unavailable"},
-                             status=200 if ok else 503)
+    """200 when the database answers, 503 with the reason in one line when it does not."""
+    problem = await database_problem(request.app[DEPS].storage.engine)
+    if problem is None:
+        return web.json_response({"status": "ok"})
+    return web.json_response({"status": "unavailable", "reason": problem}, status=503)
 
 
 async def _json_body(request: web.Request) -> object:
-    raw = await request.read()  # over client_max_size: HTTPRequestEntityTooLarge, a 413
+    raw = await request.read()  # read already, under the body timeout, by _json_only
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except RecursionError:
         raise invalid(None, "the body is nested too deeply") from None
     except ValueError as exc:  # also text that is not UTF-8
         raise invalid(None, f"the body is not valid JSON: {exc}") from None
+    where = first_invalid(value)
+    if where is not None:
+        # JSON can spell half of a UTF-16 pair ("\ud800"): no database can store that.
+        raise invalid(field_path(where), "is not valid Unicode text: it holds a lone UTF-16 "
+                      "surrogate (an escape from \\ud800 to \\udfff without its pair)")
+    return value
+
+
+@web.middleware
+async def _rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+    wait = request.app[DEPS].rate.retry_after(request.remote or "")
+    if wait is not None:
+        raise ApiError(429, [FieldError(None, f"too many requests: try again in {wait} s")],
+                       {"Retry-After": str(wait)})
+    return await handler(request)
+
+
+@web.middleware
+async def _json_only(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A body must be JSON, said so, and arrive within the body timeout."""
+    if (request.method != "POST" or request.path in PUBLIC
+            or request.match_info.http_exception is not None):  # a 404 or 405 says more
+        return await handler(request)
+    if request.content_type != "application/json":
+        raise ApiError(415, [FieldError(None, "the body must be JSON, sent with "
+                                        "Content-Type: application/json")])
+    try:
+        await read_body(request, request.app[DEPS].limits.body_timeout)
+    except BodyTimeout:
+        response = web.json_response(body([FieldError(
+            None, "the body did not arrive in time")]), status=408)
+        response.force_close()  # the rest of it may still be on its way
+        return response
+    return await handler(request)
 
 
 @web.middleware

@@ -14,6 +14,7 @@ from careloop.bot.api.schemas import MAX_CUSTOMERS, CustomerIn, EventIn
 from careloop.care import touches as care
 from careloop.care.playbook.model import Playbook
 from careloop.customers import directory as customers
+from careloop.customers.suppression import NoSecret
 from careloop.storage.uow import UnitOfWorkFactory
 
 T = TypeVar("T")
@@ -41,7 +42,10 @@ async def record_event(uow: UnitOfWorkFactory, now: datetime, event: EventIn,
                 raise invalid("customer", f"no customer with external id {event.customer!r}")
             try:
                 scheduled = await care.add_event(work, now, customer, event.type, at,
-                                                 event.attrs, playbook, source_id=event.id)
+                                                 event.attrs, playbook, source_id=event.id,
+                                                 time_given=event.at is not None)
+            except care.DifferentEvent as exc:
+                raise ApiError(409, [FieldError("id", str(exc))]) from None
             except care.BadEvent as exc:
                 raise invalid(exc.field, str(exc)) from None
             await work.commit()
@@ -87,10 +91,18 @@ def customer_rows(body: object) -> list[customers.CustomerRow]:
 
 async def save_customers(uow: UnitOfWorkFactory, now: datetime,
                          rows: list[customers.CustomerRow], language: str,
-                         timezone: str) -> customers.ImportResult:
+                         timezone: str, secret: str | None = None) -> customers.ImportResult:
+    """A customer on the suppression list is stored on do-not-contact; without the secret
+    that keys the list (when it has entries) nothing is stored: 503."""
     async def attempt() -> customers.ImportResult:
         async with uow() as work:
-            result = await customers.import_rows(work, now, rows, language, timezone)
+            try:
+                result = await customers.import_rows(work, now, rows, language, timezone,
+                                                     secret=secret)
+            except NoSecret:
+                raise ApiError(503, [FieldError(None, "the do-not-contact list cannot be "
+                                                "checked: CARELOOP_LINK_SECRET is not set")]
+                               ) from None
             await work.commit()
         return result
 

@@ -37,9 +37,17 @@ def _errors(*statuses: int) -> Doc:
 
 _ERROR_RESPONSES = {
     401: ("Unauthorized", "No bearer token, or not the right one."),
+    408: ("TooSlow", "The body did not arrive within the server's body timeout."),
+    409: ("Conflict", "This event id was recorded before with other content; nothing "
+          "changed."),
     413: ("TooLarge", "The body is larger than the server accepts."),
+    415: ("NotJson", "The body was not sent with Content-Type: application/json."),
     422: ("Invalid", "The body is not valid JSON or a field is wrong; nothing was written."),
+    429: ("TooMany", "Too many requests from this client; Retry-After says in how many "
+          "seconds to try again."),
 }
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.",
+                                "schema": {"type": "integer", "minimum": 1}}}
 
 
 def build_document(max_body_bytes: int) -> Doc:
@@ -73,7 +81,7 @@ def build_document(max_body_bytes: int) -> Doc:
                     "201": _json(_ref(EventOut), "Recorded; the touches it scheduled."),
                     "200": _json(_ref(EventOut), "This event id was recorded before; "
                                  "nothing changed (duplicate: true)."),
-                    **_errors(401, 413, 422),
+                    **_errors(401, 408, 409, 413, 415, 422, 429),
                 },
             }},
             "/api/v1/customers": {"post": {
@@ -84,7 +92,7 @@ def build_document(max_body_bytes: int) -> Doc:
                     "application/json": {"schema": customers_body}}},
                 "responses": {
                     "200": _json(_ref(CustomersOut), "Saved."),
-                    **_errors(401, 413, 422),
+                    **_errors(401, 408, 413, 415, 422, 429),
                 },
             }},
             "/healthz": {"get": {
@@ -110,8 +118,9 @@ def build_document(max_body_bytes: int) -> Doc:
                 "description": "The value of CARELOOP_API_TOKEN.",
             }},
             "responses": {
-                name: _json(_ref(ErrorsOut), description)
-                for name, description in _ERROR_RESPONSES.values()
+                name: {**_json(_ref(ErrorsOut), description),
+                       **({"headers": _RETRY_AFTER} if status == 429 else {})}
+                for status, (name, description) in _ERROR_RESPONSES.items()
             },
         },
     }

@@ -17,7 +17,9 @@ MAX_CUSTOMERS = 1000  # per request; larger batches go in several requests or a 
 
 
 def _pattern(regex: str) -> JsonDict:
-    return {"pattern": regex}
+    # Python matches with \Z (end of text; "$" would let a final newline through); JSON
+    # Schema's patterns are ECMAScript's, whose "$" is already the end of the text.
+    return {"pattern": regex.removesuffix("\\Z") + "$"}
 
 
 class _Input(BaseModel):
@@ -94,3 +96,5 @@ class ErrorsOut(BaseModel):
 
 class HealthOut(BaseModel):
     status: Literal["ok", "unavailable"]
+    # Only when unavailable: one line, e.g. "the database is unavailable (ConnectionRefusedError)".
+    reason: str | None = None

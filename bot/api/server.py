@@ -9,6 +9,7 @@ from aiohttp import web
 
 from careloop.bot.api.app import Database, build_api
 from careloop.bot.api.auth import MIN_TOKEN_LENGTH
+from careloop.bot.http_edge import HttpLimits, runner_options
 from careloop.bot.settings import ConfigError, Settings
 from careloop.care.playbook.model import Playbook
 from careloop.kernel.clock import Clock
@@ -46,9 +47,12 @@ async def start_api(settings: Settings, storage: Database, clock: Clock,
     if len(token) < MIN_TOKEN_LENGTH:
         raise ConfigError(f"CARELOOP_API_TOKEN: must be at least {MIN_TOKEN_LENGTH} characters")
     host, port = parse_listen(settings.api_listen)
+    limits = HttpLimits.from_settings(settings)
     app = build_api(storage, clock, playbook, token=token, language=settings.language,
-                    timezone=settings.timezone)
-    runner = web.AppRunner(app)
+                    timezone=settings.timezone, limits=limits,
+                    secret=settings.link_secret.get_secret_value()
+                    if settings.link_secret else None)
+    runner = web.AppRunner(app, **runner_options(limits))
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

@@ -2,16 +2,26 @@
 
 One module per command group registers its commands (`add_parser`); each command parses,
 works through the composition root's units of work (`console.Console`), and prints.
+
+Exit codes (the README's "Exit codes" lists them for operators):
+0 done; 1 the command could not do its work (a bad value or file, the database, Telegram);
+2 a setting is missing or wrong, or cannot be used as it is (an address already in use),
+or the command line itself is wrong (argparse); 3 `customers import` imported some rows and
+rejected others; 130 interrupted (Ctrl-C); 141 whoever read the output stopped reading
+(`careloop report | head -2`), as for any program a closed pipe ends (128 + SIGPIPE).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import select
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
+from asyncpg import PostgresError
 from sqlalchemy.exc import SQLAlchemyError
 
 from careloop.bot.cli import (
@@ -36,6 +46,9 @@ from careloop.surveys.loader import SurveysError
 
 # In the order `careloop --help` lists them.
 GROUPS = (demo, run, db, customers, events, checks, staff, campaigns, history, audit, report)
+
+OK, FAILED, BAD_SETTING, INTERRUPTED = 0, 1, 2, 130
+CLOSED_OUTPUT = 128 + 13  # a shell's status for a program ended by SIGPIPE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,23 +80,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     # python-telegram-bot's HTTP client logs every request (a line per message sent).
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        return int(args.main(args))
+        code = int(args.main(args))
+        sys.stdout.flush()  # a closed pipe shows here, not after main has returned
+        return code
     except ConfigError as exc:
-        print(f"careloop: error: {exc}", file=sys.stderr)
-        return 2
+        return _error(str(exc), BAD_SETTING)
     except (CliError, SchemaOutOfDate, PlaybookError, SurveysError) as exc:
-        print(f"careloop: error: {exc}", file=sys.stderr)
-        return 1
+        return _error(str(exc), FAILED)
     except MessengerError as exc:
         # `run`'s first call to Telegram failed: a wrong token or Bot API URL, or no network.
-        print(f"careloop: error: Telegram: {exc} ({type(exc).__name__}); check "
-              "CARELOOP_BOT_TOKEN and CARELOOP_TELEGRAM_API_URL", file=sys.stderr)
-        return 1
-    except (OSError, SQLAlchemyError) as exc:
-        # Unreachable server, refused login, locked file: one line, no traceback. SQL
-        # parameters are hidden by the engine, so no customer data is printed here.
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
-        print(f"careloop: error: cannot use the database: {reason}", file=sys.stderr)
-        return 1
+        return _error(f"Telegram: {exc} ({type(exc).__name__}); check CARELOOP_BOT_TOKEN and "
+                      "CARELOOP_TELEGRAM_API_URL", FAILED)
+    except BrokenPipeError as exc:
+        if _output_closed():
+            return _stop_writing()
+        return _database_error(exc)  # the database's connection, not the reader, went away
+    except (OSError, SQLAlchemyError, PostgresError) as exc:
+        # Unreachable server, refused login, unknown database or role (asyncpg's own errors
+        # at connect come unwrapped), locked file: one line, no traceback.
+        return _database_error(exc)
     except KeyboardInterrupt:
-        return 130
+        return INTERRUPTED
+
+
+def _error(message: str, code: int) -> int:
+    print(f"careloop: error: {message}", file=sys.stderr)
+    return code
+
+
+def _database_error(exc: BaseException) -> int:
+    # SQL parameters are hidden by the engine, so no customer data is printed here.
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+    return _error(f"cannot use the database: {reason}; check CARELOOP_DATABASE_URL", FAILED)
+
+
+def _output_closed() -> bool:
+    """Is standard output a pipe nobody reads any more? (Linux and the BSDs flag such a pipe
+    with POLLERR.) Where that cannot be asked, a broken pipe is taken to be the output's."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _fd, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return True
+
+
+def _stop_writing() -> int:
+    """The reader stopped reading (`careloop report | head -2`): stop quietly, as other Unix
+    tools do. What is still buffered goes nowhere, so that Python's own flush at exit does not
+    fail a second time with a message on stderr."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return CLOSED_OUTPUT

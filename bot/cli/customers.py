@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
 from careloop.bot.cli.console import CliError, Console, handles
-from careloop.customers import audit, privacy
+from careloop.customers import audit, privacy, suppression
 from careloop.customers import directory as customers
-from careloop.handlers.casework import redraw_cards
+from careloop.handlers.casework import CARD, DIGEST, redraw_after_erasure
 from careloop.kernel import deeplink
+from careloop.kernel.effects import Edit, Effect, TopicName
+from careloop.kernel.numbers import whole_number
 from careloop.storage.models import Customer
 from careloop.storage.uow import UnitOfWork
 
-MAX_CSV_BYTES = 50 * 1024 * 1024
+# Rows committed together by `customers import`: on SQLite the running bot's writes wait
+# for one chunk at most (a few hundred milliseconds), not for the whole file.
+CHUNK_ROWS = 500
+PROGRESS_ROWS = 10_000  # a progress line after each so many rows
 # `customers import`: some rows were rejected and reported, the others were imported.
 EXIT_PARTIAL = 3
 
@@ -48,46 +56,139 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                        help="the external id, or #ID: the record id the audit log shows")
     block.add_argument("--reason", required=True, help="why, for the audit log")
     handles(block, cmd_block)
+    unblock = cust_sub.add_parser(
+        "unblock", help="lift do-not-contact, also for an erased customer's ids",
+        description="Lift do-not-contact from a customer, and take their ids off the "
+        "suppression list that erasure keeps, so that they can be contacted again once "
+        "imported or linked anew.")
+    unblock.add_argument("external_id", metavar="EXTERNAL_ID|#ID",
+                         help="the external id (an erased customer's too), or #ID: the "
+                         "record id the audit log shows")
+    handles(unblock, cmd_unblock)
+
+
+# Erasure, import and unblock read or write the suppression list, keyed with the secret.
+MISSING_KEY = ("CARELOOP_LINK_SECRET is not set: the do-not-contact list is kept as hashes "
+             "keyed with it")
+
+
+def _secret(console: Console) -> str | None:
+    secret = console.settings.link_secret
+    return secret.get_secret_value() if secret is not None else None
 
 
 async def cmd_import(args: argparse.Namespace, console: Console) -> int:
-    text = _read_csv(args.file)
-    try:
-        checked = customers.parse_csv(text)
-    except customers.BadCsv as exc:
-        raise CliError(f"{args.file}: {exc}; nothing was imported") from None
-    result = customers.ImportResult(0, 0)
-    settings = console.settings
-    if checked.rows:  # the good rows go in together, in one commit
-        async with console.storage.uow() as uow:
-            result = await customers.import_rows(
-                uow, console.now(), checked.rows, settings.language, settings.timezone)
-            await uow.commit()
-    for bad in checked.rejected:
-        print(f"careloop: error: {args.file}: line {bad.position}: {bad.reason}", file=sys.stderr)
+    """Two readings of the file, each a line at a time: the first checks it all (a file
+    that cannot be read imports nothing) and reports the rejected rows; the second imports
+    the good rows CHUNK_ROWS at a time, each chunk committed on its own, so the running bot
+    waits at most one chunk for the database, and memory stays the same for any length."""
+    path: Path = args.file
+    checked = _check_file(path)
     tr = console.tr
-    accepted = len(checked.rows)
+    result = customers.ImportResult(0, 0)
+    if checked.accepted:
+        try:
+            imported = await _import_in_chunks(console, path, checked.accepted)
+        except suppression.NoSecret:  # raised by the first chunk: the list is not empty
+            raise CliError(f"{MISSING_KEY}; nothing was imported") from None
+        result = imported.result
+        if imported.failure is not None:
+            print(f"careloop: error: {path}: {imported.failure}", file=sys.stderr)
+            return 1
+    accepted = checked.accepted
     print(tr.ngettext("accepted {n} row: {created} new and {updated} updated customers",
                       "accepted {n} rows: {created} new and {updated} updated customers",
                       accepted).format(n=accepted, created=result.created, updated=result.updated))
-    print(tr.ngettext("rejected {n} row", "rejected {n} rows", len(checked.rejected))
-          .format(n=len(checked.rejected)))
+    print(tr.ngettext("rejected {n} row", "rejected {n} rows", checked.rejected)
+          .format(n=checked.rejected))
     if not checked.rejected:
         return 0
-    return EXIT_PARTIAL if checked.rows else 1
+    return EXIT_PARTIAL if checked.accepted else 1
 
 
-def _read_csv(path: Path) -> str:
+@dataclass(frozen=True)
+class _Checked:
+    accepted: int
+    rejected: int
+
+
+def _check_file(path: Path) -> _Checked:
+    """The first reading: every rejected row reported as it is found, the good ones counted."""
+    accepted = rejected = 0
     try:
-        if path.stat().st_size > MAX_CSV_BYTES:
-            raise CliError(f"{path}: larger than {MAX_CSV_BYTES // (1024 * 1024)} MB")
-        return path.read_bytes().decode("utf-8-sig")
+        for _, row in customers.read_csv(customers.utf8_lines(path)):
+            if isinstance(row, customers.Rejected):
+                rejected += 1
+                print(f"careloop: error: {path}: line {row.position}: {row.reason}",
+                      file=sys.stderr)
+            else:
+                accepted += 1
+    except customers.BadCsv as exc:
+        raise CliError(f"{path}: {exc}; nothing was imported") from None
     except FileNotFoundError:
         raise CliError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise CliError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise CliError(f"{path}: {exc.strerror}") from None
+    return _Checked(accepted, rejected)
+
+
+@dataclass(frozen=True)
+class _Imported:
+    result: customers.ImportResult
+    failure: str | None = None  # what was and was not imported when a chunk failed
+
+
+async def _import_in_chunks(console: Console, path: Path, total: int) -> _Imported:
+    """The second reading: the good rows, a chunk at a time, each its own unit of work."""
+    settings, tr = console.settings, console.tr
+    created = updated = done = 0
+    first_line = 2  # the first line of the chunk in hand
+    chunk: list[customers.CustomerRow] = []
+    last_line = 1
+
+    async def commit(rows: list[customers.CustomerRow]) -> customers.ImportResult:
+        async with console.storage.uow() as uow:
+            result = await customers.import_rows(uow, console.now(), rows,
+                                                 settings.language, settings.timezone,
+                                                 secret=_secret(console))
+            await uow.commit()
+        return result
+
+    rows = customers.read_csv(customers.utf8_lines(path))
+    while True:
+        end = next(rows, None)
+        if end is not None:
+            line, row = end
+            last_line = line
+            if isinstance(row, customers.CustomerRow):
+                chunk.append(row)
+            if len(chunk) < CHUNK_ROWS:
+                continue
+        if not chunk:
+            break
+        try:
+            try:
+                result = await commit(chunk)
+            except IntegrityError:
+                # Another writer (the API, the bot) created one of these customers between
+                # the chunk's read and its write: a second attempt updates it instead.
+                result = await commit(chunk)
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+            before = (f"the {done} accepted rows before line {first_line} were imported"
+                      if done else "no row was imported")
+            return _Imported(customers.ImportResult(created, updated), (
+                f"the rows from line {first_line} to line {last_line} could not be imported "
+                f"({reason}); {before}, nothing from line {first_line} on"))
+        created, updated, done = created + result.created, updated + result.updated, done + len(
+            chunk)
+        if done // PROGRESS_ROWS > (done - len(chunk)) // PROGRESS_ROWS and done < total:
+            print(tr.gettext("imported {done} of {total} rows").format(done=done, total=total),
+                  file=sys.stderr, flush=True)
+        chunk, first_line = [], last_line + 1
+        if end is None:
+            break
+    return _Imported(customers.ImportResult(created, updated))
 
 
 async def cmd_link(args: argparse.Namespace, console: Console) -> int:
@@ -107,14 +208,14 @@ async def cmd_link(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-async def _customer(uow: UnitOfWork, who: str) -> Customer:
+async def _customer(uow: UnitOfWork, who: str, *, erased: bool = False) -> Customer:
     """By external id, or by record id as `#12` (how the audit log and staff views name a
-    customer who never had an external id: one who opened the bot without a link)."""
+    customer who never had an external id: one who opened the bot without a link).
+    `erased`: an erased record may be named by its record id."""
     if who.startswith("#"):
-        number = who[1:]
-        customer = await uow.customers.get(int(number)) if number.isdigit() and len(
-            number) <= 12 else None
-        if customer is None or customer.erased_at is not None:
+        number = whole_number(who[1:], max_digits=12)
+        customer = await uow.customers.get(number) if number is not None else None
+        if customer is None or (customer.erased_at is not None and not erased):
             raise CliError(f"no customer with record id {who!r}")
         return customer
     customer = await uow.customers.by_external_id(who)
@@ -126,8 +227,13 @@ async def _customer(uow: UnitOfWork, who: str) -> Customer:
 async def cmd_erase(args: argparse.Namespace, console: Console) -> int:
     async with console.storage.uow() as uow:
         customer = await _customer(uow, args.external_id)
-        erased = await privacy.erase(uow, console.now(), customer, audit.Actor.OPERATOR,
-                                     console.settings.staff_chat_id)
+        try:
+            erased = await privacy.erase(uow, console.now(), customer, audit.Actor.OPERATOR,
+                                         console.settings.staff_chat_id,
+                                         secret=_secret(console))
+        except suppression.NoSecret:
+            raise CliError(f"{MISSING_KEY}, and {args.external_id} is on it; nothing was "
+                           "erased") from None
         await uow.commit()
     print(f"customer {args.external_id} erased: {erased.texts} message text(s), "
           f"{erased.comments} written answer(s), {erased.messages} stored message(s) removed; "
@@ -137,24 +243,45 @@ async def cmd_erase(args: argparse.Namespace, console: Console) -> int:
 
 
 async def _redraw_cards(console: Console, customer_id: int) -> None:
-    """The erased customer's case cards in the staff group showed the name and the comment:
-    they are drawn anew without, as after /forget. The erasure above never waits on this."""
+    """The erased customer's case cards, their forum topics' names and the digests that
+    listed them showed the name: they are drawn anew without, as after /forget. The
+    erasure above never waits on this."""
     async with console.storage.uow() as uow:
-        carded = [case for case in await uow.privacy.cases_of(customer_id)
-                  if await uow.cases.card_of(case.id)]
-    if not carded:
+        customer = await uow.customers.get(customer_id)
+        assert customer is not None
+        cases = await uow.privacy.cases_of(await privacy.person_ids(uow, customer))
+        cards = await uow.cases.cards_of([c.id for c in cases]) if cases else []
+        topics = [c for c in cases if c.topic_id is not None]
+        digests = await uow.cases.digests_listing([c.id for c in cases]) if cases else {}
+    if not cards and not topics and not digests:
         return
     if console.settings.bot_token is None:
-        print(f"careloop: warning: {len(carded)} case card(s) in the staff group still show "
-              "the name: CARELOOP_BOT_TOKEN is not set, so they were not redrawn",
-              file=sys.stderr)
+        shown = ", ".join([f"{len(cards)} case card(s)"]
+                          + ([f"{len(topics)} forum topic name(s)"] if topics else [])
+                          + ([f"{len(digests)} digest(s)"] if digests else []))
+        print(f"careloop: warning: {shown} in the staff group still show the name: "
+              "CARELOOP_BOT_TOKEN is not set, so they were not redrawn", file=sys.stderr)
         return
     async with console.telegram() as app:
         # The cards' new buttons commit first, then the executor edits the cards.
-        edits, unapplied = await app.carry_out(lambda ctx: redraw_cards(ctx, customer_id))
-    failed = len(unapplied)
-    print(f"{len(edits) - failed} case card(s) in the staff group redrawn without the name"
-          + (f"; {failed} could not be edited (deleted, or too old)" if failed else ""))
+        changes, unapplied = await app.carry_out(
+            lambda ctx: redraw_after_erasure(ctx, customer_id))
+    _report_redrawn(changes, unapplied)
+
+
+def _report_redrawn(changes: list[Effect], unapplied: list[Effect]) -> None:
+    def count(effects: list[Effect], about: str | None) -> int:
+        return sum(1 for e in effects if (isinstance(e, Edit) and e.about == about)
+                   or (about is None and isinstance(e, TopicName)))
+
+    cards, failed = count(changes, CARD), count(unapplied, CARD)
+    line = f"{cards - failed} case card(s) in the staff group redrawn without the name"
+    for what, about in (("forum topic(s) renamed", None), ("digest(s) redrawn", DIGEST)):
+        done, refused = count(changes, about), count(unapplied, about)
+        if done:
+            line += f"; {done - refused} {what}"
+        failed += refused
+    print(line + (f"; {failed} could not be edited (deleted, or too old)" if failed else ""))
 
 
 async def cmd_block(args: argparse.Namespace, console: Console) -> int:
@@ -171,4 +298,30 @@ async def cmd_block(args: argparse.Namespace, console: Console) -> int:
         return 0
     print(f"customer {args.external_id} is on the do-not-contact list: no proactive message "
           "will be sent to them")
+    return 0
+
+
+async def cmd_unblock(args: argparse.Namespace, console: Console) -> int:
+    who = args.external_id
+    async with console.storage.uow() as uow:
+        if who.startswith("#"):
+            customer: Customer | None = await _customer(uow, who, erased=True)
+            external_id = None
+        else:
+            customer = await uow.customers.by_external_id(who)
+            external_id = who
+        try:
+            done = await privacy.unblock(uow, console.now(), customer, external_id,
+                                         audit.Actor.OPERATOR, _secret(console))
+        except suppression.NoSecret:
+            raise CliError(f"{MISSING_KEY}; nothing was changed") from None
+        if customer is None and not done.listed:
+            raise CliError(f"no customer with external id {who!r}, and it is not on the "
+                           "do-not-contact list")
+        await uow.commit()
+    if not done.customer and not done.listed:
+        print(f"customer {who} was not on the do-not-contact list")
+        return 0
+    print(f"customer {who} is off the do-not-contact list: proactive messages may reach "
+          "them again (with their consent)")
     return 0

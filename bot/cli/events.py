@@ -36,7 +36,8 @@ async def cmd_add(args: argparse.Namespace, console: Console) -> int:
             raise CliError(f"no customer with external id {args.customer!r}")
         try:
             scheduled = await care.add_event(uow, now, customer, args.event_type, at, attrs,
-                                             playbook, source_id=args.source_id)
+                                             playbook, source_id=args.source_id,
+                                             time_given=bool(args.at))
         except care.BadEvent as exc:
             raise CliError(str(exc)) from None
         await uow.commit()

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeAlias, TypeVar, assert_never
 
 from careloop.bot.outbox.limiter import Limiter
-from careloop.kernel.effects import Delete, Edit, Effect, Send, Toast, TopicState
+from careloop.kernel.effects import Delete, Edit, Effect, Send, Toast, TopicName, TopicState
 from careloop.kernel.messenger import Messenger, MessengerError, RetryAfter
 
 if TYPE_CHECKING:  # the outbound store imports this module: it pins and opens topics
@@ -33,7 +33,7 @@ MAX_WAIT = 1.0
 # A round's call answered 429: wait as told, then try once more.
 PATIENT_ATTEMPTS = 2
 
-Change: TypeAlias = Edit | Delete | Toast | TopicState
+Change: TypeAlias = Edit | Delete | Toast | TopicState | TopicName
 
 
 class Calls:
@@ -75,6 +75,9 @@ class Calls:
             case TopicState():
                 await self.paced(change.chat_id, lambda: messenger.set_topic_closed(
                     change.chat_id, change.topic_id, change.closed), max_wait)
+            case TopicName():
+                await self.paced(change.chat_id, lambda: messenger.rename_topic(
+                    change.chat_id, change.topic_id, change.name), max_wait)
 
     async def pin(self, chat_id: int, message_id: int) -> None:
         await self.paced(chat_id, lambda: self.messenger.pin(chat_id, message_id))
@@ -137,5 +140,7 @@ def _what(change: Change) -> str:
             return "button answer"
         case TopicState():
             return "topic change"
+        case TopicName():
+            return "topic name"
         case _:
             assert_never(change)

@@ -68,6 +68,8 @@ def encode(send: Send) -> dict[str, Any]:
         "pin": send.pin,
         "open_topic": send.open_topic,
         "campaign_run": send.campaign_run,
+        "about": list(send.about),
+        "lists_cases": list(send.lists_cases),
     }
 
 
@@ -93,6 +95,8 @@ def decode(data: dict[str, Any]) -> Send:
         pin=bool(data.get("pin")),
         open_topic=data.get("open_topic"),
         campaign_run=data.get("campaign_run"),
+        about=tuple(data.get("about") or ()),
+        lists_cases=tuple(data.get("lists_cases") or ()),
     )
 
 
@@ -279,6 +283,9 @@ class Outbound:
             if send.case_link is not None:
                 await uow.cases.link_message(send.case_link.case_id, sent.chat_id,
                                              sent.message_id, send.case_link.role)
+            if send.lists_cases:  # a digest: found again to be drawn anew
+                await uow.cases.listed_in_digest(send.lists_cases, sent.chat_id,
+                                                 sent.message_id)
             if send.campaign_run is not None:
                 await posts.posted(uow, send.campaign_run, sent.message_id)
             await uow.commit()

@@ -74,10 +74,15 @@ def make_runtime(settings: Settings) -> Runtime:
     settings.require("bot_token")
     assert settings.bot_token is not None
     token = settings.bot_token.get_secret_value()
+    from careloop.bot.http_edge import HttpLimits
+
+    limits = HttpLimits.from_settings(settings)  # for the webhook listener
     if settings.runtime == "ptb":
         from careloop.bot.runtime.ptb_runtime import PtbRuntime
 
-        return PtbRuntime(token, settings.telegram_api_url, settings.request_timeout_seconds)
+        return PtbRuntime(token, settings.telegram_api_url, settings.request_timeout_seconds,
+                          limits)
     from careloop.bot.runtime.aiogram_runtime import AiogramRuntime
 
-    return AiogramRuntime(token, settings.telegram_api_url, settings.request_timeout_seconds)
+    return AiogramRuntime(token, settings.telegram_api_url, settings.request_timeout_seconds,
+                          limits)

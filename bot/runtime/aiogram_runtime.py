@@ -23,6 +23,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.methods import TelegramMethod
 from aiogram.types import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
@@ -38,9 +39,13 @@ from aiogram.types import (
 from aiogram.types import Update as TgUpdate
 from aiohttp import web
 
+from careloop.bot.http_edge import HttpLimits, runner_options
+from careloop.bot.outage import Unavailable, refusal, until_handled
 from careloop.bot.pipeline import Pipeline
 from careloop.bot.runtime import ALLOWED_UPDATES, H, convert
 from careloop.bot.runtime.bot_api import BotApiMessenger
+from careloop.bot.runtime.webhook import listen_on, webhook_refused
+from careloop.bot.runtime.webhook_guard import webhook_guard
 from careloop.kernel import messenger as port
 from careloop.kernel.updates import Keyboard, Update, Upload
 
@@ -125,36 +130,60 @@ from_message = convert.from_message
 from_chat_member = convert.from_chat_member
 
 
+class WebhookPost:
+    """One post of careloop's own webhook: whether its update could not be handled for now
+    (the database was away), so that the post is answered 503 and Telegram sends it again."""
+
+    def __init__(self) -> None:
+        self.refused: Unavailable | None = None
+
+
+async def _hand_over(pipeline: Pipeline, update: Update, post: WebhookPost | None) -> None:
+    """Polling (careloop's or a host's): an update the database could not take is tried again
+    in place, so the offset stays before it. careloop's webhook: the post is refused."""
+    if post is None:
+        await until_handled(pipeline.process, update)
+        return
+    try:
+        await pipeline.process(update)
+    except Unavailable as exc:
+        post.refused = exc
+
+
 def build_router() -> Router:
-    """careloop's aiogram router; it needs `careloop` (a Pipeline) in the dispatcher's data."""
+    """careloop's aiogram router; it needs `careloop` (a Pipeline) in the dispatcher's data.
+    careloop's webhook adds `careloop_post` (a WebhookPost) to each post's data."""
     router = Router(name="careloop")
 
     @router.message()
-    async def on_message(message: Message, event_update: TgUpdate, careloop: Pipeline) -> None:
+    async def on_message(message: Message, event_update: TgUpdate, careloop: Pipeline,
+                         careloop_post: WebhookPost | None = None) -> None:
         """Any message (joins' and leaves' service messages too): to careloop's pipeline."""
         update = from_message(event_update.update_id, message)
         if update is not None:
-            await careloop.process(update)
+            await _hand_over(careloop, update, careloop_post)
 
     @router.callback_query()
     async def on_callback(
-        query: CallbackQuery, event_update: TgUpdate, careloop: Pipeline
+        query: CallbackQuery, event_update: TgUpdate, careloop: Pipeline,
+        careloop_post: WebhookPost | None = None,
     ) -> None:
         """Any button press: hand it to careloop's pipeline."""
         update = from_callback(event_update.update_id, query)
         if update is not None:
-            await careloop.process(update)
+            await _hand_over(careloop, update, careloop_post)
         else:
             await query.answer()
 
     @router.chat_member()
     async def on_chat_member(
-        event: ChatMemberUpdated, event_update: TgUpdate, careloop: Pipeline
+        event: ChatMemberUpdated, event_update: TgUpdate, careloop: Pipeline,
+        careloop_post: WebhookPost | None = None,
     ) -> None:
         """Someone joined or left a group: hand it to careloop's pipeline."""
         update = from_chat_member(event_update.update_id, event)
         if update is not None:
-            await careloop.process(update)
+            await _hand_over(careloop, update, careloop_post)
 
     return router
 
@@ -175,38 +204,68 @@ async def run_polling(bot: Bot, dispatcher: Dispatcher, *, handle_signals: bool 
 
 
 async def run_webhook(bot: Bot, dispatcher: Dispatcher, url: str, listen: str,
-                      secret: str | None) -> None:
+                      secret: str | None, limits: HttpLimits | None = None) -> None:
     """Serve Telegram's webhook. aiogram compares the secret header in constant time
     (secrets.compare_digest) and answers 401 without processing the update."""
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+    from aiogram.webhook.aiohttp_server import setup_application
 
-    app = web.Application()
+    limits = limits or HttpLimits()
+
+    def readable(update: dict[str, object]) -> object:
+        return TgUpdate.model_validate(update, context={"bot": bot})
+
+    app = web.Application(middlewares=[webhook_guard(secret, limits, readable)])
     path = urlsplit(url).path or "/"
     # Not in the background: Telegram sends the next update only after this one is answered,
     # so updates are handled one at a time and in order, and one cut off by a crash is sent
     # again (the pipeline skips it if it was in fact committed).
-    SimpleRequestHandler(dispatcher, bot, handle_in_background=False,
-                         secret_token=secret).register(app, path=path)
+    _webhook_handler(dispatcher, bot, secret).register(app, path=path)
     setup_application(app, dispatcher, bot=bot)
-    host, _, port = listen.rpartition(":")
-    # One connection: updates arrive one at a time and in order, as with polling.
-    await bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES,
-                          max_connections=1)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, **runner_options(limits))
     await runner.setup()
-    await web.TCPSite(runner, host or "127.0.0.1", int(port)).start()
-    log.info("webhook listening on %s%s", listen, path)
     try:
+        # Listening first, then telling Telegram: a taken port stops the start before
+        # Telegram is pointed at it.
+        await listen_on(runner, listen)
+        try:
+            # One connection: updates arrive one at a time and in order, as with polling.
+            await bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES,
+                                  max_connections=1)
+        except _CAUGHT as exc:
+            raise webhook_refused(_normalized(exc)) from None
+        log.info("webhook listening on %s%s", listen, path)
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
 
 
+def _webhook_handler(dispatcher: Dispatcher, bot: Bot, secret: str | None) -> Any:
+    """aiogram's request handler, answering 503 to a post whose update the database could
+    not take: Telegram then posts it again, later (imported here: aiogram's webhook module
+    is needed only with --webhook)."""
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+
+    class RefusingRequestHandler(SimpleRequestHandler):
+        async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
+            post = WebhookPost()
+            result: TelegramMethod[Any] | None = await self.dispatcher.feed_webhook_update(
+                bot, await request.json(loads=bot.session.json_loads),
+                careloop_post=post, **self.data)
+            if post.refused is not None:
+                return refusal(post.refused)
+            return web.Response(body=self._build_response_writer(bot=bot, result=result))
+
+    return RefusingRequestHandler(dispatcher, bot, handle_in_background=False,
+                                  secret_token=secret)
+
+
 class AiogramRuntime:
     """The bot, its messenger and dispatcher, behind the few calls `bot.serve` needs."""
 
-    def __init__(self, token: str, api_url: str, timeout: float = 20.0) -> None:
+    def __init__(self, token: str, api_url: str, timeout: float = 20.0,
+                 limits: HttpLimits | None = None) -> None:
         self.bot = make_bot(token, api_url, timeout)
+        self._limits = limits or HttpLimits()
         self.messenger = AiogramMessenger(self.bot)
         self._dispatcher: Dispatcher | None = None
 
@@ -243,7 +302,7 @@ class AiogramRuntime:
         return True
 
     async def webhook(self, url: str, listen: str, secret: str | None) -> None:
-        await run_webhook(self.bot, self.dispatcher, url, listen, secret)
+        await run_webhook(self.bot, self.dispatcher, url, listen, secret, self._limits)
 
     async def close(self) -> None:
         await self.bot.session.close()

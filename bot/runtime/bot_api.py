@@ -111,6 +111,10 @@ class BotApiMessenger:
         # Already so: the wanted state holds.
         await self._call(call(chat_id, topic_id), unchanged="topic_not_modified")
 
+    async def rename_topic(self, chat_id: int, topic_id: int, name: str) -> None:
+        await self._call(self._bot.edit_forum_topic(chat_id, topic_id, name=name),
+                         unchanged="topic_not_modified")
+
     async def pin(self, chat_id: int, message_id: int) -> None:
         await self._call(self._bot.pin_chat_message(chat_id, message_id,
                                                     disable_notification=True))

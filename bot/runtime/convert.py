@@ -7,8 +7,9 @@ Nothing here imports a Telegram framework.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
+from careloop.kernel.text import repaired
 from careloop.kernel.updates import (
     Chat,
     ChatKind,
@@ -20,10 +21,20 @@ from careloop.kernel.updates import (
     service_change,
 )
 
+S = TypeVar("S", str, None)
+
+
+def _text(value: S) -> S:
+    """Telegram's text as careloop keeps it. JSON can carry half of a UTF-16 pair, which no
+    database can store (a forged post, or a client's bug): each such half becomes U+FFFD,
+    as in any UTF-8 decoder, rather than failing the update or reaching the database."""
+    return repaired(value) if value else value
+
 
 def _user(tg: Any) -> User:
-    return User(id=tg.id, first_name=tg.first_name, last_name=tg.last_name,
-                username=tg.username, language_code=tg.language_code, is_bot=tg.is_bot)
+    return User(id=tg.id, first_name=_text(tg.first_name), last_name=_text(tg.last_name),
+                username=_text(tg.username), language_code=_text(tg.language_code),
+                is_bot=tg.is_bot)
 
 
 def _chat(message: Any) -> Chat:
@@ -31,7 +42,7 @@ def _chat(message: Any) -> Chat:
         kind = ChatKind(message.chat.type)
     except ValueError:
         kind = ChatKind.GROUP
-    return Chat(id=message.chat.id, kind=kind, title=message.chat.title,
+    return Chat(id=message.chat.id, kind=kind, title=_text(message.chat.title),
                 is_forum=bool(message.chat.is_forum))
 
 
@@ -39,14 +50,14 @@ def _media(message: Any) -> Media | None:
     if message.photo:
         return Media("photo", message.photo[-1].file_id)
     if message.document:
-        return Media("document", message.document.file_id, message.document.file_name)
+        return Media("document", message.document.file_id, _text(message.document.file_name))
     return None
 
 
 def from_message(update_id: int, message: Any) -> Update | None:
     if message.from_user is None:
         return None  # channel posts and anonymous admins: nobody to answer
-    text = message.text
+    text = _text(message.text)
     command, args = Update.split_command(text) if text else (None, "")
     return Update(
         update_id=update_id,
@@ -60,7 +71,7 @@ def from_message(update_id: int, message: Any) -> Update | None:
         if message.reply_to_message else None,
         topic_id=message.message_thread_id if message.is_topic_message else None,
         media=_media(message),
-        caption=message.caption,
+        caption=_text(message.caption),
         reply_to_user_id=message.reply_to_message.from_user.id
         if message.reply_to_message and message.reply_to_message.from_user else None,
         member_change=service_change(
@@ -83,7 +94,7 @@ def from_chat_member(update_id: int, event: Any) -> Update | None:
         kind = ChatKind.GROUP
     return Update(
         update_id=update_id,
-        chat=Chat(id=event.chat.id, kind=kind, title=event.chat.title,
+        chat=Chat(id=event.chat.id, kind=kind, title=_text(event.chat.title),
                   is_forum=bool(event.chat.is_forum)),
         user=_user(event.from_user),
         member_change=MemberChange(status, (_user(event.new_chat_member.user),), "chat_member"),
@@ -100,6 +111,6 @@ def from_callback(update_id: int, query: Any) -> Update:
         user=_user(query.from_user),
         message_id=message.message_id,
         callback_id=query.id,
-        callback_data=query.data,
+        callback_data=_text(query.data),
         topic_id=message.message_thread_id if message.is_topic_message else None,
     )

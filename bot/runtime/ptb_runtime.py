@@ -52,9 +52,13 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from careloop.bot.http_edge import HttpLimits, runner_options
+from careloop.bot.outage import Patient, Processes, Unavailable, refusal, until_handled
 from careloop.bot.pipeline import Pipeline
 from careloop.bot.runtime import ALLOWED_UPDATES, H, convert
 from careloop.bot.runtime.bot_api import BotApiMessenger
+from careloop.bot.runtime.webhook import listen_on, webhook_refused
+from careloop.bot.runtime.webhook_guard import webhook_guard
 from careloop.kernel import messenger as port
 from careloop.kernel.updates import Keyboard, Update, Upload
 
@@ -202,7 +206,7 @@ from_message = convert.from_message
 from_chat_member = convert.from_chat_member
 
 
-def build_handlers(pipeline: Pipeline) -> list[BaseHandler[Any, Any, Any]]:
+def build_handlers(pipeline: Processes) -> list[BaseHandler[Any, Any, Any]]:
     """careloop's PTB handlers: every new message and every button press, to `pipeline`."""
 
     async def on_message(update: TgUpdate, _context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -238,24 +242,57 @@ def build_handlers(pipeline: Pipeline) -> list[BaseHandler[Any, Any, Any]]:
 async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Only the update's id and the error go to the log: never names or message texts."""
     update_id = update.update_id if isinstance(update, TgUpdate) else None
+    if isinstance(context.error, Unavailable):  # polling stopped while the database was away
+        log.warning("update %s not handled: %s; it comes again at the next start",
+                    update_id, context.error.reason)
+        return
     log.error("update %s: %s", update_id, type(context.error).__name__, exc_info=context.error)
 
 
 # --- running ------------------------------------------------------------------------------
 
 
+class _Inbound:
+    """How careloop's own Application hands updates to the pipeline when the database may be
+    away. Polling: an update it could not take is tried again in place (the fetch loop waits
+    for it, so the offset stays before it) until handled or polling stops. Webhook: it is
+    remembered as refused, and its post is answered 503 so that Telegram posts it again."""
+
+    def __init__(self, pipeline: Pipeline, stopping: asyncio.Event) -> None:
+        self.pipeline = pipeline
+        self.webhook = False
+        self._stopping = stopping
+        self._refused: dict[int, Unavailable] = {}
+
+    async def process(self, update: Update) -> None:
+        if not self.webhook:
+            await until_handled(self.pipeline.process, update, stopped=self._stopping.is_set)
+            return
+        try:
+            await self.pipeline.process(update)
+        except Unavailable as exc:
+            self._refused[update.update_id] = exc
+
+    def refused(self, update_id: int) -> Unavailable | None:
+        return self._refused.pop(update_id, None)
+
+
 class PtbRuntime:
     """A PTB Application, its messenger, and the few calls `bot.serve` needs."""
 
-    def __init__(self, token: str, api_url: str, timeout: float = 20.0) -> None:
+    def __init__(self, token: str, api_url: str, timeout: float = 20.0,
+                 limits: HttpLimits | None = None) -> None:
         self.application = make_application(token, api_url, timeout)
+        self._limits = limits or HttpLimits()
         self.bot = self.application.bot
         self.messenger = PtbMessenger(self.bot)
         self._stop = asyncio.Event()
         self._polling = False
+        self._inbound: _Inbound | None = None
 
     def attach(self, pipeline: Pipeline) -> None:
-        self.application.add_handlers(build_handlers(pipeline))
+        self._inbound = _Inbound(pipeline, self._stop)
+        self.application.add_handlers(build_handlers(self._inbound))
         self.application.add_error_handler(_log_error)
 
     async def publish_commands(self, menus: dict[str | None, list[tuple[str, str]]]) -> None:
@@ -350,19 +387,29 @@ class PtbRuntime:
         its secret check is a plain comparison): the secret header is compared in constant
         time, and a post without it is refused with 401 and never processed."""
         await self.application.initialize()
-        app = web.Application()
+        bot = self.application.bot
+
+        def readable(update: dict[str, object]) -> object:
+            return TgUpdate.de_json(update, bot)
+
+        app = web.Application(middlewares=[webhook_guard(secret, self._limits, readable)])
         path = urlsplit(url).path or "/"
-        app.router.add_post(path, webhook_handler(self.application, secret))
-        host, _, port_ = listen.rpartition(":")
-        runner = web.AppRunner(app, access_log=None)
+        if self._inbound is not None:
+            self._inbound.webhook = True
+        refused = self._inbound.refused if self._inbound is not None else None
+        app.router.add_post(path, webhook_handler(self.application, secret, refused))
+        runner = web.AppRunner(app, **runner_options(self._limits))
         await runner.setup()
         await self.application.start()
         try:
-            await web.TCPSite(runner, host or "127.0.0.1", int(port_)).start()
+            await listen_on(runner, listen)
             # Listening first, then telling Telegram. One connection: updates arrive one at
             # a time and in order, as with polling.
-            await self.bot.set_webhook(url, secret_token=secret,
-                                       allowed_updates=ALLOWED_UPDATES, max_connections=1)
+            try:
+                await self.bot.set_webhook(url, secret_token=secret,
+                                           allowed_updates=ALLOWED_UPDATES, max_connections=1)
+            except _CAUGHT as exc:
+                raise webhook_refused(_normalized(exc)) from None
             log.info("webhook listening on %s%s", listen, path)
             await asyncio.Event().wait()
         finally:
@@ -376,11 +423,12 @@ class PtbRuntime:
         await self.application.shutdown()  # closes the HTTP connections; nothing if unused
 
 
-def webhook_handler(application: Application, secret: str | None
+def webhook_handler(application: Application, secret: str | None,
+                    refused: Callable[[int], Unavailable | None] | None = None,
                     ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """An aiohttp handler that feeds Telegram's posts to `application`, answering each only
     once it was handled: Telegram then sends the next one, and sends this one again if the
-    process died before answering."""
+    process died before answering, or if `refused` says the database could not take it."""
     expected = secret.encode() if secret is not None else None
 
     async def handle(request: web.Request) -> web.Response:
@@ -394,6 +442,9 @@ def webhook_handler(application: Application, secret: str | None
             return web.Response(status=400)
         await application.update_queue.put(update)
         await application.update_queue.join()
+        unavailable = refused(update.update_id) if refused is not None else None
+        if unavailable is not None:
+            return refusal(unavailable)
         return web.Response()
 
     return handle
@@ -406,7 +457,9 @@ def join_host(application: Application,
     careloop's part on the host's Bot: bot.embed.embed_ptb passes the app's factory, so this
     module needs nothing of the app."""
     hosted = build(PtbMessenger(application.bot))
-    application.add_handlers(build_handlers(hosted.pipeline), group=group)
+    # An update the database could not take is tried again in place until the host stops.
+    patient = Patient(hosted.pipeline, stopped=lambda: not application.running)
+    application.add_handlers(build_handlers(patient), group=group)
     redact_token(application.bot.token)
     _quiet_retry_after_warning()
     host_init, host_stop = application.post_init, application.post_stop

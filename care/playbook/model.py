@@ -15,7 +15,7 @@ BIRTHDAY = "birthday"
 INACTIVITY = "inactivity"
 BUILT_IN_TRIGGERS = (BIRTHDAY, INACTIVITY)
 
-EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
 RULE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 SURVEY_TEMPLATE = "survey"  # Touch.template of a survey: the question comes with the survey
 # Touch.template of the one reminder an unanswered survey gets (not a playbook rule's: the

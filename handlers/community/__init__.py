@@ -106,7 +106,7 @@ async def on_help_request(req: Request, question: str) -> list[Effect]:
     person = found or await customers.register_unlinked(
         # A private chat's id is the user's id: staff answers go there once it is opened.
         ctx.uow, ctx.now, update.user, update.user.id, req.tr.language,
-        ctx.config.default_timezone)
+        ctx.config.default_timezone, secret=ctx.config.link_secret)
     reachable = found is not None and found.chat_id is not None and not found.unreachable
     open_case = await ctx.uow.cases.open_for(person.id)
     effects: list[Effect] = []

@@ -95,7 +95,7 @@ async def on_start(req: Request, customer: Customer | None) -> list[Effect]:
     if customer is None:
         customer = await customers.register_unlinked(
             ctx.uow, ctx.now, update.user, update.chat.id, req.tr.language,
-            ctx.config.default_timezone,
+            ctx.config.default_timezone, secret=ctx.config.link_secret,
         )
     return await _welcome(req, customer)
 
@@ -108,7 +108,8 @@ async def _start_with_link(req: Request, current: Customer | None, payload: str
         return [_reply(req, current, _(
             "Sorry, this link is not valid. Please open the link exactly as the business "
             "sent it to you."))]
-    link = await customers.bind(ctx.uow, ctx.now, customer_id, update.user, update.chat.id)
+    link = await customers.bind(ctx.uow, ctx.now, customer_id, update.user, update.chat.id,
+                                secret=ctx.config.link_secret)
     if link.outcome is customers.LinkOutcome.UNKNOWN:
         return [_reply(req, current, _(
             "Sorry, this link is no longer valid. Please ask the business for a new one."))]

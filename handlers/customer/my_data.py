@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from careloop.customers import audit, consent, privacy
-from careloop.handlers.casework import redraw_cards
+from careloop.handlers.casework import redraw_after_erasure
 from careloop.handlers.middleware import Press, Request
 from careloop.kernel.effects import Edit, Effect, LogAs, Send
 from careloop.kernel.updates import Keyboard, Upload
@@ -76,10 +76,11 @@ async def on_forget_answer(press: Press, customer: Customer) -> list[Effect]:
         return [Edit(press.chat_id, press.message_id, _("All right, nothing was erased.")),
                 press.toast()]
     await privacy.erase(ctx.uow, ctx.now, customer, audit.Actor.CUSTOMER,
-                        ctx.config.staff_chat_id)
+                        ctx.config.staff_chat_id, secret=ctx.config.link_secret)
     # Not logged to the timeline: there is no one left to log it for.
     effects: list[Effect] = [Edit(press.chat_id, press.message_id, _(
         "Done: your data has been erased. If you write to us again, you start as a new "
         "customer.")), press.toast()]
-    # The cards in the staff group show the name and the comment: they are redrawn without.
-    return effects + await redraw_cards(ctx, customer.id)
+    # The cards, topics and digests in the staff group show the name and the comment: they
+    # are redrawn without.
+    return effects + await redraw_after_erasure(ctx, customer.id)

@@ -22,8 +22,11 @@ Handler = Callable[[Request, StaffMember], Awaitable[list[Effect]]]
 ButtonHandler = Callable[[Press, StaffMember], Awaitable[list[Effect]]]
 
 
-async def _numbered(update: Update, ctx: Context) -> bool:
-    return update.command_args.strip().isdigit()
+async def _with_argument(update: Update, ctx: Context) -> bool:
+    """/campaign N is a campaign's card; /campaign alone writes a new one. Whatever follows
+    the command is for the card to read, so a mistyped number is answered, never taken for a
+    request to start over."""
+    return bool(update.command_args.strip())
 
 
 async def _writing(update: Update, ctx: Context) -> bool:
@@ -34,7 +37,7 @@ async def _writing(update: Update, ctx: Context) -> bool:
 
 ROUTES: Router[Handler] = Router(
     command("campaigns", desk.on_list, roles=CAMPAIGN_ROLES),
-    command("campaign", desk.on_card, roles=CAMPAIGN_ROLES, when=_numbered),
+    command("campaign", desk.on_card, roles=CAMPAIGN_ROLES, when=_with_argument),
     command("campaign", wizard.on_start, roles=CAMPAIGN_ROLES),
     command("cancel", wizard.on_cancel, roles=CAMPAIGN_ROLES, when=_writing),
     message(wizard.on_answer, roles=CAMPAIGN_ROLES, when=_writing),

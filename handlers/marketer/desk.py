@@ -11,11 +11,13 @@ from careloop.handlers.marketer import views
 from careloop.handlers.middleware import Press, Request
 from careloop.handlers.views.campaign_message import test_messages
 from careloop.kernel.effects import Effect, Send
+from careloop.kernel.numbers import whole_number
 from careloop.kernel.updates import Keyboard
 from careloop.storage.models import Campaign, CampaignState, StaffMember
 
 ACTION = "campaign"
 LIST_LIMIT = 20
+SHOWN_LIMIT = 20  # of what was typed after /campaign, quoted back in the answer
 
 
 async def on_list(req: Request, member: StaffMember) -> list[Effect]:
@@ -29,11 +31,15 @@ async def on_list(req: Request, member: StaffMember) -> list[Effect]:
 
 
 async def on_card(req: Request, member: StaffMember) -> list[Effect]:
-    """/campaign N: the campaign's card."""
-    campaign_id = int(req.update.command_args)
-    campaign = await req.ctx.uow.campaigns.get(campaign_id)
+    """/campaign N: the campaign's card. N is whatever was typed: anything but a campaign's
+    number is answered that there is no such campaign."""
+    typed = req.update.command_args.strip()
+    campaign_id = whole_number(typed, max_digits=9)
+    campaign = None if campaign_id is None else await req.ctx.uow.campaigns.get(campaign_id)
     if campaign is None:
-        return [Send(req.chat_id, req._("There is no campaign {id}.").format(id=campaign_id))]
+        shown = typed if len(typed) <= SHOWN_LIMIT else typed[:SHOWN_LIMIT] + "…"
+        return [Send(req.chat_id, req._("There is no campaign {id}.").format(
+            id=escape(shown)))]
     return await card(req, campaign)
 
 

@@ -25,6 +25,7 @@ from careloop.handlers.marketer import access, desk
 from careloop.handlers.middleware import Press, Request
 from careloop.kernel.effects import Effect, Send
 from careloop.kernel.i18n import Translator
+from careloop.kernel.numbers import whole_number
 from careloop.kernel.updates import Keyboard
 from careloop.storage.models import CampaignDraft, StaffMember
 
@@ -58,9 +59,10 @@ def parse_when(text: str) -> Schedule:
     if words == ["now"]:
         return Schedule()
     if words and words[0] == "monthly":
-        if len(words) != 3 or not words[1].isdigit() or not 1 <= int(words[1]) <= 31:
+        day = whole_number(words[1], max_digits=2) if len(words) == 3 else None
+        if day is None or not 1 <= day <= 31:
             raise BadValue("write it as monthly DAY TIME, such as monthly 18 10:00")
-        return Schedule(monthly_day=int(words[1]), at=check_time(words[2]))
+        return Schedule(monthly_day=day, at=check_time(words[2]))
     return Schedule(once=check_once(text.strip()))
 
 

@@ -62,7 +62,9 @@ async def post_cards(ctx: Context) -> list[Send]:
                                                      CardState.POSTED)]
     listed = await ctx.uow.cases.move_cards(chosen.digest, CardState.QUEUED, CardState.DIGEST)
     if listed:
-        sends.append(Send(chat, await digest_text(ctx, [by_id[i] for i in listed])))
+        cases = [by_id[i] for i in listed]
+        sends.append(Send(chat, await digest_text(ctx, cases), lists_cases=tuple(listed),
+                          about=tuple(sorted({c.customer_id for c in cases}))))
     return sends
 
 

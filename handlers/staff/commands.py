@@ -73,7 +73,8 @@ async def on_cases(req: Request, staff: StaffMember) -> list[Effect]:
     if total > len(found):
         lines.append(_("… and {n} more.").format(n=total - len(found)))
     lines.append(_("Show one with /case and its number."))
-    return [answer_here(update, "\n".join(lines))]
+    return [answer_here(update, "\n".join(lines),
+                        about=tuple(sorted({c.customer_id for c in found})))]
 
 
 async def _case_lines(ctx: Context, listed: Sequence[Case]) -> list[str]:
@@ -152,7 +153,8 @@ async def on_history(req: Request, staff: StaffMember) -> list[Effect]:
     while text_length(text) > TEXT_LIMIT and len(lines) > kept + 1:  # oldest lines go first
         del lines[kept]
         text = "\n".join(lines)
-    return [answer_here(update, clip(text, TEXT_LIMIT) if len(lines) <= kept + 1 else text)]
+    return [answer_here(update, clip(text, TEXT_LIMIT) if len(lines) <= kept + 1 else text,
+                        about=(customer.id,))]
 
 
 async def on_assign(req: Request, staff: StaffMember) -> list[Effect]:

@@ -53,10 +53,10 @@ async def on_block(req: Request, staff: StaffMember) -> list[Effect]:
     if not await privacy.block(ctx.uow, ctx.now, customer, reason, audit.Actor.STAFF,
                                staff=staff):
         return [answer_here(update, _("{name} is already on the do-not-contact list.").format(
-            name=name))]
+            name=name), about=(customer.id,))]
     return [answer_here(update, _(
         "⛔ {name} is on the do-not-contact list: no care message, survey or offer will "
-        "reach them again.").format(name=name))]
+        "reach them again.").format(name=name), about=(customer.id,))]
 
 
 async def on_mute(req: Request, staff: StaffMember) -> list[Effect]:
@@ -85,7 +85,7 @@ async def _muting(req: Request, staff: StaffMember, *, muted: bool) -> list[Effe
     else:
         text = (_("🔈 {name} is no longer muted: their messages reach this group again.")
                 if changed else _("{name} is not muted."))
-    return [answer_here(update, text.format(name=name))]
+    return [answer_here(update, text.format(name=name), about=(customer.id,))]
 
 
 def _usage(req: Request, word: str, usage: str) -> Effect:

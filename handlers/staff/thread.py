@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from careloop.handlers.context import Context
 from careloop.kernel.effects import Send
+from careloop.kernel.numbers import whole_number
 from careloop.kernel.updates import Update
 from careloop.storage.models import Case
 
@@ -21,10 +22,11 @@ async def case_in_thread(update: Update, ctx: Context) -> Case | None:
 
 def case_number(word: str) -> int | None:
     """"12" or "#12"; anything else is not a case number."""
-    word = word.removeprefix("#")
-    return int(word) if word.isdigit() and len(word) <= 12 else None
+    return whole_number(word.removeprefix("#"), max_digits=12)
 
 
-def answer_here(update: Update, text: str) -> Send:
-    """A reply to a staff member's message, in the topic it was written in."""
-    return Send(update.chat.id, text, reply_to=update.message_id, topic_id=update.topic_id)
+def answer_here(update: Update, text: str, about: tuple[int, ...] = ()) -> Send:
+    """A reply to a staff member's message, in the topic it was written in; `about`: the
+    customers it names (see Send.about)."""
+    return Send(update.chat.id, text, reply_to=update.message_id, topic_id=update.topic_id,
+                about=about)

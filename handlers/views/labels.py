@@ -39,6 +39,7 @@ KINDS = {
     "help_request": N_("question in the community group"),
     "erased": N_("erased"),
     "do_not_contact": N_("do not contact"),
+    "contactable": N_("do not contact lifted"),
     "muted": N_("muted"),
     "unmuted": N_("unmuted"),
     "export": N_("data export"),

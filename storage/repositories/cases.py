@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import case, func, update
 from sqlmodel import col, select
 
-from careloop.storage.models import CardState, Case, CaseMessage
+from careloop.storage.models import CardState, Case, CaseMessage, DigestListing
 from careloop.storage.repositories.base import Repository, chunks, move
 
 OPEN_CASE_STATES = ("open", "claimed", "reopened")
@@ -43,6 +43,35 @@ class Cases(Repository):
         await self._add(
             CaseMessage(case_id=case_id, chat_id=chat_id, message_id=message_id, role=role)
         )
+
+    async def cards_of(self, case_ids: Sequence[int]) -> Sequence[CaseMessage]:
+        """Every card the cases had posted (a pinned one among them), oldest first."""
+        res = await self.session.exec(
+            select(CaseMessage)
+            .where(col(CaseMessage.case_id).in_(case_ids), CaseMessage.role == "card")
+            .order_by(col(CaseMessage.id)))
+        return res.all()
+
+    async def listed_in_digest(self, case_ids: Sequence[int], chat_id: int,
+                               message_id: int) -> None:
+        self.session.add_all([DigestListing(case_id=c, chat_id=chat_id, message_id=message_id)
+                              for c in case_ids])
+        await self.session.flush()
+
+    async def digests_listing(self, case_ids: Sequence[int]) -> dict[tuple[int, int], list[int]]:
+        """The digests that list any of the cases, each with every case it lists."""
+        res = await self.session.exec(select(DigestListing.chat_id, DigestListing.message_id)
+                                      .where(col(DigestListing.case_id).in_(case_ids)))
+        found: dict[tuple[int, int], list[int]] = {(c, m): [] for c, m in res.all()}
+        if not found:
+            return found
+        rows = await self.session.exec(select(DigestListing).where(
+            col(DigestListing.message_id).in_(sorted({m for _c, m in found})))
+            .order_by(col(DigestListing.id)))
+        for row in rows.all():
+            if (row.chat_id, row.message_id) in found:
+                found[(row.chat_id, row.message_id)].append(row.case_id)
+        return found
 
     async def card_of(self, case_id: int) -> CaseMessage | None:
         """The case's latest card: the one kept up to date (/case posts a fresh one)."""

@@ -59,6 +59,12 @@ class Customers(Repository):
     async def add(self, customer: Customer) -> Customer:
         return await self._add(customer)
 
+    async def merged_into(self, ids: Sequence[int]) -> Sequence[Customer]:
+        """The records of people who came without a link before linking to one of `ids`."""
+        res = await self.session.exec(select(Customer).where(
+            col(Customer.merged_into_id).in_(ids)).order_by(col(Customer.id)))
+        return res.all()
+
     async def contactable_born_on(self, month_days: Sequence[tuple[int, int]],
                                   marketing: bool = False) -> Sequence[Customer]:
         """Contactable customers whose birthday falls on one of these (month, day) pairs."""

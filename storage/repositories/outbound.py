@@ -23,6 +23,14 @@ class Outbox(Queue[OutboundMessage]):
                                        OutboundMessage.state == TouchState.PENDING))
         return res.one()
 
+    async def waiting_in(self, chat_id: int) -> list[OutboundMessage]:
+        res = await self.session.exec(
+            select(OutboundMessage)
+            .where(OutboundMessage.chat_id == chat_id,
+                   OutboundMessage.state == TouchState.PENDING)
+            .order_by(col(OutboundMessage.id)))
+        return list(res.all())
+
     async def earliest_waiting(self, chat_id: int) -> OutboundMessage | None:
         res = await self.session.exec(
             select(OutboundMessage)

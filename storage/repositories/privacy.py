@@ -45,39 +45,46 @@ class PrivacyQueries(Repository):
 
     # --- the export -----------------------------------------------------------------------
 
-    async def answers_of(self, customer_id: int) -> Sequence[SurveyAnswer]:
+    async def answers_of(self, customer_ids: Sequence[int]) -> Sequence[SurveyAnswer]:
         res = await self.session.exec(select(SurveyAnswer).where(
-            SurveyAnswer.customer_id == customer_id).order_by(col(SurveyAnswer.id)))
+            col(SurveyAnswer.customer_id).in_(customer_ids)).order_by(col(SurveyAnswer.id)))
         return res.all()
 
-    async def cases_of(self, customer_id: int) -> Sequence[Case]:
-        res = await self.session.exec(
-            select(Case).where(Case.customer_id == customer_id).order_by(col(Case.id)))
+    async def cases_of(self, customer_ids: Sequence[int]) -> Sequence[Case]:
+        res = await self.session.exec(select(Case).where(
+            col(Case.customer_id).in_(customer_ids)).order_by(col(Case.id)))
         return res.all()
 
-    async def events_of(self, customer_id: int) -> Sequence[BusinessEvent]:
+    async def events_of(self, customer_ids: Sequence[int]) -> Sequence[BusinessEvent]:
         res = await self.session.exec(select(BusinessEvent).where(
-            BusinessEvent.customer_id == customer_id).order_by(col(BusinessEvent.id)))
+            col(BusinessEvent.customer_id).in_(customer_ids)).order_by(col(BusinessEvent.id)))
+        return res.all()
+
+    async def timeline_of(self, customer_ids: Sequence[int]) -> Sequence[Interaction]:
+        res = await self.session.exec(select(Interaction).where(
+            col(Interaction.customer_id).in_(customer_ids))
+            .order_by(col(Interaction.at), col(Interaction.id)))
         return res.all()
 
     # --- erasure --------------------------------------------------------------------------
 
-    async def erase_texts(self, customer_id: int) -> int:
-        """Every text in the customer's timeline; returns how many entries had one."""
+    async def erase_texts(self, customer_ids: Sequence[int]) -> int:
+        """Every text in the customers' timelines; returns how many entries had one."""
         return await self._write(
             update(Interaction)
-            .where(col(Interaction.customer_id) == customer_id, col(Interaction.text).is_not(None))
+            .where(col(Interaction.customer_id).in_(customer_ids),
+                   col(Interaction.text).is_not(None))
             .values(text=None))
 
-    async def erase_comments(self, customer_id: int) -> int:
+    async def erase_comments(self, customer_ids: Sequence[int]) -> int:
         """Written answers, and questions asked in the community group."""
         return await self._write(
             update(SurveyAnswer)
-            .where(col(SurveyAnswer.customer_id) == customer_id,
+            .where(col(SurveyAnswer.customer_id).in_(customer_ids),
                    col(SurveyAnswer.comment).is_not(None))
             .values(comment=None)) + await self._write(
             update(Case)
-            .where(col(Case.customer_id) == customer_id, col(Case.question).is_not(None))
+            .where(col(Case.customer_id).in_(customer_ids), col(Case.question).is_not(None))
             .values(question=None))
 
     async def forget_community_member(self, telegram_user_id: int) -> None:
@@ -89,31 +96,50 @@ class PrivacyQueries(Repository):
                           .where(col(CommunityEvent.telegram_user_id) == telegram_user_id)
                           .values(telegram_user_id=0))
 
-    async def erase_event_details(self, customer_id: int) -> None:
-        """An event's attributes are the business's free-form details about the person."""
+    async def erase_event_details(self, customer_ids: Sequence[int]) -> None:
+        """An event's attributes are the business's free-form details about the person, and
+        its id in the business's system may name them (an order number, an email)."""
         await self._write(update(BusinessEvent)
-                          .where(col(BusinessEvent.customer_id) == customer_id)
-                          .values(attrs={}))
+                          .where(col(BusinessEvent.customer_id).in_(customer_ids))
+                          .values(attrs={}, source_id=None))
 
-    async def forget_chat(self, customer_id: int, chat_id: int | None,
+    async def erase_audit_details(self, customer_ids: Sequence[int]) -> None:
+        """Who did what stays in the audit log; a free-text reason (a block's, a mute's)
+        may say things about the person, and goes."""
+        res = await self.session.exec(select(AuditEntry).where(
+            col(AuditEntry.customer_id).in_(customer_ids)))
+        for entry in res.all():
+            if "reason" in entry.data:
+                entry.data = {k: v for k, v in entry.data.items() if k != "reason"}
+                self.session.add(entry)
+
+    async def forget_chat(self, customer_ids: Sequence[int], chat_ids: Sequence[int],
                           case_ids: Sequence[int], staff_chat_id: int | None) -> int:
-        """The Telegram side: the chat id on invitations, the buttons and every stored
-        message to the chat, and stored staff-group messages about the customer's cases
-        (relays carry their words and attachments' file ids). Returns messages removed."""
+        """The Telegram side: the chat ids on invitations, the buttons and every stored
+        message to the chats; and stored staff-group messages about the customers: those of
+        their cases (relays carry their words and attachments' file ids) and those that name
+        them (a /history reply, a list, a digest). Returns messages removed."""
         await self._write(update(SurveyInvitation)
-                          .where(col(SurveyInvitation.customer_id) == customer_id)
+                          .where(col(SurveyInvitation.customer_id).in_(customer_ids))
                           .values(chat_id=None))  # its message id counts it as delivered
         removed = 0
-        if chat_id is not None:
-            await self._write(delete(CallbackKey).where(col(CallbackKey.chat_id) == chat_id))
+        if chat_ids:
+            await self._write(delete(CallbackKey).where(col(CallbackKey.chat_id).in_(chat_ids)))
             removed += await self._write(
-                delete(OutboundMessage).where(col(OutboundMessage.chat_id) == chat_id))
-        if staff_chat_id is not None and case_ids:
-            wanted = set(case_ids)
-            res = await self.session.exec(select(OutboundMessage.id, OutboundMessage.payload)
-                                          .where(OutboundMessage.chat_id == staff_chat_id))
-            about = [row_id for row_id, payload in res.all()
-                     if (payload.get("case_link") or [None])[0] in wanted]
+                delete(OutboundMessage).where(col(OutboundMessage.chat_id).in_(chat_ids)))
+        if staff_chat_id is not None:
+            cases, people = set(case_ids), set(customer_ids)
+            res = await self.session.exec(
+                select(OutboundMessage.id, OutboundMessage.payload, OutboundMessage.state)
+                .where(OutboundMessage.chat_id == staff_chat_id))
+            about = []
+            for row_id, payload, state in res.all():
+                of_case = (payload.get("case_link") or [None])[0] in cases
+                named = set(payload.get("about") or ())
+                # A digest still waiting that lists others too stays, for them: it is drawn
+                # anew without the customer before it goes (handlers/casework.py).
+                if of_case or (named & people and (state in _SETTLED or named <= people)):
+                    about.append(row_id)
             if about:
                 removed += await self._write(
                     delete(OutboundMessage).where(col(OutboundMessage.id).in_(about)))

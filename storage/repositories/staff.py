@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from careloop.kernel.numbers import whole_number
 from careloop.storage.models import StaffMember
 from careloop.storage.repositories.base import Repository
 
@@ -38,8 +39,8 @@ class Staff(Repository):
         if who.startswith("@"):
             query = select(StaffMember).where(
                 func.lower(StaffMember.username) == who[1:].lower())
-        elif who.isdigit():
-            query = select(StaffMember).where(StaffMember.telegram_user_id == int(who))
+        elif (user_id := whole_number(who)) is not None:
+            query = select(StaffMember).where(StaffMember.telegram_user_id == user_id)
         else:
             query = select(StaffMember).where(func.lower(StaffMember.name) == who.lower())
         return (await self.session.exec(query.limit(1))).first()

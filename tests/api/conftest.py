@@ -33,7 +33,9 @@ class Api:
     async def call(self, method: str, path: str, json: Any = None, *, data: bytes | None = None,
                    headers: dict[str, str] | None = None, auth: bool = True,
                    ) -> tuple[int, Any, Any]:
-        sent = {**(AUTH if auth else {}), **(headers or {})}
+        # Raw bytes go as JSON too unless a test says otherwise, as a client's would.
+        typed = {"Content-Type": "application/json"} if data is not None else {}
+        sent = {**(AUTH if auth else {}), **typed, **(headers or {})}
         async with self.http.request(method, self.server.url + path, json=json, data=data,
                                      headers=sent) as response:
             assert response.content_type == "application/json"

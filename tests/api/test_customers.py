@@ -5,10 +5,17 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import aiohttp
 import pytest
 
 from careloop.bot.api.schemas import MAX_CUSTOMERS
-from tests.api.conftest import Api
+from careloop.bot.api.server import start_api
+from careloop.bot.app import Storage
+from careloop.care.playbook.loader import load_playbook
+from careloop.customers import audit, privacy
+from careloop.kernel.clock import ManualClock
+from careloop.storage.models import Suppression
+from tests.api.conftest import Api, api_settings
 
 CUSTOMERS = "/api/v1/customers"
 
@@ -86,3 +93,39 @@ async def test_the_largest_list_allowed_is_saved_in_one_go(api: Api) -> None:
     status, body = await api.post(CUSTOMERS, items)
     assert (status, body) == (200, {"created": MAX_CUSTOMERS, "updated": 0})
     assert await api.rows() == (MAX_CUSTOMERS, 0, 0)
+
+
+async def test_a_blocked_customer_erased_and_sent_again_stays_on_do_not_contact(
+        storage: Storage, clock: ManualClock) -> None:
+    server = await start_api(api_settings(link_secret="op-secret"), storage, clock,
+                             load_playbook(None))
+    assert server is not None
+    async with aiohttp.ClientSession() as http:
+        api = Api(server, http, storage, clock)
+        assert (await api.post(CUSTOMERS, {"external_id": "C-1", "name": "Mei Chen"}))[0] == 200
+        async with storage.uow() as uow:
+            mei = await uow.customers.by_external_id("C-1")
+            assert mei is not None
+            await privacy.block(uow, clock.now(), mei, "asked", audit.Actor.OPERATOR)
+            await privacy.erase(uow, clock.now(), mei, audit.Actor.OPERATOR, None,
+                                secret="op-secret")
+            await uow.commit()
+        status, body = await api.post(CUSTOMERS, [{"external_id": "C-1", "name": "Mei Chen"},
+                                                  {"external_id": "C-2", "name": "Tom Baker"}])
+        assert (status, body) == (200, {"created": 2, "updated": 0})
+        again, other = await api.customer("C-1"), await api.customer("C-2")
+        assert again is not None and again.do_not_contact and again.erased_at is None
+        assert other is not None and not other.do_not_contact
+    await server.stop()
+
+
+async def test_without_the_secret_the_list_cannot_be_checked_so_nothing_is_stored(
+        api: Api) -> None:
+    async with api.storage.uow() as uow:
+        await uow.suppression.add(Suppression(kind="external_id", digest="0" * 64,
+                                              created_at=api.clock.now()))
+        await uow.commit()
+    status, body = await api.post(CUSTOMERS, {"external_id": "C-1", "name": "Mei Chen"})
+    assert status == 503
+    assert "CARELOOP_LINK_SECRET" in json.dumps(body)
+    assert await api.customer("C-1") is None

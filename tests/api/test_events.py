@@ -47,9 +47,40 @@ async def test_an_event_schedules_the_playbook_touches(known: Api) -> None:
 async def test_the_same_event_id_again_is_a_duplicate_and_schedules_nothing(known: Api) -> None:
     event = {"id": "order-2", "type": "purchase", "customer": "C-1"}
     first_status, first = await known.post(EVENTS, event)
-    again_status, again = await known.post(EVENTS, {**event, "at": "2026-01-01T00:00:00Z"})
+    known.clock.advance(timedelta(minutes=5))  # a retry later, without a time: still the same event
+    again_status, again = await known.post(EVENTS, event)
     assert (first_status, again_status) == (201, 200)
     assert again == {"event": first["event"], "touches": [], "duplicate": True}
+    assert await known.rows() == (2, 1, 3)
+
+
+@pytest.mark.parametrize(("change", "differs"), [
+    ({"at": "2026-01-01T00:00:00Z"}, "time"), ({"type": "service_completed"}, "type"),
+    ({"customer": "C-2"}, "customer"), ({"attrs": {"order": "2"}}, "attrs"),
+], ids=["at", "type", "customer", "attrs"])
+async def test_the_same_event_id_with_other_content_is_a_conflict(
+        known: Api, change: dict[str, object], differs: str) -> None:
+    event = {"id": "order-2", "type": "purchase", "customer": "C-1",
+             "at": "2026-11-20T08:00:00Z", "attrs": {"order": "1"}}
+    assert (await known.post(EVENTS, event))[0] == 201
+    status, body = await known.post(EVENTS, {**event, **change})
+    assert (status, body) == (409, {"errors": [{"field": "id", "message": (
+        f"event id 'order-2' was already reported with a different {differs}")}]})
+    assert await known.rows() == (2, 1, 3)
+    assert (await known.post(EVENTS, event))[0] == 200  # the same report is still a retry
+
+
+async def test_an_id_with_a_trailing_newline_is_refused(known: Api) -> None:
+    assert (await known.post(EVENTS, {"id": "order-1", "type": "purchase",
+                                      "customer": "C-1"}))[0] == 201
+    for field, value in (("id", "order-1\n"), ("type", "purchase\n"), ("customer", "C-1\n")):
+        status, body = await known.post(EVENTS, {"id": "order-1", "type": "purchase",
+                                                 "customer": "C-1", field: value})
+        assert status == 422, (field, body)
+        assert body["errors"][0]["field"] == field
+    status, body = await known.post(EVENTS, {"id": "order-9", "type": "purchase",
+                                             "customer": "C-1", "attrs": {"note\n": "x"}})
+    assert status == 422
     assert await known.rows() == (2, 1, 3)
 
 

@@ -78,11 +78,13 @@ async def test_health_is_503_when_the_database_does_not_answer(
     assert server is not None
     try:
         async with aiohttp.ClientSession() as http, http.get(server.url + "/healthz") as r:
-            assert (r.status, await r.json()) == (503, {"status": "unavailable"})
+            assert (r.status, await r.json()) == (503, {
+                "status": "unavailable",
+                "reason": "the database is unavailable (ConnectionRefusedError)"})
     finally:
         await server.stop()
         await storage.close()
-    assert "health check: the database does not answer (" in caplog.text
+    assert "health check: the database is unavailable (ConnectionRefusedError)" in caplog.text
 
 
 def _validator(document: dict[str, Any], schema: dict[str, Any]) -> Draft202012Validator:
@@ -102,7 +104,9 @@ async def test_the_openapi_document_is_valid_and_describes_what_the_api_answers(
         "type": "http", "scheme": "bearer", "description": "The value of CARELOOP_API_TOKEN."}
     events = document["paths"]["/api/v1/events"]["post"]
     assert events["security"] == [{"bearer": []}]
-    assert {"200", "201", "401", "413", "422"} <= set(events["responses"])
+    assert {"200", "201", "401", "408", "409", "413", "415", "422", "429"} <= set(
+        events["responses"])
+    assert "Retry-After" in document["components"]["responses"]["TooMany"]["headers"]
     assert set(document["components"]["schemas"]["EventIn"]["required"]) == {
         "id", "type", "customer"}
 

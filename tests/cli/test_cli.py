@@ -189,7 +189,16 @@ def test_non_utf8_csv(env: Path, capsys) -> None:
     run(capsys, "db", "upgrade")
     (env / "gbk.csv").write_bytes((HEADER + "C1,张三,,,,,\n").encode("gbk"))
     code, _, err = run(capsys, "customers", "import", "gbk.csv")
-    assert (code, err.strip()) == (1, "careloop: error: gbk.csv: not UTF-8 text")
+    assert (code, err.strip()) == (
+        1, "careloop: error: gbk.csv: line 2: not UTF-8 text; nothing was imported")
+    # A lone UTF-16 surrogate as some encoders write it (CESU-8), on line 3 of 4: the
+    # line is named, and nothing of the file is imported.
+    (env / "cesu.csv").write_bytes(HEADER.encode() + b"C1,Ann,,,,,\nC2,a \xed\xa0\x80,,,,,\n"
+                                   b"C3,Bo,,,,,\n")
+    code, _, err = run(capsys, "customers", "import", "cesu.csv")
+    assert (code, err.strip()) == (
+        1, "careloop: error: cesu.csv: line 3: not UTF-8 text; nothing was imported")
+    assert _stored(capsys, "C1") is None
 
 
 def test_staff_add_and_change_role(env: Path, capsys) -> None:

@@ -33,24 +33,28 @@ def runtime(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
 # - python-telegram-bot: the modules that between them reach every call of its adapter:
 #   polling and webhook, text, media (a campaign's photo with its buttons) and uploads,
 #   edits and button answers, forum topics, pins, member updates, errors normalized (429,
-#   5xx, timeouts), embedding, a real process.
+#   5xx, timeouts), embedding, a real process, an outage of the database.
 #   The handlers above the adapter are the same code under both runtimes.
 # - PostgreSQL: the modules whose flows lean on the SQL: conditional updates under races,
-#   bulk inserts, the reports' queries, erasure and retention, a crash and a restart.
+#   bulk inserts, the reports' queries, erasure and retention, a crash and a restart, an
+#   outage (PostgreSQL refusing connections, which the runtimes also see: on both).
 PTB_MODULES = frozenset({
     "test_start", "test_webhook", "test_messenger", "test_embedding", "test_loop",
     "test_case_desk", "test_community", "test_privacy", "test_demo", "test_crash",
-    "test_limits", "test_campaigns", "test_claims",
+    "test_limits", "test_campaigns", "test_claims", "test_outage",
 })
 PG_MODULES = frozenset({
     "test_loop", "test_surveys", "test_case_desk", "test_campaigns", "test_community",
     "test_privacy", "test_staff_privacy", "test_delivery", "test_limits", "test_crash",
-    "test_claims",
+    "test_claims", "test_outage",
 })
+# The modules that run python-telegram-bot on PostgreSQL too.
+PTB_PG_MODULES = frozenset({"test_outage"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep the combinations above. python-telegram-bot runs on SQLite only. A test marked
+    """Keep the combinations above. python-telegram-bot runs on SQLite only (but for
+    PTB_PG_MODULES). A test marked
     `one_runtime` (careloop's own machinery at volume, or a cross product such as the demo in
     every language) runs on aiogram only."""
     dropped = [item for item in items if not _wanted(item)]
@@ -63,7 +67,8 @@ def _wanted(item: pytest.Item) -> bool:
     params = _params(item)
     module = item.path.stem
     if params.get("runtime") == "ptb":
-        return (module in PTB_MODULES and params.get("database_url") != "postgresql"
+        on_sqlite = params.get("database_url") != "postgresql"
+        return (module in PTB_MODULES and (on_sqlite or module in PTB_PG_MODULES)
                 and item.get_closest_marker("one_runtime") is None)
     if params.get("database_url") == "postgresql":
         return module in PG_MODULES

@@ -166,3 +166,20 @@ async def test_a_marketer_cannot_take_or_answer_cases(stage: Stage) -> None:
         case = await uow.cases.get(1)
     assert case is not None
     assert case.state == "open"
+
+
+async def test_text_that_is_not_valid_unicode_is_repaired_where_it_comes_in(stage: Stage) -> None:
+    """JSON can carry half of a UTF-16 pair, which no database can store: it failed the
+    update (and on SQLite the failed write could stall the whole process)."""
+    ann, survey = await surveyed(stage, "C1")
+    await stage.press(ann, survey, "1")
+    await stage.bot_says(ann.id, "What went wrong?")
+    await stage.sandbox.forge_message(ann, "It broke \ud83d badly")
+    card = await stage.bot_says(stage.staff_chat, "Case #1")
+    assert "Comment: It broke \ufffd badly" in (card.content or "")
+    eve = stage.customer("Eve \udc00")
+    await stage.say(eve, "/start")
+    await stage.bot_says(eve.id, "May we message you?")
+    async with stage.storage.uow() as uow:
+        record = await uow.customers.by_telegram_user(eve.id)
+    assert record is not None and record.name == "Eve \ufffd"

@@ -5,6 +5,8 @@ kinds, never names, message texts or the bot's token."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
 import sys
@@ -12,13 +14,22 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
-from careloop.sandbox import SandboxMessage
+from careloop.care import touches as care
+from careloop.sandbox import SandboxMessage, SandboxUser
 from careloop.sandbox.stage import Stage
-from careloop.storage.models import AuditEntry, Customer, Interaction, SurveyAnswer
+from careloop.storage.models import (
+    AuditEntry,
+    Customer,
+    Interaction,
+    Suppression,
+    SurveyAnswer,
+    Touch,
+)
 from careloop.surveys import reports
-from tests.e2e.conftest import linked, process_env, running, surveyed, with_case
+from tests.e2e.conftest import CSV_HEADER, linked, process_env, running, surveyed, with_case
 
 
 async def _customer(stage: Stage, customer_id: int = 1) -> Customer:
@@ -326,3 +337,325 @@ message:
                    "Secret offer", "PX-7781", "/mydata", "/forget", "Erase your data",
                    stage.sandbox.token, stage.sandbox.token.split(":")[1]):
         assert secret not in logged, secret
+
+
+# --- erasure leaves nothing behind ---------------------------------------------------------
+
+_TEXTUAL = (sa.String, sa.Text, sa.JSON, sa.Date, sa.Enum)
+
+
+async def _personal_values_left(stage: Stage, values: list[str], telegram_id: int
+                                ) -> list[tuple[str, str, str]]:
+    """Every table and every text-like column of the migrated schema (read from the
+    database, so a column added later is scanned too), searched for the values; and every
+    integer column for the Telegram account's id. Returns (table, column, value) found."""
+    def read(conn: sa.Connection) -> list[tuple[str, str, str]]:
+        inspector = sa.inspect(conn)
+        found = []
+        for table in inspector.get_table_names():
+            if table == "alembic_version":
+                continue
+            columns = inspector.get_columns(table)
+            textual = [c["name"] for c in columns if isinstance(c["type"], _TEXTUAL)]
+            numeric = [c["name"] for c in columns if isinstance(c["type"], sa.Integer)]
+            picked = textual + numeric
+            rows = conn.execute(sa.select(*[sa.column(n) for n in picked])
+                                .select_from(sa.table(table))).all()
+            for row in rows:
+                for name, value in zip(picked, row, strict=True):
+                    if value is None:
+                        continue
+                    if name in numeric:
+                        if value == telegram_id:
+                            found.append((table, name, str(value)))
+                        continue
+                    shown = value if isinstance(value, str) else json.dumps(
+                        value, ensure_ascii=False, default=str)
+                    found += [(table, name, v) for v in values if v.lower() in shown.lower()]
+        return found
+
+    async with stage.storage.engine.connect() as conn:
+        return await conn.run_sync(read)
+
+
+PHONE = "+86 138 0013 8000"
+# What the person is known by and said: none of it may be left anywhere after erasure.
+ANNABEL = ["Annabel", "Quist", "Tgquist", "annabel_tg", "ANN-7781", "zebra", "kangaroo",
+           "0013 8000", "walrus", "pelican", "1990-05-31", "order-ann-5531", "giftwrap"]
+
+
+async def _annabel_with_a_case_and_restrictions(stage: Stage) -> tuple[
+        SandboxUser, SandboxMessage]:
+    """Annabel writes before she has her link, opens it, answers a survey with a low
+    score, a comment and her phone; staff view her history, open her case's card again,
+    mute and block her with reasons. Returns her and the first card."""
+    lead, _agent, _ = stage.staff
+    ann = stage.sandbox.add_user("Annabel", last_name="Tgquist", username="annabel_tg")
+    await stage.say(ann, "/start")
+    await stage.bot_says(ann.id, "Hello, Annabel Tgquist!")
+    await stage.say(ann, "a zebra crossed before I had my link")
+    await stage.bot_says(ann.id, "I am an automated assistant")
+    await stage.import_customers(
+        CSV_HEADER + "ANN-7781,Annabel Quist,gold,,,1990-05-31,vip\n")
+    await stage.say(ann, f"/start {await stage.link('ANN-7781')}")
+    welcome = await stage.bot_says(ann.id, "Hello, Annabel Quist!")
+    await stage.press(ann, welcome, "Yes")
+    async with stage.storage.uow() as uow:
+        customer = await uow.customers.by_external_id("ANN-7781")
+        assert customer is not None
+        await care.add_event(uow, stage.clock.now(), customer, "service_completed",
+                             stage.clock.now(), {"note": "giftwrap"}, stage.playbook,
+                             source_id="order-ann-5531")
+        await uow.commit()
+    stage.advance(days=1, minutes=1)
+    await stage.press(ann, await stage.bot_says(ann.id, "How satisfied"), "1")
+    await stage.bot_says(ann.id, "What went wrong?")
+    await stage.say(ann, f"a kangaroo ate the parcel, call {PHONE}")
+    card = await stage.bot_says(stage.staff_chat, "Case #1")
+    await stage.quiet()
+    for command, answer in (("/history ANN-7781", "tier gold"), ("/case 1", "Case #1"),
+                            ("/mute ANN-7781 shouts like a walrus", "is muted"),
+                            ("/block ANN-7781 asked never, via pelican post",
+                             "do-not-contact list")):
+        after = stage.last_id(stage.staff_chat)
+        await stage.say(lead, command, chat_id=stage.staff_chat)
+        await stage.bot_says(stage.staff_chat, answer, after=after)
+    await stage.quiet()
+    return ann, card
+
+
+@pytest.mark.parametrize("path", ["forget", "operator"])
+async def test_erasure_leaves_no_personal_value_in_any_table_and_redraws_the_group(
+        database_url: str, tmp_path: Path, path: str) -> None:
+    async with running(database_url, tmp_path, forum=True) as stage:
+        ann, card = await _annabel_with_a_case_and_restrictions(stage)
+        [topic] = stage.sandbox.topics(stage.staff_chat)
+        assert "Annabel Quist" in topic.name
+        cards = [m for m in stage.sandbox.bot_messages(stage.staff_chat)
+                 if "Case #1" in (m.content or "") and "Customer:" in (m.content or "")]
+        assert len(cards) == 2 and all(m.pinned for m in cards)  # the card, then /case 1's
+        found = await _personal_values_left(stage, ANNABEL, ann.id)
+        assert {v for _t, _c, v in found} >= {"Annabel", "Tgquist", "zebra", "walrus",
+                                              "pelican", "order-ann-5531", "1990-05-31"}
+
+        if path == "forget":
+            await stage.say(ann, "/forget")
+            ask = await stage.bot_says(ann.id, "Erase your data?")
+            await stage.press(ann, ask, "Yes, erase my data")
+            await stage.bot_says(ann.id, "your data has been erased")
+        else:
+            out = await _careloop(stage, "customers", "erase", "ANN-7781")
+            assert out.splitlines()[-1] == (
+                "2 case card(s) in the staff group redrawn without the name; "
+                "1 forum topic(s) renamed")
+        await stage.quiet()
+
+        assert await _personal_values_left(stage, ANNABEL, ann.id) == []
+        # Every card (the pinned ones) and the topic's name, drawn anew without her.
+        for shown in cards:
+            redrawn = await stage.wait(lambda m=shown: m if "erased customer" in (
+                m.content or "") else None, "a card to be redrawn")
+            for value in ANNABEL:
+                assert value.lower() not in (redrawn.content or "").lower(), value
+        renamed = await stage.wait(lambda: topic if "erased customer" in topic.name else None,
+                                   "the topic to be renamed")
+        assert renamed.name == "#1 · erased customer · CSAT 1"
+        assert card in cards
+
+
+async def test_an_erasure_redraws_the_digests_that_listed_the_customer(
+        database_url: str, tmp_path: Path) -> None:
+    # Two cards a minute: the third and fourth case of the minute wait, then go as a digest.
+    async with running(database_url, tmp_path, group_messages_per_minute=2) as stage:
+        people = [await linked(stage, f"D{n}", name) for n, name in enumerate(
+            ("Xena Early", "Yuri Early", "Annabel Quist", "Zoe Later"))]
+        for n in range(4):
+            await stage.event(f"D{n}", "service_completed")
+        stage.advance(days=1, minutes=1)
+        for n, person in enumerate(people):
+            await stage.press(person, await stage.bot_says(person.id, "How satisfied"), "1")
+            await stage.bot_says(person.id, "What went wrong?")
+            await stage.say(person, f"kangaroo trouble number {n}")
+            await stage.bot_says(person.id, "Someone from our team will look into it")
+        stage.advance(seconds=61)
+        digest = await stage.bot_says(stage.staff_chat, "more than the group takes at once")
+        assert "Annabel Quist" in (digest.content or "") and "Zoe Later" in (
+            digest.content or "")
+        await stage.quiet()
+        ann = people[2]
+        await stage.say(ann, "/forget")
+        await stage.press(ann, await stage.bot_says(ann.id, "Erase your data?"),
+                          "Yes, erase my data")
+        await stage.bot_says(ann.id, "your data has been erased")
+        redrawn = await stage.wait(lambda: digest if "erased customer" in (
+            digest.content or "") else None, "the digest to be redrawn")
+        text = redrawn.content or ""
+        assert "Annabel" not in text and "kangaroo trouble number 2" not in text
+        assert "Zoe Later" in text and "kangaroo trouble number 3" in text  # the others stay
+        await stage.quiet()
+        left = await _personal_values_left(stage, ["Annabel", "Quist", "number 2"], ann.id)
+        assert left == []
+
+
+async def test_mydata_includes_what_was_written_before_linking(stage: Stage) -> None:
+    ann = stage.sandbox.add_user("Annabel", last_name="Tgquist")
+    await stage.say(ann, "/start")
+    await stage.bot_says(ann.id, "May we message you?")
+    await stage.say(ann, "a zebra crossed before I had my link")
+    await stage.bot_says(ann.id, "I am an automated assistant")
+    await stage.import_customers(CSV_HEADER + "ANN-7781,Annabel Quist,gold,,,,\n")
+    await stage.say(ann, f"/start {await stage.link('ANN-7781')}")
+    await stage.bot_says(ann.id, "Hello, Annabel Quist!")
+    await stage.say(ann, "/mydata")
+    data = _export(stage, await stage.bot_says(ann.id, "everything we keep about you"))
+    assert "a zebra crossed before I had my link" in [e["text"] for e in data["timeline"]]
+    assert data["profile"]["external_id"] == "ANN-7781"
+
+
+# --- an erased record's link ---------------------------------------------------------------
+
+async def test_an_erased_customers_old_link_no_longer_binds(stage: Stage) -> None:
+    ann = await linked(stage, "C1")
+    link = await stage.link("C1")
+    await stage.say(ann, "/forget")
+    await stage.press(ann, await stage.bot_says(ann.id, "Erase your data?"),
+                      "Yes, erase my data")
+    await stage.bot_says(ann.id, "your data has been erased")
+    # The link she kept, opened by her again or by anyone who found it.
+    for person in (ann, stage.customer("Finder")):
+        after = stage.last_id(person.id)
+        await stage.say(person, f"/start {link}")
+        await stage.bot_says(person.id, "this link is no longer valid", after=after)
+        assert not [m for m in stage.sandbox.bot_messages(person.id)
+                    if "Hello, !" in (m.content or "")]
+    erased = await _customer(stage)
+    assert (erased.telegram_user_id, erased.chat_id, erased.name) == (None, None, "")
+
+
+# --- do-not-contact outlives erasure -------------------------------------------------------
+
+async def _contact(stage: Stage, external_id: str) -> Customer:
+    async with stage.storage.uow() as uow:
+        customer = await uow.customers.by_external_id(external_id)
+    assert customer is not None
+    return customer
+
+
+async def test_do_not_contact_survives_erasure_until_unblocked(
+        stage: Stage, tmp_path: Path) -> None:
+    ann = await linked(stage, "C1")
+    await _careloop(stage, "customers", "block", "C1", "--reason", "asked never to hear")
+    await _careloop(stage, "customers", "erase", "C1")
+    # The business imports the same row again: the new record is not contactable.
+    csv_file = tmp_path / "again.csv"
+    csv_file.write_text(CSV_HEADER + "C1,Ann Lee,standard,,,,\n")
+    await _careloop(stage, "customers", "import", str(csv_file))
+    assert (await _contact(stage, "C1")).do_not_contact
+    # The list keeps keyed hashes, never the ids.
+    [by_id, by_account] = sorted(await _rows(stage, Suppression), key=lambda e: e.kind)
+    assert stage.settings.link_secret is not None
+    secret = stage.settings.link_secret.get_secret_value()
+    assert (by_id.kind, by_id.digest) == (
+        "external_id", hmac.new(secret.encode(), b"suppression:external_id:C1",
+                                hashlib.sha256).hexdigest())
+    assert by_account.kind == "telegram_user" and str(ann.id) not in by_account.digest
+
+    # Her Telegram account, back without a link, is not contactable either; nor once it
+    # links to the new record.
+    await stage.say(ann, "/start")
+    await stage.bot_says(ann.id, "May we message you?")
+    async with stage.storage.uow() as uow:
+        walk_in = await uow.customers.by_telegram_user(ann.id)
+    assert walk_in is not None and walk_in.do_not_contact
+    await stage.say(ann, f"/start {await stage.link('C1')}")
+    await stage.press(ann, await stage.bot_says(ann.id, "Hello, Ann Lee!"), "Yes")
+    again = await _contact(stage, "C1")
+    assert again.do_not_contact and again.telegram_user_id == ann.id
+    await stage.event("C1", "service_completed")
+    stage.advance(days=1, minutes=1)
+    await stage.until(_touches_settled(stage), "the survey to be skipped")
+    assert [(t.state, t.last_error) for t in await _rows(stage, Touch)
+            if t.customer_id == again.id] == [("skipped", "do not contact")]
+
+    # Unblocked by the operator: the list forgets her, and she can be asked again.
+    out = await _careloop(stage, "customers", "unblock", "C1")
+    assert out == ("customer C1 is off the do-not-contact list: proactive messages may "
+                   "reach them again (with their consent)\n")
+    assert not (await _contact(stage, "C1")).do_not_contact
+    assert await _rows(stage, Suppression) == []
+    await stage.event("C1", "service_completed")
+    stage.advance(days=1, minutes=1)
+    await stage.bot_says(ann.id, "How satisfied")
+    unblocked = [(e.actor, e.customer_id) for e in await _rows(stage, AuditEntry)
+                 if e.action == "unblocked"]
+    assert ("operator", again.id) in unblocked
+
+
+def _touches_settled(stage: Stage):  # type: ignore[no-untyped-def]
+    async def probe() -> bool:
+        return bool(await _rows(stage, Touch)) and all(
+            t.state not in ("pending", "sending") for t in await _rows(stage, Touch))
+    return probe
+
+
+async def test_unblock_lifts_a_block_and_takes_record_ids(stage: Stage) -> None:
+    await linked(stage, "C1")
+    await _careloop(stage, "customers", "block", "C1", "--reason", "asked")
+    assert (await _contact(stage, "C1")).do_not_contact
+    assert (await _careloop(stage, "customers", "unblock", "#1")).startswith(
+        "customer #1 is off the do-not-contact list")
+    assert not (await _contact(stage, "C1")).do_not_contact
+    assert await _careloop(stage, "customers", "unblock", "C1") == (
+        "customer C1 was not on the do-not-contact list\n")
+
+
+async def test_unblock_by_the_erased_records_id_lets_the_same_row_in_again(
+        stage: Stage, tmp_path: Path) -> None:
+    await linked(stage, "C1")
+    await _careloop(stage, "customers", "block", "C1", "--reason", "asked")
+    await _careloop(stage, "customers", "erase", "C1")
+    assert len(await _rows(stage, Suppression)) == 2
+    assert (await _careloop(stage, "customers", "unblock", "#1")).startswith(
+        "customer #1 is off the do-not-contact list")
+    assert await _rows(stage, Suppression) == []
+    csv_file = tmp_path / "again.csv"
+    csv_file.write_text(CSV_HEADER + "C1,Ann Lee,standard,,,,\n")
+    await _careloop(stage, "customers", "import", str(csv_file))
+    assert not (await _contact(stage, "C1")).do_not_contact
+
+
+async def test_a_digest_still_waiting_goes_out_without_the_erased_customer(
+        database_url: str, tmp_path: Path) -> None:
+    async with running(database_url, tmp_path, group_messages_per_minute=2) as stage:
+        people = [await linked(stage, f"D{n}", name) for n, name in enumerate(
+            ("Xena Early", "Yuri Early", "Annabel Quist", "Zoe Later"))]
+        for n in range(4):
+            await stage.event(f"D{n}", "service_completed")
+        stage.advance(days=1, minutes=1)
+        for n, person in enumerate(people):
+            await stage.press(person, await stage.bot_says(person.id, "How satisfied"), "1")
+            await stage.bot_says(person.id, "What went wrong?")
+            await stage.say(person, f"kangaroo trouble number {n}")
+            await stage.bot_says(person.id, "Someone from our team will look into it")
+        await stage.quiet()
+        # The digest's first try fails: it waits in the outbox for its retry.
+        stage.sandbox.inject_fault("sendMessage", chat_id=stage.staff_chat, kind="server_error")
+        stage.advance(seconds=61)
+        await stage.wait(lambda: any(r.error_code == 500 for r in stage.sandbox.requests)
+                         or None, "the digest's send to fail")
+        await stage.quiet()
+        ann = people[2]
+        await stage.say(ann, "/forget")
+        await stage.press(ann, await stage.bot_says(ann.id, "Erase your data?"),
+                          "Yes, erase my data")
+        await stage.bot_says(ann.id, "your data has been erased")
+        await stage.quiet()
+        stage.advance(seconds=31)  # the retry after the 5xx
+        digest = await stage.bot_says(stage.staff_chat, "more than the group takes at once")
+        text = digest.content or ""
+        assert "Zoe Later" in text and "kangaroo trouble number 3" in text
+        assert "Annabel" not in text and "kangaroo trouble number 2" not in text
+        assert "erased customer" in text
+        await stage.quiet()
+        assert await _personal_values_left(stage, ["Annabel", "Quist", "number 2"],
+                                           ann.id) == []

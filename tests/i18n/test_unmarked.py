@@ -29,6 +29,9 @@ ALLOWED = {
     ("bot/cli/customers.py", "Erase a customer's name, Telegram ids, messages, written answers and "
                    "stored attachments' references. Scores, counts and times stay, so reports "
                    "do not change. Cannot be undone."),
+    ("bot/cli/customers.py", "Lift do-not-contact from a customer, and take their ids off the "
+                   "suppression list that erasure keeps, so that they can be contacted again "
+                   "once imported or linked anew."),
     # The demo's customers type a Telegram command, which is the same in every language.
     ("sandbox/demo.py", "/start "),
 }

@@ -181,7 +181,8 @@ def test_an_empty_rule_list_is_a_playbook_that_does_nothing(here: Path) -> None:
     ("rules:\n  - name: a\n    on: purchase\n    message: purchase_tips\n---\nrules: []\n",
      "playbook.yaml:5: not valid YAML: expected a single document in the stream, but found "
      "another document"),
-    (b"rules:\n  - name: \xff\n", "playbook.yaml: not UTF-8 text"),
+    (b"rules:\n  - name: \xff\n",
+     "playbook.yaml:2: not UTF-8 text (byte 0xff); save the file as UTF-8"),
 ])
 def test_each_mistake_is_one_line_naming_file_line_and_field(
     here: Path, text: str | bytes, message: str

@@ -40,6 +40,9 @@ def test_secrets_are_hidden_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     ("CARELOOP_STAFF_CHAT_ID", "abc", "CARELOOP_STAFF_CHAT_ID: Input should be a valid integer"),
     ("CARELOOP_RUNTIME", "telethon", "CARELOOP_RUNTIME: Input should be 'aiogram' or 'ptb'"),
     ("CARELOOP_TELEGRAM_API_URL", "ftp://x", "CARELOOP_TELEGRAM_API_URL: must start with"),
+    ("CARELOOP_API_RATE_PER_SECOND", "0", "CARELOOP_API_RATE_PER_SECOND: must be greater than 0"),
+    ("CARELOOP_HTTP_HEADER_TIMEOUT_SECONDS", "-1",
+     "CARELOOP_HTTP_HEADER_TIMEOUT_SECONDS: must be greater than 0"),
 ])
 def test_invalid_settings_are_one_line_naming_them(
     monkeypatch: pytest.MonkeyPatch, env: str, value: str, message: str

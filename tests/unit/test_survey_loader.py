@@ -264,7 +264,8 @@ def test_telegram_links_are_fine(here: Path) -> None:
 
 
 def test_an_unreadable_file_is_one_line(here: Path) -> None:
-    assert check(b"\xff\xfe") == "surveys.yaml: not UTF-8 text"
+    assert check(b"\xff\xfe") == (
+        "surveys.yaml:1: not UTF-8 text (byte 0xff); save the file as UTF-8")
     with pytest.raises(SurveysError, match=r"^nope\.yaml: no such file$"):
         load_surveys(Path("nope.yaml"))
 

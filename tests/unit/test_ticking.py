@@ -53,3 +53,30 @@ async def test_a_job_past_the_grace_is_cancelled_and_named(
     assert [r.getMessage() for r in caplog.records if r.name == "careloop.bot.jobs"] == [
         "test_a_job_past_the_grace_is_cancelled_and_named.<locals>.stuck still running "
         "after 0.1s: cancelled"]
+
+
+async def test_a_job_that_finds_the_database_away_says_so_once_and_runs_again(
+        caplog: pytest.LogCaptureFixture) -> None:
+    runs: list[int] = []
+    fifth = asyncio.Event()
+
+    async def tick() -> None:
+        runs.append(len(runs))
+        if len(runs) == 5:
+            fifth.set()
+        if len(runs) <= 3:  # the database is away for three ticks
+            raise ConnectionRefusedError(111, "Connect call failed")
+
+    scheduler = Ticking(timezone="UTC")
+    scheduler.add_job(tick, IntervalTrigger(seconds=0.02), max_instances=1)
+    with caplog.at_level(logging.INFO):
+        scheduler.start()
+        await asyncio.wait_for(fifth.wait(), 10)
+        await scheduler.stop(grace=5)
+    said = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "careloop.bot.jobs"]
+    name = "test_a_job_that_finds_the_database_away_says_so_once_and_runs_again.<locals>.tick"
+    assert said == [
+        ("WARNING", f"{name}: the database is unavailable (ConnectionRefusedError); its next "
+                    "runs try again"),
+        ("INFO", f"{name}: the database answers again")]
+    assert "Traceback" not in caplog.text
