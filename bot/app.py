@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from careloop.bot.jobs import STOP_GRACE_SECONDS, RoundRunner, Ticking, build_scheduler
+from careloop.bot.outbox.claims import Claims
 from careloop.bot.outbox.executor import Executor
 from careloop.bot.outbox.limiter import Limiter
 from careloop.bot.outbox.outbound import Outbound
@@ -198,7 +199,9 @@ def build_app(
     contexts = context_factory(settings, surveys, catalogs=catalogs, staff_forum=staff_forum,
                                room=limiter.room)
     config = contexts.config
-    outbound = Outbound(storage.uow, messenger, clock, limiter)
+    # One owner id for this process's claims, made now: see bot/outbox/claims.py.
+    claims = Claims(timedelta(seconds=settings.claim_lease_seconds))
+    outbound = Outbound(storage.uow, messenger, clock, limiter, claims)
     executor = Executor(messenger, outbound)
     # The scheduled rounds decide as handlers do; this keeps and carries out what they decide.
     rounds = RoundRunner(storage.uow, clock, contexts, executor)

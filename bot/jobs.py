@@ -189,6 +189,11 @@ def build_scheduler(app: App) -> Ticking:
         app.sender.tick, IntervalTrigger(seconds=app.settings.sender_interval_seconds),
         id="outbox-sender", max_instances=1, coalesce=True,
     )
+    # Claims in hand stay this process's; those of a process that stopped are recovered.
+    scheduler.add_job(
+        app.sender.keep_claims, IntervalTrigger(seconds=app.sender.claims.renew_every),
+        id="outbox-claims", max_instances=1, coalesce=True,
+    )
     scheduler.add_job(
         app.desk.tick, IntervalTrigger(seconds=app.settings.sender_interval_seconds),
         id="case-desk", max_instances=1, coalesce=True,

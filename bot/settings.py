@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     group_messages_per_minute: int = 20
     # How long to wait for Telegram's answer to a request; no answer is a timeout.
     request_timeout_seconds: float = 20.0
+    # How long a claim on a message being sent holds unless its process renews it (every
+    # third of this): another process recovers a claim only once it has run out.
+    claim_lease_seconds: float = 60.0
     # Contact policy: local quiet hours ("" turns them off) and caps per rolling window.
     quiet_hours: str = "21:00-09:00"
     cap_window_days: int = 7
@@ -164,6 +167,7 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     @field_validator("sender_interval_seconds", "send_rate_per_second", "request_timeout_seconds",
+                     "claim_lease_seconds",
                      "group_messages_per_minute", "cap_window_days", "survey_reminder_hours",
                      "survey_expiry_days", "survey_comment_wait_minutes",
                      "survey_interval_seconds", "sla_urgent_hours", "sla_normal_hours",

@@ -128,6 +128,13 @@ class Touch(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     telegram_message_id: int | None = _bigint(default=None)
     sent_at: datetime | None = _utc(default=None)
+    # While `sending`: which process claimed it (see bot/outbox/claims.py) and until when
+    # the claim holds unless renewed; when the HTTP call was about to be made. A touch whose
+    # outcome stays unknown (a timeout, a crash mid-call) keeps `attempted_at`: it may have
+    # reached the customer, and the caps count it.
+    claimed_by: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = _utc(default=None)
+    attempted_at: datetime | None = _utc(default=None)
     idempotency_key: str = Field(unique=True, max_length=128)
     created_at: datetime = _utc()
     # A campaign's message: the run it belongs to and the A/B variant the customer drew.
@@ -311,6 +318,10 @@ class OutboundMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     telegram_message_id: int | None = _bigint(default=None)
     sent_at: datetime | None = _utc(default=None)
+    # As a touch's: the claim's owner and lease, and the attempt in flight.
+    claimed_by: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = _utc(default=None)
+    attempted_at: datetime | None = _utc(default=None)
     created_at: datetime = _utc()
 
 

@@ -4,9 +4,11 @@ after it, and kept until Telegram takes them.
 The fast path sends each stored message as soon as the update's changes are committed. A
 message Telegram delays (429), that our own pacing holds back, or that Telegram fails to
 take (5xx) stays stored and the sender's tick delivers it later, in order per chat; a crash
-after the commit loses nothing. Like touches, a message is marked `sending` before the call;
-one whose outcome is unknown (a crash during the call, no answer in time) is failed as
-ambiguous rather than sent twice (policy.RESEND_IF_UNSURE).
+after the commit loses nothing. Like touches, a message is claimed (`sending`, with this
+process's owner id and a lease) and then marked attempted just before the call; one whose
+outcome is unknown (a crash during the call, no answer in time) is failed as ambiguous
+rather than sent twice (policy.RESEND_IF_UNSURE), and one claimed by a process that stopped
+before the call is sent later (bot/outbox/claims.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from careloop.bot.outbox import posts
+from careloop.bot.outbox.claims import Claims
 from careloop.bot.outbox.executor import MAX_WAIT, Calls
 from careloop.bot.outbox.limiter import Limiter
 from careloop.care.failures import settle_error, settle_sent
@@ -28,7 +31,14 @@ from careloop.customers.directory import mark_unreachable
 from careloop.customers.timeline import record
 from careloop.kernel.clock import Clock
 from careloop.kernel.effects import CaseLink, Effect, LogAs, Send, TopicState
-from careloop.kernel.messenger import BadRequest, Messenger, MessengerError, RetryAfter, Sent
+from careloop.kernel.messenger import (
+    BadRequest,
+    Messenger,
+    MessengerError,
+    RetryAfter,
+    Sent,
+    TimedOut,
+)
 from careloop.kernel.updates import Button, Keyboard, Media, Upload
 from careloop.storage.models import OutboundMessage, TouchState
 from careloop.storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -92,7 +102,8 @@ def decode(data: dict[str, Any]) -> Send:
 
 class Outbound:
     def __init__(self, uow: UnitOfWorkFactory, messenger: Messenger, clock: Clock,
-                 limiter: Limiter) -> None:
+                 limiter: Limiter, claims: Claims | None = None) -> None:
+        self.claims = claims or Claims()
         self._uow = uow
         self._messenger = messenger
         self._clock = clock
@@ -147,8 +158,8 @@ class Outbound:
                     return  # someone else has it, or it is settled
                 ahead = await uow.outbox.earliest_waiting(row.chat_id)
                 if ahead is None or ahead.id >= row.id:
-                    if not await uow.outbox.move(message_id, TouchState.PENDING,
-                                                 TouchState.SENDING):
+                    if not await uow.outbox.claim(message_id, self.claims.owner,
+                                                  self.claims.until(self._clock.now())):
                         return
                     await uow.commit()
                     break
@@ -163,7 +174,11 @@ class Outbound:
             await self._deliver(untried, max_wait, patient=True)
         send = decode(row.payload)
         try:
-            sent = await self._paced(send, max_wait)
+            sent = await self._paced(message_id, send, max_wait)
+            if sent is None:
+                log.warning("outbound message %s: claim lost before sending (lease ran out); "
+                            "left to the process that recovered it", message_id)
+                return
         except MessengerError as exc:
             await self._failed(message_id, send, exc)
         except Exception:
@@ -172,7 +187,8 @@ class Outbound:
         else:
             await self._sent(message_id, send, sent)
 
-    async def _paced(self, send: Send, max_wait: float) -> Sent:
+    async def _paced(self, message_id: int, send: Send, max_wait: float) -> Sent | None:
+        """Telegram's answer, or None if the claim was lost before the call."""
         wait = self.limiter.peek(send.chat_id)
         if wait > max_wait:
             # Our own pacing, not Telegram's answer; the message waits as after a 429.
@@ -180,10 +196,20 @@ class Outbound:
         try:
             send = await self._placed(send)
             async with self.limiter.turn(send.chat_id):
+                # Committed before the call: a crash from here on leaves the message in
+                # doubt, one before it leaves a message that was simply not sent yet.
+                if not await self._attempt(message_id):
+                    return None
                 return await self._send(send)
         except RetryAfter as exc:
             self.limiter.pause(send.chat_id, exc.seconds)
             raise
+
+    async def _attempt(self, message_id: int) -> bool:
+        async with self._uow() as uow:
+            won = await uow.outbox.attempt([message_id], self.claims.owner, self._clock.now())
+            await uow.commit()
+        return bool(won)
 
     async def _placed(self, send: Send) -> Send:
         """A staff-group message about a case is threaded with the case as it goes out, not
@@ -240,11 +266,12 @@ class Outbound:
     async def _sent(self, message_id: int, send: Send, sent: Sent) -> None:
         now = self._clock.now()
         async with self._uow() as uow:
-            row = await uow.outbox.in_flight(message_id)
+            row = await uow.outbox.in_flight(message_id, self.claims.owner)
             if row is None:  # nothing of it goes into the timeline either
                 _erased(message_id)
                 return
             settle_sent(row, now, sent.message_id)
+            row.attempted_at = None
             if send.upload is not None:
                 # A data export is personal data: once delivered, the stored copy goes.
                 row.payload = {**row.payload, "upload": [send.upload.file_name, ""]}
@@ -284,11 +311,13 @@ class Outbound:
     async def _failed(self, message_id: int, send: Send, exc: MessengerError) -> None:
         now = self._clock.now()
         async with self._uow() as uow:
-            row = await uow.outbox.in_flight(message_id)
+            row = await uow.outbox.in_flight(message_id, self.claims.owner)
             if row is None:
                 _erased(message_id)
                 return
             outcome = settle_error(row, exc, now, resend_if_unsure=False)
+            if not isinstance(exc, TimedOut):  # Telegram answered: it was not delivered
+                row.attempted_at = None
             uow.session.add(row)
             if outcome.unreachable and send.log is not None:
                 await mark_unreachable(uow, now, send.log.customer_id)
@@ -305,7 +334,7 @@ class Outbound:
 
     async def _settle(self, message_id: int, state: TouchState, reason: str) -> None:
         async with self._uow() as uow:
-            row = await uow.outbox.in_flight(message_id)
+            row = await uow.outbox.in_flight(message_id, self.claims.owner)
             if row is None:
                 _erased(message_id)
                 return

@@ -3,9 +3,16 @@
 A tick claims due touches a small group at a time: in one commit the contact policy skips or
 defers what must not go now and marks the rest `sending` with their text rendered. Workers
 send them concurrently inside Telegram's limits, and the outcomes are settled in batches
-(`sent` with Telegram's message id, or retried, or failed with the reason). Only a group's
-worth of messages (about a tenth of a second of sending) is ever `sending` at once, so a
-crash leaves few whose fate is unknown; `recover` applies policy.RESEND_IF_UNSURE to those.
+(`sent` with Telegram's message id, or retried, or failed with the reason). Each claim
+carries this process's owner id and a lease (bot/outbox/claims.py), and each message is
+marked attempted just before its HTTP call. Only a group's worth of messages (about a tenth
+of a second of sending) is ever `sending` at once; after a crash, `recover` sends the
+claimed ones that were never attempted and applies policy.RESEND_IF_UNSURE to the few whose
+attempt was cut off.
+
+The contact policy counts every message that may have reached the customer: sent, claimed
+and in flight, or of unknown outcome; and two claims weighing the same customer take turns
+(Touches.hold_customers), so a second decision always sees what the first one claimed.
 
 What a touch says is not the sender's to know: the composition root hands it a renderer
 (RenderTouches; handlers.views.touch is the app's).
@@ -21,21 +28,35 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from careloop.bot.outbox.claims import REQUEUED, Claims
 from careloop.bot.outbox.limiter import Limiter
 from careloop.bot.outbox.outbound import Outbound
-from careloop.bot.outbox.workers import ChatTurns, Hopper, Settler
+from careloop.bot.outbox.workers import Attempts, ChatTurns, Hopper, Settler
 from careloop.care import contact
 from careloop.care.contact import UNREACHABLE
 from careloop.care.failures import AMBIGUOUS, RESEND_IF_UNSURE, RESENT, settle_error
 from careloop.customers.directory import mark_unreachable
 from careloop.customers.timeline import entry, record
 from careloop.kernel.clock import Clock
-from careloop.kernel.messenger import Blocked, ChatNotFound, Messenger, MessengerError, RetryAfter
+from careloop.kernel.messenger import (
+    Blocked,
+    ChatNotFound,
+    Messenger,
+    MessengerError,
+    RetryAfter,
+    TimedOut,
+)
 from careloop.kernel.updates import Keyboard, Media
 from careloop.storage.models import Customer, Touch, TouchState
 from careloop.storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+
+
+# A message whose slot is at most this far off is marked attempted while it waits for it:
+# about one slot at 30 msg/s, so that a crash leaves in doubt hardly more than the calls
+# really on their way.
+ATTEMPT_AHEAD = 0.05
 
 
 class TouchMessage(Protocol):
@@ -94,9 +115,10 @@ class Sender:
         self, uow: UnitOfWorkFactory, messenger: Messenger, clock: Clock,
         render: RenderTouches, limiter: Limiter, outbound: Outbound,
         policy: contact.ContactPolicy, *, rate: float = 30.0, paid: bool = False,
-        page: int = 1000,
+        page: int = 1000, claims: Claims | None = None,
     ) -> None:
         self._outbound = outbound
+        self.claims = claims or outbound.claims
         self._uow = uow
         self._messenger = messenger
         self._clock = clock
@@ -108,12 +130,16 @@ class Sender:
         # Claimed ahead of sending: about a tenth of a second's worth, the most a crash can
         # leave in doubt; a fifth at the paid rate, where each claim's own cost would
         # otherwise hold the workers up. Enough workers to keep the rate with a few ms per
-        # request.
+        # request and a commit (the attempt's mark) before it: at the paid rate, enough that
+        # their slots reach past a claim's commit, for which the marks wait.
         self._group = max(2, math.ceil(rate / (5 if paid else 10)))
-        self._workers = max(2, min(32, math.ceil(rate / 30)))
+        self._workers = max(4, min(64, math.ceil(rate / 15)))
         # Outcomes are recorded in batches of about 50 ms of sending: one commit per message
         # at 30/s, per fifty at 1000/s.
         self._settle_batch = max(1, int(rate // 20))
+        # Attempt marks: one commit per message at 30/s, where each is about to be sent;
+        # about ten per commit at 1000/s, where a crash then leaves ten more in doubt.
+        self._attempt_linger = 0.0 if rate <= 100 else 0.01
         # One tick at a time in this process; other processes are kept out by the
         # conditional state change when claiming.
         self._running = asyncio.Lock()
@@ -123,16 +149,38 @@ class Sender:
         self._writing = asyncio.Lock()
 
     async def recover(self) -> int:
-        """Settle what a crash left `sending` by the per-category rule; returns how many."""
-        async with self._uow() as uow:
-            resent, failed = await uow.touches.recover_sending(
-                sorted(RESEND_IF_UNSURE), RESENT, AMBIGUOUS)
-            failed += await uow.outbox.fail_sending(AMBIGUOUS)
+        """Settle the claims of processes that stopped (their leases ran out; this process's
+        own are never touched): those never attempted go back to the queue, those cut off
+        mid-send follow the per-category rule. Returns how many were settled."""
+        now = self._clock.now()
+        owner = self.claims.owner
+        async with self._writing, self._uow() as uow:
+            requeued = await uow.touches.requeue_unattempted(now, owner, REQUEUED)
+            await uow.surveys.drop_unsent(requeued)  # a fresh question is rendered
+            resent = await uow.touches.resend_attempted(now, owner, sorted(RESEND_IF_UNSURE),
+                                                        RESENT)
+            failed = await uow.touches.fail_attempted(now, owner, AMBIGUOUS)
+            replies = await uow.outbox.requeue_unattempted(now, owner, REQUEUED)
+            failed += await uow.outbox.fail_attempted(now, owner, AMBIGUOUS)
             await uow.commit()
+        if requeued or replies:
+            log.warning("claimed but never sent by a process that stopped: %d message(s) "
+                        "queued again", len(requeued) + len(replies))
         if resent or failed:
             log.warning("interrupted mid-send: %d message(s) queued again, %d failed as "
                         "ambiguous", resent, failed)
-        return resent + failed
+        return len(requeued) + len(replies) + resent + failed
+
+    async def keep_claims(self) -> None:
+        """Renew this process's leases, then recover what stopped processes left: run every
+        third of a lease, so a claim held by a live process never runs out, and one left by
+        a dead process is sent within about a lease and a third."""
+        until = self.claims.until(self._clock.now())
+        async with self._writing, self._uow() as uow:
+            await uow.touches.renew(self.claims.owner, until)
+            await uow.outbox.renew(self.claims.owner, until)
+            await uow.commit()
+        await self.recover()
 
     async def tick(self) -> int:
         """Send what is due now; returns how many touches were settled."""
@@ -155,8 +203,9 @@ class Sender:
     async def _touches(self) -> int:
         queue: Hopper[Prepared] = Hopper()
         settler: Settler[Outcome] = Settler(self.settle, self._settle_batch)
+        attempts: Attempts[int] = Attempts(self._attempt, self._attempt_linger)
         turns = ChatTurns()
-        workers = [asyncio.create_task(self._work(queue, settler, turns))
+        workers = [asyncio.create_task(self._work(queue, settler, attempts, turns))
                    for _ in range(self._workers)]
         try:
             return await self._produce(queue)
@@ -186,7 +235,7 @@ class Sender:
         return settled
 
     async def _work(self, queue: Hopper[Prepared], settler: Settler[Outcome],
-                    turns: ChatTurns) -> None:
+                    attempts: Attempts[int], turns: ChatTurns) -> None:
         while (item := await queue.get()) is not None:
             # One message at a time per chat, in claim order; after a final answer from
             # Telegram for the chat, its other messages are not tried.
@@ -194,11 +243,30 @@ class Sender:
                 if item.chat_id in turns.gone:
                     await settler.add(Outcome(item, skipped=UNREACHABLE))
                 else:
-                    await self._send(item, settler, turns)
+                    await self._send(item, settler, attempts, turns)
 
-    async def _send(self, item: Prepared, settler: Settler[Outcome], turns: ChatTurns) -> None:
+    async def _attempt(self, touch_ids: Sequence[int]) -> set[int]:
+        """Mark these claimed touches attempted, in one commit; the ids still ours."""
+        async with self._writing, self._uow() as uow:
+            won = await uow.touches.attempt(touch_ids, self.claims.owner, self._clock.now())
+            await uow.commit()
+        return won
+
+    async def _send(self, item: Prepared, settler: Settler[Outcome], attempts: Attempts[int],
+                    turns: ChatTurns) -> None:
+        # The attempt's mark is committed before the call: a crash from then on leaves the
+        # message in doubt, one before it a message that was simply not sent yet. When the
+        # message's slot is near, the commit is made while it waits for the slot rather
+        # than after, so marking costs the sending no time.
+        marked: asyncio.Future[bool] | None = None
+        if self._limiter.peek(item.chat_id) <= ATTEMPT_AHEAD:
+            marked = attempts.attempt(item.touch_id)
         try:
             async with self._limiter.turn(item.chat_id):
+                if not await (marked or attempts.attempt(item.touch_id)):
+                    log.warning("touch %s: claim lost before sending (lease ran out); "
+                                "left to the process that recovered it", item.touch_id)
+                    return
                 if item.photo is not None:
                     sent = await self._messenger.send_media(
                         item.chat_id, Media("photo", item.photo), caption=item.text,
@@ -226,13 +294,17 @@ class Sender:
         with its text, committed before the send so that a crash can never send it twice."""
         now = self._clock.now()
         async with self._writing, self._uow() as uow:
-            touches = await uow.touches.due_for(ids, now)
+            held = await uow.touches.hold_customers(ids)
+            touches = await uow.touches.due_to(held, now)
             customers = await uow.customers.many([t.customer_id for t in touches])
+            weighed = {t.id for t in touches}  # a care message in doubt, due again, is here
             recent: dict[int, list[contact.Sent]] = {}
-            for customer_id, category, at, template in await uow.touches.sent_since(
-                    list(customers), now - self._policy.window):
-                recent.setdefault(customer_id, []).append(
-                    contact.Sent(category, at, contact.is_follow_up(template)))
+            for touch_id, customer_id, category, at, template in \
+                    await uow.touches.contacted_since(list(customers),
+                                                      now - self._policy.window, now):
+                if touch_id not in weighed:
+                    recent.setdefault(customer_id, []).append(
+                        contact.Sent(category, at, contact.is_follow_up(template)))
             due: dict[int, list[contact.Due]] = {}
             for t in touches:
                 due.setdefault(t.customer_id, []).append(contact.Due(
@@ -243,7 +315,9 @@ class Sender:
                                                 recent.get(customer_id, []), now, self._policy))
             by_id = {t.id: t for t in touches}
             to_send = [i for i, d in decisions.items() if isinstance(d, contact.Send)]
-            won = await uow.touches.move_many(to_send, TouchState.PENDING, TouchState.SENDING)
+            won = await uow.touches.move_many(
+                to_send, TouchState.PENDING, TouchState.SENDING, claimed_by=self.claims.owner,
+                lease_until=self.claims.until(now), attempted_at=None)
             render = self._render(uow, now)
             prepared: list[Prepared] = []
             for i in to_send:
@@ -279,7 +353,8 @@ class Sender:
         now = self._clock.now()
         async with self._writing, self._uow() as uow:
             delivered = [(o.item, sent) for o in outcomes if (sent := o.message_id) is not None]
-            await uow.touches.mark_sent([(item.touch_id, sent) for item, sent in delivered], now)
+            await uow.touches.mark_sent([(item.touch_id, sent) for item, sent in delivered], now,
+                                        self.claims.owner)
             for item, sent in delivered:
                 if item.invitation_id is not None:
                     await _invitation_sent(uow, item.invitation_id, sent, now)
@@ -294,6 +369,10 @@ class Sender:
     async def _not_sent(self, uow: UnitOfWork, o: Outcome, now: datetime) -> None:
         touch = await uow.touches.get(o.item.touch_id)
         assert touch is not None
+        if touch.state != TouchState.SENDING or touch.claimed_by != self.claims.owner:
+            # Our lease ran out and another process recovered it: its fate is theirs now.
+            log.warning("touch %s: claim lost before its outcome was recorded", touch.id)
+            return
         if o.item.invitation_id is not None:
             # The question never reached the customer; a retry renders a fresh one.
             invitation = await uow.surveys.invitation(o.item.invitation_id)
@@ -312,6 +391,12 @@ class Sender:
             after = settle_error(touch, o.error, now,
                                  resend_if_unsure=touch.category in RESEND_IF_UNSURE)
             state, reason, unreachable = after.state, after.reason, after.unreachable
+            if not isinstance(o.error, TimedOut):
+                # Telegram answered: the customer certainly does not have it, and the caps
+                # need not count it. With no answer (or a bug mid-call) the attempt's mark
+                # stays, and they do.
+                touch.attempted_at = None
+        touch.lease_until = None
         uow.session.add(touch)
         if unreachable:
             await mark_unreachable(uow, now, o.item.customer_id)

@@ -92,3 +92,47 @@ class Settler(Generic[T]):
                 await self._record(batch)
             if self._closing and not self._pending:
                 return
+
+
+class Attempts(Generic[T]):
+    """Marks claimed messages as attempted just before each is sent, committing the marks
+    of the workers that arrive together in one go: a crash after the mark leaves an attempt
+    in doubt, one before it a message that is simply sent later. A worker waits for its
+    mark's commit; False means its claim was lost (another process recovered it), and the
+    message must not be sent. `linger`: how long a mark waits for others to share its
+    commit (at the paid rate the sends come a millisecond apart, and a commit each would
+    cost more than the sends)."""
+
+    def __init__(self, mark: Callable[[Sequence[T]], Awaitable[set[T]]],
+                 linger: float = 0.0) -> None:
+        self._mark = mark
+        self._linger = linger
+        self._waiting: dict[T, asyncio.Future[bool]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def attempt(self, key: T) -> asyncio.Future[bool]:
+        """Ask for the mark; the future is done once it is committed (a future, not a
+        coroutine: at 1000 messages a second a task each would cost)."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting[key] = future
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+        return future
+
+    async def _run(self) -> None:
+        while self._waiting:
+            # Those who came while the last commit ran, or while this lingered, go together
+            # in the next.
+            if self._linger:
+                await asyncio.sleep(self._linger)
+            batch, self._waiting = self._waiting, {}
+            try:
+                won = await self._mark(list(batch))
+            except Exception as exc:  # noqa: BLE001 - each waiting worker gets it, as from its own call
+                for future in batch.values():
+                    if not future.done():  # a worker cancelled while it waited
+                        future.set_exception(exc)
+                continue
+            for key, future in batch.items():
+                if not future.done():
+                    future.set_result(key in won)

@@ -1,5 +1,5 @@
 """What the touch outbox and the stored replies share: rows that wait until due, are
-claimed for sending, and are settled."""
+claimed for sending (by an owner, for a lease), attempted, and settled."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, and_, or_, update
 from sqlmodel import col, select
 
 from careloop.storage.models import OutboundMessage, Touch, TouchState
-from careloop.storage.repositories.base import Repository, move
+from careloop.storage.repositories.base import Repository, chunks, move
 
 Queued = TypeVar("Queued", Touch, OutboundMessage)
 
@@ -27,12 +27,20 @@ class Queue(Repository, Generic[Queued]):
     async def move(self, row_id: int, from_state: TouchState, to_state: TouchState) -> bool:
         return await move(self.session, self.model, row_id, from_state, to_state)
 
-    async def in_flight(self, row_id: int) -> Queued | None:
-        """A row being sent, held for this transaction so that it can be settled; None if it
-        is gone (a customer's erasure takes their stored messages, even one in flight)."""
+    async def in_flight(self, row_id: int, owner: str) -> Queued | None:
+        """A row `owner` is sending, held for this transaction so that it can be settled;
+        None if it is gone (a customer's erasure takes their stored messages, even one in
+        flight) or no longer `owner`'s (its lease ran out and another process recovered
+        it)."""
         # A write first: it holds the row (PostgreSQL) or the database (SQLite) until the
         # commit, so an erasure cannot remove the row between this read and the settling.
-        if not await self.move(row_id, TouchState.SENDING, TouchState.SENDING):
+        m: Any = self.model
+        res = await self.session.exec(
+            update(m)
+            .where(col(m.id) == row_id, col(m.state) == TouchState.SENDING,
+                   col(m.claimed_by) == owner)
+            .values(lease_until=None))
+        if int(res.rowcount) != 1:
             return None
         return await self.get(row_id)
 
@@ -51,12 +59,69 @@ class Queue(Repository, Generic[Queued]):
         res = await self.session.exec(select(self.model).where(m.state == state))
         return res.all()
 
-    async def fail_sending(self, reason: str) -> int:
-        """Fail every row a crash left `sending`; returns how many."""
+    async def claim(self, row_id: int, owner: str, until: datetime) -> bool:
+        """Take a waiting row for sending, for `owner` until `until` (renewed while it works)."""
         m: Any = self.model
         res = await self.session.exec(
             update(m)
-            .where(col(m.state) == TouchState.SENDING)
-            .values(state=TouchState.FAILED, last_error=reason)
-        )
+            .where(col(m.id) == row_id, col(m.state) == TouchState.PENDING)
+            .values(state=TouchState.SENDING, claimed_by=owner, lease_until=until,
+                    attempted_at=None))
+        return int(res.rowcount) == 1
+
+    async def attempt(self, ids: Sequence[int], owner: str, at: datetime) -> set[int]:
+        """Mark these claimed rows as about to be sent; returns the ids `owner` still holds
+        (a claim whose lease ran out may have been recovered by another process)."""
+        m: Any = self.model
+        won: set[int] = set()
+        for chunk in chunks(ids):
+            res = await self.session.exec(
+                update(m)
+                .where(col(m.id).in_(chunk), col(m.state) == TouchState.SENDING,
+                       col(m.claimed_by) == owner)
+                .values(attempted_at=at)
+                .returning(col(m.id))
+                .execution_options(synchronize_session=False))
+            won.update(res.scalars().all())
+        return won
+
+    async def renew(self, owner: str, until: datetime) -> int:
+        """Extend the lease on everything `owner` has in hand; returns how many rows."""
+        m: Any = self.model
+        res = await self.session.exec(
+            update(m)
+            .where(col(m.state) == TouchState.SENDING, col(m.claimed_by) == owner)
+            .values(lease_until=until)
+            .execution_options(synchronize_session=False))
+        return int(res.rowcount)
+
+    def expired(self, now: datetime, owner: str) -> ColumnElement[bool]:
+        """Rows another process claimed and stopped renewing (or claimed before claims had
+        owners): those are recovery's. What `owner`, this process, holds is never touched."""
+        m: Any = self.model
+        return and_(col(m.state) == TouchState.SENDING,
+                    or_(col(m.claimed_by).is_(None), col(m.claimed_by) != owner),
+                    or_(col(m.lease_until).is_(None), col(m.lease_until) < now))
+
+    async def requeue_unattempted(self, now: datetime, owner: str, reason: str) -> list[int]:
+        """Expired claims whose send was never attempted go back to the queue: the customer
+        cannot have them. Returns their ids."""
+        m: Any = self.model
+        res = await self.session.exec(
+            update(m)
+            .where(self.expired(now, owner), col(m.attempted_at).is_(None))
+            .values(state=TouchState.PENDING, last_error=reason, lease_until=None)
+            .returning(col(m.id))
+            .execution_options(synchronize_session=False))
+        return list(res.scalars().all())
+
+    async def fail_attempted(self, now: datetime, owner: str, reason: str) -> int:
+        """Expired claims whose send was in flight: their outcome is unknown; returns how
+        many."""
+        m: Any = self.model
+        res = await self.session.exec(
+            update(m)
+            .where(self.expired(now, owner), col(m.attempted_at).is_not(None))
+            .values(state=TouchState.FAILED, last_error=reason, lease_until=None)
+            .execution_options(synchronize_session=False))
         return int(res.rowcount)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import col, select
 
 from careloop.storage.models import CommentState, InvitationState, SurveyAnswer, SurveyInvitation
@@ -22,6 +22,16 @@ class Surveys(Repository):
 
     async def invitation(self, invitation_id: int) -> SurveyInvitation | None:
         return await self.session.get(SurveyInvitation, invitation_id)
+
+    async def drop_unsent(self, touch_ids: Sequence[int]) -> None:
+        """The invitations made for these touches' claims and never sent: a touch sent
+        later renders a fresh one."""
+        for chunk in chunks(touch_ids):
+            await self.session.exec(
+                delete(SurveyInvitation)
+                .where(col(SurveyInvitation.touch_id).in_(chunk),
+                       col(SurveyInvitation.message_id).is_(None))
+                .execution_options(synchronize_session=False))
 
     async def add_answer(self, answer: SurveyAnswer) -> SurveyAnswer:
         return await self._add(answer)

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, false, or_, update
 from sqlmodel import col, select
 
-from careloop.storage.models import Touch, TouchState
+from careloop.storage.models import Customer, Touch, TouchState
 from careloop.storage.repositories.base import chunks, table_of
 from careloop.storage.repositories.queue import Queue
 
@@ -31,29 +31,53 @@ class Touches(Queue[Touch]):
         )
         return list(res.all())
 
-    async def due_for(self, ids: Sequence[int], now: datetime) -> list[Touch]:
-        """These touches, plus every other touch already due to the same customers: the
-        contact policy weighs them together."""
+    async def hold_customers(self, ids: Sequence[int]) -> list[int]:
+        """The customers of these touches, held until this transaction ends: two claims that
+        weigh the same customer's messages take turns, so the second sees what the first
+        claimed (PostgreSQL locks their rows, leaving new touches free to refer to them;
+        SQLite, which has one writer, is held by a write that changes nothing)."""
         res = await self.session.exec(select(Touch.customer_id).where(col(Touch.id).in_(ids)))
         customers = sorted(set(res.all()))
+        if self.session.get_bind().dialect.name == "sqlite":
+            # An UPDATE takes SQLite's write lock for the transaction even when it matches
+            # no row, and then it writes nothing.
+            await self.session.exec(
+                update(Touch).where(false()).values(state=Touch.state)
+                .execution_options(synchronize_session=False))
+            return customers
+        for chunk in chunks(customers):
+            await self.session.exec(
+                select(Customer.id).where(col(Customer.id).in_(chunk))
+                .order_by(col(Customer.id)).with_for_update(key_share=True))
+        return customers
+
+    async def due_to(self, customers: Sequence[int], now: datetime) -> list[Touch]:
+        """Every touch already due to these customers: the contact policy weighs them
+        together."""
         rows: list[Touch] = []
         for chunk in chunks(customers):
-            res2 = await self.session.exec(
+            res = await self.session.exec(
                 select(Touch).where(col(Touch.customer_id).in_(chunk),
                                     Touch.state == TouchState.PENDING, Touch.due_at <= now))
-            rows.extend(res2.all())
+            rows.extend(res.all())
         return rows
 
-    async def sent_since(self, customer_ids: Sequence[int], since: datetime
-                         ) -> list[tuple[int, str, datetime, str]]:
-        """(customer, category, sent_at, template) of what these customers were sent since
-        `since`."""
-        rows: list[tuple[int, str, datetime, str]] = []
+    async def contacted_since(self, customer_ids: Sequence[int], since: datetime, now: datetime
+                              ) -> list[tuple[int, int, str, datetime, str]]:
+        """(touch, customer, category, when, template) of every message these customers may
+        have received since `since`: sent, claimed and in flight (when: `now`, or when its
+        send was attempted), or attempted with no answer from Telegram (a timeout, a crash
+        mid-call: when it was attempted). A decision that counted only the sent ones would
+        not see a message another claim is sending this very moment."""
+        rows: list[tuple[int, int, str, datetime, str]] = []
         for chunk in chunks(customer_ids):
-            res = await self.session.exec(
-                select(Touch.customer_id, Touch.category, Touch.sent_at, Touch.template).where(
-                    col(Touch.customer_id).in_(chunk), col(Touch.sent_at) > since))
-            rows.extend((c, k, at, t) for c, k, at, t in res.all() if at is not None)
+            res = await self.session.exec(select(Touch).where(
+                col(Touch.customer_id).in_(chunk),
+                or_(col(Touch.sent_at) > since, col(Touch.state) == TouchState.SENDING,
+                    col(Touch.attempted_at) > since)))
+            for t in res.all():
+                at = t.sent_at or t.attempted_at or now  # claimed, about to be attempted
+                rows.append((t.id, t.customer_id, t.category, at, t.template))
         return rows
 
     async def move_many(self, ids: Sequence[int], from_state: TouchState,
@@ -70,34 +94,34 @@ class Touches(Queue[Touch]):
             won.update(res.scalars().all())
         return won
 
-    async def mark_sent(self, sent: Sequence[tuple[int, int]], at: datetime) -> None:
-        """Settle many delivered touches in one statement: (touch id, Telegram message id)."""
+    async def mark_sent(self, sent: Sequence[tuple[int, int]], at: datetime, owner: str
+                        ) -> None:
+        """Settle many delivered touches in one statement: (touch id, Telegram message id).
+        Only `owner`'s claims: one whose lease ran out belongs to whoever recovered it."""
         if not sent:
             return
         table = table_of(Touch)
         await self.session.exec(
             update(table)
-            .where(table.c.id == bindparam("tid"), table.c.state == TouchState.SENDING)
+            .where(table.c.id == bindparam("tid"), table.c.state == TouchState.SENDING,
+                   table.c.claimed_by == owner)
             .values(state=TouchState.SENT, sent_at=at, attempts=table.c.attempts + 1,
-                    telegram_message_id=bindparam("mid")),
+                    telegram_message_id=bindparam("mid"), attempted_at=None,
+                    lease_until=None),
             params=[{"tid": t, "mid": m} for t, m in sent],
         )
 
-    async def recover_sending(self, resend: Sequence[str], reason_resend: str,
-                              reason_failed: str) -> tuple[int, int]:
-        """After a crash: touches left `sending` in the `resend` categories go back to the
-        queue, the rest fail. Returns (resent, failed)."""
-        back = await self.session.exec(
+    async def resend_attempted(self, now: datetime, owner: str, categories: Sequence[str],
+                               reason: str) -> int:
+        """Expired claims in these categories whose send was in flight go back to the queue
+        (their rule: a repeat is better than a loss); returns how many."""
+        res = await self.session.exec(
             update(Touch)
-            .where(col(Touch.state) == TouchState.SENDING, col(Touch.category).in_(resend))
-            .values(state=TouchState.PENDING, last_error=reason_resend)
+            .where(self.expired(now, owner), col(Touch.attempted_at).is_not(None),
+                   col(Touch.category).in_(categories))
+            .values(state=TouchState.PENDING, last_error=reason, lease_until=None)
             .execution_options(synchronize_session=False))
-        failed = await self.session.exec(
-            update(Touch)
-            .where(col(Touch.state) == TouchState.SENDING)
-            .values(state=TouchState.FAILED, last_error=reason_failed)
-            .execution_options(synchronize_session=False))
-        return int(back.rowcount), int(failed.rowcount)
+        return int(res.rowcount)
 
     async def by_key(self, idempotency_key: str) -> Touch | None:
         res = await self.session.exec(select(Touch).where(Touch.idempotency_key == idempotency_key))

@@ -41,12 +41,12 @@ def runtime(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
 PTB_MODULES = frozenset({
     "test_start", "test_webhook", "test_messenger", "test_embedding", "test_loop",
     "test_case_desk", "test_community", "test_privacy", "test_demo", "test_crash",
-    "test_limits", "test_campaigns", "test_outage",
+    "test_limits", "test_campaigns", "test_claims", "test_outage",
 })
 PG_MODULES = frozenset({
     "test_loop", "test_surveys", "test_case_desk", "test_campaigns", "test_community",
     "test_privacy", "test_staff_privacy", "test_delivery", "test_limits", "test_crash",
-    "test_outage",
+    "test_claims", "test_outage",
 })
 # The modules that run python-telegram-bot on PostgreSQL too.
 PTB_PG_MODULES = frozenset({"test_outage"})

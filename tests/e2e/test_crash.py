@@ -22,6 +22,7 @@ from tests.e2e.conftest import process_env
 SURVEYS = 150
 CARE = 50
 OFFERS = 200
+LEASE_SECONDS = 3
 
 
 Run = Callable[[Stage, Path], Awaitable[asyncio.subprocess.Process]]
@@ -33,9 +34,11 @@ async def run() -> AsyncIterator[Run]:
     started: list[asyncio.subprocess.Process] = []
 
     async def start(stage: Stage, log: Path) -> asyncio.subprocess.Process:
+        # A restart takes over a killed process's claims once their lease runs out.
+        env = process_env(stage) | {"CARELOOP_CLAIM_LEASE_SECONDS": str(LEASE_SECONDS)}
         with log.open("ab") as out:
             started.append(await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "careloop.bot", "run", env=process_env(stage),
+                sys.executable, "-m", "careloop.bot", "run", env=env,
                 stdout=out, stderr=out))
         return started[-1]
 
@@ -114,6 +117,62 @@ async def test_sigkill_mid_broadcast_then_restart_sends_the_rest_once(
         assert "interrupted mid-send" in output or (not ambiguous and not resent)
         assert "stopped" in output
         assert stage.sandbox.token not in output  # no token in the logs
+    finally:
+        await stage.close()
+
+
+async def test_sigkill_leaves_claims_never_attempted_which_the_restart_sends(
+        database_url: str, run: Run, tmp_path: Path) -> None:
+    stage = await Stage.open(tmp_path, database_url=database_url)
+    log = tmp_path / "careloop.log"
+    try:
+        audience = await stage.seed_audience(SURVEYS)
+        await stage.schedule([c for c, _ in audience], purpose="survey.csat",
+                             template="survey", survey_key="csat", category=Category.SURVEY)
+        # Four chats in the middle answer slowly: the workers wait on them, their surveys
+        # attempted, while the next group is already claimed.
+        slow = {c for c, _ in audience[60:64]}
+        for _, person in audience[60:64]:
+            stage.sandbox.inject_fault("sendMessage", chat_id=person.id, kind="slow",
+                                       delay=5)
+        first = await run(stage, log)
+
+        async def held() -> bool:
+            touches = await _touches(stage)
+            stuck = {t.customer_id for t in touches if t.state == "sending" and t.attempted_at}
+            return stuck == slow \
+                and any(t.state == "sending" and not t.attempted_at for t in touches)
+
+        await _until(held, "surveys in flight and others claimed behind them")
+        first.kill()
+        assert await first.wait() == -signal.SIGKILL
+        touches = await _touches(stage)
+        attempted = {t.id for t in touches if t.state == "sending" and t.attempted_at}
+        claimed = {t.id for t in touches if t.state == "sending" and not t.attempted_at}
+        assert claimed and len(attempted) == len(slow)
+
+        second = await run(stage, log)
+
+        async def all_settled() -> bool:
+            return all(t.state in ("sent", "failed") for t in await _touches(stage))
+
+        await _until(all_settled, "every touch to be settled after the restart")
+        second.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(second.wait(), 30) == 0
+
+        touches = await _touches(stage)
+        per_chat, chat_of = Counter(_delivered(stage)), {c: p.id for c, p in audience}
+        # Only the attempts cut off are in doubt; what was claimed and never tried is sent.
+        assert {t.id for t in touches if t.state == "failed"} == attempted
+        assert all(t.last_error == AMBIGUOUS for t in touches if t.id in attempted)
+        for touch in touches:
+            got = per_chat[chat_of[touch.customer_id]]
+            if touch.state == "sent":
+                assert got == 1, touch.id
+            else:
+                assert got in (0, 1)  # the slow answer may still have come through
+        assert {t.id for t in touches if t.id in claimed and t.state == "sent"} == claimed
+        assert "queued again" in log.read_text()
     finally:
         await stage.close()
 

@@ -100,7 +100,7 @@ async def test_a_restart_loses_nothing_and_resends_only_care_in_doubt(stage: Sta
     # A touch caught mid-send by a crash: Telegram may or may not have delivered it.
     async with stage.storage.uow() as uow:
         touch = next(t for t in await uow.touches.for_customer(1) if t.purpose == "purchase_tips")
-        touch.state = TouchState.SENDING
+        touch.state, touch.attempted_at = TouchState.SENDING, stage.clock.now()
         uow.session.add(touch)
         await uow.commit()
     stage.advance(days=4, hours=1)  # past the tips, a week after the purchase

@@ -20,7 +20,7 @@ from careloop.kernel.clock import ManualClock
 from careloop.kernel.effects import CaseLink, Edit, LogAs, Send, Toast
 from careloop.kernel.messenger import RetryAfter, Sent
 from careloop.kernel.updates import Button, Keyboard, Media, Upload
-from careloop.storage.models import Customer, TouchState
+from careloop.storage.models import Customer
 from tests.unit.test_pipeline import RecordingMessenger
 
 
@@ -139,8 +139,9 @@ async def test_a_crash_after_the_commit_loses_nothing(storage: Storage,
 async def test_a_crash_during_the_send_is_not_repeated(storage: Storage,
                                                        clock: ManualClock) -> None:
     ids = await _store(storage, clock, [Send(7, "maybe shown")])
-    async with storage.uow() as uow:
-        assert await uow.outbox.move(ids[0], TouchState.PENDING, TouchState.SENDING)
+    async with storage.uow() as uow:  # a process that died during the call, a while ago
+        assert await uow.outbox.claim(ids[0], "gone:1:aa", clock.now() - timedelta(seconds=1))
+        assert await uow.outbox.attempt([ids[0]], "gone:1:aa", clock.now()) == {ids[0]}
         await uow.commit()
     messenger = RecordingMessenger()
     app = build_app(Settings(link_secret="k"), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
@@ -151,6 +152,28 @@ async def test_a_crash_during_the_send_is_not_repeated(storage: Storage,
         row = await uow.outbox.get(ids[0])
     assert row is not None
     assert (row.state, (row.last_error or "")[:9]) == ("failed", "ambiguous")
+
+
+async def test_a_claim_never_attempted_is_sent_after_its_lease_runs_out(
+        storage: Storage, clock: ManualClock) -> None:
+    ids = await _store(storage, clock, [Send(7, "claimed, never tried")])
+    async with storage.uow() as uow:  # a process that died before the call
+        assert await uow.outbox.claim(ids[0], "gone:1:aa", clock.now() + timedelta(seconds=90))
+        await uow.commit()
+    messenger = RecordingMessenger()
+    app = build_app(Settings(link_secret="k"), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
+    assert await app.sender.recover() == 0  # its lease still holds: not ours to take
+    clock.advance(FAST_PATH_GRACE)
+    await app.sender.tick()
+    assert messenger.sent == []
+    assert await app.sender.recover() == 0
+    clock.advance(timedelta(seconds=31))
+    assert await app.sender.recover() == 1
+    await app.sender.tick()
+    assert messenger.sent == [(7, "claimed, never tried")]
+    await app.sender.keep_claims()
+    await app.sender.tick()
+    assert len(messenger.sent) == 1
 
 
 async def test_a_message_erased_while_in_flight_leaves_nothing_behind(
