@@ -463,20 +463,26 @@ async def test_erasure_leaves_no_personal_value_in_any_table_and_redraws_the_gro
         assert card in cards
 
 
+async def _four_unhappy(stage: Stage) -> list[SandboxUser]:
+    """Four customers answer CSAT 1 and write why: four cases within one minute."""
+    people = [await linked(stage, f"D{n}", name) for n, name in enumerate(
+        ("Xena Early", "Yuri Early", "Annabel Quist", "Zoe Later"))]
+    for n in range(4):
+        await stage.event(f"D{n}", "service_completed")
+    stage.advance(days=1, minutes=1)
+    for n, person in enumerate(people):
+        await stage.press(person, await stage.bot_says(person.id, "How satisfied"), "1")
+        await stage.bot_says(person.id, "What went wrong?")
+        await stage.say(person, f"kangaroo trouble number {n}")
+        await stage.bot_says(person.id, "Someone from our team will look into it")
+    return people
+
+
 async def test_an_erasure_redraws_the_digests_that_listed_the_customer(
         database_url: str, tmp_path: Path) -> None:
     # Two cards a minute: the third and fourth case of the minute wait, then go as a digest.
     async with running(database_url, tmp_path, group_messages_per_minute=2) as stage:
-        people = [await linked(stage, f"D{n}", name) for n, name in enumerate(
-            ("Xena Early", "Yuri Early", "Annabel Quist", "Zoe Later"))]
-        for n in range(4):
-            await stage.event(f"D{n}", "service_completed")
-        stage.advance(days=1, minutes=1)
-        for n, person in enumerate(people):
-            await stage.press(person, await stage.bot_says(person.id, "How satisfied"), "1")
-            await stage.bot_says(person.id, "What went wrong?")
-            await stage.say(person, f"kangaroo trouble number {n}")
-            await stage.bot_says(person.id, "Someone from our team will look into it")
+        people = await _four_unhappy(stage)
         stage.advance(seconds=61)
         digest = await stage.bot_says(stage.staff_chat, "more than the group takes at once")
         assert "Annabel Quist" in (digest.content or "") and "Zoe Later" in (
@@ -627,16 +633,7 @@ async def test_unblock_by_the_erased_records_id_lets_the_same_row_in_again(
 async def test_a_digest_still_waiting_goes_out_without_the_erased_customer(
         database_url: str, tmp_path: Path) -> None:
     async with running(database_url, tmp_path, group_messages_per_minute=2) as stage:
-        people = [await linked(stage, f"D{n}", name) for n, name in enumerate(
-            ("Xena Early", "Yuri Early", "Annabel Quist", "Zoe Later"))]
-        for n in range(4):
-            await stage.event(f"D{n}", "service_completed")
-        stage.advance(days=1, minutes=1)
-        for n, person in enumerate(people):
-            await stage.press(person, await stage.bot_says(person.id, "How satisfied"), "1")
-            await stage.bot_says(person.id, "What went wrong?")
-            await stage.say(person, f"kangaroo trouble number {n}")
-            await stage.bot_says(person.id, "Someone from our team will look into it")
+        people = await _four_unhappy(stage)
         await stage.quiet()
         # The digest's first try fails: it waits in the outbox for its retry.
         stage.sandbox.inject_fault("sendMessage", chat_id=stage.staff_chat, kind="server_error")
