@@ -13,6 +13,7 @@ from careloop.bot.http_edge import HttpLimits, runner_options
 from careloop.bot.settings import ConfigError, Settings
 from careloop.care.playbook.model import Playbook
 from careloop.kernel.clock import Clock
+from careloop.kernel.numbers import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,11 @@ class ApiServer:
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
-    host, sep, port = listen.rpartition(":")
-    if not sep or not host or not port.isdigit() or int(port) > 65535:
+    host, sep, digits = listen.rpartition(":")
+    port = whole_number(digits, max_digits=5)
+    if not sep or not host or port is None or port > 65535:
         raise ConfigError(f"CARELOOP_API_LISTEN: {listen!r} must look like 127.0.0.1:8081")
-    return host.strip("[]"), int(port)
+    return host.strip("[]"), port
 
 
 async def start_api(settings: Settings, storage: Database, clock: Clock,
