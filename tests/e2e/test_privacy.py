@@ -136,10 +136,7 @@ async def test_forget_erases_personal_data_and_keeps_the_numbers(stage: Stage) -
     at = stage.clock.now()
     before = await _report(stage, at)
 
-    await stage.say(ann, "/forget")
-    ask = await stage.bot_says(ann.id, "Erase your data?")
-    await stage.press(ann, ask, "Yes, erase my data")
-    await stage.bot_says(ann.id, "your data has been erased")
+    ask = await _forget(stage, ann)
     await stage.quiet()
 
     # The card already in the group is redrawn without the name and the comment.
@@ -314,10 +311,7 @@ message:
     await stage.bot_says(olga.id, "Your settings")
     await stage.say(olga, "/mydata")
     await stage.bot_says(olga.id, "everything we keep about you")
-    await stage.say(olga, "/forget")
-    ask = await stage.bot_says(olga.id, "Erase your data?")
-    await stage.press(olga, ask, "Yes, erase my data")
-    await stage.bot_says(olga.id, "your data has been erased")
+    await _forget(stage, olga)
     await stage.say(olga, "/start")  # back as someone new, whose texts the purge takes
     await stage.bot_says(olga.id, "Hello, Olga!")
     await stage.quiet()
@@ -439,10 +433,7 @@ async def test_erasure_leaves_no_personal_value_in_any_table_and_redraws_the_gro
                                               "pelican", "order-ann-5531", "1990-05-31"}
 
         if path == "forget":
-            await stage.say(ann, "/forget")
-            ask = await stage.bot_says(ann.id, "Erase your data?")
-            await stage.press(ann, ask, "Yes, erase my data")
-            await stage.bot_says(ann.id, "your data has been erased")
+            await _forget(stage, ann)
         else:
             out = await _careloop(stage, "customers", "erase", "ANN-7781")
             assert out.splitlines()[-1] == (
@@ -461,6 +452,15 @@ async def test_erasure_leaves_no_personal_value_in_any_table_and_redraws_the_gro
                                    "the topic to be renamed")
         assert renamed.name == "#1 · erased customer · CSAT 1"
         assert card in cards
+
+
+async def _forget(stage: Stage, person: SandboxUser) -> SandboxMessage:
+    """The customer asks careloop to forget them and confirms; the question asked."""
+    await stage.say(person, "/forget")
+    ask = await stage.bot_says(person.id, "Erase your data?")
+    await stage.press(person, ask, "Yes, erase my data")
+    await stage.bot_says(person.id, "your data has been erased")
+    return ask
 
 
 async def _four_unhappy(stage: Stage) -> list[SandboxUser]:
@@ -489,10 +489,7 @@ async def test_an_erasure_redraws_the_digests_that_listed_the_customer(
             digest.content or "")
         await stage.quiet()
         ann = people[2]
-        await stage.say(ann, "/forget")
-        await stage.press(ann, await stage.bot_says(ann.id, "Erase your data?"),
-                          "Yes, erase my data")
-        await stage.bot_says(ann.id, "your data has been erased")
+        await _forget(stage, ann)
         redrawn = await stage.wait(lambda: digest if "erased customer" in (
             digest.content or "") else None, "the digest to be redrawn")
         text = redrawn.content or ""
@@ -523,10 +520,7 @@ async def test_mydata_includes_what_was_written_before_linking(stage: Stage) -> 
 async def test_an_erased_customers_old_link_no_longer_binds(stage: Stage) -> None:
     ann = await linked(stage, "C1")
     link = await stage.link("C1")
-    await stage.say(ann, "/forget")
-    await stage.press(ann, await stage.bot_says(ann.id, "Erase your data?"),
-                      "Yes, erase my data")
-    await stage.bot_says(ann.id, "your data has been erased")
+    await _forget(stage, ann)
     # The link she kept, opened by her again or by anyone who found it.
     for person in (ann, stage.customer("Finder")):
         after = stage.last_id(person.id)
@@ -642,10 +636,7 @@ async def test_a_digest_still_waiting_goes_out_without_the_erased_customer(
                          or None, "the digest's send to fail")
         await stage.quiet()
         ann = people[2]
-        await stage.say(ann, "/forget")
-        await stage.press(ann, await stage.bot_says(ann.id, "Erase your data?"),
-                          "Yes, erase my data")
-        await stage.bot_says(ann.id, "your data has been erased")
+        await _forget(stage, ann)
         await stage.quiet()
         stage.advance(seconds=31)  # the retry after the 5xx
         digest = await stage.bot_says(stage.staff_chat, "more than the group takes at once")
