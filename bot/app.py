@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from careloop.bot.inbound import Inbound
 from careloop.bot.jobs import STOP_GRACE_SECONDS, RoundRunner, Ticking, build_scheduler
 from careloop.bot.outbox.claims import Claims
 from careloop.bot.outbox.executor import Executor
@@ -121,6 +122,7 @@ class App:
     catalogs: Catalogs
     contexts: ContextFactory
     pipeline: Pipeline
+    inbound: Inbound  # what a runtime feeds: the pipeline behind a fair queue
     sender: Sender
     desk: CaseDesk
     playbook: Playbook
@@ -205,13 +207,17 @@ def build_app(
     executor = Executor(messenger, outbound)
     # The scheduled rounds decide as handlers do; this keeps and carries out what they decide.
     rounds = RoundRunner(storage.uow, clock, contexts, executor)
+    pipeline = Pipeline(storage.uow, clock, contexts, executor)
     return App(
         settings=settings,
         storage=storage,
         clock=clock,
         catalogs=catalogs,
         contexts=contexts,
-        pipeline=Pipeline(storage.uow, clock, contexts, executor),
+        pipeline=pipeline,
+        inbound=Inbound(pipeline, storage.uow, clock, workers=settings.update_workers,
+                        per_minute=settings.user_messages_per_minute,
+                        arrivals_first=settings.database_url.startswith("sqlite")),
         sender=Sender(storage.uow, messenger, clock, TouchViews(contexts), limiter,
                       outbound, contact_policy(settings), rate=settings.rate,
                       paid=settings.paid_broadcast),

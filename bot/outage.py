@@ -79,6 +79,27 @@ async def until_handled(process: Callable[[Update], Awaitable[None]], update: Up
         return
 
 
+async def until_stored(flush: Callable[[], Awaitable[None]], *,
+                       stopped: Callable[[], bool] = never) -> None:
+    """Polling's way with updates taken and not yet stored (bot.inbound's `flush`, before
+    the getUpdates that would confirm them): tried again with the same pauses, one line
+    logged per try, until stored; nothing is fetched or confirmed meanwhile. When
+    `stopped()` turns true, raises Unavailable: the updates come again at the next start."""
+    waits = pauses()
+    while True:
+        try:
+            await flush()
+        except Unavailable as exc:
+            if stopped():
+                raise
+            pause = next(waits)
+            log.warning("update %s not handled: %s; trying again in %.1f s",
+                        exc.update_id, exc.reason, pause)
+            await _sleep(pause, stopped)
+            continue
+        return
+
+
 async def _sleep(seconds: float, stopped: Callable[[], bool]) -> None:
     """Sleep, waking soon after the runtime starts stopping."""
     loop = asyncio.get_running_loop()

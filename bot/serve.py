@@ -47,12 +47,14 @@ async def assemble(settings: Settings, storage: Storage, clock: Clock | None = N
     except BaseException:  # Telegram unreachable or the token refused: close what was opened
         await runtime.close()
         raise
-    runtime.attach(app.pipeline)
+    runtime.attach(app.inbound)
+    await app.inbound.start()  # what a previous process stored and did not handle
     scheduler = await app.start_ticking()
     parts = Assembled(runtime, app, scheduler)
     try:
         parts.api = await start_api(settings, app.storage, app.clock, app.playbook)
     except BaseException:  # a taken port: leave nothing running behind the error
+        await app.inbound.stop()
         await _stop_ticking(parts)
         await runtime.close()
         raise
@@ -89,6 +91,7 @@ async def _shut_down(parts: Assembled, updates: asyncio.Task[None]) -> None:
     finish and are recorded, then the connection to Telegram closes."""
     await _stop_api(parts)
     await _stop_updates(parts, updates)
+    await parts.app.inbound.stop()  # the updates in hand finish; the rest stay stored
     await _stop_ticking(parts)
     await parts.runtime.close()
 

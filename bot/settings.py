@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     send_rate_per_second: float | None = None
     chat_interval_seconds: float = 1.0
     group_messages_per_minute: int = 20
+    # Fairness: updates of this many chats are handled at once (each chat's in order), and
+    # a customer's messages beyond this many a minute get one notice instead of replies.
+    update_workers: int = 4
+    user_messages_per_minute: int = 20
     # How long to wait for Telegram's answer to a request; no answer is a timeout.
     request_timeout_seconds: float = 20.0
     # How long a claim on a message being sent holds unless its process renews it (every
@@ -172,7 +176,8 @@ class Settings(BaseSettings):
                      "survey_expiry_days", "survey_comment_wait_minutes",
                      "survey_interval_seconds", "sla_urgent_hours", "sla_normal_hours",
                      "escalate_after_hours", "campaign_interval_seconds", "retention_days",
-                     "export_per_day", "http_header_timeout_seconds",
+                     "export_per_day", "update_workers", "user_messages_per_minute",
+                     "http_header_timeout_seconds",
                      "http_body_timeout_seconds", "api_rate_per_second", "api_rate_burst")
     @classmethod
     def _positive(cls, value: float | None) -> float | None:

@@ -13,7 +13,16 @@ from careloop.handlers.context import Context
 from careloop.handlers.middleware import Press
 from careloop.handlers.rounds import desk
 from careloop.handlers.views.case_card import case_card
-from careloop.kernel.effects import CaseLink, Edit, Effect, LogAs, Send, TopicName, TopicState
+from careloop.kernel.effects import (
+    CaseLink,
+    Chatter,
+    Edit,
+    Effect,
+    LogAs,
+    Send,
+    TopicName,
+    TopicState,
+)
 from careloop.kernel.messenger import CAPTION_LIMIT, TEXT_LIMIT, clip, text_length
 from careloop.kernel.updates import Update
 from careloop.storage.models import Case, Customer, SurveyAnswer
@@ -52,12 +61,15 @@ async def relay_to_staff(
     # The whole text stays in the timeline; the relay is cut to what Telegram carries.
     room = (CAPTION_LIMIT if update.media else TEXT_LIMIT) - text_length(header) - 1
     body = escape(f"{header}\n{clip(text, room)}" if text else header)
+    # While this waits for a slot in the group, the customer's next words join it: one
+    # chatty customer takes one message's place in the queue, not forty.
+    line = escape(clip(text, TEXT_LIMIT)) if text and update.media is None else None
     failure = _reply(update, customer, ctx.tr(customer.language).gettext(
         "Sorry, your message could not be passed to our team just now. Please send it again "
         "in a little while."))
     # Threaded when it goes out (Outbound): the case's card or topic may still be on its way.
     return [Send(staff_chat, body, media=update.media, case_link=CaseLink(case_id),
-                 on_failure=failure)]
+                 on_failure=failure, chatter=Chatter(f"case:{case_id}", line))]
 
 
 async def on_case_confirm(press: Press, customer: Customer) -> list[Effect]:

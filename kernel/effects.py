@@ -32,6 +32,17 @@ class CaseLink:
 
 
 @dataclass(frozen=True, slots=True)
+class Chatter:
+    """A customer's own words relayed to the staff group. They take only part of the group's
+    minute, so that case cards and notices always find a slot, and while one waits for its
+    slot the customer's next words about the same case join it instead of queueing behind
+    it one by one."""
+
+    key: str  # what may merge: the same case's words
+    line: str | None = None  # what a merged message adds (HTML); None: cannot merge (media)
+
+
+@dataclass(frozen=True, slots=True)
 class Send:
     chat_id: int
     text: str
@@ -49,6 +60,8 @@ class Send:
     # A campaign run's post in the community group: its message id, or why it could not be
     # posted, is recorded on the run; pinned, it takes the place of the post pinned before.
     campaign_run: int | None = None
+    # A customer's words relayed to the staff group (see Chatter).
+    chatter: Chatter | None = None
     # The customers a staff-group message names (a /history reply, a list, a digest): its
     # stored copy goes when one of them is erased.
     about: tuple[int, ...] = ()

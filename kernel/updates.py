@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class ChatKind(StrEnum):
@@ -106,6 +107,29 @@ class Update:
         head, _, args = text.partition(" ")
         name = head[1:].split("@", 1)[0].lower()
         return (name or None), args.strip()
+
+
+def update_to_data(update: Update) -> dict[str, Any]:
+    """An update as JSON, to keep it until it is handled (see update_from_data)."""
+    return asdict(update)
+
+
+def update_from_data(data: dict[str, Any]) -> Update:
+    def user(d: dict[str, Any]) -> User:
+        return User(**d)
+
+    chat = data["chat"]
+    media = data.get("media")
+    change = data.get("member_change")
+    return Update(**{
+        **data,
+        "chat": Chat(**{**chat, "kind": ChatKind(chat["kind"])}),
+        "user": user(data["user"]),
+        "media": Media(**media) if media else None,
+        "member_change": MemberChange(MemberStatus(change["status"]),
+                                      tuple(user(m) for m in change["members"]),
+                                      change["source"]) if change else None,
+    })
 
 
 @dataclass(frozen=True, slots=True)

@@ -339,10 +339,13 @@ class Stage:
         return await self.sandbox.wait_for(probe, timeout=WAIT, what=what)
 
     async def quiet(self) -> None:
-        """Wait until the bot has fetched every update, Telegram has been quiet for a moment
-        and no sender tick is half-way, so what was sent is also recorded."""
+        """Wait until the bot has fetched every update and handled it, Telegram has been
+        quiet for a moment and no sender tick is half-way, so what was sent is also
+        recorded."""
         await self.sandbox.wait_idle(timeout=WAIT)
         if self.running is not None:
+            # Fetched is not handled: updates are stored on arrival (bot.inbound).
+            await asyncio.wait_for(self.running.app.inbound.idle(), timeout=WAIT)
             await self.running.app.sender.drain()
 
     async def until(self, probe: Callable[[], Awaitable[T | None]], what: str, *,

@@ -297,6 +297,19 @@ class ProcessedUpdate(SQLModel, table=True):
     at: datetime = _utc()
 
 
+class InboundUpdate(SQLModel, table=True):
+    """An update taken from Telegram and not yet handled. Stored before Telegram is told it
+    arrived, so careloop can read ahead of one chat's backlog (bot.inbound) and a crash
+    loses nothing; deleted in the commit that handles it."""
+
+    __tablename__ = "inbound_update"
+
+    update_id: int = _bigint(primary_key=True)
+    chat_id: int = _bigint()
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    received_at: datetime = _utc()
+
+
 class OutboundMessage(SQLModel, table=True):
     """A reply or notice a handler decided on, stored in the same commit as the change that
     caused it. It is sent right after that commit; what cannot go out at once (a 429, a

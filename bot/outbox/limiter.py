@@ -11,6 +11,10 @@ next message is paced from the answer to its last one, not from the slot that on
 given: a send that went late must not let the next one land less than a second after it.
 A 429 pauses the scope it came from for retry_after.
 
+In a group, a customer's words relayed to the staff group (`chatter=True`) may take only
+part of the minute: CHATTER_RESERVE of its messages are kept for case cards and notices, so
+one chatty customer cannot hold a new case's card back for a minute.
+
 Every other call that changes what a chat shows (an edit, a pin, a deletion, a forum topic's
 state) and every answer to a button press takes its turn too, as `message=False`: it counts
 in the overall pace and waits out its chat's 429 pause, but not the per-chat and per-group
@@ -31,6 +35,8 @@ RATE_MARGIN = 0.97
 GROUP_WINDOW = 60.0
 WINDOW_MARGIN = 0.5
 PRIVATE_BURST = 3
+# Of a group's messages per minute, this share is kept from customers' relayed words.
+CHATTER_RESERVE = 0.25
 # Two 429s for different chats this close together mean the overall scope is flooded.
 GLOBAL_FLOOD_SPAN = 2.0
 
@@ -53,6 +59,8 @@ class Limiter:
         self._gap = 1.0 / (per_second * RATE_MARGIN)
         self._chat_interval = chat_interval / RATE_MARGIN
         self._group_limit = group_per_minute
+        self._chatter_limit = max(1, group_per_minute - max(1, round(
+            group_per_minute * CHATTER_RESERVE)))
         self._time = time_source
         self._sleep = sleep
         # Overall slots handed out, in time order and at least a gap apart. A message that
@@ -70,11 +78,13 @@ class Limiter:
         self._paused: dict[int, float] = {}
         self._last_429: tuple[int, float] | None = None
 
-    def peek(self, chat_id: int | None, *, message: bool = True) -> float:
+    def peek(self, chat_id: int | None, *, message: bool = True, chatter: bool = False
+             ) -> float:
         """How long a message to this chat (or another call, `message=False`; for a call in
-        no chat, `chat_id` None) would wait now; takes nothing."""
+        no chat, `chat_id` None; a customer's relayed words, `chatter`) would wait now;
+        takes nothing."""
         now = self._time()
-        return self._slot(chat_id, now, message) - now
+        return self._slot(chat_id, now, message, chatter) - now
 
     def room(self, chat_id: int) -> int:
         """How many more messages a group takes within its current minute."""
@@ -82,21 +92,23 @@ class Limiter:
         self._forget(now)
         return self._group_limit - len(self._groups.get(chat_id, ()))
 
-    def reserve(self, chat_id: int | None, *, message: bool = True) -> float:
+    def reserve(self, chat_id: int | None, *, message: bool = True, chatter: bool = False
+                ) -> float:
         """Take the next slot for a message to this chat (see `peek`); returns how long to
         wait for it."""
         now = self._time()
         self._forget(now)
-        at = self._slot(chat_id, now, message)
+        at = self._slot(chat_id, now, message, chatter)
         bisect.insort(self._slots, at)
         if message and chat_id is not None:
             self._take(chat_id, at)
         return at - now
 
     @asynccontextmanager
-    async def turn(self, chat_id: int | None, *, message: bool = True) -> AsyncIterator[None]:
+    async def turn(self, chat_id: int | None, *, message: bool = True, chatter: bool = False
+                   ) -> AsyncIterator[None]:
         """Wait for this chat's next slot (see `peek`), then call Telegram inside the block."""
-        delay = self.reserve(chat_id, message=message)
+        delay = self.reserve(chat_id, message=message, chatter=chatter)
         if delay:
             await self._sleep(delay)
         # The window may have moved while this waited: answers came back later than the
@@ -126,12 +138,13 @@ class Limiter:
         if chat_id > 0:
             self._last_429 = (chat_id, now)
 
-    def _slot(self, chat_id: int | None, now: float, message: bool = True) -> float:
+    def _slot(self, chat_id: int | None, now: float, message: bool = True,
+              chatter: bool = False) -> float:
         earliest = max(now, self._flood_until, self._window_slot())
         if chat_id is not None:
             earliest = max(earliest, self._paused.get(chat_id, 0.0))
             if message:
-                earliest = max(earliest, self._chat_slot(chat_id, now))
+                earliest = max(earliest, self._chat_slot(chat_id, now, chatter))
         return self._overall_slot(earliest)
 
     def _window_slot(self) -> float:
@@ -155,13 +168,14 @@ class Limiter:
             i += 1
         return at
 
-    def _chat_slot(self, chat_id: int, now: float) -> float:
+    def _chat_slot(self, chat_id: int, now: float, chatter: bool = False) -> float:
         """The earliest time this chat's own limit allows another message."""
         if chat_id < 0:  # groups and channels: a sliding one-minute window
+            limit = self._chatter_limit if chatter else self._group_limit
             window = self._groups.get(chat_id)
-            if window is None or len(window) < self._group_limit:
+            if window is None or len(window) < limit:
                 return now
-            return window[-self._group_limit] + GROUP_WINDOW + WINDOW_MARGIN
+            return window[-limit] + GROUP_WINDOW + WINDOW_MARGIN
         if self._chat_interval <= 0:
             return now
         bucket = self._refilled(chat_id, now)

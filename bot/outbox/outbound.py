@@ -30,14 +30,16 @@ from careloop.care.failures import settle_error, settle_sent
 from careloop.customers.directory import mark_unreachable
 from careloop.customers.timeline import record
 from careloop.kernel.clock import Clock
-from careloop.kernel.effects import CaseLink, Effect, LogAs, Send, TopicState
+from careloop.kernel.effects import CaseLink, Chatter, Effect, LogAs, Send, TopicState
 from careloop.kernel.messenger import (
+    TEXT_LIMIT,
     BadRequest,
     Messenger,
     MessengerError,
     RetryAfter,
     Sent,
     TimedOut,
+    text_length,
 )
 from careloop.kernel.updates import Button, Keyboard, Media, Upload
 from careloop.storage.models import OutboundMessage, TouchState
@@ -68,6 +70,9 @@ def encode(send: Send) -> dict[str, Any]:
         "pin": send.pin,
         "open_topic": send.open_topic,
         "campaign_run": send.campaign_run,
+        # Top level, so that the outbox can tell a customer's words from the rest in SQL.
+        "chatter": send.chatter.key if send.chatter else None,
+        "chatter_line": send.chatter.line if send.chatter else None,
         "about": list(send.about),
         "lists_cases": list(send.lists_cases),
     }
@@ -80,6 +85,7 @@ def decode(data: dict[str, Any]) -> Send:
     link = data.get("case_link")
     failure = data.get("on_failure")
     upload = data.get("upload")
+    chatter = data.get("chatter")
     return Send(
         chat_id=data["chat_id"],
         text=data["text"],
@@ -95,6 +101,7 @@ def decode(data: dict[str, Any]) -> Send:
         pin=bool(data.get("pin")),
         open_topic=data.get("open_topic"),
         campaign_run=data.get("campaign_run"),
+        chatter=Chatter(chatter, data.get("chatter_line")) if chatter else None,
         about=tuple(data.get("about") or ()),
         lists_cases=tuple(data.get("lists_cases") or ()),
     )
@@ -116,10 +123,35 @@ class Outbound:
 
         The sender's tick leaves it to the fast path for a grace period: if both sent it,
         one would fail the claim, but the tick could still be recording a message's id
-        while the next update (a staff reply to that very message) is handled."""
+        while the next update (a staff reply to that very message) is handled.
+
+        A customer's words for the staff group (Send.chatter) join their previous words
+        about the same case when those still wait for a slot: the returned id is then that
+        message's."""
+        if (merged := await Outbound._merge(uow, send)) is not None:
+            return merged
         row = await uow.outbox.add(OutboundMessage(
             chat_id=send.chat_id, payload=encode(send), due_at=now + FAST_PATH_GRACE,
             created_at=now))
+        return row.id
+
+    @staticmethod
+    async def _merge(uow: UnitOfWork, send: Send) -> int | None:
+        """Add `send`'s line to the case's waiting relay, if the case's latest waiting
+        message is one and the sum stays within a message; its id, or None."""
+        chatter = send.chatter
+        if chatter is None or chatter.line is None or send.media or send.upload:
+            return None
+        case_id = send.case_link.case_id if send.case_link else None
+        row = await uow.outbox.latest_waiting_chatter(send.chat_id, chatter.key, case_id)
+        if row is None or row.payload.get("media") or row.payload.get("chatter_line") is None:
+            return None
+        text = f"{row.payload['text']}\n{chatter.line}"
+        if text_length(text) > TEXT_LIMIT:
+            return None
+        # Conditional: a relay claimed for sending meanwhile is left alone.
+        if not await uow.outbox.rewrite_waiting(row.id, {**row.payload, "text": text}):
+            return None
         return row.id
 
     @staticmethod
@@ -156,11 +188,15 @@ class Outbound:
                 row = await uow.outbox.get(message_id)
                 if row is None or row.state != TouchState.PENDING:
                     return  # someone else has it, or it is settled
-                ahead = await uow.outbox.earliest_waiting(row.chat_id)
-                if ahead is None or ahead.id >= row.id:
+                ahead = await uow.outbox.earliest_waiting(
+                    row.chat_id, before_chatter=row.payload.get("chatter") is None)
+                if ahead is None or ahead.id == row.id:
                     if not await uow.outbox.claim(message_id, self.claims.owner,
                                                   self.claims.until(self._clock.now())):
                         return
+                    # What is sent is what is stored now: a customer's later words may have
+                    # joined this relay since it was read.
+                    await uow.session.refresh(row)
                     await uow.commit()
                     break
                 if not patient or ahead.last_error is not None:
@@ -189,13 +225,14 @@ class Outbound:
 
     async def _paced(self, message_id: int, send: Send, max_wait: float) -> Sent | None:
         """Telegram's answer, or None if the claim was lost before the call."""
-        wait = self.limiter.peek(send.chat_id)
+        chatter = send.chatter is not None
+        wait = self.limiter.peek(send.chat_id, chatter=chatter)
         if wait > max_wait:
             # Our own pacing, not Telegram's answer; the message waits as after a 429.
             raise RetryAfter(wait)
         try:
             send = await self._placed(send)
-            async with self.limiter.turn(send.chat_id):
+            async with self.limiter.turn(send.chat_id, chatter=chatter):
                 # Committed before the call: a crash from here on leaves the message in
                 # doubt, one before it leaves a message that was simply not sent yet.
                 if not await self._attempt(message_id):

@@ -8,16 +8,39 @@ it the pipeline, or the function that builds careloop's part of a host bot.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
     from careloop.bot.pipeline import Pipeline
     from careloop.bot.settings import Settings
     from careloop.kernel.messenger import Messenger
+    from careloop.kernel.updates import Update
 
 # Only what careloop handles: Telegram then keeps the rest to itself. chat_member (joins
 # and leaves in the community group) is never sent unless asked for by name.
 ALLOWED_UPDATES = ["message", "callback_query", "chat_member"]
+
+
+class Handles(Protocol):
+    """What a runtime feeds careloop's updates to: the pipeline itself (a host bot's
+    updates), or bot.inbound's fair queue in front of it (careloop run)."""
+
+    async def process(self, update: Update) -> None: ...
+
+
+@runtime_checkable
+class Batches(Protocol):
+    """What polling tells bot.inbound's queue: a batch's updates are confirmed only by the
+    next getUpdates, so they may be taken one by one and stored together."""
+
+    def hold(self) -> None:
+        """From now on `process` takes updates; `flush` stores them."""
+        ...
+
+    async def flush(self) -> None:
+        """Store what was taken; called before every getUpdates. Raises when it cannot:
+        then nothing is confirmed."""
+        ...
 
 
 class Hosted(Protocol):
@@ -41,8 +64,9 @@ class Runtime(Protocol):
     @property
     def messenger(self) -> Messenger: ...
 
-    def attach(self, pipeline: Pipeline) -> None:
-        """Route every message and button press to `pipeline`, one update at a time."""
+    def attach(self, pipeline: Handles) -> None:
+        """Route every message and button press to `pipeline`, one update at a time (it may
+        store an update and return, to handle it later: bot.inbound)."""
         ...
 
     async def publish_commands(self, menus: dict[str | None, list[tuple[str, str]]]) -> None:

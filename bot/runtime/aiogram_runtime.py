@@ -13,6 +13,10 @@ from urllib.parse import urlsplit
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
@@ -23,7 +27,8 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.methods import TelegramMethod
+from aiogram.methods import GetUpdates, Response, TelegramMethod
+from aiogram.methods.base import TelegramType
 from aiogram.types import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
@@ -40,9 +45,8 @@ from aiogram.types import Update as TgUpdate
 from aiohttp import web
 
 from careloop.bot.http_edge import HttpLimits, runner_options
-from careloop.bot.outage import Unavailable, refusal, until_handled
-from careloop.bot.pipeline import Pipeline
-from careloop.bot.runtime import ALLOWED_UPDATES, H, convert
+from careloop.bot.outage import Unavailable, refusal, until_handled, until_stored
+from careloop.bot.runtime import ALLOWED_UPDATES, Batches, H, Handles, convert
 from careloop.bot.runtime.bot_api import BotApiMessenger
 from careloop.bot.runtime.webhook import listen_on, webhook_refused
 from careloop.bot.runtime.webhook_guard import webhook_guard
@@ -138,7 +142,7 @@ class WebhookPost:
         self.refused: Unavailable | None = None
 
 
-async def _hand_over(pipeline: Pipeline, update: Update, post: WebhookPost | None) -> None:
+async def _hand_over(pipeline: Handles, update: Update, post: WebhookPost | None) -> None:
     """Polling (careloop's or a host's): an update the database could not take is tried again
     in place, so the offset stays before it. careloop's webhook: the post is refused."""
     if post is None:
@@ -156,7 +160,7 @@ def build_router() -> Router:
     router = Router(name="careloop")
 
     @router.message()
-    async def on_message(message: Message, event_update: TgUpdate, careloop: Pipeline,
+    async def on_message(message: Message, event_update: TgUpdate, careloop: Handles,
                          careloop_post: WebhookPost | None = None) -> None:
         """Any message (joins' and leaves' service messages too): to careloop's pipeline."""
         update = from_message(event_update.update_id, message)
@@ -165,7 +169,7 @@ def build_router() -> Router:
 
     @router.callback_query()
     async def on_callback(
-        query: CallbackQuery, event_update: TgUpdate, careloop: Pipeline,
+        query: CallbackQuery, event_update: TgUpdate, careloop: Handles,
         careloop_post: WebhookPost | None = None,
     ) -> None:
         """Any button press: hand it to careloop's pipeline."""
@@ -177,7 +181,7 @@ def build_router() -> Router:
 
     @router.chat_member()
     async def on_chat_member(
-        event: ChatMemberUpdated, event_update: TgUpdate, careloop: Pipeline,
+        event: ChatMemberUpdated, event_update: TgUpdate, careloop: Handles,
         careloop_post: WebhookPost | None = None,
     ) -> None:
         """Someone joined or left a group: hand it to careloop's pipeline."""
@@ -188,7 +192,7 @@ def build_router() -> Router:
     return router
 
 
-def build_dispatcher(pipeline: Pipeline) -> Dispatcher:
+def build_dispatcher(pipeline: Handles) -> Dispatcher:
     dispatcher = Dispatcher(careloop=pipeline)
     dispatcher.include_router(build_router())
     return dispatcher
@@ -239,6 +243,22 @@ async def run_webhook(bot: Bot, dispatcher: Dispatcher, url: str, listen: str,
         await runner.cleanup()
 
 
+class _StoreBeforeConfirming(BaseRequestMiddleware):
+    """getUpdates confirms the batch before it: what careloop took of it is stored first
+    (bot.inbound), and a failure to store keeps the offset where it was."""
+
+    def __init__(self, queue: Batches) -> None:
+        self._queue = queue
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
+        if isinstance(method, GetUpdates):
+            # The database away: this getUpdates waits (aiogram's own retry would log an
+            # error a second), and a stop cancels it here, with nothing confirmed.
+            await until_stored(self._queue.flush)
+        return await make_request(bot, method)
+
+
 def _webhook_handler(dispatcher: Dispatcher, bot: Bot, secret: str | None) -> Any:
     """aiogram's request handler, answering 503 to a post whose update the database could
     not take: Telegram then posts it again, later (imported here: aiogram's webhook module
@@ -268,9 +288,13 @@ class AiogramRuntime:
         self._limits = limits or HttpLimits()
         self.messenger = AiogramMessenger(self.bot)
         self._dispatcher: Dispatcher | None = None
+        self._batches: Batches | None = None
 
-    def attach(self, pipeline: Pipeline) -> None:
+    def attach(self, pipeline: Handles) -> None:
         self._dispatcher = build_dispatcher(pipeline)
+        self._batches = pipeline if isinstance(pipeline, Batches) else None
+        if self._batches is not None:
+            self.bot.session.middleware(_StoreBeforeConfirming(self._batches))
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -291,6 +315,8 @@ class AiogramRuntime:
             raise _normalized(exc) from exc
 
     async def poll(self, *, handle_signals: bool = True) -> None:
+        if self._batches is not None:
+            self._batches.hold()
         await run_polling(self.bot, self.dispatcher, handle_signals=handle_signals)
 
     async def stop_polling(self) -> bool:

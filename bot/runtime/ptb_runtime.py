@@ -53,9 +53,8 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from careloop.bot.http_edge import HttpLimits, runner_options
-from careloop.bot.outage import Patient, Processes, Unavailable, refusal, until_handled
-from careloop.bot.pipeline import Pipeline
-from careloop.bot.runtime import ALLOWED_UPDATES, H, convert
+from careloop.bot.outage import Patient, Unavailable, refusal, until_handled, until_stored
+from careloop.bot.runtime import ALLOWED_UPDATES, Batches, H, Handles, convert
 from careloop.bot.runtime.bot_api import BotApiMessenger
 from careloop.bot.runtime.webhook import listen_on, webhook_refused
 from careloop.bot.runtime.webhook_guard import webhook_guard
@@ -206,7 +205,7 @@ from_message = convert.from_message
 from_chat_member = convert.from_chat_member
 
 
-def build_handlers(pipeline: Processes) -> list[BaseHandler[Any, Any, Any]]:
+def build_handlers(pipeline: Handles) -> list[BaseHandler[Any, Any, Any]]:
     """careloop's PTB handlers: every new message and every button press, to `pipeline`."""
 
     async def on_message(update: TgUpdate, _context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -258,7 +257,7 @@ class _Inbound:
     for it, so the offset stays before it) until handled or polling stops. Webhook: it is
     remembered as refused, and its post is answered 503 so that Telegram posts it again."""
 
-    def __init__(self, pipeline: Pipeline, stopping: asyncio.Event) -> None:
+    def __init__(self, pipeline: Handles, stopping: asyncio.Event) -> None:
         self.pipeline = pipeline
         self.webhook = False
         self._stopping = stopping
@@ -288,9 +287,11 @@ class PtbRuntime:
         self.messenger = PtbMessenger(self.bot)
         self._stop = asyncio.Event()
         self._polling = False
+        self._batches: Batches | None = None
         self._inbound: _Inbound | None = None
 
-    def attach(self, pipeline: Pipeline) -> None:
+    def attach(self, pipeline: Handles) -> None:
+        self._batches = pipeline if isinstance(pipeline, Batches) else None
         self._inbound = _Inbound(pipeline, self._stop)
         self.application.add_handlers(build_handlers(self._inbound))
         self.application.add_error_handler(_log_error)
@@ -321,6 +322,8 @@ class PtbRuntime:
         await self.application.start()
         self._stop.clear()
         self._polling = True
+        if self._batches is not None:
+            self._batches.hold()
         try:
             await self._fetch_loop()
         finally:
@@ -332,6 +335,8 @@ class PtbRuntime:
         offset: int | None = None
         backoff = 1.0
         while not self._stop.is_set():
+            if not await self._stored():
+                return  # stopped while the database was away
             try:
                 updates = await self._until_stopped(self.bot.get_updates(
                     offset=offset, timeout=POLL_SECONDS, allowed_updates=ALLOWED_UPDATES))
@@ -357,6 +362,18 @@ class PtbRuntime:
                 offset = update.update_id + 1
                 if self._stop.is_set():
                     return  # the rest of the batch is not confirmed: it comes again
+
+    async def _stored(self) -> bool:
+        """getUpdates confirms the batch before it: what careloop took of it is stored first
+        (bot.inbound), tried again while the database is away (bot.outage.until_stored).
+        False when polling stopped first: nothing is confirmed."""
+        if self._batches is None:
+            return True
+        try:
+            await until_stored(self._batches.flush, stopped=self._stop.is_set)
+        except Unavailable:
+            return False
+        return True
 
     async def _until_stopped(self, call: Awaitable[list[TgUpdate]]) -> list[TgUpdate] | None:
         """`call`'s result, or None when polling is stopped first (the call is dropped)."""

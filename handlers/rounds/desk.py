@@ -52,8 +52,9 @@ async def post_cards(ctx: Context) -> list[Send]:
     chat = ctx.config.staff_chat_id
     if chat is None:
         return []
-    # Messages already waiting for the group take their slots first.
-    room = ctx.room(chat) - await ctx.uow.outbox.waiting_count(chat)
+    # Messages already waiting for the group take their slots first; customers' relayed
+    # words wait behind cards, and the limiter keeps part of the minute from them.
+    room = ctx.room(chat) - await ctx.uow.outbox.waiting_count(chat, chatter=False)
     queued = await ctx.uow.cases.queued_cards(DIGEST_MAX + 1)
     chosen = plan([c.id for c in queued], room)
     by_id = {c.id: c for c in queued}

@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
+from typing import Any
+
+from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from careloop.storage.models import OutboundMessage, TouchState
 from careloop.storage.repositories.queue import Queue
 
+# A customer's words relayed to the staff group carry their merge key here (bot.outbox
+# .outbound.encode); every other message has none. JSON null and a missing key read as NULL.
+CHATTER = OutboundMessage.payload["chatter"].as_string()
+# How far back a customer's waiting relay is looked for among the group's waiting messages.
+MERGE_LOOKBACK = 50
+
 
 class Outbox(Queue[OutboundMessage]):
-    """Stored replies and notices waiting to be sent, in each chat's order."""
+    """Stored replies and notices waiting to be sent, in each chat's order (chatter last)."""
 
     model = OutboundMessage
 
     async def add(self, message: OutboundMessage) -> OutboundMessage:
         return await self._add(message)
 
-    async def waiting_count(self, chat_id: int) -> int:
-        res = await self.session.exec(
-            select(func.count()).where(OutboundMessage.chat_id == chat_id,
-                                       OutboundMessage.state == TouchState.PENDING))
+    async def waiting_count(self, chat_id: int, *, chatter: bool = True) -> int:
+        """Messages waiting for the chat; `chatter` False: not counting customers' relayed
+        words, which go after the rest."""
+        query = select(func.count()).where(OutboundMessage.chat_id == chat_id,
+                                           OutboundMessage.state == TouchState.PENDING)
+        if not chatter:
+            query = query.where(CHATTER.is_(None))
+        res = await self.session.exec(query)
         return res.one()
 
     async def waiting_in(self, chat_id: int) -> list[OutboundMessage]:
@@ -31,11 +43,43 @@ class Outbox(Queue[OutboundMessage]):
             .order_by(col(OutboundMessage.id)))
         return list(res.all())
 
-    async def earliest_waiting(self, chat_id: int) -> OutboundMessage | None:
+    async def earliest_waiting(self, chat_id: int, *, before_chatter: bool = False
+                               ) -> OutboundMessage | None:
+        """The chat's next message: the earliest waiting one, except that in a group a
+        customer's relayed words go after every other waiting message. `before_chatter`:
+        the next among the others only (what a message that is not chatter waits for)."""
+        query = select(OutboundMessage).where(OutboundMessage.chat_id == chat_id,
+                                              OutboundMessage.state == TouchState.PENDING)
+        if before_chatter:
+            query = query.where(CHATTER.is_(None))
+        elif chat_id < 0:
+            query = query.order_by(CHATTER.is_not(None))
+        res = await self.session.exec(query.order_by(col(OutboundMessage.id)).limit(1))
+        return res.first()
+
+    async def latest_waiting_chatter(self, chat_id: int, key: str, case_id: int | None
+                                     ) -> OutboundMessage | None:
+        """The latest waiting message with chatter `key`, unless a message about its case
+        waits after it: merging into it must keep the case's order."""
         res = await self.session.exec(
             select(OutboundMessage)
             .where(OutboundMessage.chat_id == chat_id,
                    OutboundMessage.state == TouchState.PENDING)
-            .order_by(col(OutboundMessage.id))
-            .limit(1))
-        return res.first()
+            .order_by(col(OutboundMessage.id).desc())
+            .limit(MERGE_LOOKBACK))
+        for row in res.all():
+            link = row.payload.get("case_link")
+            if row.payload.get("chatter") == key:
+                return row
+            if link is not None and link[0] == case_id:
+                return None  # a notice about the case came after the customer's words
+        return None
+
+    async def rewrite_waiting(self, row_id: int, payload: dict[str, Any]) -> bool:
+        """Replace a waiting message's content; False when it is no longer waiting."""
+        res = await self.session.exec(
+            update(OutboundMessage)
+            .where(col(OutboundMessage.id) == row_id,
+                   col(OutboundMessage.state) == TouchState.PENDING)
+            .values(payload=payload))
+        return bool(res.rowcount)

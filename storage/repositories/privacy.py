@@ -21,6 +21,7 @@ from careloop.storage.models import (
     Case,
     CommunityEvent,
     CommunityMember,
+    InboundUpdate,
     Interaction,
     OutboundMessage,
     SurveyAnswer,
@@ -127,6 +128,9 @@ class PrivacyQueries(Repository):
             await self._write(delete(CallbackKey).where(col(CallbackKey.chat_id).in_(chat_ids)))
             removed += await self._write(
                 delete(OutboundMessage).where(col(OutboundMessage.chat_id).in_(chat_ids)))
+            # Their updates stored and not yet handled (bot.inbound) hold their words too.
+            await self._write(
+                delete(InboundUpdate).where(col(InboundUpdate.chat_id).in_(chat_ids)))
         if staff_chat_id is not None:
             cases, people = set(case_ids), set(customer_ids)
             res = await self.session.exec(

@@ -41,12 +41,12 @@ def runtime(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
 PTB_MODULES = frozenset({
     "test_start", "test_webhook", "test_messenger", "test_embedding", "test_loop",
     "test_case_desk", "test_community", "test_privacy", "test_demo", "test_crash",
-    "test_limits", "test_campaigns", "test_claims", "test_outage",
+    "test_limits", "test_campaigns", "test_claims", "test_fairness", "test_outage",
 })
 PG_MODULES = frozenset({
     "test_loop", "test_surveys", "test_case_desk", "test_campaigns", "test_community",
     "test_privacy", "test_staff_privacy", "test_delivery", "test_limits", "test_crash",
-    "test_claims", "test_outage",
+    "test_claims", "test_fairness", "test_outage",
 })
 # The modules that run python-telegram-bot on PostgreSQL too.
 PTB_PG_MODULES = frozenset({"test_outage"})
@@ -134,8 +134,11 @@ async def with_case(stage: Stage, external_id: str, name: str = "Ann Lee", *, sc
     person, survey = await surveyed(stage, external_id, name, tier=tier)
     await stage.press(person, survey, score)
     await stage.bot_says(person.id, "What went wrong?")
+    # This case's card: chats are handled side by side, so an earlier card may still be
+    # the group's last message when the next update arrives.
+    before = stage.last_id(stage.staff_chat)
     await stage.say(person, comment)
-    return person, await stage.bot_says(stage.staff_chat, "Case #")
+    return person, await stage.bot_says(stage.staff_chat, "Case #", after=before)
 
 
 async def toasts(stage: Stage, *query_ids: str) -> list[str | None]:

@@ -88,27 +88,40 @@ async def test_one_chat_gets_a_short_burst_then_one_a_second(database_url: str,
 
 async def test_the_staff_group_gets_twenty_a_minute_and_the_rest_waits(
         database_url: str, tmp_path: Path) -> None:
-    async with running(database_url, tmp_path) as stage:
+    # Paced in the customer's chat too: their flood brings them a notice.
+    async with running(database_url, tmp_path, chat_interval_seconds=1.0) as stage:
         person, _card = await with_case(stage, "C1")
+        group = stage.staff_chat
         for n in range(1, 26):
             await stage.say(person, f"follow-up {n}")
-        group = stage.staff_chat
 
         async def held_back() -> int | None:
             async with stage.storage.uow() as uow:
-                waiting = await uow.outbox.in_state(TouchState.PENDING)
-            return len(waiting) if len(waiting) == 25 + 1 - 20 else None
+                waiting = [m for m in await uow.outbox.in_state(TouchState.PENDING)
+                           if m.chat_id == group]
+            merged = [m for m in waiting if "follow-up 25" in m.payload["text"]]
+            return len(waiting) if merged else None
 
-        await stage.until(held_back, "the messages beyond twenty to wait, stored")
+        # A customer's words take 15 of the group's 20 a minute (the card was one); the rest
+        # wait stored, merged into one message.
+        assert await stage.until(held_back, "the messages beyond the share to wait") == 1
         in_group = [r for r in sends(stage) if r.ok and int(r.params["chat_id"]) == group]
-        assert len(in_group) == 20  # the card and 19 follow-ups
+        assert len(in_group) == 15  # the card and 14 follow-ups
         assert throttled(stage) == []
 
         stage.advance(seconds=61)
-        await stage.deliver_due()
+
+        async def merged_sent() -> bool:
+            await stage.deliver_due()
+            return any("follow-up 25" in (m.content or "")
+                       for m in stage.sandbox.bot_messages(group))
+
+        await stage.until(merged_sent, "the merged follow-ups to go")
         relayed = [m.content or "" for m in stage.sandbox.bot_messages(group)
                    if "follow-up" in (m.content or "")]
-        assert relayed == [f"💬 Ann Lee, case #1:\nfollow-up {n}" for n in range(1, 26)]
+        header = "💬 Ann Lee, case #1:"
+        assert relayed == [f"{header}\nfollow-up {n}" for n in range(1, 15)] + [
+            "\n".join([f"{header}\nfollow-up 15", *(f"follow-up {n}" for n in range(16, 26))])]
         assert throttled(stage) == []
 
 

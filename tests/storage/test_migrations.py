@@ -16,7 +16,7 @@ TABLES = {
     "customer", "business_event", "touch", "survey_invitation", "survey_answer",
     "support_case", "case_message", "staff_member", "interaction", "callback_key",
     "processed_update", "outbound_message", "community_member", "community_event",
-    "community_welcome", "audit_entry",
+    "community_welcome", "audit_entry", "inbound_update",
 }
 CAMPAIGNS = {"campaign", "campaign_run", "campaign_response", "campaign_draft"}  # from 0006
 SUPPRESSION = {"suppression", "digest_listing"}  # from 0009
@@ -37,7 +37,7 @@ async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
         await downgrade(engine, "0001")
         assert await _tables(engine) == TABLES - {
             "outbound_message", "community_member", "community_event", "community_welcome",
-            "audit_entry"}
+            "audit_entry", "inbound_update"}
         await downgrade(engine, "base")
         assert await _tables(engine) == set()
         await upgrade(engine)

@@ -156,3 +156,16 @@ async def test_a_private_chats_next_message_waits_a_full_interval_after_a_late_o
     assert 0.4 in overran
     async with limiter.turn(7):
         assert clock.t >= answered + 1 / RATE_MARGIN
+
+
+def test_customers_relayed_words_leave_a_quarter_of_the_groups_minute_to_cards() -> None:
+    clock = Clock()
+    limiter = Limiter(per_second=1000, time_source=clock)
+    relays = 0
+    while limiter.peek(GROUP, chatter=True) < 1:  # not a minute away
+        limiter.reserve(GROUP, chatter=True)
+        relays += 1
+    assert relays == 15
+    # A case card still goes at once, five times; then the minute is full for everyone.
+    assert all(limiter.reserve(GROUP) < 1 for _ in range(5))
+    assert limiter.peek(GROUP) > GROUP_WINDOW - 1

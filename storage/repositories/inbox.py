@@ -1,0 +1,39 @@
+"""Updates taken from Telegram and not yet handled (bot.inbound reads ahead with them)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlmodel import col, select
+
+from careloop.storage.models import InboundUpdate
+from careloop.storage.repositories.base import Repository
+
+
+class Inbox(Repository):
+    """Stored on arrival, deleted in the commit that handles the update."""
+
+    async def held(self, update_ids: Sequence[int]) -> set[int]:
+        """Which of these updates are stored already."""
+        res = await self.session.exec(
+            select(InboundUpdate.update_id)
+            .where(col(InboundUpdate.update_id).in_(list(update_ids))))
+        return set(res.all())
+
+    async def keep(self, update_id: int, chat_id: int, payload: dict[str, Any],
+                   at: datetime) -> None:
+        await self._add(InboundUpdate(update_id=update_id, chat_id=chat_id, payload=payload,
+                                      received_at=at))
+
+    async def waiting(self) -> Sequence[InboundUpdate]:
+        """Every update not yet handled, in Telegram's order."""
+        res = await self.session.exec(
+            select(InboundUpdate).order_by(col(InboundUpdate.update_id)))
+        return res.all()
+
+    async def done(self, update_id: int) -> None:
+        await self.session.exec(
+            delete(InboundUpdate).where(col(InboundUpdate.update_id) == update_id))
