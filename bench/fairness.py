@@ -2,9 +2,12 @@
 
     python bench/fairness.py             # both runtimes, about four minutes
     python bench/fairness.py --quick     # a short run, about a minute and a half
+    python bench/fairness.py --database-url postgresql+asyncpg://postgres@127.0.0.1/bench
+                                         # on PostgreSQL (the database is emptied first)
 
 For careloop on aiogram and on python-telegram-bot, each against a fresh sandbox in a process
-of its own (so the bot and Telegram do not share a core) and a fresh SQLite file:
+of its own (so the bot and Telegram do not share a core) and a fresh SQLite file (or the
+PostgreSQL database given, emptied):
 - quiet: --others customers send /help, --rate a second; from each message to Telegram
   receiving careloop's answer to it: p50 and p99;
 - flood: the same with other customers while one customer floods: --flood messages queued
@@ -150,12 +153,12 @@ class SandboxProcess:
 # --- careloop ---------------------------------------------------------------------------------
 
 
-def _settings(runtime: str, url: str, token: str, db: Path, group: int) -> Any:
+def _settings(runtime: str, url: str, token: str, database_url: str, group: int) -> Any:
     from careloop.bot.settings import Settings
 
     return Settings(
         bot_token=token, telegram_api_url=url, runtime=runtime,  # type: ignore[arg-type]
-        database_url=f"sqlite+aiosqlite:///{db}", staff_chat_id=group,
+        database_url=database_url, staff_chat_id=group,
         link_secret=BENCH_SECRET, quiet_hours="",  # type: ignore[arg-type]
     )
 
@@ -185,7 +188,10 @@ async def _careloop(runtime: str, sandbox: SandboxProcess, url: str, token: str,
 
     half = len(ids) // 2
     with tempfile.TemporaryDirectory() as tmp:
-        settings = _settings(runtime, url, token, Path(tmp) / "bench.db", group)
+        database_url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        if args.database_url:
+            await _emptied(args.database_url)
+        settings = _settings(runtime, url, token, database_url, group)
         storage = build_storage(settings)
         await upgrade(storage.engine)
         running = await start(settings, storage)
@@ -204,6 +210,19 @@ async def _careloop(runtime: str, sandbox: SandboxProcess, url: str, token: str,
             await running.stop()
         await storage.close()
     return {"quiet": quiet, "flood": flood}
+
+
+async def _emptied(database_url: str) -> None:
+    """A PostgreSQL database with nothing in it, for a fresh start."""
+    from sqlalchemy import text
+
+    from careloop.storage.engine import make_engine
+
+    engine = make_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -239,7 +258,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="the flooder's messages queued at once (default 300)")
     parser.add_argument("--flood-rate", type=float, default=60.0,
                         help="the flooder's messages a second after that (default 60)")
+    parser.add_argument("--database-url", metavar="URL",
+                        help="a PostgreSQL database to run on instead of a fresh SQLite "
+                             "file; everything in it is dropped first")
     args = parser.parse_args(argv)
+    if args.database_url and not args.database_url.startswith("postgresql"):
+        parser.error("--database-url: a postgresql+asyncpg:// URL")
     args.others = 50 if args.quick else 200  # per phase
     figures: dict[str, str] = {}
     began = time.perf_counter()

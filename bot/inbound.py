@@ -195,10 +195,8 @@ class Inbound:
                 # Stored before a restart (start() queued them): not again.
                 kept = await uow.inbox.held([u.update_id for u in updates])
                 fresh = [u for u in updates if u.update_id not in kept]
-                now = self._clock.now()
-                for update in fresh:
-                    await uow.inbox.keep(update.update_id, update.chat.id,
-                                         update_to_data(update), now)
+                await uow.inbox.keep([(u.update_id, u.chat.id, update_to_data(u))
+                                      for u in fresh], self._clock.now())
                 await uow.commit()
         except Exception as exc:
             if database_unavailable(exc):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlmodel import col, select
 
 from careloop.storage.models import InboundUpdate
@@ -23,10 +23,14 @@ class Inbox(Repository):
             .where(col(InboundUpdate.update_id).in_(list(update_ids))))
         return set(res.all())
 
-    async def keep(self, update_id: int, chat_id: int, payload: dict[str, Any],
-                   at: datetime) -> None:
-        await self._add(InboundUpdate(update_id=update_id, chat_id=chat_id, payload=payload,
-                                      received_at=at))
+    async def keep(self, updates: Sequence[tuple[int, int, dict[str, Any]]], at: datetime
+                   ) -> None:
+        """Store (update id, chat id, payload) triples in one statement: a polled batch
+        holds up to 100, and a round trip each made storing it slower than a flood."""
+        if updates:
+            await self.session.execute(insert(InboundUpdate), [
+                {"update_id": update_id, "chat_id": chat_id, "payload": payload,
+                 "received_at": at} for update_id, chat_id, payload in updates])
 
     async def waiting(self) -> Sequence[InboundUpdate]:
         """Every update not yet handled, in Telegram's order."""
