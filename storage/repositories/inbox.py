@@ -28,7 +28,7 @@ class Inbox(Repository):
         """Store (update id, chat id, payload) triples in one statement: a polled batch
         holds up to 100, and a round trip each made storing it slower than a flood."""
         if updates:
-            await self.session.execute(insert(InboundUpdate), [
+            await self.session.exec(insert(InboundUpdate), params=[
                 {"update_id": update_id, "chat_id": chat_id, "payload": payload,
                  "received_at": at} for update_id, chat_id, payload in updates])
 
