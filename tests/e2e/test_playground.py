@@ -12,11 +12,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from careloop.kernel.i18n import Catalogs
 from careloop.sandbox.playground.serve import Playground
 
 CHROMIUM = os.environ.get("CARELOOP_CHROMIUM", "/usr/bin/chromium")
@@ -125,3 +128,60 @@ def test_the_page_has_every_word_from_the_catalog() -> None:
     body = html[html.index("<body>"):]
     words = [w for w in re.findall(r">([^<]+)<", body) if w.strip()]
     assert words == []
+
+
+async def test_the_page_api_on_a_plain_group_and_the_real_clock(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the page asks of the server, without a browser: the world on a long poll that
+    answers 204 when nothing changed, a real clock that cannot be moved, refusals as one
+    translated line, and nothing outside static/ served."""
+    from careloop.sandbox.playground import web
+
+    monkeypatch.setattr(web, "POLL_SECONDS", 0.3)
+    running = await Playground.open(tmp_path, port=0, forum=False, simulated=False,
+                                    language="ru")
+    try:
+        async with aiohttp.ClientSession(running.url) as http:
+            async with http.get("/api/state") as answer:
+                first = await answer.json()
+            world = first["world"]
+            staff = next(c for c in world["chats"] if c["id"] == world["staff_chat"])
+            care_team = Catalogs().translator("ru").gettext("Care team")
+            assert (staff["forum"], staff["title"]) == (False, care_team)
+            assert world["clock"]["simulated"] is False
+            async with http.get("/api/state", params={"seen": first["digest"]}) as answer:
+                assert answer.status == 204
+
+            async with http.post("/api/clock", json={"hours": 24}) as answer:
+                assert answer.status == 400
+                assert (await answer.json())["error"].startswith("Не получилось: ")
+            tom = next(p for p in world["people"] if p["external_id"] == "C-1002")
+            async with http.post("/api/send", json={"as": tom["id"],
+                                                    "chat": world["staff_chat"],
+                                                    "text": "hello"}) as answer:
+                assert answer.status == 400  # a customer has no way into the staff group
+            async with http.post("/api/send", json={"as": "x"}) as answer:
+                assert answer.status == 400
+            async with http.post("/api/link", json={"as": tom["id"]}) as answer:
+                assert (await answer.json()) == {"ok": True}
+            await running.scene.stage.bot_offers(tom["id"], "✅")  # the consent question
+            async with http.get("/static/..%2Fscene.py") as answer:
+                assert answer.status == 404
+            async with http.get("/api/texts") as answer:
+                assert (await answer.json())["send"] == "Отправить"
+    finally:
+        await running.close()
+
+
+async def test_a_taken_port_is_one_line_and_leaves_nothing_running(capsys) -> None:
+    from careloop.sandbox.playground.serve import run_playground
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert await run_playground(port=port) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"careloop: error: --port {port}: cannot listen on 127.0.0.1:{port}")
+    assert "\n" not in err
+    assert await run_playground(locale="xx") == 2
