@@ -95,7 +95,11 @@ class Scene:
             group_title=tr.gettext("Care team"), community_title=tr.gettext("Our community"),
             start_at=None if simulated else datetime.now(UTC),
             # Nothing of the environment's HTTP API: the playground is its own world.
-            api_token=None)
+            api_token=None,
+            # A person at a page waits a moment gladly; an idle playground should not keep
+            # a core busy (the demo's stage looks every few hundredths of a second).
+            sender_interval_seconds=0.25, survey_interval_seconds=1.0,
+            campaign_interval_seconds=1.0)
         try:
             people = await _cast(stage, app_language)
             await stage.start_bot()
