@@ -3,7 +3,7 @@
 "use strict";
 
 const S = {
-  texts: {}, language: "en", world: null, digest: "", me: null, chat: null,
+  texts: {}, language: "en", locale: "en", world: null, digest: "", me: null, chat: null,
   topic: "all", replyTo: null, chosen: false,
 };
 
@@ -90,7 +90,7 @@ function timeIn(iso, zone, withDay) {
   const options = {hour: "2-digit", minute: "2-digit", timeZone: zone};
   if (withDay) Object.assign(options, {weekday: "short", day: "numeric", month: "short"});
   try {
-    return new Intl.DateTimeFormat(S.language, options).format(new Date(iso));
+    return new Intl.DateTimeFormat(S.locale, options).format(new Date(iso));
   } catch (error) {
     return iso;
   }
@@ -244,7 +244,7 @@ function drawMessages(chat) {
 function dayOf(iso, zone) {
   if (!iso) return null;
   try {
-    return new Intl.DateTimeFormat(S.language, {
+    return new Intl.DateTimeFormat(S.locale, {
       weekday: "long", day: "numeric", month: "long", timeZone: zone,
     }).format(new Date(iso));
   } catch (error) {
@@ -374,7 +374,7 @@ async function send(event) {
 
 function label() {
   document.title = t("title");
-  document.documentElement.lang = S.language.replace("_", "-");
+  document.documentElement.lang = S.locale;
   for (const [id, key] of [["title", "title"], ["you-are", "you_are"], ["plus-hour", "plus_hour"],
     ["plus-day", "plus_day"], ["send", "send"], ["reply-cancel", "cancel"],
     ["shop-title", "shop"], ["event-title", "report_event"], ["event-for", "event_for"],
@@ -406,6 +406,7 @@ async function poll() {
 async function start() {
   const texts = await (await fetch("/api/texts")).json();
   S.language = texts.language;
+  S.locale = texts.language.replace("_", "-"); // zh_Hans → zh-Hans, as Intl writes it
   S.texts = texts;
   label();
   $("who").addEventListener("change", (e) => {
