@@ -73,12 +73,11 @@ class Person:
 
 class Scene:
     def __init__(self, stage: Stage, people: list[Person], tr: Translator, *,
-                 simulated: bool, campaign_id: int) -> None:
+                 simulated: bool) -> None:
         self.stage = stage
         self.tr = tr  # the page's language
         self.people = {p.user.id: p for p in people}
         self.simulated = simulated
-        self.campaign_id = campaign_id
         self.catalogs = Catalogs(default=stage.settings.language)
         # When each message appeared, on the stage's clock (the sandbox dates them in real
         # time): a simulated day later, the page shows the day it arrived.
@@ -103,7 +102,7 @@ class Scene:
         try:
             people = await _cast(stage, app_language)
             await stage.start_bot()
-            campaign_id = await stage.create_campaign(SAMPLE_CAMPAIGN)
+            await stage.create_campaign(SAMPLE_CAMPAIGN)
             # The shop reports a purchase for each customer: three days on, a survey.
             for person in people:
                 if person.external_id is not None:
@@ -111,7 +110,7 @@ class Scene:
         except BaseException:
             await stage.close()
             raise
-        scene = cls(stage, people, tr, simulated=simulated, campaign_id=campaign_id)
+        scene = cls(stage, people, tr, simulated=simulated)
         scene._stamper = asyncio.create_task(scene._stamp(), name="playground-stamps")
         return scene
 

@@ -184,14 +184,16 @@ function drawChat(chat) {
                     onclick: () => act("join", {as: S.me, chat: chat.id})}, t("join")));
   }
   drawMessages(chat);
-  const canWrite = member(chat);
+  const topic = chat.forum && typeof S.topic === "number" &&
+    chat.topics.find((x) => x.id === S.topic);
+  // As in Telegram, nobody but the bot writes in a closed topic.
+  const canWrite = member(chat) && !(topic && topic.closed);
   $("text").disabled = $("send").disabled = !canWrite;
   const reply = S.replyTo && chat.messages.find((m) => m.id === S.replyTo);
   $("replying").hidden = !reply;
   $("replying-text").textContent = reply ? t("replying_to", {text: plain(reply)}) : "";
-  const topic = chat.forum && typeof S.topic === "number" &&
-    chat.topics.find((x) => x.id === S.topic);
-  $("text").placeholder = topic ? t("in_topic", {name: topic.name}) : t("write");
+  $("text").placeholder = !topic ? t("write") :
+    t("in_topic", {name: topic.name + (topic.closed ? " · " + t("topic_closed") : "")});
 }
 
 function plain(message) {
@@ -269,7 +271,8 @@ function drawMessage(chat, m, topics) {
   if (m.edited) meta.unshift(t("edited"));
   if (m.pinned) meta.unshift("📌 " + t("pinned"));
   const foot = el("span", {class: "meta"}, meta.join(" · "));
-  if (chat.type !== "private" && member(chat)) {
+  const closed = chat.topics.some((x) => x.id === m.thread && x.closed);
+  if (chat.type !== "private" && member(chat) && !closed) {
     foot.prepend(el("button", {type: "button", class: "reply-link", onclick: () => {
       S.replyTo = m.id; render(); $("text").focus();
     }}, "↩ " + t("reply")));
