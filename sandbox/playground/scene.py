@@ -15,7 +15,7 @@ from careloop.bot.app import context_factory
 from careloop.care.playbook.model import BUILT_IN_TRIGGERS
 from careloop.handlers.marketer.preview import Preview, preview
 from careloop.handlers.marketer.views import summary
-from careloop.kernel.i18n import Catalogs, Translator
+from careloop.kernel.i18n import N_, Catalogs, Translator
 from careloop.kernel.languages import telegram_code
 from careloop.sandbox.demo import CUSTOMERS_CSV
 from careloop.sandbox.errors import SandboxError
@@ -55,7 +55,20 @@ PRESS_WAIT = 5.0  # seconds a press waits for the bot's answer (its toast)
 
 class NotAllowed(Exception):
     """What the page asked cannot be done (a chat the person is not in, a clock that is
-    real); the message is for the page."""
+    real). `message` is marked for translation; the page shows it in its language."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.values = values
+
+    def shown(self, tr: Translator) -> str:
+        return tr.gettext(self.message).format(**self.values)
+
+
+def refused(exc: SandboxError) -> NotAllowed:
+    """Telegram's client would not have let the person do it (the sandbox's check)."""
+    return NotAllowed(N_("Telegram would not allow it: {reason}"), reason=str(exc))
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +148,7 @@ class Scene:
     def person(self, user_id: int) -> Person:
         person = self.people.get(user_id)
         if person is None:
-            raise NotAllowed(f"no such person: {user_id}")
+            raise NotAllowed(N_("There is no such person here."))
         return person
 
     def chats_of(self, person: Person) -> list[int]:
@@ -163,14 +176,14 @@ class Scene:
                                                 reply_to_message_id=reply_to,
                                                 message_thread_id=topic)
         except SandboxError as exc:
-            raise NotAllowed(str(exc)) from None
+            raise refused(exc) from None
 
     async def open_link(self, user_id: int) -> None:
         """A customer taps the personal link the shop sent them: Telegram opens the bot and
         sends /start with the link's signed payload."""
         person = self.person(user_id)
         if person.link is None:
-            raise NotAllowed(f"{person.user.first_name} has no personal link")
+            raise NotAllowed(N_("Only customers have a personal link."))
         command = f"/start {person.link}"  # a command, not words for anyone to read
         await self.send(user_id, user_id, command)
 
@@ -182,7 +195,7 @@ class Scene:
         try:
             query = await sandbox.user_presses(person.user, chat_id, message_id, data)
         except SandboxError as exc:
-            raise NotAllowed(str(exc)) from None
+            raise refused(exc) from None
         with contextlib.suppress(TimeoutError):
             answer = await sandbox.wait_for(lambda: next(
                 (a for a in sandbox.callback_answers if a.query_id == query), None),
@@ -193,24 +206,24 @@ class Scene:
     async def join(self, user_id: int, chat_id: int) -> None:
         person = self.person(user_id)
         if chat_id != self.stage.community_chat:
-            raise NotAllowed("only the community group is open to join")
+            raise NotAllowed(N_("Only the community group can be joined or left here."))
         try:
             await self.stage.sandbox.user_joins(person.user, chat_id)
         except SandboxError as exc:
-            raise NotAllowed(str(exc)) from None
+            raise refused(exc) from None
 
     async def leave(self, user_id: int, chat_id: int) -> None:
         person = self.person(user_id)
         if chat_id != self.stage.community_chat:
-            raise NotAllowed("only the community group can be left here")
+            raise NotAllowed(N_("Only the community group can be joined or left here."))
         try:
             await self.stage.sandbox.user_leaves(person.user, chat_id)
         except SandboxError as exc:
-            raise NotAllowed(str(exc)) from None
+            raise refused(exc) from None
 
     def _may_see(self, person: Person, chat_id: int) -> None:
         if chat_id not in self.chats_of(person):
-            raise NotAllowed(f"{person.user.first_name} has no chat {chat_id}")
+            raise NotAllowed(N_("{name} has no such chat."), name=person.user.first_name)
 
     # --- the shop ----------------------------------------------------------------------
 
@@ -219,9 +232,9 @@ class Scene:
         inactivity) at once, as the scheduler would have on the way. Due messages, survey
         reminders and campaign runs follow within a moment by themselves."""
         if not self.simulated:
-            raise NotAllowed("the clock is real: it cannot be moved")
+            raise NotAllowed(N_("The clock is real: it cannot be moved."))
         if not 0 < hours <= 24 * 31:
-            raise NotAllowed("move the clock by an hour to a month")
+            raise NotAllowed(N_("The clock moves by an hour to a month at a time."))
         self.stage.advance(hours=hours)
         await self.stage.scan()
         self.stage.sandbox.world.notify()  # the page shows the new time
@@ -230,9 +243,10 @@ class Scene:
         """As `careloop events add --type TYPE --customer ID`; returns the touches
         scheduled."""
         if event_type not in self.event_types():
-            raise NotAllowed(f"unknown event type {event_type!r}")
+            raise NotAllowed(N_("The playbook has no rule for the event {event}."),
+                             event=event_type)
         if external_id not in {p.external_id for p in self.people.values()}:
-            raise NotAllowed(f"no customer {external_id!r}")
+            raise NotAllowed(N_("There is no such customer."))
         scheduled = await self.stage.event(external_id, event_type)
         return len(scheduled.touches)
 
@@ -250,7 +264,7 @@ class Scene:
         async with stage.storage.uow() as uow:
             campaign = await uow.campaigns.get(campaign_id)
             if campaign is None:
-                raise NotAllowed(f"no campaign {campaign_id}")
+                raise NotAllowed(N_("There is no such campaign."))
             ctx = context_factory(stage.settings, stage.surveys, catalogs=self.catalogs)(
                 uow, stage.clock.now())
             for person in self.people.values():

@@ -94,10 +94,15 @@ class Page:
             if not isinstance(body, dict):
                 raise TypeError("a JSON object is expected")
             return web.json_response({"ok": True, **await action(self.scene, body)})
-        except (NotAllowed, KeyError, TypeError, ValueError) as exc:
-            reason = str(exc) if isinstance(exc, NotAllowed) else f"bad request ({exc})"
-            text = self.tr.gettext(labels.TEXTS["failed"]).format(reason=reason)
-            return web.json_response({"ok": False, "error": text}, status=400)
+        except NotAllowed as exc:
+            return self._failed(exc.shown(self.tr))
+        except (KeyError, TypeError, ValueError) as exc:
+            # Only a page other than ours sends such a request: no words for it but its own.
+            return self._failed(f"{type(exc).__name__}: {exc}")
+
+    def _failed(self, reason: str) -> web.Response:
+        text = self.tr.gettext(labels.TEXTS["failed"]).format(reason=reason)
+        return web.json_response({"ok": False, "error": text}, status=400)
 
 
 def _file(path: Path) -> web.FileResponse:

@@ -25,7 +25,9 @@ from careloop.sandbox.playground.serve import Playground
 CHROMIUM = os.environ.get("CARELOOP_CHROMIUM", "/usr/bin/chromium")
 EXECUTABLE = CHROMIUM if os.path.isfile(CHROMIUM) else shutil.which("chromium")
 SKIP = bool(os.environ.get("CARELOOP_SKIP_BROWSER_TESTS"))
-STEP_MS = 10_000  # how long one step may take to show on the page
+# How long one step may take to show on the page: seconds on a quiet machine, but the suite
+# shares two cores with everything else.
+STEP_MS = 30_000
 
 pytestmark = [
     pytest.mark.one_runtime,
@@ -71,7 +73,7 @@ async def test_a_customer_and_an_agent_play_the_loop_in_the_browser(
             # Her purchase was reported at the start: three days on, the CSAT survey.
             for _ in range(3):
                 await page.click("#plus-day")
-            await expect(chat).to_contain_text("How satisfied", timeout=STEP_MS)
+            await expect(chat).to_contain_text("How satisfied")
             await button("😠 1").click()
             await button("Product quality").click()
             await page.fill("#text", "The kettle's lid is cracked.")
@@ -84,7 +86,7 @@ async def test_a_customer_and_an_agent_play_the_loop_in_the_browser(
             await page.click(".chat-item >> text=Care team")
             await expect(chat).to_contain_text("Case #1")
             await button("🙋 Claim").click()
-            await expect(button("✅ Resolve")).to_be_visible()
+            await expect(button("🙋 Claim")).to_have_count(0)
             await page.locator("#topics button").last.click()
             await page.fill("#text", "So sorry, Olga! A new lid is on its way today.")
             await page.press("#text", "Enter")
@@ -147,14 +149,18 @@ async def test_the_page_api_on_a_plain_group_and_the_real_clock(
             world = first["world"]
             staff = next(c for c in world["chats"] if c["id"] == world["staff_chat"])
             care_team = Catalogs().translator("ru").gettext("Care team")
+            assert care_team != "Care team"
             assert (staff["forum"], staff["title"]) == (False, care_team)
             assert world["clock"]["simulated"] is False
             async with http.get("/api/state", params={"seen": first["digest"]}) as answer:
                 assert answer.status == 204
 
+            ru = Catalogs().translator("ru").gettext
             async with http.post("/api/clock", json={"hours": 24}) as answer:
                 assert answer.status == 400
-                assert (await answer.json())["error"].startswith("Не получилось: ")
+                assert (await answer.json())["error"] == ru(
+                    "That did not work: {reason}").format(
+                    reason=ru("The clock is real: it cannot be moved."))
             tom = next(p for p in world["people"] if p["external_id"] == "C-1002")
             async with http.post("/api/send", json={"as": tom["id"],
                                                     "chat": world["staff_chat"],
