@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 DESCRIPTION = """\
 Start a sandbox Telegram with three customers, a staff group and a community group, careloop
@@ -43,7 +44,7 @@ def serve(args: argparse.Namespace) -> int:
     from careloop.sandbox.playground.serve import run_playground
 
     if not 0 <= args.port <= 65535:
-        print(f"careloop: error: --port {args.port}: must be from 0 to 65535")
+        print(f"careloop: error: --port {args.port}: must be from 0 to 65535", file=sys.stderr)
         return 2
     return asyncio.run(run_playground(
         locale=args.locale, port=args.port, forum=args.staff_group == "forum",
