@@ -89,6 +89,10 @@ class Page:
         action = ACTIONS.get(request.match_info["action"])
         if action is None:
             raise web.HTTPNotFound()
+        # Another site's page can post a form here, but not JSON without asking first (a
+        # preflight this server never grants): only the playground's own page acts.
+        if request.content_type != "application/json":
+            raise web.HTTPUnsupportedMediaType()
         try:
             body = await request.json()
             if not isinstance(body, dict):

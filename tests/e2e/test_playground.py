@@ -168,6 +168,9 @@ async def test_the_page_api_on_a_plain_group_and_the_real_clock(
                 assert answer.status == 400  # a customer has no way into the staff group
             async with http.post("/api/send", json={"as": "x"}) as answer:
                 assert answer.status == 400
+            async with http.post("/api/link", data=f'{{"as": {tom["id"]}}}',
+                                 headers={"Content-Type": "text/plain"}) as answer:
+                assert answer.status == 415  # what another site's form could send
             async with http.post("/api/link", json={"as": tom["id"]}) as answer:
                 assert (await answer.json()) == {"ok": True}
             await running.scene.stage.bot_offers(tom["id"], "✅")  # the consent question
