@@ -134,13 +134,16 @@ class Scene:
                 await self._stamper
         await self.stage.close()
 
+    def stamp(self, chat_id: int, message_id: int) -> datetime:
+        """When the message appeared on the stage's clock (now, if it is new)."""
+        return self.stamps.setdefault((chat_id, message_id), self.stage.clock.now())
+
     async def _stamp(self) -> None:
         world = self.stage.sandbox.world
         while not world.closed:
-            now = self.stage.clock.now()
             for chat_id, messages in world.messages_by_chat.items():
                 for m in messages:
-                    self.stamps.setdefault((chat_id, m.message_id), now)
+                    self.stamp(chat_id, m.message_id)
             await world.changed(None)
 
     # --- who may see what ----------------------------------------------------------------

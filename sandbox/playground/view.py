@@ -71,8 +71,7 @@ def _message(scene: Scene, tr: Translator, m: SandboxMessage) -> dict[str, Any]:
         "thread": m.message_thread_id,
         "edited": bool(m.edited),
         "pinned": m.pinned,
-        "at": moment(scene.stamps[(m.chat_id, m.message_id)])
-        if (m.chat_id, m.message_id) in scene.stamps else None,
+        "at": moment(scene.stamp(m.chat_id, m.message_id)),
     }
     if m.service is not None:
         data["service"] = _service(scene, tr, m)
