@@ -13,12 +13,11 @@ from careloop.bot.outbox.outbound import Outbound
 from careloop.campaigns import lifecycle as campaigns
 from careloop.campaigns.lifecycle import CampaignProblem
 from careloop.campaigns.loader import CampaignError, load_campaign
-from careloop.campaigns.variants import draw
-from careloop.care.contact import consent_problem
 from careloop.handlers.marketer import views
 from careloop.handlers.marketer.access import CAMPAIGN_ROLES
-from careloop.handlers.views.campaign_message import campaign_message, test_messages, values_of
-from careloop.storage.models import Campaign, Category
+from careloop.handlers.marketer.preview import preview
+from careloop.handlers.views.campaign_message import test_messages
+from careloop.storage.models import Campaign
 from careloop.storage.uow import UnitOfWork
 
 
@@ -95,28 +94,21 @@ async def cmd_list(args: argparse.Namespace, console: Console) -> int:
 
 async def cmd_preview(args: argparse.Namespace, console: Console) -> int:
     async with console.storage.uow() as uow:
-        ctx = console.context(uow)
         campaign = await _campaign(uow, args.id)
         customer = await uow.customers.by_external_id(args.customer)
         if customer is None:
             raise CliError(f"no customer with external id {args.customer!r}")
-        spec = campaigns.spec_of(campaign)
-        variant = draw(spec.variants, args.id, customer.id)
-        language = ctx.tr(customer.language).language
-        problem = consent_problem(customer, Category.MARKETING)
-        shown = await campaign_message(ctx, args.id, variant, customer.language,
-                                       values_of(customer), customer.chat_id or 0, 0,
-                                       test=True)
+        shown = await preview(console.context(uow), campaign, customer)
         await uow.rollback()  # a preview stores nothing, not even its buttons' keys
-    print(f"variant {variant.name}, language {language}")
-    if shown.photo:
-        print(f"[photo] {shown.photo}")
-    print(shown.text)
-    for row in shown.keyboard.rows:
+    print(f"variant {shown.variant}, language {shown.language}")
+    if shown.message.photo:
+        print(f"[photo] {shown.message.photo}")
+    print(shown.message.text)
+    for row in shown.message.keyboard.rows:
         for button in row:
             print(f"[{button.text}]" + (f" → {button.url}" if button.url else ""))
-    if problem:
-        print(f"note: this customer would not get it now: {problem}")
+    if shown.problem:
+        print(f"note: this customer would not get it now: {shown.problem}")
     return 0
 
 
