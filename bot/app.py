@@ -27,6 +27,7 @@ from careloop.handlers.rounds import Decided
 from careloop.handlers.rounds.campaigns import CampaignRounds
 from careloop.handlers.rounds.desk_tick import CaseDesk
 from careloop.handlers.rounds.surveys import SurveyRounds
+from careloop.handlers.rounds.weekly_digest import DigestConfig, WeeklyDigest
 from careloop.handlers.rounds.welcomes import Welcomes
 from careloop.handlers.views.touch import TouchViews
 from careloop.kernel.clock import Clock, SystemClock
@@ -39,6 +40,8 @@ from careloop.storage.uow import UnitOfWorkFactory
 from careloop.surveys.definitions import SurveyDefinitions
 from careloop.surveys.lifecycle import Timing
 from careloop.surveys.loader import load_surveys
+from careloop.surveys.thresholds import load_thresholds
+from careloop.surveys.weekly import DigestAt
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +134,7 @@ class App:
     retention: Retention
     config: HandlerConfig
     rounds: RoundRunner
+    digest: WeeklyDigest
 
     def scheduler(self) -> Ticking:
         return build_scheduler(self)
@@ -224,7 +228,17 @@ def build_app(
         retention=Retention(storage.uow, clock, timedelta(days=settings.retention_days)),
         config=config,
         rounds=rounds,
+        digest=WeeklyDigest(rounds, digest_config(settings)),
     )
+
+
+def digest_config(settings: Settings) -> DigestConfig:
+    """A bad thresholds file stops the start here, with its one line."""
+    chat = settings.digest_chat_id or settings.staff_chat_id
+    return DigestConfig(chat_id=chat if settings.digest_enabled else None,
+                        at=DigestAt.parse(settings.digest_at),
+                        thresholds=load_thresholds(settings.kpi_thresholds),
+                        repurchase_days=settings.repurchase_days)
 
 
 async def staff_forum(messenger: Messenger, chat_id: int | None) -> bool:

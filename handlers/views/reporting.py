@@ -17,6 +17,7 @@ from careloop.handlers.views.labels import customer_name, kind_name, state_name
 from careloop.kernel.i18n import Translator
 from careloop.storage.models import AuditEntry, Customer, Interaction
 from careloop.storage.repositories.reports import StaffInfo
+from careloop.surveys.kpis import Band, Kpis
 from careloop.surveys.metrics import CaseFigures, Durations, Period, Reasons, SurveyFigures
 from careloop.surveys.reports import CommunityFigures, Group, Report, StaffGroup
 
@@ -301,9 +302,48 @@ def report_text(tr: Translator, report: Report, timezone: str,
     if report.staff is not None:
         lines += ["", _("By staff member:")]
         lines += ["  " + staff_line(tr, g) for g in report.staff] or [f"  {NONE}"]
+    if report.kpis is not None:
+        lines += ["", *kpi_lines(tr, report.kpis)]
     if report.community is not None:
         lines += ["", *community_lines(tr, report.community)]
     return "\n".join(lines)
+
+
+def band_name(tr: Translator, band: str) -> str:
+    _ = tr.gettext
+    names: dict[str, str] = {
+        Band.HAPPY: _("satisfied"),
+        Band.NEUTRAL: _("neutral"),
+        Band.UNHAPPY_RESOLVED: _("unhappy, case resolved"),
+        Band.UNHAPPY_UNRESOLVED: _("unhappy, case not resolved"),
+        Band.NO_ANSWER: _("no answer"),
+    }
+    return names.get(band, band)
+
+
+def kpi_lines(tr: Translator, k: Kpis) -> list[str]:
+    """Coverage, resolution rate, repurchase rate by score band (see the README)."""
+    _ = tr.gettext
+    c, r, p = k.coverage, k.resolution, k.repurchase
+    lines = [
+        _("Managers' figures:"),
+        "  " + _("Follow-up coverage: {reached} reached ({reached_n} of {due} customers due), "
+                 "{answered} answered ({answered_n})").format(
+            reached=pct(tr, c.reached_pct), reached_n=c.reached, due=c.due,
+            answered=pct(tr, c.answered_pct), answered_n=c.answered),
+        "  " + _("Resolution rate: {pct} ({confirmed} of {opened} cases opened confirmed "
+                 "resolved)").format(pct=pct(tr, r.rate_pct), confirmed=r.confirmed,
+                                     opened=r.opened),
+        "  " + tr.ngettext(
+            "Repurchase within {days} day of a follow-up: {pct} ({n} of {total} customers)",
+            "Repurchase within {days} days of a follow-up: {pct} ({n} of {total} customers)",
+            p.days).format(days=p.days, pct=pct(tr, p.rate_pct), n=p.repurchased,
+                           total=p.customers),
+    ]
+    lines += ["    " + _("{band}: {pct} ({n} of {total})").format(
+        band=band_name(tr, b), pct=pct(tr, g.rate_pct), n=g.repurchased, total=g.customers)
+        for b, g in p.by_band.items() if g.customers]
+    return lines
 
 
 def community_lines(tr: Translator, c: CommunityFigures) -> list[str]:

@@ -18,6 +18,7 @@ from careloop.storage.models import (
     SurveyInvitation,
     Touch,
     TouchState,
+    WeeklyDigest,
 )
 from careloop.storage.repositories.base import Repository
 
@@ -94,3 +95,11 @@ class KpiQueries(Repository):
         )
         res = await self._run(query)
         return [(cid, assignee, first is None) for cid, assignee, first in res.all()]
+
+    async def digest_sent(self, week: str) -> bool:
+        return await self.session.get(WeeklyDigest, week) is not None
+
+    async def record_digest(self, week: str, chat_id: int, now: datetime) -> None:
+        """Flushed at once: of two processes sending the same week, the second fails here
+        (the week is the primary key) and sends nothing."""
+        await self._add(WeeklyDigest(week=week, chat_id=chat_id, queued_at=now))
