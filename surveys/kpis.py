@@ -184,6 +184,12 @@ class Kpis:
     cases: CaseFigures  # SLA compliance, first response and resolution time (p50/p90)
 
     @property
+    def empty(self) -> bool:
+        """Nothing to count: no follow-up due or sent, no survey asked, no case."""
+        return not (self.coverage.due or self.repurchase.customers or self.surveys.invited
+                    or self.cases.opened or self.cases.closed_loop.resolved)
+
+    @property
     def first_response(self) -> Durations:
         return self.cases.first_response
 

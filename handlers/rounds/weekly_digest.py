@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
@@ -58,7 +59,9 @@ class WeeklyDigest:
             return 0
         async with self._lock:
             try:
-                return await self._run(self.decide)
+                # Patient: the digest goes out behind whatever the group was about to get
+                # (an SLA alert decided a moment before), not a minute later with the tick.
+                return await self._run(self.decide, patient=True)
             except IntegrityError:
                 return 0  # another process sent this week's a moment ago
 
@@ -73,9 +76,16 @@ class WeeklyDigest:
         if await ctx.uow.kpis.digest_sent(key):
             return Decided(0)
         await ctx.uow.kpis.record_digest(key, chat, ctx.now)
-        weeks = await weekly_kpis(ctx.uow, monday, zone, weeks=CHART_WEEKS,
-                                  days=cfg.repurchase_days)
-        this, last = weeks[-1], (weeks[-2] if len(weeks) > 1 else None)
+        this = (await weekly_kpis(ctx.uow, monday, zone, weeks=1,
+                                  days=cfg.repurchase_days))[0]
+        if this.kpis.empty:
+            # Nothing happened that week (the first start, a quiet business): a digest of
+            # dashes tells nobody anything. The week is settled all the same.
+            log.info("weekly digest for %s: nothing to report", key)
+            return Decided(0)
+        weeks = [*await weekly_kpis(ctx.uow, monday - timedelta(days=7), zone,
+                                    weeks=CHART_WEEKS - 1, days=cfg.repurchase_days), this]
+        last = weeks[-2]
         since, until = week_bounds(monday, zone)
         late = await ctx.uow.kpis.missed_sla(since, until, ctx.now, LATE_LOOKED_AT)
         cases = await ctx.uow.reports.cases(since, until)

@@ -16,9 +16,6 @@ from collections.abc import Sequence
 
 from babel import Locale
 from babel.dates import format_skeleton
-from matplotlib import font_manager
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from careloop.handlers.views.kpi_labels import kpi_name
 from careloop.kernel.i18n import Translator
@@ -35,6 +32,8 @@ LINES = ("coverage", "csat", "resolution_rate", "sla_compliance", "repurchase_ra
 
 
 def families() -> list[str]:
+    from matplotlib import font_manager
+
     installed = {f.name for f in font_manager.fontManager.ttflist}
     return [f for f in FAMILIES if f in installed] or ["DejaVu Sans"]
 
@@ -42,6 +41,11 @@ def families() -> list[str]:
 def weekly_chart(tr: Translator, weeks: Sequence[Week], title: str) -> bytes:
     """A PNG of SIZE pixels: one line per share KPI, a point per week (a gap where a
     week had nothing to count)."""
+    # Imported here: matplotlib takes a second to import, which every command and every
+    # start of the bot would pay for a chart drawn once a week.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     locale = Locale.parse(tr.language)
     labels = [format_skeleton("MMMd", w.monday, locale=locale) for w in weeks]
     fig = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI)

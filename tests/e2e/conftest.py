@@ -41,7 +41,7 @@ def runtime(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
 PTB_MODULES = frozenset({
     "test_start", "test_webhook", "test_messenger", "test_embedding", "test_loop",
     "test_case_desk", "test_community", "test_privacy", "test_demo", "test_crash",
-    "test_limits", "test_campaigns", "test_claims", "test_outage",
+    "test_limits", "test_campaigns", "test_claims", "test_outage", "test_digest",
 })
 PG_MODULES = frozenset({
     "test_loop", "test_surveys", "test_case_desk", "test_campaigns", "test_community",
