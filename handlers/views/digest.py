@@ -18,7 +18,7 @@ DOTS = {Level.GREEN: "🟢", Level.YELLOW: "🟡", Level.RED: "🔴", None: "⚪
 # Which drivers a red figure names: late cases and who has them for response times, the
 # reason customers gave for satisfaction, who holds unresolved cases for resolution.
 LATE = frozenset({"sla_compliance", "first_response_p50_hours", "first_response_p90_hours"})
-REASON = frozenset({"csat", "nps", "answered", "response_rate", "repurchase_rate"})
+REASON = frozenset({"csat", "nps"})
 UNRESOLVED = frozenset({"resolution_rate", "resolution_p50_hours", "resolution_p90_hours"})
 
 
@@ -58,7 +58,7 @@ def driver_line(tr: Translator, key: str, d: Drivers, staff: Mapping[int, StaffM
     if key in UNRESOLVED and d.open_assignee is not None:
         parts.append(_("most unresolved cases with {name} ({n})").format(
             name=_who(tr, staff.get(d.open_assignee)), n=d.open_assignee_count))
-    if key in REASON | UNRESOLVED and d.reason is not None:
+    if key in REASON and d.reason is not None:
         parts.append(_("most given reason: {reason} ({n})").format(
             reason=escape(reason_label(d.reason)), n=d.reason_count))
     return "   ↳ " + "; ".join(parts) if parts else None
