@@ -309,6 +309,42 @@ def report_text(tr: Translator, report: Report, timezone: str,
     return "\n".join(lines)
 
 
+def report_figures(report: Report) -> list[tuple[str, object]]:
+    """The report's headline figures as (metric, value) rows: `careloop report --format
+    csv`. The metric names are stable (the README lists them); a figure with nothing to
+    compute it from is empty."""
+    f, c = report.surveys, report.case_figures
+    rows: list[tuple[str, object]] = [
+        ("since", report.since), ("until", report.until), ("invited", f.invited),
+        ("answered", f.answered), ("response_rate_pct", f.response_rate),
+        ("csat_satisfied_pct", f.csat.satisfied_pct), ("csat_mean", f.csat.mean),
+        ("nps_score", f.nps.score), ("cases_opened", c.opened),
+        ("closed_loop_rate_pct", c.closed_loop.rate_pct),
+        ("sla_compliance_pct", c.sla.compliance_pct), ("reopened_cases", c.reopened_cases),
+    ]
+    k = report.kpis
+    if k is not None:
+        rows += [
+            ("coverage_due", k.coverage.due), ("coverage_reached", k.coverage.reached),
+            ("coverage_answered", k.coverage.answered),
+            ("coverage_reached_pct", k.coverage.reached_pct),
+            ("coverage_answered_pct", k.coverage.answered_pct),
+            ("resolution_confirmed", k.resolution.confirmed),
+            ("resolution_rate_pct", k.resolution.rate_pct),
+            ("repurchase_days", k.repurchase.days),
+            ("repurchase_customers", k.repurchase.customers),
+            ("repurchased", k.repurchase.repurchased),
+            ("repurchase_rate_pct", k.repurchase.rate_pct),
+            *((f"repurchase_rate_pct_{band}", g.rate_pct)
+              for band, g in k.repurchase.by_band.items()),
+            ("first_response_p50_seconds", k.first_response.median_seconds),
+            ("first_response_p90_seconds", k.first_response.p90_seconds),
+            ("resolution_p50_seconds", k.resolution_time.median_seconds),
+            ("resolution_p90_seconds", k.resolution_time.p90_seconds),
+        ]
+    return rows
+
+
 def band_name(tr: Translator, band: str) -> str:
     _ = tr.gettext
     names: dict[str, str] = {
