@@ -75,13 +75,13 @@ class WeeklyDigest:
         key = week_key(monday)
         if await ctx.uow.kpis.digest_sent(key):
             return Decided(0)
-        await ctx.uow.kpis.record_digest(key, chat, ctx.now)
         this = (await weekly_kpis(ctx.uow, monday, zone, weeks=1,
                                   days=cfg.repurchase_days))[0]
         if this.kpis.empty:
             # Nothing happened that week (the first start, a quiet business): a digest of
             # dashes tells nobody anything. The week is settled all the same.
             log.info("weekly digest for %s: nothing to report", key)
+            await ctx.uow.kpis.record_digest(key, chat, ctx.now)
             return Decided(0)
         weeks = [*await weekly_kpis(ctx.uow, monday - timedelta(days=7), zone,
                                     weeks=CHART_WEEKS - 1, days=cfg.repurchase_days), this]
@@ -100,6 +100,9 @@ class WeeklyDigest:
         text = digest_text(tr, this, last, cfg.thresholds, found, staff, label)
         caption = chart_caption(tr, weeks[0], this)
         png = weekly_chart(tr, weeks, tr.gettext("Weekly figures"))
+        # Written last: on SQLite the first write takes the database's write lock, which
+        # the reads and the drawing above need not hold.
+        await ctx.uow.kpis.record_digest(key, chat, ctx.now)
         log.info("weekly digest for %s queued for chat %s", key, chat)
         return Decided(1, [Send(chat, text),
                            Send(chat, caption, upload=Upload(f"digest-{key}.png", png,

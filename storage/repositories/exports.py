@@ -33,6 +33,8 @@ TIMELINE_COLUMNS = ("at", "customer_external_id", "customer_name", "kind", "dire
 
 
 class ExportQueries(Repository):
+    """`careloop export`'s reads: a window's cases, answers or timeline entries as rows."""
+
     async def _rows(self, query: Select[Any]) -> list[Sequence[Any]]:
         conn = await self.session.connection()
         return [tuple(row) for row in (await conn.execute(query)).all()]

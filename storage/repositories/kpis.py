@@ -45,6 +45,8 @@ class FollowUpRow:
 
 
 class KpiQueries(Repository):
+    """The KPIs' reads: follow-ups, purchases, late cases; and the weeks digested."""
+
     async def _run(self, query: Select[Any]) -> Result[Any]:
         conn = await self.session.connection()
         return await conn.execute(query)
