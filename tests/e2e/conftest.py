@@ -163,5 +163,8 @@ def process_env(stage: Stage) -> dict[str, str]:
         "CARELOOP_QUIET_HOURS": "",
         "CARELOOP_SENDER_INTERVAL_SECONDS": "0.2",
         "CARELOOP_CAMPAIGN_INTERVAL_SECONDS": "0.5",
+        # As on the stage: the scene's own messages only (its data lies in weeks the real
+        # clock would find due for a digest).
+        "CARELOOP_DIGEST_ENABLED": "false",
     })
     return env

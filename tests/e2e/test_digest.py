@@ -4,11 +4,13 @@ same week twice."""
 
 from __future__ import annotations
 
+import io
 import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlmodel import select
 
 from careloop.handlers.views.chart import SIZE
@@ -59,6 +61,8 @@ async def test_digest_arrives_on_monday_with_its_chart_once(stage: Stage) -> Non
     stored = stage.sandbox.world.files[chart.photo[-1]["file_id"]]
     assert stored.data is not None
     assert png_size(stored.data) == SIZE
+    with Image.open(io.BytesIO(stored.data)) as image:
+        image.verify()  # every chunk read and its checksum checked: a whole, valid PNG
 
     # A restart, and the scheduler looking again and again: the week is settled.
     await stage.stop_bot()
