@@ -40,7 +40,7 @@ from careloop.storage.uow import UnitOfWorkFactory
 from careloop.surveys.definitions import SurveyDefinitions
 from careloop.surveys.lifecycle import Timing
 from careloop.surveys.loader import load_surveys
-from careloop.surveys.thresholds import load_thresholds
+from careloop.surveys.thresholds import Thresholds, load_thresholds
 from careloop.surveys.weekly import DigestAt
 
 log = logging.getLogger(__name__)
@@ -171,16 +171,19 @@ class App:
 
 @dataclass(frozen=True, slots=True)
 class Definitions:
-    """What the operator's files define: the surveys, and the playbook that asks them."""
+    """What the operator's files define: the surveys, the playbook that asks them, and
+    the KPI lines of the weekly digest (None: read when the app is built)."""
 
     surveys: SurveyDefinitions
     playbook: Playbook
+    thresholds: Thresholds | None = None
 
 
 def load_definitions(settings: Settings) -> Definitions:
-    """A bad survey or playbook file stops the start here, with its one line."""
+    """A bad survey, playbook or thresholds file stops the start here, with its one line."""
     surveys = load_surveys(settings.surveys)
-    return Definitions(surveys, load_playbook(settings.playbook, surveys=surveys.keys))
+    return Definitions(surveys, load_playbook(settings.playbook, surveys=surveys.keys),
+                       load_thresholds(settings.kpi_thresholds))
 
 
 def build_app(
@@ -228,16 +231,15 @@ def build_app(
         retention=Retention(storage.uow, clock, timedelta(days=settings.retention_days)),
         config=config,
         rounds=rounds,
-        digest=WeeklyDigest(rounds, digest_config(settings)),
+        digest=WeeklyDigest(rounds, digest_config(settings, definitions.thresholds)),
     )
 
 
-def digest_config(settings: Settings) -> DigestConfig:
-    """A bad thresholds file stops the start here, with its one line."""
+def digest_config(settings: Settings, thresholds: Thresholds | None = None) -> DigestConfig:
     chat = settings.digest_chat_id or settings.staff_chat_id
     return DigestConfig(chat_id=chat if settings.digest_enabled else None,
                         at=DigestAt.parse(settings.digest_at),
-                        thresholds=load_thresholds(settings.kpi_thresholds),
+                        thresholds=thresholds or load_thresholds(settings.kpi_thresholds),
                         repurchase_days=settings.repurchase_days)
 
 
