@@ -4,9 +4,7 @@ a file) or as an XLSX workbook (to a file), for a spreadsheet or another system.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from careloop.bot.cli.console import CliError, Console, handles
 from careloop.bot.cli.dates import end_of, parse_day, start_of
+from careloop.bot.cli.output import write_atomically
 from careloop.customers import audit
 from careloop.handlers.views.spreadsheet import csv_text, xlsx_bytes
 from careloop.storage.repositories.exports import (
@@ -40,22 +39,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                      help="write here (required for xlsx; CSV goes to standard output "
                      "without it)")
     handles(exp, cmd_export)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """The whole file or none: written beside it, then moved into place."""
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
-    except OSError as exc:
-        raise CliError(f"--output: cannot write in {folder}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise CliError(f"--output: cannot write {path}: {exc.strerror}") from None
 
 
 async def cmd_export(args: argparse.Namespace, console: Console) -> int:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from careloop.bot.cli.console import CliError, Console, check_days, handles
 from careloop.bot.cli.dates import end_of, parse_day
-from careloop.bot.cli.export import write_atomically
+from careloop.bot.cli.output import write_atomically
 from careloop.handlers.views.chart import weekly_chart
 from careloop.handlers.views.reporting import report_figures, report_text
 from careloop.handlers.views.spreadsheet import csv_text
@@ -48,7 +48,7 @@ async def cmd_report(args: argparse.Namespace, console: Console) -> int:
     zone = ZoneInfo(timezone)
     until = console.now()
     if args.until is not None:
-        # A day not over yet ends now: the figures of the future are not zero, they are not.
+        # A day not over yet ends now: the report never counts moments still to come.
         until = min(until, end_of(parse_day(args.until, "--until"), zone))
     tr = console.tr
     async with console.storage.uow() as uow:
@@ -62,7 +62,7 @@ async def cmd_report(args: argparse.Namespace, console: Console) -> int:
                                                        days=console.settings.repurchase_days),
                                  tr.gettext("Weekly figures"))
     if args.chart is not None:
-        write_atomically(args.chart, chart)
+        write_atomically(args.chart, chart, "--chart")
     if args.format == "json":
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     elif args.format == "csv":
