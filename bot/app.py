@@ -28,6 +28,7 @@ from careloop.handlers.rounds import Decided
 from careloop.handlers.rounds.campaigns import CampaignRounds
 from careloop.handlers.rounds.desk_tick import CaseDesk
 from careloop.handlers.rounds.surveys import SurveyRounds
+from careloop.handlers.rounds.weekly_digest import DigestConfig, WeeklyDigest
 from careloop.handlers.rounds.welcomes import Welcomes
 from careloop.handlers.views.touch import TouchViews
 from careloop.kernel.clock import Clock, SystemClock
@@ -40,6 +41,8 @@ from careloop.storage.uow import UnitOfWorkFactory
 from careloop.surveys.definitions import SurveyDefinitions
 from careloop.surveys.lifecycle import Timing
 from careloop.surveys.loader import load_surveys
+from careloop.surveys.thresholds import Thresholds, load_thresholds
+from careloop.surveys.weekly import DigestAt
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +136,7 @@ class App:
     retention: Retention
     config: HandlerConfig
     rounds: RoundRunner
+    digest: WeeklyDigest
 
     def scheduler(self) -> Ticking:
         return build_scheduler(self)
@@ -169,16 +173,19 @@ class App:
 
 @dataclass(frozen=True, slots=True)
 class Definitions:
-    """What the operator's files define: the surveys, and the playbook that asks them."""
+    """What the operator's files define: the surveys, the playbook that asks them, and
+    the KPI lines of the weekly digest (None: read when the app is built)."""
 
     surveys: SurveyDefinitions
     playbook: Playbook
+    thresholds: Thresholds | None = None
 
 
 def load_definitions(settings: Settings) -> Definitions:
-    """A bad survey or playbook file stops the start here, with its one line."""
+    """A bad survey, playbook or thresholds file stops the start here, with its one line."""
     surveys = load_surveys(settings.surveys)
-    return Definitions(surveys, load_playbook(settings.playbook, surveys=surveys.keys))
+    return Definitions(surveys, load_playbook(settings.playbook, surveys=surveys.keys),
+                       load_thresholds(settings.kpi_thresholds))
 
 
 def build_app(
@@ -230,7 +237,16 @@ def build_app(
         retention=Retention(storage.uow, clock, timedelta(days=settings.retention_days)),
         config=config,
         rounds=rounds,
+        digest=WeeklyDigest(rounds, digest_config(settings, definitions.thresholds)),
     )
+
+
+def digest_config(settings: Settings, thresholds: Thresholds | None = None) -> DigestConfig:
+    chat = settings.digest_chat_id or settings.staff_chat_id
+    return DigestConfig(chat_id=chat if settings.digest_enabled else None,
+                        at=DigestAt.parse(settings.digest_at),
+                        thresholds=thresholds or load_thresholds(settings.kpi_thresholds),
+                        repurchase_days=settings.repurchase_days)
 
 
 async def staff_forum(messenger: Messenger, chat_id: int | None) -> bool:

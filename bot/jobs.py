@@ -221,6 +221,12 @@ def build_scheduler(app: App) -> Ticking:
             scan, CronTrigger(**SCAN_TRIGGER, timezone="UTC"), id=job_id, max_instances=1,
             coalesce=True, misfire_grace_time=MISFIRE_GRACE_SECONDS, next_run_time=at_start,
         )
+    # The weekly digest: the database says whether this week's went out, so looking often
+    # costs one read and a restart never sends it twice.
+    scheduler.add_job(
+        app.digest.tick, IntervalTrigger(seconds=app.settings.digest_interval_seconds),
+        id="weekly-digest", max_instances=1, coalesce=True, next_run_time=at_start,
+    )
     scheduler.add_job(
         app.retention.run, CronTrigger(**RETENTION_TRIGGER, timezone="UTC"), id="retention",
         max_instances=1, coalesce=True, misfire_grace_time=MISFIRE_GRACE_SECONDS,

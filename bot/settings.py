@@ -22,6 +22,7 @@ from sqlalchemy.exc import ArgumentError
 from careloop.care.contact import BadQuietHours, QuietHours
 from careloop.kernel.i18n import available_languages
 from careloop.kernel.languages import telegram_language
+from careloop.surveys.weekly import BadDigestTime, DigestAt
 
 PREFIX = "CARELOOP_"
 OFFICIAL_API = "https://api.telegram.org"
@@ -107,6 +108,15 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1:8080"
+    # The weekly KPI digest: to this chat (unset: the staff group), on this local weekday
+    # and time (CARELOOP_TIMEZONE's), coloured by the thresholds file (unset: the shipped
+    # one); a purchase within repurchase_days after a follow-up counts as a repurchase.
+    digest_enabled: bool = True
+    digest_chat_id: int | None = None
+    digest_at: str = "mon 09:00"
+    kpi_thresholds: Path | None = None
+    repurchase_days: int = 30
+    digest_interval_seconds: float = 60.0
 
     @field_validator("bot_token")
     @classmethod
@@ -178,7 +188,8 @@ class Settings(BaseSettings):
                      "escalate_after_hours", "campaign_interval_seconds", "retention_days",
                      "export_per_day", "update_workers", "user_messages_per_minute",
                      "http_header_timeout_seconds",
-                     "http_body_timeout_seconds", "api_rate_per_second", "api_rate_burst")
+                     "http_body_timeout_seconds", "api_rate_per_second", "api_rate_burst",
+                     "repurchase_days", "digest_interval_seconds")
     @classmethod
     def _positive(cls, value: float | None) -> float | None:
         if value is not None and value <= 0:
@@ -191,6 +202,15 @@ class Settings(BaseSettings):
     def _not_negative(cls, value: float) -> float:
         if value < 0:
             raise ValueError("must be 0 or more")
+        return value
+
+    @field_validator("digest_at")
+    @classmethod
+    def _digest_time(cls, value: str) -> str:
+        try:
+            DigestAt.parse(value)
+        except BadDigestTime as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @field_validator("quiet_hours")

@@ -96,7 +96,7 @@ class Messenger(Protocol):
         reply_to: int | None = None,
         topic_id: int | None = None,
     ) -> Sent:
-        """A generated file, uploaded as a document."""
+        """A generated file, uploaded as a document, or as a photo when its kind says so."""
         ...
 
     async def edit_text(

@@ -67,10 +67,12 @@ class MemberChange:
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    """A file the bot makes and sends as a document (a customer's data export)."""
+    """A file the bot makes and sends: as a document (a customer's data export) or as a
+    photo (the weekly digest's chart)."""
 
     file_name: str
     data: bytes
+    kind: str = "document"  # "document" | "photo"
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,6 +94,9 @@ class Stage:
             # Reminders and expiry follow the hand-driven clock within a moment.
             "survey_interval_seconds": 0.1,
             "campaign_interval_seconds": 0.1,
+            # The weekly digest only where a test or the demo asks for it: a clock moved
+            # past Monday morning would otherwise add it to every scene's staff group.
+            "digest_enabled": False,
         }
         settings = Settings(
             bot_token=SecretStr(sandbox.token),

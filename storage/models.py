@@ -486,3 +486,13 @@ class Suppression(SQLModel, table=True):
     kind: str = Field(max_length=16)
     digest: str = Field(max_length=64)
     created_at: datetime = _utc()
+
+
+class WeeklyDigest(SQLModel, table=True):
+    """A week whose KPI digest went out: the database, not the scheduler's memory, says
+    whether it did, so a restart never sends a week twice."""
+
+    __tablename__ = "weekly_digest"
+    week: str = Field(primary_key=True, max_length=10)  # the week reported on, 2026-W48
+    chat_id: int = _bigint()
+    queued_at: datetime = _utc()

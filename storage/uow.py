@@ -13,7 +13,9 @@ from careloop.storage.repositories.cases import Cases
 from careloop.storage.repositories.community import Community
 from careloop.storage.repositories.customers import Customers
 from careloop.storage.repositories.events import Events
+from careloop.storage.repositories.exports import ExportQueries
 from careloop.storage.repositories.inbox import Inbox
+from careloop.storage.repositories.kpis import KpiQueries
 from careloop.storage.repositories.outbound import Outbox
 from careloop.storage.repositories.privacy import PrivacyQueries
 from careloop.storage.repositories.reports import ReportQueries
@@ -46,6 +48,8 @@ class UnitOfWork:
         self.updates = Updates(s)
         self.inbox = Inbox(s)
         self.reports = ReportQueries(s)
+        self.kpis = KpiQueries(s)
+        self.exports = ExportQueries(s)
         self.campaigns = Campaigns(s)
         self.community = Community(s)
         self.privacy = PrivacyQueries(s)

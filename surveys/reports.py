@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from careloop.cases.states import CaseState
 from careloop.storage.repositories.reports import StaffInfo
 from careloop.storage.uow import UnitOfWork
+from careloop.surveys.kpis import REPURCHASE_DAYS, Kpis, kpis
 from careloop.surveys.metrics import (
     CaseFigures,
     CsatSummary,
@@ -150,6 +151,7 @@ class Report:
     by: dict[str, tuple[Group, ...]]
     staff: tuple[StaffGroup, ...] | None = None
     community: CommunityFigures | None = None
+    kpis: Kpis | None = None  # coverage, resolution and repurchase rates, percentiles
 
     # The totals by their long-standing names (tests, the demo and outside tools use them).
     @property
@@ -192,6 +194,8 @@ class Report:
             data["by"]["staff"] = [_staff_dict(g) for g in self.staff]
         if self.community is not None:
             data["community"] = self.community.as_dict()
+        if self.kpis is not None:
+            data["kpis"] = self.kpis.as_dict()
         return data
 
 
@@ -282,8 +286,10 @@ def _staff_groups(figures: dict[int | None, CaseFigures],
 
 
 async def build_report(uow: UnitOfWork, now: datetime, days: int, *, timezone: str = "UTC",
-                       by: Iterable[str] = ()) -> Report:
-    """The report over the last `days` days up to `now`, with the breakdowns in `by`."""
+                       by: Iterable[str] = (), repurchase_days: int = REPURCHASE_DAYS
+                       ) -> Report:
+    """The report over the last `days` days up to `now` (the end of the window: the
+    present, or a past moment), with the breakdowns in `by`."""
     wanted = set(by)
     since = now - timedelta(days=days)
     zone = ZoneInfo(timezone)
@@ -291,6 +297,9 @@ async def build_report(uow: UnitOfWork, now: datetime, days: int, *, timezone: s
     invitations = await uow.reports.invitations(since, now)
     cases = await uow.reports.cases(since, now)
     totals = case_figures(cases.rows, since, now)
+    surveys = survey_figures(invitations)
+    managers = kpis(since, now, await uow.kpis.follow_ups(since, now),
+                    await uow.kpis.purchases(since, now), surveys, totals, repurchase_days)
     groups: dict[str, tuple[Group, ...]] = {}
     for name in SURVEY_BREAKDOWNS:
         if name not in wanted:
@@ -309,10 +318,11 @@ async def build_report(uow: UnitOfWork, now: datetime, days: int, *, timezone: s
         days=days,
         timezone=timezone,
         period=period,
-        surveys=survey_figures(invitations),
+        surveys=surveys,
         cases=totals.by_state,
         case_figures=totals,
         by=groups,
         staff=staff,
         community=await community_figures(uow, invitations, since, now, zone),
+        kpis=managers,
     )

@@ -32,6 +32,7 @@ from careloop.bot.cli import (
     db,
     demo,
     events,
+    export,
     history,
     playground,
     report,
@@ -47,7 +48,7 @@ from careloop.surveys.loader import SurveysError
 
 # In the order `careloop --help` lists them.
 GROUPS = (demo, playground, run, db, customers, events, checks, staff, campaigns, history, audit,
-          report)
+          report, export)
 
 OK, FAILED, BAD_SETTING, INTERRUPTED = 0, 1, 2, 130
 CLOSED_OUTPUT = 128 + 13  # a shell's status for a program ended by SIGPIPE

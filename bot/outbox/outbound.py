@@ -61,8 +61,8 @@ def encode(send: Send) -> dict[str, Any]:
         "topic_id": send.topic_id,
         "media": [send.media.kind, send.media.file_id, send.media.file_name]
         if send.media else None,
-        "upload": [send.upload.file_name, base64.b64encode(send.upload.data).decode("ascii")]
-        if send.upload else None,
+        "upload": [send.upload.file_name, base64.b64encode(send.upload.data).decode("ascii"),
+                   send.upload.kind] if send.upload else None,
         "log": {"customer_id": send.log.customer_id, "kind": send.log.kind,
                 "case_id": send.log.case_id, "data": send.log.data} if send.log else None,
         "case_link": [send.case_link.case_id, send.case_link.role] if send.case_link else None,
@@ -94,7 +94,7 @@ def decode(data: dict[str, Any]) -> Send:
         reply_to=data.get("reply_to"),
         topic_id=data.get("topic_id"),
         media=Media(*media) if media else None,
-        upload=Upload(upload[0], base64.b64decode(upload[1])) if upload else None,
+        upload=Upload(upload[0], base64.b64decode(upload[1]), *upload[2:3]) if upload else None,
         log=LogAs(**log_as) if log_as else None,
         case_link=CaseLink(*link) if link else None,
         on_failure=decode(failure) if failure else None,

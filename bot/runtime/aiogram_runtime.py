@@ -115,7 +115,7 @@ class AiogramMessenger(BotApiMessenger):
         return _normalized(exc)
 
     def _upload(self, upload: Upload) -> dict[str, Any]:
-        return {"document": BufferedInputFile(upload.data, filename=upload.file_name)}
+        return {upload.kind: BufferedInputFile(upload.data, filename=upload.file_name)}
 
 
 def _reply(message_id: int | None) -> ReplyParameters | None:

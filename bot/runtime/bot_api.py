@@ -38,7 +38,8 @@ class BotApiMessenger:
         raise NotImplementedError
 
     def _upload(self, upload: Upload) -> dict[str, Any]:
-        """The send_document arguments that carry a file made here."""
+        """The send_document (send_photo) arguments that carry a file made here: the file
+        under the name of `upload.kind`."""
         raise NotImplementedError
 
     # --- the port ---------------------------------------------------------------------------
@@ -83,7 +84,8 @@ class BotApiMessenger:
         self, chat_id: int, upload: Upload, *, caption: str | None = None,
         reply_to: int | None = None, topic_id: int | None = None,
     ) -> port.Sent:
-        return await self._sent(self._bot.send_document(
+        send = self._bot.send_photo if upload.kind == "photo" else self._bot.send_document
+        return await self._sent(send(
             chat_id, **self._upload(upload), caption=caption or None, parse_mode=HTML,
             message_thread_id=topic_id, reply_parameters=self._reply(reply_to)))
 

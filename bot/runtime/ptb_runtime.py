@@ -189,7 +189,7 @@ class PtbMessenger(BotApiMessenger):
         return _normalized(exc)
 
     def _upload(self, upload: Upload) -> dict[str, Any]:
-        return {"document": upload.data, "filename": upload.file_name}
+        return {upload.kind: upload.data, "filename": upload.file_name}
 
 
 # --- PTB's updates → careloop's Update ---------------------------------------------------

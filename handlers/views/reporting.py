@@ -17,6 +17,7 @@ from careloop.handlers.views.labels import customer_name, kind_name, state_name
 from careloop.kernel.i18n import Translator
 from careloop.storage.models import AuditEntry, Customer, Interaction
 from careloop.storage.repositories.reports import StaffInfo
+from careloop.surveys.kpis import Band, Kpis
 from careloop.surveys.metrics import CaseFigures, Durations, Period, Reasons, SurveyFigures
 from careloop.surveys.reports import CommunityFigures, Group, Report, StaffGroup
 
@@ -301,9 +302,84 @@ def report_text(tr: Translator, report: Report, timezone: str,
     if report.staff is not None:
         lines += ["", _("By staff member:")]
         lines += ["  " + staff_line(tr, g) for g in report.staff] or [f"  {NONE}"]
+    if report.kpis is not None:
+        lines += ["", *kpi_lines(tr, report.kpis)]
     if report.community is not None:
         lines += ["", *community_lines(tr, report.community)]
     return "\n".join(lines)
+
+
+def report_figures(report: Report) -> list[tuple[str, object]]:
+    """The report's headline figures as (metric, value) rows: `careloop report --format
+    csv`. The metric names are stable (the README lists them); a figure with nothing to
+    compute it from is empty."""
+    f, c = report.surveys, report.case_figures
+    rows: list[tuple[str, object]] = [
+        ("since", report.since), ("until", report.until), ("invited", f.invited),
+        ("answered", f.answered), ("response_rate_pct", f.response_rate),
+        ("csat_satisfied_pct", f.csat.satisfied_pct), ("csat_mean", f.csat.mean),
+        ("nps_score", f.nps.score), ("cases_opened", c.opened),
+        ("closed_loop_rate_pct", c.closed_loop.rate_pct),
+        ("sla_compliance_pct", c.sla.compliance_pct), ("reopened_cases", c.reopened_cases),
+    ]
+    k = report.kpis
+    if k is not None:
+        rows += [
+            ("coverage_due", k.coverage.due), ("coverage_reached", k.coverage.reached),
+            ("coverage_answered", k.coverage.answered),
+            ("coverage_reached_pct", k.coverage.reached_pct),
+            ("coverage_answered_pct", k.coverage.answered_pct),
+            ("resolution_confirmed", k.resolution.confirmed),
+            ("resolution_rate_pct", k.resolution.rate_pct),
+            ("repurchase_days", k.repurchase.days),
+            ("repurchase_customers", k.repurchase.customers),
+            ("repurchased", k.repurchase.repurchased),
+            ("repurchase_rate_pct", k.repurchase.rate_pct),
+            *((f"repurchase_rate_pct_{band}", g.rate_pct)
+              for band, g in k.repurchase.by_band.items()),
+            ("first_response_p50_seconds", k.first_response.median_seconds),
+            ("first_response_p90_seconds", k.first_response.p90_seconds),
+            ("resolution_p50_seconds", k.resolution_time.median_seconds),
+            ("resolution_p90_seconds", k.resolution_time.p90_seconds),
+        ]
+    return rows
+
+
+def band_name(tr: Translator, band: str) -> str:
+    _ = tr.gettext
+    names: dict[str, str] = {
+        Band.HAPPY: _("satisfied"),
+        Band.NEUTRAL: _("neutral"),
+        Band.UNHAPPY_RESOLVED: _("unhappy, case resolved"),
+        Band.UNHAPPY_UNRESOLVED: _("unhappy, case not resolved"),
+        Band.NO_ANSWER: _("no answer"),
+    }
+    return names.get(band, band)
+
+
+def kpi_lines(tr: Translator, k: Kpis) -> list[str]:
+    """Coverage, resolution rate, repurchase rate by score band (see the README)."""
+    _ = tr.gettext
+    c, r, p = k.coverage, k.resolution, k.repurchase
+    lines = [
+        _("Managers' figures:"),
+        "  " + _("Follow-up coverage: {reached} reached ({reached_n} of {due} customers due), "
+                 "{answered} answered ({answered_n})").format(
+            reached=pct(tr, c.reached_pct), reached_n=c.reached, due=c.due,
+            answered=pct(tr, c.answered_pct), answered_n=c.answered),
+        "  " + _("Resolution rate: {pct} ({confirmed} of {opened} cases opened confirmed "
+                 "resolved)").format(pct=pct(tr, r.rate_pct), confirmed=r.confirmed,
+                                     opened=r.opened),
+        "  " + tr.ngettext(
+            "Repurchase within {days} day of a follow-up: {pct} ({n} of {total} customers)",
+            "Repurchase within {days} days of a follow-up: {pct} ({n} of {total} customers)",
+            p.days).format(days=p.days, pct=pct(tr, p.rate_pct), n=p.repurchased,
+                           total=p.customers),
+    ]
+    lines += ["    " + _("{band}: {pct} ({n} of {total})").format(
+        band=band_name(tr, b), pct=pct(tr, g.rate_pct), n=g.repurchased, total=g.customers)
+        for b, g in p.by_band.items() if g.customers]
+    return lines
 
 
 def community_lines(tr: Translator, c: CommunityFigures) -> list[str]:

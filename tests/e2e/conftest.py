@@ -41,12 +41,12 @@ def runtime(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
 PTB_MODULES = frozenset({
     "test_start", "test_webhook", "test_messenger", "test_embedding", "test_loop",
     "test_case_desk", "test_community", "test_privacy", "test_demo", "test_crash",
-    "test_limits", "test_campaigns", "test_claims", "test_fairness", "test_outage",
+    "test_limits", "test_campaigns", "test_claims", "test_fairness", "test_outage", "test_digest",
 })
 PG_MODULES = frozenset({
     "test_loop", "test_surveys", "test_case_desk", "test_campaigns", "test_community",
     "test_privacy", "test_staff_privacy", "test_delivery", "test_limits", "test_crash",
-    "test_claims", "test_fairness", "test_outage",
+    "test_claims", "test_fairness", "test_outage", "test_digest",
 })
 # The modules that run python-telegram-bot on PostgreSQL too.
 PTB_PG_MODULES = frozenset({"test_outage"})
@@ -166,5 +166,8 @@ def process_env(stage: Stage) -> dict[str, str]:
         "CARELOOP_QUIET_HOURS": "",
         "CARELOOP_SENDER_INTERVAL_SECONDS": "0.2",
         "CARELOOP_CAMPAIGN_INTERVAL_SECONDS": "0.5",
+        # As on the stage: the scene's own messages only (its data lies in weeks the real
+        # clock would find due for a digest).
+        "CARELOOP_DIGEST_ENABLED": "false",
     })
     return env

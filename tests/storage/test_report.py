@@ -100,7 +100,7 @@ async def test_the_report_from_the_database(storage: Storage) -> None:
         ("Li", 1), (None, 1)]
 
 
-async def test_the_report_is_four_queries_however_many_rows(storage: Storage) -> None:
+async def test_the_report_is_six_queries_however_many_rows(storage: Storage) -> None:
     await _seed(storage)
     statements: list[str] = []
 
@@ -113,8 +113,9 @@ async def test_the_report_is_four_queries_however_many_rows(storage: Storage) ->
             await build_report(uow, NOW, 30, by=BREAKDOWNS)
     finally:
         event.remove(storage.engine.sync_engine, "before_cursor_execute", count)
-    # Invitations and cases; the community group's counts and its joins and leaves.
-    assert len(statements) == 4
+    # Invitations and cases; the KPIs' follow-ups and purchases; the community group's
+    # counts and its joins and leaves.
+    assert len(statements) == 6
 
 
 async def test_the_json_is_complete_and_keeps_customers_words_out(storage: Storage) -> None:
@@ -125,7 +126,7 @@ async def test_the_json_is_complete_and_keeps_customers_words_out(storage: Stora
     assert "courier" not in text and "Mei" not in text and "Tom" not in text
     assert list(data) == ["since", "until", "days", "timezone", "period", "invited",
                           "answered", "response_rate", "csat", "nps", "custom", "reasons",
-                          "cases", "case_metrics", "by", "community"]
+                          "cases", "case_metrics", "by", "community", "kpis"]
     assert list(data["by"]) == list(BREAKDOWNS)
     # 7 days: one entry per day, 13 to 20 November (UTC), the empty ones included.
     assert data["period"] == "day"
