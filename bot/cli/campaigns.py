@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -13,12 +15,16 @@ from careloop.bot.outbox.outbound import Outbound
 from careloop.campaigns import lifecycle as campaigns
 from careloop.campaigns.lifecycle import CampaignProblem
 from careloop.campaigns.loader import CampaignError, load_campaign
-from careloop.campaigns.variants import draw
-from careloop.care.contact import consent_problem
+from careloop.campaigns.spec import CampaignSpec
 from careloop.handlers.marketer import views
 from careloop.handlers.marketer.access import CAMPAIGN_ROLES
-from careloop.handlers.views.campaign_message import campaign_message, test_messages, values_of
-from careloop.storage.models import Campaign, Category
+from careloop.handlers.views.campaign_message import (
+    campaign_message,
+    message_language,
+    test_messages,
+    values_of,
+)
+from careloop.storage.models import Campaign
 from careloop.storage.uow import UnitOfWork
 
 
@@ -75,11 +81,37 @@ async def cmd_create(args: argparse.Namespace, console: Console) -> int:
     async with console.storage.uow() as uow:
         campaign = await campaigns.create(uow, console.now(), spec)
         found = await campaigns.find_audience(uow, spec, console.now())
+        languages = await campaigns.audience_languages(uow, spec, console.now())
         await uow.commit()
     print(f"campaign {campaign.id} created as a draft")
     print(views.summary(tr, campaign))
     print(views.audience_text(tr, found))
+    for warning in _missing_languages(console, spec, languages):
+        print(f"careloop: warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _missing_languages(console: Console, spec: CampaignSpec, languages: Counter[str]
+                       ) -> list[str]:
+    """The languages the segment's customers read that a variant has no text in: they
+    would get the campaign in another language."""
+    catalogs = console.catalogs
+    read: Counter[str] = Counter()
+    for stored, n in languages.items():
+        read[catalogs.language_for(stored)] += n
+    warnings = []
+    for language, n in sorted(read.items()):
+        lacking = [v for v in spec.variants
+                   if message_language(v, language, catalogs.default) != language]
+        if not lacking:
+            continue
+        falls_back = message_language(lacking[0], language, catalogs.default)
+        which = ("the campaign has no text" if len(lacking) == len(spec.variants) else
+                 "variant " + ", ".join(v.name for v in lacking) + " has no text")
+        warnings.append(f"{n} customer(s) in the segment read {language}: {which} in it, so "
+                        f"they would get the {falls_back} text; add a `{language}:` text to "
+                        "reach them in their language")
+    return warnings
 
 
 async def cmd_list(args: argparse.Namespace, console: Console) -> int:
@@ -101,22 +133,31 @@ async def cmd_preview(args: argparse.Namespace, console: Console) -> int:
         if customer is None:
             raise CliError(f"no customer with external id {args.customer!r}")
         spec = campaigns.spec_of(campaign)
-        variant = draw(spec.variants, args.id, customer.id)
-        language = ctx.tr(customer.language).language
-        problem = consent_problem(customer, Category.MARKETING)
+        # The very choices a run makes: the segment and the contact rules, the variant,
+        # and (in campaign_message, which the sender renders through) the language.
+        place = await campaigns.placement(uow, spec, customer, ctx.now)
+        variant = campaigns.variant_for(spec, args.id, customer.id)
+        reads = ctx.tr(customer.language).language
         shown = await campaign_message(ctx, args.id, variant, customer.language,
                                        values_of(customer), customer.chat_id or 0, 0,
                                        test=True)
         await uow.rollback()  # a preview stores nothing, not even its buttons' keys
-    print(f"variant {variant.name}, language {language}")
+    if not place.in_segment:
+        print(f"customer {args.customer} is not in campaign {args.id}'s segment "
+              f"({spec.segment.describe()}): they would not get it")
+        return 0
+    print(f"variant {variant.name}, language {shown.language}")
+    if shown.language != reads:
+        print(f"note: this customer reads {reads}, and this variant has no text in it: they "
+              f"would get the {shown.language} text")
     if shown.photo:
         print(f"[photo] {shown.photo}")
     print(shown.text)
     for row in shown.keyboard.rows:
         for button in row:
             print(f"[{button.text}]" + (f" → {button.url}" if button.url else ""))
-    if problem:
-        print(f"note: this customer would not get it now: {problem}")
+    if place.excluded:
+        print(f"note: this customer would not get it now: {place.excluded}")
     return 0
 
 
@@ -177,7 +218,8 @@ async def cmd_start(args: argparse.Namespace, console: Console) -> int:
                 f"`careloop campaigns start {args.id} --yes` to start it")
         await uow.commit()
     print(f"campaign {args.id} started: {started.recipients} customers would get it now; "
-          f"first run planned at {tr.datetime(started.first_run.plan_at, settings.timezone)}")
+          "first run planned at "
+          f"{tr.datetime(started.first_run.plan_at, settings.timezone)}")
     return 0
 
 
