@@ -144,7 +144,7 @@ async def cmd_preview(args: argparse.Namespace, console: Console) -> int:
         await uow.rollback()  # a preview stores nothing, not even its buttons' keys
     if not place.in_segment:
         print(f"customer {args.customer} is not in campaign {args.id}'s segment "
-              f"({spec.segment.describe()}): they would not get it")
+              f"({views.segment_text(console.tr, spec.segment)}): they would not get it")
         return 0
     print(f"variant {variant.name}, language {shown.language}")
     if shown.language != reads:
