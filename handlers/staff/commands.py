@@ -25,7 +25,7 @@ from careloop.handlers.views.case_card import (
     history_names,
     staff_names,
 )
-from careloop.handlers.views.labels import customer_name, state_name
+from careloop.handlers.views.labels import customer_name, state_name, tier_name
 from careloop.kernel.effects import Effect
 from careloop.kernel.messenger import TEXT_LIMIT, clip, text_length
 from careloop.storage.models import CardState, Case, StaffMember
@@ -146,7 +146,7 @@ async def on_history(req: Request, staff: StaffMember) -> list[Effect]:
     seen = masking.for_role(staff.role)
     head = _("<b>{name}</b> ({external_id}) · tier {tier}").format(
         name=escape(customer_name(tr, customer)),
-        external_id=escape(customer.external_id or "—"), tier=escape(customer.tier))
+        external_id=escape(customer.external_id or "—"), tier=escape(tier_name(tr, customer.tier)))
     born = masking.birthday(customer.birthday, seen)
     if born is not None:
         head += " · " + _("birthday {date}").format(date=born)

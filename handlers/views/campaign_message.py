@@ -12,6 +12,7 @@ from careloop.campaigns import lifecycle as campaigns
 from careloop.campaigns import message
 from careloop.campaigns.spec import CampaignSpec, Variant
 from careloop.handlers.context import Context
+from careloop.handlers.views.labels import tier_name
 from careloop.kernel import deeplink
 from careloop.kernel.effects import Send
 from careloop.kernel.updates import Button, Keyboard, Media
@@ -73,6 +74,8 @@ async def campaign_message(ctx: Context, campaign_id: int, variant: Variant, lan
     default = ctx.catalogs.default
     tr = ctx.tr(message_language(variant, ctx.tr(language).language, default))
     values = {**values, **link_values(campaign_id, ctx.config.bot_username)}
+    if "tier" in values:  # careloop's own tiers in the message's language
+        values["tier"] = tier_name(tr, values["tier"])
     text = message.render(in_language(variant.text, tr.language, default), values)
     rows: list[list[Button]] = []
     if (offer := variant.button) is not None:

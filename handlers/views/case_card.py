@@ -7,7 +7,7 @@ from html import escape
 from careloop.cases.states import CaseState, is_active
 from careloop.customers.timeline import ARROWS
 from careloop.handlers.context import Context
-from careloop.handlers.views.labels import customer_name
+from careloop.handlers.views.labels import customer_name, tier_name
 from careloop.handlers.views.masking import MASKED, Visibility, mask_phones, shown
 from careloop.handlers.views.timeline import Names, sentence, staff_ids
 from careloop.kernel.i18n import Translator
@@ -98,7 +98,7 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
     lines = [
         f"<b>{head.format(id=case.id)}</b>",
         _("Customer: {name} · tier {tier}").format(
-            name=escape(customer_name(tr, customer)), tier=escape(customer.tier)
+            name=escape(customer_name(tr, customer)), tier=escape(tier_name(tr, customer.tier))
         ),
     ]
     if answer is not None:

@@ -47,6 +47,10 @@ KINDS = {
 
 ERASED_CUSTOMER = N_("erased customer")
 
+# The tiers careloop gives by itself (an import row without one; someone who opened the bot
+# without a record); the business's own tiers (gold, vip) are shown as they are written.
+TIERS = {"standard": N_("standard"), "member": N_("member")}
+
 
 def customer_name(tr: Translator, customer: Customer | None) -> str:
     """A customer's name as staff see it (plain text): an erased one has none left."""
@@ -63,3 +67,7 @@ def state_name(tr: Translator, state: str) -> str:
 
 def kind_name(tr: Translator, kind: str) -> str:
     return tr.gettext(KINDS[kind]) if kind in KINDS else kind
+
+
+def tier_name(tr: Translator, tier: str) -> str:
+    return tr.gettext(TIERS[tier]) if tier in TIERS else tier

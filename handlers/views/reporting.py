@@ -13,7 +13,7 @@ from babel.units import format_unit
 
 from careloop.cases.states import CaseState
 from careloop.customers.timeline import ARROWS
-from careloop.handlers.views.labels import customer_name, state_name
+from careloop.handlers.views.labels import customer_name, state_name, tier_name
 from careloop.handlers.views.timeline import Names, as_words, sentence
 from careloop.kernel.i18n import N_, Translator
 from careloop.storage.models import AuditEntry, Customer, Interaction
@@ -62,7 +62,7 @@ def history_text(
     lines = [
         _("{name} ({external_id}) · tier {tier} · service consent: {consent}").format(
             name=customer_name(tr, customer), external_id=customer.external_id or "-",
-            tier=customer.tier,
+            tier=tier_name(tr, customer.tier),
             consent=consent),
     ]
     if not entries:
