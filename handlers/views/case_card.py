@@ -9,7 +9,7 @@ from careloop.customers.timeline import ARROWS
 from careloop.handlers.context import Context
 from careloop.handlers.views.labels import customer_name, tier_name
 from careloop.handlers.views.masking import MASKED, Visibility, mask_phones, shown
-from careloop.handlers.views.timeline import Names, sentence, staff_ids
+from careloop.handlers.views.timeline import Names, one_line, sentence, staff_ids
 from careloop.kernel.i18n import Translator
 from careloop.kernel.messenger import clip
 from careloop.kernel.updates import Button, Keyboard
@@ -62,7 +62,7 @@ def history_line(tr: Translator, entry: Interaction, timezone: str,
     text = entry.text
     if muted and entry.direction == "in" and entry.text:
         text = tr.gettext("(not shown: the customer is muted)")
-    detail = shown(" ".join(sentence(tr, entry, names, text).split()), seen)  # one line
+    detail = shown(one_line(sentence(tr, entry, names, text)), seen)
     if len(detail) > 90:
         detail = detail[:89] + "…"
     return f"{tr.datetime(entry.at, timezone, zone=False)} {arrow} {escape(detail)}"

@@ -8,6 +8,7 @@ playbook added later) is shown as words, never as an identifier.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,20 @@ from typing import Any
 from careloop.kernel.i18n import N_, Translator
 from careloop.kernel.languages import own_name
 from careloop.storage.models import Interaction
+
+
+def one_line(text: str) -> str:
+    """`text` on one line, for a list: its line breaks and runs of spaces become one space,
+    except after a wide character (Chinese writes "团队：非常", not "团队： 非常")."""
+    joined = ""
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if not line:
+            continue
+        if joined and unicodedata.east_asian_width(joined[-1]) not in ("W", "F"):
+            joined += " "
+        joined += line
+    return joined
 
 
 def as_words(key: str) -> str:

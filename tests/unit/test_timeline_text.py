@@ -10,7 +10,7 @@ import pytest
 
 from careloop.handlers.views.case_card import history_line
 from careloop.handlers.views.reporting import history_text
-from careloop.handlers.views.timeline import Names, sentence
+from careloop.handlers.views.timeline import Names, one_line, sentence
 from careloop.kernel.i18n import Catalogs
 from careloop.storage.models import Customer, Interaction
 from careloop.surveys.loader import load_surveys
@@ -105,3 +105,8 @@ def test_a_card_line_and_the_cli_history_name_the_zone_once() -> None:
         "5 июн. 2026\u202fг., 12:01  ← Написал(а): Where is my order?",
         "5 июн. 2026\u202fг., 12:01  → Отправлено: Your parcel left today.",
     ]
+
+
+def test_a_line_break_becomes_a_space_except_after_a_wide_character() -> None:
+    assert one_line("💬 我们的客服团队：\n非常抱歉") == "💬 我们的客服团队：非常抱歉"
+    assert one_line("💬 Our support team:\n  So  sorry\n\n") == "💬 Our support team: So sorry"
