@@ -85,10 +85,6 @@ class Placement:
     in_segment: bool
     excluded: str | None = None  # in the segment, but not to be contacted: why
 
-    @property
-    def recipient(self) -> bool:
-        return self.in_segment and self.excluded is None
-
 
 async def placement(uow: UnitOfWork, spec: CampaignSpec, customer: Customer, now: datetime,
                     month: int | None = None) -> Placement:
