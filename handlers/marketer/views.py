@@ -11,18 +11,12 @@ from babel.dates import format_date, format_time, get_month_names
 from careloop.campaigns.lifecycle import COUNTS, Stats, VariantStats, spec_of
 from careloop.campaigns.segment import Audience
 from careloop.campaigns.spec import CampaignSpec, Schedule, Segment
-from careloop.care.contact import DO_NOT_CONTACT, UNREACHABLE
+from careloop.handlers.views.labels import NOT_SENT
 from careloop.kernel.i18n import N_, Translator
 from careloop.storage.models import Campaign
 
-# Why a customer in the segment gets no message (care.contact.consent_problem),
-# in words for the marketer's language.
-REASONS = {
-    "no marketing consent": N_("no marketing consent"),
-    "not linked to a Telegram chat": N_("not linked to a Telegram chat"),
-    UNREACHABLE: N_("unreachable (blocked the bot or chat gone)"),
-    DO_NOT_CONTACT: N_("do not contact"),
-}
+# Why a customer in the segment gets no message (care.contact.consent_problem).
+REASONS = NOT_SENT
 COUNT_LABELS = {
     "targeted": N_("targeted"), "sent": N_("sent"), "failed": N_("failed"),
     "blocked": N_("blocked"), "skipped": N_("skipped"), "waiting": N_("waiting"),

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from careloop.handlers.views.labels import not_sent_reason
 from careloop.kernel.i18n import N_, Translator
 from careloop.kernel.languages import own_name
 from careloop.storage.models import Interaction
@@ -216,10 +217,12 @@ def sentence(tr: Translator, e: Interaction, names: Names | None = None,
     if kind == "language":
         return _("Language set to {language}").format(
             language=own_name(str(d.get("language"))))
-    if kind == "skipped":
-        return _("Not sent: {purpose}").format(purpose=as_words(str(d.get("purpose"))))
-    if kind == "failed":
-        return _("Could not be sent: {purpose}").format(purpose=as_words(str(d.get("purpose"))))
+    if kind in ("skipped", "failed"):
+        said = (_("Not sent: {purpose}") if kind == "skipped"
+                else _("Could not be sent: {purpose}")).format(
+            purpose=as_words(str(d.get("purpose"))))
+        why = not_sent_reason(tr, str(d.get("reason")))
+        return _("{what} ({why})").format(what=said, why=why) if why else said
     if kind == "unreachable":
         return _("Unreachable: they blocked the bot or their chat is gone")
     if kind == "reachable":

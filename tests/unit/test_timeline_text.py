@@ -110,3 +110,11 @@ def test_a_card_line_and_the_cli_history_name_the_zone_once() -> None:
 def test_a_line_break_becomes_a_space_except_after_a_wide_character() -> None:
     assert one_line("💬 我们的客服团队：\n非常抱歉") == "💬 我们的客服团队：非常抱歉"
     assert one_line("💬 Our support team:\n  So  sorry\n\n") == "💬 Our support team: So sorry"
+
+
+def test_why_a_message_was_not_sent_is_named_when_careloop_knows_the_reason() -> None:
+    tr = Catalogs().translator("en")
+    skipped = _entry("skipped", "note", purpose="purchase_tips", reason="no service consent")
+    failed = _entry("failed", "note", purpose="campaign", reason="Bad Request: chat not found")
+    assert sentence(tr, skipped) == "Not sent: purchase tips (no consent to care messages)"
+    assert sentence(tr, failed) == "Could not be sent: campaign"  # Telegram's words stay stored
