@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from careloop.campaigns import message, schedule
-from careloop.campaigns.segment import Audience, Recipient
-from careloop.campaigns.spec import CampaignSpec
+from careloop.campaigns.segment import Audience, Recipient, in_segment
+from careloop.campaigns.spec import CampaignSpec, Variant
 from careloop.campaigns.variants import draw
 from careloop.care.contact import UNREACHABLE
 from careloop.care.failures import FINAL
@@ -21,6 +21,7 @@ from careloop.storage.models import (
     CampaignRun,
     CampaignState,
     Category,
+    Customer,
     Touch,
     TouchState,
 )
@@ -75,6 +76,47 @@ async def find_audience(uow: UnitOfWork, spec: CampaignSpec, now: datetime,
     async for page in uow.campaigns.customer_pages():  # a page's records, then let go
         found.add(spec.segment, page, now, month or now.month, purchases)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where one customer stands in a campaign's audience now."""
+
+    in_segment: bool
+    excluded: str | None = None  # in the segment, but not to be contacted: why
+
+
+async def placement(uow: UnitOfWork, spec: CampaignSpec, customer: Customer, now: datetime,
+                    month: int | None = None) -> Placement:
+    """Whether a run planned now would reach `customer`, decided by the code that picks a
+    run's recipients (a preview must not promise what the send would not do)."""
+    purchases = await uow.campaigns.last_purchases() if spec.segment.purchased_within_days \
+        else {}
+    found = Audience()
+    found.add(spec.segment, [customer], now, month or now.month, purchases)
+    if found.recipients:
+        return Placement(True)
+    if found.excluded:
+        return Placement(True, next(iter(found.excluded)))
+    return Placement(False)
+
+
+def variant_for(spec: CampaignSpec, campaign_id: int, customer_id: int) -> Variant:
+    """The variant a customer gets, in every run and in a preview."""
+    return draw(spec.variants, campaign_id, customer_id)
+
+
+async def audience_languages(uow: UnitOfWork, spec: CampaignSpec, now: datetime
+                             ) -> Counter[str]:
+    """How many of the segment's customers have each stored language, whether or not they
+    may be contacted today (consent can come later)."""
+    purchases = await uow.campaigns.last_purchases() if spec.segment.purchased_within_days \
+        else {}
+    languages: Counter[str] = Counter()
+    async for page in uow.campaigns.customer_pages():
+        languages.update(c.language for c in page
+                         if in_segment(spec.segment, c, now, now.month, purchases.get(c.id)))
+    return languages
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +227,7 @@ async def plan_run(uow: UnitOfWork, now: datetime, campaign: Campaign, timezone:
         targeted=len(found.recipients), excluded=dict(found.excluded)))
     await uow.campaigns.add_touches(
         _touch(run.id, campaign.id, customer, occurrence.due(customer.timezone, now), now,
-               draw(spec.variants, campaign.id, customer.id).name)
+               variant_for(spec, campaign.id, customer.id).name)
         for customer in found.recipients)
     return run
 

@@ -51,14 +51,22 @@ class Translator:
     def ngettext(self) -> Callable[[str, str, int], str]:
         return self._t.ngettext
 
-    def datetime(self, moment: datetime, timezone: str) -> str:
-        """A moment as a reader in `timezone` writes it: date and minutes, no seconds."""
+    def datetime(self, moment: datetime, timezone: str, *, zone: bool = True) -> str:
+        """A moment as a reader in `timezone` writes it: date and minutes, no seconds, then
+        the zone by its IANA name, so that nobody reads a UTC time as their own: "Oct 21,
+        2027, 10:00 AM (Asia/Shanghai)". Every time careloop shows is written here.
+        `zone=False` leaves the zone out, for lists whose heading names it once."""
         local = moment.astimezone(ZoneInfo(timezone))
         pattern = self._locale.datetime_formats["medium"]  # how this language joins the two
-        return str(pattern).format(
+        shown = str(pattern).format(
             format_time(local, "short", locale=self._locale),
             format_date(local, "medium", locale=self._locale),
         )
+        if not zone:
+            return shown
+        # TRANSLATORS: a date and time, then the timezone it is in as an IANA name,
+        # e.g. "Oct 21, 2027, 10:00 AM (Asia/Shanghai)".
+        return self.gettext("{moment} ({zone})").format(moment=shown, zone=timezone)
 
     def decimal(self, value: float, pattern: str = "#,##0.##") -> str:
         return format_decimal(value, pattern, locale=self._locale)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+import unicodedata
 from pathlib import Path
 from typing import TextIO
 
@@ -98,7 +99,8 @@ async def _play(stage: Stage, tr: Translator, stream: TextIO) -> None:
     question = csat.question.show(tr, tr.language)
     surveys = {p.id: await stage.bot_says(p.id, question) for p in people.values()}
 
-    say(_("4. Mei and Tom are happy; Olga is not, and says why."))
+    say(_("4. {mei} and {tom} are happy; {olga} is not, and says why.").format(
+        mei=mei.first_name, tom=tom.first_name, olga=olga.first_name))
     await stage.press(mei, surveys[mei.id], csat.label(5, tr, tr.language))
     await stage.press(tom, surveys[tom.id], csat.label(4, tr, tr.language))
     await stage.press(olga, surveys[olga.id], csat.label(1, tr, tr.language))
@@ -108,11 +110,18 @@ async def _play(stage: Stage, tr: Translator, stream: TextIO) -> None:
     await stage.say(olga, _("The kettle arrived with a cracked lid & no receipt."))
     card = await stage.bot_says(stage.staff_chat, _("🚨 Case #{id} · urgent").format(id=1))
 
-    say(_("5. In the staff group, Sam (not registered) cannot claim it; Max can, and answers."))
+    # Names are placeholders, never part of a translation: a translator cannot spell one
+    # person two ways.
+    say(_("5. In the staff group, {sam} (not registered) cannot claim it; {max} can, and "
+          "answers.").format(sam=sam.first_name, max=max_.first_name))
     toast = await stage.press(sam, card, _("🙋 Claim"))
-    say("   " + _("Sam's tap is refused: “{toast}”").format(toast=toast))
+    # The quoted toast loses its full stop: where it goes is the language's rule
+    # (Russian puts it after the closing «»).
+    say("   " + _("{name}'s tap is refused: “{toast}.”").format(
+        name=sam.first_name, toast=_without_full_stop(toast or "")))
     await stage.press(max_, card, _("🙋 Claim"))
-    answer = _("So sorry, Olga! A new lid is on its way today.")
+    answer = _("So sorry, {name}! A new lid is on its way today.").format(
+        name=olga.first_name)
     await stage.say(max_, answer, chat_id=stage.staff_chat, reply_to=card.message_id)
     await stage.bot_says(olga.id, answer)
     mark = stage.last_id(stage.staff_chat)
@@ -120,7 +129,8 @@ async def _play(stage: Stage, tr: Translator, stream: TextIO) -> None:
     await stage.say(olga, question)
     await stage.bot_says(stage.staff_chat, question, after=mark)
 
-    say(_("6. Max resolves; Olga says it is not resolved yet, so the case reopens."))
+    say(_("6. {max} resolves; {olga} says it is not resolved yet, so the case reopens.").format(
+        max=max_.first_name, olga=olga.first_name))
     card = _current(stage, card)
     await stage.press(max_, card, _("✅ Resolve"))
     not_yet = _("No, not yet")
@@ -143,8 +153,9 @@ async def _play(stage: Stage, tr: Translator, stream: TextIO) -> None:
     for person in people.values():
         await stage.bot_says(person.id, _(tips).format(name=person.first_name))
 
-    say(_("8. Tom joins the shop's community group: a welcome greets the newcomers, and his "
-          "question to the bot there becomes a case. The group never sees who asked what."))
+    say(_("8. {tom} joins the shop's community group: a welcome greets the newcomers, and "
+          "his question to the bot there becomes a case. The group never sees who asked "
+          "what.").format(tom=tom.first_name))
     community = stage.community_chat
     assert community is not None
     await stage.join(tom)
@@ -185,15 +196,21 @@ def _current(stage: Stage, message: SandboxMessage) -> SandboxMessage:
 
 
 def _width(text: str) -> int:
-    """Columns on a terminal: CJK characters take two."""
-    return sum(2 if ord(ch) >= 0x1100 else 1 for ch in text)
+    """Columns on a terminal: wide and full-width characters (CJK) take two. Ambiguous
+    ones (curly quotes, «») take one, as terminals outside CJK legacy modes show them."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _without_full_stop(text: str) -> str:
+    return text[:-1] if text.endswith((".", "。")) else text
 
 
 def _transcript(stage: Stage, tr: Translator, chat_id: int, title: str, names: dict[int, str],
                 stream: TextIO) -> None:
     _ = tr.gettext
     bot = _("bot")
-    edited = "↳ " + _("edited:")
+    # TRANSLATORS: an edited message, shown as it reads now after the one first sent.
+    edited = _("↳ edited: {text}")
     _say(stream, title)
     _say(stream, "-" * _width(title))
     service = {"new_chat_members": "→ " + _("joined the group"),
@@ -206,8 +223,9 @@ def _transcript(stage: Stage, tr: Translator, chat_id: int, title: str, names: d
         # An edited message is shown as it was first sent, then as it reads now.
         versions = [*m.history, m.content] if m.edited else [m.content]
         for i, text in enumerate(versions):
-            prefix = f"{who:>5}: " if i == 0 else f"       {edited} "
-            _say(stream, prefix + (text or "").replace("\n", "\n       "))
+            shown = (text or "").replace("\n", "\n       ")
+            _say(stream, f"{who:>5}: {shown}" if i == 0
+                 else "       " + edited.format(text=shown))
         for row in m.buttons:
             _say(stream, "       " + "  ".join(f"[{label}]" for label, _data in row))
     _say(stream)
@@ -216,4 +234,5 @@ def _transcript(stage: Stage, tr: Translator, chat_id: int, title: str, names: d
 async def _report(storage: Storage, stage: Stage, tr: Translator) -> str:
     async with storage.uow() as uow:
         report = await build_report(uow, stage.clock.now(), 30)
-    return report_text(tr, report, stage.settings.timezone)
+    return report_text(tr, report, stage.settings.timezone,
+                       reason_label=stage.surveys.reason_label(tr, tr.language))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -13,10 +15,14 @@ from careloop.bot.outbox.outbound import Outbound
 from careloop.campaigns import lifecycle as campaigns
 from careloop.campaigns.lifecycle import CampaignProblem
 from careloop.campaigns.loader import CampaignError, load_campaign
+from careloop.campaigns.spec import CampaignSpec
 from careloop.handlers.marketer import views
 from careloop.handlers.marketer.access import CAMPAIGN_ROLES
 from careloop.handlers.marketer.preview import preview
-from careloop.handlers.views.campaign_message import test_messages
+from careloop.handlers.views.campaign_message import (
+    message_language,
+    test_messages,
+)
 from careloop.storage.models import Campaign
 from careloop.storage.uow import UnitOfWork
 
@@ -74,11 +80,37 @@ async def cmd_create(args: argparse.Namespace, console: Console) -> int:
     async with console.storage.uow() as uow:
         campaign = await campaigns.create(uow, console.now(), spec)
         found = await campaigns.find_audience(uow, spec, console.now())
+        languages = await campaigns.audience_languages(uow, spec, console.now())
         await uow.commit()
     print(f"campaign {campaign.id} created as a draft")
     print(views.summary(tr, campaign))
     print(views.audience_text(tr, found))
+    for warning in _missing_languages(console, spec, languages):
+        print(f"careloop: warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _missing_languages(console: Console, spec: CampaignSpec, languages: Counter[str]
+                       ) -> list[str]:
+    """The languages the segment's customers read that a variant has no text in: they
+    would get the campaign in another language."""
+    catalogs = console.catalogs
+    read: Counter[str] = Counter()
+    for stored, n in languages.items():
+        read[catalogs.language_for(stored)] += n
+    warnings = []
+    for language, n in sorted(read.items()):
+        lacking = [v for v in spec.variants
+                   if message_language(v, language, catalogs.default) != language]
+        if not lacking:
+            continue
+        falls_back = message_language(lacking[0], language, catalogs.default)
+        which = ("the campaign has no text" if len(lacking) == len(spec.variants) else
+                 "variant " + ", ".join(v.name for v in lacking) + " has no text")
+        warnings.append(f"{n} customer(s) in the segment read {language}: {which} in it, so "
+                        f"they would get the {falls_back} text; add a `{language}:` text to "
+                        "reach them in their language")
+    return warnings
 
 
 async def cmd_list(args: argparse.Namespace, console: Console) -> int:
@@ -100,11 +132,19 @@ async def cmd_preview(args: argparse.Namespace, console: Console) -> int:
             raise CliError(f"no customer with external id {args.customer!r}")
         shown = await preview(console.context(uow), campaign, customer)
         await uow.rollback()  # a preview stores nothing, not even its buttons' keys
-    print(f"variant {shown.variant}, language {shown.language}")
-    if shown.message.photo:
-        print(f"[photo] {shown.message.photo}")
-    print(shown.message.text)
-    for row in shown.message.keyboard.rows:
+    if not shown.in_segment:
+        print(f"customer {args.customer} is not in campaign {args.id}'s segment "
+              f"({views.segment_text(console.tr, shown.spec.segment)}): they would not get it")
+        return 0
+    message = shown.message
+    print(f"variant {shown.variant}, language {message.language}")
+    if message.language != shown.reads:
+        print(f"note: this customer reads {shown.reads}, and this variant has no text in it: "
+              f"they would get the {message.language} text")
+    if message.photo:
+        print(f"[photo] {message.photo}")
+    print(message.text)
+    for row in message.keyboard.rows:
         for button in row:
             print(f"[{button.text}]" + (f" → {button.url}" if button.url else ""))
     if shown.problem:
@@ -169,7 +209,8 @@ async def cmd_start(args: argparse.Namespace, console: Console) -> int:
                 f"`careloop campaigns start {args.id} --yes` to start it")
         await uow.commit()
     print(f"campaign {args.id} started: {started.recipients} customers would get it now; "
-          f"first run planned at {tr.datetime(started.first_run.plan_at, settings.timezone)}")
+          "first run planned at "
+          f"{tr.datetime(started.first_run.plan_at, settings.timezone)}")
     return 0
 
 

@@ -51,7 +51,8 @@ async def cmd_add(args: argparse.Namespace, console: Console) -> int:
                       len(scheduled.touches)
                       ).format(id=scheduled.event.id, n=len(scheduled.touches)))
     for touch in scheduled.touches:
-        print(f"  {touch.purpose}: {tr.datetime(touch.due_at, settings.timezone)}")
+        # In the customer's own zone: a rule's "at 10:00" is their 10:00.
+        print(f"  {touch.purpose}: {tr.datetime(touch.due_at, customer.timezone)}")
     if scheduled.duplicates:
         print(tr.ngettext("{n} touch was already scheduled for the same event, not repeated",
                           "{n} touches were already scheduled for the same event, not repeated",

@@ -22,13 +22,16 @@ CATEGORY_NAMES = {
 
 def settings_text(tr: Translator, customer: Customer) -> str:
     _ = tr.gettext
-    lines = [f"<b>{escape(_('Your settings'))}</b>"]
+    # A plain literal inside _(): the extractor does not look into f-strings, so a text
+    # marked there never reaches the catalogs and stays English.
+    lines = ["<b>" + escape(_("Your settings")) + "</b>"]
     for category, name in CATEGORY_NAMES.items():
         at = consent.since(customer, category)
         if consent.granted(customer, category):
-            state = _("on since {date} (text {version})").format(
-                date=tr.datetime(at, customer.timezone) if at else "—",
-                version=escape(consent.version(customer, category) or "—"))
+            # The version of the consent text stays in the records (/mydata, the audit):
+            # it is an internal id, not something the customer can read.
+            state = _("on since {date}").format(
+                date=tr.datetime(at, customer.timezone) if at else "—")
         elif at is not None:
             state = _("off since {date}").format(date=tr.datetime(at, customer.timezone))
         else:

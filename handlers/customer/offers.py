@@ -8,7 +8,7 @@ from careloop.campaigns.spec import CampaignSpec
 from careloop.customers import directory as customers
 from careloop.handlers.context import Context
 from careloop.handlers.middleware import Press
-from careloop.handlers.views.campaign_message import in_language
+from careloop.handlers.views.campaign_message import in_language, message_language
 from careloop.kernel.effects import Effect, LogAs, Send
 from careloop.kernel.updates import Button, Keyboard
 from careloop.storage.models import Customer, Touch
@@ -32,7 +32,8 @@ async def on_offer(press: Press, customer: Customer) -> list[Effect]:
     if found is None or variant is None or variant.button is None:
         return press.no_longer_valid()
     await campaigns.respond(ctx.uow, ctx.now, found[0], "tap")
-    label = in_language(variant.button.text, press.tr.language, ctx.catalogs.default)
+    shown_in = message_language(variant, press.tr.language, ctx.catalogs.default)
+    label = in_language(variant.button.text, shown_in, ctx.catalogs.default)
     return [press.toast(),
             Send(press.chat_id, press._("Here is your offer:"),
                  keyboard=Keyboard.of([Button(label, url=variant.button.url)]),

@@ -19,8 +19,13 @@ from careloop.handlers.staff.buttons import already
 from careloop.handlers.staff.restrict import restrictions
 from careloop.handlers.staff.thread import answer_here, case_in_thread, case_number
 from careloop.handlers.views import masking
-from careloop.handlers.views.case_card import case_parts, history_line
-from careloop.handlers.views.labels import customer_name, state_name
+from careloop.handlers.views.case_card import (
+    case_parts,
+    history_line,
+    history_names,
+    staff_names,
+)
+from careloop.handlers.views.labels import customer_name, state_name, tier_name
 from careloop.kernel.effects import Effect
 from careloop.kernel.messenger import TEXT_LIMIT, clip, text_length
 from careloop.storage.models import CardState, Case, StaffMember
@@ -141,12 +146,16 @@ async def on_history(req: Request, staff: StaffMember) -> list[Effect]:
     seen = masking.for_role(staff.role)
     head = _("<b>{name}</b> ({external_id}) · tier {tier}").format(
         name=escape(customer_name(tr, customer)),
-        external_id=escape(customer.external_id or "—"), tier=escape(customer.tier))
+        external_id=escape(customer.external_id or "—"), tier=escape(tier_name(tr, customer.tier)))
     born = masking.birthday(customer.birthday, seen)
     if born is not None:
         head += " · " + _("birthday {date}").format(date=born)
+    tz = ctx.config.default_timezone
     lines = [head, *restrictions(ctx, customer)]
-    lines += [history_line(tr, e, ctx.config.default_timezone, seen) for e in entries] or [
+    if entries:
+        lines.append(_("Times in {zone}:").format(zone=tz))
+    names = history_names(ctx, tr, await staff_names(ctx, list(entries)))
+    lines += [history_line(tr, e, tz, seen, names=names) for e in entries] or [
         _("No interactions yet.")]
     text = "\n".join(lines)
     kept = len(lines) - len(entries) if entries else len(lines)

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from careloop.handlers.context import Context
 from careloop.handlers.views.reporting import ReasonLabel, case_lines, local_date, survey_lines
+from careloop.handlers.views.timeline import as_words
 from careloop.kernel.effects import Effect, Send
 from careloop.kernel.i18n import Translator
 from careloop.kernel.updates import Update
@@ -38,13 +39,10 @@ def stats_html(tr: Translator, report: Report, reason_label: ReasonLabel | None 
     zone = ZoneInfo(report.timezone)  # the business's local days
     since = local_date(tr, report.since.astimezone(zone).date())
     until = local_date(tr, report.until.astimezone(zone).date())
-    lines = [*survey_lines(tr, report.surveys, reason_label or _as_is), *case_lines(tr, report)]
+    lines = [*survey_lines(tr, report.surveys, reason_label or as_words),
+             *case_lines(tr, report)]
     return "\n".join([f"<b>{escape(heading)}</b> ({escape(since)} – {escape(until)})",
                       *map(escape, lines)])
-
-
-def _as_is(key: str) -> str:
-    return key
 
 
 async def on_stats(update: Update, ctx: Context, *,

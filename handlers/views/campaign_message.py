@@ -12,6 +12,7 @@ from careloop.campaigns import lifecycle as campaigns
 from careloop.campaigns import message
 from careloop.campaigns.spec import CampaignSpec, Variant
 from careloop.handlers.context import Context
+from careloop.handlers.views.labels import tier_name
 from careloop.kernel import deeplink
 from careloop.kernel.effects import Send
 from careloop.kernel.updates import Button, Keyboard, Media
@@ -28,6 +29,7 @@ class CampaignMessage:
     text: str
     photo: str | None
     keyboard: Keyboard
+    language: str  # the language it is written in: the reader's, or the fallback's
 
 
 def values_of(customer: Customer) -> dict[str, str]:
@@ -43,21 +45,37 @@ def link_values(campaign_id: int, bot_username: str | None) -> dict[str, str]:
     return {message.START_LINK: deeplink.url(deeplink.campaign_payload(campaign_id), bot_username)}
 
 
-def in_language(texts: Mapping[str, str], language: str, default: str) -> str:
-    """The text in the reader's language, else the business's, else the first written."""
+def written_in(texts: Mapping[str, str], language: str, default: str) -> str:
+    """Which of a campaign's texts the reader gets: their language, else the business's,
+    else the one for every language ("*"), else the first written."""
     for key in (language, default, "*"):
         if key in texts:
-            return texts[key]
-    return next(iter(texts.values()))
+            return key
+    return next(iter(texts))
+
+
+def in_language(texts: Mapping[str, str], language: str, default: str) -> str:
+    """The text in the reader's language, else the business's, else the first written."""
+    return texts[written_in(texts, language, default)]
+
+
+def message_language(variant: Variant, language: str, default: str) -> str:
+    """The language a variant's message reaches a reader of `language` in. A campaign
+    without the reader's language falls back to another text, and then its buttons
+    follow that text: one message, one language."""
+    key = written_in(variant.text, language, default)
+    return language if key == "*" else key
 
 
 async def campaign_message(ctx: Context, campaign_id: int, variant: Variant, language: str,
                            values: Mapping[str, str], chat_id: int, subject_id: int, *,
                            test: bool = False) -> CampaignMessage:
     """`subject_id` is the touch the buttons count against (for a test: the campaign)."""
-    tr = ctx.tr(language)
     default = ctx.catalogs.default
+    tr = ctx.tr(message_language(variant, ctx.tr(language).language, default))
     values = {**values, **link_values(campaign_id, ctx.config.bot_username)}
+    if "tier" in values:  # careloop's own tiers in the message's language
+        values["tier"] = tier_name(tr, values["tier"])
     text = message.render(in_language(variant.text, tr.language, default), values)
     rows: list[list[Button]] = []
     if (offer := variant.button) is not None:
@@ -66,7 +84,7 @@ async def campaign_message(ctx: Context, campaign_id: int, variant: Variant, lan
                      if offer.tracked else Button(label, url=offer.url)])
     rows.append([await ctx.button(tr.gettext("Unsubscribe from offers"),
                                   TEST if test else UNSUBSCRIBE, subject_id, chat_id)])
-    return CampaignMessage(text, variant.photo, Keyboard.of(*rows))
+    return CampaignMessage(text, variant.photo, Keyboard.of(*rows), tr.language)
 
 
 async def test_messages(ctx: Context, spec: CampaignSpec, campaign_id: int, chat_id: int,

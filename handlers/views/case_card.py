@@ -7,8 +7,9 @@ from html import escape
 from careloop.cases.states import CaseState, is_active
 from careloop.customers.timeline import ARROWS
 from careloop.handlers.context import Context
-from careloop.handlers.views.labels import customer_name, kind_name
+from careloop.handlers.views.labels import customer_name, tier_name
 from careloop.handlers.views.masking import MASKED, Visibility, mask_phones, shown
+from careloop.handlers.views.timeline import Names, one_line, sentence, staff_ids
 from careloop.kernel.i18n import Translator
 from careloop.kernel.messenger import clip
 from careloop.kernel.updates import Button, Keyboard
@@ -52,20 +53,35 @@ def _state_line(tr: Translator, case: Case, assignee: str | None) -> str:
 
 
 def history_line(tr: Translator, entry: Interaction, timezone: str,
-                 seen: Visibility = MASKED, *, muted: bool = False) -> str:
-    """One timeline entry for staff; what `seen` hides (phone-like numbers) is masked, and
-    a `muted` customer's own words are left out."""
+                 seen: Visibility = MASKED, *, muted: bool = False,
+                 names: Names | None = None) -> str:
+    """One timeline entry for staff, as a sentence (HTML); what `seen` hides (phone-like
+    numbers) is masked, and a `muted` customer's own words are left out. The time is
+    without its zone: the list's heading names it."""
     arrow = ARROWS.get(entry.direction, "·")
+    text = entry.text
     if muted and entry.direction == "in" and entry.text:
-        detail = tr.gettext("(not shown: the customer is muted)")
-    else:
-        detail = entry.text or ", ".join(
-            f"{k}={v}" for k, v in entry.data.items() if v is not None)
-    detail = shown(" ".join(detail.split()), seen)  # one line per entry
-    if len(detail) > 80:
-        detail = detail[:79] + "…"
-    kind = escape(kind_name(tr, entry.kind))
-    return f"{tr.datetime(entry.at, timezone)} {arrow} {kind}: {escape(detail)}"
+        text = tr.gettext("(not shown: the customer is muted)")
+    detail = shown(one_line(sentence(tr, entry, names, text)), seen)
+    if len(detail) > 90:
+        detail = detail[:89] + "…"
+    return f"{tr.datetime(entry.at, timezone, zone=False)} {arrow} {escape(detail)}"
+
+
+async def staff_names(ctx: Context, entries: list[Interaction]) -> dict[int, str]:
+    """The names of the staff members `entries` mention, for their sentences."""
+    found = {}
+    for staff_id in sorted(staff_ids(entries)):
+        member = await ctx.uow.staff.get(staff_id)
+        shown_as = member and (member.name or (f"@{member.username}" if member.username
+                                               else None))
+        if shown_as:
+            found[staff_id] = shown_as
+    return found
+
+
+def history_names(ctx: Context, tr: Translator, staff: dict[int, str]) -> Names:
+    return Names(reason=ctx.surveys.reason_label(tr, ctx.catalogs.default), staff=staff)
 
 
 async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
@@ -82,7 +98,7 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
     lines = [
         f"<b>{head.format(id=case.id)}</b>",
         _("Customer: {name} · tier {tier}").format(
-            name=escape(customer_name(tr, customer)), tier=escape(customer.tier)
+            name=escape(customer_name(tr, customer)), tier=escape(tier_name(tr, customer.tier))
         ),
     ]
     if answer is not None:
@@ -111,9 +127,11 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
         lines.append(_("Respond by: {due}").format(due=tr.datetime(case.sla_due_at, tz)))
     lines.append(_state_line(tr, case, assignee.name if assignee else None))
     if recent:
+        names = history_names(ctx, tr, await staff_names(ctx, list(recent)))
         lines.append("")
-        lines.append(_("Recent history:"))
-        lines.extend(history_line(tr, e, tz, muted=customer.muted) for e in recent)
+        lines.append(_("Recent history (times in {zone}):").format(zone=tz))
+        lines.extend(history_line(tr, e, tz, muted=customer.muted, names=names)
+                     for e in recent)
     lines.append("")
     if ctx.config.staff_forum:
         lines.append(_("Write in this topic to answer the customer; /note adds an internal "

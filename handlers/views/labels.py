@@ -6,6 +6,7 @@ A key without a name here (one added later) is shown as it is stored.
 
 from __future__ import annotations
 
+from careloop.care.contact import DO_NOT_CONTACT, UNREACHABLE
 from careloop.kernel.i18n import N_, Translator
 from careloop.storage.models import Customer
 
@@ -47,6 +48,22 @@ KINDS = {
 
 ERASED_CUSTOMER = N_("erased customer")
 
+# Why a message was not sent, as the contact rules and the sender record it
+# (care.contact.consent_problem, handlers.views.touch), in words for staff and marketers.
+NOT_SENT = {
+    "no marketing consent": N_("no marketing consent"),
+    "no service consent": N_("no consent to care messages"),
+    "not linked to a Telegram chat": N_("not linked to a Telegram chat"),
+    UNREACHABLE: N_("unreachable (blocked the bot or chat gone)"),
+    DO_NOT_CONTACT: N_("do not contact"),
+    "survey answered or closed": N_("the survey was answered or closed"),
+    "campaign cancelled": N_("the campaign was cancelled"),
+}
+
+# The tiers careloop gives by itself (an import row without one; someone who opened the bot
+# without a record); the business's own tiers (gold, vip) are shown as they are written.
+TIERS = {"standard": N_("standard"), "member": N_("member")}
+
 
 def customer_name(tr: Translator, customer: Customer | None) -> str:
     """A customer's name as staff see it (plain text): an erased one has none left."""
@@ -63,3 +80,13 @@ def state_name(tr: Translator, state: str) -> str:
 
 def kind_name(tr: Translator, kind: str) -> str:
     return tr.gettext(KINDS[kind]) if kind in KINDS else kind
+
+
+def tier_name(tr: Translator, tier: str) -> str:
+    return tr.gettext(TIERS[tier]) if tier in TIERS else tier
+
+
+def not_sent_reason(tr: Translator, reason: str) -> str | None:
+    """Why a message was not sent, in words; None for a reason without a name (an error
+    Telegram gave, a cap's figures), which stays in the records."""
+    return tr.gettext(NOT_SENT[reason]) if reason in NOT_SENT else None

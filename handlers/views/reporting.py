@@ -13,8 +13,9 @@ from babel.units import format_unit
 
 from careloop.cases.states import CaseState
 from careloop.customers.timeline import ARROWS
-from careloop.handlers.views.labels import customer_name, kind_name, state_name
-from careloop.kernel.i18n import Translator
+from careloop.handlers.views.labels import customer_name, state_name, tier_name
+from careloop.handlers.views.timeline import Names, as_words, sentence
+from careloop.kernel.i18n import N_, Translator
 from careloop.storage.models import AuditEntry, Customer, Interaction
 from careloop.storage.repositories.reports import StaffInfo
 from careloop.surveys.kpis import Band, Kpis
@@ -54,27 +55,28 @@ def history_json(customer: Customer, entries: Sequence[Interaction]) -> dict[str
 
 
 def history_text(
-    tr: Translator, customer: Customer, entries: Sequence[Interaction], timezone: str
+    tr: Translator, customer: Customer, entries: Sequence[Interaction], timezone: str,
+    names: Names | None = None,
 ) -> str:
     _ = tr.gettext
     consent = _("yes") if customer.service_consent else _("no")
     lines = [
         _("{name} ({external_id}) · tier {tier} · service consent: {consent}").format(
             name=customer_name(tr, customer), external_id=customer.external_id or "-",
-            tier=customer.tier,
+            tier=tier_name(tr, customer.tier),
             consent=consent),
     ]
     if not entries:
         lines.append(_("No interactions yet."))
+    else:
+        lines.append(_("Times in {zone}:").format(zone=timezone))
     for e in entries:
-        detail = (e.text or "").replace("\n", " ⏎ ")
-        extras = ", ".join(f"{k}={v}" for k, v in e.data.items() if v is not None)
+        text = (e.text or "").replace("\n", " ⏎ ") or None
+        body = sentence(tr, e, names, text)
         if e.case_id:
-            case = _("case #{id}").format(id=e.case_id)
-            extras = f"{case}, {extras}" if extras else case
-        body = " ".join(p for p in (detail, f"[{extras}]" if extras else "") if p)
-        lines.append(f"{tr.datetime(e.at, timezone)}  {ARROWS.get(e.direction, '·')} "
-                     f"{kind_name(tr, e.kind):<11} {body}".rstrip())
+            body += " [" + _("case #{id}").format(id=e.case_id) + "]"
+        lines.append(f"{tr.datetime(e.at, timezone, zone=False)}  "
+                     f"{ARROWS.get(e.direction, '·')} {body}")
     return "\n".join(lines)
 
 
@@ -100,12 +102,12 @@ def audit_text(tr: Translator, entries: Sequence[AuditEntry], timezone: str) -> 
 
 
 NONE = "—"  # a figure with nothing to compute it from
+# A case whose state is still "reopened": nobody has taken it up since the customer said no.
+NOW_REOPENED = N_("reopened and not yet taken up again")
 
 ReasonLabel = Callable[[str], str]
 
 
-def _as_is(key: str) -> str:
-    return key
 
 
 def pct(tr: Translator, value: float | None) -> str:
@@ -153,7 +155,7 @@ def local_date(tr: Translator, day: date) -> str:
     return format_date(day, "medium", locale=Locale.parse(tr.language))
 
 
-def reasons_text(tr: Translator, reasons: Reasons, reason_label: ReasonLabel = _as_is) -> str:
+def reasons_text(tr: Translator, reasons: Reasons, reason_label: ReasonLabel = as_words) -> str:
     """Low scores and why: "Low scores: 4; delivery 2 (50.0%), no reason given 2 (50.0%)"."""
     _ = tr.gettext
     if not reasons.negative:
@@ -177,7 +179,7 @@ def staff_name(tr: Translator, staff: StaffInfo | None) -> str:
 
 
 def survey_lines(tr: Translator, f: SurveyFigures,
-                 reason_label: ReasonLabel = _as_is) -> list[str]:
+                 reason_label: ReasonLabel = as_words) -> list[str]:
     """The survey totals: delivery and answers, CSAT, NPS, custom ratings, low scores."""
     _ = tr.gettext
     c, n = f.csat, f.nps
@@ -209,13 +211,20 @@ def case_lines(tr: Translator, report: Report) -> list[str]:
     _ = tr.gettext
     f = report.case_figures
     loop, sla = f.closed_loop, f.sla
+    # The states are the cases' states now, while "Reopened" counts every case that was
+    # reopened at some point: one reopened and then closed is "confirmed" here. Each line
+    # says which it counts, so the two never seem to disagree.
     states = tr.join(
-        _("{state} {n}").format(state=state_name(tr, state), n=report.cases.get(state, 0))
+        _("{state} {n}").format(state=_(NOW_REOPENED) if state is CaseState.REOPENED
+                                else state_name(tr, state), n=report.cases.get(state, 0))
         for state in CaseState)
+    opened = sum(report.cases.values())
     first_median, first_p90 = _times(tr, f.first_response)
     done_median, done_p90 = _times(tr, f.resolution)
     return [
-        _("Cases: {cases}").format(cases=states),
+        tr.ngettext("Cases: {n} opened; their states now: {cases}",
+                    "Cases: {n} opened; their states now: {cases}", opened
+                    ).format(n=opened, cases=states),
         tr.ngettext(
             "Closed loop: {pct} of {n} resolved case confirmed by the customer "
             "({awaiting} awaiting their answer)",
@@ -233,8 +242,9 @@ def case_lines(tr: Translator, report: Report) -> list[str]:
         _("SLA: {pct} answered in time ({met} in time, {missed} late, {pending} not yet due)"
           ).format(pct=pct(tr, sla.compliance_pct), met=sla.met, missed=sla.missed,
                    pending=sla.pending),
-        tr.ngettext("Reopened: {n} case, reopenings in all: {times}",
-                    "Reopened: {n} cases, reopenings in all: {times}", f.reopened_cases,
+        tr.ngettext("Reopened at least once: {n} case, reopenings in all: {times}",
+                    "Reopened at least once: {n} cases, reopenings in all: {times}",
+                    f.reopened_cases,
                     ).format(n=f.reopened_cases, times=f.reopens),
     ]
 
@@ -285,13 +295,14 @@ def _heading(tr: Translator, name: str, period: Period) -> str:
 
 
 def report_text(tr: Translator, report: Report, timezone: str,
-                reason_label: ReasonLabel = _as_is) -> str:
+                reason_label: ReasonLabel = as_words) -> str:
     """The report in the reader's language, with numbers written the way it writes them.
     `reason_label` names a low score's reason key (the survey's chip label)."""
     _ = tr.gettext
     lines = [
         _("careloop report: {since} – {until}").format(
-            since=tr.datetime(report.since, timezone), until=tr.datetime(report.until, timezone)),
+            since=tr.datetime(report.since, timezone, zone=False),
+            until=tr.datetime(report.until, timezone)),
         *survey_lines(tr, report.surveys, reason_label),
         *case_lines(tr, report),
     ]

@@ -5,6 +5,7 @@ shown."""
 from __future__ import annotations
 
 from careloop.care.contact import DO_NOT_CONTACT, UNREACHABLE
+from careloop.handlers.marketer.preview import NOT_IN_SEGMENT
 from careloop.kernel.i18n import N_, Translator
 
 NOT_LINKED = "not linked to a Telegram chat"
@@ -74,6 +75,7 @@ def texts(tr: Translator) -> dict[str, str]:
 
 # Why a customer would not get a campaign now, as care.contact states it, in the page's words.
 REASONS = {
+    NOT_IN_SEGMENT: N_("not in the campaign's segment"),
     NOT_LINKED: N_("not linked to a Telegram chat yet"),
     NO_MARKETING: N_("has not agreed to offers"),
     NO_SERVICE: N_("has not agreed to messages"),

@@ -179,7 +179,7 @@ async def _preview(scene: Scene, body: dict[str, Any]) -> dict[str, Any]:
         shown.append({
             "person": person.user.id, "name": person.user.full_name,
             "variant": tr.gettext(labels.TEXTS["variant"]).format(
-                name=p.variant, language=p.language),
+                name=p.variant, language=p.message.language),
             "html": view.rich(text, entities), "photo": p.message.photo,
             "buttons": [[{"text": b.text, **({"url": b.url} if b.url else {})} for b in row]
                         for row in p.message.keyboard.rows],

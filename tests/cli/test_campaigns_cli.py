@@ -37,7 +37,8 @@ def test_create_preview_dry_run_start_pause_stats(ready: Path,
     assert (code, err) == (0, "")
     assert out.splitlines() == [
         "campaign 1 created as a draft",
-        "#1 Member day — draft — monthly on day 18 at 10:00 local — segment: tier=gold",
+        "#1 Member day — draft — monthly on day 18 at 10:00\u202fAM, each customer's local "
+        "time — segment: tier: gold",
         "Would reach 0 customers.",
         "Excluded: not linked to a Telegram chat 1",
     ]
@@ -63,6 +64,48 @@ def test_create_preview_dry_run_start_pause_stats(ready: Path,
     assert run(capsys, "campaigns", "cancel", "1")[0] == 0
     code, _, err = run(capsys, "campaigns", "cancel", "1")
     assert (code, err) == (1, "careloop: error: campaign 1 is already cancelled\n")
+
+
+VIP_DAY = """
+name: VIP day
+segment: {tier: [vip]}
+message:
+  text: {en: "VIP day, {first_name}!", ru: "День VIP, {first_name}!"}
+  button: {text: {en: Get it, ru: Получить}, url: "https://example.com/x", tracked: true}
+"""
+
+
+def test_a_preview_applies_the_segment_and_the_send_s_language(
+        ready: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with (ready / "c.csv").open("a", encoding="utf-8") as fh:
+        fh.write("C3,Li Wei,vip,zh_Hans,Asia/Shanghai,,\nC4,Olga,vip,ru,,,\n")
+    assert run(capsys, "customers", "import", "c.csv")[0] == 0
+    (ready / "vip.yaml").write_text(VIP_DAY, encoding="utf-8")
+    code, _, err = run(capsys, "campaigns", "create", "vip.yaml")
+    # Li reads Simplified Chinese, which the campaign is not written in.
+    assert (code, err) == (0, (
+        "careloop: warning: 1 customer(s) in the segment read zh_Hans: the campaign has no "
+        "text in it, so they would get the en text; add a `zh_Hans:` text to reach them in "
+        "their language\n"))
+
+    # Bob is a standard member: a VIP offer is not his to see.
+    code, out, _ = run(capsys, "campaigns", "preview", "1", "--customer", "C2")
+    assert (code, out) == (0, "customer C2 is not in campaign 1's segment (tier: vip): they "
+                              "would not get it\n")
+    # Li gets the English text, and then English buttons too: one message, one language.
+    code, out, _ = run(capsys, "campaigns", "preview", "1", "--customer", "C3")
+    assert out.splitlines()[:5] == [
+        "variant A, language en",
+        "note: this customer reads zh_Hans, and this variant has no text in it: they would "
+        "get the en text",
+        "VIP day, Li!",
+        "[Get it]",
+        "[Unsubscribe from offers]",
+    ]
+    code, out, _ = run(capsys, "campaigns", "preview", "1", "--customer", "C4")
+    assert out.splitlines()[:4] == [
+        "variant A, language ru", "День VIP, Olga!", "[Получить]",
+        "[Отписаться от предложений]"]
 
 
 def test_a_start_to_more_than_the_threshold_needs_yes(

@@ -342,8 +342,8 @@ def test_the_configured_playbook_is_checked_and_used(env: Path, capsys, monkeypa
                        "--at", "2027-03-01T12:00:00+08:00")
     assert code == 0
     assert "1 touch scheduled" in out
-    # 30 days before, at 10:00 in Ann's Shanghai, shown in the business's UTC.
-    assert "  warranty_reminder: Jan 30, 2027, 2:00\u202fAM" in out
+    # 30 days before, at 10:00 in Ann's Shanghai, shown in her zone, which is named.
+    assert "  warranty_reminder: Jan 30, 2027, 10:00\u202fAM (Asia/Shanghai)" in out
     code, out, _ = run(capsys, "events", "add", "--type", "warranty_expiry", "--customer", "C1",
                        "--at", "2020-01-01T00:00")
     assert "0 touches scheduled" in out

@@ -63,7 +63,7 @@ async def test_a_marketer_writes_tests_and_starts_a_campaign(database_url: str,
         await stage.press(mia, again, "Now")
         card = await stage.bot_says(mia.id, "Saved as a draft")
         assert "Would reach 2 customers." in (card.content or "")
-        assert "#1 Gold day — draft — once, when started — segment: tier=gold" in (
+        assert "#1 Gold day — draft — once, when started — segment: tier: gold" in (
             card.content or "")
 
         await stage.press(mia, card, "Test to me")

@@ -63,7 +63,9 @@ async def test_segment_locales_and_safe_names(stage: Stage) -> None:
     bob = await linked(stage, "G2", "Bob <b>&</b> Co", tier="gold")
     cid = await linked(stage, "S1", "Cid Moss", tier="standard")
     dan = await linked(stage, "G3", "Dan Roe", tier="gold")  # never agreed to offers
-    await stage.agree_to_offers("G1", "G2", "S1")
+    eve = await linked(stage, "G4", "Eve Lin", tier="gold")
+    await stage.import_customers(CSV_HEADER + "G4,Eve Lin,gold,zh_Hans,,,\n")  # no zh text
+    await stage.agree_to_offers("G1", "G2", "S1", "G4")
     campaign = await stage.create_campaign(ONE_OFF)
     await stage.start_campaign(campaign)
     await delivered(stage)
@@ -76,11 +78,17 @@ async def test_segment_locales_and_safe_names(stage: Stage) -> None:
         ["Get the offer"], ["Unsubscribe from offers"]]
     bob_name = await linked_name_check(stage, "G2")
     assert bob_name == "Bob <b>&</b> Co"
+    # Eve reads Chinese, which the campaign lacks: the business's English text, and its
+    # buttons in English too, not Chinese buttons under an English text.
+    to_eve = await stage.bot_says(eve.id, "20% off")
+    assert to_eve.content == "Hello Eve! 20% off for gold members."
+    assert [[label for label, _ in row] for row in to_eve.buttons] == [
+        ["Get the offer"], ["Unsubscribe from offers"]]
     assert not [m for m in stage.sandbox.bot_messages(cid.id) if "20%" in (m.content or "")]
     assert not [m for m in stage.sandbox.bot_messages(dan.id) if "20%" in (m.content or "")]
 
     stats = await stage.campaign_stats(campaign)
-    assert (stats.total.targeted, stats.total.sent, stats.runs) == (2, 2, 1)
+    assert (stats.total.targeted, stats.total.sent, stats.runs) == (3, 3, 1)
     assert dict(stats.excluded) == {"no marketing consent": 1}
     # Every message is in the customer's timeline.
     async with stage.storage.uow() as uow:

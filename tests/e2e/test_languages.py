@@ -71,8 +71,8 @@ async def test_a_traditional_chinese_customer_goes_through_the_whole_loop_in_it(
 
     # 3. The case, in the staff group's Simplified Chinese.
     card = await stage.bot_says(stage.staff_chat, "🚨 工单 #1 · 紧急")
-    for line in ("客户：林美玲 · 等级 standard", "评分：CSAT 1 / 5", f"留言：{said[0]}",
-                 "状态：待认领", "最近记录：", "回复这条消息即可答复客户；"):
+    for line in ("客户：林美玲 · 等级 标准", "评分：CSAT 1 / 5", f"留言：{said[0]}",
+                 "状态：待认领", "最近记录（", "回复这条消息即可答复客户；"):
         assert line in (card.content or ""), line
     assert [label for row in card.buttons for label, _ in row] == ["🙋 认领", "✅ 解决"]
     assert await stage.press(agent, card, "认领") == "您已认领工单 #1。"

@@ -118,7 +118,7 @@ async def test_a_muted_customer_no_longer_reaches_the_staff_group(stage: Stage) 
     redrawn = await stage.bot_says(stage.staff_chat, "Status: claimed by",
                                    after=card.message_id - 1)
     assert redrawn.message_id == card.message_id
-    assert "message: (not shown: the customer is muted)" in (redrawn.content or "")
+    assert "Wrote: (not shown: the customer is muted)" in (redrawn.content or "")
     assert not [t for t in _staff_texts(stage) if "useless" in t]
     assert "You are all useless" in [e.text for e in await _rows(stage, Interaction)]
     await stage.say(lead, "/history C1", chat_id=stage.staff_chat)

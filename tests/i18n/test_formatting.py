@@ -19,21 +19,26 @@ from careloop.surveys.metrics import (
     reasons,
 )
 from careloop.surveys.reports import Report
+from tests.i18n.leaks import leaks
 
 MOMENT = datetime(2026, 11, 20, 9, 5, tzinfo=UTC)
 
 
 # CLDR keeps a time and its AM/PM (or a year and its "г.") together with a narrow
 # no-break space.
-@pytest.mark.parametrize(("language", "timezone", "shown"), [
-    ("en", "Europe/London", "Nov 20, 2026, 9:05\u202fAM"),
-    ("ru", "Europe/Moscow", "20 нояб. 2026\u202fг., 12:05"),
-    ("zh_Hans", "Asia/Shanghai", "2026年11月20日 17:05"),
-    ("zh_Hant", "Asia/Taipei", "2026年11月20日 下午5:05"),
+# The zone is named, so nobody takes a UTC time for their own; a list names it once in
+# its heading and leaves it out of each line (zone=False).
+@pytest.mark.parametrize(("language", "timezone", "shown", "zone"), [
+    ("en", "Europe/London", "Nov 20, 2026, 9:05\u202fAM", " (Europe/London)"),
+    ("ru", "Europe/Moscow", "20 нояб. 2026\u202fг., 12:05", " (Europe/Moscow)"),
+    ("zh_Hans", "Asia/Shanghai", "2026年11月20日 17:05", "（Asia/Shanghai）"),
+    ("zh_Hant", "Asia/Taipei", "2026年11月20日 下午5:05", "（Asia/Taipei）"),
 ])
 def test_a_moment_is_shown_in_the_readers_timezone_and_language(
-        language: str, timezone: str, shown: str) -> None:
-    assert Catalogs().translator(language).datetime(MOMENT, timezone) == shown
+        language: str, timezone: str, shown: str, zone: str) -> None:
+    tr = Catalogs().translator(language)
+    assert tr.datetime(MOMENT, timezone) == shown + zone
+    assert tr.datetime(MOMENT, timezone, zone=False) == shown
 
 
 @pytest.mark.parametrize(("language", "percent", "decimal"), [
@@ -67,20 +72,22 @@ def test_the_report_reads_naturally_in_russian() -> None:
     text = report_text(Catalogs().translator("ru"), _report(), "Europe/Moscow",
                        reason_label=labels.__getitem__)
     assert text.splitlines() == [
-        "Отчёт careloop: 20 нояб. 2026\u202fг., 12:05 – 20 нояб. 2026\u202fг., 12:05",
+        "Отчёт careloop: 20 нояб. 2026\u202fг., 12:05 – 20 нояб. 2026\u202fг., 12:05 "
+        "(Europe/Moscow)",
         "Опросы: доставлено 3, отвечено 2, доля ответов 66,7\xa0%",
         "CSAT: 66,7\xa0% довольных (4–5), в среднем 3,33, 3 ответа",
         "NPS: +33,3 (промоутеры: 2, нейтралы: 0, критики: 1)",
         "effort: в среднем 4,00, негативных 50,0\xa0%, 2 ответа",
         "Низкие оценки: 3; Доставка — 2 (66,7\xa0%), причина не указана — 1 (33,3\xa0%)",
-        "Обращения: открыто — 2, в работе — 0, решено — 0, подтверждено — 1, открыто снова — 0",
+        "Обращения: открыто за период — 3; их статус сейчас: открыто — 2, в работе — 0, "
+        "решено — 0, подтверждено — 1, открыто снова и ещё не взято в работу — 0",
         "Замкнутый цикл: клиент подтвердил 100,0\xa0% из 1 решённого обращения "
         "(ещё ждут ответа клиента: 0)",
         "Первый ответ сотрудника: медиана 3 ч, 90-й перцентиль 3 ч (1 обращение)",
         "Время до решения: медиана 26 ч 5 мин, 90-й перцентиль 26 ч 5 мин (1 обращение)",
         "SLA: 0,0\xa0% ответов вовремя (вовремя — 0, с опозданием — 1, "
         "срок ещё не наступил — 1)",
-        "Открыто снова: 1 обращение, всего повторных открытий: 1",
+        "Открывались снова хотя бы раз: 1 обращение, всего повторных открытий: 1",
     ]
 
 
@@ -92,10 +99,24 @@ def test_the_report_reads_naturally_in_traditional_chinese() -> None:
         "NPS：+33.3（推薦者 2，被動者 0，批評者 1）",
         "effort：平均 4.00 分，負評 50.0%，共 2 份回答",
         "低分：3；delivery 2（66.7%）、未選擇原因 1（33.3%）",
-        "案件：待處理 2、處理中 0、已解決 0、已確認 1、已重新開啟 0",
+        "案件：新開 3 件；目前狀態：待處理 2、處理中 0、已解決 0、已確認 1、重新開啟後尚未處理 0",
         "閉環：已解決的 1 件案件中，客戶確認了 100.0%（0 件等待客戶回覆）",
         "人員首次回覆：中位數 3 小時，第 90 百分位數 3 小時（1 件案件）",
         "解決時間：中位數 26 小時 5 分鐘，第 90 百分位數 26 小時 5 分鐘（1 件案件）",
         "SLA：準時回覆率 0.0%（準時 0、逾時 1、尚未到期 1）",
-        "重新開啟：1 件案件，共重新開啟 1 次",
+        "至少重新開啟過一次：1 件案件，共重新開啟 1 次",
     ]
+
+
+@pytest.mark.parametrize(("text", "english", "found"), [
+    ("Jun 5 ← comment: survey=csat, skipped=False", False, ["key=value survey=csat",
+                                                            "key=value skipped=False"]),
+    ("Low scores: 1; product_quality 1 (100.0%)", False, ["internal key product_quality"]),
+    ("on since Jun 5 (text service-2026-06)", False, ["internal id service-2026-06"]),
+    ("Статус: Status: open, waiting for someone to claim it", True,
+     ["untranslated 'Status: open, waiting for someone to claim it'"]),
+    ("Low scores: 1; Product quality 1 (100.0%) https://t.me/care_bot?start=a_b", False, []),
+])
+def test_the_leak_finder_finds_keys_pairs_and_english(text: str, english: bool,
+                                                      found: list[str]) -> None:
+    assert leaks(text, english=english) == found

@@ -97,25 +97,28 @@ def test_the_totals_in_english() -> None:
     labels = {"product_quality": "Product quality"}
     text = report_text(EN, _report(), "UTC", reason_label=lambda k: labels.get(k, k))
     assert text.splitlines() == [
-        "careloop report: Nov 13, 2026, 9:00\u202fAM – Nov 20, 2026, 9:00\u202fAM",
+        "careloop report: Nov 13, 2026, 9:00\u202fAM – Nov 20, 2026, 9:00\u202fAM (UTC)",
         "Surveys: 5 delivered, 4 answered, response rate 80.0%",
         "CSAT: 33.3% satisfied (4–5), mean 2.67, 3 answers",
         "NPS: — (0 promoters, 0 passives, 0 detractors)",
         "effort: mean 6.00, 0.0% negative, 1 answer",
         "Low scores: 2; Product quality 1 (50.0%), no reason given 1 (50.0%)",
-        "Cases: open 1, claimed 2, resolved 0, confirmed 1, reopened 0",
+        # States now, while "Reopened" counts cases reopened at any time: the one reopened
+        # here is claimed again, so the two lines say different things and each says which.
+        "Cases: 4 opened; their states now: open 1, claimed 2, resolved 0, confirmed 1, "
+        "reopened and not yet taken up again 0",
         "Closed loop: 100.0% of 1 resolved case confirmed by the customer "
         "(0 awaiting their answer)",
         "First staff response: median 1 hr, 90th percentile 1 hr (1 case)",
         "Time to resolution: median 24 hr, 90th percentile 24 hr (1 case)",
         # met: the first; missed: the open one, unanswered a day past due; two pending
         "SLA: 50.0% answered in time (1 in time, 1 late, 2 not yet due)",
-        "Reopened: 1 case, reopenings in all: 1",
+        "Reopened at least once: 1 case, reopenings in all: 1",
     ]
 
 
-def test_reason_keys_are_shown_as_they_are_without_labels() -> None:
-    assert "Low scores: 2; product_quality 1 (50.0%), no reason given 1 (50.0%)" in (
+def test_reason_keys_without_labels_are_shown_as_words_never_as_keys() -> None:
+    assert "Low scores: 2; product quality 1 (50.0%), no reason given 1 (50.0%)" in (
         report_text(EN, _report(), "UTC").splitlines())
 
 
