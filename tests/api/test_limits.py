@@ -133,6 +133,8 @@ async def _held(url: str, request: bytes, count: int) -> list[bytes]:
 
 async def test_slow_clients_are_cut_off_by_the_read_timeouts(
         storage: Storage, clock: ManualClock) -> None:
+    if storage.engine.dialect.name != "sqlite":
+        pytest.skip("the HTTP layer's timeouts: the database plays no part")
     async with serving(storage, clock, http_header_timeout_seconds=0.5,
                        http_body_timeout_seconds=0.5, api_rate_burst=1000) as (server, http):
         # Headers that never end, and connections that never send a byte.

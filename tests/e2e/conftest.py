@@ -38,6 +38,7 @@ def runtime(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
 # - PostgreSQL: the modules whose flows lean on the SQL: conditional updates under races,
 #   bulk inserts, the reports' queries, erasure and retention, a crash and a restart, an
 #   outage (PostgreSQL refusing connections, which the runtimes also see: on both).
+HERE = Path(__file__).parent
 PTB_MODULES = frozenset({
     "test_start", "test_webhook", "test_messenger", "test_embedding", "test_loop",
     "test_case_desk", "test_community", "test_privacy", "test_demo", "test_crash",
@@ -64,6 +65,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _wanted(item: pytest.Item) -> bool:
+    if item.path.parent != HERE:
+        return True  # the hook sees the whole run's items: only end-to-end tests are ours
     params = _params(item)
     module = item.path.stem
     if params.get("runtime") == "ptb":
