@@ -15,6 +15,7 @@ from careloop.bot.outbox.executor import Executor
 from careloop.bot.outbox.limiter import Limiter
 from careloop.bot.outbox.outbound import Outbound
 from careloop.bot.outbox.sender import Sender
+from careloop.bot.outbox.webhooks import WebhookSender
 from careloop.bot.pipeline import Pipeline
 from careloop.bot.settings import Settings
 from careloop.care.contact import ContactPolicy, QuietHours
@@ -131,6 +132,7 @@ class App:
     retention: Retention
     config: HandlerConfig
     rounds: RoundRunner
+    webhooks: WebhookSender
 
     def scheduler(self) -> Ticking:
         return build_scheduler(self)
@@ -224,6 +226,7 @@ def build_app(
         retention=Retention(storage.uow, clock, timedelta(days=settings.retention_days)),
         config=config,
         rounds=rounds,
+        webhooks=WebhookSender(storage.uow, clock, claims, settings.webhooks_timeout_seconds),
     )
 
 

@@ -103,6 +103,10 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1:8080"
+    # Outgoing webhooks (`careloop webhooks`): how often due deliveries are looked for, and
+    # how long an endpoint may take to answer one.
+    webhooks_interval_seconds: float = 5.0
+    webhooks_timeout_seconds: float = 10.0
 
     @field_validator("bot_token")
     @classmethod
@@ -173,7 +177,8 @@ class Settings(BaseSettings):
                      "survey_interval_seconds", "sla_urgent_hours", "sla_normal_hours",
                      "escalate_after_hours", "campaign_interval_seconds", "retention_days",
                      "export_per_day", "http_header_timeout_seconds",
-                     "http_body_timeout_seconds", "api_rate_per_second", "api_rate_burst")
+                     "http_body_timeout_seconds", "api_rate_per_second", "api_rate_burst",
+                     "webhooks_interval_seconds", "webhooks_timeout_seconds")
     @classmethod
     def _positive(cls, value: float | None) -> float | None:
         if value is not None and value <= 0:

@@ -22,6 +22,7 @@ from careloop.storage.repositories.surveys import Surveys
 from careloop.storage.repositories.timeline import Timeline
 from careloop.storage.repositories.touches import Touches
 from careloop.storage.repositories.updates import Updates
+from careloop.storage.repositories.webhooks import Webhooks
 
 
 class UnitOfWork:
@@ -48,6 +49,7 @@ class UnitOfWork:
         self.community = Community(s)
         self.privacy = PrivacyQueries(s)
         self.suppression = SuppressionList(s)
+        self.webhooks = Webhooks(s)
         return self
 
     async def __aexit__(
@@ -61,9 +63,13 @@ class UnitOfWork:
         await self.session.close()
 
     async def commit(self) -> None:
+        # Other systems learn of a change only if it commits, and it cannot commit without
+        # their deliveries: both go in this one transaction (see storage/webhook_events.py).
+        await self.webhooks.enqueue(self.timeline.take())
         await self.session.commit()
 
     async def rollback(self) -> None:
+        self.timeline.take()
         await self.session.rollback()
 
 

@@ -36,6 +36,7 @@ from careloop.bot.cli import (
     report,
     run,
     staff,
+    webhooks,
 )
 from careloop.bot.cli.console import CliError
 from careloop.bot.settings import ConfigError
@@ -45,7 +46,8 @@ from careloop.storage.migrate import SchemaOutOfDate
 from careloop.surveys.loader import SurveysError
 
 # In the order `careloop --help` lists them.
-GROUPS = (demo, run, db, customers, events, checks, staff, campaigns, history, audit, report)
+GROUPS = (demo, run, db, customers, events, checks, staff, campaigns, history, audit, report,
+          webhooks)
 
 OK, FAILED, BAD_SETTING, INTERRUPTED = 0, 1, 2, 130
 CLOSED_OUTPUT = 128 + 13  # a shell's status for a program ended by SIGPIPE
