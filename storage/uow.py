@@ -13,6 +13,7 @@ from careloop.storage.repositories.cases import Cases
 from careloop.storage.repositories.community import Community
 from careloop.storage.repositories.customers import Customers
 from careloop.storage.repositories.events import Events
+from careloop.storage.repositories.listings import Listings
 from careloop.storage.repositories.outbound import Outbox
 from careloop.storage.repositories.privacy import PrivacyQueries
 from careloop.storage.repositories.reports import ReportQueries
@@ -50,6 +51,7 @@ class UnitOfWork:
         self.privacy = PrivacyQueries(s)
         self.suppression = SuppressionList(s)
         self.webhooks = Webhooks(s)
+        self.listings = Listings(s)
         return self
 
     async def __aexit__(
