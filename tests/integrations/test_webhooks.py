@@ -20,7 +20,8 @@ from careloop.storage.engine import make_engine, make_session_factory
 from careloop.storage.models import WebhookDelivery
 from careloop.storage.uow import UnitOfWorkFactory
 from tests.conftest import START
-from tests.integrations.conftest import Receiver, World
+from tests.integrations.conftest import World
+from tests.integrations.receiver import Receiver
 
 
 @pytest.fixture
