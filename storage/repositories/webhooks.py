@@ -192,6 +192,15 @@ class Webhooks(Repository):
                 s.value, 0) for s in WebhookState}, last))
         return out
 
+    async def purge_settled(self, before: datetime) -> int:
+        """Delivered and dead deliveries of events before `before` (the retention period:
+        a payload may hold the personal fields an endpoint asked for); returns how many."""
+        d: Any = WebhookDelivery
+        res = await self.session.exec(
+            delete(d).where(col(d.state).in_([WebhookState.DELIVERED, WebhookState.DEAD]),
+                            col(d.created_at) < before))
+        return int(res.rowcount)
+
     async def deliveries(self, endpoint_id: int | None = None) -> Sequence[WebhookDelivery]:
         query = select(WebhookDelivery).order_by(col(WebhookDelivery.id))
         if endpoint_id is not None:

@@ -15,6 +15,7 @@ from careloop.bot.cli import main
 from careloop.bot.outbox.claims import Claims
 from careloop.bot.outbox.signing import verify
 from careloop.bot.outbox.webhooks import RETRY_WINDOW, WebhookSender, retry_at
+from careloop.customers.retention import Retention
 from careloop.kernel.clock import ManualClock
 from careloop.storage.engine import make_engine, make_session_factory
 from careloop.storage.models import WebhookDelivery
@@ -185,3 +186,17 @@ def test_retries_double_from_thirty_seconds_to_an_hour_then_stop_after_a_day() -
     near_end = t0 + RETRY_WINDOW - timedelta(minutes=10)
     assert retry_at(t0, 30, near_end) == t0 + RETRY_WINDOW  # the last try at the end
     assert retry_at(t0, 31, t0 + RETRY_WINDOW) is None
+
+
+async def test_retention_purges_what_was_sent_and_keeps_what_waits(
+        world: World, cli, receiver: Receiver, storage: Storage, clock: ManualClock) -> None:
+    await _add(cli, receiver.url, "--events", "case.opened,case.resolved", "--fields", "name")
+    await world.unhappy_answer_and_case(await world.customer("C-1", "Mei"))
+    sender = WebhookSender(storage.uow, clock, Claims(), timeout_seconds=5)
+    receiver.script = ["ok", "fail"]
+    assert await sender.tick() == 1
+    clock.advance(timedelta(days=2))
+    retention = Retention(storage.uow, clock, timedelta(days=1))
+    assert (await retention.run()).webhooks == 1
+    [waiting] = await _stored(storage)
+    assert waiting.state == "pending"  # still to be sent: kept
