@@ -32,7 +32,8 @@ class Timeline(Repository):
 
     async def extend(self, entries: Sequence[dict[str, Any]]) -> None:
         """Many entries (their column values) in one statement, without an object for each:
-        a broadcast settles hundreds at a time."""
+        a broadcast settles hundreds at a time. Only for messages sent and the like: these
+        entries are not read for webhook events (see storage/webhook_events.py)."""
         if entries:
             await self.session.exec(insert(table_of(Interaction)), params=list(entries))
 
