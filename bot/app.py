@@ -16,6 +16,7 @@ from careloop.bot.outbox.executor import Executor
 from careloop.bot.outbox.limiter import Limiter
 from careloop.bot.outbox.outbound import Outbound
 from careloop.bot.outbox.sender import Sender
+from careloop.bot.outbox.webhooks import WebhookSender
 from careloop.bot.pipeline import Pipeline
 from careloop.bot.settings import Settings
 from careloop.care.contact import ContactPolicy, QuietHours
@@ -137,6 +138,7 @@ class App:
     config: HandlerConfig
     rounds: RoundRunner
     digest: WeeklyDigest
+    webhooks: WebhookSender
 
     def scheduler(self) -> Ticking:
         return build_scheduler(self)
@@ -238,6 +240,7 @@ def build_app(
         config=config,
         rounds=rounds,
         digest=WeeklyDigest(rounds, digest_config(settings, definitions.thresholds)),
+        webhooks=WebhookSender(storage.uow, clock, claims, settings.webhooks_timeout_seconds),
     )
 
 

@@ -194,6 +194,15 @@ def build_scheduler(app: App) -> Ticking:
         app.sender.keep_claims, IntervalTrigger(seconds=app.sender.claims.renew_every),
         id="outbox-claims", max_instances=1, coalesce=True,
     )
+    # Outgoing webhooks: what is due is in the database; leases held while posts are out.
+    scheduler.add_job(
+        app.webhooks.tick, IntervalTrigger(seconds=app.settings.webhooks_interval_seconds),
+        id="webhooks", max_instances=1, coalesce=True,
+    )
+    scheduler.add_job(
+        app.webhooks.keep_claims, IntervalTrigger(seconds=app.webhooks.claims.renew_every),
+        id="webhooks-claims", max_instances=1, coalesce=True,
+    )
     scheduler.add_job(
         app.desk.tick, IntervalTrigger(seconds=app.settings.sender_interval_seconds),
         id="case-desk", max_instances=1, coalesce=True,

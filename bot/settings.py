@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     kpi_thresholds: Path | None = None
     repurchase_days: int = 30
     digest_interval_seconds: float = 60.0
+    # Outgoing webhooks (`careloop webhooks`): how often due deliveries are looked for, and
+    # how long an endpoint may take to answer one.
+    webhooks_interval_seconds: float = 5.0
+    webhooks_timeout_seconds: float = 10.0
 
     @field_validator("bot_token")
     @classmethod
@@ -189,7 +193,8 @@ class Settings(BaseSettings):
                      "export_per_day", "update_workers", "user_messages_per_minute",
                      "http_header_timeout_seconds",
                      "http_body_timeout_seconds", "api_rate_per_second", "api_rate_burst",
-                     "repurchase_days", "digest_interval_seconds")
+                     "repurchase_days", "digest_interval_seconds",
+                     "webhooks_interval_seconds", "webhooks_timeout_seconds")
     @classmethod
     def _positive(cls, value: float | None) -> float | None:
         if value is not None and value <= 0:

@@ -1,5 +1,5 @@
-"""Retention: message texts and free-text answers older than the retention period are
-purged; what each run purged is recorded in the audit log."""
+"""Retention: message texts, free-text answers and sent webhook deliveries older than the
+retention period are purged; what each run purged is recorded in the audit log."""
 
 from __future__ import annotations
 
@@ -19,10 +19,11 @@ class Purged:
     texts: int
     comments: int
     messages: int
+    webhooks: int = 0  # outgoing webhook deliveries, delivered or dead
 
     @property
     def total(self) -> int:
-        return self.texts + self.comments + self.messages
+        return self.texts + self.comments + self.messages + self.webhooks
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +38,16 @@ class Retention:
         async with self.uow() as uow:
             purged = Purged(texts=await uow.privacy.purge_texts(cutoff),
                             comments=await uow.privacy.purge_comments(cutoff),
-                            messages=await uow.privacy.purge_outbound(cutoff))
+                            messages=await uow.privacy.purge_outbound(cutoff),
+                            webhooks=await uow.webhooks.purge_settled(cutoff))
             if purged.total:
                 await audit.log(uow, now, audit.Actor.RETENTION, audit.Action.PURGED, None,
                                 before=cutoff.isoformat(), texts=purged.texts,
-                                comments=purged.comments, messages=purged.messages)
+                                comments=purged.comments, messages=purged.messages,
+                                webhooks=purged.webhooks)
             await uow.commit()
         if purged.total:
-            log.info("retention: purged %d text(s), %d comment(s), %d stored message(s)",
-                     purged.texts, purged.comments, purged.messages)
+            log.info("retention: purged %d text(s), %d comment(s), %d stored message(s), "
+                     "%d webhook deliveries", purged.texts, purged.comments, purged.messages,
+                     purged.webhooks)
         return purged

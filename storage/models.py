@@ -496,3 +496,50 @@ class WeeklyDigest(SQLModel, table=True):
     week: str = Field(primary_key=True, max_length=10)  # the week reported on, 2026-W48
     chat_id: int = _bigint()
     queued_at: datetime = _utc()
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """An operator's URL that is told of some events (`careloop webhooks add`)."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: int = _id()
+    url: str = Field(max_length=2000)
+    # Signs every delivery (HMAC-SHA256); shown once, when the endpoint is added.
+    secret: str = Field(max_length=128)
+    events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The customer's personal fields this endpoint receives besides the ids (none by default).
+    fields: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _utc()
+
+
+class WebhookState(StrEnum):
+    PENDING = "pending"  # waiting until due_at (the first try, or the next after a failure)
+    SENDING = "sending"  # claimed by a process (claimed_by) until lease_until
+    DELIVERED = "delivered"
+    DEAD = "dead"  # still failing after the retry window: kept, with the last error
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one endpoint, stored in the same commit as the change it tells of."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_due", "state", "due_at"),
+                      UniqueConstraint("endpoint_id", "event_id"))
+
+    id: int = _id()
+    endpoint_id: int = Field(foreign_key="webhook_endpoint.id", index=True)
+    # The event's id: the idempotency key the receiver sees on every attempt.
+    event_id: str = Field(max_length=36)
+    event: str = Field(max_length=32)
+    # Whose event it is, so an erasure can take the personal data out of what waits.
+    customer_id: int | None = Field(default=None, index=True)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    state: str = Field(default=WebhookState.PENDING, max_length=16)
+    attempts: int = 0
+    due_at: datetime = _utc()
+    last_error: str | None = Field(default=None, max_length=500)
+    delivered_at: datetime | None = _utc(default=None)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = _utc(default=None)
+    created_at: datetime = _utc()

@@ -16,6 +16,7 @@ from careloop.storage.repositories.events import Events
 from careloop.storage.repositories.exports import ExportQueries
 from careloop.storage.repositories.inbox import Inbox
 from careloop.storage.repositories.kpis import KpiQueries
+from careloop.storage.repositories.listings import Listings
 from careloop.storage.repositories.outbound import Outbox
 from careloop.storage.repositories.privacy import PrivacyQueries
 from careloop.storage.repositories.reports import ReportQueries
@@ -25,6 +26,7 @@ from careloop.storage.repositories.surveys import Surveys
 from careloop.storage.repositories.timeline import Timeline
 from careloop.storage.repositories.touches import Touches
 from careloop.storage.repositories.updates import Updates
+from careloop.storage.repositories.webhooks import Webhooks
 
 
 class UnitOfWork:
@@ -54,6 +56,8 @@ class UnitOfWork:
         self.community = Community(s)
         self.privacy = PrivacyQueries(s)
         self.suppression = SuppressionList(s)
+        self.webhooks = Webhooks(s)
+        self.listings = Listings(s)
         return self
 
     async def __aexit__(
@@ -67,9 +71,13 @@ class UnitOfWork:
         await self.session.close()
 
     async def commit(self) -> None:
+        # Other systems learn of a change only if it commits, and it cannot commit without
+        # their deliveries: both go in this one transaction (see storage/webhook_events.py).
+        await self.webhooks.enqueue(self.timeline.take())
         await self.session.commit()
 
     async def rollback(self) -> None:
+        self.timeline.take()
         await self.session.rollback()
 
 

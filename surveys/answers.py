@@ -53,7 +53,7 @@ async def answer(
         answered_at=now,
     ))
     await record(uow, now, customer.id, "answer", "in", survey=invitation.survey_key,
-                 score=score, purpose=invitation.purpose)
+                 score=score, purpose=invitation.purpose, answer_id=saved.id)
     return Answered(Outcome.RECORDED, saved)
 
 

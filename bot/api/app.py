@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from careloop.bot.api import ingest
+from careloop.bot.api import ingest, reads
 from careloop.bot.api.auth import bearer_matches
 from careloop.bot.api.errors import ApiError, FieldError, body, field_path, invalid
 from careloop.bot.api.health import database_problem
@@ -70,6 +70,10 @@ def build_api(storage: Database, clock: Clock, playbook: Playbook, *, token: str
                         RateLimiter(limits.rate_per_second, limits.burst), secret)
     app.router.add_post("/api/v1/events", post_event)
     app.router.add_post("/api/v1/customers", post_customers)
+    app.router.add_get("/api/v1/customers/{external_id}", get_customer)
+    app.router.add_get("/api/v1/cases", get_cases)
+    app.router.add_get("/api/v1/answers", get_answers)
+    app.router.add_get("/api/v1/reports/summary", get_summary)
     app.router.add_get("/api/v1/openapi.json", get_openapi)
     app.router.add_get("/healthz", get_health)
     return app
@@ -98,6 +102,36 @@ async def post_customers(request: web.Request) -> web.Response:
     log.info("API customers: %d created, %d updated", result.created, result.updated)
     out = CustomersOut(created=result.created, updated=result.updated)
     return web.json_response(out.model_dump(mode="json"))
+
+
+async def get_customer(request: web.Request) -> web.Response:
+    """One customer and their timeline, by external id."""
+    deps = request.app[DEPS]
+    out = await reads.customer(deps.storage.uow, deps.clock.now(),
+                               request.match_info["external_id"])
+    return web.json_response(out.model_dump(mode="json"))
+
+
+async def get_cases(request: web.Request) -> web.Response:
+    """Cases, oldest first, a page at a time."""
+    deps = request.app[DEPS]
+    page = await reads.cases(deps.storage.uow, request.query, deps.timezone)
+    return web.json_response(page.model_dump(mode="json"))
+
+
+async def get_answers(request: web.Request) -> web.Response:
+    """Survey answers, oldest first, a page at a time."""
+    deps = request.app[DEPS]
+    page = await reads.answers(deps.storage.uow, request.query, deps.timezone)
+    return web.json_response(page.model_dump(mode="json"))
+
+
+async def get_summary(request: web.Request) -> web.Response:
+    """The report `careloop report --format json` prints, over the asked window."""
+    deps = request.app[DEPS]
+    report = await reads.summary(deps.storage.uow, deps.clock.now(), request.query,
+                                 deps.timezone)
+    return web.json_response(report)
 
 
 async def get_openapi(request: web.Request) -> web.Response:

@@ -9,14 +9,20 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from careloop.bot.api.schemas import (
+    DEFAULT_PAGE,
     MAX_CUSTOMERS,
+    MAX_PAGE,
+    AnswersPage,
+    CasesPage,
     CustomerIn,
+    CustomerOut,
     CustomersOut,
     ErrorsOut,
     EventIn,
     EventOut,
     HealthOut,
 )
+from careloop.cases.states import CaseState
 
 Doc = dict[str, Any]
 REF = "#/components/schemas/{model}"
@@ -38,6 +44,7 @@ def _errors(*statuses: int) -> Doc:
 _ERROR_RESPONSES = {
     401: ("Unauthorized", "No bearer token, or not the right one."),
     408: ("TooSlow", "The body did not arrive within the server's body timeout."),
+    404: ("NotFound", "No customer with this external id (or erased)."),
     409: ("Conflict", "This event id was recorded before with other content; nothing "
           "changed."),
     413: ("TooLarge", "The body is larger than the server accepts."),
@@ -52,7 +59,8 @@ _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying ag
 
 def build_document(max_body_bytes: int) -> Doc:
     inputs: list[type[BaseModel]] = [EventIn, CustomerIn]
-    outputs: list[type[BaseModel]] = [EventOut, CustomersOut, ErrorsOut, HealthOut]
+    outputs: list[type[BaseModel]] = [EventOut, CustomersOut, ErrorsOut, HealthOut,
+                                      CustomerOut, CasesPage, AnswersPage]
     _, defs = models_json_schema(
         [(m, "validation") for m in inputs] + [(m, "serialization") for m in outputs],
         ref_template=REF,
@@ -95,6 +103,7 @@ def build_document(max_body_bytes: int) -> Doc:
                     **_errors(401, 408, 413, 415, 422, 429),
                 },
             }},
+            **_read_paths(bearer),
             "/healthz": {"get": {
                 "operationId": "health",
                 "summary": "Whether careloop can reach its database.",
@@ -123,6 +132,64 @@ def build_document(max_body_bytes: int) -> Doc:
                 for status, (name, description) in _ERROR_RESPONSES.items()
             },
         },
+    }
+
+
+def _query(name: str, schema: Doc, description: str) -> Doc:
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}
+
+
+_TIME = {"anyOf": [{"type": "string", "format": "date-time"},
+                   {"type": "string", "format": "date"}]}
+_PAGING = [
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+           f"Items per page, default {DEFAULT_PAGE}."),
+    _query("cursor", {"type": "string"}, "The next_cursor of the page before; without it "
+           "the list starts at the oldest item."),
+]
+
+
+def _window(what: str) -> list[Doc]:
+    return [
+        _query("since", _TIME, f"Only items {what} at or after this time (ISO 8601; without "
+               "an offset, the business's timezone) or the start of this date."),
+        _query("until", _TIME, f"Only items {what} before this time, or before the end of "
+               "this date."),
+    ]
+
+
+def _read_paths(bearer: list[dict[str, list[str]]]) -> Doc:
+    def read(operation: str, summary: str, parameters: list[Doc], ok: Doc,
+             *errors: int) -> Doc:
+        return {"get": {"operationId": operation, "summary": summary, "security": bearer,
+                        "parameters": parameters,
+                        "responses": {"200": ok, **_errors(401, *errors, 429)}}}
+
+    return {
+        "/api/v1/customers/{external_id}": read(
+            "getCustomer", "A customer and their timeline (the viewing is audit-logged).",
+            [{"name": "external_id", "in": "path", "required": True,
+              "schema": {"type": "string"}}],
+            _json(_ref(CustomerOut), "The customer."), 404),
+        "/api/v1/cases": read(
+            "listCases", "Cases in the order they were opened, a page at a time.",
+            [*_PAGING, _query("state", {"type": "string", "enum": [str(s) for s in CaseState]},
+                              "Only cases in this state."), *_window("opened")],
+            _json(_ref(CasesPage), "A page of cases."), 422),
+        "/api/v1/answers": read(
+            "listAnswers", "Survey answers in the order they were given, a page at a time.",
+            [*_PAGING, _query("survey", {"type": "string", "pattern": "^[A-Za-z0-9_]{1,32}$"},
+                              "Only answers to this survey (csat, nps, ...)."),
+             *_window("answered")],
+            _json(_ref(AnswersPage), "A page of answers."), 422),
+        "/api/v1/reports/summary": read(
+            "reportSummary", "The report `careloop report --format json` prints: CSAT, NPS, "
+            "response rate, cases and the rest, over whole days back from until.",
+            _window("counted"),
+            _json({"type": "object", "required": ["since", "until", "days", "timezone"],
+                   "additionalProperties": True},
+                  "The report; its keys are those of `careloop report --format json`."), 422),
     }
 
 

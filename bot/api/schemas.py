@@ -4,13 +4,14 @@ the OpenAPI document are taken from there so the two cannot drift apart."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import JsonDict
 
 from careloop.care import touches as care
+from careloop.cases.states import CaseState
 from careloop.customers import directory as customers
 
 MAX_CUSTOMERS = 1000  # per request; larger batches go in several requests or a CSV import
@@ -98,3 +99,83 @@ class HealthOut(BaseModel):
     status: Literal["ok", "unavailable"]
     # Only when unavailable: one line, e.g. "the database is unavailable (ConnectionRefusedError)".
     reason: str | None = None
+
+
+# --- the read API ---------------------------------------------------------------------------
+
+MAX_PAGE = 200
+DEFAULT_PAGE = 50
+
+
+class TimelineEntryOut(BaseModel):
+    at: datetime
+    kind: str = Field(examples=["answer"], description="What happened: message, answer, case, "
+                      "consent, event, ...")
+    direction: str = Field(
+        description="in: from the customer; out: to them; note: a change recorded.")
+    text: str | None = Field(description="The message's text, when it was one.")
+    case_id: int | None
+    data: dict[str, Any] = Field(description="The entry's details, by kind.")
+
+
+class CustomerOut(BaseModel):
+    """A customer as careloop knows them, and their timeline."""
+
+    id: int = Field(description="careloop's id; webhooks name the customer by it too.")
+    external_id: str
+    name: str
+    tier: str
+    language: str
+    timezone: str
+    tags: list[str]
+    birthday: date | None
+    linked: bool = Field(description="Their Telegram chat is connected.")
+    service_consent: bool
+    marketing_consent: bool
+    unreachable: bool
+    do_not_contact: bool
+    created_at: datetime
+    timeline: list[TimelineEntryOut] = Field(
+        description="Oldest first: the latest entries, at most 1000.")
+
+
+class CaseOut(BaseModel):
+    id: int
+    customer: str | None = Field(description="The customer's external id; null once erased.")
+    state: CaseState
+    priority: str = Field(examples=["normal"])
+    answer_id: int | None = Field(description="The survey answer that opened it, if one did.")
+    assignee_id: int | None
+    opened_at: datetime
+    sla_due_at: datetime
+    claimed_at: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    reopen_count: int
+
+
+class AnswerOut(BaseModel):
+    id: int
+    customer: str | None = Field(description="The customer's external id; null once erased.")
+    survey: str = Field(examples=["csat"])
+    score: int
+    negative: bool
+    reason: str | None = Field(description="The reason chip tapped after a low score.")
+    comment: str | None = Field(description="What the customer wrote after a low score.")
+    answered_at: datetime
+
+
+class _Page(BaseModel):
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page. Present even on the last page: "
+        "asking with it later returns only what was stored since.")
+    has_more: bool = Field(description="More items were already waiting after this page.")
+
+
+class CasesPage(_Page):
+    items: list[CaseOut]
+
+
+class AnswersPage(_Page):
+    items: list[AnswerOut]

@@ -38,6 +38,7 @@ from careloop.bot.cli import (
     report,
     run,
     staff,
+    webhooks,
 )
 from careloop.bot.cli.console import CliError
 from careloop.bot.settings import ConfigError
@@ -48,7 +49,7 @@ from careloop.surveys.loader import SurveysError
 
 # In the order `careloop --help` lists them.
 GROUPS = (demo, playground, run, db, customers, events, checks, staff, campaigns, history, audit,
-          report, export)
+          report, export, webhooks)
 
 OK, FAILED, BAD_SETTING, INTERRUPTED = 0, 1, 2, 130
 CLOSED_OUTPUT = 128 + 13  # a shell's status for a program ended by SIGPIPE

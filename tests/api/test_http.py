@@ -99,7 +99,9 @@ async def test_the_openapi_document_is_valid_and_describes_what_the_api_answers(
     validate_openapi(document)
     assert document["openapi"].startswith("3.1")
     assert set(document["paths"]) == {
-        "/api/v1/events", "/api/v1/customers", "/healthz", "/api/v1/openapi.json"}
+        "/api/v1/events", "/api/v1/customers", "/healthz", "/api/v1/openapi.json",
+        "/api/v1/customers/{external_id}", "/api/v1/cases", "/api/v1/answers",
+        "/api/v1/reports/summary"}
     assert document["components"]["securitySchemes"]["bearer"] == {
         "type": "http", "scheme": "bearer", "description": "The value of CARELOOP_API_TOKEN."}
     events = document["paths"]["/api/v1/events"]["post"]

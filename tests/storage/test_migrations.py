@@ -21,6 +21,7 @@ TABLES = {
 CAMPAIGNS = {"campaign", "campaign_run", "campaign_response", "campaign_draft"}  # from 0006
 SUPPRESSION = {"suppression", "digest_listing"}  # from 0009
 DIGEST = {"weekly_digest"}  # from 0012
+WEBHOOKS = {"webhook_endpoint", "webhook_delivery"}  # from 0013
 
 
 async def _tables(engine) -> set[str]:
@@ -33,7 +34,7 @@ async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         await upgrade(engine)
-        assert await _tables(engine) == TABLES | CAMPAIGNS | SUPPRESSION | DIGEST
+        assert await _tables(engine) == TABLES | CAMPAIGNS | SUPPRESSION | DIGEST | WEBHOOKS
         await ensure_current(engine)
         await downgrade(engine, "0001")
         assert await _tables(engine) == TABLES - {
@@ -42,7 +43,7 @@ async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
         await downgrade(engine, "base")
         assert await _tables(engine) == set()
         await upgrade(engine)
-        assert await _tables(engine) == TABLES | CAMPAIGNS | SUPPRESSION | DIGEST
+        assert await _tables(engine) == TABLES | CAMPAIGNS | SUPPRESSION | DIGEST | WEBHOOKS
     finally:
         await engine.dispose()
 

@@ -298,7 +298,7 @@ def test_the_scheduler_ticks_the_sender_and_scans_hourly(storage: Storage) -> No
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"outbox-sender", "outbox-claims", "case-desk", "birthday-scan",
                          "inactivity-scan", "survey-rounds", "campaign-rounds", "retention",
-                         "weekly-digest"}
+                         "weekly-digest", "webhooks", "webhooks-claims"}
     # Each job as given, wrapped so that a stop can wait for it (see test_ticking.py).
     assert jobs["retention"].func.__wrapped__ == app.retention.run
     assert jobs["outbox-sender"].func.__wrapped__ == app.sender.tick
@@ -306,6 +306,7 @@ def test_the_scheduler_ticks_the_sender_and_scans_hourly(storage: Storage) -> No
     assert jobs["campaign-rounds"].func.__wrapped__ == app.campaign_rounds.run
     assert jobs["weekly-digest"].func.__wrapped__ == app.digest.tick
     assert jobs["case-desk"].func.__wrapped__ == app.desk.tick
+    assert jobs["webhooks"].func.__wrapped__ == app.webhooks.tick
     assert jobs["survey-rounds"].func.__wrapped__ == app.survey_rounds.run
     for scan in ("birthday-scan", "inactivity-scan"):
         job = jobs[scan]
