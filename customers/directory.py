@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 
-from careloop.customers import community, consent, suppression
+from careloop.customers import birthdays, community, consent, suppression
 from careloop.customers.timeline import record
+from careloop.kernel.languages import telegram_language
 from careloop.kernel.updates import User
 from careloop.storage.models import Customer
 from careloop.storage.uow import UnitOfWork
@@ -209,12 +210,18 @@ def _text(raw: RawRow, key: str) -> str:
 
 
 def _language(value: str) -> str | None:
+    """The language careloop stores: zh-TW → zh_Hant, zh-CN → zh_Hans, en-US → en, as a
+    Telegram app's language is read (kernel.languages)."""
     if not value:
         return None
     try:
-        return str(Locale.parse(value.replace("-", "_")))
+        Locale.parse(value.replace("-", "_"))
     except (UnknownLocaleError, ValueError):
         raise BadField("language", f"language {value!r} is not a known language code") from None
+    language = telegram_language(value)
+    if language is None:
+        raise BadField("language", f"language {value!r} is not a known language code")
+    return language
 
 
 def _timezone(value: str) -> str | None:
@@ -233,9 +240,10 @@ def _birthday(value: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        return birthdays.parse(value)
     except ValueError:
-        raise BadField("birthday", f"birthday {value!r} is not a date like 1990-05-31") from None
+        raise BadField("birthday", f"birthday {value!r} is not a date like 1990-05-31, or "
+                       "05-31 without the year") from None
 
 
 def _split_tags(value: str) -> list[str]:

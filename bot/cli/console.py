@@ -27,12 +27,19 @@ from careloop.care.playbook.model import Playbook
 from careloop.handlers.context import Context
 from careloop.kernel.clock import SystemClock
 from careloop.kernel.i18n import Catalogs, Translator
+from careloop.kernel.numbers import whole_number
 from careloop.storage.migrate import ensure_current
+from careloop.storage.models import Customer
 from careloop.storage.uow import UnitOfWork
 from careloop.surveys.definitions import SurveyDefinitions
 from careloop.surveys.loader import load_surveys
 
 MAX_DAYS = 3650
+# How every command names a customer: the business's external id, or `#12`, the record id
+# the audit log and the staff group show (a customer who came without a link has no other).
+CUSTOMER = "CUSTOMER"
+CUSTOMER_HELP = "the customer's external id, or #ID: the record id the audit log shows"
+FORMAT_HELP = "text for people, json for programs (default: text)"
 
 
 class CliError(Exception):
@@ -122,6 +129,26 @@ async def _run(command: Command, args: argparse.Namespace, settings: Settings, *
         return await command(args, console)
     finally:
         await console.close()
+
+
+def customer_argument(parser: argparse.ArgumentParser, help: str = CUSTOMER_HELP) -> None:
+    """The positional CUSTOMER argument, named and explained alike in every command."""
+    parser.add_argument("customer", metavar=CUSTOMER, help=help)
+
+
+async def find_customer(uow: UnitOfWork, who: str, *, erased: bool = False) -> Customer:
+    """By external id, or by record id as `#12`. `erased`: an erased record may be named
+    by its record id."""
+    if who.startswith("#"):
+        number = whole_number(who[1:], max_digits=12)
+        customer = await uow.customers.get(number) if number is not None else None
+        if customer is None or (customer.erased_at is not None and not erased):
+            raise CliError(f"no customer with record id {who!r}")
+        return customer
+    customer = await uow.customers.by_external_id(who)
+    if customer is None:
+        raise CliError(f"no customer with external id {who!r}")
+    return customer
 
 
 def check_days(days: int) -> int:

@@ -5,15 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 
-from careloop.bot.cli.console import CliError, Console, check_days, handles
+from careloop.bot.cli.console import (
+    FORMAT_HELP,
+    MAX_DAYS,
+    CliError,
+    Console,
+    check_days,
+    handles,
+)
 from careloop.handlers.views.reporting import report_text
 from careloop.surveys import reports
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rep = sub.add_parser("report", help="CSAT, NPS, response rate and cases")
-    rep.add_argument("--since", type=int, default=30, metavar="DAYS")
-    rep.add_argument("--format", choices=("text", "json"), default="text")
+    rep.add_argument("--since", type=int, default=30, metavar="DAYS",
+                     help=f"the last DAYS days, 1 to {MAX_DAYS} (default: 30)")
+    rep.add_argument("--format", choices=("text", "json"), default="text", help=FORMAT_HELP)
     rep.add_argument("--by", default="all", metavar="LIST",
                      help="breakdowns to add to the totals, comma-separated: "
                      f"{','.join(reports.BREAKDOWNS)}, all (the default) or none")

@@ -24,7 +24,7 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CARELOOP_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'c.db'}")
-    monkeypatch.setenv("CARELOOP_LINK_SECRET", "test-secret")
+    monkeypatch.setenv("CARELOOP_LINK_SECRET", "test-secret-of-16+")
     monkeypatch.setenv("CARELOOP_BOT_USERNAME", "shop_bot")
     return tmp_path
 
@@ -110,11 +110,11 @@ def test_import_link_event_history_report(env: Path, capsys) -> None:
     (["report", "--by", "survey,region"], "--by: unknown breakdown 'region'; choose from "
      "period, survey, tier, purpose, staff, all or none"),
     (["staff", "add", "-5", "--role", "agent"], "TELEGRAM_USER_ID must be a positive"),
-    (["customers", "erase", "NOPE"], "no customer with external id 'NOPE'"),
+    (["customers", "erase", "NOPE", "--yes"], "no customer with external id 'NOPE'"),
     (["customers", "block", "NOPE", "--reason", "asked"], "no customer with external id 'NOPE'"),
     (["customers", "block", "C1", "--reason", "  "], "--reason must say why"),
-    (["customers", "erase", "#99"], "no customer with record id '#99'"),
-    (["customers", "erase", "#x1"], "no customer with record id '#x1'"),
+    (["customers", "erase", "#99", "--yes"], "no customer with record id '#99'"),
+    (["customers", "erase", "#x1", "--yes"], "no customer with record id '#x1'"),
     (["audit", "--since", "99999"], "--since must be between 1 and 3650 days"),
 ])
 def test_bad_input_is_one_line_and_non_zero(env: Path, capsys, argv, message) -> None:
@@ -147,7 +147,8 @@ def test_import_keeps_the_good_rows_and_reports_each_bad_one(env: Path, capsys) 
     assert err.splitlines() == [
         "careloop: error: mixed.csv: line 3: timezone 'Mars/Base' is not an IANA timezone "
         "like Asia/Shanghai",
-        "careloop: error: mixed.csv: line 4: birthday '1990-02-30' is not a date like 1990-05-31",
+        "careloop: error: mixed.csv: line 4: birthday '1990-02-30' is not a date like "
+        "1990-05-31, or 05-31 without the year",
         "careloop: error: mixed.csv: line 5: external_id 'C1' already appears on line 2",
     ]
     assert _stored(capsys, "C1")["name"] == "Ann"  # the repeat did not overwrite the first
@@ -365,11 +366,11 @@ def test_erase_block_and_the_audit_log(env: Path, capsys) -> None:
     assert out.strip() == "customer C2 was already on the do-not-contact list"
     assert _stored(capsys, "C2")["do_not_contact"] is True  # type: ignore[index]
 
-    code, out, _ = run(capsys, "customers", "erase", "C1")
+    code, out, _ = run(capsys, "customers", "erase", "C1", "--yes")
     assert code == 0
     assert out.startswith("customer C1 erased: ")
     assert _stored(capsys, "C1") is None  # its external id is gone with the rest
-    code, out, _ = run(capsys, "customers", "erase", "C1")
+    code, out, _ = run(capsys, "customers", "erase", "C1", "--yes")
     assert code == 1  # nothing half done twice: the id no longer names anyone
 
     code, out, _ = run(capsys, "audit", "--format", "json")
@@ -399,7 +400,7 @@ def test_erase_without_a_token_warns_of_the_cards_it_could_not_redraw(env: Path,
         db.execute("INSERT INTO case_message (case_id, chat_id, message_id, role) "
                    "VALUES (?, -100, 7, 'card')", (case,))
 
-    code, out, err = run(capsys, "customers", "erase", "C1")
+    code, out, err = run(capsys, "customers", "erase", "C1", "--yes")
     assert code == 0 and out.startswith("customer C1 erased: ")
     assert err == ("careloop: warning: 1 case card(s) in the staff group still show the name: "
                    "CARELOOP_BOT_TOKEN is not set, so they were not redrawn\n")
