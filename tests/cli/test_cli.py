@@ -172,6 +172,11 @@ def test_import_with_every_row_rejected_writes_nothing_and_fails(env: Path, caps
 @pytest.mark.parametrize(("content", "message"), [
     ("", "bad.csv: the file is empty: expected a header external_id,name,"),
     ("id,name\nC1,Ann\n", "bad.csv: line 1: unknown column 'id'; missing column 'external_id'"),
+    ("C1,Ann Lee,gold,en,UTC,,vip\nC2,Bo,,,,,\n", "bad.csv: line 1 is not a header: the first "
+     "line must name the columns, such as external_id,name,tier,language,timezone,birthday,tags"),
+    ("external_id;name;tier\nC1;Ann;gold\n", "bad.csv: line 1: the fields are separated by "
+     "semicolons; save the file as CSV with commas (in a spreadsheet: CSV UTF-8, "
+     "comma-delimited)"),
     ("external_id,name\nC1,Ann\nC2,\"Bob\n", "bad.csv: malformed CSV from line 3"),
 ])
 def test_a_file_that_cannot_be_parsed_is_one_line_and_imports_nothing(
@@ -191,14 +196,16 @@ def test_non_utf8_csv(env: Path, capsys) -> None:
     (env / "gbk.csv").write_bytes((HEADER + "C1,张三,,,,,\n").encode("gbk"))
     code, _, err = run(capsys, "customers", "import", "gbk.csv")
     assert (code, err.strip()) == (
-        1, "careloop: error: gbk.csv: line 2: not UTF-8 text; nothing was imported")
+        1, "careloop: error: gbk.csv: line 2: not UTF-8 text (byte 0xd5), it looks like GBK "
+        "(GB18030); save the file as CSV UTF-8; nothing was imported")
     # A lone UTF-16 surrogate as some encoders write it (CESU-8), on line 3 of 4: the
     # line is named, and nothing of the file is imported.
     (env / "cesu.csv").write_bytes(HEADER.encode() + b"C1,Ann,,,,,\nC2,a \xed\xa0\x80,,,,,\n"
                                    b"C3,Bo,,,,,\n")
     code, _, err = run(capsys, "customers", "import", "cesu.csv")
     assert (code, err.strip()) == (
-        1, "careloop: error: cesu.csv: line 3: not UTF-8 text; nothing was imported")
+        1, "careloop: error: cesu.csv: line 3: not UTF-8 text (byte 0xed); save the file as "
+        "CSV UTF-8; nothing was imported")
     assert _stored(capsys, "C1") is None
 
 
