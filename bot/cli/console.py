@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from careloop.bot.app import (
     App,
     Storage,
@@ -109,19 +111,29 @@ class Console:
 Command = Callable[[argparse.Namespace, Console], Awaitable[int]]
 
 
-def handles(parser: argparse.ArgumentParser, command: Command, *, schema: bool = True) -> None:
+SettingsCheck = Callable[[Settings, argparse.Namespace], None]
+
+
+def handles(parser: argparse.ArgumentParser, command: Command, *, schema: bool = True,
+            check: SettingsCheck | None = None) -> None:
     """`command` carries out what `parser` parsed. `schema`: the database must be at the
     latest schema, checked before anything else (every command but `db upgrade` and the
-    file checks)."""
-    parser.set_defaults(main=functools.partial(_main, command, schema=schema))
+    file checks). `check`: the settings the command needs, checked first of all."""
+    parser.set_defaults(main=functools.partial(_main, command, schema=schema, check=check))
 
 
-def _main(command: Command, args: argparse.Namespace, *, schema: bool) -> int:
-    return asyncio.run(_run(command, args, load_settings(), schema=schema))
+def _main(command: Command, args: argparse.Namespace, *, schema: bool,
+          check: SettingsCheck | None) -> int:
+    settings = load_settings()
+    if check is not None:
+        check(settings, args)
+    return asyncio.run(_run(command, args, settings, schema=schema))
 
 
 async def _run(command: Command, args: argparse.Namespace, settings: Settings, *,
                schema: bool) -> int:
+    if schema:
+        _database_exists(settings.database_url)
     console = Console(settings)
     try:
         if schema:
@@ -149,6 +161,17 @@ async def find_customer(uow: UnitOfWork, who: str, *, erased: bool = False) -> C
     if customer is None:
         raise CliError(f"no customer with external id {who!r}")
     return customer
+
+
+def _database_exists(url: str) -> None:
+    """A command that reads the database must not leave an empty SQLite file behind (SQLite
+    creates one on connecting): say there is none yet, and how to make it."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return
+    if not Path(parsed.database).exists():
+        raise CliError(f"no database yet at {parsed.database}: create it with `careloop db "
+                       "upgrade` (or set CARELOOP_DATABASE_URL to the one you use)")
 
 
 def check_days(days: int) -> int:

@@ -43,6 +43,7 @@ def test_version_is_the_installed_release(capsys) -> None:
 
 
 def test_commands_refuse_a_database_that_is_not_migrated(env: Path, capsys) -> None:
+    (env / "c.db").touch()  # an empty SQLite database
     code, _, err = run(capsys, "report")
     assert code == 1
     assert err.strip() == (
