@@ -15,9 +15,10 @@ _ACTIVE = col(StaffMember.removed_at).is_(None)
 
 
 class Staff(Repository):
-    """Staff members, by id, Telegram account, role or how staff type each other's names.
-    Every lookup of who may act finds current members only; `get` also finds a removed one,
-    whose name cards and reports still show."""
+    """Staff members, by id, Telegram account, role or how staff type each other's names."""
+
+    # Every lookup of who may act finds current members only; `get` also finds a removed
+    # one, whose name cards and reports still show.
 
     async def by_telegram_user(self, user_id: int) -> StaffMember | None:
         res = await self.session.exec(
