@@ -76,9 +76,18 @@ def _version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "run" and threading.current_thread() is threading.main_thread():
-        # Until the bot is up, SIGTERM stops it with a line (bot/stopping.py).
-        signal.signal(signal.SIGTERM, terminate_startup)
+    if args.command != "run" or threading.current_thread() is not threading.main_thread():
+        return _command(args)
+    # Until the bot is up, SIGTERM stops it with a line (bot/stopping.py); whoever called
+    # main (a test, a host) gets its own handler back.
+    before = signal.signal(signal.SIGTERM, terminate_startup)
+    try:
+        return _command(args)
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def _command(args: argparse.Namespace) -> int:
     # Operators see what a command prints; the running bot also logs its progress.
     verbose = args.command == "run"
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
