@@ -47,12 +47,13 @@ async def cmd_list(args: argparse.Namespace, console: Console, max_list: int) ->
         "none": {"service_consent": False, "marketing_consent": False},
     }.get(args.consent or "", {})
     tags = {t.strip().lower() for t in args.tag}
+    tier = args.tier.strip().lower() if args.tier else None  # stored as imported: lowercase
     seen = _visibility(args)
     found: list[Customer] = []
     async with console.storage.uow() as uow:
         after = 0
         while len(found) < args.limit:
-            page = await uow.customers.page(after_id=after, limit=PAGE, tier=args.tier,
+            page = await uow.customers.page(after_id=after, limit=PAGE, tier=tier,
                                             language=language, **consent)
             if not page:
                 break
@@ -67,7 +68,7 @@ async def cmd_list(args: argparse.Namespace, console: Console, max_list: int) ->
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     if not rows:
-        print("no customer matches" if (args.tier or language or consent or tags)
+        print("no customer matches" if (tier or language or consent or tags)
               else "no customers yet: import them with `careloop customers import FILE.csv`")
         return 0
     # One customer a line, tab-separated: easy to read, to grep and to cut.

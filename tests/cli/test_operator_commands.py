@@ -37,7 +37,7 @@ def test_customers_list_is_masked_and_filtered(imported: Path, capsys) -> None:
     assert lines[0] == "#1\tC1\tO••• I••••••\tgold\tru\tnone\tnot linked\treturning,vip"
     assert lines[1].startswith("#2\tC2\tM•• C••• ••• ••• •••• ••••\tstandard\tzh_Hant\t")
     assert "Olga" not in out and "8000" not in out
-    code, out, _ = run(capsys, "customers", "list", "--unmasked", "--tier", "gold")
+    code, out, _ = run(capsys, "customers", "list", "--unmasked", "--tier", "Gold")
     assert [line.split("\t")[2] for line in out.splitlines()] == ["Olga Ivanova", "Tom Baker"]
     code, out, _ = run(capsys, "customers", "list", "--tag", "vip", "--tag", "returning")
     assert [line.split("\t")[1] for line in out.splitlines()] == ["C1"]
