@@ -41,7 +41,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-BENCH_SECRET = "bench-" + "link-key"  # signs nothing that leaves this run
+BENCH_SECRET = "bench-" + "link-key-of-16+"  # signs nothing that leaves this run
 LOW_EVERY = 10  # one customer in ten is unhappy
 COMMENT = "The lid was cracked."
 ECHO_KEYBOARD = [[("1", "s1"), ("2", "s2"), ("3", "s3"), ("4", "s4"), ("5", "s5")]]

@@ -18,7 +18,7 @@ from careloop.bot.outbox.outbound import Outbound
 from careloop.bot.outbox.sender import Sender
 from careloop.bot.outbox.webhooks import WebhookSender
 from careloop.bot.pipeline import Pipeline
-from careloop.bot.settings import Settings
+from careloop.bot.settings import ConfigError, Settings
 from careloop.care.contact import ContactPolicy, QuietHours
 from careloop.care.playbook.loader import load_playbook
 from careloop.care.playbook.model import Playbook
@@ -35,7 +35,7 @@ from careloop.handlers.views.touch import TouchViews
 from careloop.kernel.clock import Clock, SystemClock
 from careloop.kernel.effects import Effect
 from careloop.kernel.i18n import Catalogs
-from careloop.kernel.messenger import Messenger, MessengerError
+from careloop.kernel.messenger import BadRequest, Blocked, ChatNotFound, Messenger, MessengerError
 from careloop.kernel.numbers import whole_number
 from careloop.storage.engine import make_engine, make_session_factory
 from careloop.storage.uow import UnitOfWorkFactory
@@ -252,13 +252,25 @@ def digest_config(settings: Settings, thresholds: Thresholds | None = None) -> D
                         repurchase_days=settings.repurchase_days)
 
 
-async def staff_forum(messenger: Messenger, chat_id: int | None) -> bool:
+async def staff_forum(messenger: Messenger, chat_id: int | None, *,
+                      required: bool = False) -> bool:
     """Is the staff group a forum (one topic per case) or a plain group (cards threaded by
-    replies)? Asked once at start; a group converted later is seen after a restart."""
+    replies)? Asked once at start; a group converted later is seen after a restart.
+    `required`: a group Telegram cannot find (or will not show the bot) stops the start."""
     if chat_id is None:
         return False
     try:
         return await messenger.is_forum(chat_id)
+    except (ChatNotFound, Blocked, BadRequest) as exc:
+        if required:
+            raise ConfigError(
+                f"CARELOOP_STAFF_CHAT_ID: Telegram cannot find the staff group {chat_id} "
+                f"({type(exc).__name__}): add the bot to the group and check the id (a "
+                "supergroup's starts with -100), or set CARELOOP_REQUIRE_STAFF_CHAT=false to "
+                "run without it") from None
+        log.warning("could not look up the staff group (%s): treating it as a plain group",
+                    type(exc).__name__)
+        return False
     except MessengerError as exc:
         log.warning("could not look up the staff group (%s): treating it as a plain group",
                     type(exc).__name__)
@@ -268,11 +280,11 @@ async def staff_forum(messenger: Messenger, chat_id: int | None) -> bool:
 async def build_app_on_telegram(
     settings: Settings, messenger: Messenger, *, clock: Clock | None = None,
     storage: Storage | None = None, catalogs: Catalogs | None = None,
-    definitions: Definitions | None = None,
+    definitions: Definitions | None = None, staff_required: bool = False,
 ) -> App:
     """`build_app` for careloop's own bot (`careloop run`, or an operator's command whose
     change must show in Telegram): Telegram is asked first whether the staff group is a
-    forum."""
-    forum = await staff_forum(messenger, settings.staff_chat_id)
+    forum. `staff_required`: see staff_forum."""
+    forum = await staff_forum(messenger, settings.staff_chat_id, required=staff_required)
     return build_app(settings, messenger, clock=clock, storage=storage, catalogs=catalogs,
                      definitions=definitions, staff_forum=forum)

@@ -14,6 +14,7 @@ from careloop.bot.api.server import ApiServer, start_api
 from careloop.bot.app import App, Storage, build_app_on_telegram, load_definitions
 from careloop.bot.runtime import Runtime, make_runtime
 from careloop.bot.settings import Settings
+from careloop.bot.stopping import StartupTerminated, terminate_startup
 from careloop.handlers.customer import command_menu
 from careloop.kernel.clock import Clock
 from careloop.kernel.i18n import Catalogs
@@ -30,7 +31,10 @@ class Assembled:
     api: ApiServer | None = None
 
 
-async def assemble(settings: Settings, storage: Storage, clock: Clock | None = None) -> Assembled:
+async def assemble(settings: Settings, storage: Storage, clock: Clock | None = None, *,
+                   staff_required: bool = False) -> Assembled:
+    """`staff_required`: a staff group Telegram cannot find stops the start (`careloop run`
+    unless CARELOOP_REQUIRE_STAFF_CHAT=false)."""
     settings.require("bot_token", "link_secret")
     definitions = load_definitions(settings)  # the operator's files before Telegram
     runtime = make_runtime(settings)
@@ -43,7 +47,8 @@ async def assemble(settings: Settings, storage: Storage, clock: Clock | None = N
         })
         app = await build_app_on_telegram(settings, runtime.messenger, clock=clock,
                                           storage=storage, catalogs=catalogs,
-                                          definitions=definitions)
+                                          definitions=definitions,
+                                          staff_required=staff_required)
     except BaseException:  # Telegram unreachable or the token refused: close what was opened
         await runtime.close()
         raise
@@ -112,8 +117,34 @@ async def start(settings: Settings, storage: Storage, *, clock: Clock | None = N
     return Running(parts, asyncio.create_task(parts.runtime.poll(handle_signals=False)))
 
 
+async def _start(settings: Settings, storage: Storage) -> Assembled:
+    """assemble, for `careloop run`: SIGTERM while it runs (a service manager giving up on
+    a slow start) cancels it, and what it opened is closed on the way out."""
+    loop = asyncio.get_running_loop()
+    starting = asyncio.current_task()
+    assert starting is not None
+    terminated = False
+
+    def terminate() -> None:
+        nonlocal terminated
+        terminated = True
+        starting.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, terminate)  # serve replaces it once started
+    try:
+        return await assemble(settings, storage, staff_required=settings.require_staff_chat)
+    except BaseException as exc:
+        loop.remove_signal_handler(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, terminate_startup)  # the way out still says why
+        if isinstance(exc, asyncio.CancelledError) and terminated:
+            starting.uncancel()
+            raise StartupTerminated from None
+        raise
+
+
 async def serve(settings: Settings, storage: Storage, *, webhook: bool) -> None:
-    """`careloop run`: until SIGINT or SIGTERM."""
+    """`careloop run`: until SIGINT or SIGTERM. SIGTERM before it has started raises
+    StartupTerminated, once whatever was opened is closed."""
     if webhook:
         settings.check_webhook()
     if settings.staff_chat_id is None:
@@ -121,7 +152,7 @@ async def serve(settings: Settings, storage: Storage, *, webhook: bool) -> None:
     if settings.community_chat_id is not None and not settings.bot_username:
         log.warning("CARELOOP_BOT_USERNAME is not set: welcomes and answers in the community "
                     "group will have no button to the bot's private chat")
-    parts = await assemble(settings, storage)
+    parts = await _start(settings, storage)
     if webhook:
         assert settings.webhook_url is not None
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None

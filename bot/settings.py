@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,6 +26,9 @@ from careloop.kernel.languages import telegram_language
 from careloop.surveys.weekly import BadDigestTime, DigestAt
 
 PREFIX = "CARELOOP_"
+CONFIG = f"{PREFIX}CONFIG"  # the settings file; unset, careloop.toml in the working folder
+DEFAULT_CONFIG = "careloop.toml"
+MIN_LINK_SECRET = 16  # characters: a deep link's signature is only as strong as its key
 OFFICIAL_API = "https://api.telegram.org"
 # What @BotFather gives: the bot's id, a colon and its key ("123456:ABC-DEF1234ghIkl-zyx57W2").
 TOKEN_SHAPE = re.compile(r"[0-9]{1,18}:[A-Za-z0-9_-]+")
@@ -35,6 +39,26 @@ WEBHOOK_PORTS = (80, 88, 443, 8443)
 
 class ConfigError(Exception):
     """A setting is missing or invalid; the message is one line naming it."""
+
+
+def config_file() -> Path:
+    """The settings file: CARELOOP_CONFIG, which must exist, else careloop.toml if there."""
+    named = os.environ.get(CONFIG)
+    if named is None:
+        return Path(DEFAULT_CONFIG)
+    path = Path(named)
+    if not path.is_file():
+        raise ConfigError(f"{CONFIG}: no such file {named!r}")
+    return path
+
+
+class _TomlFile(TomlConfigSettingsSource):
+    """careloop.toml with its keys as the settings' names, with or without CARELOOP_ and in
+    any case: `timezone = ...` and `CARELOOP_TIMEZONE = ...` are the same setting."""
+
+    def _read_file(self, file_path: Path) -> dict[str, Any]:
+        return {str(key).lower().removeprefix(PREFIX.lower()): value
+                for key, value in super()._read_file(file_path).items()}
 
 
 class Settings(BaseSettings):
@@ -49,6 +73,9 @@ class Settings(BaseSettings):
     runtime: Literal["aiogram", "ptb"] = "aiogram"
     timezone: str = "UTC"
     link_secret: SecretStr | None = None
+    # `run` stops when Telegram cannot find the staff group (CARELOOP_STAFF_CHAT_ID): cases
+    # would otherwise open where nobody sees them. false: only a warning, and cases wait.
+    require_staff_chat: bool = True
     bot_username: str | None = None
     language: str = "en"
     staff_language: str = "en"
@@ -134,6 +161,14 @@ class Settings(BaseSettings):
                 token.split()) else ""
             raise ValueError("is not a bot token like 123456:ABC-DEF1234 (the digits of the "
                              f"bot's id, a colon, then letters, digits, - and _){hint}")
+        return value
+
+    @field_validator("link_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_LINK_SECRET:
+            raise ValueError(f"must be at least {MIN_LINK_SECRET} characters (a random one: "
+                             "python -c \"import secrets; print(secrets.token_urlsafe(24))\")")
         return value
 
     @field_validator("api_listen", "webhook_listen")
@@ -253,8 +288,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = Path(os.environ.get(f"{PREFIX}CONFIG", "careloop.toml"))
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml))
+        return (init_settings, env_settings, _TomlFile(settings_cls, config_file()))
 
     def check_webhook(self) -> None:
         """`run --webhook`: the URL Telegram will post to, checked before Telegram is asked.
@@ -280,11 +314,15 @@ class Settings(BaseSettings):
                               f"{', '.join(map(str, WEBHOOK_PORTS))}, not {port}")
 
     def require(self, *names: str) -> None:
-        """Fail with one line naming the first required setting that is not set."""
-        for name in names:
-            value = getattr(self, name)
-            if value is None or (isinstance(value, SecretStr) and not value.get_secret_value()):
-                raise ConfigError(f"{PREFIX}{name.upper()} is required for this command")
+        """Fail with one line naming every required setting that is not set."""
+        missing = [f"{PREFIX}{name.upper()}" for name in names
+                   if (value := getattr(self, name)) is None
+                   or (isinstance(value, SecretStr) and not value.get_secret_value())]
+        if len(missing) == 1:
+            raise ConfigError(f"{missing[0]} is required for this command")
+        if missing:
+            raise ConfigError(f"{', '.join(missing[:-1])} and {missing[-1]} are required for "
+                              "this command")
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -292,12 +330,22 @@ def load_settings(**overrides: object) -> Settings:
         # The overrides are checked by the settings model, which says what is wrong.
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = str(err["loc"][0]) if err["loc"] else "settings"
-        name = f"{PREFIX}{field.upper()}"
-        if err["type"] == "extra_forbidden":
-            raise ConfigError(f"{name}: unknown setting in careloop.toml") from None
-        message = str(err["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"{name}: {message}") from None
-    except (OSError, ValueError) as exc:  # an unreadable or malformed careloop.toml
-        raise ConfigError(f"careloop.toml: {exc}") from None
+        # Every wrong setting at once, so that one run shows all there is to fix.
+        raise ConfigError("; ".join(_problem(err) for err in exc.errors())) from None
+    except (OSError, ValueError) as exc:  # an unreadable or malformed settings file
+        raise ConfigError(f"{_config_name()}: {exc}") from None
+
+
+def _config_name() -> str:
+    return os.environ.get(CONFIG, DEFAULT_CONFIG)
+
+
+def _problem(err: Any) -> str:
+    field = str(err["loc"][0]) if err["loc"] else "settings"
+    name = f"{PREFIX}{field.upper()}"
+    if err["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(field, Settings.model_fields, n=1)
+        hint = (f" (did you mean {close[0]}?)" if close else "; its keys are the settings' "
+                f"names with or without {PREFIX}, like timezone = \"Asia/Shanghai\"")
+        return f"{name}: unknown setting in {_config_name()}{hint}"
+    return f"{name}: " + str(err["msg"]).removeprefix("Value error, ")

@@ -19,6 +19,9 @@ class Actor(StrEnum):
 
 class Action(StrEnum):
     VIEWED_HISTORY = "viewed_history"
+    # `careloop customers show/list --unmasked`: personal data shown in full.
+    VIEWED_RECORD = "viewed_record"
+    VIEWED_LIST = "viewed_list"
     EXPORTED = "exported"
     ERASED = "erased"
     BLOCKED = "blocked"

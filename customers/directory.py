@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 
-from careloop.customers import community, consent, suppression
+from careloop.customers import birthdays, community, consent, suppression
 from careloop.customers.timeline import record
+from careloop.kernel.languages import telegram_language
 from careloop.kernel.updates import User
 from careloop.storage.models import Customer
 from careloop.storage.uow import UnitOfWork
@@ -134,6 +135,7 @@ def read_csv(lines: Iterable[str]) -> Iterator[tuple[int, CustomerRow | Rejected
     header = [h.strip() for h in (fieldnames or [])]
     if not header:
         raise BadCsv("the file is empty: expected a header " + ",".join(CSV_COLUMNS))
+    _check_header_shape(header)
     unknown = [h for h in header if h not in CSV_COLUMNS]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     repeated = sorted({h for h in header if header.count(h) > 1} - set(unknown))
@@ -163,6 +165,19 @@ def read_csv(lines: Iterable[str]) -> Iterator[tuple[int, CustomerRow | Rejected
         raise BadCsv("the file has a header but no customers")
 
 
+def _check_header_shape(header: list[str]) -> None:
+    """The two usual wrong files, named as such rather than as a list of unknown columns:
+    one saved with semicolons between fields (a spreadsheet in many European locales), and
+    one whose first line is already a customer."""
+    cells = [c.strip() for c in header[0].split(";")] if len(header) == 1 else []
+    if len(cells) > 1 and set(cells) & set(CSV_COLUMNS):
+        raise BadCsv("line 1: the fields are separated by semicolons; save the file as CSV "
+                     "with commas (in a spreadsheet: CSV UTF-8, comma-delimited)")
+    if not set(header) & set(CSV_COLUMNS):
+        raise BadCsv("line 1 is not a header: the first line must name the columns, "
+                     "such as " + ",".join(CSV_COLUMNS))
+
+
 def utf8_lines(path: Path) -> Iterator[str]:
     """A file's lines for read_csv, decoded one at a time, so that bytes that are not UTF-8
     (among them an encoded lone surrogate) are reported with their line; without a leading
@@ -171,9 +186,21 @@ def utf8_lines(path: Path) -> Iterator[str]:
         for number, raw in enumerate(file, start=1):
             try:
                 line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise BadCsv(f"line {number}: not UTF-8 text") from None
+            except UnicodeDecodeError as exc:
+                raise BadCsv(f"line {number}: not UTF-8 text (byte 0x{raw[exc.start]:02x})"
+                             f"{_guess(raw)}; save the file as CSV UTF-8") from None
             yield line.removeprefix("\ufeff") if number == 1 else line
+
+
+def _guess(raw: bytes) -> str:
+    """Chinese spreadsheets are often saved as GBK: say so when the line reads as Chinese."""
+    try:
+        text = raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return ""
+    if any("\u4e00" <= ch <= "\u9fff" for ch in text):
+        return ", it looks like GBK (GB18030)"
+    return ""
 
 
 def parse_row(raw: RawRow) -> CustomerRow:
@@ -209,12 +236,18 @@ def _text(raw: RawRow, key: str) -> str:
 
 
 def _language(value: str) -> str | None:
+    """The language careloop stores: zh-TW → zh_Hant, zh-CN → zh_Hans, en-US → en, as a
+    Telegram app's language is read (kernel.languages)."""
     if not value:
         return None
     try:
-        return str(Locale.parse(value.replace("-", "_")))
+        Locale.parse(value.replace("-", "_"))
     except (UnknownLocaleError, ValueError):
         raise BadField("language", f"language {value!r} is not a known language code") from None
+    language = telegram_language(value)
+    if language is None:
+        raise BadField("language", f"language {value!r} is not a known language code")
+    return language
 
 
 def _timezone(value: str) -> str | None:
@@ -233,9 +266,10 @@ def _birthday(value: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        return birthdays.parse(value)
     except ValueError:
-        raise BadField("birthday", f"birthday {value!r} is not a date like 1990-05-31") from None
+        raise BadField("birthday", f"birthday {value!r} is not a date like 1990-05-31, or "
+                       "05-31 without the year") from None
 
 
 def _split_tags(value: str) -> list[str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from careloop.customers import audit, consent, suppression
+from careloop.customers import audit, birthdays, consent, suppression
 from careloop.customers.timeline import record
 from careloop.storage.models import Customer, StaffMember
 from careloop.storage.uow import UnitOfWork
@@ -65,7 +65,8 @@ async def export(uow: UnitOfWork, customer: Customer) -> Export:
             "external_id": customer.external_id, "name": customer.name,
             "telegram_user_id": customer.telegram_user_id, "language": customer.language,
             "timezone": customer.timezone, "tier": customer.tier, "tags": customer.tags,
-            "birthday": _iso(customer.birthday), "created_at": _iso(customer.created_at),
+            "birthday": birthdays.iso(customer.birthday) if customer.birthday else None,
+            "created_at": _iso(customer.created_at),
             "community_member": customer.community_member,
         },
         "consents": _consents(customer),

@@ -1,4 +1,4 @@
-"""Run a standalone sandbox: ``python -m careloop.sandbox --port 8081 --user Alice``.
+"""Run a standalone sandbox: ``python -m careloop.sandbox --port 8090 --user Alice``.
 
 Prints the base URL and the sandbox's made-up token to point a bot at, then echoes what the bot
 sends until Ctrl-C.
@@ -12,11 +12,15 @@ import contextlib
 
 from careloop.sandbox.server import DEFAULT_TOKEN, Sandbox
 
+DEFAULT_PORT = 8090
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m careloop.sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
+    # Not 8081, where `careloop run` serves its HTTP API by default (CARELOOP_API_LISTEN).
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"the port to listen on (default: {DEFAULT_PORT})")
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="the token the bot must use")
     parser.add_argument("--username", default="careloop_sandbox_bot")
     parser.add_argument("--no-rate-limits", action="store_true")

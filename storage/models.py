@@ -256,6 +256,9 @@ class StaffMember(SQLModel, table=True):
     name: str | None = Field(default=None, max_length=200)
     username: str | None = Field(default=None, max_length=64)  # for /assign @username
     added_at: datetime = _utc()
+    # `careloop staff remove`: the member may no longer act; the row stays, so that cases,
+    # notes and the audit log still name who did what.
+    removed_at: datetime | None = _utc(default=None)
 
 
 class Interaction(SQLModel, table=True):

@@ -7,7 +7,8 @@ Exit codes (the README's "Exit codes" lists them for operators):
 0 done; 1 the command could not do its work (a bad value or file, the database, Telegram);
 2 a setting is missing or wrong, or cannot be used as it is (an address already in use),
 or the command line itself is wrong (argparse); 3 `customers import` imported some rows and
-rejected others; 130 interrupted (Ctrl-C); 141 whoever read the output stopped reading
+rejected others; 130 interrupted (Ctrl-C); 143 `run` stopped by SIGTERM before it had
+started (once running, SIGTERM stops it cleanly with 0); 141 whoever read the output stopped reading
 (`careloop report | head -2`), as for any program a closed pipe ends (128 + SIGPIPE).
 """
 
@@ -17,7 +18,9 @@ import argparse
 import logging
 import os
 import select
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
@@ -42,6 +45,7 @@ from careloop.bot.cli import (
 )
 from careloop.bot.cli.console import CliError
 from careloop.bot.settings import ConfigError
+from careloop.bot.stopping import TERMINATED, StartupTerminated, terminate_startup
 from careloop.care.playbook.loader import PlaybookError
 from careloop.kernel.messenger import MessengerError
 from careloop.storage.migrate import SchemaOutOfDate
@@ -76,6 +80,18 @@ def _version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "run" or threading.current_thread() is not threading.main_thread():
+        return _command(args)
+    # Until the bot is up, SIGTERM stops it with a line (bot/stopping.py); whoever called
+    # main (a test, a host) gets its own handler back.
+    before = signal.signal(signal.SIGTERM, terminate_startup)
+    try:
+        return _command(args)
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def _command(args: argparse.Namespace) -> int:
     # Operators see what a command prints; the running bot also logs its progress.
     verbose = args.command == "run"
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
@@ -105,6 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _database_error(exc)
     except KeyboardInterrupt:
         return INTERRUPTED
+    except StartupTerminated:
+        print("careloop: stopped: SIGTERM arrived while starting; nothing was left running",
+              file=sys.stderr)
+        return TERMINATED
 
 
 def _error(message: str, code: int) -> int:

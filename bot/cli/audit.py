@@ -7,15 +7,16 @@ import argparse
 import json
 from datetime import timedelta
 
-from careloop.bot.cli.console import Console, check_days, handles
+from careloop.bot.cli.console import FORMAT_HELP, MAX_DAYS, Console, check_days, handles
 from careloop.handlers.views.reporting import audit_json, audit_text
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     aud = sub.add_parser("audit", help="who viewed, exported or erased customers' data, and "
                          "what retention purged")
-    aud.add_argument("--since", type=int, default=30, metavar="DAYS")
-    aud.add_argument("--format", choices=("text", "json"), default="text")
+    aud.add_argument("--since", type=int, default=30, metavar="DAYS",
+                     help=f"the last DAYS days, 1 to {MAX_DAYS} (default: 30)")
+    aud.add_argument("--format", choices=("text", "json"), default="text", help=FORMAT_HELP)
     handles(aud, cmd_audit)
 
 

@@ -10,7 +10,16 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from careloop.bot.cli.console import CliError, Command, Console, handles
+from careloop.bot.cli.console import (
+    CUSTOMER,
+    CUSTOMER_HELP,
+    FORMAT_HELP,
+    CliError,
+    Command,
+    Console,
+    find_customer,
+    handles,
+)
 from careloop.bot.outbox.outbound import Outbound
 from careloop.campaigns import lifecycle as campaigns
 from careloop.campaigns.lifecycle import CampaignProblem
@@ -26,21 +35,24 @@ from careloop.handlers.views.campaign_message import (
 from careloop.storage.models import Campaign
 from careloop.storage.uow import UnitOfWork
 
+CAMPAIGN_ID_HELP = "the campaign's number, as `campaigns list` shows it"
+
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    camp = sub.add_parser("campaigns", help="marketing campaigns: create, check, start, stats")
+    camp = sub.add_parser("campaigns", help="marketing campaigns: create, preview, test, "
+                          "start, stats")
     c_sub = camp.add_subparsers(dest="campaigns_command", required=True, metavar="ACTION")
     create = c_sub.add_parser("create", help="create a draft campaign from a YAML file")
-    create.add_argument("file", type=Path)
+    create.add_argument("file", type=Path, metavar="FILE",
+                        help="the campaign's YAML file (see the README's Campaigns)")
     handles(create, cmd_create)
     handles(c_sub.add_parser("list", help="the campaigns, newest first"), cmd_list)
     preview = c_sub.add_parser("preview", help="the message as one customer would get it")
-    preview.add_argument("id", type=int)
-    preview.add_argument("--customer", required=True, metavar="EXT",
-                         help="the customer's external id")
+    preview.add_argument("id", type=int, metavar="CAMPAIGN_ID", help=CAMPAIGN_ID_HELP)
+    preview.add_argument("--customer", required=True, metavar=CUSTOMER, help=CUSTOMER_HELP)
     handles(preview, cmd_preview)
     test = c_sub.add_parser("test", help="send the campaign to a marketer's own chat")
-    test.add_argument("id", type=int)
+    test.add_argument("id", type=int, metavar="CAMPAIGN_ID", help=CAMPAIGN_ID_HELP)
     test.add_argument("--to", type=int, default=None, metavar="TELEGRAM_USER_ID",
                       help="a marketer or admin (default: whoever wrote the campaign in the "
                       "chat)")
@@ -50,17 +62,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         ("resume", "release held messages and plan runs again"),
                         ("cancel", "stop the campaign for good")):
         action = c_sub.add_parser(name, help=about)
-        action.add_argument("id", type=int)
+        action.add_argument("id", type=int, metavar="CAMPAIGN_ID", help=CAMPAIGN_ID_HELP)
         handles(action, _BY_ID[name])
     start = c_sub.add_parser("start", help="start a draft: its runs go out on schedule")
-    start.add_argument("id", type=int)
+    start.add_argument("id", type=int, metavar="CAMPAIGN_ID", help=CAMPAIGN_ID_HELP)
     start.add_argument("--yes", action="store_true",
                        help="confirm a start to more than CARELOOP_CAMPAIGN_CONFIRM_ABOVE "
                        "customers")
     handles(start, cmd_start)
     stats = c_sub.add_parser("stats", help="what the campaign delivered, per variant")
-    stats.add_argument("id", type=int)
-    stats.add_argument("--format", choices=("text", "json"), default="text")
+    stats.add_argument("id", type=int, metavar="CAMPAIGN_ID", help=CAMPAIGN_ID_HELP)
+    stats.add_argument("--format", choices=("text", "json"), default="text", help=FORMAT_HELP)
     handles(stats, cmd_stats)
 
 
@@ -127,9 +139,7 @@ async def cmd_list(args: argparse.Namespace, console: Console) -> int:
 async def cmd_preview(args: argparse.Namespace, console: Console) -> int:
     async with console.storage.uow() as uow:
         campaign = await _campaign(uow, args.id)
-        customer = await uow.customers.by_external_id(args.customer)
-        if customer is None:
-            raise CliError(f"no customer with external id {args.customer!r}")
+        customer = await find_customer(uow, args.customer)
         shown = await preview(console.context(uow), campaign, customer)
         await uow.rollback()  # a preview stores nothing, not even its buttons' keys
     if not shown.in_segment:

@@ -13,14 +13,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     book = sub.add_parser("playbook", help="the care playbook (CARELOOP_PLAYBOOK)")
     book_sub = book.add_subparsers(dest="playbook_command", required=True, metavar="ACTION")
     check = book_sub.add_parser("check", help="check a playbook file and list its rules")
-    check.add_argument("file", type=Path, nargs="?", default=None,
+    check.add_argument("file", type=Path, nargs="?", default=None, metavar="FILE",
                        help="the file to check (default: CARELOOP_PLAYBOOK, else the shipped one)")
     handles(check, cmd_playbook_check, schema=False)
 
     surv = sub.add_parser("surveys", help="the survey definitions (CARELOOP_SURVEYS)")
     surv_sub = surv.add_subparsers(dest="surveys_command", required=True, metavar="ACTION")
     surv_check = surv_sub.add_parser("check", help="check a survey file and list its surveys")
-    surv_check.add_argument("file", type=Path, nargs="?", default=None,
+    surv_check.add_argument("file", type=Path, nargs="?", default=None, metavar="FILE",
                             help="the file to check (default: CARELOOP_SURVEYS, else the "
                             "shipped one)")
     handles(surv_check, cmd_surveys_check, schema=False)

@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from careloop.bot.app import (
     App,
     Storage,
@@ -27,12 +29,19 @@ from careloop.care.playbook.model import Playbook
 from careloop.handlers.context import Context
 from careloop.kernel.clock import SystemClock
 from careloop.kernel.i18n import Catalogs, Translator
+from careloop.kernel.numbers import whole_number
 from careloop.storage.migrate import ensure_current
+from careloop.storage.models import Customer
 from careloop.storage.uow import UnitOfWork
 from careloop.surveys.definitions import SurveyDefinitions
 from careloop.surveys.loader import load_surveys
 
 MAX_DAYS = 3650
+# How every command names a customer: the business's external id, or `#12`, the record id
+# the audit log and the staff group show (a customer who came without a link has no other).
+CUSTOMER = "CUSTOMER"
+CUSTOMER_HELP = "the customer's external id, or #ID: the record id the audit log shows"
+FORMAT_HELP = "text for people, json for programs (default: text)"
 
 
 class CliError(Exception):
@@ -102,19 +111,29 @@ class Console:
 Command = Callable[[argparse.Namespace, Console], Awaitable[int]]
 
 
-def handles(parser: argparse.ArgumentParser, command: Command, *, schema: bool = True) -> None:
+SettingsCheck = Callable[[Settings, argparse.Namespace], None]
+
+
+def handles(parser: argparse.ArgumentParser, command: Command, *, schema: bool = True,
+            check: SettingsCheck | None = None) -> None:
     """`command` carries out what `parser` parsed. `schema`: the database must be at the
     latest schema, checked before anything else (every command but `db upgrade` and the
-    file checks)."""
-    parser.set_defaults(main=functools.partial(_main, command, schema=schema))
+    file checks). `check`: the settings the command needs, checked first of all."""
+    parser.set_defaults(main=functools.partial(_main, command, schema=schema, check=check))
 
 
-def _main(command: Command, args: argparse.Namespace, *, schema: bool) -> int:
-    return asyncio.run(_run(command, args, load_settings(), schema=schema))
+def _main(command: Command, args: argparse.Namespace, *, schema: bool,
+          check: SettingsCheck | None) -> int:
+    settings = load_settings()
+    if check is not None:
+        check(settings, args)
+    return asyncio.run(_run(command, args, settings, schema=schema))
 
 
 async def _run(command: Command, args: argparse.Namespace, settings: Settings, *,
                schema: bool) -> int:
+    if schema:
+        _database_exists(settings.database_url)
     console = Console(settings)
     try:
         if schema:
@@ -122,6 +141,37 @@ async def _run(command: Command, args: argparse.Namespace, settings: Settings, *
         return await command(args, console)
     finally:
         await console.close()
+
+
+def customer_argument(parser: argparse.ArgumentParser, help: str = CUSTOMER_HELP) -> None:
+    """The positional CUSTOMER argument, named and explained alike in every command."""
+    parser.add_argument("customer", metavar=CUSTOMER, help=help)
+
+
+async def find_customer(uow: UnitOfWork, who: str, *, erased: bool = False) -> Customer:
+    """By external id, or by record id as `#12`. `erased`: an erased record may be named
+    by its record id."""
+    if who.startswith("#"):
+        number = whole_number(who[1:], max_digits=12)
+        customer = await uow.customers.get(number) if number is not None else None
+        if customer is None or (customer.erased_at is not None and not erased):
+            raise CliError(f"no customer with record id {who!r}")
+        return customer
+    customer = await uow.customers.by_external_id(who)
+    if customer is None:
+        raise CliError(f"no customer with external id {who!r}")
+    return customer
+
+
+def _database_exists(url: str) -> None:
+    """A command that reads the database must not leave an empty SQLite file behind (SQLite
+    creates one on connecting): say there is none yet, and how to make it."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return
+    if not Path(parsed.database).exists():
+        raise CliError(f"no database yet at {parsed.database}: create it with `careloop db "
+                       "upgrade` (or set CARELOOP_DATABASE_URL to the one you use)")
 
 
 def check_days(days: int) -> int:

@@ -1,23 +1,32 @@
-"""`careloop customers ...`: import, deep links, erasure and do-not-contact."""
+"""`careloop customers ...`: import, listing, deep links, erasure and do-not-contact."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import functools
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from careloop.bot.cli.console import CliError, Console, handles
+from careloop.bot.cli import customer_records
+from careloop.bot.cli.console import (
+    FORMAT_HELP,
+    CliError,
+    Console,
+    customer_argument,
+    find_customer,
+    handles,
+)
 from careloop.customers import audit, privacy, suppression
 from careloop.customers import directory as customers
 from careloop.handlers.casework import CARD, DIGEST, redraw_after_erasure
+from careloop.handlers.views import masking
 from careloop.kernel import deeplink
 from careloop.kernel.effects import Edit, Effect, TopicName
-from careloop.kernel.numbers import whole_number
 from careloop.storage.models import Customer
-from careloop.storage.uow import UnitOfWork
 
 # Rows committed together by `customers import`: on SQLite the running bot's writes wait
 # for one chunk at most (a few hundred milliseconds), not for the whole file.
@@ -37,23 +46,49 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         epilog=f"exit status: 0 when every row was imported, {EXIT_PARTIAL} when some rows were "
         "rejected and the others imported, 1 when nothing was imported (the file could not "
         "be read, or every row was rejected)")
-    imp.add_argument("file", type=Path, help="CSV: " + ",".join(customers.CSV_COLUMNS))
+    imp.add_argument("file", type=Path, metavar="FILE",
+                     help="a UTF-8 CSV file with the header " + ",".join(customers.CSV_COLUMNS)
+                     + "; tags separated by ; (or ,) within their field")
     handles(imp, cmd_import)
     link = cust_sub.add_parser("link", help="print a customer's signed deep link")
-    link.add_argument("external_id")
+    customer_argument(link)
     handles(link, cmd_link)
+    lst = cust_sub.add_parser(
+        "list", help="list customers, names and ids masked unless --unmasked",
+        description="List current customers (not erased), one a line: #ID, external id, "
+        "name, tier, language, consent (service/marketing), linked to a chat, tags. Names "
+        "show their initials and phone-like numbers are masked unless --unmasked.")
+    lst.add_argument("--tier", help="only this tier (gold, standard, ...)")
+    lst.add_argument("--tag", action="append", default=[], metavar="TAG",
+                     help="only customers with this tag (repeat: with every tag given)")
+    lst.add_argument("--language", metavar="LANGUAGE",
+                     help="only this language: en, ru, zh_Hans, zh_Hant (zh-TW and the like "
+                     "are understood)")
+    lst.add_argument("--consent", choices=CONSENT_FILTERS,
+                     help="service or marketing: agreed to it; none: agreed to neither")
+    lst.add_argument("--limit", type=int, default=100, metavar="N",
+                     help=f"at most N customers (default: 100, at most {MAX_LIST})")
+    _output_options(lst)
+    handles(lst, functools.partial(customer_records.cmd_list, max_list=MAX_LIST))
+    show = cust_sub.add_parser(
+        "show", help="one customer's record, masked unless --unmasked",
+        description="One customer's record: ids, language, timezone, tier, tags, consents, "
+        "do-not-contact, community membership. An --unmasked view goes into the audit log.")
+    customer_argument(show)
+    _output_options(show)
+    handles(show, customer_records.cmd_show)
     erase = cust_sub.add_parser(
         "erase", help="erase a customer's personal data, keeping anonymous numbers",
         description="Erase a customer's name, Telegram ids, messages, written answers and "
         "stored attachments' references. Scores, counts and times stay, so reports do not "
-        "change. Cannot be undone.")
-    erase.add_argument("external_id", metavar="EXTERNAL_ID|#ID",
-                       help="the external id, or #ID: the record id the audit log shows")
+        "change. Cannot be undone: on a terminal it asks first; elsewhere --yes is needed.")
+    customer_argument(erase)
+    erase.add_argument("--yes", action="store_true",
+                       help="erase without asking (needed when not run from a terminal)")
     handles(erase, cmd_erase)
     block = cust_sub.add_parser("block", help="never send this customer a proactive message "
                                 "again (do-not-contact)")
-    block.add_argument("external_id", metavar="EXTERNAL_ID|#ID",
-                       help="the external id, or #ID: the record id the audit log shows")
+    customer_argument(block)
     block.add_argument("--reason", required=True, help="why, for the audit log")
     handles(block, cmd_block)
     unblock = cust_sub.add_parser(
@@ -61,10 +96,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="Lift do-not-contact from a customer, and take their ids off the "
         "suppression list that erasure keeps, so that they can be contacted again once "
         "imported or linked anew.")
-    unblock.add_argument("external_id", metavar="EXTERNAL_ID|#ID",
-                         help="the external id (an erased customer's too), or #ID: the "
-                         "record id the audit log shows")
+    customer_argument(unblock, help="the customer's external id (an erased customer's too), "
+                      "or #ID: the record id the audit log shows")
     handles(unblock, cmd_unblock)
+
+
+CONSENT_FILTERS = ("service", "marketing", "none")
+MAX_LIST = 10_000
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--unmasked", action="store_true",
+                        help="show names, Telegram ids, phone numbers and birthdays in full")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help=FORMAT_HELP)
 
 
 # Erasure, import and unblock read or write the suppression list, keyed with the secret.
@@ -196,9 +241,7 @@ async def cmd_link(args: argparse.Namespace, console: Console) -> int:
     settings.require("link_secret")
     assert settings.link_secret is not None
     async with console.storage.uow() as uow:
-        customer = await uow.customers.by_external_id(args.external_id)
-    if customer is None:
-        raise CliError(f"no customer with external id {args.external_id!r}")
+        customer = await find_customer(uow, args.customer)
     payload = deeplink.sign(customer.id, settings.link_secret.get_secret_value())
     print(f"payload: {payload}")
     if settings.bot_username:
@@ -208,38 +251,39 @@ async def cmd_link(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-async def _customer(uow: UnitOfWork, who: str, *, erased: bool = False) -> Customer:
-    """By external id, or by record id as `#12` (how the audit log and staff views name a
-    customer who never had an external id: one who opened the bot without a link).
-    `erased`: an erased record may be named by its record id."""
-    if who.startswith("#"):
-        number = whole_number(who[1:], max_digits=12)
-        customer = await uow.customers.get(number) if number is not None else None
-        if customer is None or (customer.erased_at is not None and not erased):
-            raise CliError(f"no customer with record id {who!r}")
-        return customer
-    customer = await uow.customers.by_external_id(who)
-    if customer is None:
-        raise CliError(f"no customer with external id {who!r}")
-    return customer
-
-
 async def cmd_erase(args: argparse.Namespace, console: Console) -> int:
     async with console.storage.uow() as uow:
-        customer = await _customer(uow, args.external_id)
+        found = await find_customer(uow, args.customer)
+    if not args.yes:
+        await _confirm_erasure(args.customer, found)
+    async with console.storage.uow() as uow:
+        customer = await find_customer(uow, args.customer)
         try:
             erased = await privacy.erase(uow, console.now(), customer, audit.Actor.OPERATOR,
                                          console.settings.staff_chat_id,
                                          secret=_secret(console))
         except suppression.NoSecret:
-            raise CliError(f"{MISSING_KEY}, and {args.external_id} is on it; nothing was "
+            raise CliError(f"{MISSING_KEY}, and {args.customer} is on it; nothing was "
                            "erased") from None
         await uow.commit()
-    print(f"customer {args.external_id} erased: {erased.texts} message text(s), "
+    print(f"customer {args.customer} erased: {erased.texts} message text(s), "
           f"{erased.comments} written answer(s), {erased.messages} stored message(s) removed; "
           f"scores, counts and times kept")
     await _redraw_cards(console, customer.id)
     return 0
+
+
+async def _confirm_erasure(who: str, customer: Customer) -> None:
+    """Erasure cannot be undone: a person at a terminal types yes; a script says --yes."""
+    if not sys.stdin.isatty():
+        raise CliError(f"erasing {who} cannot be undone: add --yes to erase without being "
+                       "asked (standard input is not a terminal); nothing was erased")
+    shown = masking.name(customer.name, masking.ANONYMOUS)
+    answer = await asyncio.to_thread(
+        input, f"Erase {who} ({shown}) for good? Their name, ids, messages and written answers "
+        "go; scores and counts stay. Type yes to erase: ")
+    if answer.strip().lower() != "yes":
+        raise CliError(f"not confirmed; {who} was not erased")
 
 
 async def _redraw_cards(console: Console, customer_id: int) -> None:
@@ -289,23 +333,23 @@ async def cmd_block(args: argparse.Namespace, console: Console) -> int:
     if not reason:
         raise CliError("--reason must say why")
     async with console.storage.uow() as uow:
-        customer = await _customer(uow, args.external_id)
+        customer = await find_customer(uow, args.customer)
         blocked = await privacy.block(uow, console.now(), customer, reason,
                                       audit.Actor.OPERATOR)
         await uow.commit()
     if not blocked:
-        print(f"customer {args.external_id} was already on the do-not-contact list")
+        print(f"customer {args.customer} was already on the do-not-contact list")
         return 0
-    print(f"customer {args.external_id} is on the do-not-contact list: no proactive message "
+    print(f"customer {args.customer} is on the do-not-contact list: no proactive message "
           "will be sent to them")
     return 0
 
 
 async def cmd_unblock(args: argparse.Namespace, console: Console) -> int:
-    who = args.external_id
+    who = args.customer
     async with console.storage.uow() as uow:
         if who.startswith("#"):
-            customer: Customer | None = await _customer(uow, who, erased=True)
+            customer: Customer | None = await find_customer(uow, who, erased=True)
             external_id = None
         else:
             customer = await uow.customers.by_external_id(who)

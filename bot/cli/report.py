@@ -9,7 +9,13 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from careloop.bot.cli.console import CliError, Console, check_days, handles
+from careloop.bot.cli.console import (
+    MAX_DAYS,
+    CliError,
+    Console,
+    check_days,
+    handles,
+)
 from careloop.bot.cli.dates import end_of, parse_day
 from careloop.bot.cli.output import write_atomically
 from careloop.handlers.views.chart import weekly_chart
@@ -24,10 +30,12 @@ CHART_MAX_WEEKS = 52  # a longer window charts its last year: a point per week s
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rep = sub.add_parser("report", help="CSAT, NPS, response rate, cases and KPIs")
-    rep.add_argument("--since", type=int, default=30, metavar="DAYS")
+    rep.add_argument("--since", type=int, default=30, metavar="DAYS",
+                     help=f"the last DAYS days, 1 to {MAX_DAYS} (default: 30)")
     rep.add_argument("--until", metavar="DATE",
                      help="end the window with this local day, YYYY-MM-DD (default: now)")
-    rep.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    rep.add_argument("--format", choices=("text", "json", "csv"), default="text",
+                     help="text for people, json or csv for programs (default: text)")
     rep.add_argument("--by", default="all", metavar="LIST",
                      help="breakdowns to add to the totals, comma-separated: "
                      f"{','.join(reports.BREAKDOWNS)}, all (the default) or none")

@@ -65,6 +65,10 @@ class Playbook:
             return ()
         return tuple(rule for rule in self.rules if rule.on == event_type)
 
+    def event_types(self) -> list[str]:
+        """The reported event types some rule follows, sorted; built-in triggers aside."""
+        return sorted({rule.on for rule in self.rules} - set(BUILT_IN_TRIGGERS))
+
     def for_trigger(self, trigger: str) -> tuple[Rule, ...]:
         assert trigger in BUILT_IN_TRIGGERS
         return tuple(rule for rule in self.rules if rule.on == trigger)

@@ -56,6 +56,26 @@ class Customers(Repository):
             found.update({c.id: c for c in res.all()})
         return found
 
+    async def page(self, *, after_id: int = 0, limit: int = 500, tier: str | None = None,
+                   language: str | None = None, service_consent: bool | None = None,
+                   marketing_consent: bool | None = None) -> Sequence[Customer]:
+        """`careloop customers list`: the next `limit` current records by id after
+        `after_id` (not erased, not merged into another), filtered on the columns given.
+        Tags are JSON, matched by the caller."""
+        query = select(Customer).where(col(Customer.id) > after_id,
+                                       col(Customer.erased_at).is_(None),
+                                       col(Customer.merged_into_id).is_(None))
+        if tier is not None:
+            query = query.where(Customer.tier == tier)
+        if language is not None:
+            query = query.where(Customer.language == language)
+        if service_consent is not None:
+            query = query.where(col(Customer.service_consent) == service_consent)
+        if marketing_consent is not None:
+            query = query.where(col(Customer.marketing_consent) == marketing_consent)
+        res = await self.session.exec(query.order_by(col(Customer.id)).limit(limit))
+        return res.all()
+
     async def add(self, customer: Customer) -> Customer:
         return await self._add(customer)
 

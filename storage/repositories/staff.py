@@ -11,15 +11,34 @@ from careloop.kernel.numbers import whole_number
 from careloop.storage.models import StaffMember
 from careloop.storage.repositories.base import Repository
 
+_ACTIVE = col(StaffMember.removed_at).is_(None)
+
 
 class Staff(Repository):
     """Staff members, by id, Telegram account, role or how staff type each other's names."""
 
+    # Every lookup of who may act finds current members only; `get` also finds a removed
+    # one, whose name cards and reports still show.
+
     async def by_telegram_user(self, user_id: int) -> StaffMember | None:
+        res = await self.session.exec(
+            select(StaffMember).where(StaffMember.telegram_user_id == user_id, _ACTIVE)
+        )
+        return res.first()
+
+    async def any_by_telegram_user(self, user_id: int) -> StaffMember | None:
+        """Current or removed: `staff add` brings a removed member back."""
         res = await self.session.exec(
             select(StaffMember).where(StaffMember.telegram_user_id == user_id)
         )
         return res.first()
+
+    async def listed(self, *, removed: bool = False) -> Sequence[StaffMember]:
+        """Everyone, by id; removed members too when asked."""
+        query = select(StaffMember)
+        if not removed:
+            query = query.where(_ACTIVE)
+        return (await self.session.exec(query.order_by(col(StaffMember.id)))).all()
 
     async def get(self, staff_id: int) -> StaffMember | None:
         return await self.session.get(StaffMember, staff_id)
@@ -29,7 +48,7 @@ class Staff(Repository):
 
     async def with_role(self, *roles: str) -> Sequence[StaffMember]:
         res = await self.session.exec(
-            select(StaffMember).where(col(StaffMember.role).in_(roles))
+            select(StaffMember).where(col(StaffMember.role).in_(roles), _ACTIVE)
             .order_by(col(StaffMember.id)))
         return res.all()
 
@@ -43,4 +62,4 @@ class Staff(Repository):
             query = select(StaffMember).where(StaffMember.telegram_user_id == user_id)
         else:
             query = select(StaffMember).where(func.lower(StaffMember.name) == who.lower())
-        return (await self.session.exec(query.limit(1))).first()
+        return (await self.session.exec(query.where(_ACTIVE).limit(1))).first()

@@ -97,7 +97,7 @@ async def test_the_largest_list_allowed_is_saved_in_one_go(api: Api) -> None:
 
 async def test_a_blocked_customer_erased_and_sent_again_stays_on_do_not_contact(
         storage: Storage, clock: ManualClock) -> None:
-    server = await start_api(api_settings(link_secret="op-secret"), storage, clock,
+    server = await start_api(api_settings(link_secret="op-secret-of-16-chars"), storage, clock,
                              load_playbook(None))
     assert server is not None
     async with aiohttp.ClientSession() as http:
@@ -108,7 +108,7 @@ async def test_a_blocked_customer_erased_and_sent_again_stays_on_do_not_contact(
             assert mei is not None
             await privacy.block(uow, clock.now(), mei, "asked", audit.Actor.OPERATOR)
             await privacy.erase(uow, clock.now(), mei, audit.Actor.OPERATOR, None,
-                                secret="op-secret")
+                                secret="op-secret-of-16-chars")
             await uow.commit()
         status, body = await api.post(CUSTOMERS, [{"external_id": "C-1", "name": "Mei Chen"},
                                                   {"external_id": "C-2", "name": "Tom Baker"}])

@@ -99,7 +99,7 @@ async def test_careloop_run_serves_the_api_until_sigterm(tmp_path: Path) -> None
         "CARELOOP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
         "CARELOOP_BOT_TOKEN": sandbox.token,
         "CARELOOP_TELEGRAM_API_URL": base_url,
-        "CARELOOP_LINK_SECRET": "run-test-secret",
+        "CARELOOP_LINK_SECRET": "run-test-secret-16+",
         "CARELOOP_API_TOKEN": TOKEN,
         "CARELOOP_API_LISTEN": f"127.0.0.1:{port}",
     })

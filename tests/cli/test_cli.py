@@ -24,7 +24,7 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CARELOOP_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'c.db'}")
-    monkeypatch.setenv("CARELOOP_LINK_SECRET", "test-secret")
+    monkeypatch.setenv("CARELOOP_LINK_SECRET", "test-secret-of-16+")
     monkeypatch.setenv("CARELOOP_BOT_USERNAME", "shop_bot")
     return tmp_path
 
@@ -43,6 +43,7 @@ def test_version_is_the_installed_release(capsys) -> None:
 
 
 def test_commands_refuse_a_database_that_is_not_migrated(env: Path, capsys) -> None:
+    (env / "c.db").touch()  # an empty SQLite database
     code, _, err = run(capsys, "report")
     assert code == 1
     assert err.strip() == (
@@ -110,11 +111,11 @@ def test_import_link_event_history_report(env: Path, capsys) -> None:
     (["report", "--by", "survey,region"], "--by: unknown breakdown 'region'; choose from "
      "period, survey, tier, purpose, staff, all or none"),
     (["staff", "add", "-5", "--role", "agent"], "TELEGRAM_USER_ID must be a positive"),
-    (["customers", "erase", "NOPE"], "no customer with external id 'NOPE'"),
+    (["customers", "erase", "NOPE", "--yes"], "no customer with external id 'NOPE'"),
     (["customers", "block", "NOPE", "--reason", "asked"], "no customer with external id 'NOPE'"),
     (["customers", "block", "C1", "--reason", "  "], "--reason must say why"),
-    (["customers", "erase", "#99"], "no customer with record id '#99'"),
-    (["customers", "erase", "#x1"], "no customer with record id '#x1'"),
+    (["customers", "erase", "#99", "--yes"], "no customer with record id '#99'"),
+    (["customers", "erase", "#x1", "--yes"], "no customer with record id '#x1'"),
     (["audit", "--since", "99999"], "--since must be between 1 and 3650 days"),
 ])
 def test_bad_input_is_one_line_and_non_zero(env: Path, capsys, argv, message) -> None:
@@ -147,7 +148,8 @@ def test_import_keeps_the_good_rows_and_reports_each_bad_one(env: Path, capsys) 
     assert err.splitlines() == [
         "careloop: error: mixed.csv: line 3: timezone 'Mars/Base' is not an IANA timezone "
         "like Asia/Shanghai",
-        "careloop: error: mixed.csv: line 4: birthday '1990-02-30' is not a date like 1990-05-31",
+        "careloop: error: mixed.csv: line 4: birthday '1990-02-30' is not a date like "
+        "1990-05-31, or 05-31 without the year",
         "careloop: error: mixed.csv: line 5: external_id 'C1' already appears on line 2",
     ]
     assert _stored(capsys, "C1")["name"] == "Ann"  # the repeat did not overwrite the first
@@ -171,6 +173,11 @@ def test_import_with_every_row_rejected_writes_nothing_and_fails(env: Path, caps
 @pytest.mark.parametrize(("content", "message"), [
     ("", "bad.csv: the file is empty: expected a header external_id,name,"),
     ("id,name\nC1,Ann\n", "bad.csv: line 1: unknown column 'id'; missing column 'external_id'"),
+    ("C1,Ann Lee,gold,en,UTC,,vip\nC2,Bo,,,,,\n", "bad.csv: line 1 is not a header: the first "
+     "line must name the columns, such as external_id,name,tier,language,timezone,birthday,tags"),
+    ("external_id;name;tier\nC1;Ann;gold\n", "bad.csv: line 1: the fields are separated by "
+     "semicolons; save the file as CSV with commas (in a spreadsheet: CSV UTF-8, "
+     "comma-delimited)"),
     ("external_id,name\nC1,Ann\nC2,\"Bob\n", "bad.csv: malformed CSV from line 3"),
 ])
 def test_a_file_that_cannot_be_parsed_is_one_line_and_imports_nothing(
@@ -190,14 +197,16 @@ def test_non_utf8_csv(env: Path, capsys) -> None:
     (env / "gbk.csv").write_bytes((HEADER + "C1,张三,,,,,\n").encode("gbk"))
     code, _, err = run(capsys, "customers", "import", "gbk.csv")
     assert (code, err.strip()) == (
-        1, "careloop: error: gbk.csv: line 2: not UTF-8 text; nothing was imported")
+        1, "careloop: error: gbk.csv: line 2: not UTF-8 text (byte 0xd5), it looks like GBK "
+        "(GB18030); save the file as CSV UTF-8; nothing was imported")
     # A lone UTF-16 surrogate as some encoders write it (CESU-8), on line 3 of 4: the
     # line is named, and nothing of the file is imported.
     (env / "cesu.csv").write_bytes(HEADER.encode() + b"C1,Ann,,,,,\nC2,a \xed\xa0\x80,,,,,\n"
                                    b"C3,Bo,,,,,\n")
     code, _, err = run(capsys, "customers", "import", "cesu.csv")
     assert (code, err.strip()) == (
-        1, "careloop: error: cesu.csv: line 3: not UTF-8 text; nothing was imported")
+        1, "careloop: error: cesu.csv: line 3: not UTF-8 text (byte 0xed); save the file as "
+        "CSV UTF-8; nothing was imported")
     assert _stored(capsys, "C1") is None
 
 
@@ -365,11 +374,11 @@ def test_erase_block_and_the_audit_log(env: Path, capsys) -> None:
     assert out.strip() == "customer C2 was already on the do-not-contact list"
     assert _stored(capsys, "C2")["do_not_contact"] is True  # type: ignore[index]
 
-    code, out, _ = run(capsys, "customers", "erase", "C1")
+    code, out, _ = run(capsys, "customers", "erase", "C1", "--yes")
     assert code == 0
     assert out.startswith("customer C1 erased: ")
     assert _stored(capsys, "C1") is None  # its external id is gone with the rest
-    code, out, _ = run(capsys, "customers", "erase", "C1")
+    code, out, _ = run(capsys, "customers", "erase", "C1", "--yes")
     assert code == 1  # nothing half done twice: the id no longer names anyone
 
     code, out, _ = run(capsys, "audit", "--format", "json")
@@ -399,7 +408,7 @@ def test_erase_without_a_token_warns_of_the_cards_it_could_not_redraw(env: Path,
         db.execute("INSERT INTO case_message (case_id, chat_id, message_id, role) "
                    "VALUES (?, -100, 7, 'card')", (case,))
 
-    code, out, err = run(capsys, "customers", "erase", "C1")
+    code, out, err = run(capsys, "customers", "erase", "C1", "--yes")
     assert code == 0 and out.startswith("customer C1 erased: ")
     assert err == ("careloop: warning: 1 case card(s) in the staff group still show the name: "
                    "CARELOOP_BOT_TOKEN is not set, so they were not redrawn\n")

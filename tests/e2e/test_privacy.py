@@ -212,7 +212,7 @@ async def test_the_operator_erases_a_customer_who_never_linked(stage: Stage) -> 
     await stage.bot_says(guest.id, "May we message you?")
     await stage.say(guest, "call me at 555 0100 200")
     await stage.quiet()
-    assert (await _careloop(stage, "customers", "erase", "#1")).startswith(
+    assert (await _careloop(stage, "customers", "erase", "#1", "--yes")).startswith(
         "customer #1 erased: ")
     gone = await _customer(stage)
     assert (gone.name, gone.telegram_user_id, gone.chat_id) == ("", None, None)
@@ -224,7 +224,7 @@ async def test_the_operator_erases_a_customer_who_never_linked(stage: Stage) -> 
 async def test_an_erasure_by_the_operator_redraws_the_case_cards(stage: Stage) -> None:
     _ann, card = await with_case(stage, "C1", comment="Broken zip <again> & again")
     await stage.quiet()
-    out = await _careloop(stage, "customers", "erase", "C1")
+    out = await _careloop(stage, "customers", "erase", "C1", "--yes")
     assert out.splitlines()[-1] == (
         "1 case card(s) in the staff group redrawn without the name")
     redrawn = card.content or ""
@@ -240,7 +240,7 @@ async def test_an_erasure_by_the_operator_counts_the_cards_telegram_would_not_ed
     _ann, card = await with_case(stage, "C1", comment="Broken zip")
     await stage.quiet()
     stage.sandbox.inject_fault("editMessageText", chat_id=stage.staff_chat, kind="bad_request")
-    out = await _careloop(stage, "customers", "erase", "C1")
+    out = await _careloop(stage, "customers", "erase", "C1", "--yes")
     assert out.splitlines()[-1] == (
         "0 case card(s) in the staff group redrawn without the name; 1 could not be edited "
         "(deleted, or too old)")
@@ -436,7 +436,7 @@ async def test_erasure_leaves_no_personal_value_in_any_table_and_redraws_the_gro
         if path == "forget":
             await _forget(stage, ann)
         else:
-            out = await _careloop(stage, "customers", "erase", "ANN-7781")
+            out = await _careloop(stage, "customers", "erase", "ANN-7781", "--yes")
             assert out.splitlines()[-1] == (
                 "2 case card(s) in the staff group redrawn without the name; "
                 "1 forum topic(s) renamed")
@@ -546,7 +546,7 @@ async def test_do_not_contact_survives_erasure_until_unblocked(
         stage: Stage, tmp_path: Path) -> None:
     ann = await linked(stage, "C1")
     await _careloop(stage, "customers", "block", "C1", "--reason", "asked never to hear")
-    await _careloop(stage, "customers", "erase", "C1")
+    await _careloop(stage, "customers", "erase", "C1", "--yes")
     # The business imports the same row again: the new record is not contactable.
     csv_file = tmp_path / "again.csv"
     csv_file.write_text(CSV_HEADER + "C1,Ann Lee,standard,,,,\n")
@@ -614,7 +614,7 @@ async def test_unblock_by_the_erased_records_id_lets_the_same_row_in_again(
         stage: Stage, tmp_path: Path) -> None:
     await linked(stage, "C1")
     await _careloop(stage, "customers", "block", "C1", "--reason", "asked")
-    await _careloop(stage, "customers", "erase", "C1")
+    await _careloop(stage, "customers", "erase", "C1", "--yes")
     assert len(await _rows(stage, Suppression)) == 2
     assert (await _careloop(stage, "customers", "unblock", "#1")).startswith(
         "customer #1 is off the do-not-contact list")

@@ -3,6 +3,8 @@ command menu."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from careloop.bot.settings import ConfigError, load_settings
@@ -76,8 +78,9 @@ def test_one_chinese_menu_in_the_businesss_chinese_or_else_simplified(
 
 
 def test_business_and_staff_languages_are_checked_and_normalized(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CARELOOP_CONFIG", "/nonexistent/careloop.toml")
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "empty.toml").write_text("")  # no careloop.toml of the working folder
+    monkeypatch.setenv("CARELOOP_CONFIG", str(tmp_path / "empty.toml"))
     settings = load_settings(language="zh-TW", staff_language="zh-CN")
     assert (settings.language, settings.staff_language) == ("zh_Hant", "zh_Hans")
     with pytest.raises(ConfigError, match="CARELOOP_STAFF_LANGUAGE: 'de' has no catalog; "

@@ -28,7 +28,21 @@ ALLOWED = {
                    "together; each rejected row is reported with its line number and reason."),
     ("bot/cli/customers.py", "Erase a customer's name, Telegram ids, messages, written answers and "
                    "stored attachments' references. Scores, counts and times stay, so reports "
-                   "do not change. Cannot be undone."),
+                   "do not change. Cannot be undone: on a terminal it asks first; elsewhere "
+                   "--yes is needed."),
+    ("bot/cli/customers.py", "List current customers (not erased), one a line: #ID, external id, "
+                   "name, tier, language, consent (service/marketing), linked to a chat, tags. "
+                   "Names show their initials and phone-like numbers are masked unless "
+                   "--unmasked."),
+    ("bot/cli/customers.py", "One customer's record: ids, language, timezone, tier, tags, "
+                   "consents, do-not-contact, community membership. An --unmasked view goes "
+                   "into the audit log."),
+    ("bot/cli/events.py", "Record a business event for a customer; the playbook's rules for its "
+                   "type schedule touches. Give each event your own system's id with --id: the "
+                   "same id reported again (a retry, a re-run import) is recognised and records "
+                   "nothing twice."),
+    ("bot/cli/staff.py", "Revoke a staff member at once. Their record stays, so cases, notes and "
+                   "the audit log still name them; `staff add` brings them back."),
     ("bot/cli/customers.py", "Lift do-not-contact from a customer, and take their ids off the "
                    "suppression list that erasure keeps, so that they can be contacted again "
                    "once imported or linked anew."),

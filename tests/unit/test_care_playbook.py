@@ -292,7 +292,7 @@ async def test_the_inactivity_scan_is_set_based(storage: Storage, customers: int
 # --- the scheduler ------------------------------------------------------------------------
 
 def test_the_scheduler_ticks_the_sender_and_scans_hourly(storage: Storage) -> None:
-    app = build_app(Settings(link_secret="k"), RecordingMessenger(),  # type: ignore[arg-type]
+    app = build_app(Settings(link_secret="k" * 16), RecordingMessenger(),  # type: ignore[arg-type]
                     clock=ManualClock(NOW), storage=storage)
     scheduler = build_scheduler(app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
@@ -324,7 +324,7 @@ def test_a_bad_playbook_stops_the_app_from_being_built(
     bad = tmp_path / "bad.yaml"
     bad.write_text("rules:\n  - name: a\n    on: purchase\n    message: nope\n")
     with pytest.raises(PlaybookError, match=r"bad\.yaml:4: rules\[0\]\.message: \"nope\""):
-        build_app(Settings(link_secret="k", playbook=bad), RecordingMessenger(),  # type: ignore[arg-type]
+        build_app(Settings(link_secret="k" * 16, playbook=bad), RecordingMessenger(),  # type: ignore[arg-type]
                   clock=ManualClock(NOW), storage=storage)
 
 
@@ -332,7 +332,7 @@ async def test_the_scans_run_once_as_soon_as_the_scheduler_starts(storage: Stora
     async with storage.uow() as uow:
         await _customer(uow, 1, birthday=date(1990, 11, 20))
         await uow.commit()
-    app = build_app(Settings(link_secret="k"), RecordingMessenger(),  # type: ignore[arg-type]
+    app = build_app(Settings(link_secret="k" * 16), RecordingMessenger(),  # type: ignore[arg-type]
                     clock=ManualClock(NOW), storage=storage)
     scheduler = app.scheduler()
     scheduler.start()

@@ -55,7 +55,8 @@ def test_each_bad_row_is_named_by_line_and_field_and_the_good_rows_are_kept() ->
     assert checked.rejected == [
         Rejected(3, "language", "language 'xx-zz' is not a known language code"),
         Rejected(4, "timezone", "timezone 'Mars/Base' is not an IANA timezone like Asia/Shanghai"),
-        Rejected(5, "birthday", "birthday '1990-13-01' is not a date like 1990-05-31"),
+        Rejected(5, "birthday", "birthday '1990-13-01' is not a date like 1990-05-31, or 05-31 "
+                 "without the year"),
         Rejected(6, "external_id", "external_id '' must be 1-64 letters, digits or . _ : @ -, "
                  "starting with a letter or digit"),
         Rejected(7, "external_id", "external_id 'C1' already appears on line 2"),

@@ -164,7 +164,7 @@ async def test_a_database_error_in_a_handler_keeps_the_update_unconfirmed_and_no
     from careloop.handlers import customer as customer_handlers
 
     messenger = RecordingMessenger()
-    app = build_app(Settings(link_secret="k"), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
+    app = build_app(Settings(link_secret="k" * 16), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
     routes = customer_handlers.ROUTES
 
     async def locked(*_: object) -> list[Any]:
@@ -188,7 +188,7 @@ async def test_an_update_whose_commit_went_through_unacknowledged_is_handled_onc
     tell, so the update comes again; its stored id makes that a no-op, and the reply stored
     with it is sent once, by the sender."""
     messenger = RecordingMessenger()
-    app = build_app(Settings(link_secret="k"), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
+    app = build_app(Settings(link_secret="k" * 16), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
     commit = UnitOfWork.commit
 
     async def committed_unacknowledged(uow: UnitOfWork) -> None:

@@ -125,7 +125,7 @@ async def test_a_crash_after_the_commit_loses_nothing(storage: Storage,
     await _store(storage, clock, [Send(7, "stored, never sent", log=LogAs(cid))])
     # ...the process died here. After the restart the sender's tick finds it.
     messenger = RecordingMessenger()
-    app = build_app(Settings(link_secret="k"), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
+    app = build_app(Settings(link_secret="k" * 16), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
     assert await app.sender.recover() == 0
     await app.sender.tick()
     assert messenger.sent == []  # the fast path's grace period first
@@ -144,7 +144,7 @@ async def test_a_crash_during_the_send_is_not_repeated(storage: Storage,
         assert await uow.outbox.attempt([ids[0]], "gone:1:aa", clock.now()) == {ids[0]}
         await uow.commit()
     messenger = RecordingMessenger()
-    app = build_app(Settings(link_secret="k"), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
+    app = build_app(Settings(link_secret="k" * 16), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
     assert await app.sender.recover() == 1
     await app.sender.tick()
     assert messenger.sent == []
@@ -161,7 +161,7 @@ async def test_a_claim_never_attempted_is_sent_after_its_lease_runs_out(
         assert await uow.outbox.claim(ids[0], "gone:1:aa", clock.now() + timedelta(seconds=90))
         await uow.commit()
     messenger = RecordingMessenger()
-    app = build_app(Settings(link_secret="k"), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
+    app = build_app(Settings(link_secret="k" * 16), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
     assert await app.sender.recover() == 0  # its lease still holds: not ours to take
     clock.advance(FAST_PATH_GRACE)
     await app.sender.tick()

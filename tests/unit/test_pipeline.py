@@ -45,7 +45,7 @@ def _start(update_id: int) -> Update:
 
 async def test_a_redelivered_update_is_handled_once(storage: Storage, clock: ManualClock) -> None:
     messenger = RecordingMessenger()
-    app = build_app(Settings(link_secret="k"), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
+    app = build_app(Settings(link_secret="k" * 16), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
     await app.pipeline.process(_start(1))
     await app.pipeline.process(_start(1))  # Telegram sends it again after a restart
     assert len(messenger.sent) == 1
@@ -62,7 +62,7 @@ async def test_a_failing_handler_keeps_nothing_and_apologises(
         raise RuntimeError("bug")
 
     messenger = RecordingMessenger()
-    app = build_app(Settings(link_secret="k"), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
+    app = build_app(Settings(link_secret="k" * 16), messenger, clock=clock, storage=storage)  # type: ignore[arg-type]
     await app.pipeline.process(_start(1))
     monkeypatch.setattr(customer_handlers, "BUTTONS", Router(pressed("consent", broken)))
     async with storage.uow() as uow:
@@ -91,7 +91,7 @@ async def test_the_apology_is_in_the_language_of_whoever_pressed(
         raise RuntimeError("bug")
 
     messenger = RecordingMessenger()
-    settings = Settings(link_secret="k", staff_chat_id=-100, staff_language="ru")  # type: ignore[arg-type]
+    settings = Settings(link_secret="k" * 16, staff_chat_id=-100, staff_language="ru")  # type: ignore[arg-type]
     app = build_app(settings, messenger, clock=clock, storage=storage)
     start = Update(update_id=1, chat=Chat(7, ChatKind.PRIVATE),
                    user=User(7, "美玲", language_code="zh-hant"), message_id=1,
@@ -132,7 +132,7 @@ async def test_an_unexpected_send_error_fails_one_touch_and_the_rest_go_out(
 
     playbook = load_playbook(None)
     messenger = FlakyMessenger()
-    settings = Settings(link_secret="k", chat_interval_seconds=0)  # type: ignore[arg-type]
+    settings = Settings(link_secret="k" * 16, chat_interval_seconds=0)  # type: ignore[arg-type]
     app = build_app(settings, messenger, clock=clock, storage=storage)
     async with storage.uow() as uow:
         for n in (1, 2, 3):

@@ -66,3 +66,49 @@ def test_unknown_or_broken_toml(tmp_path) -> None:
 def test_require_names_the_missing_setting() -> None:
     with pytest.raises(ConfigError, match="CARELOOP_BOT_TOKEN is required"):
         load_settings().require("bot_token")
+
+
+def test_toml_keys_may_carry_the_prefix(tmp_path) -> None:
+    (tmp_path / "careloop.toml").write_text('CARELOOP_TIMEZONE = "Asia/Shanghai"\n'
+                                            'Staff_Chat_ID = -100\n')
+    s = load_settings()
+    assert (s.timezone, s.staff_chat_id) == ("Asia/Shanghai", -100)
+
+
+def test_every_wrong_setting_is_named_at_once(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    (tmp_path / "careloop.toml").write_text('bot_tokn = "x"\nfavourite = 1\n')
+    monkeypatch.setenv("CARELOOP_TIMEZONE", "Mars/Base")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value) == (
+        "CARELOOP_TIMEZONE: unknown IANA timezone 'Mars/Base'; "
+        "CARELOOP_BOT_TOKN: unknown setting in careloop.toml (did you mean bot_token?); "
+        "CARELOOP_FAVOURITE: unknown setting in careloop.toml; its keys are the settings' names "
+        'with or without CARELOOP_, like timezone = "Asia/Shanghai"')
+    (tmp_path / "careloop.toml").unlink()
+    with pytest.raises(ConfigError, match=r"^CARELOOP_BOT_TOKEN and CARELOOP_LINK_SECRET are "
+                       r"required for this command$"):
+        load_settings(timezone="UTC").require("bot_token", "link_secret")
+
+
+def test_a_config_file_named_must_exist(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("CARELOOP_CONFIG", "prod.toml")
+    with pytest.raises(ConfigError, match=r"^CARELOOP_CONFIG: no such file 'prod\.toml'$"):
+        load_settings()
+    (tmp_path / "prod.toml").write_text('timezone = "Asia/Taipei"\n')
+    (tmp_path / "careloop.toml").write_text('timezone = "Asia/Shanghai"\n')
+    assert load_settings().timezone == "Asia/Taipei"
+
+
+@pytest.mark.parametrize(("secret", "valid"), [("x", False), ("k" * 15, False),
+                                               ("k" * 16, True)])
+def test_the_link_secret_has_a_minimum_length(monkeypatch: pytest.MonkeyPatch, secret: str,
+                                              valid: bool) -> None:
+    monkeypatch.setenv("CARELOOP_LINK_SECRET", secret)
+    if valid:
+        assert load_settings().link_secret is not None
+        return
+    with pytest.raises(ConfigError, match=r"^CARELOOP_LINK_SECRET: must be at least 16 "
+                       r"characters") as err:
+        load_settings()
+    assert secret not in str(err.value)  # a secret is never printed
