@@ -35,7 +35,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-BENCH_SECRET = "bench-" + "link-key"  # signs nothing that leaves this run
+BENCH_SECRET = "bench-" + "link-key-of-16+"  # signs nothing that leaves this run
 
 
 def say(line: str) -> None:
