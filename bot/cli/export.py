@@ -28,8 +28,10 @@ DEFAULT_DAYS = 30
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     exp = sub.add_parser("export", help="cases, survey answers or timelines as CSV or XLSX")
-    exp.add_argument("table", choices=tuple(TABLES))
-    exp.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    exp.add_argument("table", choices=tuple(TABLES), metavar="TABLE",
+                     help="what to export: " + ", ".join(TABLES))
+    exp.add_argument("--format", choices=("csv", "xlsx"), default="csv",
+                     help="csv (to standard output unless --output) or xlsx (default: csv)")
     exp.add_argument("--since", metavar="DATE",
                      help=f"first local day, YYYY-MM-DD (default: {DEFAULT_DAYS} days "
                      "before --until)")

@@ -39,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     rep.add_argument("--by", default="all", metavar="LIST",
                      help="breakdowns to add to the totals, comma-separated: "
                      f"{','.join(reports.BREAKDOWNS)}, all (the default) or none")
-    rep.add_argument("--chart", metavar="FILE.png", type=Path,
+    rep.add_argument("--chart", metavar="FILE", type=Path,
                      help="also draw the window's weeks (the share KPIs) into this PNG")
     handles(rep, cmd_report)
 

@@ -8,7 +8,7 @@ import json
 
 from yarl import URL
 
-from careloop.bot.cli.console import CliError, Console, handles
+from careloop.bot.cli.console import FORMAT_HELP, CliError, Console, handles
 from careloop.bot.outbox.signing import new_secret
 from careloop.storage.models import WebhookEndpoint
 from careloop.storage.webhook_events import EVENTS, PERSONAL_FIELDS
@@ -20,21 +20,23 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     hooks = sub.add_parser("webhooks", help="tell other systems of events (outgoing webhooks)")
     wh_sub = hooks.add_subparsers(dest="webhooks_command", required=True, metavar="ACTION")
     add = wh_sub.add_parser("add", help="register a URL; prints its signing secret once")
-    add.add_argument("url")
+    add.add_argument("url", metavar="URL",
+                     help="the http:// or https:// address that receives the events' POSTs")
     add.add_argument("--events", required=True, metavar="LIST",
                      help=f"comma-separated: {','.join(EVENTS)}, or all")
     add.add_argument("--fields", default="", metavar="LIST",
-                     help="the customer's personal data to include besides the ids, "
+                     help="personal data to include besides the ids, "
                      f"comma-separated: {','.join(PERSONAL_FIELDS)} (default: none)")
     handles(add, cmd_add)
     ls = wh_sub.add_parser("list", help="the registered URLs")
-    ls.add_argument("--format", choices=("text", "json"), default="text")
+    ls.add_argument("--format", choices=("text", "json"), default="text", help=FORMAT_HELP)
     handles(ls, cmd_list)
     rm = wh_sub.add_parser("remove", help="unregister a URL and drop its deliveries")
-    rm.add_argument("id", type=int)
+    rm.add_argument("id", type=int, metavar="ENDPOINT_ID",
+                    help="the endpoint's number, as `webhooks list` shows it")
     handles(rm, cmd_remove)
     st = wh_sub.add_parser("status", help="deliveries pending, delivered and dead per URL")
-    st.add_argument("--format", choices=("text", "json"), default="text")
+    st.add_argument("--format", choices=("text", "json"), default="text", help=FORMAT_HELP)
     handles(st, cmd_status)
 
 
