@@ -60,23 +60,9 @@ async def until_handled(process: Callable[[Update], Awaitable[None]], update: Up
     """Polling's way: `update` is tried until handled, so nothing after it is fetched or
     confirmed meanwhile. When `stopped()` turns true (the runtime is stopping), raises
     Unavailable: the update stays unconfirmed and comes again at the next start."""
-    tries = 0
-    waits = pauses()
-    while True:
-        tries += 1
-        try:
-            await process(update)
-        except Unavailable as exc:
-            if stopped():
-                raise
-            pause = next(waits)
-            log.warning("update %s not handled: %s; trying again in %.1f s",
-                        update.update_id, exc.reason, pause)
-            await _sleep(pause, stopped)
-            continue
-        if tries > 1:
-            log.info("update %s handled at try %d", update.update_id, tries)
-        return
+    tries = await _until_done(lambda: process(update), stopped)
+    if tries > 1:
+        log.info("update %s handled at try %d", update.update_id, tries)
 
 
 async def until_stored(flush: Callable[[], Awaitable[None]], *,
@@ -85,10 +71,17 @@ async def until_stored(flush: Callable[[], Awaitable[None]], *,
     the getUpdates that would confirm them): tried again with the same pauses, one line
     logged per try, until stored; nothing is fetched or confirmed meanwhile. When
     `stopped()` turns true, raises Unavailable: the updates come again at the next start."""
+    await _until_done(flush, stopped)
+
+
+async def _until_done(call: Callable[[], Awaitable[None]], stopped: Callable[[], bool]) -> int:
+    """`call` tried while the database is away, with growing pauses; how many tries it took."""
+    tries = 0
     waits = pauses()
     while True:
+        tries += 1
         try:
-            await flush()
+            await call()
         except Unavailable as exc:
             if stopped():
                 raise
@@ -97,7 +90,7 @@ async def until_stored(flush: Callable[[], Awaitable[None]], *,
                         exc.update_id, exc.reason, pause)
             await _sleep(pause, stopped)
             continue
-        return
+        return tries
 
 
 async def _sleep(seconds: float, stopped: Callable[[], bool]) -> None:

@@ -33,13 +33,20 @@ CUSTOMERS_CSV = (
 )
 
 
-async def run_demo(locale: str | None = None, out: TextIO | None = None) -> int:
-    stream = out or sys.stdout
-    catalogs = Catalogs()
+def reader_language(catalogs: Catalogs, locale: str | None) -> str | None:
+    """The catalog `--locale` asks for (English when it is not given); None, said in one
+    line, when there is no catalog for it."""
     language = catalogs.normalize(locale) if locale else "en"
     if language is None:
         print(f"careloop: error: --locale {locale!r}: no catalog; available: "
               f"{', '.join(catalogs.languages)}", file=sys.stderr)
+    return language
+
+
+async def run_demo(locale: str | None = None, out: TextIO | None = None) -> int:
+    stream = out or sys.stdout
+    catalogs = Catalogs()
+    if (language := reader_language(catalogs, locale)) is None:
         return 2
     tr = catalogs.translator(language)
     started = time.monotonic()

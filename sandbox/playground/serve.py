@@ -13,6 +13,7 @@ from typing import TextIO
 from aiohttp import web
 
 from careloop.kernel.i18n import Catalogs
+from careloop.sandbox.demo import reader_language
 from careloop.sandbox.playground.scene import Scene
 from careloop.sandbox.playground.web import application
 
@@ -56,10 +57,7 @@ async def run_playground(*, locale: str | None = None, port: int = DEFAULT_PORT,
                          out: TextIO | None = None) -> int:
     stream = out or sys.stdout
     catalogs = Catalogs()
-    language = catalogs.normalize(locale) if locale else "en"
-    if language is None:
-        print(f"careloop: error: --locale {locale!r}: no catalog; available: "
-              f"{', '.join(catalogs.languages)}", file=sys.stderr)
+    if (language := reader_language(catalogs, locale)) is None:
         return 2
     tr = catalogs.translator(language)
     with tempfile.TemporaryDirectory(prefix="careloop-playground-") as tmp:
