@@ -18,34 +18,6 @@ CASE_STATES = {
     "reopened": N_("reopened"),
 }
 
-KINDS = {
-    "message": N_("message"),
-    "button": N_("button"),
-    "answer": N_("answer"),
-    "comment": N_("comment"),
-    "reason": N_("reason"),
-    "expired": N_("survey closed"),
-    "case": N_("case"),
-    "consent": N_("consent"),
-    "event": N_("event"),
-    "linked": N_("linked"),
-    "registered": N_("registered"),
-    "language": N_("language"),
-    "skipped": N_("skipped"),
-    "failed": N_("failed"),
-    "unreachable": N_("unreachable"),
-    "reachable": N_("reachable"),
-    "note": N_("note"),
-    "community": N_("community group"),
-    "help_request": N_("question in the community group"),
-    "erased": N_("erased"),
-    "do_not_contact": N_("do not contact"),
-    "contactable": N_("do not contact lifted"),
-    "muted": N_("muted"),
-    "unmuted": N_("unmuted"),
-    "export": N_("data export"),
-}
-
 ERASED_CUSTOMER = N_("erased customer")
 
 # Why a message was not sent, as the contact rules and the sender record it
@@ -77,9 +49,6 @@ def customer_name(tr: Translator, customer: Customer | None) -> str:
 def state_name(tr: Translator, state: str) -> str:
     return tr.gettext(CASE_STATES[state]) if state in CASE_STATES else state
 
-
-def kind_name(tr: Translator, kind: str) -> str:
-    return tr.gettext(KINDS[kind]) if kind in KINDS else kind
 
 
 def tier_name(tr: Translator, tier: str) -> str:
