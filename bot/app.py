@@ -22,6 +22,8 @@ from careloop.bot.settings import ConfigError, Settings
 from careloop.care.contact import ContactPolicy, QuietHours
 from careloop.care.playbook.loader import load_playbook
 from careloop.care.playbook.model import Playbook
+from careloop.cases.routing import Routing
+from careloop.cases.routing_loader import load_routing
 from careloop.cases.sla import SlaPolicy
 from careloop.customers.retention import Retention
 from careloop.handlers.context import Context, ContextFactory, HandlerConfig, unlimited
@@ -63,7 +65,8 @@ def build_storage(settings: Settings) -> Storage:
 
 
 def handler_config(settings: Settings, surveys: SurveyDefinitions, *,
-                   staff_forum: bool = False) -> HandlerConfig:
+                   staff_forum: bool = False, routing: Routing | None = None,
+                   forums: frozenset[int] = frozenset()) -> HandlerConfig:
     secret = settings.link_secret.get_secret_value() if settings.link_secret else ""
     return HandlerConfig(
         staff_chat_id=settings.staff_chat_id,
@@ -80,16 +83,23 @@ def handler_config(settings: Settings, surveys: SurveyDefinitions, *,
         bot_username=settings.bot_username,
         bot_id=bot_id(settings),
         export_per_day=settings.export_per_day,
+        routing=routing if routing is not None else load_routing(settings.routing,
+                                                                 settings.staff_chat_id),
+        forums=forums,
+        unlinked_inquiries=settings.unlinked_inquiries,
+        quiet_hours=settings.quiet_hours,
     )
 
 
 def context_factory(settings: Settings, surveys: SurveyDefinitions, *,
                     catalogs: Catalogs | None = None, staff_forum: bool = False,
-                    room: Callable[[int], int] = unlimited) -> ContextFactory:
+                    room: Callable[[int], int] = unlimited, routing: Routing | None = None,
+                    forums: frozenset[int] = frozenset()) -> ContextFactory:
     """The one way a Context is made: the pipeline, the jobs and the commands all take it
     from here. `room`: the limiter's count of what a group takes this minute."""
     return ContextFactory(catalogs or Catalogs(default=settings.language),
-                          handler_config(settings, surveys, staff_forum=staff_forum),
+                          handler_config(settings, surveys, staff_forum=staff_forum,
+                                         routing=routing, forums=forums),
                           room=room)
 
 
@@ -181,22 +191,27 @@ class Definitions:
     surveys: SurveyDefinitions
     playbook: Playbook
     thresholds: Thresholds | None = None
+    routing: Routing | None = None  # None: read when the app is built
 
 
 def load_definitions(settings: Settings) -> Definitions:
-    """A bad survey, playbook or thresholds file stops the start here, with its one line."""
+    """A bad survey, playbook, thresholds or routing file stops the start here, with its
+    one line."""
     surveys = load_surveys(settings.surveys)
     return Definitions(surveys, load_playbook(settings.playbook, surveys=surveys.keys),
-                       load_thresholds(settings.kpi_thresholds))
+                       load_thresholds(settings.kpi_thresholds),
+                       load_routing(settings.routing, settings.staff_chat_id))
 
 
 def build_app(
     settings: Settings, messenger: Messenger, *, clock: Clock | None = None,
     storage: Storage | None = None, catalogs: Catalogs | None = None,
     definitions: Definitions | None = None, staff_forum: bool = False,
+    forums: frozenset[int] = frozenset(),
 ) -> App:
-    """`staff_forum`: the staff group is a forum (bot.serve asks Telegram at start).
-    Anything not given is built here from `settings`."""
+    """`staff_forum`: the staff group is a forum (bot.serve asks Telegram at start);
+    `forums`: which of the teams' groups are. Anything not given is built here from
+    `settings`."""
     clock = clock or SystemClock()
     storage = storage or build_storage(settings)
     catalogs = catalogs or Catalogs(default=settings.language)
@@ -208,7 +223,7 @@ def build_app(
                       settings.group_messages_per_minute,
                       time_source=lambda: clock.now().timestamp())
     contexts = context_factory(settings, surveys, catalogs=catalogs, staff_forum=staff_forum,
-                               room=limiter.room)
+                               room=limiter.room, routing=definitions.routing, forums=forums)
     config = contexts.config
     # One owner id for this process's claims, made now: see bot/outbox/claims.py.
     claims = Claims(timedelta(seconds=settings.claim_lease_seconds))
@@ -286,5 +301,10 @@ async def build_app_on_telegram(
     change must show in Telegram): Telegram is asked first whether the staff group is a
     forum. `staff_required`: see staff_forum."""
     forum = await staff_forum(messenger, settings.staff_chat_id, required=staff_required)
+    definitions = definitions or load_definitions(settings)
+    routing = definitions.routing or Routing.single(settings.staff_chat_id)
+    # Each team's group is asked too: one may be a forum and another a plain group.
+    forums = frozenset([chat for chat in sorted(routing.chats)
+                        if chat != settings.staff_chat_id and await staff_forum(messenger, chat)])
     return build_app(settings, messenger, clock=clock, storage=storage, catalogs=catalogs,
-                     definitions=definitions, staff_forum=forum)
+                     definitions=definitions, staff_forum=forum, forums=forums)

@@ -107,7 +107,7 @@ class Pipeline:
     async def _reader_language(self, update: Update) -> str | None:
         """Staff read the staff group's language; a customer the one stored for them."""
         config = self._contexts.config
-        if update.chat.id == config.staff_chat_id:
+        if update.chat.id in config.staff_chats():
             return config.staff_language
         try:
             async with self._uow() as uow:

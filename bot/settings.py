@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     cap_messages: int = 3
     cap_surveys: int = 1
     playbook: Path | None = None  # None: the playbook shipped with careloop
+    # Teams, their staff groups and which cases go where (None: one team, the staff group).
+    routing: Path | None = None
+    # A customer whose chat is not linked to a record who writes: told how to identify
+    # themselves, or heard as an anonymous inquiry.
+    unlinked_inquiries: Literal["identify", "anonymous"] = "identify"
     # Surveys: definitions (None: the ones shipped with careloop), one reminder, then expiry.
     surveys: Path | None = None
     survey_reminder_hours: float = 24.0

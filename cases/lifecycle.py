@@ -5,19 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 
 from careloop.cases.priority import Priority
+from careloop.cases.routing import DEFAULT_TEAM, CaseKind
 from careloop.cases.sla import DEFAULT_SLA, SlaPolicy
 from careloop.cases.states import CaseAction, CaseState, InvalidTransition, next_state
 from careloop.customers.timeline import record
-from careloop.storage.models import Case, StaffMember
+from careloop.storage.models import CardState, Case, StaffMember
 from careloop.storage.uow import UnitOfWork
 
 
 async def open_case(
     uow: UnitOfWork, now: datetime, customer_id: int, priority: Priority, answer_id: int | None,
-    sla: SlaPolicy = DEFAULT_SLA, question: str | None = None,
+    sla: SlaPolicy = DEFAULT_SLA, question: str | None = None, *,
+    kind: CaseKind = CaseKind.SURVEY, team: str = DEFAULT_TEAM,
 ) -> Case:
-    """A new case; its card waits in the desk's queue for room in the staff group. A survey
-    answer opens it, or a `question` asked in the community group."""
+    """A new case; its card waits in the desk's queue for room in its team's group. A
+    survey answer opens it, or the words it opened with (`question`): a question asked in
+    the community group, a customer's own message, staff's first message."""
     case = await uow.cases.add(
         Case(
             customer_id=customer_id,
@@ -25,13 +28,30 @@ async def open_case(
             state=CaseState.OPEN,
             priority=priority,
             opened_at=now,
+            # The acknowledgement an inquiry gets reads this time (handlers' inquiry).
             sla_due_at=sla.due(priority, now),
             question=question,
+            kind=kind,
+            team=team,
         )
     )
     await record(uow, now, customer_id, "case", "note", case_id=case.id, state="open",
-                 priority=priority)
+                 priority=priority, opened_by=str(kind), team=team)
     return case
+
+
+async def move_to_team(uow: UnitOfWork, now: datetime, case: Case, team: str,
+                       by: StaffMember) -> str:
+    """Give the case to another team: its card is posted anew in that team's group (a new
+    topic there if it is a forum). Returns the team it was with."""
+    before = case.team
+    case.team = team
+    case.topic_id = None
+    case.card_state = CardState.QUEUED
+    uow.session.add(case)
+    await record(uow, now, case.customer_id, "case", "note", case_id=case.id, action="move",
+                 team=team, from_team=before, staff_id=by.id)
+    return before
 
 
 async def apply(

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from html import escape
 
 from careloop.cases import lifecycle as cases
+from careloop.cases.priority import Priority, priority_for
+from careloop.cases.routing import CaseFacts, Team, escalates, team_for
 from careloop.cases.states import CaseAction, InvalidTransition
 from careloop.customers import privacy
 from careloop.handlers.context import Context
@@ -33,14 +35,27 @@ def _reply(update: Update, customer: Customer, text: str) -> Send:
     return Send(update.chat.id, text, log=LogAs(customer.id))
 
 
+def routed(ctx: Context, customer: Customer, reason: str | None, text: str | None,
+           priority: Priority | None = None) -> tuple[Team, Priority]:
+    """The team a new case goes to and its priority: the routing file's rules decide the
+    team, and words that cannot wait ("refund", "律师") make it urgent."""
+    facts = CaseFacts(customer.language, customer.tier, tuple(customer.tags or ()), reason,
+                      text)
+    routing = ctx.config.teams
+    if escalates(routing, facts):
+        priority = Priority.URGENT
+    return team_for(routing, facts), priority or priority_for(customer.tier)
+
+
 async def open_case(
     update: Update, ctx: Context, customer: Customer, answer: SurveyAnswer
 ) -> list[Effect]:
-    """Open a case for a low score; its card goes to the staff group through the desk."""
+    """Open a case for a low score; its card goes to its team's group through the desk."""
     _ = ctx.tr(customer.language).gettext
     priority = case_priority(ctx.surveys.get(answer.survey_key), answer.score, customer.tier)
+    team, priority = routed(ctx, customer, answer.reason, answer.comment, priority)
     case = await cases.open_case(ctx.uow, ctx.now, customer.id, priority, answer.id,
-                                 ctx.config.sla)
+                                 ctx.config.sla, team=team.name)
     effects: list[Effect] = [_reply(update, customer, _(
         "Thank you for telling us. Someone from our team will look into it and reply to you "
         "here."))]
@@ -54,7 +69,8 @@ async def open_case(
 async def relay_to_staff(
     update: Update, ctx: Context, customer: Customer, case_id: int, text: str
 ) -> list[Effect]:
-    staff_chat = ctx.config.staff_chat_id
+    case = await ctx.uow.cases.get(case_id)
+    staff_chat = ctx.config.chat_of(case) if case is not None else None
     if staff_chat is None or customer.muted:  # a muted customer's words stay in the timeline
         return []
     header = ctx.staff_tr.gettext("💬 {name}, case #{id}:").format(name=customer.name, id=case_id)
@@ -91,7 +107,7 @@ async def on_case_confirm(press: Press, customer: Customer) -> list[Effect]:
                  "get back to you here.")
         notice = staff.gettext("⚠️ Case #{id} reopened: the customer says it is not resolved.")
     effects: list[Effect] = [Edit(press.chat_id, press.message_id, mine), press.toast()]
-    staff_chat = ctx.config.staff_chat_id
+    staff_chat = ctx.config.chat_of(case)
     if staff_chat is None:
         return effects
     if action is CaseAction.REOPEN and case.topic_id is not None:
@@ -132,8 +148,8 @@ async def redraw_after_erasure(ctx: Context, customer_id: int) -> list[Edit | To
         text, keyboard = await case_card(ctx, case)
         changes += [Edit(card.chat_id, card.message_id, text, keyboard, about=CARD)
                     for card in cards if card.case_id == case.id]
-        if case.topic_id is not None and ctx.config.staff_chat_id is not None:
-            changes.append(TopicName(ctx.config.staff_chat_id, case.topic_id,
+        if case.topic_id is not None and (chat := ctx.config.chat_of(case)) is not None:
+            changes.append(TopicName(chat, case.topic_id,
                                      await desk.topic_name(ctx, case)))
     for (chat_id, message_id), listed in (
             await ctx.uow.cases.digests_listing([c.id for c in cases])).items():
@@ -150,12 +166,11 @@ async def _digest(ctx: Context, listed: Sequence[int]) -> str:
 async def _redraw_waiting_digests(ctx: Context, cases: set[int], erased: set[int]) -> None:
     """A digest still waiting for the group's room (erasure left it for the other cases it
     lists) goes out drawn anew, without the erased customer."""
-    if ctx.config.staff_chat_id is None:
-        return
-    for row in await ctx.uow.outbox.waiting_in(ctx.config.staff_chat_id):
-        listed = row.payload.get("lists_cases") or []
-        if cases.intersection(listed):
-            row.payload = {**row.payload, "text": await _digest(ctx, listed),
-                           "about": [i for i in row.payload.get("about") or ()
-                                     if i not in erased]}
-            ctx.uow.session.add(row)
+    for chat in sorted(ctx.config.staff_chats()):
+        for row in await ctx.uow.outbox.waiting_in(chat):
+            listed = row.payload.get("lists_cases") or []
+            if cases.intersection(listed):
+                row.payload = {**row.payload, "text": await _digest(ctx, listed),
+                               "about": [i for i in row.payload.get("about") or ()
+                                         if i not in erased]}
+                ctx.uow.session.add(row)

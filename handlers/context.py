@@ -7,10 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from careloop.cases.routing import Routing, Team
 from careloop.cases.sla import DEFAULT_SLA, SlaPolicy
 from careloop.handlers.buttons import make_button
 from careloop.kernel.i18n import Catalogs, Translator
 from careloop.kernel.updates import Button
+from careloop.storage.models import Case
 from careloop.storage.uow import UnitOfWork
 from careloop.surveys.definitions import SurveyDefinitions
 
@@ -29,6 +31,43 @@ class HandlerConfig:
     bot_username: str | None = None  # for links that open the bot's private chat
     bot_id: int | None = None  # to tell replies to the bot's own messages in the group
     export_per_day: int = 3  # /mydata requests a customer may make in a rolling day
+    # Teams and their groups (CARELOOP_ROUTING); None: one team, the staff group.
+    routing: Routing | None = None
+    forums: frozenset[int] = frozenset()  # the teams' groups that are forums
+    unlinked_inquiries: str = "identify"  # or "anonymous" (CARELOOP_UNLINKED_INQUIRIES)
+    quiet_hours: str = ""  # the customers' local quiet hours, as CARELOOP_QUIET_HOURS
+
+    @property
+    def teams(self) -> Routing:
+        return self.routing or Routing.single(self.staff_chat_id)
+
+    def team_of(self, case: Case) -> Team:
+        return self.teams.team(case.team)
+
+    def chat_of(self, case: Case) -> int | None:
+        """The staff group that holds the case: its team's."""
+        return self.team_of(case).chat_id
+
+    def is_forum(self, chat_id: int | None) -> bool:
+        if chat_id is None:
+            return False
+        return chat_id in self.forums or (self.staff_forum and chat_id == self.staff_chat_id)
+
+    def teams_filter(self, chat_id: int) -> tuple[list[str], list[str] | None]:
+        """The teams whose cases a group holds, for the case queries: its own teams, and in
+        the first team's group also the cases of teams the routing no longer names."""
+        routing = self.teams
+        names = sorted(routing.teams_in(chat_id))
+        others = sorted(t.name for t in routing.teams) \
+            if routing.default.chat_id == chat_id else None
+        return names, others
+
+    def staff_chats(self) -> frozenset[int]:
+        """Every team's group: staff act in any of them."""
+        found = set(self.teams.chats)
+        if self.staff_chat_id is not None:
+            found.add(self.staff_chat_id)
+        return frozenset(found)
 
 
 def unlimited(chat_id: int) -> int:

@@ -29,7 +29,7 @@ def audience_of(update: Update, config: HandlerConfig) -> Audience | None:
         return None  # joins and leaves matter in the community group only
     if update.chat.kind is ChatKind.PRIVATE:
         return Audience.PRIVATE
-    if update.chat.id == config.staff_chat_id:
+    if update.chat.id in config.staff_chats():  # any team's group
         return Audience.STAFF
     return None  # a group the bot was added to but does not serve
 

@@ -96,6 +96,9 @@ class Update:
     caption: str | None = None
     reply_to_user_id: int | None = None  # the author of the message replied to
     member_change: MemberChange | None = None
+    # What careloop cannot pass on (a sticker, a voice message, a location, ...): its kind,
+    # as the Bot API names the field ("sticker", "voice", "location").
+    unsupported: str | None = None
 
     @property
     def is_button(self) -> bool:

@@ -94,6 +94,22 @@ class WorldControl:
         await asyncio.sleep(0)
         return message
 
+    async def user_sends_other(
+        self,
+        user: SandboxUser,
+        kind: str,
+        *,
+        chat_id: int | None = None,
+        reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
+    ) -> SandboxMessage:
+        """A sticker or a location, which careloop refuses to pass on."""
+        message = self.world.user_sends_other(
+            user, kind, chat_id=chat_id, reply_to_message_id=reply_to_message_id,
+            message_thread_id=message_thread_id)
+        await asyncio.sleep(0)
+        return message
+
     async def user_sends_photo(
         self,
         user: SandboxUser,

@@ -102,6 +102,8 @@ class SandboxMessage:
     message_thread_id: int | None = None
     photo: list[dict[str, Any]] | None = None
     document: dict[str, Any] | None = None
+    # Content careloop does not pass on, by its Bot API field: {"sticker": {...}}.
+    other: dict[str, Any] = field(default_factory=dict)
     forwarded_from: tuple[int, int] | None = None  # (chat id, message id) of the original
     service: str | None = None  # e.g. "forum_topic_created", "new_chat_members"
     service_users: list[int] = field(default_factory=list)  # who joined or left

@@ -226,6 +226,7 @@ def _content_json(message: SandboxMessage) -> dict[str, Any]:
         data["photo"] = message.photo
     if message.document is not None:
         data["document"] = message.document
+    data.update(message.other)
     if message.caption is not None:
         data["caption"] = message.caption
         if message.caption_entities:

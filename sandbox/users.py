@@ -187,6 +187,30 @@ class UserActions(ChatMethods, FileMethods):
         message.document = document(stored)
         return self._with_caption(message, caption)
 
+    def user_sends_other(
+        self,
+        user: SandboxUser,
+        kind: str,
+        *,
+        chat_id: int | None = None,
+        reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
+    ) -> SandboxMessage:
+        """A sticker or a location (``kind``), as a client sends them."""
+        message = self._user_message(user, self._user_chat(user, chat_id), reply_to_message_id,
+                                     message_thread_id)
+        if kind == "sticker":
+            message.other = {"sticker": {
+                "file_id": f"sticker-{message.message_id}", "file_unique_id": "s1",
+                "type": "regular", "width": 512, "height": 512, "is_animated": False,
+                "is_video": False, "emoji": "👍"}}
+        elif kind == "location":
+            message.other = {"location": {"latitude": 31.23, "longitude": 121.47}}
+        else:
+            raise SandboxError(f"the sandbox sends no {kind}")
+        self._queue_message(message)
+        return message
+
     def _with_caption(self, message: SandboxMessage, caption: str | None) -> SandboxMessage:
         message.caption = caption
         self._queue_message(message)

@@ -217,8 +217,15 @@ class Case(SQLModel, table=True):
     topic_id: int | None = _bigint(default=None)  # its forum topic, when the group is a forum
     overdue_alerted_at: datetime | None = _utc(default=None)
     escalated_at: datetime | None = _utc(default=None)
-    # A help request from the community group: the question it opened with (no survey).
+    # The words a case opened with when no survey did: a question in the community group,
+    # a customer's own message (an inquiry), or staff's first message (/write).
     question: str | None = Field(default=None, max_length=4096)
+    # What opened it: survey | inquiry | community | outreach (cases.routing.CaseKind).
+    kind: str = Field(default="survey", max_length=16, index=True)
+    # The team whose staff group holds it (the routing file's name; "desk" without one).
+    team: str = Field(default="desk", max_length=32, index=True)
+    # Staff's first message (/write) held until the customer's quiet hours end.
+    held_until: datetime | None = _utc(default=None)
 
 
 class CaseMessage(SQLModel, table=True):

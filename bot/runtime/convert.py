@@ -46,6 +46,20 @@ def _chat(message: Any) -> Chat:
                 is_forum=bool(message.chat.is_forum))
 
 
+# What a message may carry that careloop does not pass on, as the Bot API names the fields.
+# An animation (GIF) comes with a document too: it is looked for first.
+UNSUPPORTED = ("animation", "sticker", "voice", "video_note", "video", "audio", "location",
+               "venue", "contact", "poll", "dice", "game", "story", "paid_media", "invoice")
+
+
+def _unsupported(message: Any) -> str | None:
+    for name in UNSUPPORTED:
+        if getattr(message, name, None):
+            # A venue carries its location too: the venue is what was sent.
+            return "venue" if name == "location" and getattr(message, "venue", None) else name
+    return None
+
+
 def _media(message: Any) -> Media | None:
     if message.photo:
         return Media("photo", message.photo[-1].file_id)
@@ -70,7 +84,7 @@ def from_message(update_id: int, message: Any) -> Update | None:
         reply_to_message_id=message.reply_to_message.message_id
         if message.reply_to_message else None,
         topic_id=message.message_thread_id if message.is_topic_message else None,
-        media=_media(message),
+        media=None if _unsupported(message) else _media(message),
         caption=_text(message.caption),
         reply_to_user_id=message.reply_to_message.from_user.id
         if message.reply_to_message and message.reply_to_message.from_user else None,
@@ -78,6 +92,7 @@ def from_message(update_id: int, message: Any) -> Update | None:
             [_user(u) for u in message.new_chat_members or ()],
             _user(message.left_chat_member) if message.left_chat_member else None,
             message.from_user.id),
+        unsupported=_unsupported(message),
     )
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from html import escape
 
 from careloop.cases import lifecycle as cases
-from careloop.cases.priority import priority_for
+from careloop.cases.routing import CaseKind
 from careloop.customers import community
 from careloop.customers import directory as customers
 from careloop.customers.timeline import record
@@ -133,8 +133,10 @@ async def _to_staff(update: Update, ctx: Context, person: Customer, open_case: C
                      case_id=open_case.id)
         return await casework.relay_to_staff(_in_private(update, person), ctx, person,
                                              open_case.id, question)
-    case = await cases.open_case(ctx.uow, ctx.now, person.id, priority_for(person.tier), None,
-                                 ctx.config.sla, question=question)
+    team, priority = casework.routed(ctx, person, None, question)
+    case = await cases.open_case(ctx.uow, ctx.now, person.id, priority, None,
+                                 ctx.config.sla, question=question, kind=CaseKind.COMMUNITY,
+                                 team=team.name)
     await record(ctx.uow, ctx.now, person.id, "help_request", "in", question, case_id=case.id)
     return list(await desk.post_cards(ctx))
 

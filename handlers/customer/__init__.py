@@ -14,10 +14,11 @@ from careloop.customers import directory as customers
 from careloop.customers.timeline import record
 from careloop.handlers import casework, marketer
 from careloop.handlers.context import Context
-from careloop.handlers.customer import consent_settings, language, my_data, offers
+from careloop.handlers.customer import consent_settings, inquiry, language, my_data, offers
 from careloop.handlers.middleware import Press, Request, check_press
 from careloop.handlers.routing import Kind, Router, command, message, pressed
 from careloop.handlers.views import campaign_message
+from careloop.handlers.views.media import refused
 from careloop.handlers.views.render import (
     consent_keyboard,
     reason_prompt,
@@ -186,14 +187,18 @@ async def on_unknown_command(req: Request, customer: Customer | None) -> list[Ef
 
 
 async def on_message(req: Request, customer: Customer | None) -> list[Effect]:
-    """Plain text or media: a survey comment, a message for an open case, or a hint."""
+    """Plain text or media: a survey comment, a message for an open case, or a new
+    inquiry."""
     update, ctx, _ = req.update, req.ctx, req._
-    if customer is None:
-        return [_reply(req, None, _("Hello! Send /start to connect with us."))]
     text = update.text or update.caption or ""
+    if update.unsupported is not None or not (text or update.media):
+        # A sticker, a voice message, a location...: nothing reaches staff empty.
+        return [_reply(req, customer, refused(req.tr, update.unsupported))]
     if text_length(text) > TEXT_LIMIT:  # no real client sends more: a forged update
         return [_reply(req, customer, _(
             "Sorry, that message is too long for me. Please keep it under 4096 characters."))]
+    if customer is None:
+        return await inquiry.from_unlinked(req, None, text)
     awaiting = await ctx.uow.surveys.awaiting_comment(customer.id)
     if awaiting is not None and (text or update.media):
         # A photo answers "what went wrong?" too: its caption (or a mark) is the comment,
@@ -201,11 +206,11 @@ async def on_message(req: Request, customer: Customer | None) -> list[Effect]:
         await answers.close_comment(ctx.uow, ctx.now, awaiting, text or "📷")
         return await casework.open_case(update, ctx, customer, awaiting)
     case = await ctx.uow.cases.open_for(customer.id)
-    if case is not None:
+    if case is not None:  # follow-ups join the open case
         return await casework.relay_to_staff(update, ctx, customer, case.id, text)
-    return [_reply(req, customer, _(
-        "Thank you for your message! I am an automated assistant. If you need help, answer "
-        "one of our surveys or send /help."))]
+    if not inquiry.is_linked(customer):
+        return await inquiry.from_unlinked(req, customer, text)
+    return await inquiry.open_inquiry(req, customer, text)
 
 
 async def on_consent(press: Press, customer: Customer) -> list[Effect]:

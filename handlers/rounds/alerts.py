@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from careloop.cases.routing import Team
 from careloop.handlers.context import Context
 from careloop.kernel.effects import CaseLink, Send
 from careloop.storage.models import Case, StaffMember
@@ -23,14 +24,32 @@ def mention(member: StaffMember) -> str:
 
 async def sla_alerts(ctx: Context, overdue: Sequence[Case], unclaimed: Sequence[Case]
                      ) -> list[Send]:
-    chat = ctx.config.staff_chat_id
-    if chat is None or not (overdue or unclaimed):
-        return []
+    """Each team's alerts in its own group, mentioning its own leads."""
+    sends: list[Send] = []
+    for team in ctx.config.teams.teams:
+        if team.chat_id is None:
+            continue
+        mine = [c for c in overdue if ctx.config.team_of(c) == team], \
+            [c for c in unclaimed if ctx.config.team_of(c) == team]
+        if mine[0] or mine[1]:
+            sends += await _team_alerts(ctx, team.chat_id, await _leads(ctx, team), *mine)
+    return sends
+
+
+async def _leads(ctx: Context, team: Team) -> Sequence[StaffMember]:
+    """The team's leads named in the routing file who are registered staff; without any,
+    the desk's leads, and without those its admins."""
+    named = [m for m in [await ctx.uow.staff.by_telegram_user(u) for u in team.leads]
+             if m is not None]
+    return named or await ctx.uow.staff.with_role("lead") or \
+        await ctx.uow.staff.with_role("admin")
+
+
+async def _team_alerts(ctx: Context, chat: int, leads: Sequence[StaffMember],
+                       overdue: Sequence[Case], unclaimed: Sequence[Case]) -> list[Send]:
     tr = ctx.staff_tr
     _ = tr.gettext
     tz = ctx.config.default_timezone
-    # Leads answer for the desk; a team without leads has its admins told instead.
-    leads = await ctx.uow.staff.with_role("lead") or await ctx.uow.staff.with_role("admin")
     who = " ".join(mention(m) for m in leads)
     hours = round(ctx.config.sla.escalate_after.total_seconds() / 3600)
     lines: list[tuple[Case, str]] = [

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from html import escape
 
 from careloop.handlers.context import Context
-from careloop.handlers.views.case_card import QUESTION_MARK, case_card, case_parts
+from careloop.handlers.views.case_card import case_card, case_parts, kind_mark
 from careloop.handlers.views.labels import customer_name
 from careloop.handlers.views.masking import mask_phones
 from careloop.kernel.effects import CaseLink, Send
@@ -23,6 +23,9 @@ from careloop.storage.models import CardState, Case
 # Cases listed in one digest: with a short line each it stays far inside 4096 characters.
 DIGEST_MAX = 40
 DIGEST_COMMENT = 60
+# Queued cards looked at in one pass, over every team: a storm in one team's group does
+# not hold back another's cards for long.
+QUEUED_LOOKED_AT = 200
 TOPIC_NAME = 128  # Telegram's limit for a forum topic's name
 
 
@@ -48,14 +51,24 @@ def plan(queued: Sequence[int], room: int) -> CardPlan:
 
 
 async def post_cards(ctx: Context) -> list[Send]:
-    """The messages that show the queued cases now: cards, a digest, or nothing yet."""
-    chat = ctx.config.staff_chat_id
-    if chat is None:
-        return []
+    """The messages that show the queued cases now, each in its team's group: cards, a
+    digest, or nothing yet."""
+    queued = await ctx.uow.cases.queued_cards(QUEUED_LOOKED_AT)
+    by_chat: dict[int, list[Case]] = {}
+    for case in queued:
+        chat = ctx.config.chat_of(case)
+        if chat is not None:
+            by_chat.setdefault(chat, []).append(case)
+    sends: list[Send] = []
+    for chat, cases in by_chat.items():
+        sends += await _post_in(ctx, chat, cases[:DIGEST_MAX + 1])
+    return sends
+
+
+async def _post_in(ctx: Context, chat: int, queued: Sequence[Case]) -> list[Send]:
     # Messages already waiting for the group take their slots first; customers' relayed
     # words wait behind cards, and the limiter keeps part of the minute from them.
     room = ctx.room(chat) - await ctx.uow.outbox.waiting_count(chat, chatter=False)
-    queued = await ctx.uow.cases.queued_cards(DIGEST_MAX + 1)
     chosen = plan([c.id for c in queued], room)
     by_id = {c.id: c for c in queued}
     sends = [await card_send(ctx, by_id[i])
@@ -70,12 +83,14 @@ async def post_cards(ctx: Context) -> list[Send]:
 
 
 async def card_send(ctx: Context, case: Case) -> Send:
-    """The case's card; in a forum it opens the case's topic and is pinned at its top."""
-    assert ctx.config.staff_chat_id is not None
+    """The case's card, in its team's group; in a forum it opens the case's topic and is
+    pinned at its top."""
+    chat = ctx.config.chat_of(case)
+    assert chat is not None
     text, keyboard = await case_card(ctx, case)
-    forum = ctx.config.staff_forum
+    forum = ctx.config.is_forum(chat)
     name = await topic_name(ctx, case) if forum and case.topic_id is None else None
-    return Send(ctx.config.staff_chat_id, text, keyboard=keyboard,
+    return Send(chat, text, keyboard=keyboard,
                 case_link=CaseLink(case.id, "card"), open_topic=name, pin=forum)
 
 
@@ -87,7 +102,7 @@ async def topic_name(ctx: Context, case: Case) -> str:
     if answer is not None:
         parts.append(f"{answer.survey_key.upper()} {answer.score}")
     elif case.question:
-        parts.append(QUESTION_MARK)
+        parts.append(kind_mark(case))
     return clip(" · ".join(parts), TOPIC_NAME)
 
 

@@ -29,7 +29,7 @@ class CaseDesk:
         self._checked: datetime | None = None
 
     async def tick(self) -> int:
-        if self._config.staff_chat_id is None:
+        if not self._config.staff_chats():
             return 0
         async with self._lock:
             posted = await self._run(_posting(desk.post_cards))

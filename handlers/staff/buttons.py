@@ -31,8 +31,8 @@ async def on_case_button(press: Press, member: StaffMember) -> list[Effect]:
         return effects
     effects.append(press.toast(_("Case #{id} resolved.").format(id=case.id)))
     effects.extend(await ask_customer_to_confirm(ctx, case))
-    if case.topic_id is not None and ctx.config.staff_chat_id is not None:
-        effects.append(TopicState(ctx.config.staff_chat_id, case.topic_id, closed=True))
+    if case.topic_id is not None and (chat := ctx.config.chat_of(case)) is not None:
+        effects.append(TopicState(chat, case.topic_id, closed=True))
     return effects
 
 

@@ -17,7 +17,7 @@ from careloop.handlers.staff import stats
 from careloop.handlers.staff.access import CASE_ROLES
 from careloop.handlers.staff.buttons import already
 from careloop.handlers.staff.restrict import restrictions
-from careloop.handlers.staff.thread import answer_here, case_in_thread, case_number
+from careloop.handlers.staff.thread import answer_here, case_in_thread, case_number, other_team
 from careloop.handlers.views import masking
 from careloop.handlers.views.case_card import (
     case_parts,
@@ -63,8 +63,11 @@ async def on_cases(req: Request, staff: StaffMember) -> list[Effect]:
         return [answer_here(update, _("Use /cases, /cases mine or /cases overdue."))]
     mine = staff.id if which == "mine" else None
     overdue = ctx.now if which == "overdue" else None
-    found = await ctx.uow.cases.listing(assignee_id=mine, overdue_at=overdue, limit=LISTED)
-    total = await ctx.uow.cases.count_active(assignee_id=mine, overdue_at=overdue)
+    teams, others = ctx.config.teams_filter(update.chat.id)  # this group's teams' cases
+    found = await ctx.uow.cases.listing(assignee_id=mine, overdue_at=overdue, limit=LISTED,
+                                        teams=teams, other_teams=others)
+    total = await ctx.uow.cases.count_active(assignee_id=mine, overdue_at=overdue,
+                                             teams=teams, other_teams=others)
     if not found:
         return [answer_here(update, {
             "mine": _("You have no open cases."),
@@ -112,10 +115,12 @@ async def on_case(req: Request, staff: StaffMember) -> list[Effect]:
     case = await ctx.uow.cases.get(number)
     if case is None:
         return [answer_here(update, _("There is no case #{id}.").format(id=number))]
+    if (elsewhere := other_team(ctx, case, update.chat.id)) is not None:
+        return [elsewhere]
     if case.card_state != CardState.POSTED:  # queued or listed in a digest: it has one now
         await ctx.uow.cases.move_cards([case.id], case.card_state, CardState.POSTED)
     card = await desk.card_send(ctx, case)
-    if not ctx.config.staff_forum:
+    if not ctx.config.is_forum(card.chat_id):
         return [replace(card, reply_to=update.message_id)]
     effects: list[Effect] = [card]
     if update.topic_id is None or update.topic_id != case.topic_id:

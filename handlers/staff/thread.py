@@ -12,9 +12,10 @@ from careloop.storage.models import Case
 
 async def case_in_thread(update: Update, ctx: Context) -> Case | None:
     if update.topic_id is not None:
-        case = await ctx.uow.cases.by_topic(update.topic_id)
-        if case is not None:
-            return case
+        # Two teams' forums number their topics each on their own: the group tells which.
+        for case in await ctx.uow.cases.by_topic(update.topic_id):
+            if ctx.config.chat_of(case) == update.chat.id:
+                return case
     if update.reply_to_message_id is not None:
         return await ctx.uow.cases.by_message(update.chat.id, update.reply_to_message_id)
     return None
@@ -30,3 +31,14 @@ def answer_here(update: Update, text: str, about: tuple[int, ...] = ()) -> Send:
     customers it names (see Send.about)."""
     return Send(update.chat.id, text, reply_to=update.message_id, topic_id=update.topic_id,
                 about=about)
+
+
+def other_team(ctx: Context, case: Case, chat_id: int) -> Send | None:
+    """Staff in one team's group act on that team's cases: a case held by another team's
+    group is named, not touched."""
+    if ctx.config.chat_of(case) == chat_id:
+        return None
+    team = ctx.config.team_of(case)
+    text = ctx.staff_tr.gettext("Case #{id} belongs to the {team} team; it is handled in their "
+                                "group.").format(id=case.id, team=team.name)
+    return Send(chat_id, text)

@@ -17,6 +17,12 @@ from careloop.storage.models import Case, Customer, Interaction, SurveyAnswer
 
 RECENT_HISTORY = 5
 QUESTION_MARK = "❓"  # in lists and topic names: a question from the community group
+# In lists and topic names: what opened a case that no survey did.
+KIND_MARKS = {"community": QUESTION_MARK, "inquiry": "✉️", "outreach": "📤"}
+
+
+def kind_mark(case: Case) -> str:
+    return KIND_MARKS.get(case.kind, QUESTION_MARK)
 CARD_COMMENT = 1000  # keeps the whole card inside Telegram's limit whatever was written
 
 
@@ -34,7 +40,7 @@ def case_parts(tr: Translator, case: Case, customer: Customer | None,
     if answer is not None:
         parts.append(score_line(answer))
     elif case.question:
-        parts.append(QUESTION_MARK)
+        parts.append(kind_mark(case))
     return parts
 
 
@@ -95,8 +101,11 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
     tz = ctx.config.default_timezone
 
     head = _("🚨 Case #{id} · urgent") if case.priority == "urgent" else _("📋 Case #{id}")
+    team = ctx.config.team_of(case)
     lines = [
-        f"<b>{head.format(id=case.id)}</b>",
+        f"<b>{head.format(id=case.id)}</b>" + (
+            "" if ctx.config.routing is None or len(ctx.config.teams.teams) < 2
+            else " · " + _("team {team}").format(team=escape(team.name))),
         _("Customer: {name} · tier {tier}").format(
             name=escape(customer_name(tr, customer)), tier=escape(tier_name(tr, customer.tier))
         ),
@@ -121,8 +130,13 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
     if case.question:
         question = (_("(not shown: the customer is muted)") if customer.muted
                     else escape(clip(case.question, CARD_COMMENT)))
-        lines.append(_("Question in the community group: {question}").format(
-            question=question))
+        if case.kind == "inquiry":
+            lines.append(_("The customer wrote: {question}").format(question=question))
+        elif case.kind == "outreach":
+            lines.append(_("We wrote: {question}").format(question=question))
+        else:
+            lines.append(_("Question in the community group: {question}").format(
+                question=question))
     if is_active(case.state):
         lines.append(_("Respond by: {due}").format(due=tr.datetime(case.sla_due_at, tz)))
     lines.append(_state_line(tr, case, assignee.name if assignee else None))
@@ -133,7 +147,8 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
         lines.extend(history_line(tr, e, tz, muted=customer.muted, names=names)
                      for e in recent)
     lines.append("")
-    if ctx.config.staff_forum:
+    chat = ctx.config.chat_of(case)
+    if ctx.config.is_forum(chat):
         lines.append(_("Write in this topic to answer the customer; /note adds an internal "
                        "note the customer never sees."))
     else:
@@ -142,7 +157,7 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
 
     state = CaseState(case.state)
     buttons: list[Button] = []
-    staff_chat = ctx.config.staff_chat_id or 0
+    staff_chat = chat or 0
     if state in (CaseState.OPEN, CaseState.REOPENED):
         buttons.append(await ctx.button(_("🙋 Claim"), "case_claim", case.id, staff_chat))
     if state in (CaseState.OPEN, CaseState.CLAIMED, CaseState.REOPENED):

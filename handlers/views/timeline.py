@@ -132,6 +132,13 @@ def _case(tr: Translator, d: Mapping[str, Any], names: Names) -> str:
         return _("Case reopened: the customer says it is not resolved")
     if action == "confirm":
         return _("Case closed: the customer confirmed it is resolved")
+    if action == "move":
+        return _("Case moved from the {before} team to the {team} team by {name}").format(
+            before=d.get("from_team") or "?", team=d.get("team") or "?",
+            name=_staff(tr, names, staff))
+    if action == "write":
+        return _("Case opened by {name} writing to the customer").format(
+            name=_staff(tr, names, staff))
     priority = str(d.get("priority"))
     if priority in PRIORITIES:
         return _("Case opened, {priority}").format(priority=_(PRIORITIES[priority]))

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import case, func, update
+from sqlalchemy import case, func, or_, update
 from sqlmodel import col, select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from careloop.storage.models import CardState, Case, CaseMessage, DigestListing
 from careloop.storage.repositories.base import Repository, chunks, move
@@ -82,9 +83,10 @@ class Cases(Repository):
         )
         return res.first()
 
-    async def by_topic(self, topic_id: int) -> Case | None:
+    async def by_topic(self, topic_id: int) -> Sequence[Case]:
+        """The cases with this forum topic: one per forum group at most."""
         res = await self.session.exec(select(Case).where(Case.topic_id == topic_id))
-        return res.first()
+        return res.all()
 
     async def queued_cards(self, limit: int) -> Sequence[Case]:
         """Cases whose card waits for the staff group: urgent first, then oldest first."""
@@ -121,10 +123,13 @@ class Cases(Repository):
         return res.rowcount == 1
 
     async def listing(self, *, assignee_id: int | None = None, overdue_at: datetime | None = None,
-                      limit: int = 30) -> Sequence[Case]:
+                      limit: int = 30, teams: Sequence[str] | None = None,
+                      other_teams: Sequence[str] | None = None) -> Sequence[Case]:
         """Active cases, most urgent and oldest first; only one staff member's, or only the
-        ones past their SLA without a first answer."""
-        query = select(Case).where(col(Case.state).in_(OPEN_CASE_STATES))
+        ones past their SLA without a first answer; only `teams`' cases (and, with
+        `other_teams`, those of any team not named there)."""
+        query = _of_teams(select(Case).where(col(Case.state).in_(OPEN_CASE_STATES)),
+                          teams, other_teams)
         if assignee_id is not None:
             query = query.where(Case.assignee_id == assignee_id)
         if overdue_at is not None:
@@ -136,8 +141,10 @@ class Cases(Repository):
         return res.all()
 
     async def count_active(self, *, assignee_id: int | None = None,
-                           overdue_at: datetime | None = None) -> int:
-        query = select(func.count()).where(col(Case.state).in_(OPEN_CASE_STATES))
+                           overdue_at: datetime | None = None, teams: Sequence[str] | None = None,
+                           other_teams: Sequence[str] | None = None) -> int:
+        query = _of_teams(select(func.count()).where(col(Case.state).in_(OPEN_CASE_STATES)),
+                          teams, other_teams)
         if assignee_id is not None:
             query = query.where(Case.assignee_id == assignee_id)
         if overdue_at is not None:
@@ -191,3 +198,16 @@ class Cases(Repository):
             select(Case.state, func.count()).where(Case.opened_at >= since).group_by(Case.state)
         )
         return dict(res.all())
+
+
+Q = TypeVar("Q", bound=Select[Any] | SelectOfScalar[Any])
+
+
+def _of_teams(query: Q, teams: Sequence[str] | None, others: Sequence[str] | None) -> Q:
+    """`teams`' cases; with `others` (every team the routing knows), also the cases of teams
+    it no longer knows, which the first team's group holds."""
+    if teams is None:
+        return query
+    if others is None:
+        return cast(Q, query.where(col(Case.team).in_(teams)))
+    return cast(Q, query.where(or_(col(Case.team).in_(teams), col(Case.team).not_in(others))))
