@@ -40,6 +40,12 @@ async def open_case(
     return case
 
 
+async def note_written(uow: UnitOfWork, now: datetime, case: Case, by: StaffMember) -> None:
+    """Staff opened the case by writing to the customer first (/write)."""
+    await record(uow, now, case.customer_id, "case", "note", case_id=case.id, action="write",
+                 staff_id=by.id)
+
+
 async def move_to_team(uow: UnitOfWork, now: datetime, case: Case, team: str,
                        by: StaffMember) -> str:
     """Give the case to another team: its card is posted anew in that team's group (a new

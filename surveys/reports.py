@@ -8,14 +8,15 @@ resolution time); see surveys.metrics.case_figures.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from careloop.cases.states import CaseState
-from careloop.storage.repositories.reports import StaffInfo
+from careloop.storage.repositories.reports import CaseRow, StaffInfo
 from careloop.storage.uow import UnitOfWork
 from careloop.surveys.kpis import REPURCHASE_DAYS, Kpis, kpis
 from careloop.surveys.metrics import (
@@ -152,6 +153,10 @@ class Report:
     staff: tuple[StaffGroup, ...] | None = None
     community: CommunityFigures | None = None
     kpis: Kpis | None = None  # coverage, resolution and repurchase rates, percentiles
+    # Cases opened in the window by their team, and by what opened them (survey, inquiry,
+    # community, outreach), most first.
+    cases_by_team: dict[str, int] = field(default_factory=dict)
+    cases_by_kind: dict[str, int] = field(default_factory=dict)
 
     # The totals by their long-standing names (tests, the demo and outside tools use them).
     @property
@@ -186,6 +191,10 @@ class Report:
             # Every state, with 0 for none: tools need not know which keys may be missing.
             "cases": {str(state): self.cases.get(state, 0) for state in CaseState},
             "case_metrics": case_dict(self.case_figures),
+            "cases_by_team": dict(self.cases_by_team),
+            # Every kind, with 0 for none, as for the states.
+            "cases_by_kind": {kind: self.cases_by_kind.get(kind, 0)
+                              for kind in ("survey", "inquiry", "community", "outreach")},
             "by": {},
         }
         for name, groups in self.by.items():
@@ -325,4 +334,13 @@ async def build_report(uow: UnitOfWork, now: datetime, days: int, *, timezone: s
         staff=staff,
         community=await community_figures(uow, invitations, since, now, zone),
         kpis=managers,
+        cases_by_team=opened_by(cases.rows, since, now, lambda r: r.team),
+        cases_by_kind=opened_by(cases.rows, since, now, lambda r: r.kind),
     )
+
+
+def opened_by(rows: Sequence[CaseRow], since: datetime, until: datetime,
+              key: Callable[[CaseRow], str]) -> dict[str, int]:
+    """Cases opened in the window, counted by `key`, most first (then by name)."""
+    counts = Counter(key(r) for r in rows if since <= r.opened_at <= until)
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))

@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from careloop.bot.cli.console import Console, handles
+from careloop.bot.cli.console import CliError, Console, handles
+from careloop.cases.routing import Rule, Team
+from careloop.cases.routing_loader import read_routing
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,6 +26,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                             help="the file to check (default: CARELOOP_SURVEYS, else the "
                             "shipped one)")
     handles(surv_check, cmd_surveys_check, schema=False)
+
+    routing = sub.add_parser("routing", help="the teams and routing rules (CARELOOP_ROUTING)")
+    routing_sub = routing.add_subparsers(dest="routing_command", required=True,
+                                         metavar="ACTION")
+    routing_check = routing_sub.add_parser("check", help="check a routing file and list its "
+                                           "teams and rules")
+    routing_check.add_argument("file", type=Path, nargs="?", default=None, metavar="FILE",
+                               help="the file to check (default: CARELOOP_ROUTING)")
+    handles(routing_check, cmd_routing_check, schema=False)
 
 
 async def cmd_playbook_check(args: argparse.Namespace, console: Console) -> int:
@@ -44,3 +55,40 @@ async def cmd_surveys_check(args: argparse.Namespace, console: Console) -> int:
     print(console.tr.ngettext("{file}: {n} survey, valid", "{file}: {n} surveys, all valid", n)
           .format(file=surveys.source, n=n))
     return 0
+
+
+async def cmd_routing_check(args: argparse.Namespace, console: Console) -> int:
+    path = args.file or console.settings.routing
+    if path is None:
+        raise CliError("no routing file: give FILE or set CARELOOP_ROUTING (without one, "
+                       "every case goes to the staff group, CARELOOP_STAFF_CHAT_ID)")
+    routing = read_routing(path)
+    for team in routing.teams:
+        print(describe_team(team))
+    for rule in routing.rules:
+        print(describe_rule(rule))
+    print(console.tr.ngettext("{file}: {n} team, valid", "{file}: {n} teams, all valid",
+                              len(routing.teams)).format(file=routing.source,
+                                                         n=len(routing.teams)))
+    return 0
+
+
+def describe_team(team: Team) -> str:
+    leads = ", ".join(str(u) for u in team.leads) or "none"
+    extra = [f"timezone {team.timezone}"] if team.timezone else []
+    if team.hours:
+        extra.append("hours " + ", ".join(f"{d} {s}" for d, s in team.hours.items()))
+    if team.holidays:
+        extra.append(f"{len(team.holidays)} holidays")
+    return "  ".join([f"team {team.name}", f"group {team.chat_id}", f"leads {leads}", *extra])
+
+
+def describe_rule(rule: Rule) -> str:
+    parts = [f"line {rule.line}: to {rule.team}"]
+    for label, values in (("reason", rule.reasons), ("tier", rule.tiers), ("tag", rule.tags),
+                          ("language", rule.languages)):
+        if values:
+            parts.append(f"{label} {' or '.join(sorted(values))}")
+    for language, words in rule.keywords.items():
+        parts.append(f"{language} words {', '.join(words)}")
+    return "  ".join(parts)

@@ -264,6 +264,8 @@ class Outbound:
             card = None
             if topic is None and link.role != "card":
                 card = await uow.cases.card_of(link.case_id)
+        if card is not None and card.chat_id != send.chat_id:
+            card = None  # the case moved to another team's group, its new card not yet there
         return replace(send, topic_id=topic, reply_to=card.message_id if card else None)
 
     async def _open_topic(self, uow: UnitOfWork, send: Send, case_id: int) -> int | None:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from careloop.handlers.context import Context, HandlerConfig
-from careloop.handlers.rounds import Decided, Run, alerts, desk
+from careloop.handlers.rounds import Decided, Run, alerts, desk, outreach
 from careloop.kernel.clock import Clock
 from careloop.kernel.effects import Send
 
@@ -33,6 +33,7 @@ class CaseDesk:
             return 0
         async with self._lock:
             posted = await self._run(_posting(desk.post_cards))
+            posted += await self._run(_posting(outreach.send_held))
             now = self._clock.now()
             if self._checked is None or now - self._checked >= SLA_CHECK_EVERY:
                 self._checked = now

@@ -47,6 +47,9 @@ async def on_help(req: Request, staff: StaffMember) -> list[Effect]:
         _("/history EXTERNAL_ID — a customer's recent history (or the case's, in its thread)"),
         _("/note text — an internal note on the case; the customer never sees it"),
         _("/assign 12 @username — give a case to someone (leads and admins)"),
+        _("/move TEAM — in a case's thread: give the case to another team's group"),
+        _("/write EXTERNAL_ID text — write to a customer first; opens a case for the "
+          "conversation"),
         _("/stats — the numbers of the last 7 days; /stats 30"),
         _("/block EXTERNAL_ID reason — never message this customer again (leads and admins)"),
         _("/mute EXTERNAL_ID reason, /unmute EXTERNAL_ID — stop or restart passing this "

@@ -11,6 +11,7 @@ from careloop.handlers.casework import refresh_card
 from careloop.handlers.middleware import Request
 from careloop.handlers.staff.access import case_handler
 from careloop.handlers.staff.thread import answer_here, case_in_thread
+from careloop.handlers.views.media import refused
 from careloop.kernel.effects import Effect, LogAs, Send
 from careloop.kernel.messenger import CAPTION_LIMIT, TEXT_LIMIT, text_length
 
@@ -23,6 +24,9 @@ async def on_message(req: Request) -> list[Effect]:
     member = await case_handler(update, ctx)
     if member is None:
         return [answer_here(update, _("Sorry, only support staff can answer customers."))]
+    if update.unsupported is not None or not (update.text or update.caption or update.media):
+        # Refused before anything changes: it is not an answer, and the SLA clock runs on.
+        return [answer_here(update, refused(req.tr, update.unsupported))]
     if not is_active(case.state):
         return [answer_here(update, _(
             "Case #{id} is already resolved; your message was not sent.").format(id=case.id))]

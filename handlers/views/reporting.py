@@ -246,7 +246,22 @@ def case_lines(tr: Translator, report: Report) -> list[str]:
                     "Reopened at least once: {n} cases, reopenings in all: {times}",
                     f.reopened_cases,
                     ).format(n=f.reopened_cases, times=f.reopens),
+        _("Opened by: {kinds}").format(kinds=tr.join(
+            _("{kind} {n}").format(kind=_(CASE_KINDS[kind]), n=report.cases_by_kind.get(kind, 0))
+            for kind in CASE_KINDS)),
+        *([_("Cases by team: {teams}").format(teams=tr.join(
+            f"{team} {n}" for team, n in report.cases_by_team.items()))]
+          if report.cases_by_team else []),
     ]
+
+
+# What opened a case, as the reports name it.
+CASE_KINDS = {
+    "survey": N_("surveys"),
+    "inquiry": N_("customers' own messages"),
+    "community": N_("community questions"),
+    "outreach": N_("staff writing first"),
+}
 
 
 def group_label(tr: Translator, name: str, group: Group, period: Period) -> str:

@@ -152,6 +152,34 @@ class Cases(Repository):
                                 col(Case.sla_due_at) < overdue_at)
         return (await self.session.exec(query)).one()
 
+    async def take_held(self, now: datetime, limit: int) -> Sequence[Case]:
+        """Cases whose first message from staff (/write) waited for quiet hours to end and
+        may go now; taken here (no longer held), so that of two workers only one sends."""
+        return await self._release(col(Case.held_until) <= now, limit)
+
+    async def release_held(self, case_id: int) -> Case | None:
+        """The case's held message, taken to be sent now ("send now anyway"); None when it
+        is not held any more (sent already, or taken by another press)."""
+        found = await self._release(col(Case.id) == case_id, 1)
+        return found[0] if found else None
+
+    async def _release(self, condition: Any, limit: int) -> Sequence[Case]:
+        res = await self.session.exec(
+            select(col(Case.id)).where(col(Case.held_until).is_not(None), condition)
+            .order_by(col(Case.id)).limit(limit))
+        ids = list(res.all())
+        if not ids:
+            return []
+        won = await self.session.exec(
+            update(Case).where(col(Case.id).in_(ids), col(Case.held_until).is_not(None))
+            .values(held_until=None).returning(col(Case.id))
+            .execution_options(synchronize_session=False))
+        taken = set(won.scalars().all())
+        rows = await self.session.exec(
+            select(Case).where(col(Case.id).in_(taken)).order_by(col(Case.id))
+            .execution_options(populate_existing=True))
+        return rows.all()
+
     async def take_overdue(self, now: datetime, limit: int) -> Sequence[Case]:
         """Active cases past their SLA with no staff answer yet, not yet alerted; marked
         alerted here, so that of two workers only one alerts."""

@@ -41,6 +41,8 @@ class CaseRow:
     resolved_at: datetime | None = None  # the latest resolution; cleared when it reopens
     reopen_count: int = 0
     assignee_id: int | None = None
+    kind: str = "survey"  # what opened it: survey, inquiry, community, outreach
+    team: str = "desk"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +100,7 @@ class ReportQueries(Repository):
             select(col(Case.opened_at), col(Case.sla_due_at), col(Case.state),
                    col(Case.first_response_at), col(Case.resolved_at), col(Case.reopen_count),
                    col(StaffMember.id), col(StaffMember.name), col(StaffMember.username),
-                   col(StaffMember.role))
+                   col(StaffMember.role), col(Case.kind), col(Case.team))
             .select_from(Case)
             .outerjoin(StaffMember, col(StaffMember.id) == col(Case.assignee_id))
             .where(or_(and_(col(Case.opened_at) >= since, col(Case.opened_at) <= until),
@@ -108,10 +110,11 @@ class ReportQueries(Repository):
         rows: list[CaseRow] = []
         staff: dict[int, StaffInfo] = {}
         for (opened_at, due_at, state, first_response_at, resolved_at, reopen_count,
-             staff_id, name, username, role) in res.all():
+             staff_id, name, username, role, kind, team) in res.all():
             rows.append(CaseRow(opened_at=opened_at, sla_due_at=due_at, state=state,
                                 first_response_at=first_response_at, resolved_at=resolved_at,
-                                reopen_count=reopen_count, assignee_id=staff_id))
+                                reopen_count=reopen_count, assignee_id=staff_id, kind=kind,
+                                team=team))
             if staff_id is not None:
                 staff[staff_id] = StaffInfo(staff_id, name, username, role)
         return CaseRows(rows, staff)
