@@ -247,7 +247,8 @@ def case_lines(tr: Translator, report: Report) -> list[str]:
                     f.reopened_cases,
                     ).format(n=f.reopened_cases, times=f.reopens),
         _("Opened by: {kinds}").format(kinds=tr.join(
-            _("{kind} {n}").format(kind=_(CASE_KINDS[kind]), n=report.cases_by_kind.get(kind, 0))
+            _("{state} {n}").format(state=_(CASE_KINDS[kind]),
+                                    n=report.cases_by_kind.get(kind, 0))
             for kind in CASE_KINDS)),
         *([_("Cases by team: {teams}").format(teams=tr.join(
             f"{team} {n}" for team, n in report.cases_by_team.items()))]

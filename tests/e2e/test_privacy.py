@@ -389,7 +389,7 @@ async def _annabel_with_a_case_and_restrictions(stage: Stage) -> tuple[
     await stage.say(ann, "/start")
     await stage.bot_says(ann.id, "Hello, Annabel Tgquist!")
     await stage.say(ann, "a zebra crossed before I had my link")
-    await stage.bot_says(ann.id, "I am an automated assistant")
+    await stage.bot_says(ann.id, "open the personal link the business sent you")
     await stage.import_customers(
         CSV_HEADER + "ANN-7781,Annabel Quist,gold,,,1990-05-31,vip\n")
     await stage.say(ann, f"/start {await stage.link('ANN-7781')}")
@@ -506,7 +506,7 @@ async def test_mydata_includes_what_was_written_before_linking(stage: Stage) -> 
     await stage.say(ann, "/start")
     await stage.bot_says(ann.id, "May we message you?")
     await stage.say(ann, "a zebra crossed before I had my link")
-    await stage.bot_says(ann.id, "I am an automated assistant")
+    await stage.bot_says(ann.id, "open the personal link the business sent you")
     await stage.import_customers(CSV_HEADER + "ANN-7781,Annabel Quist,gold,,,,\n")
     await stage.say(ann, f"/start {await stage.link('ANN-7781')}")
     await stage.bot_says(ann.id, "Hello, Annabel Quist!")
