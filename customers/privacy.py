@@ -3,6 +3,7 @@ put on contact (do-not-contact, muting)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -99,7 +100,8 @@ class Erased:
 
 async def erase(
     uow: UnitOfWork, now: datetime, customer: Customer, actor: audit.Actor,
-    staff_chat_id: int | None, *, staff: StaffMember | None = None, secret: str | None = None,
+    staff_chat_id: int | Collection[int] | None, *, staff: StaffMember | None = None,
+    secret: str | None = None,
 ) -> Erased:
     """Take out the customer's personal data and keep the anonymous record: scores, counts
     and times stay, so reports do not change. The person, if they come back, is new; but a
@@ -113,7 +115,8 @@ async def erase(
     cases = await uow.privacy.cases_of(ids)
     messages = await uow.privacy.forget_chat(
         ids, [r.chat_id for r in records if r.chat_id is not None], [c.id for c in cases],
-        staff_chat_id)
+        # Every team's group (see cases.routing), or the one staff group.
+        sorted({staff_chat_id} if isinstance(staff_chat_id, int) else staff_chat_id or ()))
     texts = await uow.privacy.erase_texts(ids)
     comments = await uow.privacy.erase_comments(ids)
     await uow.privacy.erase_event_details(ids)

@@ -20,6 +20,8 @@ from careloop.bot.cli.console import (
     find_customer,
     handles,
 )
+from careloop.bot.settings import Settings
+from careloop.cases.routing_loader import load_routing
 from careloop.customers import audit, privacy, suppression
 from careloop.customers import directory as customers
 from careloop.handlers.casework import CARD, DIGEST, redraw_after_erasure
@@ -260,7 +262,7 @@ async def cmd_erase(args: argparse.Namespace, console: Console) -> int:
         customer = await find_customer(uow, args.customer)
         try:
             erased = await privacy.erase(uow, console.now(), customer, audit.Actor.OPERATOR,
-                                         console.settings.staff_chat_id,
+                                         staff_chats(console.settings),
                                          secret=_secret(console))
         except suppression.NoSecret:
             raise CliError(f"{MISSING_KEY}, and {args.customer} is on it; nothing was "
@@ -369,3 +371,12 @@ async def cmd_unblock(args: argparse.Namespace, console: Console) -> int:
     print(f"customer {who} is off the do-not-contact list: proactive messages may reach "
           "them again (with their consent)")
     return 0
+
+
+def staff_chats(settings: Settings) -> list[int]:
+    """Every team's group and the staff group: an erasure takes the customer's waiting
+    messages out of each."""
+    chats = set(load_routing(settings.routing, settings.staff_chat_id).chats)
+    if settings.staff_chat_id is not None:
+        chats.add(settings.staff_chat_id)
+    return sorted(chats)

@@ -76,7 +76,7 @@ async def on_forget_answer(press: Press, customer: Customer) -> list[Effect]:
         return [Edit(press.chat_id, press.message_id, _("All right, nothing was erased.")),
                 press.toast()]
     await privacy.erase(ctx.uow, ctx.now, customer, audit.Actor.CUSTOMER,
-                        ctx.config.staff_chat_id, secret=ctx.config.link_secret)
+                        ctx.config.staff_chats(), secret=ctx.config.link_secret)
     # Not logged to the timeline: there is no one left to log it for.
     effects: list[Effect] = [Edit(press.chat_id, press.message_id, _(
         "Done: your data has been erased. If you write to us again, you start as a new "

@@ -129,7 +129,7 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
             lines.append(_("Comment: {comment}").format(comment=comment))
     if case.question:
         question = (_("(not shown: the customer is muted)") if customer.muted
-                    else escape(clip(case.question, CARD_COMMENT)))
+                    else escape(clip(mask_phones(case.question), CARD_COMMENT)))
         if case.kind == "inquiry":
             lines.append(_("The customer wrote: {question}").format(question=question))
         elif case.kind == "outreach":

@@ -115,7 +115,7 @@ class PrivacyQueries(Repository):
                 self.session.add(entry)
 
     async def forget_chat(self, customer_ids: Sequence[int], chat_ids: Sequence[int],
-                          case_ids: Sequence[int], staff_chat_id: int | None) -> int:
+                          case_ids: Sequence[int], staff_chat_ids: Sequence[int]) -> int:
         """The Telegram side: the chat ids on invitations, the buttons and every stored
         message to the chats; and stored staff-group messages about the customers: those of
         their cases (relays carry their words and attachments' file ids) and those that name
@@ -131,11 +131,11 @@ class PrivacyQueries(Repository):
             # Their updates stored and not yet handled (bot.inbound) hold their words too.
             await self._write(
                 delete(InboundUpdate).where(col(InboundUpdate.chat_id).in_(chat_ids)))
-        if staff_chat_id is not None:
+        if staff_chat_ids:
             cases, people = set(case_ids), set(customer_ids)
             res = await self.session.exec(
                 select(OutboundMessage.id, OutboundMessage.payload, OutboundMessage.state)
-                .where(OutboundMessage.chat_id == staff_chat_id))
+                .where(col(OutboundMessage.chat_id).in_(staff_chat_ids)))
             about = []
             for row_id, payload, state in res.all():
                 of_case = (payload.get("case_link") or [None])[0] in cases

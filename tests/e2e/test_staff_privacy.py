@@ -63,10 +63,13 @@ async def test_an_admin_sees_everything_like_a_lead(stage: Stage) -> None:
     _lead, _agent, admin = stage.staff
     await stage.add_staff(admin, "admin")
     ann = await linked(stage, "C1", tier="gold", birthday="1990-05-31")
-    await stage.say(ann, f"Call me on {PHONE}")
+    await stage.say(ann, f"Call me on {PHONE}")  # an inquiry: its card masks the number
+    card = await stage.bot_says(stage.staff_chat, "The customer wrote: Call me on")
+    assert PHONE not in (card.content or "")
     await stage.quiet()
+    before = stage.last_id(stage.staff_chat)
     await stage.say(admin, "/history C1", chat_id=stage.staff_chat)
-    full = await stage.bot_says(stage.staff_chat, "tier gold")
+    full = await stage.bot_says(stage.staff_chat, "tier gold", after=before)
     assert "birthday 1990-05-31" in (full.content or "") and PHONE in (full.content or "")
     views = [(e.action, e.actor) for e in await _rows(stage, AuditEntry)]
     assert views == [("viewed_history", "staff")]

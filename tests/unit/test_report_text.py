@@ -17,7 +17,7 @@ from careloop.surveys.metrics import (
     case_figures,
     survey_figures,
 )
-from careloop.surveys.reports import Group, Report, StaffGroup
+from careloop.surveys.reports import Group, Report, StaffGroup, opened_by
 
 EN = Catalogs().translator("en")
 UNTIL = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -90,7 +90,9 @@ def _report(by: tuple[str, ...] = ()) -> Report:
     ) if "staff" in by else None
     return Report(since=SINCE, until=UNTIL, days=7, timezone="UTC", period=Period.DAY,
                   surveys=survey_figures(rows), cases=figures.by_state, case_figures=figures,
-                  by=groups, staff=staff)
+                  by=groups, staff=staff,
+                  cases_by_team=opened_by(cases, SINCE, UNTIL, lambda r: r.team),
+                  cases_by_kind=opened_by(cases, SINCE, UNTIL, lambda r: r.kind))
 
 
 def test_the_totals_in_english() -> None:
@@ -114,6 +116,9 @@ def test_the_totals_in_english() -> None:
         # met: the first; missed: the open one, unanswered a day past due; two pending
         "SLA: 50.0% answered in time (1 in time, 1 late, 2 not yet due)",
         "Reopened at least once: 1 case, reopenings in all: 1",
+        "Opened by: surveys 4, customers' own messages 0, community questions 0, "
+        "staff writing first 0",
+        "Cases by team: desk 4",
     ]
 
 

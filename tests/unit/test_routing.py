@@ -219,6 +219,7 @@ def test_the_staff_commands_keep_their_roles() -> None:
         "help": staff.ANY_STAFF, "stats": staff.ANY_STAFF,
         "cases": CASE_ROLES, "case": CASE_ROLES, "history": CASE_ROLES, "note": CASE_ROLES,
         "assign": LEAD_ROLES, "block": LEAD_ROLES, "mute": LEAD_ROLES, "unmute": LEAD_ROLES,
+        "move": CASE_ROLES, "write": CASE_ROLES,
     }
     assert {"agent", "lead", "admin", "marketer"} == staff.ANY_STAFF
     assert staff.COMMANDS.first(Kind.COMMAND, "block").handler is restrict.on_block  # type: ignore[union-attr]
@@ -244,7 +245,10 @@ async def test_the_wizard_takes_text_only_from_someone_writing_a_campaign(
     storage: Storage, clock: ManualClock,
 ) -> None:
     ask_name = "New campaign. What is its name? (Send /cancel at any time to stop.)"
-    stranger = "Hello! Send /start to connect with us."
+    # Someone without a record who writes is asked to identify themselves.
+    stranger = ("Thank you for writing! So that our team knows who you are, please open the "
+                "personal link the business sent you (by message or e-mail), then write to me "
+                "again. If you have no link, ask the business for one.")
     async with storage.uow() as uow:
         uow.session.add(StaffMember(telegram_user_id=ZOE.id, role="marketer",
                                     added_at=clock.now()))

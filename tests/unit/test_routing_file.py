@@ -128,5 +128,6 @@ def test_routing_check_lists_the_file_or_refuses_it_with_its_line(
     Path("bad.yaml").write_text(GOOD.replace("team: finance\n    tiers", "team: finanse\n"
                                              "    tiers"), encoding="utf-8")
     assert main(["routing", "check", "bad.yaml"]) == 1
-    assert capsys.readouterr().err.strip() == ('careloop: error: bad.yaml:15: rules[2].team: "finanse" is '
-                                  'not a team; known: aftersales, finance')
+    assert capsys.readouterr().err.strip() == (
+        'careloop: error: bad.yaml:15: rules[2].team: "finanse" is not a team; known: '
+        'aftersales, finance')
