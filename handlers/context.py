@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from careloop.cases.sla import DEFAULT_SLA, SlaPolicy
 from careloop.handlers.buttons import make_button
@@ -29,6 +29,10 @@ class HandlerConfig:
     bot_username: str | None = None  # for links that open the bot's private chat
     bot_id: int | None = None  # to tell replies to the bot's own messages in the group
     export_per_day: int = 3  # /mydata requests a customer may make in a rolling day
+    promise_remind_before: timedelta = timedelta(hours=24)  # the assignee, before it is due
+    # The survey a resolved case's customer gets this long after confirming; zero: none.
+    callback_after: timedelta = timedelta(hours=72)
+    callback_survey: str = "csat"
 
 
 def unlimited(chat_id: int) -> int:
