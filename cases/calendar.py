@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -108,7 +109,7 @@ def parse_hours(text: str) -> Hours | None:
                 hours.setdefault(weekday, []).append(span)
     for weekday, spans in hours.items():
         spans.sort(key=lambda s: s[0])
-        for (_o1, c1), (o2, _c2) in zip(spans, spans[1:], strict=False):
+        for (_o1, c1), (o2, _c2) in pairwise(spans):
             if c1 is None or c1 > o2:
                 raise BadCalendar(f"the hours on {WEEKDAYS[weekday]} overlap")
     return {day: tuple(spans) for day, spans in sorted(hours.items())}

@@ -30,3 +30,18 @@ def answer_here(update: Update, text: str, about: tuple[int, ...] = ()) -> Send:
     customers it names (see Send.about)."""
     return Send(update.chat.id, text, reply_to=update.message_id, topic_id=update.topic_id,
                 about=about)
+
+
+async def case_and_args(update: Update, ctx: Context) -> tuple[Case | None, str, int | None]:
+    """The case a command is about, and the rest of its arguments: the case of the thread
+    it was sent in, else the number its arguments start with ("/promise 12 2026-12-10 …").
+    The number is given back when no case has it."""
+    args = update.command_args.strip()
+    case = await case_in_thread(update, ctx)
+    if case is not None:
+        return case, args, None
+    first, _sep, rest = args.partition(" ")
+    number = case_number(first)
+    if number is None:
+        return None, args, None
+    return await ctx.uow.cases.get(number), rest.strip(), number

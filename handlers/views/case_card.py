@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
+from careloop.cases.sla import calendar_for
 from careloop.cases.states import CaseState, is_active
 from careloop.customers.timeline import ARROWS
 from careloop.handlers.context import Context
@@ -13,7 +15,7 @@ from careloop.handlers.views.timeline import Names, one_line, sentence, staff_id
 from careloop.kernel.i18n import Translator
 from careloop.kernel.messenger import clip
 from careloop.kernel.updates import Button, Keyboard
-from careloop.storage.models import Case, Customer, Interaction, SurveyAnswer
+from careloop.storage.models import Case, CasePromise, Customer, Interaction, SurveyAnswer
 
 RECENT_HISTORY = 5
 QUESTION_MARK = "❓"  # in lists and topic names: a question from the community group
@@ -36,6 +38,20 @@ def case_parts(tr: Translator, case: Case, customer: Customer | None,
     elif case.question:
         parts.append(QUESTION_MARK)
     return parts
+
+
+def promise_lines(tr: Translator, promises: Sequence[CasePromise]) -> list[str]:
+    """The case's promises, open ones with their day, kept ones marked."""
+    _ = tr.gettext
+    lines = []
+    for promise in promises:
+        text = escape(clip(promise.text or _("(erased)"), CARD_COMMENT // 4))
+        if promise.kept_at is None:
+            lines.append(_("🤝 Promise #{n}, due {date}: {text}").format(
+                n=promise.id, date=tr.date(promise.due_on), text=text))
+        else:
+            lines.append(_("✅ Promise #{n}, kept: {text}").format(n=promise.id, text=text))
+    return lines
 
 
 def _state_line(tr: Translator, case: Case, assignee: str | None) -> str:
@@ -94,7 +110,8 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
     recent = await ctx.uow.timeline.of(customer.id, limit=RECENT_HISTORY)
     tz = ctx.config.default_timezone
 
-    head = _("🚨 Case #{id} · urgent") if case.priority == "urgent" else _("📋 Case #{id}")
+    head = {"urgent": _("🚨 Case #{id} · urgent"),
+            "important": _("❗ Case #{id} · important")}.get(case.priority, _("📋 Case #{id}"))
     lines = [
         f"<b>{head.format(id=case.id)}</b>",
         _("Customer: {name} · tier {tier}").format(
@@ -124,7 +141,14 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
         lines.append(_("Question in the community group: {question}").format(
             question=question))
     if is_active(case.state):
-        lines.append(_("Respond by: {due}").format(due=tr.datetime(case.sla_due_at, tz)))
+        # In the calendar's timezone: business hours are that zone's.
+        zone = calendar_for(ctx.config.sla, case).timezone
+        if case.first_response_at is None:
+            lines.append(_("Respond by: {due}").format(due=tr.datetime(case.sla_due_at, zone)))
+        if case.resolve_due_at is not None:
+            lines.append(_("Resolve by: {due}").format(
+                due=tr.datetime(case.resolve_due_at, zone)))
+    lines += promise_lines(tr, await ctx.uow.promises.of_case(case.id))
     lines.append(_state_line(tr, case, assignee.name if assignee else None))
     if recent:
         names = history_names(ctx, tr, await staff_names(ctx, list(recent)))
