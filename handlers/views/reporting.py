@@ -258,14 +258,16 @@ def promise_lines(tr: Translator, report: Report) -> list[str]:
         "Promises: {n} made, {kept} kept; kept on time: {pct} ({overdue} overdue and open)",
         "Promises: {n} made, {kept} kept; kept on time: {pct} ({overdue} overdue and open)",
         p.made).format(n=p.made, kept=p.kept, pct=pct(tr, p.on_time_pct), overdue=p.overdue)]
-    answers = csat.answers if csat is not None else 0
+    if csat is None or not csat.answers:
+        lines.append(_("Resolution CSAT (the call-back after a resolved case): no answers "
+                       "yet"))
+        return lines
     lines.append(tr.ngettext(
         "Resolution CSAT (the call-back after a resolved case): {pct} satisfied (4–5), "
         "mean {mean}, {n} answer",
         "Resolution CSAT (the call-back after a resolved case): {pct} satisfied (4–5), "
-        "mean {mean}, {n} answers", answers).format(
-            pct=pct(tr, csat.satisfied_pct if csat else None),
-            mean=mean(tr, csat.mean if csat else None), n=answers))
+        "mean {mean}, {n} answers", csat.answers).format(
+            pct=pct(tr, csat.satisfied_pct), mean=mean(tr, csat.mean), n=csat.answers))
     return lines
 
 

@@ -14,6 +14,8 @@ from careloop.storage.repositories.base import Repository
 
 
 class Promises(Repository):
+    """Promises made in cases; reminders and alerts are races one worker wins."""
+
     async def add(self, row: CasePromise) -> CasePromise:
         return await self._add(row)
 

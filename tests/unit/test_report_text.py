@@ -17,7 +17,7 @@ from careloop.surveys.metrics import (
     case_figures,
     survey_figures,
 )
-from careloop.surveys.reports import Group, Report, StaffGroup
+from careloop.surveys.reports import Group, PromiseFigures, Report, StaffGroup
 
 EN = Catalogs().translator("en")
 UNTIL = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -66,6 +66,9 @@ def _rows() -> list[InvitationRow]:
 
 def _report(by: tuple[str, ...] = ()) -> Report:
     rows = _rows()
+    at = UNTIL - timedelta(days=1)
+    callbacks = [InvitationRow(at, "csat", "case.callback", "standard", 5),
+                 InvitationRow(at, "csat", "case.callback", "standard", 2, True)]
     cases = [
         CaseRow(UNTIL - 3 * 24 * H, UNTIL - 2 * 24 * H, "confirmed", UNTIL - 3 * 24 * H + H,
                 UNTIL - 2 * 24 * H, 1, assignee_id=1),
@@ -90,7 +93,8 @@ def _report(by: tuple[str, ...] = ()) -> Report:
     ) if "staff" in by else None
     return Report(since=SINCE, until=UNTIL, days=7, timezone="UTC", period=Period.DAY,
                   surveys=survey_figures(rows), cases=figures.by_state, case_figures=figures,
-                  by=groups, staff=staff)
+                  by=groups, staff=staff, promises=PromiseFigures(4, 3, 2, 1),
+                  resolution_csat=survey_figures(callbacks).csat)
 
 
 def test_the_totals_in_english() -> None:
@@ -114,6 +118,10 @@ def test_the_totals_in_english() -> None:
         # met: the first; missed: the open one, unanswered a day past due; two pending
         "SLA: 50.0% answered in time (1 in time, 1 late, 2 not yet due)",
         "Reopened at least once: 1 case, reopenings in all: 1",
+        # 2 of 4 settled (3 kept, 1 open past its day) kept by their day.
+        "Promises: 4 made, 3 kept; kept on time: 50.0% (1 overdue and open)",
+        "Resolution CSAT (the call-back after a resolved case): 50.0% satisfied (4–5), "
+        "mean 3.50, 2 answers",
     ]
 
 
