@@ -22,6 +22,10 @@ QUESTION_MARK = "❓"  # in lists and topic names: a question from the community
 CARD_COMMENT = 1000  # keeps the whole card inside Telegram's limit whatever was written
 
 
+# How lists and digests mark a case's priority after its number (normal: no mark).
+MARKS = {"urgent": " 🚨", "important": " ❗"}
+
+
 def score_line(answer: SurveyAnswer) -> str:
     """"CSAT 1": the survey and the score, as lists of cases show them."""
     return f"{escape(answer.survey_key.upper())} {answer.score}"
@@ -29,9 +33,9 @@ def score_line(answer: SurveyAnswer) -> str:
 
 def case_parts(tr: Translator, case: Case, customer: Customer | None,
                answer: SurveyAnswer | None) -> list[str]:
-    """"#12 🚨", "Ann Lee", "CSAT 1" (or ❓ for a question from the community group): how
+    """"#12 🚨" (or ❗), "Ann Lee", "CSAT 1" (or ❓ for a question from the community group): how
     lists and digests start a case's line (HTML)."""
-    parts = [f"#{case.id}" + (" 🚨" if case.priority == "urgent" else ""),
+    parts = [f"#{case.id}" + MARKS.get(case.priority, ""),
              escape(customer_name(tr, customer))]
     if answer is not None:
         parts.append(score_line(answer))
