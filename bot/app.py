@@ -24,7 +24,8 @@ from careloop.care.playbook.loader import load_playbook
 from careloop.care.playbook.model import Playbook
 from careloop.cases.routing import Routing
 from careloop.cases.routing_loader import load_routing
-from careloop.cases.sla import SlaPolicy
+
+from careloop.cases.sla import Levels, SlaPolicy
 from careloop.customers.retention import Retention
 from careloop.handlers.context import Context, ContextFactory, HandlerConfig, unlimited
 from careloop.handlers.rounds import Decided
@@ -74,9 +75,10 @@ def handler_config(settings: Settings, surveys: SurveyDefinitions, *,
         default_timezone=settings.timezone,
         staff_language=settings.staff_language,
         surveys=surveys,
-        sla=SlaPolicy(urgent=timedelta(hours=settings.sla_urgent_hours),
-                      normal=timedelta(hours=settings.sla_normal_hours),
-                      escalate_after=timedelta(hours=settings.escalate_after_hours)),
+        sla=sla_policy(settings),
+        promise_remind_before=timedelta(hours=settings.promise_remind_hours),
+        callback_after=timedelta(hours=settings.callback_hours),
+        callback_survey=settings.callback_survey,
         staff_forum=staff_forum,
         campaign_confirm_above=settings.campaign_confirm_above,
         community_chat_id=settings.community_chat_id,
@@ -89,6 +91,20 @@ def handler_config(settings: Settings, surveys: SurveyDefinitions, *,
         unlinked_inquiries=settings.unlinked_inquiries,
         quiet_hours=settings.quiet_hours,
     )
+
+
+def sla_policy(settings: Settings) -> SlaPolicy:
+    def hours(*values: float) -> Levels:
+        urgent, important, normal = (timedelta(hours=v) for v in values)
+        return Levels(urgent, important, normal)
+
+    return SlaPolicy(
+        respond=hours(settings.sla_urgent_hours, settings.sla_important_hours,
+                      settings.sla_normal_hours),
+        resolve=hours(settings.resolve_urgent_hours, settings.resolve_important_hours,
+                      settings.resolve_normal_hours),
+        escalate_after=timedelta(hours=settings.escalate_after_hours),
+        calendar=settings.calendar)
 
 
 def context_factory(settings: Settings, surveys: SurveyDefinitions, *,
@@ -198,6 +214,9 @@ def load_definitions(settings: Settings) -> Definitions:
     """A bad survey, playbook, thresholds or routing file stops the start here, with its
     one line."""
     surveys = load_surveys(settings.surveys)
+    if settings.callback_hours and surveys.get(settings.callback_survey) is None:
+        raise ConfigError(f"CARELOOP_CALLBACK_SURVEY: no survey {settings.callback_survey!r} "
+                          f"is defined; the surveys are {', '.join(surveys.keys)}")
     return Definitions(surveys, load_playbook(settings.playbook, surveys=surveys.keys),
                        load_thresholds(settings.kpi_thresholds),
                        load_routing(settings.routing, settings.staff_chat_id))

@@ -21,6 +21,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from careloop.care.contact import BadQuietHours, QuietHours
+from careloop.cases.calendar import (
+    BadCalendar,
+    BusinessCalendar,
+    parse_calendar,
+    parse_holidays,
+    parse_hours,
+)
 from careloop.kernel.i18n import available_languages
 from careloop.kernel.languages import telegram_language
 from careloop.surveys.weekly import BadDigestTime, DigestAt
@@ -114,10 +121,26 @@ class Settings(BaseSettings):
     survey_comment_wait_minutes: float = 60.0
     # How often reminders, expiry and unwritten comments are looked for.
     survey_interval_seconds: float = 60.0
-    # Cases: time to the first answer by priority, and when an unclaimed case goes to leads.
+    # Cases: time to the first answer and to the resolution by priority, in business hours
+    # (below), and when an unclaimed case goes to leads (elapsed hours).
     sla_urgent_hours: float = 2.0
-    sla_normal_hours: float = 24.0
+    sla_important_hours: float = 24.0
+    sla_normal_hours: float = 72.0
+    resolve_urgent_hours: float = 24.0
+    resolve_important_hours: float = 72.0
+    resolve_normal_hours: float = 168.0
     escalate_after_hours: float = 48.0
+    # The business calendar the SLA clock runs on: "mon-fri 09:00-18:00" ("" = always),
+    # holidays as dates, and the timezone of both (unset: CARELOOP_TIMEZONE).
+    business_hours: str = ""
+    holidays: str = ""
+    business_timezone: str | None = None
+    # Promises: how long before one is due its case's assignee is reminded.
+    promise_remind_hours: float = 24.0
+    # The call-back after a resolution: this survey, this long after the customer confirms
+    # it (0: no call-back).
+    callback_hours: float = 72.0
+    callback_survey: str = "csat"
     # Campaigns: how often due runs are looked for; starting one that reaches more
     # customers than this asks for confirmation.
     campaign_interval_seconds: float = 60.0
@@ -185,13 +208,33 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} must be HOST:PORT, like {example}")
         return value
 
-    @field_validator("timezone")
+    @field_validator("timezone", "business_timezone")
     @classmethod
-    def _known_timezone(cls, value: str) -> str:
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA timezone {value!r}") from None
+        return value
+
+    @field_validator("business_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        try:
+            parse_hours(value)
+        except BadCalendar as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays(cls, value: str) -> str:
+        try:
+            parse_holidays(value)
+        except BadCalendar as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @field_validator("language", "staff_language")
@@ -228,8 +271,10 @@ class Settings(BaseSettings):
                      "claim_lease_seconds",
                      "group_messages_per_minute", "cap_window_days", "survey_reminder_hours",
                      "survey_expiry_days", "survey_comment_wait_minutes",
-                     "survey_interval_seconds", "sla_urgent_hours", "sla_normal_hours",
-                     "escalate_after_hours", "campaign_interval_seconds", "retention_days",
+                     "survey_interval_seconds", "sla_urgent_hours", "sla_important_hours",
+                     "sla_normal_hours", "resolve_urgent_hours", "resolve_important_hours",
+                     "resolve_normal_hours", "promise_remind_hours", "escalate_after_hours",
+                     "campaign_interval_seconds", "retention_days",
                      "export_per_day", "update_workers", "user_messages_per_minute",
                      "http_header_timeout_seconds",
                      "http_body_timeout_seconds", "api_rate_per_second", "api_rate_burst",
@@ -242,7 +287,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("chat_interval_seconds", "cap_messages", "cap_surveys",
-                     "campaign_confirm_above")
+                     "campaign_confirm_above", "callback_hours")
     @classmethod
     def _not_negative(cls, value: float) -> float:
         if value < 0:
@@ -276,6 +321,12 @@ class Settings(BaseSettings):
             hint = "" if paid else " (more needs CARELOOP_PAID_BROADCAST=true)"
             raise ValueError(f"at most {ceiling:g} messages per second{hint}")
         return value
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        """The business calendar the SLA clock runs on."""
+        return parse_calendar(self.business_hours, self.holidays,
+                              self.business_timezone or self.timezone)
 
     @property
     def rate(self) -> float:

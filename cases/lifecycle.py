@@ -6,7 +6,7 @@ from datetime import datetime
 
 from careloop.cases.priority import Priority
 from careloop.cases.routing import DEFAULT_TEAM, CaseKind
-from careloop.cases.sla import DEFAULT_SLA, SlaPolicy
+from careloop.cases.sla import DEFAULT_SLA, SlaPolicy, set_deadlines
 from careloop.cases.states import CaseAction, CaseState, InvalidTransition, next_state
 from careloop.customers.timeline import record
 from careloop.storage.models import CardState, Case, StaffMember
@@ -21,20 +21,11 @@ async def open_case(
     """A new case; its card waits in the desk's queue for room in its team's group. A
     survey answer opens it, or the words it opened with (`question`): a question asked in
     the community group, a customer's own message, staff's first message."""
-    case = await uow.cases.add(
-        Case(
-            customer_id=customer_id,
-            answer_id=answer_id,
-            state=CaseState.OPEN,
-            priority=priority,
-            opened_at=now,
-            # The acknowledgement an inquiry gets reads this time (handlers' inquiry).
-            sla_due_at=sla.due(priority, now),
-            question=question,
-            kind=kind,
-            team=team,
-        )
-    )
+    case = Case(customer_id=customer_id, answer_id=answer_id, state=CaseState.OPEN,
+                priority=priority, opened_at=now, question=question, kind=kind, team=team)
+    # The acknowledgement an inquiry gets reads its sla_due_at (handlers' inquiry).
+    set_deadlines(sla, case)
+    case = await uow.cases.add(case)
     await record(uow, now, customer_id, "case", "note", case_id=case.id, state="open",
                  priority=priority, opened_by=str(kind), team=team)
     return case
@@ -119,3 +110,20 @@ async def answered_by_staff(uow: UnitOfWork, now: datetime, case: Case) -> None:
     """A staff reply reached the customer: the first one stops the SLA clock."""
     if await uow.cases.first_response(case.id, now):
         await uow.session.refresh(case)
+
+
+async def change_priority(
+    uow: UnitOfWork, now: datetime, case: Case, priority: Priority, staff: StaffMember,
+    sla: SlaPolicy = DEFAULT_SLA,
+) -> bool:
+    """Give the case another priority; both deadlines are counted again from when it
+    opened. False when it already had that priority (nothing changes)."""
+    if case.priority == priority:
+        return False
+    before = case.priority
+    case.priority = priority
+    set_deadlines(sla, case)
+    uow.session.add(case)
+    await record(uow, now, case.customer_id, "case", "note", case_id=case.id,
+                 action="priority", priority=str(priority), before=before, staff_id=staff.id)
+    return True

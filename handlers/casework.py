@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from careloop.cases import callback
 from careloop.cases import lifecycle as cases
 from careloop.cases.priority import Priority, priority_for
 from careloop.cases.routing import CaseFacts, Team, escalates, team_for
@@ -100,6 +101,8 @@ async def on_case_confirm(press: Press, customer: Customer) -> list[Effect]:
     except InvalidTransition:
         return [press.toast(_("You have already answered this. Thank you!"))]
     if action is CaseAction.CONFIRM:
+        await callback.schedule(ctx.uow, ctx.now, case, ctx.config.callback_after,
+                                ctx.config.callback_survey)
         mine = _("Great, thank you for confirming! We are glad it is sorted out.")
         notice = staff.gettext("✅ Case #{id}: the customer confirmed it is resolved.")
     else:

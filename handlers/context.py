@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from careloop.cases.routing import Routing, Team
 from careloop.cases.sla import DEFAULT_SLA, SlaPolicy
@@ -68,6 +68,10 @@ class HandlerConfig:
         if self.staff_chat_id is not None:
             found.add(self.staff_chat_id)
         return frozenset(found)
+    promise_remind_before: timedelta = timedelta(hours=24)  # the assignee, before it is due
+    # The survey a resolved case's customer gets this long after confirming; zero: none.
+    callback_after: timedelta = timedelta(hours=72)
+    callback_survey: str = "csat"
 
 
 def unlimited(chat_id: int) -> int:

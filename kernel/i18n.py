@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gettext
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime
 from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -67,6 +67,10 @@ class Translator:
         # TRANSLATORS: a date and time, then the timezone it is in as an IANA name,
         # e.g. "Oct 21, 2027, 10:00 AM (Asia/Shanghai)".
         return self.gettext("{moment} ({zone})").format(moment=shown, zone=timezone)
+
+    def date(self, day: date) -> str:
+        """A day as a reader writes it: "Dec 10, 2026"."""
+        return format_date(day, "medium", locale=self._locale)
 
     def decimal(self, value: float, pattern: str = "#,##0.##") -> str:
         return format_decimal(value, pattern, locale=self._locale)

@@ -226,6 +226,29 @@ class Case(SQLModel, table=True):
     team: str = Field(default="desk", max_length=32, index=True)
     # Staff's first message (/write) held until the customer's quiet hours end.
     held_until: datetime | None = _utc(default=None)
+    # The resolution deadline (cases/sla.py), and when the leads were told it had passed.
+    resolve_due_at: datetime | None = _utc(default=None)
+    resolve_alerted_at: datetime | None = _utc(default=None)
+
+
+class CasePromise(SQLModel, table=True):
+    """A commitment staff made to the customer in a case (/promise), open until kept (/kept)."""
+
+    __tablename__ = "case_promise"
+    __table_args__ = (Index("ix_case_promise_open", "kept_at", "due_at"),)
+
+    id: int = _id()
+    case_id: int = Field(foreign_key="support_case.id", index=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff_member.id")
+    # What was promised; erased with the customer's other words (it may name them).
+    text: str | None = Field(default=None, max_length=500)
+    due_on: date  # the day promised, in the business calendar's timezone
+    due_at: datetime = _utc()  # the end of that day: kept by then is kept on time
+    made_at: datetime = _utc()
+    kept_at: datetime | None = _utc(default=None)
+    reminded_at: datetime | None = _utc(default=None)  # the assignee, before it is due
+    overdue_alerted_at: datetime | None = _utc(default=None)  # the leads, once it is late
 
 
 class CaseMessage(SQLModel, table=True):

@@ -19,6 +19,7 @@ from careloop.storage.repositories.kpis import KpiQueries
 from careloop.storage.repositories.listings import Listings
 from careloop.storage.repositories.outbound import Outbox
 from careloop.storage.repositories.privacy import PrivacyQueries
+from careloop.storage.repositories.promises import Promises
 from careloop.storage.repositories.reports import ReportQueries
 from careloop.storage.repositories.staff import Staff
 from careloop.storage.repositories.suppression import SuppressionList
@@ -44,6 +45,7 @@ class UnitOfWork:
         self.outbox = Outbox(s)
         self.surveys = Surveys(s)
         self.cases = Cases(s)
+        self.promises = Promises(s)
         self.staff = Staff(s)
         self.timeline = Timeline(s)
         self.callbacks = Callbacks(s)

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from careloop.cases.callback import CALLBACK_PURPOSE
 from careloop.cases.states import CaseState
 from careloop.storage.repositories.reports import CaseRow, StaffInfo
 from careloop.storage.uow import UnitOfWork
@@ -139,6 +140,27 @@ async def community_figures(uow: UnitOfWork, invitations: Sequence[InvitationRow
 
 
 @dataclass(frozen=True, slots=True)
+class PromiseFigures:
+    """Promises made in cases in the window, and how they were kept."""
+
+    made: int = 0
+    kept: int = 0
+    kept_on_time: int = 0
+    overdue: int = 0  # still open past their day
+
+    @property
+    def on_time_pct(self) -> float | None:
+        """Of the promises whose day has come (kept, or open past due), the share kept by
+        their day; promises still open and not yet due are not counted."""
+        settled = self.kept + self.overdue
+        return round(100 * self.kept_on_time / settled, 1) if settled else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"made": self.made, "kept": self.kept, "kept_on_time": self.kept_on_time,
+                "overdue": self.overdue, "on_time_pct": self.on_time_pct}
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     since: datetime
     until: datetime
@@ -157,6 +179,9 @@ class Report:
     # community, outreach), most first.
     cases_by_team: dict[str, int] = field(default_factory=dict)
     cases_by_kind: dict[str, int] = field(default_factory=dict)
+    promises: PromiseFigures = PromiseFigures()
+    # The call-back survey's answers after resolved cases (cases.callback).
+    resolution_csat: CsatSummary | None = None
 
     # The totals by their long-standing names (tests, the demo and outside tools use them).
     @property
@@ -205,6 +230,10 @@ class Report:
             data["community"] = self.community.as_dict()
         if self.kpis is not None:
             data["kpis"] = self.kpis.as_dict()
+        data["promises"] = self.promises.as_dict()
+        csat = self.resolution_csat
+        data["resolution_csat"] = None if csat is None else {
+            "answers": csat.answers, "satisfied_pct": csat.satisfied_pct, "mean": csat.mean}
         return data
 
 
@@ -336,6 +365,9 @@ async def build_report(uow: UnitOfWork, now: datetime, days: int, *, timezone: s
         kpis=managers,
         cases_by_team=opened_by(cases.rows, since, now, lambda r: r.team),
         cases_by_kind=opened_by(cases.rows, since, now, lambda r: r.kind),
+        promises=PromiseFigures(*await uow.promises.figures(since, now)),
+        resolution_csat=survey_figures(
+            [row for row in invitations if row.purpose == CALLBACK_PURPOSE]).csat,
     )
 
 

@@ -26,6 +26,8 @@ def is_negative(survey: Survey, score: int) -> bool:
 
 
 def case_priority(survey: Survey | None, score: int, tier: str) -> Priority:
-    """The priority of the case a low score opens: the lowest scores count as urgent. A
-    survey since removed from the definitions is judged by the tier alone."""
-    return priority_for(tier, lowest_score=survey is not None and score <= survey.low)
+    """The priority of the case a low score opens (see cases.priority): the lowest scores
+    count as urgent. A survey since removed from the definitions cannot say which scores
+    are its lowest: the score counts as low, not lowest."""
+    return priority_for(tier, lowest_score=survey is not None and score <= survey.low,
+                        low_score=True)

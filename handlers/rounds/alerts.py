@@ -1,19 +1,28 @@
-"""SLA alerts in the staff group: a case past its answer-by time, or one nobody claimed,
-mentions the leads. A few go out one by one in each case's thread; more at once are
-merged into one message, since the group takes only 20 messages a minute."""
+"""SLA and promise alerts in the staff group: a case past its answer-by or resolve-by time,
+one nobody claimed, a promise about to fall due or overdue. A few go out one by one in each
+case's thread; more at once are merged into one message, since the group takes only 20
+messages a minute."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
 from html import escape
 
 from careloop.cases.routing import Team
+from careloop.cases.sla import calendar_for
 from careloop.handlers.context import Context
 from careloop.kernel.effects import CaseLink, Send
-from careloop.storage.models import Case, StaffMember
+from careloop.storage.models import Case, CasePromise, StaffMember
 
 ONE_BY_ONE = 3
 PER_MESSAGE = 40  # lines in one merged alert: far inside Telegram's 4096 characters
+
+
+class Notify(StrEnum):
+    REMINDER = "reminder"  # work to do on a case: its assignee's
+    ALERT = "alert"  # something went wrong: the leads'
 
 
 def mention(member: StaffMember) -> str:
@@ -22,18 +31,16 @@ def mention(member: StaffMember) -> str:
     return f'<a href="tg://user?id={member.telegram_user_id}">{name}</a>'
 
 
-async def sla_alerts(ctx: Context, overdue: Sequence[Case], unclaimed: Sequence[Case]
-                     ) -> list[Send]:
-    """Each team's alerts in its own group, mentioning its own leads."""
-    sends: list[Send] = []
-    for team in ctx.config.teams.teams:
-        if team.chat_id is None:
-            continue
-        mine = [c for c in overdue if ctx.config.team_of(c) == team], \
-            [c for c in unclaimed if ctx.config.team_of(c) == team]
-        if mine[0] or mine[1]:
-            sends += await _team_alerts(ctx, team.chat_id, await _leads(ctx, team), *mine)
-    return sends
+async def recipients(ctx: Context, case: Case | None, notify: Notify) -> list[StaffMember]:
+    """Who is told about `case`: the one place that decides it for every reminder and
+    alert. A reminder goes to the case's assignee; an alert, or a reminder on a case
+    nobody holds, to the leads of the case's team."""
+    if notify is Notify.REMINDER and case is not None and case.assignee_id is not None:
+        assignee = await ctx.uow.staff.get(case.assignee_id)
+        if assignee is not None and assignee.removed_at is None:
+            return [assignee]
+    team = ctx.config.team_of(case) if case is not None else ctx.config.teams.default
+    return list(await _leads(ctx, team))
 
 
 async def _leads(ctx: Context, team: Team) -> Sequence[StaffMember]:
@@ -45,28 +52,83 @@ async def _leads(ctx: Context, team: Team) -> Sequence[StaffMember]:
         await ctx.uow.staff.with_role("admin")
 
 
-async def _team_alerts(ctx: Context, chat: int, leads: Sequence[StaffMember],
-                       overdue: Sequence[Case], unclaimed: Sequence[Case]) -> list[Send]:
+Line = tuple[Case, str, Notify]
+
+
+async def sla_alerts(ctx: Context, overdue: Sequence[Case], unclaimed: Sequence[Case],
+                     unresolved: Sequence[Case] = ()) -> list[Send]:
     tr = ctx.staff_tr
     _ = tr.gettext
-    tz = ctx.config.default_timezone
-    who = " ".join(mention(m) for m in leads)
     hours = round(ctx.config.sla.escalate_after.total_seconds() / 3600)
-    lines: list[tuple[Case, str]] = [
+
+    def due(case: Case, at: datetime | None) -> str:
+        assert at is not None  # taken because it is past
+        return tr.datetime(at, calendar_for(ctx.config.sla, case).timezone)
+
+    lines: list[Line] = [
         (case, _("⏰ Case #{id} is overdue: the customer has had no answer, due {due}.").format(
-            id=case.id, due=tr.datetime(case.sla_due_at, tz))) for case in overdue
+            id=case.id, due=due(case, case.sla_due_at)), Notify.ALERT) for case in overdue
+    ] + [
+        (case, _("⏳ Case #{id} is past its resolution deadline, {due}.").format(
+            id=case.id, due=due(case, case.resolve_due_at)), Notify.ALERT)
+        for case in unresolved
     ] + [
         (case, tr.ngettext(
             "📣 Case #{id} has waited over {hours} hour without anyone claiming it.",
             "📣 Case #{id} has waited over {hours} hours without anyone claiming it.", hours,
-        ).format(id=case.id, hours=hours)) for case in unclaimed
+        ).format(id=case.id, hours=hours), Notify.ALERT) for case in unclaimed
     ]
-    if len(lines) <= ONE_BY_ONE:
-        return [Send(chat, f"{line} {who}".rstrip(), case_link=CaseLink(case.id))
-                for case, line in lines]
+    return await post(ctx, lines)
+
+
+async def promise_alerts(ctx: Context, due_soon: Sequence[CasePromise],
+                         overdue: Sequence[CasePromise]) -> list[Send]:
+    """The assignee reminded of a promise about to fall due; the leads told of a late one."""
+    tr = ctx.staff_tr
+    _ = tr.gettext
+    lines: list[Line] = []
+    for promise, late in [(p, False) for p in due_soon] + [(p, True) for p in overdue]:
+        case = await ctx.uow.cases.get(promise.case_id)
+        if case is None:
+            continue
+        text = escape(promise.text or _("(erased)"))
+        if late:
+            line = _("🔴 Promise #{n} in case #{id} was due {date} and is not kept: {text}")
+        else:
+            line = _("🤝 Promise #{n} in case #{id} is due {date}: {text}. Send /kept {n} "
+                     "once it is done.")
+        lines.append((case, line.format(n=promise.id, id=case.id, text=text,
+                                        date=tr.date(promise.due_on)),
+                       Notify.ALERT if late else Notify.REMINDER))
+    return await post(ctx, lines)
+
+
+async def post(ctx: Context, lines: Sequence[Line]) -> list[Send]:
+    """Each team's lines in its own group."""
+    by_chat: dict[int, list[Line]] = {}
+    for line in lines:
+        chat = ctx.config.chat_of(line[0])
+        if chat is not None:
+            by_chat.setdefault(chat, []).append(line)
+    return [send for chat, mine in by_chat.items() for send in await _post_in(ctx, chat, mine)]
+
+
+async def _post_in(ctx: Context, chat: int, lines: Sequence[Line]) -> list[Send]:
+    """Each line in its case's thread mentioning who it is for, or a few merged."""
+    tr = ctx.staff_tr
+    told = [(case, line, await recipients(ctx, case, notify)) for case, line, notify in lines]
+    if len(told) <= ONE_BY_ONE:
+        return [Send(chat, f"{line} {_mentions(who)}".rstrip(), case_link=CaseLink(case.id))
+                for case, line, who in told]
     head = tr.ngettext("🚨 {n} case needs attention:", "🚨 {n} cases need attention:",
-                       len(lines)).format(n=len(lines))
-    texts = [line for _case, line in lines]
+                       len(told)).format(n=len(told))
+    everyone = {m.id: m for _c, _l, who in told for m in who}
+    who = _mentions(list(everyone.values()))
+    texts = [line for _case, line, _who in told]
     return [Send(chat, "\n".join([f"<b>{head}</b> {who}".rstrip(), *texts[i:i + PER_MESSAGE],
-                                  _("Show one with /case and its number.")]))
+                                  tr.gettext("Show one with /case and its number.")]))
             for i in range(0, len(texts), PER_MESSAGE)]
+
+
+def _mentions(members: Sequence[StaffMember]) -> str:
+    return " ".join(mention(m) for m in members)

@@ -2,7 +2,8 @@
 
 Opening a case posts its card at once when the group has room (handlers.desk); this tick
 posts what had to wait, and what a crash left queued between a commit and its post. Once a
-minute of the app's clock it also finds cases past their SLA and cases nobody claimed.
+minute of the app's clock it also finds cases past their SLA (first answer or resolution),
+cases nobody claimed, and promises about to fall due or overdue.
 """
 
 from __future__ import annotations
@@ -45,7 +46,12 @@ class CaseDesk:
         overdue = await ctx.uow.cases.take_overdue(ctx.now, ALERTS_PER_CHECK)
         unclaimed = await ctx.uow.cases.take_unclaimed(ctx.now - sla.escalate_after, ctx.now,
                                                        ALERTS_PER_CHECK)
-        return await alerts.sla_alerts(ctx, overdue, unclaimed)
+        unresolved = await ctx.uow.cases.take_unresolved(ctx.now, ALERTS_PER_CHECK)
+        due_soon = await ctx.uow.promises.take_due_soon(
+            ctx.now, ctx.now + self._config.promise_remind_before, ALERTS_PER_CHECK)
+        late = await ctx.uow.promises.take_overdue(ctx.now, ALERTS_PER_CHECK)
+        return [*await alerts.sla_alerts(ctx, overdue, unclaimed, unresolved),
+                *await alerts.promise_alerts(ctx, due_soon, late)]
 
 
 def _posting(decide: desk.Decide) -> Callable[[Context], Awaitable[Decided[int]]]:

@@ -12,7 +12,16 @@ from collections.abc import Awaitable, Callable
 from careloop.handlers.context import Context
 from careloop.handlers.middleware import Press, Request, check_press
 from careloop.handlers.routing import Kind, Router, command, kind_of, message, pressed
-from careloop.handlers.staff import buttons, commands, move, outreach, relay, restrict
+from careloop.handlers.staff import (
+    buttons,
+    commands,
+    move,
+    outreach,
+    priority,
+    promises,
+    relay,
+    restrict,
+)
 from careloop.handlers.staff.access import CASE_ROLES, LEAD_ROLES, member
 from careloop.handlers.staff.thread import answer_here
 from careloop.kernel.effects import Effect
@@ -34,6 +43,9 @@ COMMANDS: Router[Command] = Router(
     command("note", commands.on_note, roles=CASE_ROLES),
     command("move", move.on_move, roles=CASE_ROLES),
     command("write", outreach.on_write, roles=CASE_ROLES),
+    command("priority", priority.on_priority, roles=CASE_ROLES),
+    command("promise", promises.on_promise, roles=CASE_ROLES),
+    command("kept", promises.on_kept, roles=CASE_ROLES),
     command("stats", commands.on_stats, roles=ANY_STAFF),
     command("block", restrict.on_block, roles=LEAD_ROLES),
     command("mute", restrict.on_mute, roles=LEAD_ROLES),

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from careloop.cases import lifecycle as cases
-from careloop.cases.states import CaseAction, CaseState, InvalidTransition
+from careloop.cases.states import CaseAction, CaseState, InvalidTransition, is_active
 from careloop.handlers.casework import refresh_card
 from careloop.handlers.context import Context
 from careloop.handlers.middleware import Press
-from careloop.kernel.effects import Effect, LogAs, Send, TopicState
+from careloop.kernel.effects import CaseLink, Effect, LogAs, Send, TopicState
 from careloop.kernel.updates import Keyboard
 from careloop.storage.models import Case, StaffMember
 
-# The case card's buttons, by the action their key was made for.
-ACTIONS = {"case_claim": CaseAction.CLAIM, "case_resolve": CaseAction.RESOLVE}
+# The case card's buttons, by the action their key was made for; the last one is the
+# confirmation a case with an open promise asks for before it is resolved.
+RESOLVE_ANYWAY = "case_resolve_anyway"
+ACTIONS = {"case_claim": CaseAction.CLAIM, "case_resolve": CaseAction.RESOLVE,
+           RESOLVE_ANYWAY: CaseAction.RESOLVE}
 
 
 async def on_case_button(press: Press, member: StaffMember) -> list[Effect]:
@@ -21,6 +24,10 @@ async def on_case_button(press: Press, member: StaffMember) -> list[Effect]:
     if case is None:
         return [press.toast(_("This case no longer exists."))]
     action = ACTIONS[press.key.action]
+    if press.key.action == "case_resolve" and is_active(case.state):
+        waiting = await ctx.uow.promises.open_of_case(case.id)
+        if waiting:
+            return [press.toast(), await _confirm_resolve(ctx, case, len(waiting))]
     try:
         await cases.apply(ctx.uow, ctx.now, case, action, member)
     except InvalidTransition as exc:
@@ -34,6 +41,19 @@ async def on_case_button(press: Press, member: StaffMember) -> list[Effect]:
     if case.topic_id is not None and (chat := ctx.config.chat_of(case)) is not None:
         effects.append(TopicState(chat, case.topic_id, closed=True))
     return effects
+
+
+async def _confirm_resolve(ctx: Context, case: Case, open_promises: int) -> Send:
+    """Resolving a case whose promises are not all kept asks first, in its thread."""
+    tr = ctx.staff_tr
+    chat = ctx.config.staff_chat_id or 0
+    text = tr.ngettext(
+        "Case #{id} has {n} promise not yet kept. Resolve it anyway? Or send /kept and the "
+        "promise's number first.",
+        "Case #{id} has {n} promises not yet kept. Resolve it anyway? Or send /kept and each "
+        "promise's number first.", open_promises).format(id=case.id, n=open_promises)
+    button = await ctx.button(tr.gettext("✅ Resolve anyway"), RESOLVE_ANYWAY, case.id, chat)
+    return Send(chat, text, keyboard=Keyboard.of([button]), case_link=CaseLink(case.id))
 
 
 def already(ctx: Context, state: CaseState) -> str:

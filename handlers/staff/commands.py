@@ -7,6 +7,7 @@ from dataclasses import replace
 from html import escape
 
 from careloop.cases import lifecycle as cases
+from careloop.cases.sla import calendar_for
 from careloop.cases.states import InvalidTransition
 from careloop.customers import audit
 from careloop.handlers.casework import refresh_card
@@ -46,6 +47,10 @@ async def on_help(req: Request, staff: StaffMember) -> list[Effect]:
         _("/case 12 — show case #12's card"),
         _("/history EXTERNAL_ID — a customer's recent history (or the case's, in its thread)"),
         _("/note text — an internal note on the case; the customer never sees it"),
+        _("/priority urgent|important|normal — change the case's priority and deadlines"),
+        _("/promise 2026-12-10 text — promise the customer something by that day; they are "
+          "told"),
+        _("/kept 3 — promise #3 is kept; the customer is told"),
         _("/assign 12 @username — give a case to someone (leads and admins)"),
         _("/move TEAM — in a case's thread: give the case to another team's group"),
         _("/write EXTERNAL_ID text — write to a customer first; opens a case for the "
@@ -100,7 +105,7 @@ async def _case_lines(ctx: Context, listed: Sequence[Case]) -> list[str]:
         parts.append(state_name(tr, case.state) + (
             f" ({escape(assignee.name or '?')})" if assignee is not None else ""))
         if case.first_response_at is None:
-            due = tr.datetime(case.sla_due_at, ctx.config.default_timezone)
+            due = tr.datetime(case.sla_due_at, calendar_for(ctx.config.sla, case).timezone)
             late = case.sla_due_at < ctx.now
             parts.append((tr.gettext("overdue since {due}") if late
                           else tr.gettext("answer by {due}")).format(due=due))

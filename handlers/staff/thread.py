@@ -42,3 +42,16 @@ def other_team(ctx: Context, case: Case, chat_id: int) -> Send | None:
     text = ctx.staff_tr.gettext("Case #{id} belongs to the {team} team; it is handled in their "
                                 "group.").format(id=case.id, team=team.name)
     return Send(chat_id, text)
+async def case_and_args(update: Update, ctx: Context) -> tuple[Case | None, str, int | None]:
+    """The case a command is about, and the rest of its arguments: the case of the thread
+    it was sent in, else the number its arguments start with ("/promise 12 2026-12-10 …").
+    The number is given back when no case has it."""
+    args = update.command_args.strip()
+    case = await case_in_thread(update, ctx)
+    if case is not None:
+        return case, args, None
+    first, _sep, rest = args.partition(" ")
+    number = case_number(first)
+    if number is None:
+        return None, args, None
+    return await ctx.uow.cases.get(number), rest.strip(), number

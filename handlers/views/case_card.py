@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
+from careloop.cases.sla import calendar_for
 from careloop.cases.states import CaseState, is_active
 from careloop.customers.timeline import ARROWS
 from careloop.handlers.context import Context
@@ -13,7 +15,7 @@ from careloop.handlers.views.timeline import Names, one_line, sentence, staff_id
 from careloop.kernel.i18n import Translator
 from careloop.kernel.messenger import clip
 from careloop.kernel.updates import Button, Keyboard
-from careloop.storage.models import Case, Customer, Interaction, SurveyAnswer
+from careloop.storage.models import Case, CasePromise, Customer, Interaction, SurveyAnswer
 
 RECENT_HISTORY = 5
 QUESTION_MARK = "❓"  # in lists and topic names: a question from the community group
@@ -26,6 +28,10 @@ def kind_mark(case: Case) -> str:
 CARD_COMMENT = 1000  # keeps the whole card inside Telegram's limit whatever was written
 
 
+# How lists and digests mark a case's priority after its number (normal: no mark).
+MARKS = {"urgent": " 🚨", "important": " ❗"}
+
+
 def score_line(answer: SurveyAnswer) -> str:
     """"CSAT 1": the survey and the score, as lists of cases show them."""
     return f"{escape(answer.survey_key.upper())} {answer.score}"
@@ -33,15 +39,29 @@ def score_line(answer: SurveyAnswer) -> str:
 
 def case_parts(tr: Translator, case: Case, customer: Customer | None,
                answer: SurveyAnswer | None) -> list[str]:
-    """"#12 🚨", "Ann Lee", "CSAT 1" (or ❓ for a question from the community group): how
+    """"#12 🚨" (or ❗), "Ann Lee", "CSAT 1" (or ❓ for a question from the community group): how
     lists and digests start a case's line (HTML)."""
-    parts = [f"#{case.id}" + (" 🚨" if case.priority == "urgent" else ""),
+    parts = [f"#{case.id}" + MARKS.get(case.priority, ""),
              escape(customer_name(tr, customer))]
     if answer is not None:
         parts.append(score_line(answer))
     elif case.question:
         parts.append(kind_mark(case))
     return parts
+
+
+def promise_lines(tr: Translator, promises: Sequence[CasePromise]) -> list[str]:
+    """The case's promises, open ones with their day, kept ones marked."""
+    _ = tr.gettext
+    lines = []
+    for promise in promises:
+        text = escape(clip(promise.text or _("(erased)"), CARD_COMMENT // 4))
+        if promise.kept_at is None:
+            lines.append(_("🤝 Promise #{n}, due {date}: {text}").format(
+                n=promise.id, date=tr.date(promise.due_on), text=text))
+        else:
+            lines.append(_("✅ Promise #{n}, kept: {text}").format(n=promise.id, text=text))
+    return lines
 
 
 def _state_line(tr: Translator, case: Case, assignee: str | None) -> str:
@@ -100,7 +120,8 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
     recent = await ctx.uow.timeline.of(customer.id, limit=RECENT_HISTORY)
     tz = ctx.config.default_timezone
 
-    head = _("🚨 Case #{id} · urgent") if case.priority == "urgent" else _("📋 Case #{id}")
+    head = {"urgent": _("🚨 Case #{id} · urgent"),
+            "important": _("❗ Case #{id} · important")}.get(case.priority, _("📋 Case #{id}"))
     team = ctx.config.team_of(case)
     lines = [
         f"<b>{head.format(id=case.id)}</b>" + (
@@ -138,7 +159,14 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
             lines.append(_("Question in the community group: {question}").format(
                 question=question))
     if is_active(case.state):
-        lines.append(_("Respond by: {due}").format(due=tr.datetime(case.sla_due_at, tz)))
+        # In the calendar's timezone: business hours are that zone's.
+        zone = calendar_for(ctx.config.sla, case).timezone
+        if case.first_response_at is None:
+            lines.append(_("Respond by: {due}").format(due=tr.datetime(case.sla_due_at, zone)))
+        if case.resolve_due_at is not None:
+            lines.append(_("Resolve by: {due}").format(
+                due=tr.datetime(case.resolve_due_at, zone)))
+    lines += promise_lines(tr, await ctx.uow.promises.of_case(case.id))
     lines.append(_state_line(tr, case, assignee.name if assignee else None))
     if recent:
         names = history_names(ctx, tr, await staff_names(ctx, list(recent)))

@@ -18,6 +18,8 @@ CASE_STATES = {
     "reopened": N_("reopened"),
 }
 
+PRIORITIES = {"urgent": N_("urgent"), "important": N_("important"), "normal": N_("normal")}
+
 ERASED_CUSTOMER = N_("erased customer")
 
 # Why a message was not sent, as the contact rules and the sender record it
@@ -49,6 +51,10 @@ def customer_name(tr: Translator, customer: Customer | None) -> str:
 def state_name(tr: Translator, state: str) -> str:
     return tr.gettext(CASE_STATES[state]) if state in CASE_STATES else state
 
+
+
+def priority_name(tr: Translator, priority: str) -> str:
+    return tr.gettext(PRIORITIES[priority]) if priority in PRIORITIES else priority
 
 
 def tier_name(tr: Translator, tier: str) -> str:

@@ -46,6 +46,12 @@ async def survey_prompt(
     return escape(said(ctx, tr, definition.question)), Keyboard.of(*rows)
 
 
+def callback_intro(tr: Translator, question: str) -> str:
+    """The call-back survey after a resolution says what it asks about."""
+    return tr.gettext("A few days ago we sorted out your request. How did we handle it?"
+                      "\n\n{question}").format(question=question)
+
+
 def survey_answered(ctx: Context, tr: Translator, definition: Survey, score: int) -> str:
     return tr.gettext("{question}\n\nYour answer: <b>{score}</b>. Thank you!").format(
         question=escape(said(ctx, tr, definition.question)),

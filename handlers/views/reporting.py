@@ -253,6 +253,7 @@ def case_lines(tr: Translator, report: Report) -> list[str]:
         *([_("Cases by team: {teams}").format(teams=tr.join(
             f"{team} {n}" for team, n in report.cases_by_team.items()))]
           if report.cases_by_team else []),
+        *promise_lines(tr, report),
     ]
 
 
@@ -263,6 +264,27 @@ CASE_KINDS = {
     "community": N_("community questions"),
     "outreach": N_("staff writing first"),
 }
+
+
+def promise_lines(tr: Translator, report: Report) -> list[str]:
+    """Promises kept on time, and the call-back survey's CSAT after resolved cases."""
+    _ = tr.gettext
+    p, csat = report.promises, report.resolution_csat
+    lines = [tr.ngettext(
+        "Promises: {n} made, {kept} kept; kept on time: {pct} ({overdue} overdue and open)",
+        "Promises: {n} made, {kept} kept; kept on time: {pct} ({overdue} overdue and open)",
+        p.made).format(n=p.made, kept=p.kept, pct=pct(tr, p.on_time_pct), overdue=p.overdue)]
+    if csat is None or not csat.answers:
+        lines.append(_("Resolution CSAT (the call-back after a resolved case): no answers "
+                       "yet"))
+        return lines
+    lines.append(tr.ngettext(
+        "Resolution CSAT (the call-back after a resolved case): {pct} satisfied (4–5), "
+        "mean {mean}, {n} answer",
+        "Resolution CSAT (the call-back after a resolved case): {pct} satisfied (4–5), "
+        "mean {mean}, {n} answers", csat.answers).format(
+            pct=pct(tr, csat.satisfied_pct), mean=mean(tr, csat.mean), n=csat.answers))
+    return lines
 
 
 def group_label(tr: Translator, name: str, group: Group, period: Period) -> str:
@@ -348,6 +370,12 @@ def report_figures(report: Report) -> list[tuple[str, object]]:
         ("nps_score", f.nps.score), ("cases_opened", c.opened),
         ("closed_loop_rate_pct", c.closed_loop.rate_pct),
         ("sla_compliance_pct", c.sla.compliance_pct), ("reopened_cases", c.reopened_cases),
+        ("promises_made", report.promises.made), ("promises_kept", report.promises.kept),
+        ("promises_kept_on_time_pct", report.promises.on_time_pct),
+        ("resolution_csat_answers", report.resolution_csat.answers
+         if report.resolution_csat else 0),
+        ("resolution_csat_satisfied_pct", report.resolution_csat.satisfied_pct
+         if report.resolution_csat else None),
     ]
     k = report.kpis
     if k is not None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-from careloop.handlers.views.labels import not_sent_reason
+from careloop.handlers.views.labels import PRIORITIES, not_sent_reason, priority_name
 from careloop.kernel.i18n import N_, Translator
 from careloop.kernel.languages import own_name
 from careloop.storage.models import Interaction
@@ -59,8 +60,6 @@ EVENTS = {
 MEDIA = {"photo": N_("a photo"), "document": N_("a file")}
 
 CATEGORIES = {"service": N_("care messages and surveys"), "marketing": N_("offers and news")}
-
-PRIORITIES = {"urgent": N_("urgent"), "normal": N_("normal")}
 
 
 def _event(tr: Translator, key: object) -> str:
@@ -139,10 +138,32 @@ def _case(tr: Translator, d: Mapping[str, Any], names: Names) -> str:
     if action == "write":
         return _("Case opened by {name} writing to the customer").format(
             name=_staff(tr, names, staff))
+    if action == "priority":
+        return _("Priority changed from {before} to {after} by {name}").format(
+            before=priority_name(tr, str(d.get("before"))),
+            after=priority_name(tr, str(d.get("priority"))), name=_staff(tr, names, staff))
     priority = str(d.get("priority"))
     if priority in PRIORITIES:
         return _("Case opened, {priority}").format(priority=_(PRIORITIES[priority]))
     return _("Case opened")
+
+
+def _promise(tr: Translator, d: Mapping[str, Any], names: Names, text: str | None) -> str:
+    _ = tr.gettext
+    if d.get("kept"):
+        said = (_("Promise #{n} kept on time: {text}") if _yes(d.get("on_time"))
+                else _("Promise #{n} kept late: {text}"))
+        return said.format(n=d.get("promise_id"), text=text or "")
+    return _("Promise #{n} made by {name}, due {date}: {text}").format(
+        n=d.get("promise_id"), name=_staff(tr, names, d.get("staff_id")),
+        date=_day(tr, d.get("due_on")), text=text or "")
+
+
+def _day(tr: Translator, value: object) -> str:
+    try:
+        return tr.date(date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)
 
 
 def _community(tr: Translator, d: Mapping[str, Any]) -> str:
@@ -201,6 +222,8 @@ def sentence(tr: Translator, e: Interaction, names: Names | None = None,
         return _("{survey} survey closed unanswered").format(survey=_survey(d.get("survey")))
     if kind == "case":
         return _case(tr, d, names)
+    if kind == "promise":
+        return _promise(tr, d, names, text)
     if kind == "note":
         return _("Internal note by {name}: {text}").format(
             name=_staff(tr, names, d.get("staff_id")), text=text or "")

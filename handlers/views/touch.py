@@ -10,9 +10,15 @@ from datetime import datetime
 from careloop.campaigns import lifecycle as campaigns
 from careloop.campaigns.spec import CampaignSpec
 from careloop.care.playbook.model import SURVEY_REMINDER
+from careloop.cases.callback import CALLBACK_PURPOSE
 from careloop.handlers.context import Context, ContextFactory
 from careloop.handlers.views.campaign_message import campaign_message, values_of
-from careloop.handlers.views.render import care_text, survey_prompt, survey_reminder
+from careloop.handlers.views.render import (
+    callback_intro,
+    care_text,
+    survey_prompt,
+    survey_reminder,
+)
 from careloop.kernel.updates import Keyboard
 from careloop.storage.models import Campaign, CampaignState, Customer, SurveyInvitation, Touch
 from careloop.storage.uow import UnitOfWork
@@ -65,6 +71,8 @@ class TouchView:
             purpose=touch.purpose, chat_id=customer.chat_id, sent_at=ctx.now,
         ))
         text, keyboard = await survey_prompt(ctx, customer, invitation, definition)
+        if touch.purpose == CALLBACK_PURPOSE:
+            text = callback_intro(ctx.tr(customer.language), text)
         return TouchMessage(text, keyboard, invitation.id)
 
     async def _reminder(self, touch: Touch, customer: Customer) -> TouchMessage | str:

@@ -16,8 +16,9 @@ from careloop.storage.repositories.base import Repository, chunks, move
 
 OPEN_CASE_STATES = ("open", "claimed", "reopened")
 
-# Urgent cases before normal ones, in every list of cases staff see.
-_URGENT_FIRST = case((col(Case.priority) == "urgent", 0), else_=1)
+# Urgent cases first, then important ones, then normal ones, in every list staff see.
+_URGENT_FIRST = case((col(Case.priority) == "urgent", 0), (col(Case.priority) == "important", 1),
+                     else_=2)
 
 
 class Cases(Repository):
@@ -186,6 +187,12 @@ class Cases(Repository):
         return await self._take(
             col(Case.overdue_alerted_at), now, limit,
             col(Case.first_response_at).is_(None), col(Case.sla_due_at) < now)
+
+    async def take_unresolved(self, now: datetime, limit: int) -> Sequence[Case]:
+        """Active cases past their resolution deadline, not yet alerted; marked alerted."""
+        return await self._take(
+            col(Case.resolve_alerted_at), now, limit,
+            col(Case.resolve_due_at).is_not(None), col(Case.resolve_due_at) < now)
 
     async def take_unclaimed(self, cutoff: datetime, now: datetime, limit: int
                              ) -> Sequence[Case]:

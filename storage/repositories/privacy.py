@@ -19,6 +19,7 @@ from careloop.storage.models import (
     BusinessEvent,
     CallbackKey,
     Case,
+    CasePromise,
     CommunityEvent,
     CommunityMember,
     InboundUpdate,
@@ -78,7 +79,7 @@ class PrivacyQueries(Repository):
             .values(text=None))
 
     async def erase_comments(self, customer_ids: Sequence[int]) -> int:
-        """Written answers, and questions asked in the community group."""
+        """Written answers, questions asked in the community group, and promises made."""
         return await self._write(
             update(SurveyAnswer)
             .where(col(SurveyAnswer.customer_id).in_(customer_ids),
@@ -86,7 +87,11 @@ class PrivacyQueries(Repository):
             .values(comment=None)) + await self._write(
             update(Case)
             .where(col(Case.customer_id).in_(customer_ids), col(Case.question).is_not(None))
-            .values(question=None))
+            .values(question=None)) + await self._write(
+            update(CasePromise)
+            .where(col(CasePromise.customer_id).in_(customer_ids),
+                   col(CasePromise.text).is_not(None))
+            .values(text=None))
 
     async def forget_community_member(self, telegram_user_id: int) -> None:
         """The tie between the Telegram account and the group: its joins and leaves stay
@@ -165,7 +170,10 @@ class PrivacyQueries(Repository):
             .values(comment=None)) + await self._write(
             update(Case)
             .where(col(Case.opened_at) < cutoff, col(Case.question).is_not(None))
-            .values(question=None))
+            .values(question=None)) + await self._write(
+            update(CasePromise)
+            .where(col(CasePromise.made_at) < cutoff, col(CasePromise.text).is_not(None))
+            .values(text=None))
 
     async def purge_outbound(self, cutoff: datetime) -> int:
         """Settled outbound messages: their rows hold the texts that were sent."""

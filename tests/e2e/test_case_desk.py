@@ -143,7 +143,7 @@ async def test_staff_commands_list_show_assign_and_tell_history(stage: Stage) ->
     listing = await stage.bot_says(stage.staff_chat, "Open cases (2):")
     lines = (listing.content or "").splitlines()
     assert lines[1].startswith("#1 🚨 · Olga Ivanova · CSAT 1 · open")
-    assert lines[2].startswith("#2 · Petr Smirnov · CSAT 2 · open")
+    assert lines[2].startswith("#2 ❗ · Petr Smirnov · CSAT 2 · open")
 
     await stage.say(agent, "/cases mine", chat_id=stage.staff_chat)
     await stage.bot_says(stage.staff_chat, "You have no open cases.")
@@ -154,11 +154,12 @@ async def test_staff_commands_list_show_assign_and_tell_history(stage: Stage) ->
     assert (await _case(stage, 2)).state == "claimed"
     await stage.say(agent, "/cases mine", chat_id=stage.staff_chat)
     mine = await stage.bot_says(stage.staff_chat, "Your open cases (1):")
-    assert "#2 · Petr Smirnov" in (mine.content or "")
+    assert "#2 ❗ · Petr Smirnov" in (mine.content or "")
 
     # /case N posts a fresh card as a reply to the request.
     ask = await stage.say(agent, "/case 2", chat_id=stage.staff_chat)
-    fresh = await stage.bot_says(stage.staff_chat, "📋 Case #2", after=ask.message_id)
+    fresh = await stage.bot_says(stage.staff_chat, "❗ Case #2 · important",
+                                 after=ask.message_id)
     assert fresh.reply_to_message_id == ask.message_id
     assert "Status: claimed by Max" in (fresh.content or "")
     await stage.say(agent, "/case 99", chat_id=stage.staff_chat)
@@ -239,7 +240,7 @@ async def test_overdue_cases_alert_the_leads_and_unclaimed_ones_escalate(stage: 
     # The next customer's survey comes a day later: by then the urgent case, due in two
     # hours, has had no answer. One alert, in its thread, mentioning the lead.
     await with_case(stage, "C2", "Petr Smirnov", score="2")
-    normal = await stage.bot_says(stage.staff_chat, "📋 Case #2")
+    normal = await stage.bot_says(stage.staff_chat, "❗ Case #2")  # important: 24 h
     alert = await stage.bot_says(stage.staff_chat, "Case #1 is overdue")
     assert alert.reply_to_message_id == urgent.message_id
     assert any(e.get("url") == f"tg://user?id={lead.id}" or

@@ -22,6 +22,8 @@ CAMPAIGNS = {"campaign", "campaign_run", "campaign_response", "campaign_draft"} 
 SUPPRESSION = {"suppression", "digest_listing"}  # from 0009
 DIGEST = {"weekly_digest"}  # from 0012
 WEBHOOKS = {"webhook_endpoint", "webhook_delivery"}  # from 0013
+PROMISES = {"case_promise"}  # from 0015
+EVERY_TABLE = TABLES | CAMPAIGNS | SUPPRESSION | DIGEST | WEBHOOKS | PROMISES
 
 
 async def _tables(engine) -> set[str]:
@@ -34,7 +36,7 @@ async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         await upgrade(engine)
-        assert await _tables(engine) == TABLES | CAMPAIGNS | SUPPRESSION | DIGEST | WEBHOOKS
+        assert await _tables(engine) == EVERY_TABLE
         await ensure_current(engine)
         await downgrade(engine, "0001")
         assert await _tables(engine) == TABLES - {
@@ -43,7 +45,7 @@ async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
         await downgrade(engine, "base")
         assert await _tables(engine) == set()
         await upgrade(engine)
-        assert await _tables(engine) == TABLES | CAMPAIGNS | SUPPRESSION | DIGEST | WEBHOOKS
+        assert await _tables(engine) == EVERY_TABLE
     finally:
         await engine.dispose()
 

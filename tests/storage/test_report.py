@@ -100,7 +100,7 @@ async def test_the_report_from_the_database(storage: Storage) -> None:
         ("Li", 1), (None, 1)]
 
 
-async def test_the_report_is_six_queries_however_many_rows(storage: Storage) -> None:
+async def test_the_report_is_seven_queries_however_many_rows(storage: Storage) -> None:
     await _seed(storage)
     statements: list[str] = []
 
@@ -114,8 +114,8 @@ async def test_the_report_is_six_queries_however_many_rows(storage: Storage) -> 
     finally:
         event.remove(storage.engine.sync_engine, "before_cursor_execute", count)
     # Invitations and cases; the KPIs' follow-ups and purchases; the community group's
-    # counts and its joins and leaves.
-    assert len(statements) == 6
+    # counts and its joins and leaves; the promises made.
+    assert len(statements) == 7
 
 
 async def test_the_json_is_complete_and_keeps_customers_words_out(storage: Storage) -> None:
@@ -126,7 +126,11 @@ async def test_the_json_is_complete_and_keeps_customers_words_out(storage: Stora
     assert "courier" not in text and "Mei" not in text and "Tom" not in text
     assert list(data) == ["since", "until", "days", "timezone", "period", "invited",
                           "answered", "response_rate", "csat", "nps", "custom", "reasons",
-                          "cases", "case_metrics", "by", "community", "kpis"]
+                          "cases", "case_metrics", "by", "community", "kpis", "promises",
+                          "resolution_csat"]
+    assert data["promises"] == {"made": 0, "kept": 0, "kept_on_time": 0, "overdue": 0,
+                                "on_time_pct": None}
+    assert data["resolution_csat"] == {"answers": 0, "satisfied_pct": None, "mean": None}
     assert list(data["by"]) == list(BREAKDOWNS)
     # 7 days: one entry per day, 13 to 20 November (UTC), the empty ones included.
     assert data["period"] == "day"

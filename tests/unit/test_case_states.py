@@ -10,6 +10,7 @@ from careloop.cases.lifecycle import (
     SlaPolicy,
     next_state,
 )
+from careloop.cases.sla import Levels
 
 S, A = CaseState, CaseAction
 
@@ -62,8 +63,11 @@ def test_every_pair_is_either_allowed_or_refused_never_silent() -> None:
 def test_sla() -> None:
     t = datetime(2026, 1, 1, tzinfo=UTC)
     assert DEFAULT_SLA.due("urgent", t) == t + timedelta(hours=2)
-    assert DEFAULT_SLA.due("normal", t) == t + timedelta(hours=24)
+    assert DEFAULT_SLA.due("important", t) == t + timedelta(hours=24)
+    assert DEFAULT_SLA.due("normal", t) == t + timedelta(hours=72)
+    assert DEFAULT_SLA.resolve_due("urgent", t) == t + timedelta(hours=24)
     assert DEFAULT_SLA.escalate_after == timedelta(hours=48)
-    custom = SlaPolicy(urgent=timedelta(minutes=30), normal=timedelta(hours=8))
+    custom = SlaPolicy(respond=Levels(timedelta(minutes=30), timedelta(hours=4),
+                                      timedelta(hours=8)))
     assert custom.due("urgent", t) == t + timedelta(minutes=30)
     assert custom.due("anything else", t) == t + timedelta(hours=8)

@@ -17,7 +17,7 @@ from careloop.surveys.metrics import (
     case_figures,
     survey_figures,
 )
-from careloop.surveys.reports import Group, Report, StaffGroup, opened_by
+from careloop.surveys.reports import Group, PromiseFigures, Report, StaffGroup, opened_by
 
 EN = Catalogs().translator("en")
 UNTIL = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -66,6 +66,9 @@ def _rows() -> list[InvitationRow]:
 
 def _report(by: tuple[str, ...] = ()) -> Report:
     rows = _rows()
+    at = UNTIL - timedelta(days=1)
+    callbacks = [InvitationRow(at, "csat", "case.callback", "standard", 5),
+                 InvitationRow(at, "csat", "case.callback", "standard", 2, True)]
     cases = [
         CaseRow(UNTIL - 3 * 24 * H, UNTIL - 2 * 24 * H, "confirmed", UNTIL - 3 * 24 * H + H,
                 UNTIL - 2 * 24 * H, 1, assignee_id=1),
@@ -92,7 +95,9 @@ def _report(by: tuple[str, ...] = ()) -> Report:
                   surveys=survey_figures(rows), cases=figures.by_state, case_figures=figures,
                   by=groups, staff=staff,
                   cases_by_team=opened_by(cases, SINCE, UNTIL, lambda r: r.team),
-                  cases_by_kind=opened_by(cases, SINCE, UNTIL, lambda r: r.kind))
+                  cases_by_kind=opened_by(cases, SINCE, UNTIL, lambda r: r.kind),
+                  promises=PromiseFigures(4, 3, 2, 1),
+                  resolution_csat=survey_figures(callbacks).csat)
 
 
 def test_the_totals_in_english() -> None:
@@ -119,6 +124,10 @@ def test_the_totals_in_english() -> None:
         "Opened by: surveys 4, customers' own messages 0, community questions 0, "
         "staff writing first 0",
         "Cases by team: desk 4",
+        # 2 of 4 settled (3 kept, 1 open past its day) kept by their day.
+        "Promises: 4 made, 3 kept; kept on time: 50.0% (1 overdue and open)",
+        "Resolution CSAT (the call-back after a resolved case): 50.0% satisfied (4–5), "
+        "mean 3.50, 2 answers",
     ]
 
 

@@ -218,6 +218,7 @@ def test_the_staff_commands_keep_their_roles() -> None:
     assert roles == {
         "help": staff.ANY_STAFF, "stats": staff.ANY_STAFF,
         "cases": CASE_ROLES, "case": CASE_ROLES, "history": CASE_ROLES, "note": CASE_ROLES,
+        "priority": CASE_ROLES, "promise": CASE_ROLES, "kept": CASE_ROLES,
         "assign": LEAD_ROLES, "block": LEAD_ROLES, "mute": LEAD_ROLES, "unmute": LEAD_ROLES,
         "move": CASE_ROLES, "write": CASE_ROLES,
     }

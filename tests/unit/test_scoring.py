@@ -30,7 +30,7 @@ def test_nps_accepts_its_whole_scale() -> None:
 
 
 def test_priority_vip_or_lowest_score_is_urgent() -> None:
-    assert case_priority(CSAT, 2, "standard") == "normal"
+    assert case_priority(CSAT, 2, "standard") == "important"
     assert case_priority(CSAT, 1, "standard") == "urgent"
     assert case_priority(CSAT, 2, "VIP") == "urgent"
     assert case_priority(NPS, 0, "standard") == "urgent"
@@ -38,7 +38,7 @@ def test_priority_vip_or_lowest_score_is_urgent() -> None:
 
 
 def test_a_survey_since_removed_is_judged_by_tier_alone() -> None:
-    assert case_priority(None, 1, "standard") == "normal"
+    assert case_priority(None, 1, "standard") == "important"
     assert case_priority(None, 1, "vip") == "urgent"
 
 

@@ -43,6 +43,13 @@ def test_secrets_are_hidden_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     ("CARELOOP_API_RATE_PER_SECOND", "0", "CARELOOP_API_RATE_PER_SECOND: must be greater than 0"),
     ("CARELOOP_HTTP_HEADER_TIMEOUT_SECONDS", "-1",
      "CARELOOP_HTTP_HEADER_TIMEOUT_SECONDS: must be greater than 0"),
+    ("CARELOOP_BUSINESS_HOURS", "weekdays 9-18",
+     "CARELOOP_BUSINESS_HOURS: 'weekdays 9-18' is not like \"mon-fri 09:00-18:00\""),
+    ("CARELOOP_HOLIDAYS", "2026-12-32", "CARELOOP_HOLIDAYS: '2026-12-32' is not a date"),
+    ("CARELOOP_BUSINESS_TIMEZONE", "Mars/Base",
+     "CARELOOP_BUSINESS_TIMEZONE: unknown IANA timezone 'Mars/Base'"),
+    ("CARELOOP_SLA_IMPORTANT_HOURS", "0", "CARELOOP_SLA_IMPORTANT_HOURS: must be greater than 0"),
+    ("CARELOOP_CALLBACK_HOURS", "-1", "CARELOOP_CALLBACK_HOURS: must be 0 or more"),
 ])
 def test_invalid_settings_are_one_line_naming_them(
     monkeypatch: pytest.MonkeyPatch, env: str, value: str, message: str
@@ -112,3 +119,19 @@ def test_the_link_secret_has_a_minimum_length(monkeypatch: pytest.MonkeyPatch, s
                        r"characters") as err:
         load_settings()
     assert secret not in str(err.value)  # a secret is never printed
+
+
+def test_the_call_back_asks_a_survey_that_exists() -> None:
+    from careloop.bot.app import load_definitions
+
+    with pytest.raises(ConfigError, match="CARELOOP_CALLBACK_SURVEY: no survey 'nope'"):
+        load_definitions(load_settings(callback_survey="nope"))
+    load_definitions(load_settings(callback_survey="nope", callback_hours=0))  # off: unchecked
+
+
+def test_the_business_calendar_comes_from_its_settings() -> None:
+    settings = load_settings(business_hours="mon-fri 09:00-18:00", holidays="2026-12-25",
+                             timezone="Asia/Shanghai")
+    calendar = settings.calendar
+    assert calendar.timezone == "Asia/Shanghai" and not calendar.always_open
+    assert load_settings().calendar.always_open  # no setting: the clock runs 24/7
