@@ -22,6 +22,8 @@ from careloop.bot.settings import ConfigError, Settings
 from careloop.care.contact import ContactPolicy, QuietHours
 from careloop.care.playbook.loader import load_playbook
 from careloop.care.playbook.model import Playbook
+from careloop.care.scripts.library import ScriptLibrary
+from careloop.care.scripts.loader import load_scripts
 from careloop.cases.sla import SlaPolicy
 from careloop.customers.retention import Retention
 from careloop.handlers.context import Context, ContextFactory, HandlerConfig, unlimited
@@ -63,7 +65,8 @@ def build_storage(settings: Settings) -> Storage:
 
 
 def handler_config(settings: Settings, surveys: SurveyDefinitions, *,
-                   staff_forum: bool = False) -> HandlerConfig:
+                   staff_forum: bool = False, scripts: ScriptLibrary | None = None
+                   ) -> HandlerConfig:
     secret = settings.link_secret.get_secret_value() if settings.link_secret else ""
     return HandlerConfig(
         staff_chat_id=settings.staff_chat_id,
@@ -71,6 +74,8 @@ def handler_config(settings: Settings, surveys: SurveyDefinitions, *,
         default_timezone=settings.timezone,
         staff_language=settings.staff_language,
         surveys=surveys,
+        scripts=scripts or load_scripts(settings.scripts),
+        owner_first_claim=timedelta(minutes=settings.owner_first_claim_minutes),
         sla=SlaPolicy(urgent=timedelta(hours=settings.sla_urgent_hours),
                       normal=timedelta(hours=settings.sla_normal_hours),
                       escalate_after=timedelta(hours=settings.escalate_after_hours)),
@@ -85,11 +90,13 @@ def handler_config(settings: Settings, surveys: SurveyDefinitions, *,
 
 def context_factory(settings: Settings, surveys: SurveyDefinitions, *,
                     catalogs: Catalogs | None = None, staff_forum: bool = False,
-                    room: Callable[[int], int] = unlimited) -> ContextFactory:
+                    room: Callable[[int], int] = unlimited,
+                    scripts: ScriptLibrary | None = None) -> ContextFactory:
     """The one way a Context is made: the pipeline, the jobs and the commands all take it
     from here. `room`: the limiter's count of what a group takes this minute."""
     return ContextFactory(catalogs or Catalogs(default=settings.language),
-                          handler_config(settings, surveys, staff_forum=staff_forum),
+                          handler_config(settings, surveys, staff_forum=staff_forum,
+                                         scripts=scripts),
                           room=room)
 
 
@@ -175,19 +182,24 @@ class App:
 
 @dataclass(frozen=True, slots=True)
 class Definitions:
-    """What the operator's files define: the surveys, the playbook that asks them, and
-    the KPI lines of the weekly digest (None: read when the app is built)."""
+    """What the operator's files define: the surveys, the playbook that asks them, the
+    KPI lines of the weekly digest and the script library (None: read when the app is
+    built)."""
 
     surveys: SurveyDefinitions
     playbook: Playbook
     thresholds: Thresholds | None = None
+    scripts: ScriptLibrary | None = None
 
 
 def load_definitions(settings: Settings) -> Definitions:
-    """A bad survey, playbook or thresholds file stops the start here, with its one line."""
+    """A bad survey, playbook, thresholds or script file stops the start here, with its one
+    line."""
     surveys = load_surveys(settings.surveys)
-    return Definitions(surveys, load_playbook(settings.playbook, surveys=surveys.keys),
-                       load_thresholds(settings.kpi_thresholds))
+    scripts = load_scripts(settings.scripts)
+    return Definitions(surveys, load_playbook(settings.playbook, surveys=surveys.keys,
+                                              templates=scripts.care),
+                       load_thresholds(settings.kpi_thresholds), scripts)
 
 
 def build_app(
@@ -208,7 +220,7 @@ def build_app(
                       settings.group_messages_per_minute,
                       time_source=lambda: clock.now().timestamp())
     contexts = context_factory(settings, surveys, catalogs=catalogs, staff_forum=staff_forum,
-                               room=limiter.room)
+                               room=limiter.room, scripts=definitions.scripts)
     config = contexts.config
     # One owner id for this process's claims, made now: see bot/outbox/claims.py.
     claims = Claims(timedelta(seconds=settings.claim_lease_seconds))
