@@ -74,6 +74,16 @@ async def set_owner(uow: UnitOfWork, now: datetime, customer: Customer,
     return True
 
 
+def may_change(actor: StaffMember, current: int | None, new: StaffMember | None) -> bool:
+    """Leads and admins give any customer to anyone; an agent may take a customer nobody
+    owns, and give up one they own."""
+    if actor.role in ("lead", "admin"):
+        return True
+    if new is not None:
+        return new.id == actor.id and current in (None, actor.id)
+    return current == actor.id
+
+
 @dataclass(frozen=True, slots=True)
 class FirstClaim:
     """The owner's first claim on a case, held against someone else until `until`."""

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from careloop.handlers.context import Context
 from careloop.handlers.middleware import Press, Request, check_press
 from careloop.handlers.routing import Kind, Router, command, kind_of, message, pressed
-from careloop.handlers.staff import buttons, commands, relay, restrict
+from careloop.handlers.staff import buttons, commands, owner, relay, restrict, scripts
 from careloop.handlers.staff.access import CASE_ROLES, LEAD_ROLES, member
 from careloop.handlers.staff.thread import answer_here
 from careloop.kernel.effects import Effect
@@ -32,6 +32,8 @@ COMMANDS: Router[Command] = Router(
     command("history", commands.on_history, roles=CASE_ROLES),
     command("assign", commands.on_assign, roles=LEAD_ROLES),
     command("note", commands.on_note, roles=CASE_ROLES),
+    command("owner", owner.on_owner, roles=CASE_ROLES),
+    command("s", scripts.on_script, roles=CASE_ROLES),
     command("stats", commands.on_stats, roles=ANY_STAFF),
     command("block", restrict.on_block, roles=LEAD_ROLES),
     command("mute", restrict.on_mute, roles=LEAD_ROLES),
@@ -40,6 +42,7 @@ COMMANDS: Router[Command] = Router(
 
 BUTTONS: Router[ButtonHandler] = Router(
     pressed(buttons.ACTIONS, buttons.on_case_button, roles=CASE_ROLES),
+    pressed("script", scripts.on_script_button, roles=CASE_ROLES),
 )
 
 # Written in a case's topic, or in reply to a case message: for the customer. The relay

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from careloop.cases import lifecycle as cases
 from careloop.cases.states import CaseAction, CaseState, InvalidTransition
+from careloop.customers import owners
 from careloop.handlers.casework import refresh_card
 from careloop.handlers.context import Context
 from careloop.handlers.middleware import Press
@@ -21,6 +22,10 @@ async def on_case_button(press: Press, member: StaffMember) -> list[Effect]:
     if case is None:
         return [press.toast(_("This case no longer exists."))]
     action = ACTIONS[press.key.action]
+    if action is CaseAction.CLAIM and case.state == CaseState.OPEN:
+        held = await first_claim_held(ctx, case, member)
+        if held is not None:
+            return [press.toast(held)]
     try:
         await cases.apply(ctx.uow, ctx.now, case, action, member)
     except InvalidTransition as exc:
@@ -34,6 +39,25 @@ async def on_case_button(press: Press, member: StaffMember) -> list[Effect]:
     if case.topic_id is not None and ctx.config.staff_chat_id is not None:
         effects.append(TopicState(ctx.config.staff_chat_id, case.topic_id, closed=True))
     return effects
+
+
+async def first_claim_held(ctx: Context, case: Case, member: StaffMember) -> str | None:
+    """Why `member` may not claim the case yet: its customer's owner has the first claim
+    (a lead can still /assign it). None: they may."""
+    customer = await ctx.uow.customers.get(case.customer_id)
+    if customer is None:
+        return None
+    held = owners.first_claim(case, customer, member, ctx.now, ctx.config.owner_first_claim)
+    if held is None:
+        return None
+    owner = await ctx.uow.staff.get(held.owner_id)
+    if owner is None or owner.removed_at is not None:
+        return None
+    tr = ctx.staff_tr
+    return tr.gettext("Case #{id} is for {name}, the customer's owner, until {time}. A lead "
+                      "can assign it sooner with /assign.").format(
+        id=case.id, name=owner.name or (f"@{owner.username}" if owner.username else "?"),
+        time=tr.datetime(held.until, ctx.config.default_timezone))
 
 
 def already(ctx: Context, state: CaseState) -> str:

@@ -42,10 +42,14 @@ async def on_help(req: Request, staff: StaffMember) -> list[Effect]:
           "in the case's topic or replying to its messages, and press Resolve when it is "
           "done."),
         "",
-        _("/cases — open cases; /cases mine, /cases overdue"),
+        _("/cases — open cases; /cases mine (yours and your customers'), /cases overdue"),
         _("/case 12 — show case #12's card"),
         _("/history EXTERNAL_ID — a customer's recent history (or the case's, in its thread)"),
         _("/note text — an internal note on the case; the customer never sees it"),
+        _("/s — prepared replies to send, in the customer's language; /s KEYWORD sends one "
+          "(in a case's thread)"),
+        _("/owner — take the case's customer as yours; /owner @username gives them to "
+          "someone, /owner none leaves them without owner (in a case's thread)"),
         _("/assign 12 @username — give a case to someone (leads and admins)"),
         _("/stats — the numbers of the last 7 days; /stats 30"),
         _("/block EXTERNAL_ID reason — never message this customer again (leads and admins)"),
@@ -61,10 +65,11 @@ async def on_cases(req: Request, staff: StaffMember) -> list[Effect]:
     which = update.command_args.strip().lower()
     if which not in ("", "open", "mine", "overdue"):
         return [answer_here(update, _("Use /cases, /cases mine or /cases overdue."))]
+    # Mine: assigned to them, or of a customer they own.
     mine = staff.id if which == "mine" else None
     overdue = ctx.now if which == "overdue" else None
-    found = await ctx.uow.cases.listing(assignee_id=mine, overdue_at=overdue, limit=LISTED)
-    total = await ctx.uow.cases.count_active(assignee_id=mine, overdue_at=overdue)
+    found = await ctx.uow.cases.listing(mine=mine, overdue_at=overdue, limit=LISTED)
+    total = await ctx.uow.cases.count_active(mine=mine, overdue_at=overdue)
     if not found:
         return [answer_here(update, {
             "mine": _("You have no open cases."),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from html import escape
 
 from careloop.cases.states import CaseState, is_active
@@ -13,11 +14,27 @@ from careloop.handlers.views.timeline import Names, one_line, sentence, staff_id
 from careloop.kernel.i18n import Translator
 from careloop.kernel.messenger import clip
 from careloop.kernel.updates import Button, Keyboard
-from careloop.storage.models import Case, Customer, Interaction, SurveyAnswer
+from careloop.storage.models import Case, Customer, Interaction, StaffMember, SurveyAnswer
 
 RECENT_HISTORY = 5
 QUESTION_MARK = "❓"  # in lists and topic names: a question from the community group
 CARD_COMMENT = 1000  # keeps the whole card inside Telegram's limit whatever was written
+
+
+def mention(member: StaffMember) -> str:
+    """A mention that notifies the person whether or not they have a @username."""
+    name = escape(member.name or member.username or str(member.telegram_user_id))
+    return f'<a href="tg://user?id={member.telegram_user_id}">{name}</a>'
+
+
+def owner_line(tr: Translator, case: Case, owner: StaffMember, window: timedelta,
+               timezone: str) -> str:
+    """"Owner: Max", and while their first claim on an open case holds, until when."""
+    until = case.opened_at + window
+    if CaseState(case.state) is CaseState.OPEN and window > timedelta(0):
+        return tr.gettext("Owner: {name} · first claim until {time}").format(
+            name=mention(owner), time=tr.datetime(until, timezone))
+    return tr.gettext("Owner: {name}").format(name=mention(owner))
 
 
 def score_line(answer: SurveyAnswer) -> str:
@@ -125,6 +142,9 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
             question=question))
     if is_active(case.state):
         lines.append(_("Respond by: {due}").format(due=tr.datetime(case.sla_due_at, tz)))
+    owner = await ctx.uow.staff.get(customer.owner_id) if customer.owner_id else None
+    if owner is not None:
+        lines.append(owner_line(tr, case, owner, ctx.config.owner_first_claim, tz))
     lines.append(_state_line(tr, case, assignee.name if assignee else None))
     if recent:
         names = history_names(ctx, tr, await staff_names(ctx, list(recent)))
