@@ -17,10 +17,6 @@ RECENT_HISTORY = 5
 CARD_COMMENT = 1000  # keeps the whole card inside Telegram's limit whatever was written
 
 
-def first_name(customer: Customer) -> str:
-    return escape(customer.name.split(" ", 1)[0])
-
-
 def care_text(ctx: Context, template: str, customer: Customer) -> str | None:
     """A care message from the script library in the customer's language (or the library's
     default one); None for a template since taken out of the library."""
