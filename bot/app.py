@@ -22,9 +22,10 @@ from careloop.bot.settings import ConfigError, Settings
 from careloop.care.contact import ContactPolicy, QuietHours
 from careloop.care.playbook.loader import load_playbook
 from careloop.care.playbook.model import Playbook
+from careloop.care.scripts.library import ScriptLibrary
+from careloop.care.scripts.loader import load_scripts
 from careloop.cases.routing import Routing
 from careloop.cases.routing_loader import load_routing
-
 from careloop.cases.sla import Levels, SlaPolicy
 from careloop.customers.retention import Retention
 from careloop.handlers.context import Context, ContextFactory, HandlerConfig, unlimited
@@ -67,7 +68,8 @@ def build_storage(settings: Settings) -> Storage:
 
 def handler_config(settings: Settings, surveys: SurveyDefinitions, *,
                    staff_forum: bool = False, routing: Routing | None = None,
-                   forums: frozenset[int] = frozenset()) -> HandlerConfig:
+                   forums: frozenset[int] = frozenset(), scripts: ScriptLibrary | None = None
+                   ) -> HandlerConfig:
     secret = settings.link_secret.get_secret_value() if settings.link_secret else ""
     return HandlerConfig(
         staff_chat_id=settings.staff_chat_id,
@@ -79,6 +81,8 @@ def handler_config(settings: Settings, surveys: SurveyDefinitions, *,
         promise_remind_before=timedelta(hours=settings.promise_remind_hours),
         callback_after=timedelta(hours=settings.callback_hours),
         callback_survey=settings.callback_survey,
+        scripts=scripts or load_scripts(settings.scripts),
+        owner_first_claim=timedelta(minutes=settings.owner_first_claim_minutes),
         staff_forum=staff_forum,
         campaign_confirm_above=settings.campaign_confirm_above,
         community_chat_id=settings.community_chat_id,
@@ -110,12 +114,13 @@ def sla_policy(settings: Settings) -> SlaPolicy:
 def context_factory(settings: Settings, surveys: SurveyDefinitions, *,
                     catalogs: Catalogs | None = None, staff_forum: bool = False,
                     room: Callable[[int], int] = unlimited, routing: Routing | None = None,
-                    forums: frozenset[int] = frozenset()) -> ContextFactory:
+                    forums: frozenset[int] = frozenset(),
+                    scripts: ScriptLibrary | None = None) -> ContextFactory:
     """The one way a Context is made: the pipeline, the jobs and the commands all take it
     from here. `room`: the limiter's count of what a group takes this minute."""
     return ContextFactory(catalogs or Catalogs(default=settings.language),
                           handler_config(settings, surveys, staff_forum=staff_forum,
-                                         routing=routing, forums=forums),
+                                         routing=routing, forums=forums, scripts=scripts),
                           room=room)
 
 
@@ -201,25 +206,29 @@ class App:
 
 @dataclass(frozen=True, slots=True)
 class Definitions:
-    """What the operator's files define: the surveys, the playbook that asks them, and
-    the KPI lines of the weekly digest (None: read when the app is built)."""
+    """What the operator's files define: the surveys, the playbook that asks them, the
+    KPI lines of the weekly digest and the script library (None: read when the app is
+    built)."""
 
     surveys: SurveyDefinitions
     playbook: Playbook
     thresholds: Thresholds | None = None
     routing: Routing | None = None  # None: read when the app is built
+    scripts: ScriptLibrary | None = None
 
 
 def load_definitions(settings: Settings) -> Definitions:
-    """A bad survey, playbook, thresholds or routing file stops the start here, with its
-    one line."""
+    """A bad survey, playbook, thresholds, routing or script file stops the start here,
+    with its one line."""
     surveys = load_surveys(settings.surveys)
     if settings.callback_hours and surveys.get(settings.callback_survey) is None:
         raise ConfigError(f"CARELOOP_CALLBACK_SURVEY: no survey {settings.callback_survey!r} "
                           f"is defined; the surveys are {', '.join(surveys.keys)}")
-    return Definitions(surveys, load_playbook(settings.playbook, surveys=surveys.keys),
+    scripts = load_scripts(settings.scripts)
+    return Definitions(surveys, load_playbook(settings.playbook, surveys=surveys.keys,
+                                              templates=scripts.care),
                        load_thresholds(settings.kpi_thresholds),
-                       load_routing(settings.routing, settings.staff_chat_id))
+                       load_routing(settings.routing, settings.staff_chat_id), scripts)
 
 
 def build_app(
@@ -242,7 +251,8 @@ def build_app(
                       settings.group_messages_per_minute,
                       time_source=lambda: clock.now().timestamp())
     contexts = context_factory(settings, surveys, catalogs=catalogs, staff_forum=staff_forum,
-                               room=limiter.room, routing=definitions.routing, forums=forums)
+                               room=limiter.room, routing=definitions.routing, forums=forums,
+                               scripts=definitions.scripts)
     config = contexts.config
     # One owner id for this process's claims, made now: see bot/outbox/claims.py.
     claims = Claims(timedelta(seconds=settings.claim_lease_seconds))

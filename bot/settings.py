@@ -141,6 +141,12 @@ class Settings(BaseSettings):
     # it (0: no call-back).
     callback_hours: float = 72.0
     callback_survey: str = "csat"
+    # A customer's owner has the first claim on their new case for this long before the rest
+    # of the team may claim it (0: no first claim).
+    owner_first_claim_minutes: float = 30.0
+    # The script library: staff's prepared replies and the care messages' texts (None: the
+    # library shipped with careloop).
+    scripts: Path | None = None
     # Campaigns: how often due runs are looked for; starting one that reaches more
     # customers than this asks for confirmation.
     campaign_interval_seconds: float = 60.0
@@ -287,7 +293,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("chat_interval_seconds", "cap_messages", "cap_surveys",
-                     "campaign_confirm_above", "callback_hours")
+                     "campaign_confirm_above", "callback_hours", "owner_first_claim_minutes")
     @classmethod
     def _not_negative(cls, value: float) -> float:
         if value < 0:

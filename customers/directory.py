@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -14,14 +14,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 
-from careloop.customers import birthdays, community, consent, suppression
+from careloop.customers import birthdays, community, consent, owners, suppression
 from careloop.customers.timeline import record
 from careloop.kernel.languages import telegram_language
 from careloop.kernel.updates import User
-from careloop.storage.models import Customer
+from careloop.storage.models import Customer, StaffMember
 from careloop.storage.uow import UnitOfWork
 
-CSV_COLUMNS = ("external_id", "name", "tier", "language", "timezone", "birthday", "tags")
+CSV_COLUMNS = ("external_id", "name", "tier", "language", "timezone", "birthday", "tags",
+               "owner")
 REQUIRED_COLUMNS = ("external_id", "name")
 EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}\Z")
 _TAG = re.compile(r"^[\w.-]{1,32}\Z")
@@ -50,6 +51,10 @@ class CustomerRow:
     timezone: str | None
     birthday: date | None
     tags: list[str] = field(default_factory=list)
+    # The staff member who owns them, as written (@username, Telegram id or name; "none"
+    # for no owner); None leaves the owner as it is. Checked against the staff by
+    # `owner_rejection`, which needs the database.
+    owner: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +224,9 @@ def parse_row(raw: RawRow) -> CustomerRow:
     if len(tier) > 32:
         raise BadField("tier", "tier is at most 32 characters")
     tags = raw.get("tags")
+    owner = _text(raw, "owner")
+    if len(owner) > 200:
+        raise BadField("owner", "owner is at most 200 characters")
     return CustomerRow(
         external_id=ext,
         name=name,
@@ -227,7 +235,17 @@ def parse_row(raw: RawRow) -> CustomerRow:
         timezone=_timezone(_text(raw, "timezone")),
         birthday=_birthday(_text(raw, "birthday")),
         tags=_clean_tags(tags) if isinstance(tags, list) else _split_tags(_text(raw, "tags")),
+        owner=owner or None,
     )
+
+
+def owner_rejection(row: CustomerRow, staff: Sequence[StaffMember]) -> str | None:
+    """Why the row's owner names nobody who may own customers (one line), given the staff
+    list; None when it does, or when the row gives no owner."""
+    if row.owner is None:
+        return None
+    found = owners.owner_problem(staff, row.owner)
+    return found if isinstance(found, str) else None
 
 
 def _text(raw: RawRow, key: str) -> str:
@@ -294,12 +312,13 @@ class ImportResult:
 
 async def import_rows(
     uow: UnitOfWork, now: datetime, rows: list[CustomerRow], default_language: str,
-    default_timezone: str, *, secret: str | None = None,
+    default_timezone: str, *, secret: str | None = None, via: owners.Via = owners.Via.IMPORT,
 ) -> ImportResult:
     """Create new customers and refresh known ones; chat bindings and consents are kept. A
     row whose external id is on the suppression list (blocked, then erased) is imported on
     do-not-contact. `secret` keys that list (suppression.NoSecret without it, when the list
-    has entries)."""
+    has entries). A row's owner is set when it names one (the caller has refused rows
+    whose owner names nobody: `owner_rejection`); `via` says where the change came from."""
     existing = await uow.customers.by_external_ids([r.external_id for r in rows])
     created = updated = 0
     stored: list[Customer] = []
@@ -327,7 +346,21 @@ async def import_rows(
         stored.append(customer)
     await uow.session.flush()
     await suppression.respect_external_ids(uow, now, stored, secret)
+    await _set_owners(uow, now, rows, stored, via)
     return ImportResult(created, updated)
+
+
+async def _set_owners(uow: UnitOfWork, now: datetime, rows: list[CustomerRow],
+                      stored: list[Customer], via: owners.Via) -> None:
+    if all(row.owner is None for row in rows):
+        return
+    staff = await uow.staff.listed()
+    for row, customer in zip(rows, stored, strict=True):
+        if row.owner is None:
+            continue
+        found = owners.owner_problem(staff, row.owner)
+        if not isinstance(found, str):  # a bad one was refused before: never guessed
+            await owners.set_owner(uow, now, customer, found, via)
 
 
 class LinkOutcome(StrEnum):

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from careloop.care.scripts.library import ScriptLibrary
+from careloop.care.scripts.loader import shipped
 from careloop.cases.routing import Routing, Team
 from careloop.cases.sla import DEFAULT_SLA, SlaPolicy
 from careloop.handlers.buttons import make_button
@@ -24,6 +26,10 @@ class HandlerConfig:
     default_timezone: str
     staff_language: str
     surveys: SurveyDefinitions  # read once at start (CARELOOP_SURVEYS)
+    # The script library, read once at start (CARELOOP_SCRIPTS); unset, the shipped one.
+    scripts: ScriptLibrary = field(default_factory=shipped)
+    # How long a customer's owner has the first claim on their new case (0: none).
+    owner_first_claim: timedelta = timedelta(0)
     sla: SlaPolicy = DEFAULT_SLA
     staff_forum: bool = False  # the staff group is a forum: one topic per case
     campaign_confirm_above: int = 1000  # starting for more recipients asks to confirm
@@ -94,6 +100,10 @@ class Context:
     @property
     def surveys(self) -> SurveyDefinitions:
         return self.config.surveys
+
+    @property
+    def scripts(self) -> ScriptLibrary:
+        return self.config.scripts
 
     @property
     def staff_tr(self) -> Translator:

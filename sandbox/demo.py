@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from careloop.bot.app import Storage
-from careloop.care.templates import CARE_TEMPLATES
+from careloop.care.scripts.loader import shipped
 from careloop.handlers.community import WELCOME_WINDOW
 from careloop.handlers.views.reporting import report_text
 from careloop.kernel.i18n import Catalogs, Translator
@@ -156,9 +156,9 @@ async def _play(stage: Stage, tr: Translator, stream: TextIO) -> None:
 
     say(_("7. A week after the purchase, at 10:00 in their own timezones, tips arrive."))
     stage.advance(days=5)
-    tips = CARE_TEMPLATES["purchase_tips"]
     for person in people.values():
-        await stage.bot_says(person.id, _(tips).format(name=person.first_name))
+        await stage.bot_says(person.id, shipped().care_text(
+            "purchase_tips", stage.settings.language, name=person.first_name))
 
     say(_("8. {tom} joins the shop's community group: a welcome greets the newcomers, and "
           "his question to the bot there becomes a case. The group never sees who asked "

@@ -25,6 +25,7 @@ from careloop.campaigns.loader import campaign as load_campaign_from
 from careloop.care import touches as care
 from careloop.care.playbook.loader import load_playbook
 from careloop.care.playbook.model import Playbook
+from careloop.care.scripts.loader import load_scripts
 from careloop.customers import directory as customers
 from careloop.kernel import deeplink, yamlfile
 from careloop.kernel.clock import ShiftedClock
@@ -76,7 +77,9 @@ class Stage:
         CARELOOP_PLAYBOOK's and CARELOOP_SURVEYS's settings); None is the shipped default."""
         # Before anything starts: a bad file fails here.
         definitions = load_surveys(surveys)
-        book = load_playbook(playbook, surveys=definitions.keys)
+        scripts = settings_overrides.get("scripts")
+        library = load_scripts(scripts if isinstance(scripts, Path) else None)
+        book = load_playbook(playbook, surveys=definitions.keys, templates=library.care)
         clock = ShiftedClock(start_at or DAYTIME)
         # The sandbox keeps Telegram's limits on the same clock: moving it moves both.
         sandbox = Sandbox(rate_limits=rate_limits, time_source=lambda: clock.now().timestamp())

@@ -66,6 +66,10 @@ class Customer(SQLModel, table=True):
     # (A customer id, not declared a foreign key: adding one would make SQLite rebuild the
     # customer table, which every other table references.)
     merged_into_id: int | None = Field(default=None, index=True)
+    # The staff member who follows this customer up (their account manager): mentioned on
+    # the customer's cases, first to claim them and first told when one is late. A staff
+    # member's id, not declared a foreign key, for the reason given above.
+    owner_id: int | None = Field(default=None, index=True)
     created_at: datetime = _utc()
 
 

@@ -357,3 +357,12 @@ def by_assignee(rows: Iterable[CaseRow], since: datetime,
     for row in rows:
         groups[row.assignee_id].append(row)
     return {k: case_figures(v, since, until) for k, v in groups.items()}
+
+
+def by_owner(rows: Iterable[CaseRow], since: datetime,
+             until: datetime) -> dict[int | None, CaseFigures]:
+    """Each owner's figures over their customers' cases (None: customers without owner)."""
+    groups: dict[int | None, list[CaseRow]] = defaultdict(list)
+    for row in rows:
+        groups[row.owner_id].append(row)
+    return {k: case_figures(v, since, until) for k, v in groups.items()}

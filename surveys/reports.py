@@ -31,6 +31,7 @@ from careloop.surveys.metrics import (
     SurveyFigures,
     breakdown,
     by_assignee,
+    by_owner,
     case_figures,
     member_changes,
     period_end,
@@ -43,7 +44,7 @@ from careloop.surveys.metrics import (
 
 # The breakdowns a report can carry, in the order they are shown.
 SURVEY_BREAKDOWNS = ("period", "survey", "tier", "purpose")
-BREAKDOWNS = (*SURVEY_BREAKDOWNS, "staff")
+BREAKDOWNS = (*SURVEY_BREAKDOWNS, "staff", "owner")
 
 
 class UnknownBreakdown(ValueError):
@@ -173,6 +174,8 @@ class Report:
     # Only the breakdowns asked for are present.
     by: dict[str, tuple[Group, ...]]
     staff: tuple[StaffGroup, ...] | None = None
+    # By the customers' owners (a group's staff None: customers without owner).
+    owners: tuple[StaffGroup, ...] | None = None
     community: CommunityFigures | None = None
     kpis: Kpis | None = None  # coverage, resolution and repurchase rates, percentiles
     # Cases opened in the window by their team, and by what opened them (survey, inquiry,
@@ -226,6 +229,8 @@ class Report:
             data["by"][name] = [_group_dict(name, g) for g in groups]
         if self.staff is not None:
             data["by"]["staff"] = [_staff_dict(g) for g in self.staff]
+        if self.owners is not None:
+            data["by"]["owner"] = [_staff_dict(g) for g in self.owners]
         if self.community is not None:
             data["community"] = self.community.as_dict()
         if self.kpis is not None:
@@ -350,6 +355,9 @@ async def build_report(uow: UnitOfWork, now: datetime, days: int, *, timezone: s
     staff = None
     if "staff" in wanted:
         staff = _staff_groups(by_assignee(cases.rows, since, now), cases.staff)
+    owners = None
+    if "owner" in wanted:
+        owners = _staff_groups(by_owner(cases.rows, since, now), cases.staff)
     return Report(
         since=since,
         until=now,
@@ -361,6 +369,7 @@ async def build_report(uow: UnitOfWork, now: datetime, days: int, *, timezone: s
         case_figures=totals,
         by=groups,
         staff=staff,
+        owners=owners,
         community=await community_figures(uow, invitations, since, now, zone),
         kpis=managers,
         cases_by_team=opened_by(cases.rows, since, now, lambda r: r.team),

@@ -96,9 +96,11 @@ async def post_event(request: web.Request) -> web.Response:
 async def post_customers(request: web.Request) -> web.Response:
     """Create or update one customer or a list of them, all or none."""
     deps = request.app[DEPS]
-    rows = ingest.customer_rows(await _json_body(request))
+    body = await _json_body(request)
+    rows = ingest.customer_rows(body)
     result = await ingest.save_customers(deps.storage.uow, deps.clock.now(), rows,
-                                         deps.language, deps.timezone, deps.secret)
+                                         deps.language, deps.timezone, deps.secret,
+                                         listed=isinstance(body, list))
     log.info("API customers: %d created, %d updated", result.created, result.updated)
     out = CustomersOut(created=result.created, updated=result.updated)
     return web.json_response(out.model_dump(mode="json"))

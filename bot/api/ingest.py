@@ -14,6 +14,7 @@ from careloop.bot.api.schemas import MAX_CUSTOMERS, CustomerIn, EventIn
 from careloop.care import touches as care
 from careloop.care.playbook.model import Playbook
 from careloop.customers import directory as customers
+from careloop.customers import owners
 from careloop.customers.suppression import NoSecret
 from careloop.storage.uow import UnitOfWorkFactory
 
@@ -91,14 +92,24 @@ def customer_rows(body: object) -> list[customers.CustomerRow]:
 
 async def save_customers(uow: UnitOfWorkFactory, now: datetime,
                          rows: list[customers.CustomerRow], language: str,
-                         timezone: str, secret: str | None = None) -> customers.ImportResult:
+                         timezone: str, secret: str | None = None, *, listed: bool = True
+                         ) -> customers.ImportResult:
     """A customer on the suppression list is stored on do-not-contact; without the secret
-    that keys the list (when it has entries) nothing is stored: 503."""
+    that keys the list (when it has entries) nothing is stored: 503. An owner that names
+    nobody who may own customers refuses the request (422); `listed`: the body was a list,
+    so errors name the item."""
     async def attempt() -> customers.ImportResult:
         async with uow() as work:
+            if any(row.owner is not None for row in rows):
+                staff = list(await work.staff.listed())
+                errors = [FieldError(field_path([*([i] if listed else []), "owner"]), reason)
+                          for i, row in enumerate(rows)
+                          if (reason := customers.owner_rejection(row, staff)) is not None]
+                if errors:
+                    raise ApiError(422, errors)
             try:
                 result = await customers.import_rows(work, now, rows, language, timezone,
-                                                     secret=secret)
+                                                     secret=secret, via=owners.Via.API)
             except NoSecret:
                 raise ApiError(503, [FieldError(None, "the do-not-contact list cannot be "
                                                 "checked: CARELOOP_LINK_SECRET is not set")]

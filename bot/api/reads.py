@@ -20,6 +20,7 @@ from careloop.bot.api.schemas import (
     CaseOut,
     CasesPage,
     CustomerOut,
+    OwnerOut,
     TimelineEntryOut,
 )
 from careloop.cases.states import CaseState
@@ -129,6 +130,7 @@ async def customer(uow: UnitOfWorkFactory, now: datetime, external_id: str) -> C
         if found is None or found.external_id is None:
             raise missing
         entries = await work.timeline.of(found.id, limit=TIMELINE_LIMIT)
+        owner = await work.staff.get(found.owner_id) if found.owner_id is not None else None
         await audit.log(work, now, audit.Actor.OPERATOR, audit.Action.VIEWED_HISTORY,
                         found.id, via="api")
         await work.commit()
@@ -139,6 +141,9 @@ async def customer(uow: UnitOfWorkFactory, now: datetime, external_id: str) -> C
         service_consent=found.service_consent, marketing_consent=found.marketing_consent,
         unreachable=found.unreachable, do_not_contact=found.do_not_contact,
         created_at=found.created_at,
+        owner=None if owner is None else OwnerOut(
+            staff_id=owner.id, telegram_user_id=owner.telegram_user_id, name=owner.name,
+            username=owner.username),
         timeline=[TimelineEntryOut(at=e.at, kind=e.kind, direction=e.direction,
                                    text=e.text, case_id=e.case_id, data=e.data)
                   for e in entries])

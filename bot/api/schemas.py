@@ -67,6 +67,10 @@ class CustomerIn(_Input):
     tags: list[str] | None = Field(
         default=None, description=f"At most {customers.MAX_TAGS} tags of letters, digits, "
         "'.', '_' or '-'.", examples=[["coffee", "vip"]])
+    owner: str | None = Field(
+        default=None, description="The staff member who owns the customer: their @username, "
+        "Telegram user id or name; \"none\" for no owner. Left out, the owner stays.",
+        examples=["@max"])
 
 
 class TouchOut(BaseModel):
@@ -118,6 +122,15 @@ class TimelineEntryOut(BaseModel):
     data: dict[str, Any] = Field(description="The entry's details, by kind.")
 
 
+class OwnerOut(BaseModel):
+    """The staff member who owns a customer."""
+
+    staff_id: int = Field(description="careloop's id of the staff member.")
+    telegram_user_id: int
+    name: str | None
+    username: str | None = Field(description="Their Telegram @username, without the @.")
+
+
 class CustomerOut(BaseModel):
     """A customer as careloop knows them, and their timeline."""
 
@@ -135,6 +148,7 @@ class CustomerOut(BaseModel):
     unreachable: bool
     do_not_contact: bool
     created_at: datetime
+    owner: OwnerOut | None = Field(description="The staff member who owns them; null: nobody.")
     timeline: list[TimelineEntryOut] = Field(
         description="Oldest first: the latest entries, at most 1000.")
 

@@ -1,5 +1,5 @@
-"""`careloop playbook check` and `careloop surveys check`: the operator's files, read as
-`careloop run` reads them, without a database."""
+"""`careloop playbook check`, `careloop surveys check` and `careloop scripts check`: the
+operator's files, read as `careloop run` reads them, without a database."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from careloop.bot.cli.console import CliError, Console, handles
 from careloop.cases.routing import Rule, Team
 from careloop.cases.routing_loader import read_routing
+from careloop.kernel.i18n import available_languages
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,6 +36,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     routing_check.add_argument("file", type=Path, nargs="?", default=None, metavar="FILE",
                                help="the file to check (default: CARELOOP_ROUTING)")
     handles(routing_check, cmd_routing_check, schema=False)
+
+    scripts = sub.add_parser("scripts", help="the script library (CARELOOP_SCRIPTS)")
+    scripts_sub = scripts.add_subparsers(dest="scripts_command", required=True,
+                                         metavar="ACTION")
+    scripts_check = scripts_sub.add_parser(
+        "check", help="check a script library, list its texts and the languages they lack",
+        description="Read a script library as careloop run does: a mistake (an unknown "
+        "placeholder, a text missing in the default language) stops it with FILE:LINE. Texts "
+        "without a version in one of careloop's languages are listed: their readers get the "
+        "default language.")
+    scripts_check.add_argument("file", type=Path, nargs="?", default=None, metavar="FILE",
+                               help="the file to check (default: CARELOOP_SCRIPTS, else the "
+                               "shipped one)")
+    handles(scripts_check, cmd_scripts_check, schema=False)
 
 
 async def cmd_playbook_check(args: argparse.Namespace, console: Console) -> int:
@@ -92,3 +107,26 @@ def describe_rule(rule: Rule) -> str:
     for language, words in rule.keywords.items():
         parts.append(f"{language} words {', '.join(words)}")
     return "  ".join(parts)
+
+
+async def cmd_scripts_check(args: argparse.Namespace, console: Console) -> int:
+    library = console.scripts(args.file)
+    tr = console.tr
+    sections = [("care", library.care), *library.teams.items()]
+    for section, scripts in sections:
+        for script in scripts.values():
+            print(f"{section}: {script.key} ({', '.join(script.texts)})")
+    missing = library.missing(available_languages())
+    for gap in missing:
+        print(tr.gettext("{file}:{line}: {section}.{key}: no {language} text; its readers "
+                         "get {default}").format(
+            file=library.source, line=gap.line, section=gap.section, key=gap.key,
+            language=gap.language, default=library.default_language))
+    n = sum(len(scripts) for _section, scripts in sections)
+    print(tr.ngettext("{file}: {n} text, valid", "{file}: {n} texts, all valid", n)
+          .format(file=library.source, n=n))
+    if missing:
+        print(tr.ngettext("{n} translation missing: those readers get the default language",
+                          "{n} translations missing: those readers get the default language",
+                          len(missing)).format(n=len(missing)))
+    return 0

@@ -26,6 +26,8 @@ from careloop.bot.runtime import make_runtime
 from careloop.bot.settings import Settings, load_settings
 from careloop.care.playbook.loader import load_playbook
 from careloop.care.playbook.model import Playbook
+from careloop.care.scripts.library import ScriptLibrary
+from careloop.care.scripts.loader import load_scripts
 from careloop.handlers.context import Context
 from careloop.kernel.clock import SystemClock
 from careloop.kernel.i18n import Catalogs, Translator
@@ -83,11 +85,18 @@ class Console:
     def playbook(self, path: Path | None = None) -> Playbook:
         """The playbook (CARELOOP_PLAYBOOK unless `path`), checked against the surveys' keys
         its rules may ask."""
-        return load_playbook(path or self.settings.playbook, surveys=self.surveys().keys)
+        return load_playbook(path or self.settings.playbook, surveys=self.surveys().keys,
+                             templates=self.scripts().care)
+
+    def scripts(self, path: Path | None = None) -> ScriptLibrary:
+        """The script library (CARELOOP_SCRIPTS unless `path`); a bad one stops the command
+        with its one line."""
+        return load_scripts(path or self.settings.scripts)
 
     def context(self, uow: UnitOfWork) -> Context:
         """What the handlers' views need to draw a message outside an update."""
-        return context_factory(self.settings, self.surveys(), catalogs=self.catalogs)(
+        return context_factory(self.settings, self.surveys(), catalogs=self.catalogs,
+                               scripts=self.scripts())(
             uow, self.now())
 
     @asynccontextmanager

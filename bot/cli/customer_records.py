@@ -81,6 +81,18 @@ async def cmd_list(args: argparse.Namespace, console: Console, max_list: int) ->
     return 0
 
 
+async def _owner(console: Console, customer: Customer) -> str | None:
+    """The owner as `staff list` shows them: Telegram id, then name and @username."""
+    if customer.owner_id is None:
+        return None
+    async with console.storage.uow() as uow:
+        member = await uow.staff.get(customer.owner_id)
+    if member is None:
+        return None
+    return " ".join(filter(None, [str(member.telegram_user_id), member.name,
+                                  f"@{member.username}" if member.username else None]))
+
+
 async def cmd_show(args: argparse.Namespace, console: Console) -> int:
     seen = _visibility(args)
     async with console.storage.uow() as uow:
@@ -106,6 +118,7 @@ async def cmd_show(args: argparse.Namespace, console: Console) -> int:
         "unreachable": customer.unreachable, "muted": customer.muted,
         "community_member": customer.community_member,
         "erased_at": when(customer.erased_at), "created_at": when(customer.created_at),
+        "owner": await _owner(console, customer),
     }
     if args.format == "json":
         print(json.dumps(record, ensure_ascii=False, indent=2))

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import functools
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from careloop.handlers.casework import CARD, DIGEST, redraw_after_erasure
 from careloop.handlers.views import masking
 from careloop.kernel import deeplink
 from careloop.kernel.effects import Edit, Effect, TopicName
-from careloop.storage.models import Customer
+from careloop.storage.models import Customer, StaffMember
 
 # Rows committed together by `customers import`: on SQLite the running bot's writes wait
 # for one chunk at most (a few hundred milliseconds), not for the whole file.
@@ -50,7 +51,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "be read, or every row was rejected)")
     imp.add_argument("file", type=Path, metavar="FILE",
                      help="a UTF-8 CSV file with the header " + ",".join(customers.CSV_COLUMNS)
-                     + "; tags separated by ; (or ,) within their field")
+                     + "; tags separated by ; (or ,) within their field; owner (optional) "
+                     "a staff member's @username, Telegram user id or name, none for no "
+                     "owner, empty to keep it")
     handles(imp, cmd_import)
     link = cust_sub.add_parser("link", help="print a customer's signed deep link")
     customer_argument(link)
@@ -130,12 +133,14 @@ async def cmd_import(args: argparse.Namespace, console: Console) -> int:
     the good rows CHUNK_ROWS at a time, each chunk committed on its own, so the running bot
     waits at most one chunk for the database, and memory stays the same for any length."""
     path: Path = args.file
-    checked = _check_file(path)
+    async with console.storage.uow() as uow:
+        staff = list(await uow.staff.listed())  # for the owner column: the same list twice
+    checked = _check_file(path, staff)
     tr = console.tr
     result = customers.ImportResult(0, 0)
     if checked.accepted:
         try:
-            imported = await _import_in_chunks(console, path, checked.accepted)
+            imported = await _import_in_chunks(console, path, checked.accepted, staff)
         except suppression.NoSecret:  # raised by the first chunk: the list is not empty
             raise CliError(f"{MISSING_KEY}; nothing was imported") from None
         result = imported.result
@@ -159,11 +164,25 @@ class _Checked:
     rejected: int
 
 
-def _check_file(path: Path) -> _Checked:
+def _owned(rows: Iterator[tuple[int, customers.CustomerRow | customers.Rejected]],
+           staff: list[StaffMember]
+           ) -> Iterator[tuple[int, customers.CustomerRow | customers.Rejected]]:
+    """The rows, with a row whose owner names nobody who may own customers rejected: both
+    readings of the file refuse the same rows."""
+    for line, row in rows:
+        if isinstance(row, customers.CustomerRow):
+            reason = customers.owner_rejection(row, staff)
+            if reason is not None:
+                yield line, customers.Rejected(line, "owner", reason)
+                continue
+        yield line, row
+
+
+def _check_file(path: Path, staff: list[StaffMember]) -> _Checked:
     """The first reading: every rejected row reported as it is found, the good ones counted."""
     accepted = rejected = 0
     try:
-        for _, row in customers.read_csv(customers.utf8_lines(path)):
+        for _, row in _owned(customers.read_csv(customers.utf8_lines(path)), staff):
             if isinstance(row, customers.Rejected):
                 rejected += 1
                 print(f"careloop: error: {path}: line {row.position}: {row.reason}",
@@ -185,7 +204,8 @@ class _Imported:
     failure: str | None = None  # what was and was not imported when a chunk failed
 
 
-async def _import_in_chunks(console: Console, path: Path, total: int) -> _Imported:
+async def _import_in_chunks(console: Console, path: Path, total: int,
+                            staff: list[StaffMember]) -> _Imported:
     """The second reading: the good rows, a chunk at a time, each its own unit of work."""
     settings, tr = console.settings, console.tr
     created = updated = done = 0
@@ -201,7 +221,7 @@ async def _import_in_chunks(console: Console, path: Path, total: int) -> _Import
             await uow.commit()
         return result
 
-    rows = customers.read_csv(customers.utf8_lines(path))
+    rows = _owned(customers.read_csv(customers.utf8_lines(path)), staff)
     while True:
         end = next(rows, None)
         if end is not None:

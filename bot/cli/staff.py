@@ -6,6 +6,7 @@ import argparse
 from zoneinfo import ZoneInfo
 
 from careloop.bot.cli.console import CliError, Console, handles
+from careloop.customers import owners
 from careloop.storage.models import StaffMember
 
 ROLES = ("agent", "lead", "marketer", "admin")
@@ -95,9 +96,15 @@ async def cmd_remove(args: argparse.Namespace, console: Console) -> int:
         member.removed_at = console.now()
         uow.session.add(member)
         open_cases = await uow.cases.count_active(assignee_id=member.id)
+        owned = await uow.customers.owned_by(member.id)
+        for customer in owned:  # a departed owner would hold their customers' first claims
+            await owners.set_owner(uow, console.now(), customer, None, owners.Via.REMOVED)
         await uow.commit()
     print(f"staff member {args.telegram_user_id} removed: their buttons and commands in the "
           "staff group no longer work")
+    if owned:
+        print(f"{len(owned)} customer(s) they owned now have no owner: give them a new one "
+              "with the import's owner column, the API or /owner in the staff group")
     if open_cases:
         print(f"{open_cases} open case(s) are still assigned to them: a lead can give each to "
               "someone else with /assign CASE @name")

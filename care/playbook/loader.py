@@ -24,7 +24,7 @@ from careloop.care.playbook.timing import (
     parse_duration,
     parse_time_of_day,
 )
-from careloop.care.templates import CARE_TEMPLATES
+from careloop.care.scripts.loader import load_scripts
 from careloop.kernel import yamlfile
 from careloop.kernel.yamlfile import Value, YamlError
 from careloop.storage.models import Category
@@ -47,12 +47,15 @@ def default_path() -> Path:
     return Path(str(resources.files("careloop.care.playbook").joinpath("default.yaml")))
 
 
-def load_playbook(path: Path | None, surveys: Collection[str] | None = None) -> Playbook:
+def load_playbook(path: Path | None, surveys: Collection[str] | None = None,
+                  templates: Collection[str] | None = None) -> Playbook:
     """The playbook the composition root runs with: the operator's file, or careloop's own
     when none is set (CARELOOP_PLAYBOOK). `surveys`: the keys a rule may ask (default: the
-    surveys shipped with careloop). Raises PlaybookError."""
+    surveys shipped with careloop); `templates`: the care messages a rule may send (default:
+    those of the script library shipped with careloop). Raises PlaybookError."""
     keys = load_surveys(None).keys if surveys is None else surveys
-    return read_playbook(path or default_path(), templates=CARE_TEMPLATES, surveys=keys)
+    care = load_scripts(None).care if templates is None else templates
+    return read_playbook(path or default_path(), templates=care, surveys=keys)
 
 
 def read_playbook(path: Path, *, templates: Collection[str], surveys: Collection[str]) -> Playbook:

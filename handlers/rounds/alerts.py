@@ -13,6 +13,7 @@ from html import escape
 from careloop.cases.routing import Team
 from careloop.cases.sla import calendar_for
 from careloop.handlers.context import Context
+from careloop.handlers.views.case_card import mention
 from careloop.kernel.effects import CaseLink, Send
 from careloop.storage.models import Case, CasePromise, StaffMember
 
@@ -22,25 +23,36 @@ PER_MESSAGE = 40  # lines in one merged alert: far inside Telegram's 4096 charac
 
 class Notify(StrEnum):
     REMINDER = "reminder"  # work to do on a case: its assignee's
-    ALERT = "alert"  # something went wrong: the leads'
+    ALERT = "alert"  # something went wrong: the customer's owner's, then the leads'
 
 
-def mention(member: StaffMember) -> str:
-    """A mention that notifies the person whether or not they have a @username."""
-    name = escape(member.name or member.username or str(member.telegram_user_id))
-    return f'<a href="tg://user?id={member.telegram_user_id}">{name}</a>'
+def in_order(owners: Sequence[StaffMember | None], leads: Sequence[StaffMember]
+             ) -> list[StaffMember]:
+    """The customers' owners first (a removed one is nobody's owner), then the leads, each
+    person once."""
+    found: dict[int, StaffMember] = {}
+    for member in [*owners, *leads]:
+        if member is not None and member.removed_at is None:
+            found.setdefault(member.id, member)
+    return list(found.values())
 
 
-async def recipients(ctx: Context, case: Case | None, notify: Notify) -> list[StaffMember]:
+async def _owner(ctx: Context, case: Case) -> StaffMember | None:
+    customer = await ctx.uow.customers.get(case.customer_id)
+    if customer is None or customer.owner_id is None:
+        return None
+    return await ctx.uow.staff.get(customer.owner_id)
+
+
+async def recipients(ctx: Context, case: Case, notify: Notify) -> list[StaffMember]:
     """Who is told about `case`: the one place that decides it for every reminder and
     alert. A reminder goes to the case's assignee; an alert, or a reminder on a case
-    nobody holds, to the leads of the case's team."""
-    if notify is Notify.REMINDER and case is not None and case.assignee_id is not None:
+    nobody holds, to the customer's owner first, then the leads of the case's team."""
+    if notify is Notify.REMINDER and case.assignee_id is not None:
         assignee = await ctx.uow.staff.get(case.assignee_id)
         if assignee is not None and assignee.removed_at is None:
             return [assignee]
-    team = ctx.config.team_of(case) if case is not None else ctx.config.teams.default
-    return list(await _leads(ctx, team))
+    return in_order([await _owner(ctx, case)], await _leads(ctx, ctx.config.team_of(case)))
 
 
 async def _leads(ctx: Context, team: Team) -> Sequence[StaffMember]:

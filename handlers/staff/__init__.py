@@ -17,10 +17,12 @@ from careloop.handlers.staff import (
     commands,
     move,
     outreach,
+    owner,
     priority,
     promises,
     relay,
     restrict,
+    scripts,
 )
 from careloop.handlers.staff.access import CASE_ROLES, LEAD_ROLES, member
 from careloop.handlers.staff.thread import answer_here
@@ -46,6 +48,8 @@ COMMANDS: Router[Command] = Router(
     command("priority", priority.on_priority, roles=CASE_ROLES),
     command("promise", promises.on_promise, roles=CASE_ROLES),
     command("kept", promises.on_kept, roles=CASE_ROLES),
+    command("owner", owner.on_owner, roles=CASE_ROLES),
+    command("s", scripts.on_script, roles=CASE_ROLES),
     command("stats", commands.on_stats, roles=ANY_STAFF),
     command("block", restrict.on_block, roles=LEAD_ROLES),
     command("mute", restrict.on_mute, roles=LEAD_ROLES),
@@ -55,6 +59,7 @@ COMMANDS: Router[Command] = Router(
 BUTTONS: Router[ButtonHandler] = Router(
     pressed(buttons.ACTIONS, buttons.on_case_button, roles=CASE_ROLES),
     pressed(outreach.SEND_NOW, outreach.on_send_now, roles=CASE_ROLES),
+    pressed("script", scripts.on_script_button, roles=CASE_ROLES),
 )
 
 # Written in a case's topic, or in reply to a case message: for the customer. The relay

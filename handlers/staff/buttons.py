@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from careloop.cases import lifecycle as cases
 from careloop.cases.states import CaseAction, CaseState, InvalidTransition, is_active
+from careloop.customers import owners
 from careloop.handlers.casework import refresh_card
 from careloop.handlers.context import Context
 from careloop.handlers.middleware import Press
@@ -28,6 +29,10 @@ async def on_case_button(press: Press, member: StaffMember) -> list[Effect]:
         waiting = await ctx.uow.promises.open_of_case(case.id)
         if waiting:
             return [press.toast(), await _confirm_resolve(ctx, case, len(waiting))]
+    if action is CaseAction.CLAIM and case.state == CaseState.OPEN:
+        held = await first_claim_held(ctx, case, member)
+        if held is not None:
+            return [press.toast(held)]
     try:
         await cases.apply(ctx.uow, ctx.now, case, action, member)
     except InvalidTransition as exc:
@@ -46,7 +51,7 @@ async def on_case_button(press: Press, member: StaffMember) -> list[Effect]:
 async def _confirm_resolve(ctx: Context, case: Case, open_promises: int) -> Send:
     """Resolving a case whose promises are not all kept asks first, in its thread."""
     tr = ctx.staff_tr
-    chat = ctx.config.staff_chat_id or 0
+    chat = ctx.config.chat_of(case) or 0
     text = tr.ngettext(
         "Case #{id} has {n} promise not yet kept. Resolve it anyway? Or send /kept and the "
         "promise's number first.",
@@ -54,6 +59,25 @@ async def _confirm_resolve(ctx: Context, case: Case, open_promises: int) -> Send
         "promise's number first.", open_promises).format(id=case.id, n=open_promises)
     button = await ctx.button(tr.gettext("✅ Resolve anyway"), RESOLVE_ANYWAY, case.id, chat)
     return Send(chat, text, keyboard=Keyboard.of([button]), case_link=CaseLink(case.id))
+
+
+async def first_claim_held(ctx: Context, case: Case, member: StaffMember) -> str | None:
+    """Why `member` may not claim the case yet: its customer's owner has the first claim
+    (a lead can still /assign it). None: they may."""
+    customer = await ctx.uow.customers.get(case.customer_id)
+    if customer is None:
+        return None
+    held = owners.first_claim(case, customer, member, ctx.now, ctx.config.owner_first_claim)
+    if held is None:
+        return None
+    owner = await ctx.uow.staff.get(held.owner_id)
+    if owner is None or owner.removed_at is not None:
+        return None
+    tr = ctx.staff_tr
+    return tr.gettext("Case #{id} is for {name}, the customer's owner, until {time}. A lead "
+                      "can assign it sooner with /assign.").format(
+        id=case.id, name=owner.name or (f"@{owner.username}" if owner.username else "?"),
+        time=tr.datetime(held.until, ctx.config.default_timezone))
 
 
 def already(ctx: Context, state: CaseState) -> str:

@@ -43,7 +43,7 @@ async def on_help(req: Request, staff: StaffMember) -> list[Effect]:
           "in the case's topic or replying to its messages, and press Resolve when it is "
           "done."),
         "",
-        _("/cases — open cases; /cases mine, /cases overdue"),
+        _("/cases — open cases; /cases mine (yours and your customers'), /cases overdue"),
         _("/case 12 — show case #12's card"),
         _("/history EXTERNAL_ID — a customer's recent history (or the case's, in its thread)"),
         _("/note text — an internal note on the case; the customer never sees it"),
@@ -51,6 +51,10 @@ async def on_help(req: Request, staff: StaffMember) -> list[Effect]:
         _("/promise 2026-12-10 text — promise the customer something by that day; they are "
           "told"),
         _("/kept 3 — promise #3 is kept; the customer is told"),
+        _("/s — prepared replies to send, in the customer's language; /s KEYWORD sends one "
+          "(in a case's thread)"),
+        _("/owner — take the case's customer as yours; /owner @username gives them to "
+          "someone, /owner none leaves them without owner (in a case's thread)"),
         _("/assign 12 @username — give a case to someone (leads and admins)"),
         _("/move TEAM — in a case's thread: give the case to another team's group"),
         _("/write EXTERNAL_ID text — write to a customer first; opens a case for the "
@@ -69,12 +73,13 @@ async def on_cases(req: Request, staff: StaffMember) -> list[Effect]:
     which = update.command_args.strip().lower()
     if which not in ("", "open", "mine", "overdue"):
         return [answer_here(update, _("Use /cases, /cases mine or /cases overdue."))]
+    # Mine: assigned to them, or of a customer they own.
     mine = staff.id if which == "mine" else None
     overdue = ctx.now if which == "overdue" else None
     teams, others = ctx.config.teams_filter(update.chat.id)  # this group's teams' cases
-    found = await ctx.uow.cases.listing(assignee_id=mine, overdue_at=overdue, limit=LISTED,
+    found = await ctx.uow.cases.listing(mine=mine, overdue_at=overdue, limit=LISTED,
                                         teams=teams, other_teams=others)
-    total = await ctx.uow.cases.count_active(assignee_id=mine, overdue_at=overdue,
+    total = await ctx.uow.cases.count_active(mine=mine, overdue_at=overdue,
                                              teams=teams, other_teams=others)
     if not found:
         return [answer_here(update, {

@@ -8,12 +8,15 @@ from html import escape
 from careloop.cases import lifecycle as cases
 from careloop.cases.states import CaseAction, CaseState, is_active
 from careloop.handlers.casework import refresh_card
+from careloop.handlers.context import Context
 from careloop.handlers.middleware import Request
 from careloop.handlers.staff.access import case_handler
+from careloop.handlers.staff.buttons import first_claim_held
 from careloop.handlers.staff.thread import answer_here, case_in_thread
 from careloop.handlers.views.media import refused
 from careloop.kernel.effects import Effect, LogAs, Send
 from careloop.kernel.messenger import CAPTION_LIMIT, TEXT_LIMIT, text_length
+from careloop.storage.models import Case, StaffMember
 
 
 async def on_message(req: Request) -> list[Effect]:
@@ -41,17 +44,23 @@ async def on_message(req: Request) -> list[Effect]:
             "That is too long to pass on: please keep it under {n} character.",
             "That is too long to pass on: please keep it under {n} characters.", room,
         ).format(n=room))]
-    effects: list[Effect] = []
-    if case.state in (CaseState.OPEN, CaseState.REOPENED):
-        # Answering a case is taking it: nobody else should answer in parallel.
-        await cases.apply(ctx.uow, ctx.now, case, CaseAction.CLAIM, member)
-        effects += await refresh_card(ctx, case)
-    await cases.answered_by_staff(ctx.uow, ctx.now, case)
     body = f"{heading}\n{escape(text)}" if text else heading
     failure = answer_here(update, _(
         "This message did not reach the customer (Telegram refused it, or they blocked the "
         "bot). Please try again later."))
-    effects.insert(0, Send(customer.chat_id, body, media=update.media, on_failure=failure,
-                           log=LogAs(customer.id, case_id=case.id,
-                                     data={"staff_id": member.id})))
+    return [Send(customer.chat_id, body, media=update.media, on_failure=failure,
+                 log=LogAs(customer.id, case_id=case.id, data={"staff_id": member.id})),
+            *await answered(ctx, case, member)]
+
+
+async def answered(ctx: Context, case: Case, member: StaffMember) -> list[Effect]:
+    """Staff's answer is going to the customer: the first one stops the SLA clock, and
+    answering a case takes it, so that nobody else answers in parallel; but while the
+    customer's owner has the first claim, the case waits for them."""
+    effects: list[Effect] = []
+    if (case.state in (CaseState.OPEN, CaseState.REOPENED)
+            and await first_claim_held(ctx, case, member) is None):
+        await cases.apply(ctx.uow, ctx.now, case, CaseAction.CLAIM, member)
+        effects += await refresh_card(ctx, case)
+    await cases.answered_by_staff(ctx.uow, ctx.now, case)
     return effects

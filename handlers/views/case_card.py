@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from html import escape
 
 from careloop.cases.sla import calendar_for
@@ -15,7 +16,14 @@ from careloop.handlers.views.timeline import Names, one_line, sentence, staff_id
 from careloop.kernel.i18n import Translator
 from careloop.kernel.messenger import clip
 from careloop.kernel.updates import Button, Keyboard
-from careloop.storage.models import Case, CasePromise, Customer, Interaction, SurveyAnswer
+from careloop.storage.models import (
+    Case,
+    CasePromise,
+    Customer,
+    Interaction,
+    StaffMember,
+    SurveyAnswer,
+)
 
 RECENT_HISTORY = 5
 QUESTION_MARK = "❓"  # in lists and topic names: a question from the community group
@@ -30,6 +38,22 @@ CARD_COMMENT = 1000  # keeps the whole card inside Telegram's limit whatever was
 
 # How lists and digests mark a case's priority after its number (normal: no mark).
 MARKS = {"urgent": " 🚨", "important": " ❗"}
+
+
+def mention(member: StaffMember) -> str:
+    """A mention that notifies the person whether or not they have a @username."""
+    name = escape(member.name or member.username or str(member.telegram_user_id))
+    return f'<a href="tg://user?id={member.telegram_user_id}">{name}</a>'
+
+
+def owner_line(tr: Translator, case: Case, owner: StaffMember, window: timedelta,
+               timezone: str) -> str:
+    """"Owner: Max", and while their first claim on an open case holds, until when."""
+    until = case.opened_at + window
+    if CaseState(case.state) is CaseState.OPEN and window > timedelta(0):
+        return tr.gettext("Owner: {name} · first claim until {time}").format(
+            name=mention(owner), time=tr.datetime(until, timezone))
+    return tr.gettext("Owner: {name}").format(name=mention(owner))
 
 
 def score_line(answer: SurveyAnswer) -> str:
@@ -167,6 +191,9 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
             lines.append(_("Resolve by: {due}").format(
                 due=tr.datetime(case.resolve_due_at, zone)))
     lines += promise_lines(tr, await ctx.uow.promises.of_case(case.id))
+    owner = await ctx.uow.staff.get(customer.owner_id) if customer.owner_id else None
+    if owner is not None:
+        lines.append(owner_line(tr, case, owner, ctx.config.owner_first_claim, tz))
     lines.append(_state_line(tr, case, assignee.name if assignee else None))
     if recent:
         names = history_names(ctx, tr, await staff_names(ctx, list(recent)))

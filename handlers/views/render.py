@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from html import escape
 
-from careloop.care.templates import CARE_TEMPLATES
 from careloop.handlers.context import Context
 from careloop.kernel.i18n import Translator
 from careloop.kernel.updates import Button, Keyboard
@@ -18,12 +17,13 @@ RECENT_HISTORY = 5
 CARD_COMMENT = 1000  # keeps the whole card inside Telegram's limit whatever was written
 
 
-def first_name(customer: Customer) -> str:
-    return escape(customer.name.split(" ", 1)[0])
-
-
-def care_text(tr: Translator, template: str, customer: Customer) -> str:
-    return tr.gettext(CARE_TEMPLATES[template]).format(name=first_name(customer))
+def care_text(ctx: Context, template: str, customer: Customer) -> str | None:
+    """A care message from the script library in the customer's language (or the library's
+    default one); None for a template since taken out of the library."""
+    if template not in ctx.scripts.care:
+        return None
+    return ctx.scripts.care_text(template, customer.language,
+                                 name=customer.name.split(" ", 1)[0])
 
 
 def said(ctx: Context, tr: Translator, text: Text) -> str:

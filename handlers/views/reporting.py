@@ -313,12 +313,14 @@ def group_line(tr: Translator, label: str, f: SurveyFigures) -> str:
     return " · ".join(parts)
 
 
-def staff_line(tr: Translator, group: StaffGroup) -> str:
+def staff_line(tr: Translator, group: StaffGroup, nobody: str | None = None) -> str:
+    """`nobody`: how a group without a staff member is named (default: unassigned)."""
     f: CaseFigures = group.figures
+    name = nobody if group.staff is None and nobody else staff_name(tr, group.staff)
     return tr.gettext(
         "{name} — new: {opened}, resolved: {resolved}, closed loop: {loop}, "
         "first response (median): {median}, SLA: {sla}, reopened: {reopened}"
-    ).format(name=staff_name(tr, group.staff), opened=f.opened,
+    ).format(name=name, opened=f.opened,
              resolved=f.closed_loop.resolved, loop=pct(tr, f.closed_loop.rate_pct),
              median=duration(tr, f.first_response.median_seconds),
              sla=pct(tr, f.sla.compliance_pct), reopened=f.reopened_cases)
@@ -351,6 +353,10 @@ def report_text(tr: Translator, report: Report, timezone: str,
     if report.staff is not None:
         lines += ["", _("By staff member:")]
         lines += ["  " + staff_line(tr, g) for g in report.staff] or [f"  {NONE}"]
+    if report.owners is not None:
+        lines += ["", _("By the customers' owner:")]
+        lines += ["  " + staff_line(tr, g, _("no owner")) for g in report.owners] or [
+            f"  {NONE}"]
     if report.kpis is not None:
         lines += ["", *kpi_lines(tr, report.kpis)]
     if report.community is not None:

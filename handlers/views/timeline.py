@@ -166,6 +166,21 @@ def _day(tr: Translator, value: object) -> str:
         return str(value)
 
 
+def _owner(tr: Translator, d: Mapping[str, Any], names: Names) -> str:
+    _ = tr.gettext
+    owner, by = d.get("staff_id"), d.get("by_staff_id")
+    if owner is None:
+        if d.get("via") == "removed":
+            return _("No owner any more: the owner left the staff")
+        if by is not None:
+            return _("No owner any more (by {by})").format(by=_staff(tr, names, by))
+        return _("No owner any more")
+    if by is not None:
+        return _("Owner set to {name} by {by}").format(
+            name=_staff(tr, names, owner), by=_staff(tr, names, by))
+    return _("Owner set to {name}").format(name=_staff(tr, names, owner))
+
+
 def _community(tr: Translator, d: Mapping[str, Any]) -> str:
     _ = tr.gettext
     action = d.get("action")
@@ -224,6 +239,8 @@ def sentence(tr: Translator, e: Interaction, names: Names | None = None,
         return _case(tr, d, names)
     if kind == "promise":
         return _promise(tr, d, names, text)
+    if kind == "owner":
+        return _owner(tr, d, names)
     if kind == "note":
         return _("Internal note by {name}: {text}").format(
             name=_staff(tr, names, d.get("staff_id")), text=text or "")

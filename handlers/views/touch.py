@@ -62,7 +62,10 @@ class TouchView:
         if touch.template == SURVEY_REMINDER:
             return await self._reminder(touch, customer)
         if touch.survey_key is None:
-            return TouchMessage(care_text(ctx.tr(customer.language), touch.template, customer))
+            text = care_text(ctx, touch.template, customer)
+            if text is None:  # taken out of the script library since it was scheduled
+                return f"unknown care message {touch.template!r}"
+            return TouchMessage(text)
         definition = ctx.surveys.get(touch.survey_key)
         if definition is None:  # taken out of the survey file since it was scheduled
             return f"unknown survey {touch.survey_key!r}"

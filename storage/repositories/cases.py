@@ -11,10 +11,16 @@ from sqlalchemy import case, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
-from careloop.storage.models import CardState, Case, CaseMessage, DigestListing
+from careloop.storage.models import CardState, Case, CaseMessage, Customer, DigestListing
 from careloop.storage.repositories.base import Repository, chunks, move
 
 OPEN_CASE_STATES = ("open", "claimed", "reopened")
+
+def _mine(staff_id: int) -> Any:
+    """A staff member's cases: assigned to them, or of a customer they own."""
+    owned = select(Customer.id).where(Customer.owner_id == staff_id)
+    return or_(col(Case.assignee_id) == staff_id, col(Case.customer_id).in_(owned))
+
 
 # Urgent cases first, then important ones, then normal ones, in every list staff see.
 _URGENT_FIRST = case((col(Case.priority) == "urgent", 0), (col(Case.priority) == "important", 1),
@@ -123,16 +129,20 @@ class Cases(Repository):
             .values(first_response_at=at).execution_options(synchronize_session=False))
         return res.rowcount == 1
 
-    async def listing(self, *, assignee_id: int | None = None, overdue_at: datetime | None = None,
-                      limit: int = 30, teams: Sequence[str] | None = None,
+    async def listing(self, *, assignee_id: int | None = None, mine: int | None = None,
+                      overdue_at: datetime | None = None, limit: int = 30,
+                      teams: Sequence[str] | None = None,
                       other_teams: Sequence[str] | None = None) -> Sequence[Case]:
-        """Active cases, most urgent and oldest first; only one staff member's, or only the
-        ones past their SLA without a first answer; only `teams`' cases (and, with
+        """Active cases, most urgent and oldest first; only those assigned to one staff
+        member, or `mine`: assigned to them or of a customer they own; or only the ones
+        past their SLA without a first answer; only `teams`' cases (and, with
         `other_teams`, those of any team not named there)."""
         query = _of_teams(select(Case).where(col(Case.state).in_(OPEN_CASE_STATES)),
                           teams, other_teams)
         if assignee_id is not None:
             query = query.where(Case.assignee_id == assignee_id)
+        if mine is not None:
+            query = query.where(_mine(mine))
         if overdue_at is not None:
             query = query.where(col(Case.first_response_at).is_(None),
                                 col(Case.sla_due_at) < overdue_at)
@@ -141,13 +151,15 @@ class Cases(Repository):
             .limit(limit))
         return res.all()
 
-    async def count_active(self, *, assignee_id: int | None = None,
+    async def count_active(self, *, assignee_id: int | None = None, mine: int | None = None,
                            overdue_at: datetime | None = None, teams: Sequence[str] | None = None,
                            other_teams: Sequence[str] | None = None) -> int:
-        query = _of_teams(select(func.count()).where(col(Case.state).in_(OPEN_CASE_STATES)),
-                          teams, other_teams)
+        query = _of_teams(select(func.count()).select_from(Case).where(
+            col(Case.state).in_(OPEN_CASE_STATES)), teams, other_teams)
         if assignee_id is not None:
             query = query.where(Case.assignee_id == assignee_id)
+        if mine is not None:
+            query = query.where(_mine(mine))
         if overdue_at is not None:
             query = query.where(col(Case.first_response_at).is_(None),
                                 col(Case.sla_due_at) < overdue_at)

@@ -76,6 +76,12 @@ class Customers(Repository):
         res = await self.session.exec(query.order_by(col(Customer.id)).limit(limit))
         return res.all()
 
+    async def owned_by(self, staff_id: int) -> Sequence[Customer]:
+        """The customers a staff member owns."""
+        res = await self.session.exec(select(Customer).where(Customer.owner_id == staff_id)
+                                      .order_by(col(Customer.id)))
+        return res.all()
+
     async def add(self, customer: Customer) -> Customer:
         return await self._add(customer)
 

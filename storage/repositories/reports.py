@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Result, Select, and_, or_, select
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from careloop.storage.models import Case, Customer, StaffMember, SurveyAnswer, SurveyInvitation
@@ -43,6 +44,7 @@ class CaseRow:
     assignee_id: int | None = None
     kind: str = "survey"  # what opened it: survey, inquiry, community, outreach
     team: str = "desk"
+    owner_id: int | None = None  # the customer's owner now
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +62,7 @@ class CaseRows:
     """The cases of a window, with the staff members they are assigned to."""
 
     rows: list[CaseRow]
-    staff: dict[int, StaffInfo]  # the assignees among the rows
+    staff: dict[int, StaffInfo]  # the assignees and the owners among the rows
 
 
 class ReportQueries(Repository):
@@ -95,14 +97,19 @@ class ReportQueries(Repository):
         ]
 
     async def cases(self, since: datetime, until: datetime) -> CaseRows:
-        """Cases opened or resolved in the window, with their assignees."""
+        """Cases opened or resolved in the window, with their assignees and their
+        customers' owners."""
+        owner = aliased(StaffMember)
         query = (
             select(col(Case.opened_at), col(Case.sla_due_at), col(Case.state),
                    col(Case.first_response_at), col(Case.resolved_at), col(Case.reopen_count),
                    col(StaffMember.id), col(StaffMember.name), col(StaffMember.username),
-                   col(StaffMember.role), col(Case.kind), col(Case.team))
+                   col(StaffMember.role), col(Case.kind), col(Case.team), col(owner.id),
+                   col(owner.name), col(owner.username), col(owner.role))
             .select_from(Case)
             .outerjoin(StaffMember, col(StaffMember.id) == col(Case.assignee_id))
+            .join(Customer, col(Customer.id) == col(Case.customer_id))
+            .outerjoin(owner, col(owner.id) == col(Customer.owner_id))
             .where(or_(and_(col(Case.opened_at) >= since, col(Case.opened_at) <= until),
                        and_(col(Case.resolved_at) >= since, col(Case.resolved_at) <= until)))
         )
@@ -110,11 +117,14 @@ class ReportQueries(Repository):
         rows: list[CaseRow] = []
         staff: dict[int, StaffInfo] = {}
         for (opened_at, due_at, state, first_response_at, resolved_at, reopen_count,
-             staff_id, name, username, role, kind, team) in res.all():
+             staff_id, name, username, role, kind, team, *owned) in res.all():
+            owner_id = owned[0]
             rows.append(CaseRow(opened_at=opened_at, sla_due_at=due_at, state=state,
                                 first_response_at=first_response_at, resolved_at=resolved_at,
                                 reopen_count=reopen_count, assignee_id=staff_id, kind=kind,
-                                team=team))
+                                team=team, owner_id=owner_id))
             if staff_id is not None:
                 staff[staff_id] = StaffInfo(staff_id, name, username, role)
+            if owner_id is not None:
+                staff[owner_id] = StaffInfo(*owned)
         return CaseRows(rows, staff)

@@ -14,7 +14,7 @@ from careloop.bot.app import Storage
 from careloop.care.playbook.loader import load_playbook
 from careloop.customers import audit, privacy
 from careloop.kernel.clock import ManualClock
-from careloop.storage.models import Suppression
+from careloop.storage.models import StaffMember, Suppression
 from tests.api.conftest import Api, api_settings
 
 CUSTOMERS = "/api/v1/customers"
@@ -129,3 +129,33 @@ async def test_without_the_secret_the_list_cannot_be_checked_so_nothing_is_store
     assert status == 503
     assert "CARELOOP_LINK_SECRET" in json.dumps(body)
     assert await api.customer("C-1") is None
+
+
+async def test_an_owner_is_given_by_name_or_id_refused_when_nobody_and_read_back(
+        api: Api) -> None:
+    async with api.storage.uow() as uow:
+        await uow.staff.add(StaffMember(telegram_user_id=777, role="agent", name="Max",
+                                        username="max", added_at=api.clock.now()))
+        await uow.commit()
+    status, body = await api.post(CUSTOMERS, [
+        {"external_id": "C-1", "name": "Ann", "owner": "@max"},
+        {"external_id": "C-2", "name": "Bob", "owner": "@nobody"}])
+    assert status == 422
+    assert body["errors"] == [{"field": "[1].owner", "message": (
+        "owner '@nobody' is not a staff member: give their @username, Telegram user id or "
+        "name as `careloop staff list` shows them, or none")}]
+    assert await api.rows() == (0, 0, 0)
+
+    status, body = await api.post(CUSTOMERS, {"external_id": "C-1", "name": "Ann",
+                                              "owner": "777"})
+    assert (status, body) == (200, {"created": 1, "updated": 0})
+    status, read, _ = await api.call("GET", f"{CUSTOMERS}/C-1")
+    assert status == 200
+    assert read["owner"] == {"staff_id": 1, "telegram_user_id": 777, "name": "Max",
+                             "username": "max"}
+    assert [e["data"]["via"] for e in read["timeline"] if e["kind"] == "owner"] == ["api"]
+    # Left out, the owner stays; "none" clears it.
+    await api.post(CUSTOMERS, {"external_id": "C-1", "name": "Ann Lee"})
+    assert (await api.customer("C-1")).owner_id == 1  # type: ignore[union-attr]
+    await api.post(CUSTOMERS, {"external_id": "C-1", "name": "Ann Lee", "owner": "none"})
+    assert (await api.customer("C-1")).owner_id is None  # type: ignore[union-attr]

@@ -223,7 +223,7 @@ def test_report_breakdowns_are_chosen_with_by(env: Path, capsys) -> None:
     code, out, _ = run(capsys, "report", "--format", "json")
     assert code == 0
     data = json.loads(out)
-    assert list(data["by"]) == ["period", "survey", "tier", "purpose", "staff"]
+    assert list(data["by"]) == ["period", "survey", "tier", "purpose", "staff", "owner"]
     assert (data["days"], data["period"], data["timezone"]) == (30, "week", "UTC")
     assert len(data["by"]["period"]) in (5, 6)  # 30 days touch five or six ISO weeks
     code, out, _ = run(capsys, "report", "--format", "json", "--since", "7",

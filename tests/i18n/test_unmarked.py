@@ -41,6 +41,10 @@ ALLOWED = {
                    "type schedule touches. Give each event your own system's id with --id: the "
                    "same id reported again (a retry, a re-run import) is recognised and records "
                    "nothing twice."),
+    ("bot/cli/checks.py", "Read a script library as careloop run does: a mistake (an unknown "
+                   "placeholder, a text missing in the default language) stops it with "
+                   "FILE:LINE. Texts without a version in one of careloop's languages are "
+                   "listed: their readers get the default language."),
     ("bot/cli/staff.py", "Revoke a staff member at once. Their record stays, so cases, notes and "
                    "the audit log still name them; `staff add` brings them back."),
     ("bot/cli/customers.py", "Lift do-not-contact from a customer, and take their ids off the "

@@ -219,6 +219,7 @@ def test_the_staff_commands_keep_their_roles() -> None:
         "help": staff.ANY_STAFF, "stats": staff.ANY_STAFF,
         "cases": CASE_ROLES, "case": CASE_ROLES, "history": CASE_ROLES, "note": CASE_ROLES,
         "priority": CASE_ROLES, "promise": CASE_ROLES, "kept": CASE_ROLES,
+        "owner": CASE_ROLES, "s": CASE_ROLES,
         "assign": LEAD_ROLES, "block": LEAD_ROLES, "mute": LEAD_ROLES, "unmute": LEAD_ROLES,
         "move": CASE_ROLES, "write": CASE_ROLES,
     }
@@ -229,6 +230,8 @@ def test_the_staff_commands_keep_their_roles() -> None:
     case_card = staff.BUTTONS.first(Kind.BUTTON, "case_claim")
     assert case_card is not None and case_card.roles == CASE_ROLES
     assert staff.BUTTONS.first(Kind.BUTTON, "consent") is None
+    script = staff.BUTTONS.first(Kind.BUTTON, "script")
+    assert script is not None and script.roles == CASE_ROLES
 
 
 # --- the marketer before the customer, on a real database --------------------------------
