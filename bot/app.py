@@ -77,7 +77,7 @@ def handler_config(settings: Settings, surveys: SurveyDefinitions, *,
         default_timezone=settings.timezone,
         staff_language=settings.staff_language,
         surveys=surveys,
-        sla=sla_policy(settings),
+        sla=sla_policy(settings, routing),
         promise_remind_before=timedelta(hours=settings.promise_remind_hours),
         callback_after=timedelta(hours=settings.callback_hours),
         callback_survey=settings.callback_survey,
@@ -97,7 +97,7 @@ def handler_config(settings: Settings, surveys: SurveyDefinitions, *,
     )
 
 
-def sla_policy(settings: Settings) -> SlaPolicy:
+def sla_policy(settings: Settings, routing: Routing | None = None) -> SlaPolicy:
     def hours(*values: float) -> Levels:
         urgent, important, normal = (timedelta(hours=v) for v in values)
         return Levels(urgent, important, normal)
@@ -108,7 +108,9 @@ def sla_policy(settings: Settings) -> SlaPolicy:
         resolve=hours(settings.resolve_urgent_hours, settings.resolve_important_hours,
                       settings.resolve_normal_hours),
         escalate_after=timedelta(hours=settings.escalate_after_hours),
-        calendar=settings.calendar)
+        calendar=settings.calendar,
+        teams={team.name: team.calendar(settings.calendar)
+               for team in (routing.teams if routing else ())})
 
 
 def context_factory(settings: Settings, surveys: SurveyDefinitions, *,

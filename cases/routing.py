@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from careloop.cases.calendar import BusinessCalendar, parse_holidays, parse_hours
+
 DEFAULT_TEAM = "desk"
 
 
@@ -26,8 +28,8 @@ class CaseKind(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Team:
     """A team with its own staff group. `timezone`, `hours` and `holidays` are kept as the
-    routing file gives them (checked for shape only): the business-hours SLA clock reads
-    them."""
+    routing file gives them (checked when it was read); `calendar` makes them the team's
+    business calendar, which its cases' SLA clock runs on."""
 
     name: str
     chat_id: int | None
@@ -35,6 +37,17 @@ class Team:
     timezone: str | None = None
     hours: Mapping[str, str] = field(default_factory=dict, hash=False)  # "mon-fri": "09:00-18:00"
     holidays: tuple[str, ...] = ()  # ISO dates, "2026-10-01"
+
+    def calendar(self, business: BusinessCalendar) -> BusinessCalendar:
+        """The team's own hours, holidays and timezone where the file gives them, the
+        business's (CARELOOP_BUSINESS_HOURS …) for the rest."""
+        if not (self.timezone or self.hours or self.holidays):
+            return business
+        hours = "; ".join(f"{days} {span}" for days, span in self.hours.items())
+        return BusinessCalendar(
+            self.timezone or business.timezone,
+            parse_hours(hours) if self.hours else business.hours,
+            parse_holidays(self.holidays) if self.holidays else business.holidays)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,8 @@ reported as one line naming the file, the line and the field, as the playbook's 
       - name: aftersales
         chat: -1001234567890
         leads: [111111, 222222]
-        timezone: Asia/Shanghai            # kept for the business-hours SLA clock
-        hours: {mon-fri: "09:00-18:00"}
+        timezone: Asia/Shanghai            # the team's business calendar: its SLA clock
+        hours: {mon-fri: "09:00-18:00"}  # pauses outside these (default: the business's)
         holidays: ["2026-10-01"]
       - name: finance
         chat: -1009876543210
@@ -28,6 +28,7 @@ import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from careloop.cases.calendar import BadCalendar, parse_hours
 from careloop.cases.routing import Routing, Rule, Team
 from careloop.kernel import yamlfile
 from careloop.kernel.yamlfile import Value, YamlError
@@ -107,6 +108,10 @@ def _team(item: Value) -> tuple[Team, Value]:
             text = span.text()
             if not SPAN.match(text):
                 span.fail(f"{_q(text)} is not a span of hours like 09:00-18:00")
+            try:
+                parse_hours(f"{days} {text}")
+            except BadCalendar as exc:
+                span.fail(str(exc))
             hours[days] = text
     holidays: list[str] = []
     if "holidays" in fields:

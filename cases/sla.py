@@ -3,6 +3,7 @@ counted on the business calendar (the clock pauses outside business hours)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -40,6 +41,8 @@ class SlaPolicy:
     resolve: Levels = RESOLUTION
     escalate_after: timedelta = timedelta(hours=48)
     calendar: BusinessCalendar = field(default=ALWAYS)
+    # Teams with hours of their own (the routing file); the rest run on `calendar`.
+    teams: Mapping[str, BusinessCalendar] = field(default_factory=dict, hash=False)
 
     def due(self, priority: str, opened_at: datetime,
             calendar: BusinessCalendar | None = None) -> datetime:
@@ -55,9 +58,9 @@ DEFAULT_SLA = SlaPolicy()
 
 
 def calendar_for(policy: SlaPolicy, case: Case) -> BusinessCalendar:
-    """The calendar `case`'s clock runs on. Today every case runs on the business's own;
-    a team with its own hours will be looked up here, and every deadline follows."""
-    return policy.calendar
+    """The calendar `case`'s clock runs on: its team's, else the business's. Every deadline
+    and every "respond by" shown follows it."""
+    return policy.teams.get(case.team, policy.calendar)
 
 
 def set_deadlines(policy: SlaPolicy, case: Case) -> None:

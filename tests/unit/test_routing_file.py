@@ -3,13 +3,18 @@ the decisions over it (which team, whether the words make a case urgent)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from careloop.bot.app import sla_policy
 from careloop.bot.cli import main
+from careloop.bot.settings import Settings
 from careloop.cases.routing import DEFAULT_TEAM, CaseFacts, Routing, escalates, team_for
 from careloop.cases.routing_loader import RoutingError, load_routing, read_routing
+from careloop.cases.sla import calendar_for
+from careloop.storage.models import Case
 
 GOOD = """\
 teams:
@@ -131,3 +136,30 @@ def test_routing_check_lists_the_file_or_refuses_it_with_its_line(
     assert capsys.readouterr().err.strip() == (
         'careloop: error: bad.yaml:15: rules[2].team: "finanse" is not a team; known: '
         'aftersales, finance')
+
+
+def test_a_teams_own_hours_set_its_cases_deadlines(tmp_path: Path) -> None:
+    """The aftersales team works 09:00–18:00 Shanghai time on weekdays; finance has no
+    hours of its own and runs on the business's calendar (here: always open)."""
+    file = tmp_path / "routing.yaml"
+    file.write_text(GOOD, encoding="utf-8")
+    routing = read_routing(file)
+    sla = sla_policy(Settings(_env_file=None), routing)  # type: ignore[call-arg]
+    friday_evening = datetime(2026, 12, 4, 11, tzinfo=UTC)  # 19:00 in Shanghai
+    after = Case(customer_id=1, state="open", priority="urgent", team="aftersales",
+                 opened_at=friday_evening)
+    finance = Case(customer_id=1, state="open", priority="urgent", team="finance",
+                   opened_at=friday_evening)
+    assert calendar_for(sla, after).timezone == "Asia/Shanghai"
+    # Closed until Saturday 10:00 Shanghai (02:00 UTC): two business hours to 12:00.
+    assert sla.due("urgent", friday_evening, calendar_for(sla, after)) == datetime(
+        2026, 12, 5, 4, tzinfo=UTC)
+    assert sla.due("urgent", friday_evening, calendar_for(sla, finance)) == \
+        friday_evening + timedelta(hours=2)
+
+
+def test_hours_a_team_cannot_keep_are_refused_with_their_line(tmp_path: Path) -> None:
+    file = tmp_path / "routing.yaml"
+    file.write_text(GOOD.replace('sat: "10:00-14:00"', 'sat: "14:00-10:00"'), encoding="utf-8")
+    with pytest.raises(RoutingError, match=r"routing.yaml:6: .*end after they begin"):
+        read_routing(file)
