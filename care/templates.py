@@ -28,4 +28,24 @@ CARE_TEMPLATES: dict[str, str] = {
         "Hi {name}! It has been a while since we last heard from you. How is everything "
         "going? If there is anything we can help with, just reply here."
     ),
+    "check_in": N_(
+        "Hi {name}! Just checking in: is everything still going well with what you have "
+        "from us? If there is anything we can do, reply here."
+    ),
+    "first_follow_up": N_(
+        "Hi {name}! Welcome, and thank you for connecting with us here. If you have any "
+        "question about your purchase or our service, just reply to this message."
+    ),
+    "win_back": N_(
+        "Hi {name}! We have not seen you for a while and we miss you. Is there anything we "
+        "could do better? Reply here and tell us."
+    ),
+    "purchase_anniversary": N_(
+        "Hi {name}! A year ago today you made your first purchase with us. Thank you for "
+        "staying with us all this time!"
+    ),
+    "big_purchase_thanks": N_(
+        "Hi {name}! Thank you for your order. A member of our team will personally make "
+        "sure everything goes smoothly; reply here any time."
+    ),
 }
