@@ -69,10 +69,17 @@ class Score(NamedTuple):
 
 
 def quintiles(values: Sequence[float]) -> list[int]:
-    """Each value's quintile (1-5) among all of them; equal values share the lower one."""
+    """Each value's quintile (1-5) among all of them, by its percentile rank (the values
+    below it and half those equal to it), so equal values share a score, and a base where
+    everyone bought alike is all in the middle, not all at the bottom."""
     ordered = sorted(values)
     n = len(ordered)
-    return [1 + (5 * bisect.bisect_left(ordered, v)) // n for v in values]
+    scores = []
+    for v in values:
+        below = bisect.bisect_left(ordered, v)
+        equal = bisect.bisect_right(ordered, v) - below
+        scores.append(min(5, 1 + int(5 * (below + equal / 2) / n)))
+    return scores
 
 
 def segment_of(r: int, f: int, m: int, segments: Iterable[SegmentRule]) -> str:

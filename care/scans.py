@@ -210,3 +210,47 @@ async def rfm_scan(uow: UnitOfWork, now: datetime, playbook: Playbook) -> int:
     await uow.customers.set_rfm([(s.customer_id, s.r, s.f, s.m, s.segment) for s in scores],
                                 now)
     return len(scores)
+
+
+REACH_DAYS = 30
+
+
+async def reach(uow: UnitOfWork, now: datetime, playbook: Playbook,
+                days: int = REACH_DAYS) -> dict[str, int | None]:
+    """For `careloop playbook check`: how many customers each rule and program would touch
+    in the next `days` days as things stand (None: a rule on reported events, which no one
+    can count ahead). Contactable customers only, as the scans pick them."""
+    horizon = now + timedelta(days=days)
+    found: dict[str, int | None] = {}
+    pairs = sorted({(d.month, d.day) for d in (
+        (now + timedelta(days=i)).date() for i in range(-1, days + 2))})
+    for rule in playbook.rules:
+        marketing = rule.category is Category.MARKETING
+        if rule.on == BIRTHDAY:
+            found[rule.name] = len(await uow.customers.contactable_born_on(pairs, marketing))
+        elif rule.on == ANNIVERSARY:
+            found[rule.name] = sum(
+                1 for _c, _tz, first in await uow.customers.first_purchased_on(pairs, marketing)
+                if first < now - timedelta(days=300))
+        elif rule.on == INACTIVITY:
+            found[rule.name] = len(await uow.customers.quiet_since(
+                horizon - rule.offset, rule.purpose, 10**9, marketing=marketing))
+        elif rule.on == NO_PURCHASE:
+            found[rule.name] = len(await uow.customers.no_purchase_since(
+                horizon - rule.offset, rule.purpose, 10**9, marketing=marketing))
+        elif rule.on == LINKED:
+            found[rule.name] = len(await uow.customers.linked_between(
+                now - rule.offset - FIRST_FOLLOW_UP_LOOKBACK, horizon - rule.offset,
+                rule.purpose, marketing=marketing))
+        else:
+            found[rule.name] = None
+    for program in playbook.programs:
+        count, after = 0, 0
+        while True:
+            page = await members(uow, program, after)
+            count += sum(programs.reaches_within(program, m, now, days) for m in page)
+            if len(page) < PROGRAM_PAGE:
+                break
+            after = page[-1].id
+        found[program.name] = count
+    return found

@@ -37,7 +37,7 @@ CHOICES = {"all": "segment", "done": "languages", "no_photo": "photo", "no_butto
 FILTERS = {"tier": "tier", "tags": "tags", "language": "language",
            "joined": "joined_within_days", "purchased": "purchased_within_days",
            "birthday": "birthday_month", "community": "community",
-           "community_joined": "community_joined_within_days"}
+           "community_joined": "community_joined_within_days", "rfm": "rfm"}
 
 
 def parse_segment(text: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ from babel.units import format_unit
 
 from careloop.cases.states import CaseState
 from careloop.customers.timeline import ARROWS
-from careloop.handlers.views.labels import customer_name, state_name, tier_name
+from careloop.handlers.views.labels import customer_name, rfm_line, state_name, tier_name
 from careloop.handlers.views.timeline import Names, as_words, sentence
 from careloop.kernel.i18n import N_, Translator
 from careloop.storage.models import AuditEntry, Customer, Interaction
@@ -38,6 +38,10 @@ def history_json(customer: Customer, entries: Sequence[Interaction]) -> dict[str
             "do_not_contact": customer.do_not_contact,
             "muted": customer.muted,
             "erased_at": customer.erased_at.isoformat() if customer.erased_at else None,
+            "rfm": None if customer.rfm_segment is None else {
+                "segment": customer.rfm_segment, "recency": customer.rfm_recency,
+                "frequency": customer.rfm_frequency, "monetary": customer.rfm_monetary,
+                "scored_at": customer.rfm_at.isoformat() if customer.rfm_at else None},
         },
         "timeline": [
             {
@@ -66,6 +70,8 @@ def history_text(
             tier=tier_name(tr, customer.tier),
             consent=consent),
     ]
+    if (rfm := rfm_line(tr, customer)) is not None:
+        lines.append(rfm)
     if not entries:
         lines.append(_("No interactions yet."))
     else:

@@ -1,0 +1,30 @@
+"""RFM scoring: quintiles over the base, segments by score ranges."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from careloop.care.rfm import DEFAULT_SEGMENTS, OTHER, Purchases, SegmentRule, quintiles, score
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def test_quintiles_split_the_base_in_five_and_ties_share_a_score() -> None:
+    assert quintiles(list(range(10))) == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert quintiles([7, 7, 7]) == [3, 3, 3]  # everyone alike: the middle
+    assert quintiles([1]) == [3]
+    assert quintiles([0, 0, 0, 0, 100]) == [3, 3, 3, 3, 5]
+
+
+def test_each_buyer_gets_scores_and_the_first_segment_that_fits() -> None:
+    rows = [Purchases(i + 1, NOW - timedelta(days=10 * (10 - i)), purchases=1 + i // 2,
+                      cents=1000 * (i + 1)) for i in range(10)]
+    scored = {s.customer_id: s for s in score(rows, DEFAULT_SEGMENTS)}
+    best, worst = scored[10], scored[1]
+    assert (best.r, best.f, best.m, best.segment) == (5, 5, 5, "champions")
+    assert (worst.r, worst.f, worst.m, worst.segment) == (1, 1, 1, "lost")
+    # Every combination of scores has a name among the usual segments.
+    assert all(any(s.fits(r, f, 3) for s in DEFAULT_SEGMENTS)
+               for r in range(1, 6) for f in range(1, 6))
+    assert score(rows[:1], (SegmentRule("big", m=(5, 5)),))[0].segment == OTHER
+    assert score([], DEFAULT_SEGMENTS) == []
