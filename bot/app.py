@@ -80,6 +80,10 @@ def handler_config(settings: Settings, surveys: SurveyDefinitions, *,
         bot_username=settings.bot_username,
         bot_id=bot_id(settings),
         export_per_day=settings.export_per_day,
+        quiet_hours=settings.quiet_hours,
+        quiet_choices=settings.quiet_choices,
+        cap_messages=settings.cap_messages,
+        cap_window_days=settings.cap_window_days,
     )
 
 

@@ -29,6 +29,12 @@ class HandlerConfig:
     bot_username: str | None = None  # for links that open the bot's private chat
     bot_id: int | None = None  # to tell replies to the bot's own messages in the group
     export_per_day: int = 3  # /mydata requests a customer may make in a rolling day
+    # The customer's own preferences in /settings stay inside these: the quiet hours the
+    # operator offers (kept on top of the business's own) and at most the operator's cap.
+    quiet_hours: str = "21:00-09:00"  # the business's, "" for none
+    quiet_choices: tuple[str, ...] = ("20:00-09:00", "22:00-10:00", "19:00-11:00")
+    cap_messages: int = 3
+    cap_window_days: int = 7
 
 
 def unlimited(chat_id: int) -> int:
