@@ -37,7 +37,9 @@ from careloop.storage.models import Category, Touch
 from careloop.storage.uow import UnitOfWork
 
 INACTIVITY_BATCH = 5000  # customers per run; the next run takes the rest
-PROGRAM_PAGE = 5000  # customers read at a time: memory stays flat however large the base
+# Customer ids read at a time: memory stays flat however large the base, and each
+# transaction short.
+PROGRAM_PAGE = 20_000
 # A first follow-up rule added to a playbook greets those who linked this recently before
 # it was due, not every customer who ever linked.
 FIRST_FOLLOW_UP_LOOKBACK = timedelta(days=7)
@@ -175,32 +177,31 @@ def _program_touches(program: Program, member: Member, due: datetime,
     return touches
 
 
-async def members(uow: UnitOfWork, program: Program, after_id: int,
-                  limit: int = PROGRAM_PAGE) -> list[Member]:
-    """The next page of the program's possible audience, with their last care contacts."""
+async def members(uow: UnitOfWork, program: Program, first_id: int, last_id: int,
+                  until: datetime) -> list[Member]:
+    """The program's audience among customers first_id..last_id who may be due for a
+    check-in by `until`: last contacted (or linked) at least a cadence, less two days for
+    the timezones, before it. programs.due_today decides on each."""
     audience = program.audience
-    rows = await uow.customers.members(after_id, limit, tiers=audience.tiers,
-                                       segments=audience.segments,
-                                       marketing=audience.consent is Category.MARKETING)
-    if not rows:
-        return []
-    last = await uow.touches.last_care_contacts(rows[0][0], rows[-1][0], sorted(FOLLOW_UPS))
-    return [Member(cid, tz, tier, tags, segment, linked, last.get(cid))
-            for cid, tz, tier, tags, segment, linked in rows]
+    rows = await uow.customers.due_members(
+        first_id, last_id, until - program.cadence.shortest + timedelta(days=2),
+        tiers=audience.tiers, segments=audience.segments,
+        marketing=audience.consent is Category.MARKETING, follow_ups=sorted(FOLLOW_UPS))
+    return [Member(*row) for row in rows]
 
 
 async def program_page(uow: UnitOfWork, now: datetime, program: Program, after_id: int,
-                       limit: int = PROGRAM_PAGE) -> tuple[int, int | None]:
-    """Plan one page of a program's check-ins due today: (touches scheduled, the last
-    customer id read, or None when the audience is done)."""
-    page = await members(uow, program, after_id, limit)
+                       span: int = PROGRAM_PAGE) -> tuple[int, int | None]:
+    """Plan a program's check-ins due today among the next `span` customer ids after
+    `after_id`: (touches scheduled, the last id read, or None when the base is done)."""
+    last_id = after_id + span
     planned: list[Touch] = []
-    for member in page:
+    for member in await members(uow, program, after_id + 1, last_id, now):
         due = programs.due_today(program, member, now)
         if due is not None:
             planned.extend(_program_touches(program, member, due, now))
     count = await _add_new(uow, planned)
-    return count, (page[-1].id if len(page) == limit else None)
+    return count, (last_id if last_id < await uow.customers.max_id() else None)
 
 
 async def rfm_scan(uow: UnitOfWork, now: datetime, playbook: Playbook) -> int:
@@ -244,13 +245,11 @@ async def reach(uow: UnitOfWork, now: datetime, playbook: Playbook,
                 rule.purpose, marketing=marketing))
         else:
             found[rule.name] = None
+    last_id = await uow.customers.max_id()
     for program in playbook.programs:
-        count, after = 0, 0
-        while True:
-            page = await members(uow, program, after)
+        count = 0
+        for first in range(1, last_id + 1, PROGRAM_PAGE):
+            page = await members(uow, program, first, first + PROGRAM_PAGE - 1, horizon)
             count += sum(programs.reaches_within(program, m, now, days) for m in page)
-            if len(page) < PROGRAM_PAGE:
-                break
-            after = page[-1].id
         found[program.name] = count
     return found

@@ -129,25 +129,47 @@ class Customers(Repository):
         )
         return [(int(cid), str(tz), last) for cid, tz, last in res.all()]
 
-    async def members(self, after_id: int, limit: int, *, tiers: Sequence[str] = (),
-                      segments: Sequence[str] = (), marketing: bool = False
-                      ) -> list[tuple[int, str, str, list[str], str | None, datetime | None]]:
-        """A page of contactable customers by id after `after_id`, narrowed by tier and RFM
-        segment in SQL (tags are JSON: the caller matches them): (id, timezone, tier, tags,
-        segment, linked at). Columns, not records: a program's audience may be a million."""
+    async def max_id(self) -> int:
+        res = await self.session.exec(select(func.max(Customer.id)))
+        return int(res.one() or 0)
+
+    async def due_members(self, first_id: int, last_id: int, cutoff: datetime, *,
+                          tiers: Sequence[str] = (), segments: Sequence[str] = (),
+                          marketing: bool = False, follow_ups: Sequence[str] = ()
+                          ) -> list[tuple[int, str, str, list[str], str | None,
+                                          datetime | None, datetime | None]]:
+        """Contactable customers with ids first_id..last_id whose last care contact (a
+        care message or survey sent, going out or waiting: when it was sent or is due), or
+        else their linking, is older than `cutoff`: (id, timezone, tier, tags, segment,
+        linked at, last contact). Narrowed by tier and RFM segment in SQL (tags are JSON:
+        the caller matches them). One query for a range of ids: a program's audience may
+        be a million, and only the few near their next check-in come back."""
+        last = func.max(func.coalesce(col(Touch.sent_at), col(Touch.due_at))).label("last")
+        contacts = (
+            sa_select(col(Touch.customer_id).label("customer_id"), last)
+            .where(col(Touch.customer_id) >= first_id, col(Touch.customer_id) <= last_id,
+                   col(Touch.state).in_((TouchState.PENDING, TouchState.SENDING,
+                                         TouchState.SENT)),
+                   col(Touch.category).in_(("service", "survey")),
+                   col(Touch.template).not_in(follow_ups))
+            .group_by(col(Touch.customer_id))
+            .subquery())
         query = (sa_select(col(Customer.id), col(Customer.timezone), col(Customer.tier),
                            col(Customer.tags), col(Customer.rfm_segment),
-                           col(Customer.linked_at))
-                 .where(col(Customer.id) > after_id, _contactable(marketing)))
+                           col(Customer.linked_at), contacts.c.last)
+                 .outerjoin(contacts, contacts.c.customer_id == col(Customer.id))
+                 .where(col(Customer.id) >= first_id, col(Customer.id) <= last_id,
+                        _contactable(marketing),
+                        func.coalesce(contacts.c.last, col(Customer.linked_at)) < cutoff))
         if tiers:
             query = query.where(col(Customer.tier).in_(tiers))
         if segments:
             query = query.where(col(Customer.rfm_segment).in_(segments))
-        # Through the connection: plain rows, the ORM's identity map left out of a million.
+        # Through the connection: plain rows, the ORM's identity map left out.
         conn = await self.session.connection()
-        res = await conn.execute(query.order_by(col(Customer.id)).limit(limit))
-        return [(int(i), str(tz), str(tier), list(tags or []), seg, linked)
-                for i, tz, tier, tags, seg, linked in res.all()]
+        res = await conn.execute(query.order_by(col(Customer.id)))
+        return [(int(i), str(tz), str(tier), list(tags or []), seg, linked, at)
+                for i, tz, tier, tags, seg, linked, at in res.all()]
 
     async def linked_between(self, start: datetime, end: datetime, purpose: str,
                              marketing: bool = False) -> list[tuple[int, str, datetime]]:

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, false, func, or_, update
+from sqlalchemy import bindparam, false, or_, update
 from sqlmodel import col, select
 
-from careloop.storage.models import Category, Customer, Touch, TouchState
+from careloop.storage.models import Customer, Touch, TouchState
 from careloop.storage.repositories.base import chunks, table_of
 from careloop.storage.repositories.queue import Queue
 
@@ -122,22 +122,6 @@ class Touches(Queue[Touch]):
             .values(state=TouchState.PENDING, last_error=reason, lease_until=None)
             .execution_options(synchronize_session=False))
         return int(res.rowcount)
-
-    async def last_care_contacts(self, first_id: int, last_id: int, follow_ups: Sequence[str]
-                                 ) -> dict[int, datetime]:
-        """Each customer's (ids first_id..last_id) last care message or survey sent, going
-        out or waiting to go: when it was sent, or when it is due. A program counts its next
-        check-in from here. One grouped query over a range of customers."""
-        at = func.max(func.coalesce(col(Touch.sent_at), col(Touch.due_at)))
-        res = await self.session.exec(
-            select(col(Touch.customer_id), at)
-            .where(col(Touch.customer_id) >= first_id, col(Touch.customer_id) <= last_id,
-                   col(Touch.state).in_((TouchState.PENDING, TouchState.SENDING,
-                                         TouchState.SENT)),
-                   col(Touch.category).in_((Category.SERVICE, Category.SURVEY)),
-                   col(Touch.template).not_in(follow_ups))
-            .group_by(col(Touch.customer_id)))
-        return {int(cid): last for cid, last in res.all()}
 
     async def by_key(self, idempotency_key: str) -> Touch | None:
         res = await self.session.exec(select(Touch).where(Touch.idempotency_key == idempotency_key))
