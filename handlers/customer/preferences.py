@@ -97,5 +97,5 @@ async def choose(ctx: Context, customer: Customer, which: str, what: str | int |
     else:
         customer.max_messages = what if isinstance(what, int) else None
         await record(ctx.uow, ctx.now, customer.id, "preferences", "in",
-                     max_messages=customer.max_messages)
+                     max_messages=customer.max_messages, days=ctx.config.cap_window_days)
     ctx.uow.session.add(customer)

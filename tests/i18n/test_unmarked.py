@@ -41,6 +41,10 @@ ALLOWED = {
                    "type schedule touches. Give each event your own system's id with --id: the "
                    "same id reported again (a retry, a re-run import) is recognised and records "
                    "nothing twice."),
+    ("bot/cli/customers.py", "How many customers are in each RFM segment (recency, frequency "
+                   "and monetary quintiles over every customer who bought), in the playbook's "
+                   "order; careloop scores them anew daily. --recompute scores them now "
+                   "first."),
     ("bot/cli/staff.py", "Revoke a staff member at once. Their record stays, so cases, notes and "
                    "the audit log still name them; `staff add` brings them back."),
     ("bot/cli/customers.py", "Lift do-not-contact from a customer, and take their ids off the "
