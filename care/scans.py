@@ -83,16 +83,16 @@ async def birthday_scan(uow: UnitOfWork, now: datetime, playbook: Playbook) -> i
 
 
 def inactivity_key(customer_id: int, last_contact: datetime, rule: Rule) -> str:
-    # Keyed on the quiet stretch (its last contact): once per stretch, however often the
-    # scan runs. The message itself is contact, so a customer who stays silent is asked
-    # again only after another full stretch.
+    # Keyed on the quiet stretch (the customer's last activity): once per stretch, however
+    # often the scan runs. careloop's own message is not the customer's activity, so a
+    # customer who stays silent is not asked again until they have been heard from.
     return f"inactivity:{customer_id}:{last_contact:%Y%m%dT%H%M%S}:{rule.name}"
 
 
 async def inactivity_scan(uow: UnitOfWork, now: datetime, playbook: Playbook,
                           limit: int = INACTIVITY_BATCH) -> int:
-    """Schedule the inactivity rules for contactable customers whose last contact, in or
-    out, is older than the rule's time; returns how many touches were scheduled. At most
+    """Schedule the inactivity rules for contactable customers whose last activity (what
+    came in from them) is older than the rule's time; returns how many touches were scheduled. At most
     `limit` customers per rule in one run."""
     scheduled = 0
     for rule in playbook.for_trigger(INACTIVITY):

@@ -103,15 +103,17 @@ class Customers(Repository):
 
     async def quiet_since(self, cutoff: datetime, purpose: str, limit: int,
                           marketing: bool = False) -> list[tuple[int, str, datetime]]:
-        """(customer id, timezone, last contact) of contactable customers whose last
-        message in or out is older than `cutoff` and who have no touch for `purpose`
-        pending or made since that last contact. One grouped query, not one per customer."""
+        """(customer id, timezone, last activity) of contactable customers whose last
+        activity (a message, a button pressed, an event reported: what came in) is older
+        than `cutoff` and who have no touch for `purpose` pending or made since it.
+        careloop's own messages are not the customer's activity. One grouped query, not
+        one per customer."""
         last_at = func.max(Interaction.at)
         quiet = (
             select(col(Customer.id).label("customer_id"),
                    col(Customer.timezone).label("timezone"), last_at.label("last_at"))
             .join(Interaction, col(Interaction.customer_id) == col(Customer.id))
-            .where(_contactable(marketing), col(Interaction.direction).in_(("in", "out")))
+            .where(_contactable(marketing), col(Interaction.direction) == "in")
             .group_by(col(Customer.id), col(Customer.timezone))
             .having(last_at < cutoff)
             .subquery()
