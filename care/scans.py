@@ -92,8 +92,8 @@ def inactivity_key(customer_id: int, last_contact: datetime, rule: Rule) -> str:
 async def inactivity_scan(uow: UnitOfWork, now: datetime, playbook: Playbook,
                           limit: int = INACTIVITY_BATCH) -> int:
     """Schedule the inactivity rules for contactable customers whose last activity (what
-    came in from them) is older than the rule's time; returns how many touches were scheduled. At most
-    `limit` customers per rule in one run."""
+    came in from them) is older than the rule's time; returns how many touches were
+    scheduled. At most `limit` customers per rule in one run."""
     scheduled = 0
     for rule in playbook.for_trigger(INACTIVITY):
         quiet = await uow.customers.quiet_since(

@@ -199,3 +199,20 @@ def test_a_cadence_of_months_keeps_the_day_or_the_month_end() -> None:
     assert Cadence(3, Unit.MONTH).after(date(2026, 11, 30)) == date(2027, 2, 28)
     assert Cadence.parse("2 weeks") == Cadence(2, Unit.WEEK)
     assert Cadence.parse("0 days") is None and Cadence.parse("monthly") is None
+
+
+def test_only_a_choice_the_operator_offers_now_is_taken() -> None:
+    from careloop.handlers.context import HandlerConfig
+    from careloop.handlers.customer.preferences import parse_choice
+    from careloop.surveys.loader import load_surveys
+
+    config = HandlerConfig(staff_chat_id=None, link_secret="", default_timezone="UTC",
+                           staff_language="en", surveys=load_surveys(None),
+                           quiet_choices=("22:00-10:00",), cap_messages=3)
+    assert parse_choice("q:22:00-10:00", config) == ("quiet", "22:00-10:00")
+    assert parse_choice("q:none", config) == ("quiet", None)
+    assert parse_choice("q:00:00-23:59", config) is None  # not offered
+    assert parse_choice("f:2", config) == ("often", 2)
+    assert parse_choice("f:3", config) is None  # the operator's cap itself: "as often"
+    assert parse_choice("f:none", config) == ("often", None)
+    assert parse_choice("x:1", config) is None

@@ -28,3 +28,18 @@ def test_each_buyer_gets_scores_and_the_first_segment_that_fits() -> None:
                for r in range(1, 6) for f in range(1, 6))
     assert score(rows[:1], (SegmentRule("big", m=(5, 5)),))[0].segment == OTHER
     assert score([], DEFAULT_SEGMENTS) == []
+
+
+def test_staff_read_the_segment_in_their_language() -> None:
+    from careloop.handlers.views.labels import rfm_line, segment_name
+    from careloop.kernel.i18n import Catalogs
+    from careloop.storage.models import Customer
+
+    ann = Customer(name="Ann", rfm_segment="at_risk", rfm_recency=1, rfm_frequency=4,
+                   rfm_monetary=5)
+    catalogs = Catalogs(default="en")
+    assert rfm_line(catalogs.translator("en"), ann) == "RFM: at risk (R 1 · F 4 · M 5)"
+    assert rfm_line(catalogs.translator("ru"), ann) == (
+        "RFM: под угрозой ухода (R 1 · F 4 · M 5)")
+    assert segment_name(catalogs.translator("en"), "big_spenders") == "big spenders"
+    assert rfm_line(catalogs.translator("en"), Customer(name="Bo")) is None
