@@ -162,14 +162,14 @@ def _filter(key: str, raw: str) -> dict[str, Any]:
                 raise BadValue(f"{bad[0]!r} is not one of careloop's languages "
                                f"({', '.join(known)})")
             return {"languages": langs}
-        if bad := [i for i in items if not WORD.match(i)]:
-            raise BadValue(f"{bad[0]!r} is not a {key} (letters, digits, _ . -)")
         if key == "rfm":
             # The names the playbook defines (care.rfm): a name no customer has matches none.
             if bad := [i for i in items if not RFM_NAME.match(i)]:
                 raise BadValue(f"{bad[0]!r} is not an RFM segment name (lowercase letters, "
                                "digits and _)")
             return {"rfm": items}
+        if bad := [i for i in items if not WORD.match(i)]:
+            raise BadValue(f"{bad[0]!r} is not a {key} (letters, digits, _ . -)")
         return {"tiers" if key == "tier" else "tags": items}
     if key == "birthday_month":
         if raw == "current":

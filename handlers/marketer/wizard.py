@@ -72,7 +72,7 @@ def _ask(tr: Translator, step: str) -> str:
         "segment": tr.gettext(
             "Who should get it? Press Everyone, or send filters such as\n"
             "<code>tier=gold,vip tags=coffee language=ru joined=30 purchased=90 "
-            "birthday=current community=member</code>\n"
+            "birthday=current community=member rfm=champions</code>\n"
             "Only customers who agreed to offers are ever reached."),
         "text": tr.gettext(
             "Now the message, as customers will see it. {first_name}, {name} and {tier} "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from careloop.care.rfm import DEFAULT_SEGMENTS, OTHER, Purchases, SegmentRule, quintiles, score
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -43,3 +45,21 @@ def test_staff_read_the_segment_in_their_language() -> None:
         "RFM: под угрозой ухода (R 1 · F 4 · M 5)")
     assert segment_name(catalogs.translator("en"), "big_spenders") == "big spenders"
     assert rfm_line(catalogs.translator("en"), Customer(name="Bo")) is None
+
+
+def test_a_campaign_segment_takes_rfm_segments() -> None:
+    from careloop.campaigns.loader import BadValue, segment_of
+    from careloop.campaigns.segment import in_segment
+    from careloop.handlers.marketer.wizard import parse_segment
+    from careloop.storage.models import Customer
+
+    segment = segment_of(parse_segment("tier=gold rfm=champions,loyal"))
+    assert segment.rfm == ("champions", "loyal")
+    assert segment.describe() == "tier=gold rfm=champions,loyal"
+    best = Customer(name="A", tier="gold", rfm_segment="loyal")
+    assert in_segment(segment, best, NOW, 12, None)
+    assert not in_segment(segment, Customer(name="B", tier="gold"), NOW, 12, None)
+    with pytest.raises(BadValue) as bad:
+        segment_of({"rfm": "Big Spenders"})
+    assert str(bad.value) == ("rfm: 'Big Spenders' is not an RFM segment name (lowercase "
+                              "letters, digits and _)")
