@@ -210,16 +210,18 @@ class Scans:
         return total
 
     async def _page(self, program: Program, after: int) -> tuple[int, int | None]:
-        for attempt in (1, 2):
-            try:
-                async with self.uow() as uow:
-                    found = await program_page(uow, self.clock.now(), program, after)
-                    await uow.commit()
-                return found
-            except IntegrityError:
-                if attempt == 2:
-                    raise  # pragma: no cover - a second race on the same keys
-        raise AssertionError("unreachable")  # pragma: no cover
+        try:
+            return await self._plan_page(program, after)
+        except IntegrityError:
+            # Another process planned the same check-in between our look and our write;
+            # once more, its keys are seen as taken.
+            return await self._plan_page(program, after)
+
+    async def _plan_page(self, program: Program, after: int) -> tuple[int, int | None]:
+        async with self.uow() as uow:
+            found = await program_page(uow, self.clock.now(), program, after)
+            await uow.commit()
+        return found
 
     async def rfm(self) -> int:
         """Every customer's RFM scores and segment, anew."""

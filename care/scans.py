@@ -223,6 +223,7 @@ async def reach(uow: UnitOfWork, now: datetime, playbook: Playbook,
     can count ahead). Contactable customers only, as the scans pick them."""
     horizon = now + timedelta(days=days)
     found: dict[str, int | None] = {}
+    # The days of the year in the window, a day wider each side for the timezones.
     pairs = sorted({(d.month, d.day) for d in (
         (now + timedelta(days=i)).date() for i in range(-1, days + 2))})
     for rule in playbook.rules:
@@ -230,6 +231,8 @@ async def reach(uow: UnitOfWork, now: datetime, playbook: Playbook,
         if rule.on == BIRTHDAY:
             found[rule.name] = len(await uow.customers.contactable_born_on(pairs, marketing))
         elif rule.on == ANNIVERSARY:
+            # A first purchase on one of the coming days of the year, at least a year ago by
+            # then: one made in the last weeks has its first anniversary next year.
             found[rule.name] = sum(
                 1 for _c, _tz, first in await uow.customers.first_purchased_on(pairs, marketing)
                 if first < now - timedelta(days=300))
