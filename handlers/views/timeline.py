@@ -220,8 +220,9 @@ def sentence(tr: Translator, e: Interaction, names: Names | None = None,
             return (_("Chose their own quiet hours: {window}").format(window=window) if window
                     else _("Chose to keep only the business's quiet hours"))
         most = d.get("max_messages")
-        return (_("Chose to get at most {n} messages in {days} days").format(
-            n=most, days=d.get("days", "?")) if most
+        return (tr.ngettext("Chose to get at most {n} message in {days} days",
+                            "Chose to get at most {n} messages in {days} days",
+                            int(most)).format(n=most, days=d.get("days", "?")) if most
                 else _("Chose to get messages as often as the business allows"))
     if kind == "registered":
         return _("Started a chat with the bot without a customer record")
