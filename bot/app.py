@@ -94,6 +94,9 @@ def handler_config(settings: Settings, surveys: SurveyDefinitions, *,
         forums=forums,
         unlinked_inquiries=settings.unlinked_inquiries,
         quiet_hours=settings.quiet_hours,
+        quiet_choices=settings.quiet_choices,
+        cap_messages=settings.cap_messages,
+        cap_window_days=settings.cap_window_days,
     )
 
 

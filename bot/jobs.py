@@ -23,7 +23,17 @@ from sqlalchemy.exc import IntegrityError
 from careloop.bot.outbox.executor import Executor
 from careloop.bot.outbox.outbound import Outbound
 from careloop.care.playbook.model import Playbook
-from careloop.care.scans import INACTIVITY_BATCH, birthday_scan, inactivity_scan
+from careloop.care.programs import Program
+from careloop.care.scans import (
+    INACTIVITY_BATCH,
+    anniversary_scan,
+    birthday_scan,
+    inactivity_scan,
+    linked_scan,
+    program_page,
+    rfm_scan,
+    winback_scan,
+)
 from careloop.handlers.context import ContextFactory
 from careloop.handlers.rounds import Decide
 from careloop.kernel.clock import Clock
@@ -40,6 +50,7 @@ log = logging.getLogger(__name__)
 SCAN_TRIGGER = {"minute": 7}  # off the hour, away from everyone else's cron jobs
 # The retention purge: daily, at night in UTC, and once at start to catch up.
 RETENTION_TRIGGER = {"hour": 3, "minute": 17}
+RFM_TRIGGER = {"hour": 2, "minute": 47}
 # After the process was suspended or busy, missed runs within this window run once.
 MISFIRE_GRACE_SECONDS = 6 * 3600
 # At a stop, how long the jobs still running may take to end (a scan's or a round's last
@@ -173,8 +184,52 @@ class Scans:
             log.info("inactivity scan: %d touch(es) scheduled", total)
         return total
 
+    async def lifecycle(self) -> int:
+        """First follow-ups, purchase anniversaries and win-backs (in batches)."""
+        total = await self.run(linked_scan) + await self.run(anniversary_scan)
+        while True:
+            count = await self.run(winback_scan)
+            total += count
+            if count < INACTIVITY_BATCH:
+                break
+        if total:
+            log.info("lifecycle scan: %d touch(es) scheduled", total)
+        return total
+
+    async def programs(self) -> int:
+        """Today's check-ins of every program, a page of customers per transaction, so
+        memory and each transaction stay small however large the base."""
+        total = 0
+        for program in self.playbook.programs:
+            after: int | None = 0
+            while after is not None:
+                count, after = await self._page(program, after)
+                total += count
+        if total:
+            log.info("program scan: %d touch(es) scheduled", total)
+        return total
+
+    async def _page(self, program: Program, after: int) -> tuple[int, int | None]:
+        try:
+            return await self._plan_page(program, after)
+        except IntegrityError:
+            # Another process planned the same check-in between our look and our write;
+            # once more, its keys are seen as taken.
+            return await self._plan_page(program, after)
+
+    async def _plan_page(self, program: Program, after: int) -> tuple[int, int | None]:
+        async with self.uow() as uow:
+            found = await program_page(uow, self.clock.now(), program, after)
+            await uow.commit()
+        return found
+
+    async def rfm(self) -> int:
+        """Every customer's RFM scores and segment, anew."""
+        return await self.run(rfm_scan)
+
     async def all(self) -> int:
-        return await self.birthdays() + await self.inactivity()
+        return (await self.birthdays() + await self.inactivity() + await self.lifecycle()
+                + await self.programs())
 
 
 def build_scheduler(app: App) -> Ticking:
@@ -225,7 +280,9 @@ def build_scheduler(app: App) -> Ticking:
         id="campaign-rounds", max_instances=1, coalesce=True, next_run_time=at_start,
     )
     for job_id, scan in (("birthday-scan", scans.birthdays),
-                         ("inactivity-scan", scans.inactivity)):
+                         ("inactivity-scan", scans.inactivity),
+                         ("lifecycle-scan", scans.lifecycle),
+                         ("program-scan", scans.programs)):
         scheduler.add_job(
             scan, CronTrigger(**SCAN_TRIGGER, timezone="UTC"), id=job_id, max_instances=1,
             coalesce=True, misfire_grace_time=MISFIRE_GRACE_SECONDS, next_run_time=at_start,
@@ -235,6 +292,11 @@ def build_scheduler(app: App) -> Ticking:
     scheduler.add_job(
         app.digest.tick, IntervalTrigger(seconds=app.settings.digest_interval_seconds),
         id="weekly-digest", max_instances=1, coalesce=True, next_run_time=at_start,
+    )
+    # RFM: quintiles over the whole base move slowly; daily, and at start.
+    scheduler.add_job(
+        scans.rfm, CronTrigger(**RFM_TRIGGER, timezone="UTC"), id="rfm", max_instances=1,
+        coalesce=True, misfire_grace_time=MISFIRE_GRACE_SECONDS, next_run_time=at_start,
     )
     scheduler.add_job(
         app.retention.run, CronTrigger(**RETENTION_TRIGGER, timezone="UTC"), id="retention",

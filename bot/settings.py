@@ -40,6 +40,7 @@ OFFICIAL_API = "https://api.telegram.org"
 # What @BotFather gives: the bot's id, a colon and its key ("123456:ABC-DEF1234ghIkl-zyx57W2").
 TOKEN_SHAPE = re.compile(r"[0-9]{1,18}:[A-Za-z0-9_-]+")
 LISTEN_SHAPE = re.compile(r"(?P<host>\S*):(?P<port>[0-9]{1,5})")
+MAX_QUIET_CHOICES = 6  # buttons in /settings
 # Telegram posts webhooks over HTTPS to these ports only.
 WEBHOOK_PORTS = (80, 88, 443, 8443)
 
@@ -104,6 +105,10 @@ class Settings(BaseSettings):
     claim_lease_seconds: float = 60.0
     # Contact policy: local quiet hours ("" turns them off) and caps per rolling window.
     quiet_hours: str = "21:00-09:00"
+    # The quiet hours a customer may choose in /settings, kept on top of the business's
+    # (comma-separated, at most 6; "" lets no one choose); the frequency they choose is at
+    # most cap_messages per cap window.
+    quiet_hours_choices: str = "20:00-09:00,22:00-10:00,19:00-11:00"
     cap_window_days: int = 7
     cap_messages: int = 3
     cap_surveys: int = 1
@@ -317,6 +322,23 @@ class Settings(BaseSettings):
         except BadQuietHours as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    @field_validator("quiet_hours_choices")
+    @classmethod
+    def _quiet_choices(cls, value: str) -> str:
+        windows = [part.strip() for part in value.split(",") if part.strip()]
+        if len(windows) > MAX_QUIET_CHOICES:
+            raise ValueError(f"at most {MAX_QUIET_CHOICES} windows, not {len(windows)}")
+        for window in windows:
+            try:
+                QuietHours.parse(window)
+            except BadQuietHours as exc:
+                raise ValueError(str(exc)) from None
+        return ",".join(windows)
+
+    @property
+    def quiet_choices(self) -> tuple[str, ...]:
+        return tuple(w for w in self.quiet_hours_choices.split(",") if w)
 
     @field_validator("send_rate_per_second")
     @classmethod

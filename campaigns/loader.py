@@ -29,8 +29,9 @@ CampaignError = YamlError
 
 FIELDS = ("name", "target", "segment", "message", "variants", "schedule", "pin")
 TARGETS = ("customers", "community")
+RFM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}\Z")
 SEGMENT_FIELDS = ("tier", "tags", "language", "joined_within_days", "purchased_within_days",
-                  "birthday_month", "community", "community_joined_within_days")
+                  "birthday_month", "community", "community_joined_within_days", "rfm")
 MESSAGE_FIELDS = ("text", "photo", "button")
 VARIANT_FIELDS = ("name", *MESSAGE_FIELDS, "share")
 BUTTON_FIELDS = ("text", "url", "tracked")
@@ -150,7 +151,7 @@ def segment_of(values: dict[str, str]) -> Segment:
 
 
 def _filter(key: str, raw: str) -> dict[str, Any]:
-    if key in ("tier", "tags", "language"):
+    if key in ("tier", "tags", "language", "rfm"):
         items = tuple(dict.fromkeys(i.strip() for i in raw.split(",") if i.strip()))
         if not items:
             raise BadValue("needs at least one value")
@@ -161,6 +162,12 @@ def _filter(key: str, raw: str) -> dict[str, Any]:
                 raise BadValue(f"{bad[0]!r} is not one of careloop's languages "
                                f"({', '.join(known)})")
             return {"languages": langs}
+        if key == "rfm":
+            # The names the playbook defines (care.rfm): a name no customer has matches none.
+            if bad := [i for i in items if not RFM_NAME.match(i)]:
+                raise BadValue(f"{bad[0]!r} is not an RFM segment name (lowercase letters, "
+                               "digits and _)")
+            return {"rfm": items}
         if bad := [i for i in items if not WORD.match(i)]:
             raise BadValue(f"{bad[0]!r} is not a {key} (letters, digits, _ . -)")
         return {"tiers" if key == "tier" else "tags": items}

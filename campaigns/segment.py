@@ -54,6 +54,8 @@ def in_segment(segment: Segment, customer: Customer, now: datetime, month: int,
         return False
     if segment.languages and customer.language not in segment.languages:
         return False
+    if segment.rfm and customer.rfm_segment not in segment.rfm:
+        return False
     if segment.joined_within_days is not None and not _within(
             customer.created_at, segment.joined_within_days, now):
         return False

@@ -22,12 +22,13 @@ class Segment:
     birthday_month: int | Literal["current"] | None = None  # "current": the run's month
     community: Literal["member", "not_member"] | None = None
     community_joined_within_days: int | None = None
+    rfm: tuple[str, ...] = ()  # RFM segments (care.rfm), any of them
 
     def describe(self) -> str:
         """The filters as the wizard and `campaigns list` show them: `tier=gold,vip ...`."""
         parts = []
         for name, value in (("tier", self.tiers), ("tags", self.tags),
-                            ("language", self.languages)):
+                            ("language", self.languages), ("rfm", self.rfm)):
             if value:
                 parts.append(f"{name}={','.join(value)}")
         for name, days in (("joined", self.joined_within_days),
@@ -119,7 +120,8 @@ class CampaignSpec:
         """A spec as stored: it was checked when it was created."""
         seg = data["segment"]
         segment = Segment(**{**seg, "tiers": tuple(seg["tiers"]), "tags": tuple(seg["tags"]),
-                             "languages": tuple(seg["languages"])})
+                             "languages": tuple(seg["languages"]),
+                             "rfm": tuple(seg.get("rfm", ()))})
         variants = tuple(
             Variant(name=v["name"], share=v["share"], text=v["text"], photo=v["photo"],
                     button=OfferButton(**v["button"]) if v["button"] else None)

@@ -7,7 +7,7 @@ customer can block the bot, and other messages can fill the cap in between.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -134,14 +134,16 @@ def decide(
     """What to do with each of one customer's due touches, highest priority first."""
     decisions: dict[int, Decision] = {}
     zone = ZoneInfo(customer.timezone)
-    quiet = policy.quiet is not None and policy.quiet.contains(now.astimezone(zone).time())
+    policy = own_policy(customer, policy)
+    local = now.astimezone(zone).time()
+    quiet = next((window for window in (policy.quiet, own_quiet_hours(customer))
+                  if window is not None and window.contains(local)), None)
     counted = [s for s in recent if s.at > now - policy.window and not s.follow_up]
     for touch in sorted(due, key=lambda t: (PRIORITY.get(t.category, 9), t.due_at, t.id)):
         if problem := consent_problem(customer, touch.category):
             decisions[touch.id] = Skip(problem)
-        elif quiet:
-            assert policy.quiet is not None
-            decisions[touch.id] = Defer(policy.quiet.ends_after(now, zone), "quiet hours")
+        elif quiet is not None:
+            decisions[touch.id] = Defer(quiet.ends_after(now, zone), "quiet hours")
         elif touch.follow_up:
             decisions[touch.id] = Send()
         elif (cap := _cap(touch.category, counted, policy)) is not None:
@@ -150,6 +152,21 @@ def decide(
             decisions[touch.id] = Send()
             counted.append(Sent(touch.category, now))
     return decisions
+
+
+def own_quiet_hours(customer: Customer) -> QuietHours | None:
+    """The customer's own quiet hours (/settings), kept on top of the business's."""
+    try:
+        return QuietHours.parse(customer.quiet_hours or "")
+    except BadQuietHours:
+        return None  # only /settings writes it, from its own list; an odd value is no window
+
+
+def own_policy(customer: Customer, policy: ContactPolicy) -> ContactPolicy:
+    """The operator's policy with the customer's own frequency: fewer messages, never more."""
+    if customer.max_messages is None or customer.max_messages >= policy.cap_messages:
+        return policy
+    return replace(policy, cap_messages=max(1, customer.max_messages))
 
 
 def _cap(category: str, counted: list[Sent], policy: ContactPolicy

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from careloop.care.playbook.model import EVENT_TYPE, Playbook, Rule
+from careloop.care.conditions import amount_cents, check_typed
+from careloop.care.playbook.model import EVENT_TYPE, PURCHASE, Playbook, Rule
 from careloop.care.playbook.timing import event_due
 from careloop.customers.timeline import record
 from careloop.storage.models import BusinessEvent, Customer, Touch
@@ -111,6 +112,8 @@ async def add_event(
     if source_id is not None and not SOURCE_ID.match(source_id):
         raise BadEvent("event id must be 1-128 letters, digits or . _ : / -", field="id")
     attrs = check_attrs(attrs)
+    if problem := check_typed(attrs, playbook.attributes):
+        raise BadEvent(problem, field="attrs")
     occurred_at = occurred_at.astimezone(UTC)  # one instant, one idempotency key
     if source_id is not None and (seen := await uow.events.by_source_id(source_id)):
         differs = [what for what, same in (
@@ -120,16 +123,19 @@ async def add_event(
         if differs:
             raise DifferentEvent(source_id, differs)
         return Scheduled(seen, [], 0, repeated=True)
+    first = event_type == PURCHASE and not await uow.events.has_purchase(customer.id)
     event = await uow.events.add(BusinessEvent(
         customer_id=customer.id, type=event_type, occurred_at=occurred_at, attrs=attrs,
-        source_id=source_id, created_at=now,
+        source_id=source_id, created_at=now, amount_cents=amount_cents(attrs),
+        currency=attrs.get("currency"),
     ))
     await record(uow, now, customer.id, "event", "in", event_type=event_type,
                  occurred_at=occurred_at.isoformat())
     touches: list[Touch] = []
     passed: list[Rule] = []
     duplicates = 0
-    for rule, due in plan(playbook.for_event(event_type), occurred_at, customer.timezone, now):
+    rules = playbook.for_event(event_type, attrs, first_purchase=first)
+    for rule, due in plan(rules, occurred_at, customer.timezone, now):
         if due is None:
             passed.append(rule)
             continue

@@ -406,6 +406,7 @@ async def bind(uow: UnitOfWork, now: datetime, customer_id: int, user: User, cha
         await record(uow, now, stub.id, "linked", "note", moved_to=customer.id)
     customer.telegram_user_id = user.id
     customer.chat_id = chat_id
+    customer.linked_at = customer.linked_at or now
     uow.session.add(customer)
     if stub is not None:
         await consent.carry_over(uow, now, stub, customer)

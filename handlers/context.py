@@ -41,7 +41,6 @@ class HandlerConfig:
     routing: Routing | None = None
     forums: frozenset[int] = frozenset()  # the teams' groups that are forums
     unlinked_inquiries: str = "identify"  # or "anonymous" (CARELOOP_UNLINKED_INQUIRIES)
-    quiet_hours: str = ""  # the customers' local quiet hours, as CARELOOP_QUIET_HOURS
 
     @property
     def teams(self) -> Routing:
@@ -78,6 +77,12 @@ class HandlerConfig:
     # The survey a resolved case's customer gets this long after confirming; zero: none.
     callback_after: timedelta = timedelta(hours=72)
     callback_survey: str = "csat"
+    # The customer's own preferences in /settings stay inside these: the quiet hours the
+    # operator offers (kept on top of the business's own) and at most the operator's cap.
+    quiet_hours: str = "21:00-09:00"  # the business's, "" for none
+    quiet_choices: tuple[str, ...] = ("20:00-09:00", "22:00-10:00", "19:00-11:00")
+    cap_messages: int = 3
+    cap_window_days: int = 7
 
 
 def unlimited(chat_id: int) -> int:

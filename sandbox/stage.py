@@ -163,12 +163,13 @@ class Stage:
             await uow.commit()
 
     async def event(self, external_id: str, event_type: str,
-                    at: datetime | None = None) -> care.Scheduled:
+                    at: datetime | None = None, **attrs: str) -> care.Scheduled:
+        """As `careloop events add`, with `attrs` as its --attr key=value pairs."""
         async with self.storage.uow() as uow:
             customer = await uow.customers.by_external_id(external_id)
             assert customer is not None
             scheduled = await care.add_event(uow, self.clock.now(), customer, event_type,
-                                             at or self.clock.now(), {}, self.playbook)
+                                             at or self.clock.now(), attrs, self.playbook)
             await uow.commit()
         return scheduled
 
@@ -205,6 +206,10 @@ class Stage:
         """Run the playbook's scans now, as the scheduler does hourly; returns how many
         touches they scheduled."""
         return await Scans(self.storage.uow, self.clock, self.playbook).all()
+
+    async def score_rfm(self) -> int:
+        """Score every customer's RFM now, as the daily job does; returns how many."""
+        return await Scans(self.storage.uow, self.clock, self.playbook).rfm()
 
     async def survey_round(self) -> None:
         """Run the survey lifecycle's round now (reminders, expiry, comments no one wrote),

@@ -71,10 +71,27 @@ class Customer(SQLModel, table=True):
     # member's id, not declared a foreign key, for the reason given above.
     owner_id: int | None = Field(default=None, index=True)
     created_at: datetime = _utc()
+    # When the chat was first bound to the record: a program's first check-in and the
+    # first follow-up count from here.
+    linked_at: datetime | None = _utc(default=None)
+    # The customer's own preferences (/settings), inside the operator's bounds: quiet hours
+    # on top of the business's ("22:00-08:00"), and at most this many proactive messages
+    # per cap window (never more than the operator's cap).
+    quiet_hours: str | None = Field(default=None, max_length=11)
+    max_messages: int | None = None
+    # RFM scores, 1 (lowest) to 5, quintiles over every customer who bought, and the named
+    # segment they fall in; None for a customer without purchases. Recomputed daily.
+    rfm_recency: int | None = None
+    rfm_frequency: int | None = None
+    rfm_monetary: int | None = None
+    rfm_segment: str | None = Field(default=None, max_length=32, index=True)
+    rfm_at: datetime | None = _utc(default=None)
 
 
 class BusinessEvent(SQLModel, table=True):
     __tablename__ = "business_event"
+    # A customer's purchases, for RFM and the win-back and anniversary triggers.
+    __table_args__ = (Index("ix_event_type_customer", "type", "customer_id", "occurred_at"),)
 
     id: int = _id()
     # The reporting system's own id for the event: the same id reported twice is stored once.
@@ -83,6 +100,10 @@ class BusinessEvent(SQLModel, table=True):
     type: str = Field(max_length=64)
     occurred_at: datetime = _utc()
     attrs: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # A purchase's value, typed: in hundredths of the currency's unit (exact, unlike a
+    # float) and its ISO 4217 code. The RFM monetary score sums them.
+    amount_cents: int | None = Field(default=None, sa_type=BigInteger)
+    currency: str | None = Field(default=None, max_length=3)
     created_at: datetime = _utc()
 
 

@@ -43,8 +43,11 @@ from careloop.surveys.metrics import (
 )
 
 # The breakdowns a report can carry, in the order they are shown.
-SURVEY_BREAKDOWNS = ("period", "survey", "tier", "purpose")
+SURVEY_BREAKDOWNS = ("period", "survey", "tier", "segment", "purpose")
 BREAKDOWNS = (*SURVEY_BREAKDOWNS, "staff", "owner")
+
+
+NO_SEGMENT = "none"
 
 
 class UnknownBreakdown(ValueError):
@@ -312,6 +315,8 @@ def _period_groups(rows: Sequence[InvitationRow], since: datetime, until: dateti
 _GROUP_KEYS: dict[str, Callable[[InvitationRow], str]] = {
     "survey": lambda row: row.survey_key,
     "tier": lambda row: row.tier,
+    # The RFM segment (care.rfm); customers without purchases under NO_SEGMENT.
+    "segment": lambda row: row.segment or NO_SEGMENT,
     "purpose": lambda row: row.purpose,
 }
 

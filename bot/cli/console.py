@@ -142,7 +142,7 @@ def _main(command: Command, args: argparse.Namespace, *, schema: bool,
 async def _run(command: Command, args: argparse.Namespace, settings: Settings, *,
                schema: bool) -> int:
     if schema:
-        _database_exists(settings.database_url)
+        database_exists(settings.database_url)
     console = Console(settings)
     try:
         if schema:
@@ -172,7 +172,7 @@ async def find_customer(uow: UnitOfWork, who: str, *, erased: bool = False) -> C
     return customer
 
 
-def _database_exists(url: str) -> None:
+def database_exists(url: str) -> None:
     """A command that reads the database must not leave an empty SQLite file behind (SQLite
     creates one on connecting): say there is none yet, and how to make it."""
     parsed = make_url(url)

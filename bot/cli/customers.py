@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,11 +23,13 @@ from careloop.bot.cli.console import (
     handles,
 )
 from careloop.bot.settings import Settings
+from careloop.care.scans import rfm_scan
 from careloop.cases.routing_loader import load_routing
 from careloop.customers import audit, privacy, suppression
 from careloop.customers import directory as customers
 from careloop.handlers.casework import CARD, DIGEST, redraw_after_erasure
 from careloop.handlers.views import masking
+from careloop.handlers.views.labels import segment_name
 from careloop.kernel import deeplink
 from careloop.kernel.effects import Edit, Effect, TopicName
 from careloop.storage.models import Customer, StaffMember
@@ -104,6 +107,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     customer_argument(unblock, help="the customer's external id (an erased customer's too), "
                       "or #ID: the record id the audit log shows")
     handles(unblock, cmd_unblock)
+    segments = cust_sub.add_parser(
+        "segments", help="how many customers are in each RFM segment",
+        description="How many customers are in each RFM segment (recency, frequency and "
+        "monetary quintiles over every customer who bought), in the playbook's order; "
+        "careloop scores them anew daily. --recompute scores them now first.")
+    segments.add_argument("--recompute", action="store_true",
+                          help="score every customer now, before counting")
+    segments.add_argument("--format", choices=("text", "json"), default="text",
+                          help=FORMAT_HELP)
+    handles(segments, cmd_segments)
 
 
 CONSENT_FILTERS = ("service", "marketing", "none")
@@ -256,6 +269,30 @@ async def _import_in_chunks(console: Console, path: Path, total: int,
         if end is None:
             break
     return _Imported(customers.ImportResult(created, updated))
+
+
+async def cmd_segments(args: argparse.Namespace, console: Console) -> int:
+    playbook = console.playbook()
+    async with console.storage.uow() as uow:
+        if args.recompute:
+            scored = await rfm_scan(uow, console.now(), playbook)
+            await uow.commit()
+            print(console.tr.ngettext("{n} customer scored", "{n} customers scored", scored)
+                  .format(n=scored), file=sys.stderr)
+        counts = await uow.customers.segment_counts()
+    names = [*playbook.segment_names(), *sorted(n for n in counts if n and n not in
+                                                playbook.segment_names())]
+    rows = [(name, counts.get(name, 0)) for name in names] + [(None, counts.get(None, 0))]
+    total = sum(n for _name, n in rows)
+    if args.format == "json":
+        print(json.dumps({"segments": {name: n for name, n in rows if name is not None},
+                          "no_purchases": counts.get(None, 0), "customers": total}))
+        return 0
+    width = max(len(segment_name(console.tr, name)) for name, _n in rows)
+    for name, n in rows:
+        share = f"{100 * n / total:5.1f}%" if total else "    -"
+        print(f"{segment_name(console.tr, name):<{width}}  {n:>9}  {share}")
+    return 0
 
 
 async def cmd_link(args: argparse.Namespace, console: Console) -> int:

@@ -33,7 +33,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add.add_argument("--at", metavar="TIME", help="when it happened, ISO 8601, in "
                      "CARELOOP_TIMEZONE unless it says its offset (default: now)")
     add.add_argument("--attr", action="append", default=[], metavar="KEY=VALUE",
-                     help="a detail kept with the event, such as order=42 (repeatable)")
+                     help="a detail kept with the event, such as order=42 (repeatable); a "
+                     "purchase's amount=1250.00 and currency=EUR are typed, and so is any "
+                     "attribute the playbook declares as a number")
     add.add_argument("--id", dest="source_id", metavar="EVENT_ID",
                      help="your system's id for the event, its idempotency key: reporting "
                      "the same id again records nothing new")

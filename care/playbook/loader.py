@@ -6,13 +6,24 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection
-from datetime import timedelta
+from datetime import time, timedelta
 from importlib import resources
 from pathlib import Path
 
+from careloop.care.conditions import (
+    BUILT_IN_ATTRS,
+    AttrType,
+    BadCondition,
+    Condition,
+    parse_condition,
+)
 from careloop.care.playbook.model import (
+    ANNIVERSARY,
     BIRTHDAY,
+    BUILT_IN_TRIGGERS,
     INACTIVITY,
+    LINKED,
+    NO_PURCHASE,
     RULE_NAME,
     SURVEY_TEMPLATE,
     Playbook,
@@ -24,6 +35,8 @@ from careloop.care.playbook.timing import (
     parse_duration,
     parse_time_of_day,
 )
+from careloop.care.programs import MAX_CADENCE_DAYS, Audience, Cadence, Program
+from careloop.care.rfm import DEFAULT_SEGMENTS, SegmentRule
 from careloop.care.scripts.loader import load_scripts
 from careloop.kernel import yamlfile
 from careloop.kernel.yamlfile import Value, YamlError
@@ -32,7 +45,20 @@ from careloop.surveys.loader import load_surveys
 
 PlaybookError = YamlError
 
-RULE_FIELDS = ("name", "on", "message", "survey", "after", "before", "at", "category")
+RULE_FIELDS = ("name", "on", "message", "survey", "after", "before", "at", "category", "when")
+PROGRAM_FIELDS = ("name", "every", "at", "window", "for", "message", "survey", "category")
+AUDIENCE_FIELDS = ("tier", "tags", "segment", "consent")
+SEGMENT_FIELDS = ("name", "r", "f", "m")
+# Triggers timed from a moment in the past: they need after: (how long since).
+COUNTED_FROM = {
+    INACTIVITY: ("an inactivity rule", "the last contact", "how long without contact, like 60d"),
+    NO_PURCHASE: ("a no_purchase rule", "the last purchase", "how long without a purchase, "
+                  "like 90d"),
+    LINKED: ("a linked rule", "the linking", "how long after the customer linked, like 3d"),
+}
+# Triggers on a day of the year: only at:.
+ON_THE_DAY = (BIRTHDAY, ANNIVERSARY)
+MAX_WINDOW = timedelta(hours=12)
 # Short enough that "customer:trigger:time:rule" fits the touch's idempotency key.
 TRIGGER = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MESSAGE_CATEGORIES = (Category.SERVICE, Category.MARKETING)
@@ -69,22 +95,173 @@ def parse_playbook(root: Value, *, templates: Collection[str],
                    surveys: Collection[str]) -> Playbook:
     if not root.is_mapping:
         root.fail(f"a playbook is a mapping with a rules: list, not {root.kind}")
-    fields = root.mapping(("rules",), required=("rules",))
+    fields = root.mapping(("rules", "programs", "attributes", "segments"), required=("rules",))
+    attributes = _attributes(fields.get("attributes"))
+    segments = _segments(fields["segments"]) if "segments" in fields else DEFAULT_SEGMENTS
+    names = {s.name for s in segments}
     rules: list[Rule] = []
     seen: dict[str, Value] = {}
+
+    def unique(name: str, where: Value) -> None:
+        # Rules and programs share one namespace: the name is the touches' purpose.
+        if name in seen:
+            first = seen[name]
+            where.fail(f"{_q(name)} is already the name of {first.path.removesuffix('.name')} "
+                       f"(line {first.line})")
+        seen[name] = where
+
     for item in fields["rules"].items():
-        rule, name = _rule(item, templates, surveys)
-        if rule.name in seen:
-            first = seen[rule.name]
-            name.fail(f"{_q(rule.name)} is already the name of {first.path.removesuffix('.name')} "
-                      f"(line {first.line})")
-        seen[rule.name] = name
+        rule, name = _rule(item, templates, surveys, attributes)
+        unique(rule.name, name)
         rules.append(rule)
-    return Playbook(tuple(rules), root.source)
+    programs: list[Program] = []
+    for item in fields["programs"].items() if "programs" in fields else []:
+        program, name = _program(item, templates, surveys, names)
+        unique(program.name, name)
+        programs.append(program)
+    return Playbook(tuple(rules), root.source, programs=tuple(programs), attributes=attributes,
+                    segments=segments)
 
 
-def _rule(item: Value, templates: Collection[str],
-          surveys: Collection[str]) -> tuple[Rule, Value]:
+def _attributes(value: Value | None) -> dict[str, AttrType]:
+    """The event attributes rules may test, by type; amount and currency are built in."""
+    types = dict(BUILT_IN_ATTRS)
+    if value is None:
+        return types
+    for name, kind in value.pairs():
+        raw = kind.text()
+        if name in BUILT_IN_ATTRS:
+            kind.fail(f"{name} is careloop's own attribute ({BUILT_IN_ATTRS[name]}); "
+                      "it needs no declaration")
+        if raw not in set(AttrType):
+            kind.fail(f"{_q(raw)} is not an attribute type; use number or text")
+        types[name] = AttrType(raw)
+    return types
+
+
+def _scores(value: Value) -> tuple[int, int]:
+    raw = value.text()
+    lo, sep, hi = raw.partition("-")
+    try:
+        low, high = int(lo), int(hi) if sep else int(lo)
+    except ValueError:
+        value.fail(f"{_q(raw)} is not a score or range of scores like 4 or 4-5")
+    if not 1 <= low <= high <= 5:
+        value.fail(f"{_q(raw)}: scores go from 1 to 5, the lower first")
+    return low, high
+
+
+def _segments(value: Value) -> tuple[SegmentRule, ...]:
+    found: list[SegmentRule] = []
+    for item in value.items():
+        fields = item.mapping(SEGMENT_FIELDS, required=("name",))
+        name = fields["name"].text()
+        if not RULE_NAME.match(name):
+            fields["name"].fail(f"{_q(name)} must be lowercase letters, digits and _ "
+                                "(at most 40, starting with a letter)")
+        if name in {s.name for s in found}:
+            fields["name"].fail(f"{_q(name)} is already a segment")
+        found.append(SegmentRule(name, **{k: _scores(fields[k]) for k in "rfm" if k in fields}))
+    if not found:
+        value.fail("needs at least one segment (or leave segments: out for the usual ones)")
+    return tuple(found)
+
+
+def _program(item: Value, templates: Collection[str], surveys: Collection[str],
+             segments: set[str]) -> tuple[Program, Value]:
+    fields = item.mapping(PROGRAM_FIELDS, required=("name", "every"))
+    name = fields["name"].text()
+    if not RULE_NAME.match(name):
+        fields["name"].fail(f"{_q(name)} must be lowercase letters, digits and _ "
+                            "(at most 40, starting with a letter)")
+    raw = fields["every"].text()
+    cadence = Cadence.parse(raw)
+    if cadence is None:
+        fields["every"].fail(f"{_q(raw)} is not a cadence like 1 month, 3 months, 2 weeks "
+                             "or 30 days")
+    if cadence.shortest > timedelta(days=MAX_CADENCE_DAYS):
+        fields["every"].fail(f"{_q(raw)} is longer than three years")
+    at = time(10, 0)
+    if "at" in fields:
+        raw_at = fields["at"].text()
+        parsed = parse_time_of_day(raw_at)
+        if parsed is None:
+            fields["at"].fail(f"{_q(raw_at)} is not a time of day like 10:00 or 18:30")
+        at = parsed
+    window = timedelta(0)
+    if "window" in fields:
+        raw_window = fields["window"].text()
+        given = parse_duration(raw_window)
+        if given is None:
+            fields["window"].fail(f"{_q(raw_window)} is not a duration like 2h or 90m")
+        if given > MAX_WINDOW or given >= cadence.shortest:
+            fields["window"].fail(f"{_q(raw_window)} is longer than "
+                                  f"{format_duration(MAX_WINDOW)} or the cadence")
+        window = given
+    message, survey = fields.get("message"), fields.get("survey")
+    if message is None and survey is None:
+        item.fail("needs message: (a message template), survey: (a survey to ask) or both")
+    template = survey_key = None
+    if message is not None:
+        template = message.text()
+        if template not in templates:
+            message.fail(f"{_q(template)} is not a message template; "
+                         f"known: {', '.join(sorted(templates))}")
+    if survey is not None:
+        survey_key = survey.text()
+        if survey_key not in surveys:
+            survey.fail(f"{_q(survey_key)} is not a survey; known: {', '.join(sorted(surveys))}")
+    category = (_category(fields.get("category"), None) if template is not None
+                else _category(fields.get("category"), survey_key))
+    audience = _audience(fields["for"], segments) if "for" in fields else Audience()
+    if category is Category.MARKETING:
+        audience = Audience(audience.tiers, audience.tags, audience.segments, Category.MARKETING)
+    return Program(name=name, cadence=cadence, at=at, window=window, audience=audience,
+                   template=template, survey=survey_key, category=category), fields["name"]
+
+
+def _words(value: Value) -> tuple[str, ...]:
+    """One value or a list of them (`tier: vip` or `tier: [vip, gold]`)."""
+    items = value.items() if value.is_list else [value]
+    words = tuple(item.text() for item in items)
+    if not words:
+        value.fail("needs at least one value")
+    return words
+
+
+def _audience(value: Value, segments: set[str]) -> Audience:
+    fields = value.mapping(AUDIENCE_FIELDS)
+    tiers = _words(fields["tier"]) if "tier" in fields else ()
+    tags = _words(fields["tags"]) if "tags" in fields else ()
+    named = _words(fields["segment"]) if "segment" in fields else ()
+    for name in named:
+        if name not in segments:
+            fields["segment"].fail(f"{_q(name)} is not an RFM segment; known: "
+                                   f"{', '.join(sorted(segments))}")
+    consent = Category.SERVICE
+    if "consent" in fields:
+        raw = fields["consent"].text()
+        if raw not in MESSAGE_CATEGORIES:
+            fields["consent"].fail(f"{_q(raw)} is not a consent category; use service or "
+                                   "marketing")
+        consent = Category(raw)
+    return Audience(tiers=tiers, tags=tags, segments=named, consent=consent)
+
+
+def _conditions(value: Value, on: str, types: dict[str, AttrType]) -> tuple[Condition, ...]:
+    if on in BUILT_IN_TRIGGERS:
+        value.fail(f"a {on} rule has no event to test; when: is for reported events")
+    conditions = []
+    for item in value.items() if value.is_list else [value]:
+        try:
+            conditions.append(parse_condition(item.text(), types))
+        except BadCondition as exc:
+            item.fail(str(exc))
+    return tuple(conditions)
+
+
+def _rule(item: Value, templates: Collection[str], surveys: Collection[str],
+          types: dict[str, AttrType]) -> tuple[Rule, Value]:
     """The rule, and where its name was written (for the duplicate check)."""
     fields = item.mapping(RULE_FIELDS, required=("name", "on"))
 
@@ -123,8 +300,9 @@ def _rule(item: Value, templates: Collection[str],
         if at is None:
             fields["at"].fail(f"{_q(raw)} is not a time of day like 10:00 or 18:30")
     category = _category(fields.get("category"), survey_key)
+    conditions = _conditions(fields["when"], on, types) if "when" in fields else ()
     return Rule(name=name, on=on, template=template, offset=offset, at=at, category=category,
-                survey=survey_key), fields["name"]
+                survey=survey_key, conditions=conditions), fields["name"]
 
 
 def _offset(item: Value, fields: dict[str, Value], on: str) -> timedelta:
@@ -133,13 +311,15 @@ def _offset(item: Value, fields: dict[str, Value], on: str) -> timedelta:
         later = after if after.line > before.line else before
         later.fail("give after or before, not both")
     given = after or before
-    if on == BIRTHDAY and given is not None:
-        given.fail("a birthday rule is sent on the birthday; use at: to choose the time of day")
-    if on == INACTIVITY:
+    if on in ON_THE_DAY and given is not None:
+        day = "birthday" if on == BIRTHDAY else "anniversary of the first purchase"
+        given.fail(f"a {on} rule is sent on the {day}; use at: to choose the time of day")
+    if on in COUNTED_FROM:
+        rule, since, example = COUNTED_FROM[on]
         if before is not None:
-            before.fail("an inactivity rule counts from the last contact; use after:")
+            before.fail(f"{rule} counts from {since}; use after:")
         if after is None:
-            item.fail("an inactivity rule needs after: (how long without contact, like 60d)")
+            item.fail(f"{rule} needs after: ({example})")
     if given is None:
         return timedelta(0)
     raw = given.text()
@@ -148,8 +328,8 @@ def _offset(item: Value, fields: dict[str, Value], on: str) -> timedelta:
         given.fail(f"{_q(raw)} is not a duration like 7d, 12h or 30m")
     if delta > MAX_OFFSET:
         given.fail(f"{_q(raw)} is longer than {format_duration(MAX_OFFSET)}")
-    if on == INACTIVITY and delta <= timedelta(0):
-        given.fail("an inactivity rule needs a time longer than 0")
+    if on in (INACTIVITY, NO_PURCHASE) and delta <= timedelta(0):
+        given.fail(f"{COUNTED_FROM[on][0]} needs a time longer than 0")
     return -delta if given is before else delta
 
 

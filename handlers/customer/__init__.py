@@ -14,7 +14,14 @@ from careloop.customers import directory as customers
 from careloop.customers.timeline import record
 from careloop.handlers import casework, marketer
 from careloop.handlers.context import Context
-from careloop.handlers.customer import consent_settings, inquiry, language, my_data, offers
+from careloop.handlers.customer import (
+    consent_settings,
+    inquiry,
+    language,
+    my_data,
+    offers,
+    preferences,
+)
 from careloop.handlers.middleware import Press, Request, check_press
 from careloop.handlers.routing import Kind, Router, command, message, pressed
 from careloop.handlers.views import campaign_message
@@ -331,5 +338,6 @@ BUTTONS: Router[ButtonHandler] = Router(
     pressed(campaign_message.OFFER, offers.on_offer),
     pressed(campaign_message.UNSUBSCRIBE, offers.on_unsubscribe),
     pressed("consent_set", consent_settings.on_consent_set),
+    pressed(preferences.ACTION, consent_settings.on_preference),
     pressed("forget", my_data.on_forget_answer),
 )

@@ -7,7 +7,9 @@ from html import escape
 
 from careloop.customers import consent
 from careloop.customers.consent import ConsentCategory
-from careloop.handlers.context import Context
+from careloop.handlers.context import Context, HandlerConfig
+from careloop.handlers.customer import preferences
+from careloop.handlers.customer.preferences import preference_lines, preference_rows
 from careloop.handlers.middleware import Press, Request
 from careloop.kernel.effects import Edit, Effect, LogAs, Send
 from careloop.kernel.i18n import N_, Translator
@@ -20,7 +22,7 @@ CATEGORY_NAMES = {
 }
 
 
-def settings_text(tr: Translator, customer: Customer) -> str:
+def settings_text(tr: Translator, customer: Customer, config: HandlerConfig) -> str:
     _ = tr.gettext
     # A plain literal inside _(): the extractor does not look into f-strings, so a text
     # marked there never reaches the catalogs and stays English.
@@ -37,6 +39,7 @@ def settings_text(tr: Translator, customer: Customer) -> str:
         else:
             state = _("off")
         lines.append(f"{escape(_(name))}: {state}")
+    lines += [escape(line) for line in preference_lines(tr, customer, config)]
     lines += ["", _("Change them with the buttons below. /mydata sends you everything we keep "
                     "about you; /forget erases it.")]
     return "\n".join(lines)
@@ -57,6 +60,7 @@ async def settings_keyboard(ctx: Context, tr: Translator, customer: Customer) ->
         value = f"{category.value}:{'off' if on else 'on'}"
         rows.append([await ctx.button(label, "consent_set", customer.id, customer.chat_id,
                                       value)])
+    rows += await preference_rows(ctx, tr, customer)
     return Keyboard.of(*rows)
 
 
@@ -64,7 +68,7 @@ async def on_settings(req: Request, customer: Customer | None) -> list[Effect]:
     """/settings: the consents, each with its time and text version, and buttons."""
     if customer is None or customer.chat_id is None:
         return [Send(req.chat_id, req._("Hello! Send /start to connect with us."))]
-    return [Send(req.chat_id, settings_text(req.tr, customer),
+    return [Send(req.chat_id, settings_text(req.tr, customer, req.ctx.config),
                  keyboard=await settings_keyboard(req.ctx, req.tr, customer),
                  log=LogAs(customer.id))]
 
@@ -77,6 +81,27 @@ async def on_consent_set(press: Press, customer: Customer) -> list[Effect]:
         return press.no_longer_valid()
     ctx = press.ctx
     await consent.set_consent(ctx.uow, ctx.now, customer, name, state == "on", "/settings")
-    return [Edit(press.chat_id, press.message_id, settings_text(press.tr, customer),
+    return [Edit(press.chat_id, press.message_id, settings_text(press.tr, customer, ctx.config),
+                 await settings_keyboard(ctx, press.tr, customer)),
+            press.toast(press._("Saved."))]
+
+
+async def on_preference(press: Press, customer: Customer) -> list[Effect]:
+    """A /settings preference button: open a choice, or make one."""
+    ctx = press.ctx
+    if press.subject != customer.id or customer.chat_id is None:
+        return press.no_longer_valid()
+    if press.value in ("quiet", "often"):
+        _ = press._
+        title = (_("When should we not write to you? We keep our own quiet hours too.")
+                 if press.value == "quiet" else _("How often may we write to you?"))
+        return [Edit(press.chat_id, press.message_id, title,
+                     await preferences.choices(ctx, press.tr, customer, press.value)),
+                press.toast()]
+    choice = preferences.parse_choice(press.value, ctx.config)
+    if choice is None:
+        return press.no_longer_valid()
+    await preferences.choose(ctx, customer, *choice)
+    return [Edit(press.chat_id, press.message_id, settings_text(press.tr, customer, ctx.config),
                  await settings_keyboard(ctx, press.tr, customer)),
             press.toast(press._("Saved."))]

@@ -42,7 +42,8 @@ def segment_text(tr: Translator, segment: Segment) -> str:
     parts = []
     for label, values in ((_("tier: {values}"), segment.tiers),
                           (_("tags: {values}"), segment.tags),
-                          (_("language: {values}"), segment.languages)):
+                          (_("language: {values}"), segment.languages),
+                          (_("RFM segment: {values}"), segment.rfm)):
         if values:
             parts.append(label.format(values=tr.join(values)))
     if (days := segment.joined_within_days) is not None:

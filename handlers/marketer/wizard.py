@@ -37,7 +37,7 @@ CHOICES = {"all": "segment", "done": "languages", "no_photo": "photo", "no_butto
 FILTERS = {"tier": "tier", "tags": "tags", "language": "language",
            "joined": "joined_within_days", "purchased": "purchased_within_days",
            "birthday": "birthday_month", "community": "community",
-           "community_joined": "community_joined_within_days"}
+           "community_joined": "community_joined_within_days", "rfm": "rfm"}
 
 
 def parse_segment(text: str) -> dict[str, str]:
@@ -72,7 +72,7 @@ def _ask(tr: Translator, step: str) -> str:
         "segment": tr.gettext(
             "Who should get it? Press Everyone, or send filters such as\n"
             "<code>tier=gold,vip tags=coffee language=ru joined=30 purchased=90 "
-            "birthday=current community=member</code>\n"
+            "birthday=current community=member rfm=champions</code>\n"
             "Only customers who agreed to offers are ever reached."),
         "text": tr.gettext(
             "Now the message, as customers will see it. {first_name}, {name} and {tier} "

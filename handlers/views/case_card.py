@@ -10,7 +10,7 @@ from careloop.cases.sla import calendar_for
 from careloop.cases.states import CaseState, is_active
 from careloop.customers.timeline import ARROWS
 from careloop.handlers.context import Context
-from careloop.handlers.views.labels import customer_name, tier_name
+from careloop.handlers.views.labels import customer_name, rfm_line, tier_name
 from careloop.handlers.views.masking import MASKED, Visibility, mask_phones, shown
 from careloop.handlers.views.timeline import Names, one_line, sentence, staff_ids
 from careloop.kernel.i18n import Translator
@@ -155,6 +155,8 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
             name=escape(customer_name(tr, customer)), tier=escape(tier_name(tr, customer.tier))
         ),
     ]
+    if (rfm := rfm_line(tr, customer)) is not None:
+        lines.append(escape(rfm))
     if answer is not None:
         definition = ctx.surveys.get(answer.survey_key)  # None: since removed from the file
         if definition is None:

@@ -39,6 +39,32 @@ NOT_SENT = {
 TIERS = {"standard": N_("standard"), "member": N_("member")}
 
 
+# careloop's usual RFM segments (care.rfm); a playbook's own are shown as written, with
+# spaces for underscores.
+RFM_SEGMENTS = {
+    "champions": N_("champions"), "loyal": N_("loyal"), "new": N_("new customers"),
+    "promising": N_("promising"), "needs_attention": N_("needs attention"),
+    "at_risk": N_("at risk"), "lost": N_("lost"), "hibernating": N_("hibernating"),
+    "other": N_("other"),
+}
+
+
+def segment_name(tr: Translator, segment: str | None) -> str:
+    if segment is None:
+        return tr.gettext("no purchases yet")
+    return tr.gettext(RFM_SEGMENTS[segment]) if segment in RFM_SEGMENTS \
+        else segment.replace("_", " ")
+
+
+def rfm_line(tr: Translator, customer: Customer) -> str | None:
+    """"RFM: champions (R 5 · F 4 · M 5)", or None before the customer's first scoring."""
+    if customer.rfm_segment is None or customer.rfm_recency is None:
+        return None
+    return tr.gettext("RFM: {segment} (R {r} · F {f} · M {m})").format(
+        segment=segment_name(tr, customer.rfm_segment), r=customer.rfm_recency,
+        f=customer.rfm_frequency, m=customer.rfm_monetary)
+
+
 def customer_name(tr: Translator, customer: Customer | None) -> str:
     """A customer's name as staff see it (plain text): an erased one has none left."""
     if customer is None:

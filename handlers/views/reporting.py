@@ -13,14 +13,20 @@ from babel.units import format_unit
 
 from careloop.cases.states import CaseState
 from careloop.customers.timeline import ARROWS
-from careloop.handlers.views.labels import customer_name, state_name, tier_name
+from careloop.handlers.views.labels import (
+    customer_name,
+    rfm_line,
+    segment_name,
+    state_name,
+    tier_name,
+)
 from careloop.handlers.views.timeline import Names, as_words, sentence
 from careloop.kernel.i18n import N_, Translator
 from careloop.storage.models import AuditEntry, Customer, Interaction
 from careloop.storage.repositories.reports import StaffInfo
 from careloop.surveys.kpis import Band, Kpis
 from careloop.surveys.metrics import CaseFigures, Durations, Period, Reasons, SurveyFigures
-from careloop.surveys.reports import CommunityFigures, Group, Report, StaffGroup
+from careloop.surveys.reports import NO_SEGMENT, CommunityFigures, Group, Report, StaffGroup
 
 
 def history_json(customer: Customer, entries: Sequence[Interaction]) -> dict[str, Any]:
@@ -38,6 +44,10 @@ def history_json(customer: Customer, entries: Sequence[Interaction]) -> dict[str
             "do_not_contact": customer.do_not_contact,
             "muted": customer.muted,
             "erased_at": customer.erased_at.isoformat() if customer.erased_at else None,
+            "rfm": None if customer.rfm_segment is None else {
+                "segment": customer.rfm_segment, "recency": customer.rfm_recency,
+                "frequency": customer.rfm_frequency, "monetary": customer.rfm_monetary,
+                "scored_at": customer.rfm_at.isoformat() if customer.rfm_at else None},
         },
         "timeline": [
             {
@@ -66,6 +76,8 @@ def history_text(
             tier=tier_name(tr, customer.tier),
             consent=consent),
     ]
+    if (rfm := rfm_line(tr, customer)) is not None:
+        lines.append(rfm)
     if not entries:
         lines.append(_("No interactions yet."))
     else:
@@ -288,6 +300,8 @@ def promise_lines(tr: Translator, report: Report) -> list[str]:
 
 
 def group_label(tr: Translator, name: str, group: Group, period: Period) -> str:
+    if name == "segment":
+        return segment_name(tr, None if group.key == NO_SEGMENT else group.key)
     if name != "period" or group.start is None:
         return group.key
     day = local_date(tr, group.start)
@@ -331,7 +345,7 @@ def _heading(tr: Translator, name: str, period: Period) -> str:
     if name == "period":
         return _("By day:") if period is Period.DAY else _("By week:")
     return {"survey": _("By survey:"), "tier": _("By tier:"),
-            "purpose": _("By purpose:")}[name]
+            "segment": _("By RFM segment:"), "purpose": _("By purpose:")}[name]
 
 
 def report_text(tr: Translator, report: Report, timezone: str,

@@ -110,6 +110,8 @@ def _button(tr: Translator, d: Mapping[str, Any], names: Names) -> str:
         category, _sep, state = str(value).partition(":")
         turned = _("Turned on {category}") if state == "on" else _("Turned off {category}")
         return turned.format(category=_category(tr, category))
+    if action == "preference":
+        return _("Changed a preference in the settings")
     if action == "forget":
         return (_("Confirmed erasing their data") if _yes(value)
                 else _("Chose to keep their data"))
@@ -259,6 +261,16 @@ def sentence(tr: Translator, e: Interaction, names: Names | None = None,
         if d.get("moved_to"):
             return _("Their chat moved to customer record #{id}").format(id=d["moved_to"])
         return _("Connected their Telegram chat")
+    if kind == "preferences":
+        if "quiet_hours" in d:
+            window = d.get("quiet_hours")
+            return (_("Chose their own quiet hours: {window}").format(window=window) if window
+                    else _("Chose to keep only the business's quiet hours"))
+        most = d.get("max_messages")
+        return (tr.ngettext("Chose to get at most {n} message in {days} days",
+                            "Chose to get at most {n} messages in {days} days",
+                            int(most)).format(n=most, days=d.get("days", "?")) if most
+                else _("Chose to get messages as often as the business allows"))
     if kind == "registered":
         return _("Started a chat with the bot without a customer record")
     if kind == "language":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from careloop.storage.models import BusinessEvent
 from careloop.storage.repositories.base import Repository
@@ -18,3 +18,8 @@ class Events(Repository):
         res = await self.session.exec(
             select(BusinessEvent).where(BusinessEvent.source_id == source_id))
         return res.first()
+
+    async def has_purchase(self, customer_id: int) -> bool:
+        res = await self.session.exec(select(col(BusinessEvent.id)).where(
+            BusinessEvent.customer_id == customer_id, BusinessEvent.type == "purchase").limit(1))
+        return res.first() is not None

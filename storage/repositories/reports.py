@@ -29,6 +29,7 @@ class InvitationRow:
     negative: bool = False
     reason: str | None = None
     member: bool = False  # the customer is in the community group now
+    segment: str | None = None  # the customer's RFM segment now (None: no purchases)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,7 @@ class ReportQueries(Repository):
         query = (
             select(col(inv.sent_at), col(inv.survey_key), col(inv.purpose), col(Customer.tier),
                    col(ans.score), col(ans.negative), col(ans.reason),
-                   col(Customer.community_member))
+                   col(Customer.community_member), col(Customer.rfm_segment))
             .select_from(inv)
             .join(Customer, col(Customer.id) == col(inv.customer_id))
             .outerjoin(ans, col(ans.invitation_id) == col(inv.id))
@@ -92,8 +93,9 @@ class ReportQueries(Repository):
         return [
             InvitationRow(sent_at=sent_at, survey_key=key, purpose=purpose, tier=tier,
                           score=score, negative=bool(negative), reason=reason,
-                          member=bool(member))
-            for sent_at, key, purpose, tier, score, negative, reason, member in res.all()
+                          member=bool(member), segment=segment)
+            for sent_at, key, purpose, tier, score, negative, reason, member, segment
+            in res.all()
         ]
 
     async def cases(self, since: datetime, until: datetime) -> CaseRows:

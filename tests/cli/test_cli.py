@@ -109,7 +109,7 @@ def test_import_link_event_history_report(env: Path, capsys) -> None:
     (["customers", "import", "missing.csv"], "missing.csv: no such file"),
     (["report", "--since", "0"], "--since must be between 1 and 3650 days"),
     (["report", "--by", "survey,region"], "--by: unknown breakdown 'region'; choose from "
-     "period, survey, tier, purpose, staff, all or none"),
+     "period, survey, tier, segment, purpose, staff, all or none"),
     (["staff", "add", "-5", "--role", "agent"], "TELEGRAM_USER_ID must be a positive"),
     (["customers", "erase", "NOPE", "--yes"], "no customer with external id 'NOPE'"),
     (["customers", "block", "NOPE", "--reason", "asked"], "no customer with external id 'NOPE'"),
@@ -223,7 +223,8 @@ def test_report_breakdowns_are_chosen_with_by(env: Path, capsys) -> None:
     code, out, _ = run(capsys, "report", "--format", "json")
     assert code == 0
     data = json.loads(out)
-    assert list(data["by"]) == ["period", "survey", "tier", "purpose", "staff", "owner"]
+    assert list(data["by"]) == ["period", "survey", "tier", "segment", "purpose", "staff",
+                                "owner"]
     assert (data["days"], data["period"], data["timezone"]) == (30, "week", "UTC")
     assert len(data["by"]["period"]) in (5, 6)  # 30 days touch five or six ISO weeks
     code, out, _ = run(capsys, "report", "--format", "json", "--since", "7",
@@ -234,7 +235,8 @@ def test_report_breakdowns_are_chosen_with_by(env: Path, capsys) -> None:
     assert "By " not in out
     code, out, _ = run(capsys, "report", "--since", "7")
     lines = out.splitlines()
-    for heading in ("By day:", "By survey:", "By tier:", "By purpose:", "By staff member:"):
+    for heading in ("By day:", "By survey:", "By tier:", "By RFM segment:", "By purpose:",
+                    "By staff member:"):
         assert heading in lines
     assert lines[lines.index("By survey:") + 1] == "  —"
     assert "SLA: — answered in time (0 in time, 0 late, 0 not yet due)" in lines
@@ -315,7 +317,9 @@ def test_playbook_check_lists_the_rules_it_understood(env: Path, capsys) -> None
                                    "    message: purchase_thanks\n    after: 2h\n")
     code, out, _ = run(capsys, "playbook", "check", "mine.yaml")
     assert (code, out) == (0, "thanks: on purchase after 2h → message purchase_thanks "
-                              "(service)\nmine.yaml: 1 rule, valid\n")
+                              "(service)\nmine.yaml: 1 rule, valid\nReach in the next 30 "
+                              "days: not counted (no database at the latest schema to count "
+                              "in)\n")
 
 
 @pytest.mark.parametrize(("text", "message"), [

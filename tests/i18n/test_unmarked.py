@@ -45,6 +45,10 @@ ALLOWED = {
                    "placeholder, a text missing in the default language) stops it with "
                    "FILE:LINE. Texts without a version in one of careloop's languages are "
                    "listed: their readers get the default language."),
+    ("bot/cli/customers.py", "How many customers are in each RFM segment (recency, frequency "
+                   "and monetary quintiles over every customer who bought), in the playbook's "
+                   "order; careloop scores them anew daily. --recompute scores them now "
+                   "first."),
     ("bot/cli/staff.py", "Revoke a staff member at once. Their record stays, so cases, notes and "
                    "the audit log still name them; `staff add` brings them back."),
     ("bot/cli/customers.py", "Lift do-not-contact from a customer, and take their ids off the "

@@ -225,7 +225,9 @@ async def test_a_quiet_customer_is_nudged_once_per_quiet_stretch(storage: Storag
     await _contact(storage, quiet.id, last)
     await _contact(storage, quiet.id, last + timedelta(days=20), direction="note")  # not contact
     await _contact(storage, busy.id, last)
-    await _contact(storage, busy.id, last + timedelta(days=30), direction="out")
+    await _contact(storage, busy.id, last + timedelta(days=30))
+    # careloop's own messages are not the customer's activity.
+    await _contact(storage, quiet.id, last + timedelta(days=30), direction="out")
 
     assert await _scan_quiet(storage, last + timedelta(days=59, hours=23)) == 0
     now = last + timedelta(days=60, minutes=7)
@@ -245,7 +247,7 @@ async def test_a_quiet_customer_is_nudged_once_per_quiet_stretch(storage: Storag
 
     # The customer writes again, then falls silent: a new stretch, a new nudge.
     await _contact(storage, quiet.id, now + timedelta(days=10))
-    await _contact(storage, busy.id, now + timedelta(days=20), direction="out")
+    await _contact(storage, busy.id, now + timedelta(days=20))
     assert await _scan_quiet(storage, now + timedelta(days=69)) == 0
     assert await _scan_quiet(storage, now + timedelta(days=70, minutes=1)) == 1
     assert [t.customer_id for t in await _touches(storage)] == [quiet.id, quiet.id]
@@ -297,8 +299,9 @@ def test_the_scheduler_ticks_the_sender_and_scans_hourly(storage: Storage) -> No
     scheduler = build_scheduler(app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"outbox-sender", "outbox-claims", "case-desk", "birthday-scan",
-                         "inactivity-scan", "survey-rounds", "campaign-rounds", "retention",
-                         "weekly-digest", "webhooks", "webhooks-claims"}
+                         "inactivity-scan", "lifecycle-scan", "program-scan", "rfm",
+                         "survey-rounds", "campaign-rounds", "retention", "weekly-digest",
+                         "webhooks", "webhooks-claims"}
     # Each job as given, wrapped so that a stop can wait for it (see test_ticking.py).
     assert jobs["retention"].func.__wrapped__ == app.retention.run
     assert jobs["outbox-sender"].func.__wrapped__ == app.sender.tick
@@ -308,7 +311,7 @@ def test_the_scheduler_ticks_the_sender_and_scans_hourly(storage: Storage) -> No
     assert jobs["case-desk"].func.__wrapped__ == app.desk.tick
     assert jobs["webhooks"].func.__wrapped__ == app.webhooks.tick
     assert jobs["survey-rounds"].func.__wrapped__ == app.survey_rounds.run
-    for scan in ("birthday-scan", "inactivity-scan"):
+    for scan in ("birthday-scan", "inactivity-scan", "lifecycle-scan", "program-scan"):
         job = jobs[scan]
         assert (job.coalesce, job.max_instances) == (True, 1)
         assert job.misfire_grace_time == MISFIRE_GRACE_SECONDS

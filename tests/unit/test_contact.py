@@ -136,3 +136,29 @@ def test_do_not_contact_stops_every_category_before_anything_else() -> None:
                        [], NOON_UTC, POLICY)
     assert decisions == {1: Skip("do not contact"), 2: Skip("do not contact"),
                          3: Skip("do not contact")}
+
+
+# --- the customer's own preferences ----------------------------------------------------
+
+def test_a_customers_own_quiet_hours_hold_a_message_on_top_of_the_business_hours() -> None:
+    mei = customer(timezone="Asia/Shanghai", quiet_hours="19:00-11:00")
+    ten_there = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    assert decide(mei, [due(1, at=ten_there)], [], ten_there, POLICY) == {
+        1: Defer(datetime(2026, 3, 10, 3, 0, tzinfo=UTC), "quiet hours")}
+    # The business's own still hold: at 22:00 there, until 09:00... and then hers, to 11:00.
+    late = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
+    assert decide(mei, [due(1, at=late)], [], late, POLICY) == {
+        1: Defer(datetime(2026, 3, 11, 1, 0, tzinfo=UTC), "quiet hours")}
+    assert decide(customer(quiet_hours="19:00-11:00"), [due(1)], [], NOON_UTC, POLICY) == {
+        1: Send()}
+
+
+def test_a_customer_may_ask_for_fewer_messages_never_for_more() -> None:
+    recent = [Sent(Category.SERVICE, NOON_UTC - timedelta(days=2))]
+    fewer = decide(customer(max_messages=1), [due(1)], recent, NOON_UTC, POLICY)
+    assert fewer == {1: Defer(NOON_UTC + timedelta(days=5),
+                              "frequency cap: 1 messages per 7 days")}
+    assert decide(customer(max_messages=9), [due(1)], recent, NOON_UTC, POLICY) == {1: Send()}
+    full = [Sent(Category.SERVICE, NOON_UTC - timedelta(days=d)) for d in (1, 2, 3)]
+    assert isinstance(decide(customer(max_messages=9), [due(1)], full, NOON_UTC,
+                             POLICY)[1], Defer)

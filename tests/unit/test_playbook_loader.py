@@ -120,14 +120,15 @@ def test_an_empty_rule_list_is_a_playbook_that_does_nothing(here: Path) -> None:
     ("", "playbook.yaml:1: the file is empty; a playbook needs a rules: list"),
     ("# nothing yet\n", "playbook.yaml:1: the file is empty; a playbook needs a rules: list"),
     ("rule:\n  - name: a\n",
-     "playbook.yaml:1: rule: unknown field; did you mean rules? expected one of rules"),
+     "playbook.yaml:1: rule: unknown field; did you mean rules? expected one of rules, "
+     "programs, attributes, segments"),
     ("rules: 5\n", "playbook.yaml:1: rules: must be a list, not a single value"),
     ("rules:\n  - purchase\n",
      "playbook.yaml:2: rules[0]: must be a mapping with name, on, message, survey, after, "
-     "before, at, category, not a single value"),
+     "before, at, category, when, not a single value"),
     (rule("name: a\non: purchase\nmessage: purchase_tips\nafer: 1d"),
      "playbook.yaml:5: rules[0].afer: unknown field; did you mean after? expected one of name, "
-     "on, message, survey, after, before, at, category"),
+     "on, message, survey, after, before, at, category, when"),
     (rule("on: purchase\nmessage: purchase_tips"), "playbook.yaml:2: rules[0].name: is missing"),
     (rule("name: a\nmessage: purchase_tips"), "playbook.yaml:2: rules[0].on: is missing"),
     (rule("name: a\non: purchase\nmessage: purchase_tips\nname: b"),
@@ -176,6 +177,52 @@ def test_an_empty_rule_list_is_a_playbook_that_does_nothing(here: Path) -> None:
      "like 60d)"),
     (rule("name: a\non: inactivity\nmessage: reengagement\nafter: 0d"),
      "playbook.yaml:5: rules[0].after: an inactivity rule needs a time longer than 0"),
+    # Conditions: typed, on declared attributes, on reported events only.
+    (rule("name: a\non: purchase\nmessage: purchase_tips\nwhen: amount >= lots"),
+     "playbook.yaml:5: rules[0].when: amount is a number, and 'lots' is not"),
+    (rule("name: a\non: purchase\nmessage: purchase_tips\nwhen: [currency > EUR]"),
+     "playbook.yaml:5: rules[0].when[0]: currency is a text: compare it with =, !=, in or not "
+     "in, not >"),
+    (rule("name: a\non: purchase\nmessage: purchase_tips\nwhen: product in [sofa]"),
+     "playbook.yaml:5: rules[0].when: 'product' is not a declared attribute (declare it under "
+     "attributes: as number or text); known: amount, currency"),
+    (rule("name: a\non: purchase\nmessage: purchase_tips\nwhen: amount about 3"),
+     "playbook.yaml:5: rules[0].when: 'amount about 3' is not a condition like `amount >= "
+     "1000` or `product in [sofa, bed]`"),
+    (rule("name: a\non: birthday\nmessage: birthday_greeting\nwhen: amount > 1"),
+     "playbook.yaml:5: rules[0].when: a birthday rule has no event to test; when: is for "
+     "reported events"),
+    ("attributes:\n  size: big\n" + rule("name: a\non: purchase\nmessage: purchase_tips"),
+     'playbook.yaml:2: attributes.size: "big" is not an attribute type; use number or text'),
+    (rule("name: a\non: no_purchase\nmessage: reengagement"),
+     "playbook.yaml:2: rules[0]: a no_purchase rule needs after: (how long without a "
+     "purchase, like 90d)"),
+    (rule("name: a\non: purchase_anniversary\nmessage: reengagement\nafter: 1d"),
+     "playbook.yaml:5: rules[0].after: a purchase_anniversary rule is sent on the anniversary "
+     "of the first purchase; use at: to choose the time of day"),
+    # Programs and segments.
+    ("rules: []\nprograms:\n  - name: vip\n    every: monthly\n    message: reengagement\n",
+     'playbook.yaml:4: programs[0].every: "monthly" is not a cadence like 1 month, 3 months, '
+     "2 weeks or 30 days"),
+    ("rules: []\nprograms:\n  - name: vip\n    every: 1 month\n",
+     "playbook.yaml:3: programs[0]: needs message: (a message template), survey: (a survey "
+     "to ask) or both"),
+    ("rules: []\nprograms:\n  - name: vip\n    every: 1 day\n    window: 1d\n"
+     "    message: reengagement\n",
+     'playbook.yaml:5: programs[0].window: "1d" is longer than 12h or the cadence'),
+    ("rules: []\nprograms:\n  - name: vip\n    every: 1 month\n    message: reengagement\n"
+     "    for:\n      segment: whales\n",
+     'playbook.yaml:7: programs[0].for.segment: "whales" is not an RFM segment; known: '
+     "at_risk, champions, hibernating, lost, loyal, needs_attention, new, promising"),
+    ("rules: []\nprograms:\n  - name: vip\n    every: 1 month\n    message: reengagement\n"
+     "    for:\n      tier: vip\n      owner: ann\n",
+     "playbook.yaml:8: programs[0].for.owner: unknown field; expected one of tier, tags, "
+     "segment, consent"),
+    (rule("name: vip\non: purchase\nmessage: purchase_tips") + "programs:\n  - name: vip\n"
+     "    every: 1 month\n    message: reengagement\n",
+     'playbook.yaml:6: programs[0].name: "vip" is already the name of rules[0] (line 2)'),
+    ("rules: []\nsegments:\n  - name: best\n    r: 5-4\n",
+     'playbook.yaml:4: segments[0].r: "5-4": scores go from 1 to 5, the lower first'),
     (rule("name: a\non: purchase\nmessage: [purchase_tips]"),
      "playbook.yaml:4: rules[0].message: must be a single value, not a list"),
     ("rules:\n  - name: a\n    on: purchase\n    message: purchase_tips\n---\nrules: []\n",
@@ -188,6 +235,48 @@ def test_each_mistake_is_one_line_naming_file_line_and_field(
     here: Path, text: str | bytes, message: str
 ) -> None:
     assert check(text) == message
+
+
+def test_programs_conditions_and_segments_read_as_written(here: Path) -> None:
+    path = here / "playbook.yaml"
+    path.write_text("""\
+attributes:
+  product: text
+rules:
+  - name: big_thanks
+    on: purchase
+    message: purchase_tips
+    when:
+      - amount >= 1000
+      - currency = EUR
+      - product in [sofa, "bed"]
+programs:
+  - name: vip_monthly
+    every: 1 month
+    at: "10:00"
+    window: 2h
+    for: {tier: [vip, gold], segment: champions}
+    message: reengagement
+    survey: csat
+segments:
+  - name: champions
+    r: 4-5
+    f: 5
+  - name: everyone_else
+""")
+    book = read_playbook(path, templates=TEMPLATES, surveys=SURVEYS)
+    (big,) = book.for_event("purchase", {"amount": "1200.50", "currency": "EUR",
+                                         "product": "bed"})
+    assert big.describe() == ("big_thanks: on purchase when amount >= 1000 and currency = EUR "
+                              "and product in [sofa, bed] → message purchase_tips (service)")
+    assert book.for_event("purchase", {"amount": "999", "currency": "EUR", "product": "bed"}) == ()
+    assert book.for_event("purchase", {"currency": "EUR", "product": "bed"}) == ()
+    (program,) = book.programs
+    assert program.describe() == ("vip_monthly: every 1 month at 10:00-12:00 local time, for "
+                                  "tier=vip,gold segment=champions → message reengagement + "
+                                  "survey csat")
+    assert [s.describe() for s in book.segments] == ["champions: r=4-5 f=5",
+                                                     "everyone_else: everyone"]
 
 
 def test_a_missing_file_is_named(here: Path) -> None:

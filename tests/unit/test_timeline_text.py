@@ -67,6 +67,10 @@ ENTRIES = [
     _entry("erased", "note"), _entry("do_not_contact", "note", via="suppression"),
     _entry("contactable", "note"), _entry("muted", "note"), _entry("unmuted", "note"),
     _entry("export", "out", "Your data, as a file."),
+    _entry("button", action="preference", value="q:22:00-10:00"),
+    _entry("preferences", quiet_hours="22:00-10:00"), _entry("preferences", quiet_hours=None),
+    _entry("preferences", max_messages=1, days=7), _entry("preferences", max_messages=None,
+                                                          days=7),
 ]
 
 
@@ -91,6 +95,16 @@ def test_the_sentences_in_english() -> None:
         "Case assigned to Max by staff member #3",
         "Event reported: warranty expiry",
         "Event reported: loyalty upgrade",  # a type careloop has no name for, as words
+    ]
+
+
+def test_a_customer_s_own_preferences_in_english() -> None:
+    tr = Catalogs().translator("en")
+    assert [sentence(tr, e, NAMES) for e in ENTRIES if e.kind == "preferences"] == [
+        "Chose their own quiet hours: 22:00-10:00",
+        "Chose to keep only the business's quiet hours",
+        "Chose to get at most 1 message in 7 days",
+        "Chose to get messages as often as the business allows",
     ]
 
 
