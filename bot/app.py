@@ -6,11 +6,14 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from careloop.bot.cluster import Cluster
 from careloop.bot.inbound import Inbound
 from careloop.bot.jobs import STOP_GRACE_SECONDS, RoundRunner, Ticking, build_scheduler
+from careloop.bot.metrics import Metrics
 from careloop.bot.outbox.claims import Claims
 from careloop.bot.outbox.executor import Executor
 from careloop.bot.outbox.limiter import Limiter
@@ -175,6 +178,9 @@ class App:
     rounds: RoundRunner
     digest: WeeklyDigest
     webhooks: WebhookSender
+    cluster: Cluster  # this worker among the others on the database (bot.cluster)
+    limiter: Limiter  # Telegram's limits, this worker's or shared (bot.outbox.shared_limits)
+    metrics: Metrics  # what /metrics shows
 
     def scheduler(self) -> Ticking:
         return build_scheduler(self)
@@ -195,6 +201,8 @@ class App:
         await self.survey_rounds.stop()
         await self.sender.stop()
         await scheduler.stop(STOP_GRACE_SECONDS)
+        await self.cluster.close()  # the leaderships go to the other workers now
+        await self.limiter.close()
 
     async def carry_out(self, decide: Callable[[Context], Awaitable[Sequence[Effect]]]
                         ) -> tuple[list[Effect], list[Effect]]:
@@ -252,9 +260,7 @@ def build_app(
     surveys, playbook = definitions.surveys, definitions.playbook
     # One limiter for every new message the bot sends: replies and touches share the limits.
     # It keeps the app's time, so a test or the demo that moves the clock moves its pauses.
-    limiter = Limiter(settings.rate, settings.chat_interval_seconds,
-                      settings.group_messages_per_minute,
-                      time_source=lambda: clock.now().timestamp())
+    limiter = make_limiter(settings, clock)
     contexts = context_factory(settings, surveys, catalogs=catalogs, staff_forum=staff_forum,
                                room=limiter.room, routing=definitions.routing, forums=forums,
                                scripts=definitions.scripts)
@@ -266,7 +272,9 @@ def build_app(
     # The scheduled rounds decide as handlers do; this keeps and carries out what they decide.
     rounds = RoundRunner(storage.uow, clock, contexts, executor)
     pipeline = Pipeline(storage.uow, clock, contexts, executor)
-    return App(
+    cluster = Cluster(storage.engine, shared_limits=settings.redis_url is not None)
+    metrics = Metrics()
+    app = App(
         settings=settings,
         storage=storage,
         clock=clock,
@@ -275,7 +283,8 @@ def build_app(
         pipeline=pipeline,
         inbound=Inbound(pipeline, storage.uow, clock, workers=settings.update_workers,
                         per_minute=settings.user_messages_per_minute,
-                        arrivals_first=settings.database_url.startswith("sqlite")),
+                        arrivals_first=settings.database_url.startswith("sqlite"),
+                        cluster=cluster, latency=metrics.update_latency.observe),
         sender=Sender(storage.uow, messenger, clock, TouchViews(contexts), limiter,
                       outbound, contact_policy(settings), rate=settings.rate,
                       paid=settings.paid_broadcast),
@@ -290,7 +299,25 @@ def build_app(
         rounds=rounds,
         digest=WeeklyDigest(rounds, digest_config(settings, definitions.thresholds)),
         webhooks=WebhookSender(storage.uow, clock, claims, settings.webhooks_timeout_seconds),
+        cluster=cluster,
+        limiter=limiter,
+        metrics=metrics,
     )
+    metrics.watch(app)
+    return app
+
+
+def make_limiter(settings: Settings, clock: Clock) -> Limiter:
+    """This worker's limits, or every worker's through Redis (CARELOOP_REDIS_URL)."""
+    local: dict[str, Any] = {"time_source": lambda: clock.now().timestamp()}
+    if settings.redis_url is not None:
+        from careloop.bot.outbox.shared_limits import SharedLimiter, connect
+
+        return SharedLimiter(connect(settings.redis_url.get_secret_value()), settings.rate,
+                             settings.chat_interval_seconds,
+                             settings.group_messages_per_minute, **local)
+    return Limiter(settings.rate, settings.chat_interval_seconds,
+                   settings.group_messages_per_minute, **local)
 
 
 def digest_config(settings: Settings, thresholds: Thresholds | None = None) -> DigestConfig:

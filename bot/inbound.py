@@ -11,6 +11,12 @@ A per-user throttle (Throttle) keeps a flood cheap: beyond `per_minute` messages
 a customer's messages are still handled and stored, but get no reply one by one; the first
 of them is answered with one polite notice, and what they write about an open case joins
 their waiting relay in the staff group (kernel.effects.Chatter).
+
+Several workers on PostgreSQL (bot.cluster): each stores what reaches it and queues the chat
+here, but handles a chat's next update only while it holds the chat's lock in the database,
+and then the chat's oldest stored update, whichever worker stored it; so one chat's updates
+are handled once each and in order across workers. A chat another worker holds is tried
+again shortly; updates a stopped worker stored are taken by the others' sweep.
 """
 
 from __future__ import annotations
@@ -19,16 +25,20 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import Enum
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from careloop.bot.cluster import Cluster
 from careloop.bot.outage import Unavailable
 from careloop.bot.pipeline import Pipeline
 from careloop.kernel.clock import Clock
 from careloop.kernel.updates import ChatKind, Update, update_from_data, update_to_data
 from careloop.storage.errors import database_unavailable, reason
+from careloop.storage.models import InboundUpdate
 from careloop.storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -52,6 +62,12 @@ BACKGROUND_EVERY = 1.0
 # Updates taken while polling are stored at the latest when this many are waiting (a
 # getUpdates batch holds at most 100).
 HOLD_MAX = 100
+# Several workers: a chat another worker is handling is tried again after this long.
+BUSY_RETRY = 0.02
+# Several workers: an update stored this long ago and still not handled was stored by a
+# worker that stopped (or is stuck); the sweep, every SWEEP_EVERY, offers it to this one.
+SWEEP_AGE = 3.0
+SWEEP_EVERY = 2.0
 # Users whose buckets are kept at most; full ones are forgotten first.
 KEEP_USERS = 10_000
 
@@ -125,8 +141,13 @@ class Inbound:
 
     def __init__(self, pipeline: Pipeline, uow: UnitOfWorkFactory, clock: Clock, *,
                  workers: int = WORKERS, per_minute: int = 20,
-                 arrivals_first: bool = False) -> None:
-        """`arrivals_first`: the database has one writer (SQLite); see ARRIVALS_GAP."""
+                 arrivals_first: bool = False, cluster: Cluster | None = None,
+                 latency: Callable[[float], None] = lambda _seconds: None) -> None:
+        """`arrivals_first`: the database has one writer (SQLite); see ARRIVALS_GAP.
+        `cluster`: on PostgreSQL, the chats' locks shared with other workers."""
+        self._cluster = cluster if cluster is not None and cluster.postgres else None
+        self._latency = latency  # seconds from arrival to handled, for bot.metrics
+        self._arrived: dict[int, float] = {}  # update id: when it was queued (loop time)
         self._pipeline = pipeline
         self._uow = uow
         self._clock = clock
@@ -146,6 +167,7 @@ class Inbound:
         self._held_ids: set[int] = set()
         self._wake = asyncio.Condition()
         self._workers: list[asyncio.Task[None]] = []
+        self._pending: set[asyncio.Task[None]] = set()  # chats lined up again later
         self._started = False
         self._stopping = False
         self._idle = asyncio.Event()
@@ -224,6 +246,28 @@ class Inbound:
         self._workers = [asyncio.create_task(self._work())
                          for _ in range(self._workers_wanted)]
 
+    @property
+    def shared(self) -> bool:
+        """Whether other workers may handle this database's updates too."""
+        return self._cluster is not None
+
+    async def sweep(self) -> int:
+        """Offer this worker the updates stored a while ago and not handled since (their
+        worker stopped); the chats' locks decide who handles them. Returns how many."""
+        if not self._started or self._stopping:
+            return 0
+        before = self._clock.now() - timedelta(seconds=SWEEP_AGE)
+        async with self._uow() as uow:
+            rows = await uow.inbox.waiting_before(before)
+        taken = 0
+        for row in rows:
+            if row.update_id not in self._known:
+                await self._queue(update_from_data(row.payload))
+                taken += 1
+        if taken:
+            log.info("%d update(s) left by a stopped worker are handled here", taken)
+        return taken
+
     async def stop(self) -> None:
         """Finish the updates in hand; the rest stay stored for the next start."""
         if not self._started:
@@ -233,10 +277,14 @@ class Inbound:
             self._wake.notify_all()
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
+        for task in list(self._pending):
+            task.cancel()
+        await asyncio.gather(*self._pending, return_exceptions=True)
         self._chats.clear()
         self._ready.clear()
         self._background.clear()
         self._known.clear()
+        self._arrived.clear()
         # Taken and not stored: not confirmed either, so Telegram sends them again.
         self._held, self._holding = [], False
         self._held_ids.clear()
@@ -250,6 +298,7 @@ class Inbound:
     async def _queue(self, update: Update) -> None:
         chat = update.chat.id
         self._known.add(update.update_id)
+        self._arrived.setdefault(update.update_id, asyncio.get_running_loop().time())
         self._idle.clear()
         queue = self._chats.setdefault(chat, deque())
         queue.append(update)
@@ -299,6 +348,9 @@ class Inbound:
                     self._wake.notify_all()
 
     async def _turn(self, chat: int) -> None:
+        if self._cluster is not None:
+            await self._shared_turn(chat, self._cluster)
+            return
         queue = self._chats[chat]
         update = queue[0]
         await self._after_arrivals()
@@ -308,6 +360,7 @@ class Inbound:
             return
         queue.popleft()
         self._known.discard(update.update_id)
+        self._handled(update.update_id)
         self._retries.pop(chat, None)
         if queue:
             await self._line_up(chat)
@@ -315,6 +368,63 @@ class Inbound:
             del self._chats[chat]
             if not self._chats:
                 self._idle.set()
+
+    async def _shared_turn(self, chat: int, cluster: Cluster) -> None:
+        """One update of the chat, under its lock: the oldest stored, whoever stored it. The
+        updates queued here are tickets: those handled (here or elsewhere) are let go."""
+        queue = self._chats[chat]
+        handled = True
+        try:
+            async with cluster.chat(chat) as held:
+                if not held:
+                    self._later(chat, BUSY_RETRY)  # another worker has it in hand
+                    return
+                async with self._uow() as uow:
+                    row: InboundUpdate | None = await uow.inbox.first_in(chat)
+                if row is not None:
+                    handled = await self._handle(update_from_data(row.payload))
+                    if handled:
+                        self._handled(row.update_id, row.received_at)
+            if handled:
+                async with self._uow() as uow:
+                    left = await uow.inbox.held([u.update_id for u in queue])
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            log.warning("chat's updates not handled: %s; trying again", reason(exc))
+            handled = False
+        if not handled:
+            await self._back_off(chat)
+            return
+        self._retries.pop(chat, None)
+        for update in [u for u in queue if u.update_id not in left]:
+            queue.remove(update)
+            self._known.discard(update.update_id)
+            self._arrived.pop(update.update_id, None)
+        if queue:
+            await self._line_up(chat)
+        else:
+            del self._chats[chat]
+            if not self._chats:
+                self._idle.set()
+
+    def _handled(self, update_id: int, received_at: datetime | None = None) -> None:
+        arrived = self._arrived.pop(update_id, None)
+        if arrived is not None:
+            self._latency(asyncio.get_running_loop().time() - arrived)
+        elif received_at is not None:  # stored by another worker
+            self._latency(max(0.0, (self._clock.now() - received_at).total_seconds()))
+
+    def _later(self, chat: int, delay: float) -> None:
+        """Line the chat up again after `delay`, without holding a worker meanwhile."""
+        async def again() -> None:
+            await asyncio.sleep(delay)
+            if not self._stopping and chat in self._chats:
+                await self._line_up(chat)
+
+        task = asyncio.create_task(again())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
     async def _after_arrivals(self) -> None:
         if not self._arrivals_first:

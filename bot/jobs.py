@@ -20,6 +20,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import IntegrityError
 
+from careloop.bot.cluster import Cluster
+from careloop.bot.inbound import SWEEP_EVERY
 from careloop.bot.outbox.executor import Executor
 from careloop.bot.outbox.outbound import Outbound
 from careloop.care.playbook.model import Playbook
@@ -232,12 +234,29 @@ class Scans:
                 + await self.programs())
 
 
+def led(cluster: Cluster, job: str, run: Callable[[], Awaitable[T]]
+        ) -> Callable[[], Awaitable[T | None]]:
+    """`run` on the one worker that leads `job` (bot.cluster); elsewhere each run is a
+    look at whether the leader is still there, and takes over when it is not."""
+    @functools.wraps(run)
+    async def leading() -> T | None:
+        if not await cluster.lead(job):
+            return None
+        return await run()
+
+    return leading
+
+
 def build_scheduler(app: App) -> Ticking:
     """The sender's tick, the survey rounds, and the scans hourly and once right at start
     (which also catches up after downtime)."""
     # A tick still running when the next is due is normal under load; the next tick
     # catches up, so APScheduler's "skipped" warning is noise.
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+    # "Running job ..." and "... executed successfully" at every tick of every job (some
+    # 170,000 lines a day) say nothing an operator needs; failures still come as errors.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+    cluster = app.cluster
     scans = Scans(app.storage.uow, app.clock, app.playbook)
     scheduler = Ticking(timezone="UTC")
     scheduler.add_job(
@@ -259,24 +278,28 @@ def build_scheduler(app: App) -> Ticking:
         id="webhooks-claims", max_instances=1, coalesce=True,
     )
     scheduler.add_job(
-        app.desk.tick, IntervalTrigger(seconds=app.settings.sender_interval_seconds),
+        led(cluster, "case-desk", app.desk.tick),
+        IntervalTrigger(seconds=app.settings.sender_interval_seconds),
         id="case-desk", max_instances=1, coalesce=True,
     )
     if app.settings.community_chat_id is not None:
         scheduler.add_job(
-            app.welcomes.tick, IntervalTrigger(seconds=app.settings.sender_interval_seconds),
+            led(cluster, "community-welcomes", app.welcomes.tick),
+            IntervalTrigger(seconds=app.settings.sender_interval_seconds),
             id="community-welcomes", max_instances=1, coalesce=True,
         )
     at_start = datetime.now(UTC)
     # Reminders, expiry and unwritten comments: what is due is in the database, so a run
     # after downtime catches up, once.
     scheduler.add_job(
-        app.survey_rounds.run, IntervalTrigger(seconds=app.settings.survey_interval_seconds),
+        led(cluster, "survey-rounds", app.survey_rounds.run),
+        IntervalTrigger(seconds=app.settings.survey_interval_seconds),
         id="survey-rounds", max_instances=1, coalesce=True, next_run_time=at_start,
     )
     # Campaign runs: planned when due; a run missed while stopped is planned at start.
     scheduler.add_job(
-        app.campaign_rounds.run, IntervalTrigger(seconds=app.settings.campaign_interval_seconds),
+        led(cluster, "campaign-rounds", app.campaign_rounds.run),
+        IntervalTrigger(seconds=app.settings.campaign_interval_seconds),
         id="campaign-rounds", max_instances=1, coalesce=True, next_run_time=at_start,
     )
     for job_id, scan in (("birthday-scan", scans.birthdays),
@@ -284,13 +307,15 @@ def build_scheduler(app: App) -> Ticking:
                          ("lifecycle-scan", scans.lifecycle),
                          ("program-scan", scans.programs)):
         scheduler.add_job(
-            scan, CronTrigger(**SCAN_TRIGGER, timezone="UTC"), id=job_id, max_instances=1,
+            led(cluster, job_id, scan),
+            CronTrigger(**SCAN_TRIGGER, timezone="UTC"), id=job_id, max_instances=1,
             coalesce=True, misfire_grace_time=MISFIRE_GRACE_SECONDS, next_run_time=at_start,
         )
     # The weekly digest: the database says whether this week's went out, so looking often
     # costs one read and a restart never sends it twice.
     scheduler.add_job(
-        app.digest.tick, IntervalTrigger(seconds=app.settings.digest_interval_seconds),
+        led(cluster, "weekly-digest", app.digest.tick),
+        IntervalTrigger(seconds=app.settings.digest_interval_seconds),
         id="weekly-digest", max_instances=1, coalesce=True, next_run_time=at_start,
     )
     # RFM: quintiles over the whole base move slowly; daily, and at start.
@@ -299,8 +324,14 @@ def build_scheduler(app: App) -> Ticking:
         coalesce=True, misfire_grace_time=MISFIRE_GRACE_SECONDS, next_run_time=at_start,
     )
     scheduler.add_job(
-        app.retention.run, CronTrigger(**RETENTION_TRIGGER, timezone="UTC"), id="retention",
+        led(cluster, "retention", app.retention.run),
+        CronTrigger(**RETENTION_TRIGGER, timezone="UTC"), id="retention",
         max_instances=1, coalesce=True, misfire_grace_time=MISFIRE_GRACE_SECONDS,
         next_run_time=at_start,
     )
+    if app.inbound.shared:  # what a stopped worker stored is taken by the others
+        scheduler.add_job(
+            app.inbound.sweep, IntervalTrigger(seconds=SWEEP_EVERY), id="inbox-sweep",
+            max_instances=1, coalesce=True,
+        )
     return scheduler

@@ -12,6 +12,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from careloop.bot.api.server import ApiServer, start_api
 from careloop.bot.app import App, Storage, build_app_on_telegram, load_definitions
+from careloop.bot.cluster import POLLER, SqliteRunLock
+from careloop.bot.ops import OpsServer, start_ops
 from careloop.bot.runtime import Runtime, make_runtime
 from careloop.bot.settings import Settings
 from careloop.bot.stopping import StartupTerminated, terminate_startup
@@ -22,6 +24,9 @@ from careloop.kernel.languages import command_menus
 
 log = logging.getLogger(__name__)
 
+# A worker standing by in polling mode asks this often whether the poller is still there.
+STANDBY_SECONDS = 2.0
+
 
 @dataclass
 class Assembled:
@@ -29,12 +34,15 @@ class Assembled:
     app: App
     scheduler: AsyncIOScheduler
     api: ApiServer | None = None
+    ops: OpsServer | None = None
 
 
 async def assemble(settings: Settings, storage: Storage, clock: Clock | None = None, *,
-                   staff_required: bool = False) -> Assembled:
+                   staff_required: bool = False, join: bool = False) -> Assembled:
     """`staff_required`: a staff group Telegram cannot find stops the start (`careloop run`
-    unless CARELOOP_REQUIRE_STAFF_CHAT=false)."""
+    unless CARELOOP_REQUIRE_STAFF_CHAT=false). `join`: count this worker among those on the
+    database first, refused when they could not keep Telegram's limits together
+    (bot.cluster; `careloop run`)."""
     settings.require("bot_token", "link_secret")
     definitions = load_definitions(settings)  # the operator's files before Telegram
     runtime = make_runtime(settings)
@@ -52,13 +60,24 @@ async def assemble(settings: Settings, storage: Storage, clock: Clock | None = N
     except BaseException:  # Telegram unreachable or the token refused: close what was opened
         await runtime.close()
         raise
+    if join:
+        try:
+            await app.cluster.join()  # before anything is recovered or queued
+        except BaseException:
+            await app.cluster.close()
+            await app.limiter.close()
+            await runtime.close()
+            raise
     runtime.attach(app.inbound)
     await app.inbound.start()  # what a previous process stored and did not handle
     scheduler = await app.start_ticking()
     parts = Assembled(runtime, app, scheduler)
     try:
         parts.api = await start_api(settings, app.storage, app.clock, app.playbook)
+        parts.ops = await start_ops(app)
     except BaseException:  # a taken port: leave nothing running behind the error
+        if parts.api is not None:
+            await parts.api.stop()
         await app.inbound.stop()
         await _stop_ticking(parts)
         await runtime.close()
@@ -70,6 +89,8 @@ async def _stop_api(parts: Assembled) -> None:
     # First, so that no event arrives while the sender drains.
     if parts.api is not None:
         await parts.api.stop()
+    if parts.ops is not None:
+        await parts.ops.stop()
 
 
 async def _stop_ticking(parts: Assembled) -> None:
@@ -132,7 +153,8 @@ async def _start(settings: Settings, storage: Storage) -> Assembled:
 
     loop.add_signal_handler(signal.SIGTERM, terminate)  # serve replaces it once started
     try:
-        return await assemble(settings, storage, staff_required=settings.require_staff_chat)
+        return await assemble(settings, storage, staff_required=settings.require_staff_chat,
+                              join=True)
     except BaseException as exc:
         loop.remove_signal_handler(signal.SIGTERM)
         signal.signal(signal.SIGTERM, terminate_startup)  # the way out still says why
@@ -152,6 +174,31 @@ async def serve(settings: Settings, storage: Storage, *, webhook: bool) -> None:
     if settings.community_chat_id is not None and not settings.bot_username:
         log.warning("CARELOOP_BOT_USERNAME is not set: welcomes and answers in the community "
                     "group will have no button to the bot's private chat")
+    # SQLite serves one process: a second `careloop run` on the file stops here.
+    alone = SqliteRunLock(settings.database_url)
+    alone.take()
+    try:
+        await _serve(settings, storage, webhook=webhook)
+    finally:
+        alone.release()
+
+
+async def _poll_when_leading(parts: Assembled) -> None:
+    """Polling: one worker asks Telegram for updates (two would get 409 Conflict); the
+    others stand by, sending and leading their jobs, and one takes over when it stops."""
+    cluster = parts.app.cluster
+    standing_by = False
+    while not await cluster.lead(POLLER):
+        if not standing_by:
+            log.info("standing by: another worker polls Telegram")
+            standing_by = True
+        await asyncio.sleep(STANDBY_SECONDS)
+    if standing_by:
+        log.info("polling Telegram: the worker that polled has stopped")
+    await parts.runtime.poll(handle_signals=False)
+
+
+async def _serve(settings: Settings, storage: Storage, *, webhook: bool) -> None:
     parts = await _start(settings, storage)
     if webhook:
         assert settings.webhook_url is not None
@@ -162,7 +209,7 @@ async def serve(settings: Settings, storage: Storage, *, webhook: bool) -> None:
         work = asyncio.create_task(
             parts.runtime.webhook(settings.webhook_url, settings.webhook_listen, secret))
     else:
-        work = asyncio.create_task(parts.runtime.poll(handle_signals=False))
+        work = asyncio.create_task(_poll_when_leading(parts))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

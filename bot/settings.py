@@ -187,6 +187,14 @@ class Settings(BaseSettings):
     # how long an endpoint may take to answer one.
     webhooks_interval_seconds: float = 5.0
     webhooks_timeout_seconds: float = 10.0
+    # Several workers: Telegram's limits kept together through this Redis (redis://HOST:PORT/DB);
+    # unset, this worker keeps them alone and must be the only one on its database.
+    redis_url: SecretStr | None = None
+    # /healthz, /readyz and /metrics, whether or not the API is on ("" turns them off).
+    health_listen: str = "127.0.0.1:8082"
+    # Logging: the level, and "text" lines or "json" objects (one per line).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("bot_token")
     @classmethod
@@ -210,9 +218,24 @@ class Settings(BaseSettings):
                              "python -c \"import secrets; print(secrets.token_urlsafe(24))\")")
         return value
 
-    @field_validator("api_listen", "webhook_listen")
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_any_case(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        url = value.get_secret_value() if value is not None else ""
+        if url and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a URL like redis://127.0.0.1:6379/0")
+        return value if url else None
+
+    @field_validator("api_listen", "webhook_listen", "health_listen")
     @classmethod
     def _listen_address(cls, value: str, info: ValidationInfo) -> str:
+        if info.field_name == "health_listen" and value == "":
+            return value
         shape = LISTEN_SHAPE.fullmatch(value)
         if shape is None or int(shape["port"]) > 65535:
             example = "127.0.0.1:8081" if info.field_name == "api_listen" else "127.0.0.1:8080"

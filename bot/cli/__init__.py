@@ -15,7 +15,6 @@ started (once running, SIGTERM stops it cleanly with 0); 141 whoever read the ou
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import select
 import signal
@@ -44,7 +43,8 @@ from careloop.bot.cli import (
     webhooks,
 )
 from careloop.bot.cli.console import CliError
-from careloop.bot.settings import ConfigError
+from careloop.bot.logs import configure
+from careloop.bot.settings import ConfigError, load_settings
 from careloop.bot.stopping import TERMINATED, StartupTerminated, terminate_startup
 from careloop.care.playbook.loader import PlaybookError
 from careloop.kernel.messenger import MessengerError
@@ -92,13 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _command(args: argparse.Namespace) -> int:
-    # Operators see what a command prints; the running bot also logs its progress.
-    verbose = args.command == "run"
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # `db upgrade` reports itself
-    # python-telegram-bot's HTTP client logs every request (a line per message sent).
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Operators see what a command prints; the running bot also logs its progress, at
+    # CARELOOP_LOG_LEVEL (a wrong setting is reported by the command itself, in its line).
+    try:
+        settings = load_settings()
+        level, fmt = settings.log_level, settings.log_format
+    except ConfigError:
+        level, fmt = "INFO", "text"
+    configure(level if args.command == "run" else "WARNING", fmt)
     try:
         code = int(args.main(args))
         sys.stdout.flush()  # a closed pipe shows here, not after main has returned

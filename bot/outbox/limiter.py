@@ -31,6 +31,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from careloop.kernel.messenger import RetryAfter
+
 RATE_MARGIN = 0.97
 GROUP_WINDOW = 60.0
 WINDOW_MARGIN = 0.5
@@ -48,6 +50,9 @@ class _Bucket:
 
 
 class Limiter:
+    # Whether other workers take their turns from the same limits (shared_limits).
+    shared = False
+
     def __init__(
         self,
         per_second: float,
@@ -77,6 +82,15 @@ class Limiter:
         self._groups: dict[int, deque[float]] = {}
         self._paused: dict[int, float] = {}
         self._last_429: tuple[int, float] | None = None
+        self.calls = 0  # calls Telegram took in their turn
+        self.retry_afters = 0  # and those it answered with 429
+
+    async def close(self) -> None:
+        """Let go of what the limits are kept in (nothing here; Redis for shared ones)."""
+
+    async def ping(self) -> str | None:
+        """None when the limits can be kept (always, here); otherwise why not."""
+        return None
 
     def peek(self, chat_id: int | None, *, message: bool = True, chatter: bool = False
              ) -> float:
@@ -107,7 +121,19 @@ class Limiter:
     @asynccontextmanager
     async def turn(self, chat_id: int | None, *, message: bool = True, chatter: bool = False
                    ) -> AsyncIterator[None]:
-        """Wait for this chat's next slot (see `peek`), then call Telegram inside the block."""
+        """Wait for this chat's next slot (see `peek`), then call Telegram inside the block;
+        what Telegram took and its 429s are counted (bot.metrics)."""
+        async with self._turn(chat_id, message=message, chatter=chatter):
+            try:
+                yield
+            except RetryAfter:
+                self.retry_afters += 1
+                raise
+            self.calls += 1
+
+    @asynccontextmanager
+    async def _turn(self, chat_id: int | None, *, message: bool = True, chatter: bool = False
+                    ) -> AsyncIterator[None]:
         delay = self.reserve(chat_id, message=message, chatter=chatter)
         if delay:
             await self._sleep(delay)

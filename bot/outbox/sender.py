@@ -217,21 +217,18 @@ class Sender:
 
     async def _produce(self, queue: Hopper[Prepared]) -> int:
         settled = 0
+        seen: set[int] = set()
         while not self._stopping:
-            async with self._uow() as uow:
-                due = await uow.touches.due_ids(self._clock.now(), self._page)
-            for start in range(0, len(due), self._group):
-                if self._stopping:
-                    break
-                group = due[start:start + self._group]
-                settled += len(group)
-                # Claim the next group only when the workers are about to need it: what is
-                # claimed and not yet sent is what a crash would leave in doubt.
-                await queue.low(self._group // 2)
-                for item in await self._claim(group):
-                    queue.put_nowait(item)
-            if len(due) < self._page:
+            # Claim the next group only when the workers are about to need it: what is
+            # claimed and not yet sent is what a crash would leave in doubt.
+            await queue.low(self._group // 2)
+            taken, prepared = await self._claim()
+            if not taken or taken <= seen:  # nothing due, or nothing this tick can decide
                 break
+            seen |= taken
+            settled += len(taken)
+            for item in prepared:
+                queue.put_nowait(item)
         return settled
 
     async def _work(self, queue: Hopper[Prepared], settler: Settler[Outcome],
@@ -259,7 +256,9 @@ class Sender:
         # message's slot is near, the commit is made while it waits for the slot rather
         # than after, so marking costs the sending no time.
         marked: asyncio.Future[bool] | None = None
-        if self._limiter.peek(item.chat_id) <= ATTEMPT_AHEAD:
+        # Shared limits (several workers): this worker cannot know when its slot comes, so
+        # the mark waits for the slot and nothing waits in doubt.
+        if not self._limiter.shared and self._limiter.peek(item.chat_id) <= ATTEMPT_AHEAD:
             marked = attempts.attempt(item.touch_id)
         try:
             async with self._limiter.turn(item.chat_id):
@@ -289,11 +288,16 @@ class Sender:
         else:
             await settler.add(Outcome(item, message_id=sent.message_id))
 
-    async def _claim(self, ids: Sequence[int]) -> list[Prepared]:
-        """Decide on a group of due touches in one commit: skipped, deferred, or `sending`
-        with its text, committed before the send so that a crash can never send it twice."""
+    async def _claim(self) -> tuple[set[int], list[Prepared]]:
+        """Decide on the next group of due touches in one commit: skipped, deferred, or
+        `sending` with its text, committed before the send so that a crash can never send it
+        twice. Several workers take different groups: the due touches another is deciding on
+        are skipped over (FOR UPDATE SKIP LOCKED), not waited for. Returns the ids taken."""
         now = self._clock.now()
         async with self._writing, self._uow() as uow:
+            ids = await uow.touches.lock_due(now, self._group)
+            if not ids:
+                return set(), []
             held = await uow.touches.hold_customers(ids)
             touches = await uow.touches.due_to(held, now)
             customers = await uow.customers.many([t.customer_id for t in touches])
@@ -338,7 +342,7 @@ class Sender:
                                                 TouchState.PENDING, due_at=decision.until,
                                                 last_error=decision.reason)
             await uow.commit()
-        return prepared
+        return set(ids), prepared
 
     async def _skip(self, uow: UnitOfWork, touch: Touch, reason: str,
                     from_state: TouchState = TouchState.PENDING) -> None:

@@ -38,6 +38,21 @@ class Inbox(Repository):
             select(InboundUpdate).order_by(col(InboundUpdate.update_id)))
         return res.all()
 
+    async def waiting_before(self, received_before: datetime) -> Sequence[InboundUpdate]:
+        """Updates stored before then and still not handled, in Telegram's order: those of a
+        worker that stopped, for another to take (bot.inbound's sweep)."""
+        res = await self.session.exec(
+            select(InboundUpdate).where(col(InboundUpdate.received_at) < received_before)
+            .order_by(col(InboundUpdate.update_id)))
+        return res.all()
+
+    async def first_in(self, chat_id: int) -> InboundUpdate | None:
+        """A chat's oldest unhandled update, whichever worker stored it."""
+        res = await self.session.exec(
+            select(InboundUpdate).where(InboundUpdate.chat_id == chat_id)
+            .order_by(col(InboundUpdate.update_id)).limit(1))
+        return res.first()
+
     async def done(self, update_id: int) -> None:
         await self.session.exec(
             delete(InboundUpdate).where(col(InboundUpdate.update_id) == update_id))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, or_, update
+from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import col, select
 
 from careloop.storage.models import OutboundMessage, Touch, TouchState
@@ -53,6 +53,12 @@ class Queue(Repository, Generic[Queued]):
             .limit(limit)
         )
         return res.all()
+
+    async def count_by_state(self) -> dict[str, int]:
+        """How many rows are in each state (the outbox's depth, for /metrics)."""
+        m: Any = self.model
+        res = await self.session.exec(select(m.state, func.count()).group_by(m.state))
+        return {str(state): int(n) for state, n in res.all()}
 
     async def in_state(self, state: TouchState) -> Sequence[Queued]:
         m: Any = self.model

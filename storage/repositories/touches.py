@@ -31,6 +31,19 @@ class Touches(Queue[Touch]):
         )
         return list(res.all())
 
+    async def lock_due(self, now: datetime, limit: int) -> list[int]:
+        """The next due touches, held for this transaction, skipping those another
+        transaction holds (another worker deciding on them): several workers claim different
+        touches instead of queueing behind each other. SQLite (one writer) ignores the lock."""
+        res = await self.session.exec(
+            select(Touch.id)
+            .where(Touch.state == TouchState.PENDING, Touch.due_at <= now)
+            .order_by(col(Touch.due_at), col(Touch.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(res.all())
+
     async def hold_customers(self, ids: Sequence[int]) -> list[int]:
         """The customers of these touches, held until this transaction ends: two claims that
         weigh the same customer's messages take turns, so the second sees what the first
@@ -52,13 +65,16 @@ class Touches(Queue[Touch]):
         return customers
 
     async def due_to(self, customers: Sequence[int], now: datetime) -> list[Touch]:
-        """Every touch already due to these customers: the contact policy weighs them
-        together."""
+        """Every touch already due to these customers and not held by another transaction:
+        the contact policy weighs them together."""
         rows: list[Touch] = []
         for chunk in chunks(customers):
+            # Skipping the ones another worker holds: they are its to decide (and waiting
+            # for them, holding these customers, could deadlock with it).
             res = await self.session.exec(
                 select(Touch).where(col(Touch.customer_id).in_(chunk),
-                                    Touch.state == TouchState.PENDING, Touch.due_at <= now))
+                                    Touch.state == TouchState.PENDING, Touch.due_at <= now)
+                .with_for_update(skip_locked=True))
             rows.extend(res.all())
         return rows
 
