@@ -22,7 +22,7 @@ CAMPAIGNS = {"campaign", "campaign_run", "campaign_response", "campaign_draft"} 
 SUPPRESSION = {"suppression", "digest_listing"}  # from 0009
 DIGEST = {"weekly_digest"}  # from 0012
 WEBHOOKS = {"webhook_endpoint", "webhook_delivery"}  # from 0013
-PROMISES = {"case_promise"}  # from 0015
+PROMISES = {"case_promise"}  # from 0016
 EVERY_TABLE = TABLES | CAMPAIGNS | SUPPRESSION | DIGEST | WEBHOOKS | PROMISES
 
 

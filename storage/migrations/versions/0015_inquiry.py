@@ -1,7 +1,7 @@
 """cases know what opened them (survey, inquiry, community, outreach) and their team; an
 outreach message can wait for the customer's quiet hours to end
 
-Revision ID: 0015_inquiry
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-05 16:30:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from careloop.storage.types import UTCDateTime
 
-revision: str = '0015_inquiry'
+revision: str = '0015'
 down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

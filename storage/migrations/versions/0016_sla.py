@@ -1,7 +1,7 @@
 """three SLA levels with a resolution deadline, and promises made in cases
 
-Revision ID: 0015_sla
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-05 16:20:00
 """
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 
 from careloop.storage.types import UTCDateTime
 
-revision: str = '0015_sla'
-down_revision: str | None = '0014'
+revision: str = '0016'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """care programs, lifecycle triggers, RFM and customers' own preferences
 
-Revision ID: 0015_programs
-Revises: 0014
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-05 16:20:00
 """
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op
 
 from careloop.storage.types import UTCDateTime
 
-revision: str = '0015_programs'
-down_revision: str | None = '0014'
+revision: str = '0018'
+down_revision: str | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """customers can have an owner: the staff member who follows them up
 
-Revision ID: 0015_owners
-Revises: 0014
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-05 16:10:00
 """
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0015_owners'
-down_revision: str | None = '0014'
+revision: str = '0017'
+down_revision: str | None = '0016'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
