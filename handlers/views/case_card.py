@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import escape
 
 from careloop.cases.sla import calendar_for
@@ -47,10 +47,10 @@ def mention(member: StaffMember) -> str:
 
 
 def owner_line(tr: Translator, case: Case, owner: StaffMember, window: timedelta,
-               timezone: str) -> str:
+               timezone: str, now: datetime) -> str:
     """"Owner: Max", and while their first claim on an open case holds, until when."""
     until = case.opened_at + window
-    if CaseState(case.state) is CaseState.OPEN and window > timedelta(0):
+    if CaseState(case.state) is CaseState.OPEN and now < until:
         return tr.gettext("Owner: {name} · first claim until {time}").format(
             name=mention(owner), time=tr.datetime(until, timezone))
     return tr.gettext("Owner: {name}").format(name=mention(owner))
@@ -195,7 +195,7 @@ async def case_card(ctx: Context, case: Case) -> tuple[str, Keyboard | None]:
     lines += promise_lines(tr, await ctx.uow.promises.of_case(case.id))
     owner = await ctx.uow.staff.get(customer.owner_id) if customer.owner_id else None
     if owner is not None:
-        lines.append(owner_line(tr, case, owner, ctx.config.owner_first_claim, tz))
+        lines.append(owner_line(tr, case, owner, ctx.config.owner_first_claim, tz, ctx.now))
     lines.append(_state_line(tr, case, assignee.name if assignee else None))
     if recent:
         names = history_names(ctx, tr, await staff_names(ctx, list(recent)))

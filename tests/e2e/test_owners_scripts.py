@@ -129,6 +129,12 @@ async def test_a_forum_topic_takes_scripts_in_the_customers_language_and_owner_c
     assert "the customer's owner" in toast
     stage.advance(minutes=31)
     assert await stage.press(lead, card, "Claim") == "You claimed case #1."
+    redrawn = await stage.wait(lambda: next(
+        (m for m in stage.sandbox.messages(stage.staff_chat)
+         if m.message_id == card.message_id and "claimed by Lin" in (m.content or "")), None),
+        "the card redrawn")
+    assert "Owner: Max\n" in (redrawn.content or "") and "first claim" not in (
+        redrawn.content or "")
 
     # /s KEYWORD in the topic: the Russian text, filled in; counted as the answer.
     await stage.sandbox.user_sends(agent, "/s details", chat_id=stage.staff_chat,

@@ -12,6 +12,7 @@ from typing import Any
 
 from babel.messages.pofile import read_po
 
+from careloop.care.scripts.loader import shipped
 from careloop.kernel.i18n import LOCALES_DIR
 from careloop.kernel.languages import telegram_language
 from careloop.sandbox.recording import RecordedRequest
@@ -70,18 +71,23 @@ def sent_texts(requests: Iterable[RecordedRequest], language: str) -> list[str]:
 
 @cache
 def english_sentences() -> tuple[str, ...]:
-    """The source catalog's texts, cut at their placeholders and tags, that are long
-    enough to be English prose (two words or more) rather than a name or an abbreviation."""
+    """The source language's texts, cut at their placeholders and tags, that are long
+    enough to be English prose (two words or more) rather than a name or an abbreviation:
+    the catalog's, and the script library's (the care messages among them), which live
+    outside the catalogs."""
     with (LOCALES_DIR / "careloop.pot").open("rb") as fh:
         catalog = read_po(fh)
-    found: set[str] = set()
+    library = shipped()
+    texts = [script.texts["en"] for scripts in [library.care, *library.teams.values()]
+             for script in scripts.values()]
     for message in catalog:
-        ids = [message.id] if isinstance(message.id, str) else list(message.id)
-        for msgid in ids:
-            for part in re.split(r"\{[^{}]*\}|<[^>]+>|\n", msgid or ""):
-                part = part.strip(" :;,.·—–-()“”\"'!?↳→←")
-                if len(re.findall(r"[A-Za-z]{2,}", part)) >= 2:
-                    found.add(part)
+        texts += [message.id] if isinstance(message.id, str) else list(message.id)
+    found: set[str] = set()
+    for text in texts:
+        for part in re.split(r"\{[^{}]*\}|<[^>]+>|\n", text or ""):
+            part = part.strip(" :;,.·—–-()“”\"'!?↳→←")
+            if len(re.findall(r"[A-Za-z]{2,}", part)) >= 2:
+                found.add(part)
     return tuple(sorted(found))
 
 
