@@ -93,7 +93,9 @@ async def send_script(ctx: Context, case: Case, member: StaffMember,
     customer = await ctx.uow.customers.get(case.customer_id)
     if customer is None or customer.chat_id is None:
         return tell(_("This customer cannot be reached in Telegram."))
-    values = script_values(case, customer.name, member)
+    promised = [p.due_on for p in await ctx.uow.promises.open_of_case(case.id)]
+    values = script_values(case, customer.name, member,
+                           ctx.tr(customer.language).date(min(promised)) if promised else None)
     lacking = sorted(script.placeholders - values.keys())
     if lacking:
         return tell(_("The script “{word}” needs {what}, which case #{id} does not have "
@@ -118,8 +120,13 @@ async def send_script(ctx: Context, case: Case, member: StaffMember,
         + "\n" + filled)]
 
 
-def script_values(case: Case, customer_name: str, member: StaffMember) -> dict[str, str]:
+def script_values(case: Case, customer_name: str, member: StaffMember,
+                  promised_date: str | None = None) -> dict[str, str]:
     """What a script's placeholders stand for in this case (plain text; fill escapes it).
-    {promised_date} is there once the case has a promise."""
-    return {"name": customer_name.split(" ", 1)[0], "case": str(case.id),
-            "agent": member.name or member.username or ""}
+    {promised_date} is there while the case has a promise not yet kept: the soonest due,
+    in the customer's language."""
+    values = {"name": customer_name.split(" ", 1)[0], "case": str(case.id),
+              "agent": member.name or member.username or ""}
+    if promised_date is not None:
+        values["promised_date"] = promised_date
+    return values

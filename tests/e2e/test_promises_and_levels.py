@@ -74,6 +74,10 @@ async def test_priority_moves_deadlines_on_business_hours_in_a_forum(office: Sta
     told = await stage.bot_says(olga.id, "Our promise to you")
     assert "a courier collects the kettle, by Nov 27, 2026" in (told.content or "")
     assert "🤝 Promise #1, due Nov 27, 2026: a courier collects the kettle" in _now(stage, card)
+    # A prepared reply names the promised day, in the customer's language.
+    await staff_says("/s on_track", "“on_track” sent to Olga Ivanova")
+    reply = await stage.bot_says(olga.id, "as promised")
+    assert "Olga, as promised, it will be done by Nov 27, 2026." in (reply.content or "")
     await staff_says("/kept 1", "Promise #1 kept, on time")
     await stage.bot_says(olga.id, "Done: a courier collects the kettle")
     assert "✅ Promise #1, kept" in _now(stage, card)
