@@ -436,6 +436,7 @@ async def register_unlinked(
             timezone=timezone,
             tier="member",
             created_at=now,
+            linked_at=now,  # their chat is bound from the first message: programs count from it
         )
     )
     await record(uow, now, customer.id, "registered", "in")

@@ -71,6 +71,13 @@ async def export(uow: UnitOfWork, customer: Customer) -> Export:
             "community_member": customer.community_member,
         },
         "consents": _consents(customer),
+        # What they chose in /settings, and how careloop scores their purchases (RFM):
+        # a profile made of their data is theirs to see too.
+        "preferences": {"quiet_hours": customer.quiet_hours,
+                        "max_messages": customer.max_messages},
+        "rfm": None if customer.rfm_segment is None else {
+            "segment": customer.rfm_segment, "recency": customer.rfm_recency,
+            "frequency": customer.rfm_frequency, "monetary": customer.rfm_monetary},
         "timeline": [{"at": _iso(e.at), "kind": e.kind, "direction": e.direction,
                       "text": e.text, "case_id": e.case_id, "data": e.data} for e in entries],
         "answers": [{"survey": a.survey_key, "score": a.score, "reason": a.reason,
@@ -144,6 +151,11 @@ async def _anonymise(uow: UnitOfWork, now: datetime, customer: Customer) -> None
     customer.chat_id = None
     customer.birthday = None
     customer.tags = []
+    customer.quiet_hours = None
+    customer.max_messages = None
+    # A profile of the person, not a count: it goes with them (rfm_scan skips the erased).
+    customer.rfm_recency = customer.rfm_frequency = customer.rfm_monetary = None
+    customer.rfm_segment = None
     customer.do_not_contact_reason = None
     customer.muted_reason = None
     customer.erased_at = now

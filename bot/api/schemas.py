@@ -46,8 +46,11 @@ class EventIn(_Input):
         examples=["2026-11-20T15:30:00+08:00"])
     attrs: dict[str, str] = Field(
         default_factory=dict, description=f"Up to {care.MAX_ATTRS} string values, each at most "
-        f"{care.MAX_ATTR_VALUE} characters, under keys of letters, digits and _.",
-        examples=[{"order": "1042"}])
+        f"{care.MAX_ATTR_VALUE} characters, under keys of letters, digits and _. A "
+        "purchase's amount (a plain decimal with at most two decimals, as a string) and "
+        "currency (ISO 4217) are typed, and so is any attribute the playbook declares as a "
+        "number: a value that does not fit is refused with field attrs.",
+        examples=[{"order": "1042", "amount": "1250.00", "currency": "EUR"}])
 
 
 class CustomerIn(_Input):
