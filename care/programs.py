@@ -86,6 +86,11 @@ class Audience:
     tags: tuple[str, ...] = ()
     segments: tuple[str, ...] = ()  # RFM segment names
     consent: Category = Category.SERVICE  # marketing: only customers who agreed to offers
+    # Customers' owners (customers/owners.py): True, customers who have one; False, those
+    # who have none; `owners`, those owned by these staff (Telegram user ids). Matched in
+    # SQL only (Customers.due_members): the owner is no part of a Member.
+    owned: bool | None = None
+    owners: tuple[int, ...] = ()
 
     def admits(self, tier: str, tags: list[str], segment: str | None) -> bool:
         if self.tiers and tier not in self.tiers:
@@ -96,7 +101,10 @@ class Audience:
 
     def describe(self) -> str:
         parts = [f"{name}={','.join(values)}" for name, values in (
-            ("tier", self.tiers), ("tags", self.tags), ("segment", self.segments)) if values]
+            ("tier", self.tiers), ("tags", self.tags), ("segment", self.segments),
+            ("owner", tuple(str(o) for o in self.owners))) if values]
+        if self.owned is not None:
+            parts.append("owner=any" if self.owned else "owner=none")
         if self.consent is Category.MARKETING:
             parts.append("consent=marketing")
         return " ".join(parts) or "everyone"

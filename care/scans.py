@@ -185,8 +185,9 @@ async def members(uow: UnitOfWork, program: Program, first_id: int, last_id: int
     audience = program.audience
     rows = await uow.customers.due_members(
         first_id, last_id, until - program.cadence.shortest + timedelta(days=2),
-        tiers=audience.tiers, segments=audience.segments,
-        marketing=audience.consent is Category.MARKETING, follow_ups=sorted(FOLLOW_UPS))
+        tiers=audience.tiers, segments=audience.segments, owned=audience.owned,
+        owners=audience.owners, marketing=audience.consent is Category.MARKETING,
+        follow_ups=sorted(FOLLOW_UPS))
     return [Member(*row) for row in rows]
 
 

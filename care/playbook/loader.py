@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import time, timedelta
 from importlib import resources
 from pathlib import Path
@@ -47,7 +48,7 @@ PlaybookError = YamlError
 
 RULE_FIELDS = ("name", "on", "message", "survey", "after", "before", "at", "category", "when")
 PROGRAM_FIELDS = ("name", "every", "at", "window", "for", "message", "survey", "category")
-AUDIENCE_FIELDS = ("tier", "tags", "segment", "consent")
+AUDIENCE_FIELDS = ("tier", "tags", "segment", "owner", "consent")
 SEGMENT_FIELDS = ("name", "r", "f", "m")
 # Triggers timed from a moment in the past: they need after: (how long since).
 COUNTED_FROM = {
@@ -215,7 +216,7 @@ def _program(item: Value, templates: Collection[str], surveys: Collection[str],
                 else _category(fields.get("category"), survey_key))
     audience = _audience(fields["for"], segments) if "for" in fields else Audience()
     if category is Category.MARKETING:
-        audience = Audience(audience.tiers, audience.tags, audience.segments, Category.MARKETING)
+        audience = replace(audience, consent=Category.MARKETING)
     return Program(name=name, cadence=cadence, at=at, window=window, audience=audience,
                    template=template, survey=survey_key, category=category), fields["name"]
 
@@ -245,7 +246,24 @@ def _audience(value: Value, segments: set[str]) -> Audience:
             fields["consent"].fail(f"{_q(raw)} is not a consent category; use service or "
                                    "marketing")
         consent = Category(raw)
-    return Audience(tiers=tiers, tags=tags, segments=named, consent=consent)
+    owned, owners = _owner(fields["owner"]) if "owner" in fields else (None, ())
+    return Audience(tiers=tiers, tags=tags, segments=named, consent=consent, owned=owned,
+                    owners=owners)
+
+
+def _owner(value: Value) -> tuple[bool | None, tuple[int, ...]]:
+    """owner: any (customers with an owner), none (without), or the owners' Telegram user
+    ids, [111111, 222222]."""
+    if not value.is_list and value.text() in ("any", "none"):
+        return value.text() == "any", ()
+    ids = []
+    for item in value.items() if value.is_list else [value]:
+        text = item.text()
+        if not text.isdigit():
+            item.fail(f"{_q(text)} is not an owner: use any, none, or staff members' "
+                      "Telegram user ids like [111111, 222222]")
+        ids.append(int(text))
+    return None, tuple(ids)
 
 
 def _conditions(value: Value, on: str, types: dict[str, AttrType]) -> tuple[Condition, ...]:

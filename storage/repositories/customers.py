@@ -11,7 +11,14 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
-from careloop.storage.models import BusinessEvent, Customer, Interaction, Touch, TouchState
+from careloop.storage.models import (
+    BusinessEvent,
+    Customer,
+    Interaction,
+    StaffMember,
+    Touch,
+    TouchState,
+)
 from careloop.storage.repositories.base import Repository, chunks, table_of
 
 
@@ -143,15 +150,17 @@ class Customers(Repository):
 
     async def due_members(self, first_id: int, last_id: int, cutoff: datetime, *,
                           tiers: Sequence[str] = (), segments: Sequence[str] = (),
+                          owned: bool | None = None, owners: Sequence[int] = (),
                           marketing: bool = False, follow_ups: Sequence[str] = ()
                           ) -> list[tuple[int, str, str, list[str], str | None,
                                           datetime | None, datetime | None]]:
         """Contactable customers with ids first_id..last_id whose last care contact (a
         care message or survey sent, going out or waiting: when it was sent or is due), or
         else their linking, is older than `cutoff`: (id, timezone, tier, tags, segment,
-        linked at, last contact). Narrowed by tier and RFM segment in SQL (tags are JSON:
-        the caller matches them). One query for a range of ids: a program's audience may
-        be a million, and only the few near their next check-in come back."""
+        linked at, last contact). Narrowed by tier, RFM segment and owner in SQL (tags are
+        JSON: the caller matches them); `owners` are staff's Telegram user ids. One query
+        for a range of ids: a program's audience may be a million, and only the few near
+        their next check-in come back."""
         last = func.max(func.coalesce(col(Touch.sent_at), col(Touch.due_at))).label("last")
         contacts = (
             sa_select(col(Touch.customer_id).label("customer_id"), last)
@@ -173,6 +182,13 @@ class Customers(Repository):
             query = query.where(col(Customer.tier).in_(tiers))
         if segments:
             query = query.where(col(Customer.rfm_segment).in_(segments))
+        if owned is not None:
+            query = query.where(col(Customer.owner_id).is_not(None) if owned
+                                else col(Customer.owner_id).is_(None))
+        if owners:
+            query = query.where(col(Customer.owner_id).in_(
+                sa_select(col(StaffMember.id)).where(
+                    col(StaffMember.telegram_user_id).in_(owners))))
         # Through the connection: plain rows, the ORM's identity map left out.
         conn = await self.session.connection()
         res = await conn.execute(query.order_by(col(Customer.id)))

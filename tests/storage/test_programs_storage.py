@@ -15,7 +15,7 @@ from careloop.care.scans import (
     rfm_scan,
     winback_scan,
 )
-from careloop.storage.models import BusinessEvent, Customer, Touch
+from careloop.storage.models import BusinessEvent, Customer, StaffMember, Touch
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 MONTHLY = Program("vip_monthly", Cadence(1, Unit.MONTH), time(10), timedelta(hours=2),
@@ -83,3 +83,28 @@ async def test_each_scan_finds_whom_it_should_and_only_once(storage: Storage) ->
     assert touches == {(vip.id, "purchase_tips"), (vip.id, "vip_monthly"),
                        (lapsed.id, "win_back"), (lapsed.id, "anniversary"),
                        (fresh.id, "first_follow_up")}
+
+
+async def test_a_programs_owner_filter_takes_the_owners_customers(storage: Storage) -> None:
+    """for: {owner: [Max]} reaches Max's customers; owner: none those nobody owns."""
+    long_ago = NOW - timedelta(days=200)
+    async with storage.uow() as uow:
+        max_ = await uow.staff.add(StaffMember(telegram_user_id=5001, name="Max", role="agent",
+                                              added_at=NOW))
+        lin = await uow.staff.add(StaffMember(telegram_user_id=5002, name="Lin", role="lead",
+                                              added_at=NOW))
+        owned = [_customer(n, "vip", long_ago) for n in (1, 2, 3)]
+        for customer, owner in zip(owned, (max_, lin, None), strict=True):
+            customer.owner_id = owner.id if owner else None
+            await uow.customers.add(customer)
+        await uow.commit()
+
+    def program(name: str, **owner: object) -> Program:
+        return Program(name, Cadence(1, Unit.MONTH), time(10), timedelta(0),
+                       Audience(**owner), template="check_in")  # type: ignore[arg-type]
+
+    async with storage.uow() as uow:
+        found = await reach(uow, NOW, Playbook((), "test", programs=(
+            program("maxs", owners=(5001,)), program("owned", owned=True),
+            program("unowned", owned=False), program("nobody", owners=(9999,)))))
+    assert found == {"maxs": 1, "owned": 2, "unowned": 1, "nobody": 0}

@@ -216,8 +216,12 @@ def test_an_empty_rule_list_is_a_playbook_that_does_nothing(here: Path) -> None:
      "at_risk, champions, hibernating, lost, loyal, needs_attention, new, promising"),
     ("rules: []\nprograms:\n  - name: vip\n    every: 1 month\n    message: reengagement\n"
      "    for:\n      tier: vip\n      owner: ann\n",
-     "playbook.yaml:8: programs[0].for.owner: unknown field; expected one of tier, tags, "
-     "segment, consent"),
+     'playbook.yaml:8: programs[0].for.owner: "ann" is not an owner: use any, none, or staff '
+     "members' Telegram user ids like [111111, 222222]"),
+    ("rules: []\nprograms:\n  - name: vip\n    every: 1 month\n    message: reengagement\n"
+     "    for:\n      ownr: any\n",
+     "playbook.yaml:7: programs[0].for.ownr: unknown field; did you mean owner? expected one "
+     "of tier, tags, segment, owner, consent"),
     (rule("name: vip\non: purchase\nmessage: purchase_tips") + "programs:\n  - name: vip\n"
      "    every: 1 month\n    message: reengagement\n",
      'playbook.yaml:6: programs[0].name: "vip" is already the name of rules[0] (line 2)'),
