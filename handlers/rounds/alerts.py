@@ -126,18 +126,26 @@ async def post(ctx: Context, lines: Sequence[Line]) -> list[Send]:
 
 
 async def _post_in(ctx: Context, chat: int, lines: Sequence[Line]) -> list[Send]:
-    """Each line in its case's thread mentioning who it is for, or a few merged."""
+    """Each case's lines in its thread mentioning who they are for, or many merged. A
+    case with several lines at once (overdue and past its resolution deadline) gets one
+    message: the group takes only 20 a minute."""
     tr = ctx.staff_tr
-    told = [(case, line, await recipients(ctx, case, notify)) for case, line, notify in lines]
-    if len(told) <= ONE_BY_ONE:
-        return [Send(chat, f"{line} {_mentions(who)}".rstrip(), case_link=CaseLink(case.id))
-                for case, line, who in told]
+    by_case: dict[int, tuple[Case, list[str], dict[int, StaffMember]]] = {}
+    for case, line, notify in lines:
+        _case, texts, who = by_case.setdefault(case.id, (case, [], {}))
+        texts.append(line)
+        who.update((m.id, m) for m in await recipients(ctx, case, notify))
+    if len(by_case) <= ONE_BY_ONE:
+        return [Send(chat, "\n".join(texts) + f" {_mentions(list(who.values()))}".rstrip(),
+                     case_link=CaseLink(case.id))
+                for case, texts, who in by_case.values()]
     head = tr.ngettext("🚨 {n} case needs attention:", "🚨 {n} cases need attention:",
-                       len(told)).format(n=len(told))
-    everyone = {m.id: m for _c, _l, who in told for m in who}
-    who = _mentions(list(everyone.values()))
-    texts = [line for _case, line, _who in told]
-    return [Send(chat, "\n".join([f"<b>{head}</b> {who}".rstrip(), *texts[i:i + PER_MESSAGE],
+                       len(by_case)).format(n=len(by_case))
+    everyone = {i: m for _c, _t, who in by_case.values() for i, m in who.items()}
+    mentioned = _mentions(list(everyone.values()))
+    texts = [text for _case, line_texts, _who in by_case.values() for text in line_texts]
+    return [Send(chat, "\n".join([f"<b>{head}</b> {mentioned}".rstrip(),
+                                  *texts[i:i + PER_MESSAGE],
                                   tr.gettext("Show one with /case and its number.")]))
             for i in range(0, len(texts), PER_MESSAGE)]
 

@@ -71,6 +71,13 @@ async def test_a_few_alerts_go_in_each_case_thread_many_merge(storage: Storage,
         assert one.text.count("\n") == 6
         assert await alerts.sla_alerts(ctx, [], []) == []
 
+        # Overdue and past its resolution deadline at once: one message for the case.
+        [both] = await alerts.sla_alerts(ctx, opened[:1], [], opened[:1])
+        assert both.case_link is not None and both.case_link.case_id == 1
+        assert "Case #1 is overdue" in both.text
+        assert "Case #1 is past its resolution deadline" in both.text
+        assert both.text.count("tg://user?id=501") == 1
+
 
 async def test_with_no_leads_the_admins_are_told(storage: Storage, clock: ManualClock) -> None:
     async with storage.uow() as uow:
