@@ -126,7 +126,10 @@ async def test_the_json_is_complete_and_keeps_customers_words_out(storage: Stora
     assert "courier" not in text and "Mei" not in text and "Tom" not in text
     assert list(data) == ["since", "until", "days", "timezone", "period", "invited",
                           "answered", "response_rate", "csat", "nps", "custom", "reasons",
-                          "cases", "case_metrics", "by", "community", "kpis"]
+                          "cases", "case_metrics", "cases_by_team", "cases_by_kind", "by",
+                          "community", "kpis"]
+    assert data["cases_by_kind"]["survey"] == sum(data["cases"].values())
+    assert data["cases_by_kind"]["inquiry"] == 0
     assert list(data["by"]) == list(BREAKDOWNS)
     # 7 days: one entry per day, 13 to 20 November (UTC), the empty ones included.
     assert data["period"] == "day"
