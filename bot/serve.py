@@ -169,7 +169,7 @@ async def serve(settings: Settings, storage: Storage, *, webhook: bool) -> None:
     StartupTerminated, once whatever was opened is closed."""
     if webhook:
         settings.check_webhook()
-    if settings.staff_chat_id is None:
+    if settings.staff_chat_id is None and settings.routing is None:
         log.warning("CARELOOP_STAFF_CHAT_ID is not set: low scores will not reach a staff group")
     if settings.community_chat_id is not None and not settings.bot_username:
         log.warning("CARELOOP_BOT_USERNAME is not set: welcomes and answers in the community "

@@ -8,7 +8,7 @@ from html import escape
 from careloop.care.contact import consent_problem
 from careloop.handlers.context import Context
 from careloop.kernel.effects import CaseLink, LogAs, Send
-from careloop.storage.models import Case, Category, Customer, StaffMember
+from careloop.storage.models import Case, Category, Customer
 
 HELD_PER_TICK = 100
 
@@ -20,15 +20,16 @@ def for_customer(ctx: Context, customer: Customer, text: str) -> str:
 
 
 def to_customer(ctx: Context, customer: Customer, case: Case, text: str,
-                 staff_id: StaffMember | int | None) -> Send:
+                staff_id: int | None) -> Send:
+    """The message to the customer, in their timeline as the writer's; the team's group is
+    told if Telegram refuses it."""
     assert customer.chat_id is not None
-    member = staff_id.id if isinstance(staff_id, StaffMember) else staff_id
     chat = ctx.config.chat_of(case)
     failure = Send(chat, ctx.staff_tr.gettext(
         "This message did not reach the customer (Telegram refused it, or they blocked the "
         "bot). Please try again later."), case_link=CaseLink(case.id)) if chat else None
     return Send(customer.chat_id, for_customer(ctx, customer, text), on_failure=failure,
-                log=LogAs(customer.id, case_id=case.id, data={"staff_id": member}))
+                log=LogAs(customer.id, case_id=case.id, data={"staff_id": staff_id}))
 
 
 async def send_held(ctx: Context) -> list[Send]:

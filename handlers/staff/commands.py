@@ -128,7 +128,7 @@ async def on_case(req: Request, staff: StaffMember) -> list[Effect]:
     case = await ctx.uow.cases.get(number)
     if case is None:
         return [answer_here(update, _("There is no case #{id}.").format(id=number))]
-    if (elsewhere := other_team(ctx, case, update.chat.id)) is not None:
+    if (elsewhere := other_team(ctx, case, update)) is not None:
         return [elsewhere]
     if case.card_state != CardState.POSTED:  # queued or listed in a digest: it has one now
         await ctx.uow.cases.move_cards([case.id], case.card_state, CardState.POSTED)
@@ -200,6 +200,8 @@ async def on_assign(req: Request, staff: StaffMember) -> list[Effect]:
     if case is None:
         return [answer_here(update, usage if number is None else
                             _("There is no case #{id}.").format(id=number))]
+    if (elsewhere := other_team(ctx, case, update)) is not None:
+        return [elsewhere]
     assignee = await ctx.uow.staff.find(who[:200])
     if assignee is None or assignee.role not in CASE_ROLES:
         return [answer_here(update, _(
@@ -225,6 +227,8 @@ async def on_note(req: Request, staff: StaffMember) -> list[Effect]:
             case, text = await ctx.uow.cases.get(number), rest
             if case is None:
                 return [answer_here(update, _("There is no case #{id}.").format(id=number))]
+            if (elsewhere := other_team(ctx, case, update)) is not None:
+                return [elsewhere]
     if case is None or not text.strip():
         return [answer_here(update, _(
             "Write the note after /note in the case's thread, for example: /note called the "

@@ -88,7 +88,7 @@ async def on_write(req: Request, staff: StaffMember) -> list[Effect]:
     effects: list[Effect] = list(await desk.post_cards(ctx))
     until = held_until(ctx.config.quiet_hours, customer, ctx.now)
     if until is None:
-        effects.insert(0, to_customer(ctx, customer, case, text, staff))
+        effects.insert(0, to_customer(ctx, customer, case, text, staff.id))
         effects.append(answer_here(update, _(
             "✉️ Case #{id}: your message to {name} is on its way.").format(
                 id=case.id, name=name), about=(customer.id,)))

@@ -8,7 +8,7 @@ from careloop.cases.sla import calendar_for
 from careloop.cases.states import is_active
 from careloop.handlers.casework import refresh_card
 from careloop.handlers.middleware import Request
-from careloop.handlers.staff.thread import answer_here, case_and_args
+from careloop.handlers.staff.thread import answer_here, case_and_args, other_team
 from careloop.handlers.views.labels import priority_name
 from careloop.kernel.effects import Effect
 from careloop.storage.models import StaffMember
@@ -25,6 +25,8 @@ async def on_priority(req: Request, staff: StaffMember) -> list[Effect]:
         return [answer_here(update, _(
             "Use /priority urgent, /priority important or /priority normal in the case's "
             "thread, or /priority 12 urgent elsewhere."))]
+    if (elsewhere := other_team(ctx, case, update)) is not None:
+        return [elsewhere]
     if not is_active(case.state):
         return [answer_here(update, _(
             "Case #{id} is no longer open; its priority stays as it was.").format(id=case.id))]

@@ -10,7 +10,7 @@ from careloop.cases.promises import PromiseProblem, PromiseTerms
 from careloop.cases.sla import calendar_for
 from careloop.handlers.casework import refresh_card
 from careloop.handlers.middleware import Request
-from careloop.handlers.staff.thread import answer_here, case_and_args, case_number
+from careloop.handlers.staff.thread import answer_here, case_and_args, case_number, other_team
 from careloop.kernel.effects import Effect, LogAs, Send
 from careloop.storage.models import Case, StaffMember
 
@@ -26,6 +26,8 @@ async def on_promise(req: Request, staff: StaffMember) -> list[Effect]:
               "the same.")
     if case is None:
         return [answer_here(update, usage)]
+    if (elsewhere := other_team(ctx, case, update)) is not None:
+        return [elsewhere]
     calendar = calendar_for(ctx.config.sla, case)
     terms = promises.parse_promise(args, promises.today(ctx.now, calendar))
     if not isinstance(terms, PromiseTerms):
@@ -69,6 +71,9 @@ async def on_kept(req: Request, staff: StaffMember) -> list[Effect]:
     promise = await ctx.uow.promises.get(number)
     if promise is None:
         return [answer_here(update, _("There is no promise #{n}.").format(n=number))]
+    held = await ctx.uow.cases.get(promise.case_id)
+    if held is not None and (elsewhere := other_team(ctx, held, update)) is not None:
+        return [elsewhere]
     if not await promises.keep(ctx.uow, ctx.now, promise, staff):
         return [answer_here(update, _("Promise #{n} is already kept.").format(n=number))]
     case = await ctx.uow.cases.get(promise.case_id)

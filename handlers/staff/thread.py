@@ -33,15 +33,17 @@ def answer_here(update: Update, text: str, about: tuple[int, ...] = ()) -> Send:
                 about=about)
 
 
-def other_team(ctx: Context, case: Case, chat_id: int) -> Send | None:
+def other_team(ctx: Context, case: Case, update: Update) -> Send | None:
     """Staff in one team's group act on that team's cases: a case held by another team's
     group is named, not touched."""
-    if ctx.config.chat_of(case) == chat_id:
+    if ctx.config.chat_of(case) == update.chat.id:
         return None
     team = ctx.config.team_of(case)
     text = ctx.staff_tr.gettext("Case #{id} belongs to the {team} team; it is handled in their "
                                 "group.").format(id=case.id, team=team.name)
-    return Send(chat_id, text)
+    return answer_here(update, text)
+
+
 async def case_and_args(update: Update, ctx: Context) -> tuple[Case | None, str, int | None]:
     """The case a command is about, and the rest of its arguments: the case of the thread
     it was sent in, else the number its arguments start with ("/promise 12 2026-12-10 …").

@@ -407,7 +407,8 @@ def test_erase_without_a_token_warns_of_the_cards_it_could_not_redraw(env: Path,
         at = "2026-11-01 10:00:00.000000"
         case = db.execute(
             "INSERT INTO support_case (customer_id, state, priority, opened_at, sla_due_at, "
-            "reopen_count, card_state) VALUES (?, 'open', 'normal', ?, ?, 0, 'posted')",
+            "reopen_count, card_state, kind, team) "
+            "VALUES (?, 'open', 'normal', ?, ?, 0, 'posted', 'survey', 'desk')",
             (customer, at, at)).lastrowid
         db.execute("INSERT INTO case_message (case_id, chat_id, message_id, role) "
                    "VALUES (?, -100, 7, 'card')", (case,))

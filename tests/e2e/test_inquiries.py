@@ -56,8 +56,8 @@ async def test_a_customers_own_message_opens_a_case_and_stickers_reach_nobody(
         ann = await linked(stage, "C1", "Ann Lee")
         await stage.say(ann, "My kettle leaks")
         ack = await stage.bot_says(ann.id, "It has reached our team")
-        # Due in the normal SLA (24 hours from 2026-11-20 09:00 UTC), in her timezone.
-        assert "Nov 21, 2026" in (ack.content or "") and "(UTC)" in (ack.content or "")
+        # Due in the normal SLA (72 hours from 2026-11-20 09:00 UTC), in her timezone.
+        assert "Nov 23, 2026" in (ack.content or "") and "(UTC)" in (ack.content or "")
         card = await stage.bot_says(stage.staff_chat, "📋 Case #1")
         assert "The customer wrote: My kettle leaks" in (card.content or "")
 
@@ -121,6 +121,12 @@ async def test_two_teams_each_see_their_cases_and_move_hands_one_over(
         assert "#2" in (listed.content or "") and "#1 " not in (listed.content or "")
         await stage.say(agent, "/case 1", chat_id=stage.staff_chat)
         await stage.bot_says(stage.staff_chat, "Case #1 belongs to the finance team")
+        before = stage.last_id(stage.staff_chat)
+        await stage.say(agent, "/priority 1 important", chat_id=stage.staff_chat)
+        await stage.bot_says(stage.staff_chat, "Case #1 belongs to the finance team",
+                             after=before)
+        async with stage.storage.uow() as uow:
+            assert (await uow.cases.get(1)).priority == "normal"  # type: ignore[union-attr]
 
         # /move in reply to the card: a new card and topic in finance, the old one marked.
         await stage.say(agent, "/move finance", chat_id=stage.staff_chat,

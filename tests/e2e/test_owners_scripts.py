@@ -64,7 +64,7 @@ async def test_the_owner_has_the_first_claim_takes_scripts_and_is_told_first_in_
     # /cases mine: Max's customers' cases, though nobody has claimed this one yet.
     await stage.say(agent, "/cases mine", chat_id=stage.staff_chat)
     mine = await stage.bot_says(stage.staff_chat, "Your open cases (1):")
-    assert "#1 · Olga Ivanova" in (mine.content or "")
+    assert "#1 ❗ · Olga Ivanova" in (mine.content or "")
     await stage.say(sam, "/cases mine", chat_id=stage.staff_chat)
     await stage.bot_says(stage.staff_chat, "You have no open cases.")
 

@@ -126,8 +126,10 @@ async def test_the_json_is_complete_and_keeps_customers_words_out(storage: Stora
     assert "courier" not in text and "Mei" not in text and "Tom" not in text
     assert list(data) == ["since", "until", "days", "timezone", "period", "invited",
                           "answered", "response_rate", "csat", "nps", "custom", "reasons",
-                          "cases", "case_metrics", "by", "community", "kpis", "promises",
-                          "resolution_csat"]
+                          "cases", "case_metrics", "cases_by_team", "cases_by_kind", "by",
+                          "community", "kpis", "promises", "resolution_csat"]
+    assert data["cases_by_kind"]["survey"] == sum(data["cases"].values())
+    assert data["cases_by_kind"]["inquiry"] == 0
     assert data["promises"] == {"made": 0, "kept": 0, "kept_on_time": 0, "overdue": 0,
                                 "on_time_pct": None}
     assert data["resolution_csat"] == {"answers": 0, "satisfied_pct": None, "mean": None}
