@@ -146,7 +146,7 @@ def test_a_start_to_more_than_the_threshold_needs_yes(
     ("name: x\nsegment: {tir: gold}\nmessage: {text: hi}\n",
      "c.yaml:2: segment.tir: unknown field; did you mean tier? expected one of tier, tags, "
      "language, joined_within_days, purchased_within_days, birthday_month, community, "
-     "community_joined_within_days"),
+     "community_joined_within_days, rfm"),
     ("name: x\nsegment: all\n", "c.yaml:1: needs a message or variants"),
     ("name: [x\n", "c.yaml:2: not valid YAML: expected ',' or ']', but got '<stream end>'"),
     ("name: x\ntarget: community\nsegment: all\nmessage: {text: hi}\n",

@@ -109,7 +109,7 @@ def test_import_link_event_history_report(env: Path, capsys) -> None:
     (["customers", "import", "missing.csv"], "missing.csv: no such file"),
     (["report", "--since", "0"], "--since must be between 1 and 3650 days"),
     (["report", "--by", "survey,region"], "--by: unknown breakdown 'region'; choose from "
-     "period, survey, tier, segment, purpose, staff, all or none"),
+     "period, survey, tier, segment, purpose, staff, owner, all or none"),
     (["staff", "add", "-5", "--role", "agent"], "TELEGRAM_USER_ID must be a positive"),
     (["customers", "erase", "NOPE", "--yes"], "no customer with external id 'NOPE'"),
     (["customers", "block", "NOPE", "--reason", "asked"], "no customer with external id 'NOPE'"),
