@@ -64,7 +64,8 @@ class SqliteRunLock:
     go of it when the process ends, however it ends."""
 
     def __init__(self, url: str) -> None:
-        database = make_url(url).database
+        parsed = make_url(url)
+        database = parsed.database if parsed.get_backend_name() == "sqlite" else None
         self._path = Path(database) if database and database != ":memory:" else None
         self._file: IO[bytes] | None = None
 
