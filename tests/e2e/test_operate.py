@@ -49,6 +49,13 @@ def _dockerfile() -> dict[str, list[list[str]]]:
     return found
 
 
+async def _run(command: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output, _ = await proc.communicate()
+    return await proc.wait(), output.decode()
+
+
 def _careloop(args: list[str]) -> list[str]:
     """A command as the image runs it, with this interpreter's careloop."""
     assert args[0] == "careloop", args
@@ -68,7 +75,7 @@ async def test_the_images_and_the_composes_commands_run_as_named(tmp_path: Path)
     # The build's checks: the catalogs complete and compiled.
     for run in docker["RUN"]:
         if run and run[0] == "python":
-            assert subprocess.run(_python(run), capture_output=True).returncode == 0, run
+            assert (await _run(_python(run)))[0] == 0, run
     compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
     services = compose["services"]
     assert {"worker", "postgres", "redis", "balancer", "migrate"} <= set(services)
@@ -87,12 +94,11 @@ async def test_the_images_and_the_composes_commands_run_as_named(tmp_path: Path)
     }
     try:
         migrate = services["migrate"]["command"]
-        done = subprocess.run(_careloop(["careloop", *migrate]), env=env, capture_output=True,
-                              text=True)
-        assert done.returncode == 0, done.stderr
+        code, output = await _run(_careloop(["careloop", *migrate]), env)
+        assert code == 0, output
         check = starts["ExecStartPre"]
         assert check[-2:] == ["db", "check"]
-        assert subprocess.run(_careloop(["careloop", *check[1:]]), env=env).returncode == 0
+        assert (await _run(_careloop(["careloop", *check[1:]]), env))[0] == 0
         assert starts["ExecStart"][1:] == ["run", "--webhook"] \
             == [*services["worker"]["command"]] == cmd
         log = tmp_path / "worker.log"
