@@ -178,6 +178,10 @@ class Cluster:
             conn, self._conn = self._conn, None
             if conn is not None:
                 with contextlib.suppress(Exception):
+                    # The connection goes back to the pool, alive: its session locks would
+                    # stay with it.
+                    await conn.execute(text("SELECT pg_advisory_unlock_all()"))
+                    await conn.commit()
                     await conn.close()
         self.leading = dict.fromkeys(self.leading, False)
         self._joined = False

@@ -31,10 +31,10 @@ from tests.e2e.conftest import process_env
 OFFERS = 150
 SURVEYS = 60
 WORKERS = 3
-LEASE_SECONDS = 8
+LEASE_SECONDS = 20
 REDIS_URL = os.environ.get("CARELOOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/2")
 
-pytestmark = [pytest.mark.timeout(240), pytest.mark.one_runtime]
+pytestmark = [pytest.mark.timeout(400), pytest.mark.one_runtime]
 
 
 def _free_port() -> int:
@@ -80,6 +80,7 @@ async def test_three_workers_one_killed_lose_nothing_and_keep_each_chats_order(
     if not database_url.startswith("postgresql"):
         pytest.skip("several workers share PostgreSQL")
     _redis_or_skip()
+    began = asyncio.get_running_loop().time()
     stage = await Stage.open(tmp_path, database_url=database_url)
     try:
         shoppers = await stage.seed_audience(OFFERS, marketing=True)
@@ -129,8 +130,9 @@ async def test_three_workers_one_killed_lose_nothing_and_keep_each_chats_order(
             await answer_what_arrived()
             return len(sends()) >= (OFFERS + SURVEYS) // 2 and len(answered) >= SURVEYS // 4
 
-        await _until(half_sent, "half the messages out and answers coming in")
-        print(f"killing a worker after {len(sends())} sends and {len(answered)} answers")
+        await _until(half_sent, "half the messages out and answers coming in", seconds=150)
+        print(f"killing a worker after {len(sends())} sends and {len(answered)} answers, "
+              f"{asyncio.get_running_loop().time() - began:.0f} s in")
         victim = workers[1]
         victim.kill()  # SIGKILL: its claims, its chats and its leaderships are left as they are
         assert await victim.wait() == -signal.SIGKILL
@@ -153,7 +155,7 @@ async def test_three_workers_one_killed_lose_nothing_and_keep_each_chats_order(
             if proc is not victim:
                 assert await asyncio.wait_for(proc.wait(), 30) == 0
 
-        print("workers stopped")
+        print(f"all done {asyncio.get_running_loop().time() - began:.0f} s in")
         touches = await _rows(stage, Touch)
 
         def delivered(marker: str) -> Counter[int]:
@@ -192,10 +194,8 @@ async def test_three_workers_one_killed_lose_nothing_and_keep_each_chats_order(
         logs = "".join((tmp_path / f"worker{n}.log").read_text() for n in range(WORKERS))
         assert stage.sandbox.token not in logs
         assert "Traceback" not in logs
-        print("checked")
     finally:
         await stage.close()
-        print("closed")
 
 
 async def _press(stage: Stage, person: object, survey: SandboxMessage, label: str) -> None:

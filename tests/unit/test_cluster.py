@@ -31,3 +31,33 @@ def test_postgresql_and_memory_urls_take_no_file_lock() -> None:
         lock.take()
         SqliteRunLock(url).take()
         lock.release()
+
+
+async def test_a_second_worker_without_redis_is_refused_and_leaders_fail_over(
+        database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several workers share PostgreSQL")
+    from careloop.bot.cluster import Cluster
+    from careloop.storage.engine import make_engine
+
+    engine = make_engine(database_url)
+    alone, second, shared = (Cluster(engine), Cluster(engine),
+                             Cluster(engine, shared_limits=True))
+    try:
+        await alone.join()
+        with pytest.raises(ConfigError, match="^CARELOOP_REDIS_URL: another careloop worker"):
+            await second.join()
+        with pytest.raises(ConfigError):  # nor beside one that keeps the limits alone
+            await shared.join()
+        assert await alone.lead("survey-rounds")
+        assert not await second.lead("survey-rounds")  # one leader per job
+        assert await second.lead("campaign-rounds")  # jobs spread over the workers
+        await alone.close()  # the leader stops (or dies: its connection goes with it)
+        assert await second.lead("survey-rounds")
+        await shared.join()  # with the one that kept its limits alone gone
+        async with shared.chat(42) as held, second.chat(42) as also:
+            assert held and not also  # one chat, one worker at a time
+    finally:
+        for cluster in (alone, second, shared):
+            await cluster.close()
+        await engine.dispose()
