@@ -45,7 +45,7 @@ async def test_a_second_worker_without_redis_is_refused_and_leaders_fail_over(
                              Cluster(engine, shared_limits=True))
     try:
         await alone.join()
-        with pytest.raises(ConfigError, match="^CARELOOP_REDIS_URL: another careloop worker"):
+        with pytest.raises(ConfigError, match=r"^CARELOOP_REDIS_URL: another careloop worker"):
             await second.join()
         with pytest.raises(ConfigError):  # nor beside one that keeps the limits alone
             await shared.join()
