@@ -64,7 +64,8 @@ class SqliteRunLock:
     go of it when the process ends, however it ends."""
 
     def __init__(self, url: str) -> None:
-        database = make_url(url).database
+        parsed = make_url(url)
+        database = parsed.database if parsed.get_backend_name() == "sqlite" else None
         self._path = Path(database) if database and database != ":memory:" else None
         self._file: IO[bytes] | None = None
 
@@ -177,6 +178,10 @@ class Cluster:
             conn, self._conn = self._conn, None
             if conn is not None:
                 with contextlib.suppress(Exception):
+                    # The connection goes back to the pool, alive: its session locks would
+                    # stay with it.
+                    await conn.execute(text("SELECT pg_advisory_unlock_all()"))
+                    await conn.commit()
                     await conn.close()
         self.leading = dict.fromkeys(self.leading, False)
         self._joined = False

@@ -191,7 +191,7 @@ class Settings(BaseSettings):
     # unset, this worker keeps them alone and must be the only one on its database.
     redis_url: SecretStr | None = None
     # /healthz, /readyz and /metrics, whether or not the API is on ("" turns them off).
-    health_listen: str = "127.0.0.1:8082"
+    health_listen: str = ""
     # Logging: the level, and "text" lines or "json" objects (one per line).
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"

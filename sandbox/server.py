@@ -91,7 +91,11 @@ class Sandbox(WorldControl, Waiting):
     async def stop(self) -> None:
         self.world.close()  # releases long polls at once
         if self._deliverer is not None:
-            self._deliverer.cancel()
+            # Again until it ends: asyncio.wait_for (under World.changed) can swallow a
+            # cancellation that meets its own wake-up, which busy delivery makes likely.
+            while not self._deliverer.done():
+                self._deliverer.cancel()
+                await asyncio.wait({self._deliverer}, timeout=0.1)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._deliverer
             self._deliverer = None
@@ -124,6 +128,12 @@ class Sandbox(WorldControl, Waiting):
     ) -> dict[str, Any]:
         """Run one Bot API call as if it came over HTTP; returns Telegram's envelope."""
         return await self.methods.dispatch(method, params, via_webhook_reply=via_webhook_reply)
+
+    def spread_webhooks(self, urls: list[str]) -> None:
+        """Post the webhook's updates over these URLs, as a load balancer in front of several
+        workers would (sandbox/webhooks.py); an empty list posts to the webhook's own URL."""
+        self.world.webhook_spread = list(urls)
+        self.world.notify()
 
     def rejected(self) -> list[RecordedRequest]:
         """Requests that failed validation: malformed calls, i.e. bugs in the bot."""

@@ -58,6 +58,8 @@ class WorldState:
         self.files: dict[str, StoredFile] = {}
         self.updates = UpdateQueue()
         self.webhook: Webhook | None = None
+        # A test's load balancer: the webhook's posts spread over these URLs (webhooks.py).
+        self.webhook_spread: list[str] = []
         self.version = 0
         self.pollers = 0  # getUpdates calls waiting right now
         self._event = asyncio.Event()

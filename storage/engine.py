@@ -20,7 +20,11 @@ def make_engine(url: str) -> AsyncEngine:
                                      hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
+    # A worker holds one connection for its leaderships and one per chat in hand beside each
+    # update's own, while the sender claims, marks and settles: with SQLAlchemy's default
+    # of 15 a renewal of the claims could wait for a connection, under load past its lease.
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True,
+                               pool_size=10, max_overflow=15)
 
 
 class _ClosingCursor(sqlite3.Cursor):

@@ -155,6 +155,10 @@ class Sender:
         now = self._clock.now()
         owner = self.claims.owner
         async with self._writing, self._uow() as uow:
+            # One worker recovers at a time: two updating the same expired rows in different
+            # orders would deadlock. The other's next look finds nothing left.
+            if not await uow.touches.recovering():
+                return 0
             requeued = await uow.touches.requeue_unattempted(now, owner, REQUEUED)
             await uow.surveys.drop_unsent(requeued)  # a fresh question is rendered
             resent = await uow.touches.resend_attempted(now, owner, sorted(RESEND_IF_UNSURE),
@@ -420,7 +424,11 @@ def _prepared(touch: Touch, customer: Customer, shown: TouchMessage) -> Prepared
 async def _invitation_sent(uow: UnitOfWork, invitation_id: int, message_id: int | None,
                            now: datetime) -> None:
     invitation = await uow.surveys.invitation(invitation_id)
-    assert invitation is not None
+    if invitation is None:
+        # Its claim ran out while this worker was stalled, and the worker that recovered it
+        # dropped the unsent invitation: the survey's answer buttons rest on a new one.
+        log.warning("survey invitation %s: gone before its send was recorded", invitation_id)
+        return
     invitation.message_id = message_id
     invitation.sent_at = now
     uow.session.add(invitation)

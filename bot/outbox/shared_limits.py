@@ -96,18 +96,18 @@ return tostring(slot - now)
 PAUSE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
-local until = now + tonumber(ARGV[1])
+local till = now + tonumber(ARGV[1])
 local chat = ARGV[2]
 local before = tonumber(redis.call('GET', KEYS[1]) or '0')
-if until > before then
-  redis.call('SET', KEYS[1], tostring(until), 'PX', math.ceil(tonumber(ARGV[1]) * 1000) + 1000)
+if till > before then
+  redis.call('SET', KEYS[1], tostring(till), 'PX', math.ceil(tonumber(ARGV[1]) * 1000) + 1000)
 end
 if tonumber(chat) > 0 then
   local last = redis.call('HMGET', KEYS[3], 'chat', 'at')
   if last[1] and last[1] ~= chat and now - tonumber(last[2]) < tonumber(ARGV[3]) then
     local flood = tonumber(redis.call('GET', KEYS[2]) or '0')
-    if until > flood then
-      redis.call('SET', KEYS[2], tostring(until), 'PX', math.ceil(tonumber(ARGV[1]) * 1000) + 1000)
+    if till > flood then
+      redis.call('SET', KEYS[2], tostring(till), 'PX', math.ceil(tonumber(ARGV[1]) * 1000) + 1000)
     end
   end
   redis.call('HSET', KEYS[3], 'chat', chat, 'at', tostring(now))

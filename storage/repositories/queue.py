@@ -14,6 +14,8 @@ from careloop.storage.models import OutboundMessage, Touch, TouchState
 from careloop.storage.repositories.base import Repository, chunks, move
 
 Queued = TypeVar("Queued", Touch, OutboundMessage)
+# The advisory lock (class, object) held by the worker recovering expired claims.
+RECOVERY_LOCK = (0x636C0003, 1)
 
 
 class Queue(Repository, Generic[Queued]):
@@ -100,6 +102,15 @@ class Queue(Repository, Generic[Queued]):
             .values(lease_until=until)
             .execution_options(synchronize_session=False))
         return int(res.rowcount)
+
+    async def recovering(self) -> bool:
+        """Take the right to recover expired claims for this transaction: False when another
+        transaction (another worker) has it now. SQLite has one writer: always True."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return True
+        res = await self.session.exec(
+            select(func.pg_try_advisory_xact_lock(RECOVERY_LOCK[0], RECOVERY_LOCK[1])))
+        return bool(res.one())
 
     def expired(self, now: datetime, owner: str) -> ColumnElement[bool]:
         """Rows another process claimed and stopped renewing (or claimed before claims had

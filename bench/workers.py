@@ -1,0 +1,185 @@
+"""Workers benchmark: several `careloop run --webhook` processes on one PostgreSQL and Redis,
+against the sandbox enforcing Telegram's limits, in one run.
+
+    CARELOOP_BENCH_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/bench \\
+    CARELOOP_BENCH_REDIS_URL=redis://127.0.0.1:6379/3 python bench/workers.py [--quick]
+
+Phases, each on an emptied database and Redis:
+- global: care messages at 30/s with 1 and with 3 workers: messages per second as Telegram
+  saw them (first to last arrival), the ratio to 30/s (target >= 0.95) and the 429s (target 0);
+- paid: a campaign with paid broadcast (1000/s) with 2 and 3 workers: messages per second;
+- answers: customers press a score on a delivered survey, all at once, with 1 and 2 workers
+  (the sandbox spreading its webhook posts over them): answers stored per second.
+
+The machine's load average is printed with the figures. The last line holds every figure as
+key=value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+from sqlalchemy import text
+from sqlmodel import func, select
+
+from careloop.sandbox.stage import Stage
+from careloop.storage.models import Category, SurveyAnswer
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.conftest import process_env  # noqa: E402  (the tests' process environment)
+
+DB = os.environ.get("CARELOOP_BENCH_DATABASE_URL",
+                    "postgresql+asyncpg://postgres@127.0.0.1:5432/wt_workers")
+REDIS = os.environ.get("CARELOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _reset(stage: Stage) -> None:
+    async with stage.storage.engine.begin() as conn:
+        await conn.execute(text("TRUNCATE customer, touch, inbound_update, processed_update, "
+                                "interaction, survey_invitation, survey_answer, support_case, "
+                                "campaign, outbound_message CASCADE"))
+    redis.Redis.from_url(REDIS).flushdb()
+
+
+async def _workers(stage: Stage, count: int, workdir: Path, **extra: str
+                   ) -> list[asyncio.subprocess.Process]:
+    ports = [_free_port() for _ in range(count)]
+    stage.sandbox.spread_webhooks([f"http://127.0.0.1:{p}/telegram" for p in ports])
+    procs = []
+    for n, port in enumerate(ports):
+        env = process_env(stage) | {
+            "CARELOOP_REDIS_URL": REDIS, "CARELOOP_WEBHOOK_LISTEN": f"127.0.0.1:{port}",
+            "CARELOOP_WEBHOOK_URL": f"http://127.0.0.1:{ports[0]}/telegram",
+            "CARELOOP_LOG_LEVEL": "WARNING", **extra}
+        with (workdir / f"w{n}.log").open("ab") as out:
+            procs.append(await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "careloop.bot", "run", "--webhook", env=env,
+                stdout=out, stderr=out))
+    return procs
+
+
+async def _stop(procs: list[asyncio.subprocess.Process]) -> None:
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        await asyncio.wait_for(p.wait(), 60)
+
+
+def _sends(stage: Stage, since: int) -> tuple[list[float], int]:
+    calls = [r for r in stage.sandbox.requests[since:] if r.method == "sendMessage"]
+    return [r.at for r in calls if r.ok], sum(1 for r in calls if r.error_code == 429)
+
+
+async def _until(probe: object, seconds: float = 600) -> None:
+    deadline = time.monotonic() + seconds
+    while not await probe():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise TimeoutError("the phase did not finish")
+        await asyncio.sleep(0.1)
+
+
+async def rate_phase(stage: Stage, workers: int, count: int, workdir: Path, *,
+                     paid: bool) -> tuple[float, int]:
+    await _reset(stage)
+    since = len(stage.sandbox.requests)
+    audience = await stage.seed_audience(count, marketing=paid)
+    if paid:
+        campaign = await stage.create_campaign(
+            "name: Paid\nsegment: all\nmessage: {text: 'Member day, {first_name}'}\n")
+        await stage.start_campaign(campaign)
+    else:
+        await stage.schedule([c for c, _ in audience])
+    extra = {"CARELOOP_PAID_BROADCAST": "true"} if paid else {}
+    procs = await _workers(stage, workers, workdir, **extra)
+
+    async def done() -> bool:
+        return len(_sends(stage, since)[0]) >= count
+
+    await _until(done)
+    await _stop(procs)
+    times, limited = _sends(stage, since)
+    times.sort()
+    return (len(times) - 1) / (times[-1] - times[0]), limited
+
+
+async def answers_phase(stage: Stage, workers: int, count: int, workdir: Path) -> float:
+    await _reset(stage)
+    audience = await stage.seed_audience(count)
+    await stage.schedule([c for c, _ in audience], purpose="survey.csat", template="survey",
+                         survey_key="csat", category=Category.SURVEY)
+    procs = await _workers(stage, workers, workdir)
+
+    async def delivered() -> bool:
+        return all(any(m.buttons for m in stage.sandbox.messages(p.id)) for _, p in audience)
+
+    await _until(delivered)
+    started = time.monotonic()
+    for _, person in audience:
+        survey = next(m for m in stage.sandbox.messages(person.id) if m.buttons)
+        [data] = [d for row in survey.buttons for t, d in row if "4" in t and d]
+        await stage.sandbox.user_presses(person, survey.chat_id, survey.message_id, data)
+
+    async def stored() -> bool:
+        async with stage.storage.uow() as uow:
+            n = (await uow.session.exec(select(func.count()).select_from(SurveyAnswer))).one()
+        return n >= count
+
+    await _until(stored)
+    elapsed = time.monotonic() - started
+    await _stop(procs)
+    return count / elapsed
+
+
+async def main(quick: bool) -> None:
+    size = 300 if quick else 900
+    paid_size = 1000 if quick else 3000
+    answers = 150 if quick else 300
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        stage = await Stage.open(workdir, database_url=DB)
+        figures: dict[str, str] = {}
+        try:
+            for n in (1, 3):
+                rate, limited = await rate_phase(stage, n, size, workdir, paid=False)
+                figures[f"global_{n}w"] = f"{rate:.1f}"
+                figures[f"global_{n}w_ratio"] = f"{rate / 30:.3f}"
+                figures[f"global_{n}w_429"] = str(limited)
+                print(f"global rate, {n} worker(s): {rate:.1f} msg/s "
+                      f"(ratio to 30/s {rate / 30:.3f}), {limited} x 429", flush=True)
+            for n in (2, 3):
+                rate, limited = await rate_phase(stage, n, paid_size, workdir, paid=True)
+                figures[f"paid_{n}w"] = f"{rate:.0f}"
+                print(f"paid rate, {n} workers: {rate:.0f} msg/s, {limited} x 429", flush=True)
+            for n in (1, 2):
+                rate = await answers_phase(stage, n, answers, workdir)
+                figures[f"answers_{n}w"] = f"{rate:.1f}"
+                print(f"survey answers, {n} worker(s): {rate:.1f} answers/s", flush=True)
+        finally:
+            await stage.close()
+    load = os.getloadavg()
+    figures["load"] = f"{load[0]:.2f}"
+    print(f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(" ".join(f"{k}={v}" for k, v in figures.items()))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller phases")
+    asyncio.run(main(parser.parse_args().quick))
