@@ -227,12 +227,14 @@ class Sender:
             # claimed and not yet sent is what a crash would leave in doubt.
             await queue.low(self._group // 2)
             taken, prepared = await self._claim()
-            if not taken or taken <= seen:  # nothing due, or nothing this tick can decide
+            for item in prepared:  # claimed: sent whatever comes next
+                queue.put_nowait(item)
+            settled += len(taken - seen)
+            # Nothing due, or only what this tick has already decided (a message Telegram
+            # asked to wait for is due again a second later): the next tick goes on.
+            if not taken or taken <= seen:
                 break
             seen |= taken
-            settled += len(taken)
-            for item in prepared:
-                queue.put_nowait(item)
         return settled
 
     async def _work(self, queue: Hopper[Prepared], settler: Settler[Outcome],
