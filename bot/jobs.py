@@ -320,7 +320,8 @@ def build_scheduler(app: App) -> Ticking:
     )
     # RFM: quintiles over the whole base move slowly; daily, and at start.
     scheduler.add_job(
-        scans.rfm, CronTrigger(**RFM_TRIGGER, timezone="UTC"), id="rfm", max_instances=1,
+        led(cluster, "rfm", scans.rfm), CronTrigger(**RFM_TRIGGER, timezone="UTC"), id="rfm",
+        max_instances=1,
         coalesce=True, misfire_grace_time=MISFIRE_GRACE_SECONDS, next_run_time=at_start,
     )
     scheduler.add_job(

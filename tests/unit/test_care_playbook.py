@@ -4,6 +4,7 @@ birthday and inactivity scans find the right customers once."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -302,15 +303,16 @@ def test_the_scheduler_ticks_the_sender_and_scans_hourly(storage: Storage) -> No
                          "inactivity-scan", "lifecycle-scan", "program-scan", "rfm",
                          "survey-rounds", "campaign-rounds", "retention", "weekly-digest",
                          "webhooks", "webhooks-claims"}
-    # Each job as given, wrapped so that a stop can wait for it (see test_ticking.py).
-    assert jobs["retention"].func.__wrapped__ == app.retention.run
-    assert jobs["outbox-sender"].func.__wrapped__ == app.sender.tick
-    assert jobs["outbox-claims"].func.__wrapped__ == app.sender.keep_claims
-    assert jobs["campaign-rounds"].func.__wrapped__ == app.campaign_rounds.run
-    assert jobs["weekly-digest"].func.__wrapped__ == app.digest.tick
-    assert jobs["case-desk"].func.__wrapped__ == app.desk.tick
-    assert jobs["webhooks"].func.__wrapped__ == app.webhooks.tick
-    assert jobs["survey-rounds"].func.__wrapped__ == app.survey_rounds.run
+    # Each job as given, wrapped so that a stop can wait for it (see test_ticking.py) and,
+    # for the rounds, so that one worker leads it (bot/cluster.py).
+    assert inspect.unwrap(jobs["retention"].func) == app.retention.run
+    assert inspect.unwrap(jobs["outbox-sender"].func) == app.sender.tick
+    assert inspect.unwrap(jobs["outbox-claims"].func) == app.sender.keep_claims
+    assert inspect.unwrap(jobs["campaign-rounds"].func) == app.campaign_rounds.run
+    assert inspect.unwrap(jobs["weekly-digest"].func) == app.digest.tick
+    assert inspect.unwrap(jobs["case-desk"].func) == app.desk.tick
+    assert inspect.unwrap(jobs["webhooks"].func) == app.webhooks.tick
+    assert inspect.unwrap(jobs["survey-rounds"].func) == app.survey_rounds.run
     for scan in ("birthday-scan", "inactivity-scan", "lifecycle-scan", "program-scan"):
         job = jobs[scan]
         assert (job.coalesce, job.max_instances) == (True, 1)
