@@ -22,12 +22,12 @@ from typing import Any, Protocol
 import aiohttp
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import make_url, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import Pool
 
 from careloop.bot.serve import serve
 from careloop.sandbox.stage import Stage
-from careloop.storage import engine as engine_module
 from careloop.storage.models import Customer
 from tests.e2e.conftest import linked
 
@@ -88,21 +88,25 @@ class SqliteLocked:
 
 
 @pytest.fixture
-def outage(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Outage]:
+def outage(database_url: str) -> Iterator[Outage]:
     if database_url.startswith("postgresql"):
         yield PostgresRefuses(database_url)
         return
-    # SQLite waits up to 30 s for a lock before it gives up; the test shortens the wait (the
-    # error after it is the same), so that each try fails within a second.
-    pragmas = engine_module._sqlite_pragmas
+    # SQLite waits up to 30 s for a lock before it gives up; while the lock is held the test
+    # shortens the wait (the error after it is the same), so that each try fails within a
+    # second. Only then: before it, a start-up scan's write on a busy machine may well take
+    # longer than that, and the customers linked meanwhile must wait for it, not fail.
+    locked = SqliteLocked(database_url)
 
-    def shorter_wait(dbapi_conn: Any, record: Any) -> None:
-        pragmas(dbapi_conn, record)
+    def wait(dbapi_conn: Any, record: Any, proxy: Any) -> None:
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA busy_timeout=300")
+        cursor.execute(f"PRAGMA busy_timeout={300 if locked.holder is not None else 30000}")
         cursor.close()
-    monkeypatch.setattr(engine_module, "_sqlite_pragmas", shorter_wait)
-    yield SqliteLocked(database_url)
+    event.listen(Pool, "checkout", wait)
+    try:
+        yield locked
+    finally:
+        event.remove(Pool, "checkout", wait)
 
 
 def _free_port() -> int:
