@@ -98,3 +98,19 @@ class RateLimiter:
         self._swept = now
         self._buckets = {client: (tokens, at) for client, (tokens, at) in self._buckets.items()
                          if now - at < refill}
+
+
+@dataclass
+class Listener:
+    """A running aiohttp listener: the HTTP API, the webhook, the operations endpoints."""
+
+    runner: web.AppRunner
+
+    @property
+    def url(self) -> str:
+        """Where it listens, with the port the system chose when asked for port 0."""
+        host, port = self.runner.addresses[0][:2]
+        return f"http://{host}:{port}"
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()  # lets requests in progress finish

@@ -12,13 +12,13 @@ No token: nothing here names a customer or changes anything; listen on a private
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from careloop.bot.api.health import database_problem
+from careloop.bot.http_edge import Listener
 from careloop.bot.settings import ConfigError
 from careloop.kernel.numbers import whole_number
 from careloop.storage.errors import database_unavailable, reason
@@ -28,19 +28,6 @@ if TYPE_CHECKING:
     from careloop.bot.app import App
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class OpsServer:
-    runner: web.AppRunner
-
-    @property
-    def url(self) -> str:
-        host, port = self.runner.addresses[0][:2]
-        return f"http://{host}:{port}"
-
-    async def stop(self) -> None:
-        await self.runner.cleanup()
 
 
 async def problems(app: App) -> list[str]:
@@ -90,7 +77,7 @@ def _listen(listen: str) -> tuple[str, int]:
     return host.strip("[]"), port
 
 
-async def start_ops(app: App) -> OpsServer | None:
+async def start_ops(app: App) -> Listener | None:
     listen = app.settings.health_listen
     if not listen:
         return None
@@ -103,6 +90,6 @@ async def start_ops(app: App) -> OpsServer | None:
         await runner.cleanup()
         raise ConfigError(
             f"CARELOOP_HEALTH_LISTEN: cannot listen on {listen}: {exc.strerror}") from None
-    server = OpsServer(runner)
+    server = Listener(runner)
     log.info("/healthz, /readyz and /metrics on %s", server.url)
     return server

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from careloop.bot.api.server import ApiServer, start_api
+from careloop.bot.api.server import start_api
 from careloop.bot.app import App, Storage, build_app_on_telegram, load_definitions
 from careloop.bot.cluster import POLLER, SqliteRunLock
-from careloop.bot.ops import OpsServer, start_ops
+from careloop.bot.http_edge import Listener
+from careloop.bot.ops import start_ops
 from careloop.bot.runtime import Runtime, make_runtime
 from careloop.bot.settings import Settings
 from careloop.bot.stopping import StartupTerminated, terminate_startup
@@ -33,8 +34,8 @@ class Assembled:
     runtime: Runtime
     app: App
     scheduler: AsyncIOScheduler
-    api: ApiServer | None = None
-    ops: OpsServer | None = None
+    api: Listener | None = None
+    ops: Listener | None = None
 
 
 async def assemble(settings: Settings, storage: Storage, clock: Clock | None = None, *,

@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from aiohttp import web
 
 from careloop.bot.api.app import Database, build_api
 from careloop.bot.api.auth import MIN_TOKEN_LENGTH
-from careloop.bot.http_edge import HttpLimits, runner_options
+from careloop.bot.http_edge import HttpLimits, Listener, runner_options
 from careloop.bot.settings import ConfigError, Settings
 from careloop.care.playbook.model import Playbook
 from careloop.kernel.clock import Clock
 from careloop.kernel.numbers import whole_number
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ApiServer:
-    runner: web.AppRunner
-
-    @property
-    def url(self) -> str:
-        """Where it listens, with the port the system chose when asked for port 0."""
-        host, port = self.runner.addresses[0][:2]
-        return f"http://{host}:{port}"
-
-    async def stop(self) -> None:
-        await self.runner.cleanup()  # lets requests in progress finish
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -41,7 +26,7 @@ def parse_listen(listen: str) -> tuple[str, int]:
 
 
 async def start_api(settings: Settings, storage: Database, clock: Clock,
-                    playbook: Playbook) -> ApiServer | None:
+                    playbook: Playbook) -> Listener | None:
     token = settings.api_token.get_secret_value() if settings.api_token else ""
     if not token:
         log.info("HTTP API off: CARELOOP_API_TOKEN is not set")
@@ -63,6 +48,6 @@ async def start_api(settings: Settings, storage: Database, clock: Clock,
         raise ConfigError(
             f"CARELOOP_API_LISTEN: cannot listen on {settings.api_listen}: {exc.strerror}"
         ) from None
-    server = ApiServer(runner)
+    server = Listener(runner)
     log.info("HTTP API listening on %s", server.url)
     return server

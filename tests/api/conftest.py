@@ -10,8 +10,9 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from careloop.bot.api.server import ApiServer, start_api
+from careloop.bot.api.server import start_api
 from careloop.bot.app import Storage
+from careloop.bot.http_edge import Listener
 from careloop.bot.settings import Settings
 from careloop.care.playbook.loader import load_playbook
 from careloop.kernel.clock import ManualClock
@@ -25,7 +26,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 class Api:
     """A client for the running API; `call` returns the status, the JSON body and headers."""
 
-    server: ApiServer
+    server: Listener
     http: aiohttp.ClientSession
     storage: Storage
     clock: ManualClock

@@ -13,8 +13,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from careloop.bot.api.server import ApiServer, start_api
+from careloop.bot.api.server import start_api
 from careloop.bot.app import Storage
+from careloop.bot.http_edge import Listener
 from careloop.care.playbook.loader import load_playbook
 from careloop.kernel.clock import ManualClock
 from tests.api.conftest import AUTH, Api, api_settings
@@ -28,7 +29,7 @@ SURROGATE = "is not valid Unicode text: it holds a lone UTF-16 surrogate (an esc
 
 @contextlib.asynccontextmanager
 async def serving(storage: Storage, clock: ManualClock, **settings: Any
-                  ) -> AsyncIterator[tuple[ApiServer, aiohttp.ClientSession]]:
+                  ) -> AsyncIterator[tuple[Listener, aiohttp.ClientSession]]:
     server = await start_api(api_settings(**settings), storage, clock, load_playbook(None))
     assert server is not None
     try:

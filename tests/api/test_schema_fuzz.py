@@ -14,8 +14,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
-from careloop.bot.api.server import ApiServer, start_api
+from careloop.bot.api.server import start_api
 from careloop.bot.app import Storage
+from careloop.bot.http_edge import Listener
 from careloop.care.playbook.loader import load_playbook
 from careloop.kernel.clock import ManualClock
 from careloop.storage.engine import make_engine, make_session_factory
@@ -53,7 +54,7 @@ class ServedApi:
         storage = Storage(engine, UnitOfWorkFactory(make_session_factory(engine)))
         await seed(storage)
         # A generous rate: schemathesis is one client asking fast.
-        server: ApiServer | None = await start_api(
+        server: Listener | None = await start_api(
             api_settings(api_rate_per_second=10_000, api_rate_burst=10_000), storage,
             ManualClock(START), load_playbook(None))
         assert server is not None
