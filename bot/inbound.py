@@ -362,12 +362,7 @@ class Inbound:
         self._known.discard(update.update_id)
         self._handled(update.update_id)
         self._retries.pop(chat, None)
-        if queue:
-            await self._line_up(chat)
-        else:
-            del self._chats[chat]
-            if not self._chats:
-                self._idle.set()
+        await self._next_of(chat, queue)
 
     async def _shared_turn(self, chat: int, cluster: Cluster) -> None:
         """One update of the chat, under its lock: the oldest stored, whoever stored it. The
@@ -401,6 +396,10 @@ class Inbound:
             queue.remove(update)
             self._known.discard(update.update_id)
             self._arrived.pop(update.update_id, None)
+        await self._next_of(chat, queue)
+
+    async def _next_of(self, chat: int, queue: deque[Update]) -> None:
+        """The chat's next turn, or the chat let go once its queue is empty."""
         if queue:
             await self._line_up(chat)
         else:
