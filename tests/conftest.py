@@ -1,10 +1,11 @@
 """Shared fixtures: a migrated database on SQLite always, and on PostgreSQL when
 CARELOOP_TEST_DATABASE_URL names one (CI sets it).
 
-The suite runs in parallel workers (pytest-xdist, `-n auto` in pyproject.toml). Each worker
-empties and fills a PostgreSQL database of its own, named after the configured one with the
-worker's id and the run's (test → test_gw0_1a2b..., test_gw1_1a2b...), created on first
-use and dropped when the worker ends."""
+The suite runs in parallel workers (pytest-xdist, `-n auto` in pyproject.toml: two per CPU,
+see pytest_xdist_auto_num_workers). Each worker empties and fills a PostgreSQL database of
+its own, named after the configured one with the worker's id and the run's (test →
+test_gw0_1a2b..., test_gw1_1a2b...), created on first use and dropped when the worker
+ends."""
 
 from __future__ import annotations
 
@@ -35,6 +36,12 @@ START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 # before that, the stack of every pending asyncio task goes to stderr, which the failure
 # report shows: the timeout's own traceback only shows the event loop waiting.
 STALL_SECONDS = 280
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: two workers per CPU. An end-to-end test mostly waits (on the sandbox, the
+    clock, a subprocess), so one worker per CPU kept each busy about half the time."""
+    return 2 * (os.cpu_count() or 1)
 
 
 @pytest.fixture(autouse=True)
