@@ -175,25 +175,23 @@ class Scans:
             log.info("birthday scan: %d touch(es) scheduled", count)
         return count
 
-    async def inactivity(self) -> int:
+    async def _in_batches(self, scan: Scan) -> int:
+        """`scan` again while it fills a batch, so one run never holds a huge transaction."""
         total = 0
-        while True:  # in batches, so one run never holds a huge transaction
-            count = await self.run(inactivity_scan)
+        while (count := await self.run(scan)) >= INACTIVITY_BATCH:
             total += count
-            if count < INACTIVITY_BATCH:
-                break
+        return total + count
+
+    async def inactivity(self) -> int:
+        total = await self._in_batches(inactivity_scan)
         if total:
             log.info("inactivity scan: %d touch(es) scheduled", total)
         return total
 
     async def lifecycle(self) -> int:
         """First follow-ups, purchase anniversaries and win-backs (in batches)."""
-        total = await self.run(linked_scan) + await self.run(anniversary_scan)
-        while True:
-            count = await self.run(winback_scan)
-            total += count
-            if count < INACTIVITY_BATCH:
-                break
+        total = (await self.run(linked_scan) + await self.run(anniversary_scan)
+                 + await self._in_batches(winback_scan))
         if total:
             log.info("lifecycle scan: %d touch(es) scheduled", total)
         return total

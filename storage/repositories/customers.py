@@ -8,8 +8,9 @@ from datetime import datetime
 
 from sqlalchemy import and_, bindparam, exists, extract, false, func, or_, true, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 
 from careloop.storage.models import (
     BusinessEvent,
@@ -121,28 +122,9 @@ class Customers(Repository):
         than `cutoff` and who have no touch for `purpose` pending or made since it.
         careloop's own messages are not the customer's activity. One grouped query, not
         one per customer."""
-        last_at = func.max(Interaction.at)
-        quiet = (
-            select(col(Customer.id).label("customer_id"),
-                   col(Customer.timezone).label("timezone"), last_at.label("last_at"))
-            .join(Interaction, col(Interaction.customer_id) == col(Customer.id))
-            .where(_contactable(marketing), col(Interaction.direction) == "in")
-            .group_by(col(Customer.id), col(Customer.timezone))
-            .having(last_at < cutoff)
-            .subquery()
-        )
-        handled = exists().where(
-            col(Touch.customer_id) == quiet.c.customer_id,
-            col(Touch.purpose) == purpose,
-            or_(col(Touch.state) == TouchState.PENDING, col(Touch.created_at) >= quiet.c.last_at),
-        )
-        res = await self.session.exec(
-            select(quiet.c.customer_id, quiet.c.timezone, quiet.c.last_at)
-            .where(~handled)
-            .order_by(quiet.c.customer_id)
-            .limit(limit)
-        )
-        return [(int(cid), str(tz), last) for cid, tz, last in res.all()]
+        return await self._untouched_since(
+            Interaction, col(Interaction.at), col(Interaction.customer_id),
+            col(Interaction.direction) == "in", cutoff, purpose, limit, marketing)
 
     async def max_id(self) -> int:
         res = await self.session.exec(select(func.max(Customer.id)))
@@ -214,25 +196,37 @@ class Customers(Repository):
         not since `cutoff`, and have no touch for `purpose` pending or made since that
         purchase. Only purchases count: careloop's own messages are not the customer's
         activity, and neither is a chat about something else."""
-        last_at = func.max(BusinessEvent.occurred_at)
-        lapsed = (
+        return await self._untouched_since(
+            BusinessEvent, col(BusinessEvent.occurred_at), col(BusinessEvent.customer_id),
+            col(BusinessEvent.type) == "purchase", cutoff, purpose, limit, marketing)
+
+    async def _untouched_since(
+        self, source: type[SQLModel], at: Mapped[datetime], customer: Mapped[int],
+        counts: ColumnElement[bool], cutoff: datetime, purpose: str, limit: int,
+        marketing: bool,
+    ) -> list[tuple[int, str, datetime]]:
+        """(id, timezone, last moment) of contactable customers whose last `source` row
+        that `counts` is older than `cutoff`, and who have no touch for `purpose` pending
+        or made since it. One grouped query, not one per customer."""
+        last_at = func.max(at)
+        last = (
             select(col(Customer.id).label("customer_id"),
                    col(Customer.timezone).label("timezone"), last_at.label("last_at"))
-            .join(BusinessEvent, col(BusinessEvent.customer_id) == col(Customer.id))
-            .where(_contactable(marketing), col(BusinessEvent.type) == "purchase")
+            .join(source, customer == col(Customer.id))
+            .where(_contactable(marketing), counts)
             .group_by(col(Customer.id), col(Customer.timezone))
             .having(last_at < cutoff)
             .subquery()
         )
         handled = exists().where(
-            col(Touch.customer_id) == lapsed.c.customer_id,
+            col(Touch.customer_id) == last.c.customer_id,
             col(Touch.purpose) == purpose,
-            or_(col(Touch.state) == TouchState.PENDING, col(Touch.created_at) >= lapsed.c.last_at),
+            or_(col(Touch.state) == TouchState.PENDING, col(Touch.created_at) >= last.c.last_at),
         )
         res = await self.session.exec(
-            select(lapsed.c.customer_id, lapsed.c.timezone, lapsed.c.last_at)
-            .where(~handled).order_by(lapsed.c.customer_id).limit(limit))
-        return [(int(cid), str(tz), last) for cid, tz, last in res.all()]
+            select(last.c.customer_id, last.c.timezone, last.c.last_at)
+            .where(~handled).order_by(last.c.customer_id).limit(limit))
+        return [(int(cid), str(tz), moment) for cid, tz, moment in res.all()]
 
     async def first_purchased_on(self, month_days: Sequence[tuple[int, int]],
                                  marketing: bool = False) -> list[tuple[int, str, datetime]]:

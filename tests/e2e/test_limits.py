@@ -132,7 +132,8 @@ async def test_a_timeout_resends_care_but_never_a_survey(database_url: str,
         await stage.schedule([care])
         await stage.schedule([asked], purpose="survey.csat", template="survey",
                              survey_key="csat", category=Category.SURVEY)
-        stage.sandbox.inject_fault("sendMessage", kind="slow", delay=2.0, times=2)
+        # Three times the bot's wait, so that a busy machine's late timer still fires first.
+        stage.sandbox.inject_fault("sendMessage", kind="slow", delay=3.0, times=2)
         await stage.deliver_due()
         await stage.quiet()
         by_customer = {t.customer_id: t for t in await touches(stage)}
