@@ -31,7 +31,7 @@ from careloop.kernel import deeplink, yamlfile
 from careloop.kernel.clock import ShiftedClock
 from careloop.kernel.languages import telegram_code
 from careloop.sandbox import Sandbox, SandboxMessage, SandboxUser
-from careloop.storage.migrate import upgrade
+from careloop.storage.migrate import upgrade_new
 from careloop.storage.models import Category, Customer, StaffMember, Touch
 from careloop.surveys.definitions import SurveyDefinitions
 from careloop.surveys.loader import load_surveys
@@ -116,7 +116,7 @@ class Stage:
             **(defaults | settings_overrides),  # type: ignore[arg-type]
         )
         storage = build_storage(settings)
-        await upgrade(storage.engine)
+        await upgrade_new(storage.engine)
         return cls(sandbox, settings, storage, clock, staff_chat, staff, book, definitions,
                    settings.community_chat_id)
 

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from careloop.bot.app import Storage
 from careloop.kernel.clock import ManualClock
 from careloop.storage.engine import make_engine, make_session_factory
-from careloop.storage.migrate import upgrade
+from careloop.storage.migrate import upgrade_new
 from careloop.storage.uow import UnitOfWorkFactory
 
 PG_URL = os.environ.get("CARELOOP_TEST_DATABASE_URL")
@@ -131,7 +131,7 @@ async def _reset_postgres(url: str) -> None:
 @pytest.fixture
 async def storage(database_url: str) -> AsyncIterator[Storage]:
     engine = make_engine(database_url)
-    await upgrade(engine)
+    await upgrade_new(engine)
     store = Storage(engine, UnitOfWorkFactory(make_session_factory(engine)))
     yield store
     await store.close()
