@@ -180,3 +180,25 @@ async def test_without_redis_a_worker_keeps_the_limits_alone_and_says_so_once(
         "Redis does not answer (ConnectionError): this worker keeps Telegram's limits alone "
         "until it does") == 1
     await limiter.close()
+
+
+async def test_a_group_takes_its_minute_and_its_entries_move_to_their_answers(
+        limiters: Callable[..., SharedLimiter], prefix: str) -> None:
+    group = -100123
+    limiter = limiters(1000, group_per_minute=3)
+    answered = []
+    for _ in range(3):
+        async with limiter.turn(group):
+            await asyncio.sleep(0.1)
+            answered.append(time.time())
+    turn = _Turn("probe", 2, "probe", (f"{prefix}chat:{group}", f"{prefix}pause:{group}"),
+                 (2, 3, 1, "probe"))
+    wait = await limiter._ask(turn)
+    assert wait is not None and -61 < wait < -59  # nothing taken: the minute is full
+    client = Redis.from_url(REDIS_URL)
+    scores = [s for _, s in await client.zrange(f"{prefix}chat:{group}", 0, -1,
+                                                withscores=True)]
+    await client.aclose()
+    # Each counted from its answer, the latest it can have reached Telegram.
+    assert len(scores) == 3
+    assert all(score >= at for score, at in zip(scores, answered, strict=True))
