@@ -263,7 +263,8 @@ class Sender:
         # than after, so marking costs the sending no time.
         marked: asyncio.Future[bool] | None = None
         # Shared limits (several workers): a slot counts from when Redis gives it until the
-        # answer, so the mark is committed before the slot is asked for, not inside it.
+        # answer, so the mark is committed before the slot is asked for, not inside it (a
+        # crash while it waits for the slot leaves it in doubt: one per sending worker).
         if self._limiter.shared or self._limiter.peek(item.chat_id) <= ATTEMPT_AHEAD:
             marked = attempts.attempt(item.touch_id)
         try:
