@@ -11,6 +11,12 @@ Phases, each on an emptied database and Redis:
 - answers: customers press a score on a delivered survey, all at once, with 1 and 2 workers
   (the sandbox spreading its webhook posts over them): answers stored per second.
 
+For the rate phases the CPU each part spent from the first send to the last is printed too,
+per 1,000 messages: the workers, this process (the sandbox and the benchmark), and the
+PostgreSQL backends serving this database. Their sum is how many cores 1,000 msg/s takes,
+whatever else the machine is doing. `--profile DIR` runs each worker under cProfile (one
+file per phase and worker, for `python -m pstats`).
+
 The machine's load average is printed with the figures. The last line holds every figure as
 key=value.
 """
@@ -42,6 +48,27 @@ from tests.e2e.conftest import process_env  # noqa: E402  (the tests' process en
 DB = os.environ.get("CARELOOP_BENCH_DATABASE_URL",
                     "postgresql+asyncpg://postgres@127.0.0.1:5432/wt_workers")
 REDIS = os.environ.get("CARELOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
+# README, Delivery: one process's paid rate (bench/delivery.py, SQLite), for comparison.
+ONE_PROCESS_PAID = "835-941 msg/s"
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU a process spent so far (Linux's /proc; 0 when gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _cpu(stage: Stage, procs: list[asyncio.subprocess.Process]) -> dict[str, float]:
+    """CPU spent so far by the workers, this process and this database's backends."""
+    async with stage.storage.engine.connect() as conn:
+        backends = (await conn.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"))).scalars()
+        database = sum(_cpu_seconds(pid) for pid in backends)
+    return {"workers": sum(_cpu_seconds(p.pid) for p in procs),
+            "sandbox": time.process_time(), "postgres": database}
 
 
 def _free_port() -> int:
@@ -58,7 +85,10 @@ async def _reset(stage: Stage) -> None:
     redis.Redis.from_url(REDIS).flushdb()
 
 
-async def _workers(stage: Stage, count: int, workdir: Path, **extra: str
+PROFILE: Path | None = None  # --profile: where each worker's cProfile output goes
+
+
+async def _workers(stage: Stage, count: int, workdir: Path, phase: str = "", **extra: str
                    ) -> list[asyncio.subprocess.Process]:
     ports = [_free_port() for _ in range(count)]
     stage.sandbox.spread_webhooks([f"http://127.0.0.1:{p}/telegram" for p in ports])
@@ -68,10 +98,24 @@ async def _workers(stage: Stage, count: int, workdir: Path, **extra: str
             "CARELOOP_REDIS_URL": REDIS, "CARELOOP_WEBHOOK_LISTEN": f"127.0.0.1:{port}",
             "CARELOOP_WEBHOOK_URL": f"http://127.0.0.1:{ports[0]}/telegram",
             "CARELOOP_LOG_LEVEL": "WARNING", **extra}
+        profile = [] if PROFILE is None else [
+            "-m", "cProfile", "-o", str(PROFILE / f"{phase}-{count}w-{n}.prof")]
         with (workdir / f"w{n}.log").open("ab") as out:
             procs.append(await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "careloop.bot", "run", "--webhook", env=env,
+                sys.executable, *profile, "-m", "careloop.bot", "run", "--webhook", env=env,
                 stdout=out, stderr=out))
+    # Started (a worker listens once it is assembled): a phase measures sending, not one
+    # worker's start-up competing for the CPU with another's first sends.
+    for port in ports:
+        async def listening(port: int = port) -> bool:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                return False
+            writer.close()
+            return True
+
+        await _until(listening, 120)
     return procs
 
 
@@ -96,27 +140,41 @@ async def _until(probe: object, seconds: float = 600) -> None:
 
 
 async def rate_phase(stage: Stage, workers: int, count: int, workdir: Path, *,
-                     paid: bool) -> tuple[float, int]:
+                     paid: bool) -> tuple[float, int, dict[str, float]]:
+    """Messages per second as the sandbox saw them, its 429s, and the CPU seconds each part
+    spent per 1,000 messages from the first send to the last."""
     await _reset(stage)
     since = len(stage.sandbox.requests)
     audience = await stage.seed_audience(count, marketing=paid)
-    if paid:
+    extra = {"CARELOOP_PAID_BROADCAST": "true"} if paid else {}
+    procs = await _workers(stage, workers, workdir, "paid" if paid else "global", **extra)
+    if paid:  # due once every worker is up
         campaign = await stage.create_campaign(
             "name: Paid\nsegment: all\nmessage: {text: 'Member day, {first_name}'}\n")
         await stage.start_campaign(campaign)
     else:
         await stage.schedule([c for c, _ in audience])
-    extra = {"CARELOOP_PAID_BROADCAST": "true"} if paid else {}
-    procs = await _workers(stage, workers, workdir, **extra)
+
+    async def started() -> bool:
+        return len(_sends(stage, since)[0]) >= 1
 
     async def done() -> bool:
         return len(_sends(stage, since)[0]) >= count
 
+    await _until(started)
+    before = await _cpu(stage, procs)
     await _until(done)
+    after = await _cpu(stage, procs)
     await _stop(procs)
     times, limited = _sends(stage, since)
     times.sort()
-    return (len(times) - 1) / (times[-1] - times[0]), limited
+    cpu = {k: (after[k] - before[k]) * 1000 / count for k in after}
+    return (len(times) - 1) / (times[-1] - times[0]), limited, cpu
+
+
+def _cpu_line(cpu: dict[str, float]) -> str:
+    return (f"CPU s per 1,000 msgs: workers {cpu['workers']:.2f}, sandbox {cpu['sandbox']:.2f}, "
+            f"postgres {cpu['postgres']:.2f} (sum {sum(cpu.values()):.2f})")
 
 
 async def answers_phase(stage: Stage, workers: int, count: int, workdir: Path) -> float:
@@ -157,20 +215,25 @@ async def main(quick: bool) -> None:
         figures: dict[str, str] = {}
         try:
             for n in (1, 3):
-                rate, limited = await rate_phase(stage, n, size, workdir, paid=False)
+                rate, limited, cpu = await rate_phase(stage, n, size, workdir, paid=False)
                 figures[f"global_{n}w"] = f"{rate:.1f}"
                 figures[f"global_{n}w_ratio"] = f"{rate / 30:.3f}"
                 figures[f"global_{n}w_429"] = str(limited)
                 print(f"global rate, {n} worker(s): {rate:.1f} msg/s "
-                      f"(ratio to 30/s {rate / 30:.3f}), {limited} x 429", flush=True)
+                      f"(ratio to 30/s {rate / 30:.3f}), {limited} x 429; {_cpu_line(cpu)}; "
+                      f"load {os.getloadavg()[0]:.2f}", flush=True)
             for n in (2, 3):
-                rate, limited = await rate_phase(stage, n, paid_size, workdir, paid=True)
+                rate, limited, cpu = await rate_phase(stage, n, paid_size, workdir, paid=True)
                 figures[f"paid_{n}w"] = f"{rate:.0f}"
-                print(f"paid rate, {n} workers: {rate:.0f} msg/s, {limited} x 429", flush=True)
+                figures[f"paid_{n}w_cpu"] = f"{sum(cpu.values()):.2f}"
+                print(f"paid rate, {n} workers: {rate:.0f} msg/s (one process: "
+                      f"{ONE_PROCESS_PAID}), {limited} x 429; {_cpu_line(cpu)}; "
+                      f"load {os.getloadavg()[0]:.2f}", flush=True)
             for n in (1, 2):
                 rate = await answers_phase(stage, n, answers, workdir)
                 figures[f"answers_{n}w"] = f"{rate:.1f}"
-                print(f"survey answers, {n} worker(s): {rate:.1f} answers/s", flush=True)
+                print(f"survey answers, {n} worker(s): {rate:.1f} answers/s; "
+                      f"load {os.getloadavg()[0]:.2f}", flush=True)
         finally:
             await stage.close()
     load = os.getloadavg()
@@ -182,4 +245,10 @@ async def main(quick: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller phases")
-    asyncio.run(main(parser.parse_args().quick))
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="run each worker under cProfile, its output in this folder")
+    options = parser.parse_args()
+    if options.profile is not None:
+        options.profile.mkdir(parents=True, exist_ok=True)
+        PROFILE = options.profile.resolve()
+    asyncio.run(main(options.quick))

@@ -262,11 +262,14 @@ class Sender:
         # message's slot is near, the commit is made while it waits for the slot rather
         # than after, so marking costs the sending no time.
         marked: asyncio.Future[bool] | None = None
-        # Shared limits (several workers): this worker cannot know when its slot comes, so
-        # the mark waits for the slot and nothing waits in doubt.
-        if not self._limiter.shared and self._limiter.peek(item.chat_id) <= ATTEMPT_AHEAD:
+        # Shared limits (several workers): a slot counts from when Redis gives it until the
+        # answer, so the mark is committed before the slot is asked for, not inside it (a
+        # crash while it waits for the slot leaves it in doubt: one per sending worker).
+        if self._limiter.shared or self._limiter.peek(item.chat_id) <= ATTEMPT_AHEAD:
             marked = attempts.attempt(item.touch_id)
         try:
+            if marked is not None and self._limiter.shared:
+                await marked
             async with self._limiter.turn(item.chat_id):
                 if not await (marked or attempts.attempt(item.touch_id)):
                     log.warning("touch %s: claim lost before sending (lease ran out); "
