@@ -41,6 +41,9 @@ PRIVATE_BURST = 3
 CHATTER_RESERVE = 0.25
 # Two 429s for different chats this close together mean the overall scope is flooded.
 GLOBAL_FLOOD_SPAN = 2.0
+# A turn's `near` callback runs when its slot is this close: about one slot at 30 msg/s, so
+# that what a crash leaves in doubt is hardly more than the calls really on their way.
+NEAR = 0.05
 
 
 @dataclass(slots=True)
@@ -119,11 +122,13 @@ class Limiter:
         return at - now
 
     @asynccontextmanager
-    async def turn(self, chat_id: int | None, *, message: bool = True, chatter: bool = False
-                   ) -> AsyncIterator[None]:
+    async def turn(self, chat_id: int | None, *, message: bool = True, chatter: bool = False,
+                   near: Callable[[], object] | None = None) -> AsyncIterator[None]:
         """Wait for this chat's next slot (see `peek`), then call Telegram inside the block;
-        what Telegram took and its 429s are counted (bot.metrics)."""
-        async with self._turn(chat_id, message=message, chatter=chatter):
+        what Telegram took and its 429s are counted (bot.metrics). `near` is called once
+        the slot is at most NEAR away (at once when it is nearer): the sender commits the
+        attempt's mark then, while the turn waits, rather than inside the turn."""
+        async with self._turn(chat_id, message=message, chatter=chatter, near=near):
             try:
                 yield
             except RetryAfter:
@@ -132,11 +137,9 @@ class Limiter:
             self.calls += 1
 
     @asynccontextmanager
-    async def _turn(self, chat_id: int | None, *, message: bool = True, chatter: bool = False
-                    ) -> AsyncIterator[None]:
-        delay = self.reserve(chat_id, message=message, chatter=chatter)
-        if delay:
-            await self._sleep(delay)
+    async def _turn(self, chat_id: int | None, *, message: bool = True, chatter: bool = False,
+                    near: Callable[[], object] | None = None) -> AsyncIterator[None]:
+        await self._wait(self.reserve(chat_id, message=message, chatter=chatter), near)
         # The window may have moved while this waited: answers came back later than the
         # reservation could know (a slow request, a busy process).
         while (late := self._window_slot() - self._time()) > 0:
@@ -150,6 +153,16 @@ class Limiter:
             self._answered.append(answered)
             if message and chat_id is not None:
                 self._arrived(chat_id, answered)
+
+    async def _wait(self, delay: float, near: Callable[[], object] | None) -> None:
+        """Sleep `delay`, calling `near` when at most NEAR of it is left."""
+        if near is not None:
+            if delay > NEAR:
+                await self._sleep(delay - NEAR)
+                delay = NEAR
+            near()
+        if delay > 0:
+            await self._sleep(delay)
 
     def pause(self, chat_id: int, seconds: float) -> None:
         """Telegram answered 429 for this chat: nothing more to it for `seconds`. A second

@@ -53,12 +53,6 @@ from careloop.storage.uow import UnitOfWork, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 
-# A message whose slot is at most this far off is marked attempted while it waits for it:
-# about one slot at 30 msg/s, so that a crash leaves in doubt hardly more than the calls
-# really on their way.
-ATTEMPT_AHEAD = 0.05
-
-
 class TouchMessage(Protocol):
     """A claimed touch's message as its customer will see it."""
 
@@ -258,20 +252,15 @@ class Sender:
     async def _send(self, item: Prepared, settler: Settler[Outcome], attempts: Attempts[int],
                     turns: ChatTurns) -> None:
         # The attempt's mark is committed before the call: a crash from then on leaves the
-        # message in doubt, one before it a message that was simply not sent yet. When the
-        # message's slot is near, the commit is made while it waits for the slot rather
-        # than after, so marking costs the sending no time.
-        marked: asyncio.Future[bool] | None = None
-        # Shared limits (several workers): a slot counts from when Redis gives it until the
-        # answer, so the mark is committed before the slot is asked for, not inside it (a
-        # crash while it waits for the slot leaves it in doubt: one per sending worker).
-        if self._limiter.shared or self._limiter.peek(item.chat_id) <= ATTEMPT_AHEAD:
-            marked = attempts.attempt(item.touch_id)
+        # message in doubt, one before it a message that was simply not sent yet. The commit
+        # starts as the slot comes near (the limiter's NEAR), so that it is made while the
+        # turn waits rather than inside it: with several workers a turn counts in the shared
+        # second from when Redis gives it until Telegram answers.
+        marked: list[asyncio.Future[bool]] = []
         try:
-            if marked is not None and self._limiter.shared:
-                await marked
-            async with self._limiter.turn(item.chat_id):
-                if not await (marked or attempts.attempt(item.touch_id)):
+            async with self._limiter.turn(
+                    item.chat_id, near=lambda: marked.append(attempts.attempt(item.touch_id))):
+                if not await marked[0]:
                     log.warning("touch %s: claim lost before sending (lease ran out); "
                                 "left to the process that recovered it", item.touch_id)
                     return

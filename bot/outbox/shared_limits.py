@@ -32,7 +32,7 @@ Redis's clock is every worker's clock here. If Redis does not answer, this worke
 back to its own limits (logged once) until it does.
 
 The local Limiter underneath still answers `peek` and `room` from what this worker sent:
-estimates for decisions that only need one (see the sender's ATTEMPT_AHEAD).
+estimates for decisions that only need one (the outbound queue's and the executor's).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import itertools
 import logging
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -257,11 +257,11 @@ class SharedLimiter(Limiter):
         return None
 
     @asynccontextmanager
-    async def _turn(self, chat_id: int | None, *, message: bool = True, chatter: bool = False
-                    ) -> AsyncIterator[None]:
-        turn = await self._shared_turn(chat_id, message, chatter)
+    async def _turn(self, chat_id: int | None, *, message: bool = True, chatter: bool = False,
+                    near: Callable[[], object] | None = None) -> AsyncIterator[None]:
+        turn = await self._shared_turn(chat_id, message, chatter, near)
         if turn is None:
-            async with super()._turn(chat_id, message=message, chatter=chatter):
+            async with super()._turn(chat_id, message=message, chatter=chatter, near=near):
                 yield
             return
         if message and chat_id is not None and chat_id < 0:
@@ -271,8 +271,8 @@ class SharedLimiter(Limiter):
         finally:
             self._back_from(turn)
 
-    async def _shared_turn(self, chat_id: int | None, message: bool, chatter: bool
-                           ) -> _Turn | None:
+    async def _shared_turn(self, chat_id: int | None, message: bool, chatter: bool,
+                           near: Callable[[], object] | None) -> _Turn | None:
         """Wait for a slot from Redis; None when Redis is away (the local limits apply)."""
         kind = 0 if chat_id is None else (1 if chat_id > 0 else 2)
         group_limit = self._chatter if chatter else self._group_per_minute
@@ -288,12 +288,11 @@ class SharedLimiter(Limiter):
             if wait < 0:  # not ready: nothing was taken
                 await asyncio.sleep(-wait)
                 continue
-            if wait:
-                try:
-                    await asyncio.sleep(wait)
-                except asyncio.CancelledError:
-                    self._back_from(turn)  # nothing sent: let the slot go
-                    raise
+            try:
+                await self._wait(wait, near)
+            except asyncio.CancelledError:
+                self._back_from(turn)  # nothing sent: let the slot go
+                raise
             return turn
 
     async def _ask(self, turn: _Turn) -> float | None:

@@ -4,8 +4,9 @@ surveys go out while customers answer with low scores and comments, and one work
 SIGKILLed in the middle. Nothing is lost or sent twice, every answer is handled once and in
 its chat's order, and the dead worker's claims are taken over by the others.
 
-Lean on purpose (the suite's time budget): OFFERS + SURVEYS messages at Telegram's 30/s are
-about eight seconds of sending."""
+The campaign and the surveys go out in paid-broadcast mode, so that 3,300 messages take
+seconds rather than the two minutes Telegram's 30/s would; the shared 30/s itself is
+measured by bench/workers.py."""
 
 from __future__ import annotations
 
@@ -22,14 +23,15 @@ import pytest
 import redis
 from sqlmodel import col, select
 
+from careloop.bot.outbox.shared_limits import PREFIX
 from careloop.care.failures import AMBIGUOUS
 from careloop.sandbox.objects import SandboxMessage
 from careloop.sandbox.stage import Stage
 from careloop.storage.models import Case, Category, Interaction, SurveyAnswer, Touch
 from tests.e2e.conftest import process_env
 
-OFFERS = 150
-SURVEYS = 60
+OFFERS = 3_000
+SURVEYS = 300
 WORKERS = 3
 LEASE_SECONDS = 20
 REDIS_URL = os.environ.get("CARELOOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/2")
@@ -46,7 +48,10 @@ def _free_port() -> int:
 def _redis_or_skip() -> None:
     try:
         client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-        client.flushdb()  # the test's own database number: the limits start empty
+        # The limits start empty. Only the workers' keys go: the limiter's own tests may be
+        # using the same database meanwhile, under keys of their own.
+        for key in client.scan_iter(f"{PREFIX}*"):
+            client.delete(key)
         client.close()
     except redis.RedisError:
         pytest.skip(f"no Redis at {REDIS_URL}")
@@ -97,6 +102,7 @@ async def test_three_workers_one_killed_lose_nothing_and_keep_each_chats_order(
             env = process_env(stage) | {
                 "CARELOOP_REDIS_URL": REDIS_URL,
                 "CARELOOP_CLAIM_LEASE_SECONDS": str(LEASE_SECONDS),
+                "CARELOOP_PAID_BROADCAST": "true",
                 "CARELOOP_WEBHOOK_URL": f"http://127.0.0.1:{ports[0]}/telegram",
                 "CARELOOP_WEBHOOK_LISTEN": f"127.0.0.1:{port}",
             }
@@ -136,8 +142,10 @@ async def test_three_workers_one_killed_lose_nothing_and_keep_each_chats_order(
         victim = workers[1]
         victim.kill()  # SIGKILL: its claims, its chats and its leaderships are left as they are
         assert await victim.wait() == -signal.SIGKILL
-        owned_by_victim = {t.id for t in await _rows(stage, Touch)
+        owned_by_victim = {t.id: t for t in await _rows(stage, Touch)
                            if t.state == "sending" and f":{victim.pid}:" in (t.claimed_by or "")}
+        # Marked attempted: on their way to Telegram (or about to be) when the worker died.
+        in_flight = {i for i, t in owned_by_victim.items() if t.attempted_at is not None}
 
         async def all_done() -> bool:
             await answer_what_arrived()
@@ -167,7 +175,7 @@ async def test_three_workers_one_killed_lose_nothing_and_keep_each_chats_order(
         failed = [t for t in touches if t.state == "failed"]
         # Only what the dead worker had in flight can be in doubt, and none is sent twice.
         assert all(t.last_error == AMBIGUOUS for t in failed)
-        assert len(failed) <= 6
+        assert {t.id for t in failed} <= in_flight
         for t in touches:
             received = got[Category(t.category)][chat_of[t.customer_id]]
             assert received == 1 if t.state == "sent" else received in (0, 1), t.id

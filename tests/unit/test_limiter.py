@@ -2,7 +2,13 @@
 
 import pytest
 
-from careloop.bot.outbox.limiter import GROUP_WINDOW, PRIVATE_BURST, RATE_MARGIN, Limiter
+from careloop.bot.outbox.limiter import (
+    GROUP_WINDOW,
+    NEAR,
+    PRIVATE_BURST,
+    RATE_MARGIN,
+    Limiter,
+)
 
 GROUP = -100123
 
@@ -169,3 +175,21 @@ def test_customers_relayed_words_leave_a_quarter_of_the_groups_minute_to_cards()
     # A case card still goes at once, five times; then the minute is full for everyone.
     assert all(limiter.reserve(GROUP) < 1 for _ in range(5))
     assert limiter.peek(GROUP) > GROUP_WINDOW - 1
+
+
+async def test_near_is_called_as_the_slot_comes_near_and_before_the_block() -> None:
+    clock = Clock()
+
+    async def sleep(seconds: float) -> None:
+        clock.t += seconds
+
+    limiter = Limiter(per_second=1, chat_interval=0.0, time_source=clock, sleep=sleep)
+    called: list[float] = []
+    async with limiter.turn(1, near=lambda: called.append(clock.t)):
+        assert called == [1000.0]  # the slot was free: at once
+    slot = clock.t + limiter.peek(2)
+    assert slot - clock.t > NEAR
+    async with limiter.turn(2, near=lambda: called.append(clock.t)):
+        entered = clock.t
+    assert called[1] == pytest.approx(slot - NEAR)  # while the turn waited, not inside it
+    assert entered == pytest.approx(slot)
