@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import multiprocessing as mp
 import resource
 import sqlite3
@@ -101,12 +102,14 @@ class SandboxProcess:
 
 
 async def _careloop(url: str, token: str, chat_ids: list[int], *, paid: bool,
-                    database: str | None = None, profile: str | None = None) -> float:
+                    database: str | None = None, profile: str | None = None,
+                    keep_gc: bool = False, through_aiogram: bool = False) -> float:
     """Schedule one care message per chat and run the sender until all are settled; returns
     the CPU seconds this process spent sending (the seeding is not counted). Only the sending
     is profiled (pyinstrument's sampling, its text report to `profile`)."""
+    from careloop.bot import heap
     from careloop.bot.app import build_app, build_storage
-    from careloop.bot.runtime.aiogram_runtime import AiogramRuntime
+    from careloop.bot.runtime.aiogram_runtime import AiogramMessenger, AiogramRuntime
     from careloop.bot.settings import Settings
     from careloop.storage.migrate import upgrade
 
@@ -122,10 +125,11 @@ async def _careloop(url: str, token: str, chat_ids: list[int], *, paid: bool,
         await upgrade(storage.engine)
         await _seed(storage, chat_ids)
         runtime = AiogramRuntime(token, url)
-        app = build_app(settings, runtime.messenger, storage=storage)
+        messenger = AiogramMessenger(runtime.bot) if through_aiogram else runtime.messenger
+        app = build_app(settings, messenger, storage=storage)
         profiler: Any = None
         if profile is not None and profile.endswith(".prof"):  # cProfile: CPU time by function
-            profiler = cProfile.Profile(time.process_time)
+            profiler = cProfile.Profile(time.thread_time)  # the event loop's own
             profiler.enable()
         elif profile is not None:
             from pyinstrument import Profiler
@@ -133,12 +137,19 @@ async def _careloop(url: str, token: str, chat_ids: list[int], *, paid: bool,
             profiler = Profiler(interval=0.0005, async_mode="disabled")
             profiler.start()
         statements = _count_statements(storage.engine)
-        cpu = time.process_time()
+        if not keep_gc:
+            heap.settle_after_start()  # as `careloop run` does once started
+        collecting = _GcTime()
+        gc.callbacks.append(collecting)
+        cpu, loop_cpu = time.process_time(), time.thread_time()
         while await app.sender.tick():
             pass
-        cpu = time.process_time() - cpu
+        cpu, loop_cpu = time.process_time() - cpu, time.thread_time() - loop_cpu
+        gc.callbacks.remove(collecting)
         say(f"  {statements['statements']} SQL statements and {statements['commits']} commits "
-            f"while sending")
+            f"while sending; of its CPU {loop_cpu / cpu:.0%} on the event loop's thread, "
+            f"{collecting.spent / cpu:.0%} in garbage collection "
+            f"({collecting.full} full collections)")
         if isinstance(profiler, cProfile.Profile):
             profiler.disable()
             profiler.dump_stats(profile)
@@ -149,6 +160,22 @@ async def _careloop(url: str, token: str, chat_ids: list[int], *, paid: bool,
         await runtime.close()
         await storage.close()
     return cpu
+
+
+class _GcTime:
+    """The CPU time the garbage collector takes, as a gc callback."""
+
+    def __init__(self) -> None:
+        self.spent = 0.0
+        self.full = 0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.thread_time()
+        else:
+            self.spent += time.thread_time() - self._started
+            self.full += info["generation"] == 2
 
 
 def _count_statements(engine: Any) -> Counter[str]:
@@ -327,6 +354,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="write a profile of the paid phase's sending to FILE: "
                              "pyinstrument's sampled call tree as text (from the bench extra), or "
                              "for a FILE ending .prof cProfile's CPU time per function (pstats)")
+    parser.add_argument("--default-gc", action="store_true",
+                        help="keep CPython's garbage collector as it comes instead of "
+                             "settling it after start-up as `careloop run` does (bot/heap.py)")
+    parser.add_argument("--through-aiogram", action="store_true",
+                        help="send text through aiogram's method models instead of careloop's "
+                             "direct JSON posts (bot/runtime/aiogram_direct.py)")
     args = parser.parse_args(argv)
     phases = set(args.only or PHASES)
     db = args.database
@@ -338,8 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     kind = "PostgreSQL" if db and db.startswith("postgresql") else "SQLite"
     if "limit" in phases:
         say(f"limit: {n} messages at 30 msg/s, limits enforced by the sandbox, {kind} ...")
-        limit = run_sandboxed(n, lambda u, t, ids: _careloop(u, t, ids, paid=False,
-                                                             database=db))
+        limit = run_sandboxed(n, lambda u, t, ids: _careloop(
+            u, t, ids, paid=False, database=db, keep_gc=args.default_gc,
+            through_aiogram=args.through_aiogram))
         figures["ratio_to_limit"] = f"{limit['rate'] / 30:.3f}"
         figures["throttled"] = str(limit["throttled"])
         figures["duplicates"] = str(limit["duplicates"])
@@ -350,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"paid: {paid_n} messages, paid broadcast, the sandbox enforcing its 1000 msg/s, "
             f"{kind} ...")
         paid = run_sandboxed(paid_n, lambda u, t, ids: _careloop(
-            u, t, ids, paid=True, database=db, profile=args.profile))
+            u, t, ids, paid=True, database=db, profile=args.profile, keep_gc=args.default_gc,
+            through_aiogram=args.through_aiogram))
         figures["paid_rate"] = f"{paid['rate']:.0f}"
         figures["paid_flagged"] = str(paid["paid"])
         figures["paid_throttled"] = str(paid["throttled"])
