@@ -62,7 +62,9 @@ async def _sandbox_main(conn: Connection, rate_limits: bool, users: int) -> None
     url = await sandbox.start()
     ids = [sandbox.add_user(f"Guest{n}").id for n in range(users)]
     conn.send((url, sandbox.token, ids))
+    cpu = time.process_time()
     await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # "done"
+    cpu = time.process_time() - cpu
     sends = [r for r in sandbox.requests if r.method == "sendMessage"]
     ok = [r for r in sends if r.ok]
     per_chat = Counter(int(r.params["chat_id"]) for r in ok)
@@ -73,6 +75,7 @@ async def _sandbox_main(conn: Connection, rate_limits: bool, users: int) -> None
         "duplicates": sum(n - 1 for n in per_chat.values()),
         "rate": (len(ok) - 1) / (arrivals[-1] - arrivals[0]) if len(ok) > 1 else 0.0,
         "paid": sum(1 for r in ok if r.params.get("allow_paid_broadcast") in ("true", True)),
+        "cpu": cpu,  # the sandbox's, while the bot sent
     })
     await sandbox.stop()
 
@@ -392,10 +395,14 @@ def main(argv: list[str] | None = None) -> int:
         figures["paid_duplicates"] = str(paid["duplicates"])
         # The sender's own cost, which the machine's load does not change much: the CPU
         # its process spent per message sent (limiter, database, HTTP client, all of it).
-        figures["paid_cpu_ms"] = f"{paid['cpu'] * 1000 / max(1, paid['ok']):.3f}"
+        figures["paid_cpu_ms"] = f"{paid['bot_cpu'] * 1000 / max(1, paid['ok']):.3f}"
+        # And Telegram's stand-in's, on a core of its own: at 1000/s each needs less than a
+        # millisecond, or the stand-in sets the pace.
+        figures["sandbox_cpu_ms"] = f"{paid['cpu'] * 1000 / max(1, paid['ok']):.3f}"
         say(f"  {paid['ok']} sent at {paid['rate']:.1f} msg/s as the sandbox counted them; "
             f"{paid['throttled']} answered 429, {paid['duplicates']} duplicates; "
-            f"{figures['paid_cpu_ms']} ms of the bot process's CPU per message")
+            f"CPU per message: {figures['paid_cpu_ms']} ms in the bot's process, "
+            f"{figures['sandbox_cpu_ms']} ms in the sandbox's")
 
     if "scan" in phases:
         say(f"scan: due scan with 10,000 and {big:,} pending touches ...")
@@ -430,7 +437,7 @@ def run_sandboxed(n: int, send: Any, *, rate_limits: bool = True) -> dict[str, A
         started = time.perf_counter()
         cpu = asyncio.run(send(url, token, ids))
         elapsed = time.perf_counter() - started
-        return {"elapsed": elapsed, "cpu": cpu, **sandbox.stats()}
+        return {"elapsed": elapsed, "bot_cpu": cpu, **sandbox.stats()}
 
 
 if __name__ == "__main__":
