@@ -130,6 +130,9 @@ async def _careloop(url: str, token: str, chat_ids: list[int], *, paid: bool,
         runtime = AiogramRuntime(token, url)
         messenger = AiogramMessenger(runtime.bot) if through_aiogram else runtime.messenger
         app = build_app(settings, messenger, storage=storage)
+        thresholds = gc.get_threshold()
+        if not keep_gc:
+            heap.settle_after_start()  # as `careloop run` does once started
         profiler: Any = None
         if profile is not None and profile.endswith(".prof"):  # cProfile: CPU time by function
             profiler = cProfile.Profile(time.thread_time)  # the event loop's own
@@ -140,8 +143,6 @@ async def _careloop(url: str, token: str, chat_ids: list[int], *, paid: bool,
             profiler = Profiler(interval=0.0005, async_mode="disabled")
             profiler.start()
         statements = _count_statements(storage.engine)
-        if not keep_gc:
-            heap.settle_after_start()  # as `careloop run` does once started
         collecting = _GcTime()
         gc.callbacks.append(collecting)
         cpu, loop_cpu = time.process_time(), time.thread_time()
@@ -149,6 +150,8 @@ async def _careloop(url: str, token: str, chat_ids: list[int], *, paid: bool,
             pass
         cpu, loop_cpu = time.process_time() - cpu, time.thread_time() - loop_cpu
         gc.callbacks.remove(collecting)
+        gc.unfreeze()  # the phases after this one start as they would on their own
+        gc.set_threshold(*thresholds)
         say(f"  {statements['statements']} SQL statements and {statements['commits']} commits "
             f"while sending; of its CPU {loop_cpu / cpu:.0%} on the event loop's thread, "
             f"{collecting.spent / cpu:.0%} in garbage collection "
