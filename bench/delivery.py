@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import cProfile
 import gc
+import itertools
 import multiprocessing as mp
 import resource
 import sqlite3
@@ -76,8 +77,26 @@ async def _sandbox_main(conn: Connection, rate_limits: bool, users: int) -> None
         "rate": (len(ok) - 1) / (arrivals[-1] - arrivals[0]) if len(ok) > 1 else 0.0,
         "paid": sum(1 for r in ok if r.params.get("allow_paid_broadcast") in ("true", True)),
         "cpu": cpu,  # the sandbox's, while the bot sent
+        "peak_second": _peak_second(arrivals),
+        "stalled": sum(b - a for a, b in itertools.pairwise(arrivals)
+                       if b - a > STALL),
     })
     await sandbox.stop()
+
+
+# A pause between two arrivals this long is the sender stalling, not pacing (1 ms at the paid
+# rate, 33 ms at 30/s).
+STALL = 0.010
+
+
+def _peak_second(arrivals: list[float]) -> int:
+    """The most arrivals within any one second."""
+    peak, first = 0, 0
+    for last, at in enumerate(arrivals):
+        while at - arrivals[first] >= 1.0:
+            first += 1
+        peak = max(peak, last - first + 1)
+    return peak
 
 
 class SandboxProcess:
@@ -395,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["paid_rate"] = f"{paid['rate']:.0f}"
         figures["paid_flagged"] = str(paid["paid"])
         figures["paid_throttled"] = str(paid["throttled"])
+        figures["paid_peak_second"] = str(paid["peak_second"])
         figures["paid_duplicates"] = str(paid["duplicates"])
         # The sender's own cost, which the machine's load does not change much: the CPU
         # its process spent per message sent (limiter, database, HTTP client, all of it).
@@ -406,6 +426,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{paid['throttled']} answered 429, {paid['duplicates']} duplicates; "
             f"CPU per message: {figures['paid_cpu_ms']} ms in the bot's process, "
             f"{figures['sandbox_cpu_ms']} ms in the sandbox's")
+        say(f"  at most {paid['peak_second']} arrivals in any one second; "
+            f"{paid['stalled']:.2f} s in pauses over {STALL * 1000:.0f} ms between arrivals")
 
     if "scan" in phases:
         say(f"scan: due scan with 10,000 and {big:,} pending touches ...")
