@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from careloop.bot import heap
 from careloop.bot.api.server import start_api
 from careloop.bot.app import App, Storage, build_app_on_telegram, load_definitions
 from careloop.bot.cluster import POLLER, SqliteRunLock
@@ -201,6 +202,7 @@ async def _poll_when_leading(parts: Assembled) -> None:
 
 async def _serve(settings: Settings, storage: Storage, *, webhook: bool) -> None:
     parts = await _start(settings, storage)
+    heap.settle_after_start()
     if webhook:
         assert settings.webhook_url is not None
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None

@@ -46,7 +46,7 @@ from aiohttp import web
 
 from careloop.bot.http_edge import HttpLimits, runner_options
 from careloop.bot.outage import Unavailable, refusal, until_handled, until_stored
-from careloop.bot.runtime import ALLOWED_UPDATES, Batches, H, Handles, convert
+from careloop.bot.runtime import ALLOWED_UPDATES, Batches, H, Handles, aiogram_direct, convert
 from careloop.bot.runtime.bot_api import BotApiMessenger
 from careloop.bot.runtime.webhook import listen_on, webhook_refused
 from careloop.bot.runtime.webhook_guard import webhook_guard
@@ -102,8 +102,27 @@ _CAUGHT = (TelegramAPIError, asyncio.TimeoutError)
 
 
 class AiogramMessenger(BotApiMessenger):
+    """`direct`: text is posted as JSON through the bot's session rather than through
+    aiogram's method models (bot/runtime/aiogram_direct.py); for careloop's own bot only."""
+
     caught = _CAUGHT
     link_preview = NO_PREVIEW
+
+    def __init__(self, bot: Bot, *, direct: bool = False) -> None:
+        super().__init__(bot)
+        self._direct = direct and aiogram_direct.usable(bot)
+
+    async def send_text(
+        self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
+        reply_to: int | None = None, topic_id: int | None = None, paid: bool = False,
+    ) -> port.Sent:
+        if not self._direct:
+            return await super().send_text(chat_id, text, keyboard=keyboard,
+                                           reply_to=reply_to, topic_id=topic_id, paid=paid)
+        body = aiogram_direct.send_message_body(chat_id, text, keyboard=keyboard,
+                                                reply_to=reply_to, topic_id=topic_id,
+                                                paid=paid)
+        return await self._call(aiogram_direct.send_message(self._bot, body))
 
     def _markup(self, keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
         return _markup(keyboard)
@@ -286,7 +305,7 @@ class AiogramRuntime:
                  limits: HttpLimits | None = None) -> None:
         self.bot = make_bot(token, api_url, timeout)
         self._limits = limits or HttpLimits()
-        self.messenger = AiogramMessenger(self.bot)
+        self.messenger = AiogramMessenger(self.bot, direct=True)
         self._dispatcher: Dispatcher | None = None
         self._batches: Batches | None = None
 

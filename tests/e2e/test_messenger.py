@@ -144,3 +144,19 @@ async def test_pins_unpins_and_deletes_in_a_group(sandbox: Sandbox, bot: Runtime
     with pytest.raises(port.BadRequest):
         await bot.messenger.delete(group, old.message_id)  # gone already
     assert sandbox.rejected() == []
+
+
+async def test_a_message_in_a_topic_and_a_paid_one(sandbox: Sandbox, bot: Runtime,
+                                                   ann: SandboxUser) -> None:
+    """The parameters the outbox's sends carry reach Telegram on each runtime (aiogram's
+    are posted as JSON by careloop itself: bot/runtime/aiogram_direct.py)."""
+    forum = sandbox.add_group("Desk", [], forum=True)
+    topic = await bot.messenger.create_topic(forum, "Ann Lee")
+    in_topic = await bot.messenger.send_text(forum, "case card", topic_id=topic)
+    await bot.messenger.send_text(ann.id, "sale", paid=True)
+
+    assert [m.message_thread_id for m in sandbox.bot_messages(forum)
+            if m.message_id == in_topic.message_id] == [topic]
+    assert [r.params.get("allow_paid_broadcast") in (True, "true")
+            for r in sandbox.calls("sendMessage")] == [False, True]
+    assert sandbox.rejected() == []

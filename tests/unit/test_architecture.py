@@ -9,7 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FRAMEWORKS = {"aiogram", "telegram"}
-RUNTIMES = {"bot/runtime/aiogram_runtime.py", "bot/runtime/ptb_runtime.py"}
+RUNTIMES = {"bot/runtime/aiogram_runtime.py", "bot/runtime/aiogram_direct.py",
+            "bot/runtime/ptb_runtime.py"}
 # Folders that may import a framework: hosts that embed careloop (examples), tests that
 # drive the frameworks, benchmarks that compare careloop with bare framework bots.
 OUTSIDE = ("examples", "tests", "bench")

@@ -34,6 +34,31 @@ def test_overall_rate_is_kept_with_a_margin() -> None:
     assert max(sum(1 for s in slots if a <= s < a + 1) for a in slots) <= 30
 
 
+async def test_a_paid_broadcast_is_paced_at_telegrams_1000_and_its_second_kept() -> None:
+    # No 3% off the pace (970/s at best): the sliding second, counted from the answers,
+    # is what keeps Telegram's count within 1000.
+    clock = Clock()
+
+    async def sleep(seconds: float) -> None:
+        clock.t += seconds
+
+    limiter = Limiter(per_second=1000, time_source=clock, sleep=sleep)
+    waits = [limiter.reserve(chat) for chat in range(1, 11)]
+    assert waits[1] == pytest.approx(0.001)
+    assert waits[-1] == pytest.approx(0.009)
+    # Two thousand sends, each answered 0.1 ms after it went: once a thousand are answered,
+    # each waits for a second after the answer of the one a thousand before it, and no
+    # second holds more than 1000 of them.
+    clock.t += 1
+    sent: list[float] = []
+    for chat in range(100, 2100):
+        async with limiter.turn(chat):
+            sent.append(clock.t)
+            clock.t += 0.0001
+    assert max(sum(1 for s in sent if a <= s < a + 1) for a in sent[::50]) <= 1000
+    assert (len(sent) - 1) / (sent[-1] - sent[0]) == pytest.approx(1000, rel=0.01)
+
+
 def test_a_private_chat_gets_a_short_burst_then_one_per_second() -> None:
     clock = Clock()
     limiter = Limiter(per_second=1000, chat_interval=1.0, time_source=clock)

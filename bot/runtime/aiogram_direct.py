@@ -1,0 +1,98 @@
+"""sendMessage posted as JSON through aiogram's own HTTP session, for the outbox's sends.
+
+aiogram builds every call as a pydantic model, dumps it into a form (each value quoted
+again), and validates the whole answer into a Message with its chat, sender and entities.
+At a paid broadcast's 1000 messages a second that costs about 0.4 ms of CPU a message, as
+much as the rest of the sender together (bench/delivery.py, its `paid_cpu_ms`), and all
+the outbox keeps of the answer is two numbers. So careloop's own bot sends text as Telegram
+documents it, a JSON body, and reads those two numbers; anything else (an error, an answer
+it cannot read) goes through aiogram's check_response, so errors surface as the very
+exceptions aiogram raises and map onto the port's kinds as before. Used only on careloop's
+own bot: a host's bot (embedded) keeps aiogram's path and the request middlewares it set.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.exceptions import TelegramNetworkError
+from aiogram.methods import SendMessage
+from aiohttp import ClientError, ClientTimeout
+
+from careloop.kernel import messenger as port
+from careloop.kernel.updates import Keyboard
+
+_JSON = {"Content-Type": "application/json"}
+_NO_PREVIEW = {"is_disabled": True}
+
+
+def usable(bot: Bot) -> bool:
+    """Whether this bot's session is the aiohttp one this posts through."""
+    return isinstance(bot.session, AiohttpSession)
+
+
+def keyboard_json(keyboard: Keyboard | None) -> dict[str, Any] | None:
+    if keyboard is None or not keyboard.rows:
+        return None
+    return {"inline_keyboard": [
+        [{k: v for k, v in (("text", b.text), ("callback_data", b.callback_data),
+                            ("url", b.url)) if v is not None} for b in row]
+        for row in keyboard.rows
+    ]}
+
+
+def send_message_body(chat_id: int, text: str, *, keyboard: Keyboard | None,
+                      reply_to: int | None, topic_id: int | None, paid: bool) -> dict[str, Any]:
+    """The call's parameters as aiogram's SendMessage would send them (careloop's texts are
+    HTML and never want a link preview)."""
+    body: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML",
+                            "link_preview_options": _NO_PREVIEW}
+    if (markup := keyboard_json(keyboard)) is not None:
+        body["reply_markup"] = markup
+    if topic_id is not None:
+        body["message_thread_id"] = topic_id
+    if reply_to is not None:
+        body["reply_parameters"] = {"message_id": reply_to,
+                                    "allow_sending_without_reply": True}
+    if paid:
+        body["allow_paid_broadcast"] = True
+    return body
+
+
+async def send_message(bot: Bot, body: dict[str, Any]) -> port.Sent:
+    """Post sendMessage; the sent message's chat and id. Raises what aiogram would."""
+    session = bot.session
+    assert isinstance(session, AiohttpSession)
+    http = await session.create_session()
+    url = session.api.api_url(token=bot.token, method="sendMessage")
+    try:
+        async with http.post(url, data=session.json_dumps(body), headers=_JSON,
+                             timeout=ClientTimeout(total=session.timeout)) as resp:
+            raw = await resp.text()
+    except TimeoutError as exc:
+        raise TelegramNetworkError(method=_method(body),
+                                   message="Request timeout error") from exc
+    except ClientError as exc:
+        raise TelegramNetworkError(method=_method(body),
+                                   message=f"{type(exc).__name__}: {exc}") from exc
+    if resp.status == 200:
+        try:
+            answer = session.json_loads(raw)
+            if answer["ok"] is True:
+                result = answer["result"]
+                return port.Sent(int(result["chat"]["id"]), int(result["message_id"]))
+        except (ValueError, KeyError, TypeError):
+            pass  # not the answer expected: aiogram says what is wrong with it
+    # Telegram refused (or answered something unreadable): aiogram's own reading raises the
+    # exception it would have raised for this answer.
+    response = session.check_response(bot=bot, method=_method(body), status_code=resp.status,
+                                      content=raw)
+    message = response.result
+    assert message is not None  # check_response raises for an answer without one
+    return port.Sent(message.chat.id, message.message_id)
+
+
+def _method(body: dict[str, Any]) -> SendMessage:
+    return SendMessage(chat_id=body["chat_id"], text=body["text"])
