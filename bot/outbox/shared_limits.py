@@ -13,7 +13,8 @@ script run atomically on the server, so no two workers can take the same slot:
   worker sleeps till then), and it counts as in flight from now. However late a request
   arrives after its turn, the second around it never holds more than the limit (the proof
   is in tests/unit/test_shared_limits.py). On top of that the turns keep a pace a gap apart
-  (RATE_MARGIN below the rate, as one worker keeps), so they are spread over the second;
+  (as one worker keeps it: RATE_MARGIN below 30/s, the paid rate itself), so they are spread
+  over the second;
 - a private chat: its own slot, at most PRIVATE_BURST at once then one per chat interval,
   and its bucket does not refill while a message to it is in flight (as the one-process
   limiter paces from the answer): a late send holds back the next one;
@@ -55,7 +56,6 @@ from careloop.bot.outbox.limiter import (
     GLOBAL_FLOOD_SPAN,
     GROUP_WINDOW,
     PRIVATE_BURST,
-    RATE_MARGIN,
     WINDOW_MARGIN,
     Limiter,
 )
@@ -227,8 +227,9 @@ class SharedLimiter(Limiter):
         self._answered_script = redis.register_script(ANSWERED)
         self._pause_script = redis.register_script(PAUSE)
         self._lease = lease
-        self._common = [max(1, int(per_second)), 1.0 / (per_second * RATE_MARGIN), lease,
-                        KEEP_MS, chat_interval / RATE_MARGIN, PRIVATE_BURST,
+        # The pace and the chat interval as one worker keeps them (bot.outbox.limiter).
+        self._common = [max(1, int(per_second)), self._gap, lease,
+                        KEEP_MS, self._chat_interval, PRIVATE_BURST,
                         GROUP_WINDOW + WINDOW_MARGIN, BUSY_RETRY]
         self._group_per_minute = group_per_minute
         self._chatter = max(1, group_per_minute - max(1, round(
