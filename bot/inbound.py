@@ -213,13 +213,13 @@ class Inbound:
         (polling tries again in place, a webhook answers 503; see bot.outage)."""
         self._storing += 1
         try:
-            async with self._uow() as uow:
-                # Stored before a restart (start() queued them): not again.
-                kept = await uow.inbox.held([u.update_id for u in updates])
-                fresh = [u for u in updates if u.update_id not in kept]
-                await uow.inbox.keep([(u.update_id, u.chat.id, update_to_data(u))
-                                      for u in fresh], self._clock.now())
+            async with self._uow.writing() as uow:
+                # Those stored before a restart (start() queued them) are not stored again.
+                stored = await uow.inbox.keep_new(
+                    [(u.update_id, u.chat.id, update_to_data(u)) for u in updates],
+                    self._clock.now())
                 await uow.commit()
+            fresh = [u for u in updates if u.update_id in stored]
         except Exception as exc:
             if database_unavailable(exc):
                 raise Unavailable(updates[0].update_id, reason(exc)) from exc
@@ -456,7 +456,7 @@ class Inbound:
         """A stored update that cannot be handled is dropped (the pipeline drops those whose
         handler failed; this is for a failure around it)."""
         try:
-            async with self._uow() as uow:
+            async with self._uow.writing() as uow:
                 await uow.inbox.done(update.update_id)
                 await uow.commit()
         except (SQLAlchemyError, OSError) as exc:  # the database may be why: the next start

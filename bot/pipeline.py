@@ -46,14 +46,13 @@ class Pipeline:
 
     async def _decide(self, update: Update, *, quiet: bool,
                       notice: bool) -> tuple[list[Effect], dict[int, int]]:
-        async with self._uow() as uow:
+        async with self._uow.writing() as uow:
             # Taken out of the stored updates (bot.inbound) with whatever handling it changes.
             await uow.inbox.done(update.update_id)
-            if await uow.updates.seen(update.update_id):
+            now = self._clock.now()
+            if not await uow.updates.first_time(update.update_id, now):
                 await uow.commit()
                 return [], {}  # redelivered: it was handled and committed before
-            now = self._clock.now()
-            await uow.updates.mark(update.update_id, now)
             try:
                 effects = await route(update, self._contexts(uow, now))
                 if quiet:

@@ -35,7 +35,9 @@ class Retention:
     async def run(self) -> Purged:
         now = self.clock.now()
         cutoff = now - self.keep
-        async with self.uow() as uow:
+        # Its updates take SQLite's write lock from the first one to the commit: in turn
+        # with the process's other writers (see UnitOfWorkFactory.writing).
+        async with self.uow.writing() as uow:
             purged = Purged(texts=await uow.privacy.purge_texts(cutoff),
                             comments=await uow.privacy.purge_comments(cutoff),
                             messages=await uow.privacy.purge_outbound(cutoff),

@@ -9,6 +9,9 @@ from careloop.kernel.updates import Button
 from careloop.storage.models import CallbackKey
 from careloop.storage.uow import UnitOfWork
 
+# Telegram's callback data holds 64 bytes at most: longer is forged.
+KEY_LIMIT = 64
+
 
 async def make_button(
     uow: UnitOfWork, now: datetime, text: str, action: str, subject_id: int, chat_id: int,
@@ -24,7 +27,7 @@ async def make_button(
 
 async def resolve(uow: UnitOfWork, data: str | None, chat_id: int) -> CallbackKey | None:
     """The meaning of a pressed button, or None when the data is forged, stale or misplaced."""
-    if not data or len(data) > 64:
+    if not data or len(data) > KEY_LIMIT:
         return None
     key = await uow.callbacks.get(data)
     if key is None or key.chat_id != chat_id:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -76,10 +79,11 @@ class UnitOfWork:
         # Other systems learn of a change only if it commits, and it cannot commit without
         # their deliveries: both go in this one transaction (see storage/webhook_events.py).
         await self.webhooks.enqueue(self.timeline.take())
+        await self.timeline.write()
         await self.session.commit()
 
     async def rollback(self) -> None:
-        self.timeline.take()
+        self.timeline.drop()
         await self.session.rollback()
 
 
@@ -88,6 +92,24 @@ class UnitOfWorkFactory:
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
+        bind = session_factory.kw.get("bind")
+        # SQLite has one writer. Writers that waited for it in SQLite's busy handler slept
+        # 25 to 100 ms between tries once a few tries had failed, far longer than the
+        # transaction they waited for; this process's writers take turns here instead.
+        self._writer = (asyncio.Lock() if bind is not None and bind.dialect.name == "sqlite"
+                        else None)
 
     def __call__(self) -> UnitOfWork:
         return UnitOfWork(self._session_factory)
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work that writes: on SQLite it has the process's turn to write from
+        its start to its end (it must open no other writing one); on PostgreSQL, which
+        takes many writers, it is a unit of work like any other."""
+        if self._writer is None:
+            async with self() as uow:
+                yield uow
+            return
+        async with self._writer, self() as uow:
+            yield uow

@@ -102,9 +102,13 @@ class Executor:
         its turn however long, and a 429 is waited out and tried once more. An update's wait
         MAX_WAIT at most.
 
+        The answers to button presses go before the new messages: the spinner on a press
+        stops once what it decided is committed and shown, not after the messages that
+        follow it (each stored, claimed and settled in turn).
+
         Returns the changes that were not applied (a message stays stored until it is sent)."""
         unapplied: list[Effect] = []
-        for position, effect in enumerate(effects):
+        for position, effect in _answers_first(effects):
             if isinstance(effect, Send):
                 # One that has to wait keeps the chat's later messages waiting behind it.
                 await self._outbound.send_now(stored[position], patient=patient)
@@ -128,6 +132,17 @@ class Executor:
         assert error is not None
         log.info("%s not applied: %s", _what(change), type(error).__name__)
         return False
+
+
+def _answers_first(effects: list[Effect]) -> list[tuple[int, Effect]]:
+    """The effects with their positions, each press's answer (Toast) moved before the
+    first new message: the changes before it (the pressed message edited) still go first,
+    so the press is answered once what it changed shows."""
+    numbered = list(enumerate(effects))
+    toasts = [item for item in numbered if isinstance(item[1], Toast)]
+    rest = [item for item in numbered if not isinstance(item[1], Toast)]
+    first_send = next((n for n, (_, e) in enumerate(rest) if isinstance(e, Send)), len(rest))
+    return rest[:first_send] + toasts + rest[first_send:]
 
 
 def _what(change: Change) -> str:

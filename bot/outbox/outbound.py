@@ -184,7 +184,7 @@ class Outbound:
         task's fast path is about to send it) is sent first, rather than this one left to
         wait for the tick behind it."""
         while True:
-            async with self._uow() as uow:
+            async with self._uow.writing() as uow:
                 row = await uow.outbox.get(message_id)
                 if row is None or row.state != TouchState.PENDING:
                     return  # someone else has it, or it is settled
@@ -243,7 +243,7 @@ class Outbound:
             raise
 
     async def _attempt(self, message_id: int) -> bool:
-        async with self._uow() as uow:
+        async with self._uow.writing() as uow:
             won = await uow.outbox.attempt([message_id], self.claims.owner, self._clock.now())
             await uow.commit()
         return bool(won)
@@ -304,7 +304,7 @@ class Outbound:
 
     async def _sent(self, message_id: int, send: Send, sent: Sent) -> None:
         now = self._clock.now()
-        async with self._uow() as uow:
+        async with self._uow.writing() as uow:
             row = await uow.outbox.in_flight(message_id, self.claims.owner)
             if row is None:  # nothing of it goes into the timeline either
                 _erased(message_id)
@@ -349,7 +349,7 @@ class Outbound:
 
     async def _failed(self, message_id: int, send: Send, exc: MessengerError) -> None:
         now = self._clock.now()
-        async with self._uow() as uow:
+        async with self._uow.writing() as uow:
             row = await uow.outbox.in_flight(message_id, self.claims.owner)
             if row is None:
                 _erased(message_id)
@@ -372,7 +372,7 @@ class Outbound:
             await self._deliver(failure_id)
 
     async def _settle(self, message_id: int, state: TouchState, reason: str) -> None:
-        async with self._uow() as uow:
+        async with self._uow.writing() as uow:
             row = await uow.outbox.in_flight(message_id, self.claims.owner)
             if row is None:
                 _erased(message_id)

@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from html import escape
 
+from sqlmodel import SQLModel
+
 from careloop.customers import consent, languages
 from careloop.customers import directory as customers
 from careloop.customers.timeline import record
 from careloop.handlers import casework, marketer
+from careloop.handlers.buttons import KEY_LIMIT
 from careloop.handlers.context import Context
 from careloop.handlers.customer import (
     consent_settings,
@@ -39,7 +42,7 @@ from careloop.kernel.effects import Edit, Effect, LogAs, Send
 from careloop.kernel.i18n import N_, Translator
 from careloop.kernel.messenger import TEXT_LIMIT, text_length
 from careloop.kernel.updates import Keyboard, Update
-from careloop.storage.models import CommentState, Customer
+from careloop.storage.models import CommentState, Customer, SurveyInvitation
 from careloop.surveys import answers
 from careloop.surveys.scoring import InvalidScore, parse_score
 
@@ -51,8 +54,13 @@ ButtonHandler = Callable[[Press, Customer], Awaitable[list[Effect]]]
 AnyonesButton = Callable[[Press], Awaitable[list[Effect]]]
 
 
+# The row a button's key names, read with the key and its presser (the survey buttons are
+# the ones pressed at volume, after a broadcast).
+PRESS_SUBJECTS: dict[str, type[SQLModel]] = {"survey": SurveyInvitation}
+
+
 async def handle(update: Update, ctx: Context) -> list[Effect] | None:
-    customer = await ctx.uow.customers.by_telegram_user(update.user.id)
+    customer = await _customer(update, ctx)
     if customer is not None:
         await customers.note_reachable(ctx.uow, ctx.now, customer)
     tr = ctx.tr(customer.language if customer else update.user.language_code)
@@ -64,6 +72,17 @@ async def handle(update: Update, ctx: Context) -> list[Effect] | None:
                      media=update.media.kind if update.media else None)
     route = await ROUTES.pick(update, ctx)
     return None if route is None else await route.handler(Request(update, ctx, tr), customer)
+
+
+async def _customer(update: Update, ctx: Context) -> Customer | None:
+    """The customer writing or pressing. A press's key (and what it names) is read in the
+    same query, for check_press to find in the session."""
+    data = update.callback_data
+    if update.is_button and data and len(data) <= KEY_LIMIT:
+        pressed = await ctx.uow.callbacks.pressed(data, update.user.id, PRESS_SUBJECTS)
+        if pressed is not None:
+            return pressed[1]
+    return await ctx.uow.customers.by_telegram_user(update.user.id)
 
 
 async def _on_press(update: Update, ctx: Context, tr: Translator, customer: Customer | None

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Table, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,6 +28,16 @@ def table_of(model: type[SQLModel]) -> Table:
     # SQLModel's metaclass sets __table__ on every table model but does not declare it.
     table: Table = model.__table__  # type: ignore[attr-defined]
     return table
+
+
+def insert_new(session: AsyncSession, model: type[SQLModel]) -> Insert:
+    """An INSERT that skips rows whose key is taken (ON CONFLICT DO NOTHING): with RETURNING,
+    one round trip both stores a row and says whether it was new. SQLite and PostgreSQL
+    spell it alike, each through its own dialect."""
+    table = table_of(model)
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 class Repository:

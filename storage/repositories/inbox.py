@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert
 from sqlmodel import col, select
 
 from careloop.storage.models import InboundUpdate
-from careloop.storage.repositories.base import Repository
+from careloop.storage.repositories.base import Repository, insert_new, table_of
 
 
 class Inbox(Repository):
@@ -31,6 +31,20 @@ class Inbox(Repository):
             await self.session.exec(insert(InboundUpdate), params=[
                 {"update_id": update_id, "chat_id": chat_id, "payload": payload,
                  "received_at": at} for update_id, chat_id, payload in updates])
+
+    async def keep_new(self, updates: Sequence[tuple[int, int, dict[str, Any]]],
+                       at: datetime) -> set[int]:
+        """Store (update id, chat id, payload) triples in one statement, those not stored
+        already (Telegram sent them again before they were handled); returns the ids stored
+        now."""
+        if not updates:
+            return set()
+        res = await self.session.exec(
+            insert_new(self.session, InboundUpdate)
+            .values([{"update_id": update_id, "chat_id": chat_id, "payload": payload,
+                      "received_at": at} for update_id, chat_id, payload in updates])
+            .returning(table_of(InboundUpdate).c.update_id))
+        return {row[0] for row in res.all()}
 
     async def waiting(self) -> Sequence[InboundUpdate]:
         """Every update not yet handled, in Telegram's order."""

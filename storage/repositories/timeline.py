@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import event, insert
+from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,19 +17,50 @@ from careloop.storage.repositories.base import Repository, table_of
 class Timeline(Repository):
     """Append-only: there is deliberately no update or delete here."""
 
+    # Appended entries wait here and are written together at the commit (one statement for
+    # all of a transaction's entries instead of a flush each), or earlier, when a statement
+    # on the timeline's table runs in the same session: it sees them as if flushed.
+
     def __init__(self, session: AsyncSession) -> None:
         super().__init__(session)
         # This transaction's entries, for the unit of work to tell webhooks of at its commit.
         self.appended: list[Interaction] = []
+        self._waiting: list[Interaction] = []  # appended, not yet in the session
+        event.listen(session.sync_session, "do_orm_execute", self._before_statement)
 
     async def append(self, entry: Interaction) -> Interaction:
+        """The entry, kept at the commit; its id is set only once it is flushed."""
         self.appended.append(entry)
-        return await self._add(entry)
+        self._waiting.append(entry)
+        return entry
+
+    async def write(self) -> None:
+        """Write the waiting entries in one statement (the unit of work's commit). They
+        stay detached: nothing reads an entry's id within the transaction that made it."""
+        waiting, self._waiting = self._waiting, []
+        if waiting:
+            columns = [c.key for c in table_of(Interaction).columns if c.key != "id"]
+            await self.session.exec(insert(table_of(Interaction)), params=[
+                {c: getattr(entry, c) for c in columns} for entry in waiting])
+
+    def _settle(self) -> None:
+        """Hand the waiting entries to the session: its autoflush writes them."""
+        self.session.add_all(self._waiting)
+        self._waiting = []
+
+    def _before_statement(self, state: ORMExecuteState) -> None:
+        if self._waiting and any(m.class_ is Interaction for m in state.all_mappers):
+            self._settle()  # the session's autoflush writes them before the statement runs
 
     def take(self) -> list[Interaction]:
         """The entries appended since the last take, forgotten here."""
         taken, self.appended = self.appended, []
         return taken
+
+    def drop(self) -> None:
+        """Forget the entries not yet handed over (a rollback)."""
+        self.take()
+        self._waiting = []
 
     async def extend(self, entries: Sequence[dict[str, Any]]) -> None:
         """Many entries (their column values) in one statement, without an object for each:

@@ -48,6 +48,7 @@ PG_MODULES = frozenset({
     "test_loop", "test_surveys", "test_case_desk", "test_campaigns", "test_community",
     "test_privacy", "test_staff_privacy", "test_delivery", "test_limits", "test_crash",
     "test_claims", "test_fairness", "test_outage", "test_digest", "test_workers", "test_failover",
+    "test_update_statements",
 })
 # The modules that run python-telegram-bot on PostgreSQL too.
 PTB_PG_MODULES = frozenset({"test_outage"})

@@ -255,3 +255,12 @@ async def test_a_patient_send_takes_an_untried_earlier_message_to_its_chat_first
     assert messenger.sent == [(-5, "welcome"), (-5, "post")]
     await outbound.send_now(first)  # the other task's fast path finds it sent
     assert len(messenger.sent) == 2
+
+
+def test_a_press_is_answered_before_the_new_messages_after_the_changes() -> None:
+    from careloop.bot.outbox.executor import _answers_first
+    from careloop.kernel.effects import Edit, Send, Toast
+
+    edit, toast, send = Edit(1, 2, "Your answer: 5"), Toast("q1", "Thank you!"), Send(1, "Why?")
+    assert [e for _, e in _answers_first([edit, toast, send])] == [edit, toast, send]
+    assert _answers_first([send, edit, toast]) == [(2, toast), (0, send), (1, edit)]
