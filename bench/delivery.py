@@ -41,6 +41,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from common import emptied
+
 BENCH_SECRET = "bench-" + "link-key-of-16+"  # signs nothing that leaves this run
 TEXT = "Thank you for your purchase! Tell us anytime how it is going."
 
@@ -137,7 +139,7 @@ async def _careloop(url: str, token: str, chat_ids: list[int], *, paid: bool,
 
     with tempfile.TemporaryDirectory() as tmp:
         if database is not None:
-            await _emptied(database)
+            await emptied(database)
         settings = Settings(
             bot_token=token, telegram_api_url=url,  # type: ignore[arg-type]
             database_url=database or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
@@ -218,19 +220,6 @@ def _count_statements(engine: Any) -> Counter[str]:
     event.listen(engine.sync_engine, "before_cursor_execute", statement)
     event.listen(engine.sync_engine, "commit", commit)
     return counts
-
-
-async def _emptied(database_url: str) -> None:
-    """A PostgreSQL database with nothing in it, for a fresh start."""
-    from sqlalchemy import text
-
-    from careloop.storage.engine import make_engine
-
-    engine = make_engine(database_url)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
 
 
 async def _seed(storage: Any, chat_ids: list[int]) -> None:

@@ -35,6 +35,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from common import emptied
+
 BENCH_SECRET = "bench-" + "link-key-of-16+"  # signs nothing that leaves this run
 
 
@@ -190,7 +192,7 @@ async def _careloop(runtime: str, sandbox: SandboxProcess, url: str, token: str,
     with tempfile.TemporaryDirectory() as tmp:
         database_url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         if args.database_url:
-            await _emptied(args.database_url)
+            await emptied(args.database_url)
         settings = _settings(runtime, url, token, database_url, group)
         storage = build_storage(settings)
         await upgrade(storage.engine)
@@ -210,19 +212,6 @@ async def _careloop(runtime: str, sandbox: SandboxProcess, url: str, token: str,
             await running.stop()
         await storage.close()
     return {"quiet": quiet, "flood": flood}
-
-
-async def _emptied(database_url: str) -> None:
-    """A PostgreSQL database with nothing in it, for a fresh start."""
-    from sqlalchemy import text
-
-    from careloop.storage.engine import make_engine
-
-    engine = make_engine(database_url)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
 
 
 # --- the run ---------------------------------------------------------------------------------

@@ -47,6 +47,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from common import emptied
+
 BENCH_SECRET = "bench-" + "link-key-of-16+"  # signs nothing that leaves this run
 LOW_EVERY = 10  # one customer in ten is unhappy
 STARTUP_SECONDS = 3.0
@@ -223,19 +225,6 @@ async def _counts(storage: Any) -> tuple[int, int]:
     return int(answers), int(cases)
 
 
-async def _emptied(database_url: str) -> None:
-    """A PostgreSQL database with nothing in it, for a fresh start."""
-    from sqlalchemy import text
-
-    from careloop.storage.engine import make_engine
-
-    engine = make_engine(database_url)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
-
-
 class Statements:
     """Counts the SQL statements an engine sends while `counting`."""
 
@@ -262,7 +251,7 @@ async def _careloop(runtime: str, sandbox: SandboxProcess, url: str, token: str,
         if database_url is None:
             database_url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         else:
-            await _emptied(database_url)
+            await emptied(database_url)
         settings = _settings(runtime, url, token, database_url, group)
         storage = build_storage(settings)
         await upgrade(storage.engine)

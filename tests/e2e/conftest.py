@@ -4,6 +4,7 @@ bot made failed the spec check."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -175,3 +176,14 @@ def process_env(stage: Stage) -> dict[str, str]:
         "CARELOOP_DIGEST_ENABLED": "false",
     })
     return env
+
+
+@pytest.fixture
+async def workers() -> AsyncIterator[list[asyncio.subprocess.Process]]:
+    """careloop processes a test starts: whichever are still running at its end are killed."""
+    started: list[asyncio.subprocess.Process] = []
+    yield started
+    for proc in started:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

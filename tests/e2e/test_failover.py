@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -33,16 +32,6 @@ def _redis_or_skip() -> None:
         client.close()
     except redis.RedisError:
         pytest.skip(f"no Redis at {REDIS_URL}")
-
-
-@pytest.fixture
-async def workers() -> AsyncIterator[list[asyncio.subprocess.Process]]:
-    started: list[asyncio.subprocess.Process] = []
-    yield started
-    for proc in started:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
 
 
 async def _start(stage: Stage, log: Path, redis_url: str) -> asyncio.subprocess.Process:

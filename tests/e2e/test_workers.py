@@ -16,7 +16,6 @@ import signal
 import socket
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -55,16 +54,6 @@ def _redis_or_skip() -> None:
         client.close()
     except redis.RedisError:
         pytest.skip(f"no Redis at {REDIS_URL}")
-
-
-@pytest.fixture
-async def workers() -> AsyncIterator[list[asyncio.subprocess.Process]]:
-    started: list[asyncio.subprocess.Process] = []
-    yield started
-    for proc in started:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
 
 
 async def _until(condition: object, what: str, seconds: float = 90) -> None:
