@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -54,6 +55,12 @@ GLOBAL_FLOOD_SPAN = 2.0
 # A turn's `near` callback runs when its slot is this close: about one slot at 30 msg/s, so
 # that what a crash leaves in doubt is hardly more than the calls really on their way.
 NEAR = 0.05
+
+
+class Paced(RetryAfter):
+    """A turn further off than its caller would wait (`max_wait`): careloop's own pacing,
+    not Telegram's answer, so nothing is paused; the message waits stored and is tried
+    again after `seconds`."""
 
 
 @dataclass(slots=True)
@@ -133,12 +140,15 @@ class Limiter:
 
     @asynccontextmanager
     async def turn(self, chat_id: int | None, *, message: bool = True, chatter: bool = False,
-                   near: Callable[[], object] | None = None) -> AsyncIterator[None]:
+                   near: Callable[[], object] | None = None,
+                   max_wait: float = math.inf) -> AsyncIterator[None]:
         """Wait for this chat's next slot (see `peek`), then call Telegram inside the block;
         what Telegram took and its 429s are counted (bot.metrics). `near` is called once
         the slot is at most NEAR away (at once when it is nearer): the sender commits the
-        attempt's mark then, while the turn waits, rather than inside the turn."""
-        async with self._turn(chat_id, message=message, chatter=chatter, near=near):
+        attempt's mark then, while the turn waits, rather than inside the turn. A slot
+        further off than `max_wait` raises Paced, and nothing is taken."""
+        async with self._turn(chat_id, message=message, chatter=chatter, near=near,
+                              max_wait=max_wait):
             try:
                 yield
             except RetryAfter:
@@ -148,7 +158,10 @@ class Limiter:
 
     @asynccontextmanager
     async def _turn(self, chat_id: int | None, *, message: bool = True, chatter: bool = False,
-                    near: Callable[[], object] | None = None) -> AsyncIterator[None]:
+                    near: Callable[[], object] | None = None,
+                    max_wait: float = math.inf) -> AsyncIterator[None]:
+        if (wait := self.peek(chat_id, message=message, chatter=chatter)) > max_wait:
+            raise Paced(wait)
         await self._wait(self.reserve(chat_id, message=message, chatter=chatter), near)
         # The window may have moved while this waited: answers came back later than the
         # reservation could know (a slow request, a busy process).

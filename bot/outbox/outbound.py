@@ -25,7 +25,7 @@ from typing import Any
 from careloop.bot.outbox import posts
 from careloop.bot.outbox.claims import Claims
 from careloop.bot.outbox.executor import MAX_WAIT, Calls
-from careloop.bot.outbox.limiter import Limiter
+from careloop.bot.outbox.limiter import Limiter, Paced
 from careloop.care.failures import settle_error, settle_sent
 from careloop.customers.directory import mark_unreachable
 from careloop.customers.timeline import record
@@ -226,20 +226,19 @@ class Outbound:
     async def _paced(self, message_id: int, send: Send, max_wait: float) -> Sent | None:
         """Telegram's answer, or None if the claim was lost before the call."""
         chatter = send.chatter is not None
-        wait = self.limiter.peek(send.chat_id, chatter=chatter)
-        if wait > max_wait:
-            # Our own pacing, not Telegram's answer; the message waits as after a 429.
-            raise RetryAfter(wait)
         try:
             send = await self._placed(send)
-            async with self.limiter.turn(send.chat_id, chatter=chatter):
+            # A slot further off than max_wait (our own pacing, Paced) leaves the message
+            # waiting as after a 429, without pausing the chat.
+            async with self.limiter.turn(send.chat_id, chatter=chatter, max_wait=max_wait):
                 # Committed before the call: a crash from here on leaves the message in
                 # doubt, one before it leaves a message that was simply not sent yet.
                 if not await self._attempt(message_id):
                     return None
                 return await self._send(send)
         except RetryAfter as exc:
-            self.limiter.pause(send.chat_id, exc.seconds)
+            if not isinstance(exc, Paced):  # Telegram's own answer
+                self.limiter.pause(send.chat_id, exc.seconds)
             raise
 
     async def _attempt(self, message_id: int) -> bool:

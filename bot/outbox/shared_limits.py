@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import math
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -58,6 +59,7 @@ from careloop.bot.outbox.limiter import (
     PRIVATE_BURST,
     WINDOW_MARGIN,
     Limiter,
+    Paced,
 )
 
 log = logging.getLogger(__name__)
@@ -259,10 +261,12 @@ class SharedLimiter(Limiter):
 
     @asynccontextmanager
     async def _turn(self, chat_id: int | None, *, message: bool = True, chatter: bool = False,
-                    near: Callable[[], object] | None = None) -> AsyncIterator[None]:
-        turn = await self._shared_turn(chat_id, message, chatter, near)
+                    near: Callable[[], object] | None = None,
+                    max_wait: float = math.inf) -> AsyncIterator[None]:
+        turn = await self._shared_turn(chat_id, message, chatter, near, max_wait)
         if turn is None:
-            async with super()._turn(chat_id, message=message, chatter=chatter, near=near):
+            async with super()._turn(chat_id, message=message, chatter=chatter, near=near,
+                                     max_wait=max_wait):
                 yield
             return
         if message and chat_id is not None and chat_id < 0:
@@ -273,7 +277,8 @@ class SharedLimiter(Limiter):
             self._back_from(turn)
 
     async def _shared_turn(self, chat_id: int | None, message: bool, chatter: bool,
-                           near: Callable[[], object] | None) -> _Turn | None:
+                           near: Callable[[], object] | None,
+                           max_wait: float) -> _Turn | None:
         """Wait for a slot from Redis; None when Redis is away (the local limits apply)."""
         kind = 0 if chat_id is None else (1 if chat_id > 0 else 2)
         group_limit = self._chatter if chatter else self._group_per_minute
@@ -287,6 +292,10 @@ class SharedLimiter(Limiter):
             if wait is None:
                 return None
             if wait < 0:  # not ready: nothing was taken
+                if -wait > max_wait:
+                    # Another worker may have filled the chat's minute: this worker's own
+                    # `peek` cannot know, so the caller learns it here.
+                    raise Paced(-wait)
                 await asyncio.sleep(-wait)
                 continue
             try:

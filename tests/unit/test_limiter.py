@@ -8,6 +8,7 @@ from careloop.bot.outbox.limiter import (
     PRIVATE_BURST,
     RATE_MARGIN,
     Limiter,
+    Paced,
 )
 
 GROUP = -100123
@@ -218,3 +219,17 @@ async def test_near_is_called_as_the_slot_comes_near_and_before_the_block() -> N
         entered = clock.t
     assert called[1] == pytest.approx(slot - NEAR)  # while the turn waited, not inside it
     assert entered == pytest.approx(slot)
+
+
+async def test_a_turn_further_off_than_max_wait_is_paced_and_takes_nothing() -> None:
+    clock = Clock()
+    limiter = Limiter(per_second=1000, group_per_minute=2, time_source=clock)
+    for _ in range(2):
+        async with limiter.turn(GROUP):
+            pass
+    with pytest.raises(Paced) as paced:
+        async with limiter.turn(GROUP, max_wait=1.0):
+            raise AssertionError("a turn past max_wait was given")
+    assert paced.value.seconds > 59
+    clock.t += GROUP_WINDOW + 1
+    assert limiter.peek(GROUP) == 0  # the refused turn took no slot

@@ -27,6 +27,7 @@ import redis
 from redis.asyncio import Redis
 
 from careloop.bot.outbox import shared_limits
+from careloop.bot.outbox.limiter import Paced
 from careloop.bot.outbox.shared_limits import BUSY_RETRY, SharedLimiter, _Turn, connect
 from careloop.sandbox.errors import ApiError
 from careloop.sandbox.flood import RateLimiter
@@ -202,3 +203,20 @@ async def test_a_group_takes_its_minute_and_its_entries_move_to_their_answers(
     # Each counted from its answer, the latest it can have reached Telegram.
     assert len(scores) == 3
     assert all(score >= at for score, at in zip(scores, answered, strict=True))
+
+
+async def test_a_group_another_worker_filled_is_paced_not_waited_for(
+        limiters: Callable[..., SharedLimiter]) -> None:
+    group = -100124
+    first, second = limiters(1000, group_per_minute=3), limiters(1000, group_per_minute=3)
+    for _ in range(3):
+        async with first.turn(group):
+            pass
+    # The second worker's own estimate says the group is free: only Redis knows better.
+    assert second.peek(group) == 0
+    started = time.monotonic()
+    with pytest.raises(Paced) as paced:
+        async with second.turn(group, max_wait=1.0):
+            raise AssertionError("a turn past max_wait was given")
+    assert 58 < paced.value.seconds < 61
+    assert time.monotonic() - started < 1.0  # told at once, not after the minute
