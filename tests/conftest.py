@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import pytest
+import redis
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -28,6 +29,9 @@ from careloop.storage.migrate import upgrade_new
 from careloop.storage.uow import UnitOfWorkFactory
 
 PG_URL = os.environ.get("CARELOOP_TEST_DATABASE_URL")
+# The several-workers tests and the shared limiter's share this Redis database, each under
+# keys of its own.
+REDIS_URL = os.environ.get("CARELOOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/2")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -36,6 +40,17 @@ START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 # before that, the stack of every pending asyncio task goes to stderr, which the failure
 # report shows: the timeout's own traceback only shows the event loop waiting.
 STALL_SECONDS = 280
+
+
+def redis_or_skip() -> redis.Redis:
+    """A client of the tests' Redis (REDIS_URL); the test is skipped when none answers."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError:
+        client.close()
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    return client
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

@@ -15,6 +15,7 @@ import pytest
 
 from careloop.sandbox import SandboxMessage, SandboxUser
 from careloop.sandbox.stage import Stage
+from careloop.storage.models import Case
 from tests.conftest import START
 
 CSV_HEADER = "external_id,name,tier,language,timezone,birthday,tags\n"
@@ -187,3 +188,18 @@ async def workers() -> AsyncIterator[list[asyncio.subprocess.Process]]:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+@pytest.fixture
+async def forum(database_url: str, tmp_path: Path) -> AsyncIterator[Stage]:
+    """A running bot whose staff group is a forum: a topic per case."""
+    async with running(database_url, tmp_path, forum=True) as s:
+        yield s
+
+
+async def case_row(stage: Stage, case_id: int = 1) -> Case:
+    """The case as stored now."""
+    async with stage.storage.uow() as uow:
+        case = await uow.cases.get(case_id)
+    assert case is not None
+    return case

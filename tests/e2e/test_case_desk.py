@@ -4,29 +4,13 @@ media, internal notes, staff commands and who may use them, SLA alerts on a move
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from sqlmodel import select
 
 from careloop.sandbox import SandboxMessage
 from careloop.sandbox.stage import Stage
-from careloop.storage.models import Case, Interaction
-from tests.e2e.conftest import running, toasts, with_case
-
-
-@pytest.fixture
-async def forum(database_url: str, tmp_path: Path) -> AsyncIterator[Stage]:
-    async with running(database_url, tmp_path, forum=True) as s:
-        yield s
-
-
-async def _case(stage: Stage, case_id: int = 1) -> Case:
-    async with stage.storage.uow() as uow:
-        case = await uow.cases.get(case_id)
-    assert case is not None
-    return case
+from careloop.storage.models import Interaction
+from tests.e2e.conftest import case_row, toasts, with_case
 
 
 async def _notes(stage: Stage) -> list[Interaction]:
@@ -87,7 +71,7 @@ async def test_a_forum_gives_each_case_a_topic_that_carries_its_whole_conversati
     assert len(stage.sandbox.bot_messages(olga.id)) == before
 
     # Answering took the case and started the clock; resolving closes the topic.
-    case = await _case(stage)
+    case = await case_row(stage)
     assert case.state == "claimed" and case.first_response_at is not None
     card = stage.sandbox.messages(stage.staff_chat)[card.message_id - 1]
     await stage.press(agent, card, "Resolve")
@@ -99,7 +83,7 @@ async def test_a_forum_gives_each_case_a_topic_that_carries_its_whole_conversati
     reopened = await stage.bot_says(stage.staff_chat, "Case #1 reopened")
     assert reopened.message_thread_id == thread
     await stage.wait(lambda: (not topic.closed) or None, "the topic reopened")
-    assert (await _case(stage)).state == "reopened"
+    assert (await case_row(stage)).state == "reopened"
 
 
 async def test_a_plain_group_threads_the_case_by_replies(stage: Stage) -> None:
@@ -151,7 +135,7 @@ async def test_staff_commands_list_show_assign_and_tell_history(stage: Stage) ->
     # The lead gives case 2 to Max by his @username (known once he has acted here).
     await stage.say(lead, "/assign 2 @max", chat_id=stage.staff_chat)
     await stage.bot_says(stage.staff_chat, "Case #2 is now assigned to Max.")
-    assert (await _case(stage, 2)).state == "claimed"
+    assert (await case_row(stage, 2)).state == "claimed"
     await stage.say(agent, "/cases mine", chat_id=stage.staff_chat)
     mine = await stage.bot_says(stage.staff_chat, "Your open cases (1):")
     assert "#2 ❗ · Petr Smirnov" in (mine.content or "")
@@ -218,7 +202,7 @@ async def test_only_registered_staff_act_and_each_role_only_as_far_as_it_may(
     await stage.say(marketer, "/stats forever", chat_id=stage.staff_chat)
     await stage.bot_says(stage.staff_chat, "whole number from 1 to 365")
     await stage.quiet()
-    assert (await _case(stage)).state == "open"
+    assert (await case_row(stage)).state == "open"
     assert not [m for m in stage.sandbox.bot_messages(olga.id) if "I can help" in (m.content
                                                                                   or "")]
 
@@ -229,7 +213,7 @@ async def test_only_registered_staff_act_and_each_role_only_as_far_as_it_may(
                                               card.button_data()[0])
     assert sorted(t or "" for t in await toasts(stage, first, second)) == [
         "Case #1 is already claimed.", "You claimed case #1."]
-    assert (await _case(stage)).state == "claimed"
+    assert (await case_row(stage)).state == "claimed"
 
 
 async def test_overdue_cases_alert_the_leads_and_unclaimed_ones_escalate(stage: Stage) -> None:
@@ -267,7 +251,7 @@ async def test_overdue_cases_alert_the_leads_and_unclaimed_ones_escalate(stage: 
 
 def _answered(stage: Stage, case_id: int):  # type: ignore[no-untyped-def]
     async def probe() -> bool:
-        return (await _case(stage, case_id)).first_response_at is not None
+        return (await case_row(stage, case_id)).first_response_at is not None
     return probe
 
 

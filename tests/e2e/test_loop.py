@@ -5,21 +5,14 @@ from __future__ import annotations
 from sqlmodel import select
 
 from careloop.sandbox.stage import Stage
-from careloop.storage.models import Case, Customer, Touch
+from careloop.storage.models import Customer, Touch
 from careloop.surveys.reports import build_report
-from tests.e2e.conftest import linked, surveyed, toasts, with_case
+from tests.e2e.conftest import case_row, linked, surveyed, toasts, with_case
 
 
 async def _touches(stage: Stage) -> list[Touch]:
     async with stage.storage.uow() as uow:
         return list((await uow.session.exec(select(Touch).order_by(Touch.id))).all())
-
-
-async def _case(stage: Stage, case_id: int = 1) -> Case:
-    async with stage.storage.uow() as uow:
-        case = await uow.cases.get(case_id)
-    assert case is not None
-    return case
 
 
 async def test_purchase_brings_a_survey_then_tips_and_a_happy_answer(stage: Stage) -> None:
@@ -94,7 +87,7 @@ async def test_unhappy_answer_opens_a_case_that_staff_work_to_the_end(stage: Sta
     # Someone in the group who is not registered staff is refused, and nothing changes.
     assert await stage.press(outsider, card, "Claim") == (
         "Sorry, only support staff can handle cases.")
-    assert (await _case(stage)).state == "open"
+    assert (await case_row(stage)).state == "open"
 
     assert await stage.press(agent, card, "Claim") == "You claimed case #1."
     card = await stage.wait(lambda: next(m for m in stage.sandbox.bot_messages(stage.staff_chat)
@@ -121,7 +114,7 @@ async def test_unhappy_answer_opens_a_case_that_staff_work_to_the_end(stage: Sta
     confirm = await stage.bot_says(olga.id, "Is everything sorted out?")
     await stage.press(olga, confirm, "No")
     await stage.bot_says(stage.staff_chat, "Case #1 reopened")
-    assert (await _case(stage)).state == "reopened"
+    assert (await case_row(stage)).state == "reopened"
     card = next(m for m in stage.sandbox.bot_messages(stage.staff_chat)
                 if m.message_id == card.message_id)
     await stage.press(lead, card, "Resolve")
@@ -129,7 +122,7 @@ async def test_unhappy_answer_opens_a_case_that_staff_work_to_the_end(stage: Sta
     confirm = await stage.bot_says(olga.id, "Is everything sorted out?", after=mark)
     await stage.press(olga, confirm, "Yes")
     await stage.bot_says(stage.staff_chat, "confirmed it is resolved")
-    case = await _case(stage)
+    case = await case_row(stage)
     assert (case.state, case.reopen_count, case.priority) == ("confirmed", 1, "urgent")
 
     # Every step is in the customer's timeline.

@@ -5,29 +5,12 @@ counted as staff's answer. A plain group and a forum."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from sqlmodel import select
 
 from careloop.sandbox import SandboxMessage
 from careloop.sandbox.stage import Stage
-from careloop.storage.models import Case, Interaction
-from tests.e2e.conftest import running, with_case
-
-
-@pytest.fixture
-async def forum(database_url: str, tmp_path: Path) -> AsyncIterator[Stage]:
-    async with running(database_url, tmp_path, forum=True) as s:
-        yield s
-
-
-async def _case(stage: Stage, case_id: int = 1) -> Case:
-    async with stage.storage.uow() as uow:
-        case = await uow.cases.get(case_id)
-    assert case is not None
-    return case
+from careloop.storage.models import Interaction
+from tests.e2e.conftest import case_row, with_case
 
 
 async def _owner_entries(stage: Stage) -> list[Interaction]:
@@ -59,7 +42,7 @@ async def test_the_owner_has_the_first_claim_takes_scripts_and_is_told_first_in_
     assert "Owner: Max · first claim until" in (card.content or "")
     toast = await stage.press(sam, card, "Claim")
     assert toast.startswith("Case #1 is for Max, the customer's owner, until")
-    assert (await _case(stage)).state == "open"
+    assert (await case_row(stage)).state == "open"
 
     # /cases mine: Max's customers' cases, though nobody has claimed this one yet.
     await stage.say(agent, "/cases mine", chat_id=stage.staff_chat)
@@ -80,7 +63,7 @@ async def test_the_owner_has_the_first_claim_takes_scripts_and_is_told_first_in_
                             "shortly.")
     echo = await stage.bot_says(stage.staff_chat, "📤 “greeting” sent to Olga Ivanova")
     assert echo.reply_to_message_id == card.message_id
-    case = await _case(stage)
+    case = await case_row(stage)
     assert case.state == "claimed" and case.first_response_at is not None
     await stage.say(agent, "/s nope", chat_id=stage.staff_chat, reply_to=card.message_id)
     await stage.bot_says(stage.staff_chat, "There is no script “nope”. Send /s for the list.")
@@ -143,7 +126,7 @@ async def test_a_forum_topic_takes_scripts_in_the_customers_language_and_owner_c
     assert "Olga, пришлите, пожалуйста, номер заказа" in (sent.content or "")
     echo = await stage.bot_says(stage.staff_chat, "📤 “details” sent to Olga Ivanova")
     assert echo.message_thread_id == thread
-    assert (await _case(stage)).first_response_at is not None
+    assert (await case_row(stage)).first_response_at is not None
 
     # /s alone in the topic lists the buttons there.
     await stage.sandbox.user_sends(agent, "/s", chat_id=stage.staff_chat,

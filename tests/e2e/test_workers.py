@@ -11,7 +11,6 @@ measured by bench/workers.py."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import sys
@@ -19,7 +18,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import redis
 from sqlmodel import col, select
 
 from careloop.bot.outbox.shared_limits import PREFIX
@@ -27,13 +25,13 @@ from careloop.care.failures import AMBIGUOUS
 from careloop.sandbox.objects import SandboxMessage
 from careloop.sandbox.stage import Stage
 from careloop.storage.models import Case, Category, Interaction, SurveyAnswer, Touch
+from tests.conftest import REDIS_URL, redis_or_skip
 from tests.e2e.conftest import process_env
 
 OFFERS = 3_000
 SURVEYS = 300
 WORKERS = 3
 LEASE_SECONDS = 20
-REDIS_URL = os.environ.get("CARELOOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/2")
 
 pytestmark = [pytest.mark.timeout(400), pytest.mark.one_runtime]
 
@@ -44,16 +42,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _redis_or_skip() -> None:
-    try:
-        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-        # The limits start empty. Only the workers' keys go: the limiter's own tests may be
-        # using the same database meanwhile, under keys of their own.
-        for key in client.scan_iter(f"{PREFIX}*"):
-            client.delete(key)
-        client.close()
-    except redis.RedisError:
-        pytest.skip(f"no Redis at {REDIS_URL}")
+def _limits_emptied() -> None:
+    """The limits start empty. Only the workers' keys go: the limiter's own tests may be
+    using the same database meanwhile, under keys of their own."""
+    client = redis_or_skip()
+    for key in client.scan_iter(f"{PREFIX}*"):
+        client.delete(key)
+    client.close()
 
 
 async def _until(condition: object, what: str, seconds: float = 90) -> None:
@@ -73,7 +68,7 @@ async def test_three_workers_one_killed_lose_nothing_and_keep_each_chats_order(
         database_url: str, workers: list[asyncio.subprocess.Process], tmp_path: Path) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("several workers share PostgreSQL")
-    _redis_or_skip()
+    _limits_emptied()
     began = asyncio.get_running_loop().time()
     stage = await Stage.open(tmp_path, database_url=database_url)
     try:

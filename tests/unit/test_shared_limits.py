@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-import redis
 from redis.asyncio import Redis
 
 from careloop.bot.outbox import shared_limits
@@ -32,19 +30,14 @@ from careloop.bot.outbox.shared_limits import BUSY_RETRY, SharedLimiter, _Turn, 
 from careloop.sandbox.errors import ApiError
 from careloop.sandbox.flood import RateLimiter
 from careloop.sandbox.objects import SandboxChat
+from tests.conftest import REDIS_URL, redis_or_skip
 
-REDIS_URL = os.environ.get("CARELOOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/2")
 JITTER = random.Random(23)  # noqa: S311 - a repeatable simulation, not a secret
 
 
 @pytest.fixture
 def prefix() -> str:
-    try:
-        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-        client.ping()
-        client.close()
-    except redis.RedisError:
-        pytest.skip(f"no Redis at {REDIS_URL}")
+    redis_or_skip().close()
     return f"test:{uuid.uuid4().hex[:8]}:"
 
 
