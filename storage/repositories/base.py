@@ -30,14 +30,41 @@ def table_of(model: type[SQLModel]) -> Table:
     return table
 
 
+# The dialects' own INSERT and ON CONFLICT opt out of SQLAlchemy's statement cache (what an
+# ON CONFLICT says varies and is not part of the cache key), so such a statement is compiled
+# anew on every execution, and the update path runs two per update. insert_new only ever says
+# a bare ON CONFLICT DO NOTHING: the same for every instance of these classes, which are part
+# of the key, so the compiled statement can be reused.
+class _PostgresSkip(postgresql.dml.OnConflictDoNothing):
+    inherit_cache = True
+    _traverse_internals = []  # noqa: RUF012 (as SQLAlchemy declares it): a bare DO NOTHING
+
+
+class _PostgresInsertNew(postgresql.Insert):
+    inherit_cache = True
+
+
+class _SqliteSkip(sqlite.dml.OnConflictDoNothing):
+    inherit_cache = True
+    _traverse_internals = []  # noqa: RUF012 (as SQLAlchemy declares it): a bare DO NOTHING
+
+
+class _SqliteInsertNew(sqlite.Insert):
+    inherit_cache = True
+
+
 def insert_new(session: AsyncSession, model: type[SQLModel]) -> Insert:
     """An INSERT that skips rows whose key is taken (ON CONFLICT DO NOTHING): with RETURNING,
     one round trip both stores a row and says whether it was new. SQLite and PostgreSQL
     spell it alike, each through its own dialect."""
     table = table_of(model)
     if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
+        statement: Insert = _PostgresInsertNew(table)
+        statement._post_values_clause = _PostgresSkip()
+    else:
+        statement = _SqliteInsertNew(table)
+        statement._post_values_clause = _SqliteSkip()
+    return statement
 
 
 class Repository:
