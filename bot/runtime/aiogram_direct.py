@@ -1,24 +1,29 @@
-"""sendMessage posted as JSON through aiogram's own HTTP session, for the outbox's sends.
+"""sendMessage, editMessageText and answerCallbackQuery posted as JSON through aiogram's own
+HTTP session: the outbox's sends, and what answers a press.
 
 aiogram builds every call as a pydantic model, dumps it into a form (each value quoted
 again), and validates the whole answer into a Message with its chat, sender and entities.
 At a paid broadcast's 1000 messages a second that costs about 0.4 ms of CPU a message, as
 much as the rest of the sender together (bench/delivery.py, its `paid_cpu_ms`), and all
-the outbox keeps of the answer is two numbers. So careloop's own bot sends text as Telegram
-documents it, a JSON body, and reads those two numbers; anything else (an error, an answer
-it cannot read) goes through aiogram's check_response, so errors surface as the very
-exceptions aiogram raises and map onto the port's kinds as before. Used only on careloop's
-own bot: a host's bot (embedded) keeps aiogram's path and the request middlewares it set.
+the outbox keeps of the answer is two numbers; a survey press's edit and answer cost a
+sixth of its CPU that way (bench/updates.py). So careloop's own bot posts these calls as
+Telegram documents them, a JSON body, and reads only what it needs; anything else (an
+error, an answer it cannot read) goes through aiogram's check_response, so errors surface
+as the very exceptions aiogram raises and map onto the port's kinds as before. Used only on
+careloop's own bot: a host's bot (embedded) keeps aiogram's path and the request
+middlewares it set.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import TelegramNetworkError
-from aiogram.methods import SendMessage
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, TelegramMethod
+from aiogram.types import Message
 from aiohttp import ClientError, ClientTimeout
 
 from careloop.kernel import messenger as port
@@ -61,38 +66,68 @@ def send_message_body(chat_id: int, text: str, *, keyboard: Keyboard | None,
     return body
 
 
+def edit_text_body(chat_id: int, message_id: int, text: str, *,
+                   keyboard: Keyboard | None) -> dict[str, Any]:
+    """editMessageText's parameters as aiogram's EditMessageText would send them."""
+    body: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id, "text": text,
+                            "parse_mode": "HTML", "link_preview_options": _NO_PREVIEW}
+    if (markup := keyboard_json(keyboard)) is not None:
+        body["reply_markup"] = markup
+    return body
+
+
 async def send_message(bot: Bot, body: dict[str, Any]) -> port.Sent:
     """Post sendMessage; the sent message's chat and id. Raises what aiogram would."""
+    result = await _post(bot, "sendMessage", body, lambda: SendMessage(
+        chat_id=body["chat_id"], text=body["text"]))
+    if isinstance(result, Message):  # read by aiogram: see _post
+        return port.Sent(result.chat.id, result.message_id)
+    return port.Sent(int(result["chat"]["id"]), int(result["message_id"]))
+
+
+async def edit_message_text(bot: Bot, body: dict[str, Any]) -> None:
+    """Post editMessageText (its answer, the edited message, is not needed). Raises what
+    aiogram would, "message is not modified" included."""
+    await _post(bot, "editMessageText", body, lambda: EditMessageText(
+        chat_id=body["chat_id"], message_id=body["message_id"], text=body["text"]))
+
+
+async def answer_callback_query(bot: Bot, callback_query_id: str, text: str | None) -> None:
+    """Post answerCallbackQuery. Raises what aiogram would."""
+    body: dict[str, Any] = {"callback_query_id": callback_query_id}
+    if text is not None:
+        body["text"] = text
+    await _post(bot, "answerCallbackQuery", body,
+                lambda: AnswerCallbackQuery(callback_query_id=callback_query_id))
+
+
+async def _post(bot: Bot, name: str, body: dict[str, Any],
+                method: Callable[[], TelegramMethod[Any]]) -> Any:
+    """Post the call as JSON; its result as Telegram sent it, or as aiogram read it when it
+    was not what a success looks like. Raises what aiogram would; `method` makes the aiogram
+    method this call is, for its errors."""
     session = bot.session
     assert isinstance(session, AiohttpSession)
     http = await session.create_session()
-    url = session.api.api_url(token=bot.token, method="sendMessage")
+    url = session.api.api_url(token=bot.token, method=name)
     try:
         async with http.post(url, data=session.json_dumps(body), headers=_JSON,
                              timeout=ClientTimeout(total=session.timeout)) as resp:
             raw = await resp.text()
     except TimeoutError as exc:
-        raise TelegramNetworkError(method=_method(body),
-                                   message="Request timeout error") from exc
+        raise TelegramNetworkError(method=method(), message="Request timeout error") from exc
     except ClientError as exc:
-        raise TelegramNetworkError(method=_method(body),
+        raise TelegramNetworkError(method=method(),
                                    message=f"{type(exc).__name__}: {exc}") from exc
     if resp.status == 200:
         try:
             answer = session.json_loads(raw)
             if answer["ok"] is True:
-                result = answer["result"]
-                return port.Sent(int(result["chat"]["id"]), int(result["message_id"]))
+                return answer["result"]
         except (ValueError, KeyError, TypeError):
             pass  # not the answer expected: aiogram says what is wrong with it
     # Telegram refused (or answered something unreadable): aiogram's own reading raises the
     # exception it would have raised for this answer.
-    response = session.check_response(bot=bot, method=_method(body), status_code=resp.status,
+    response = session.check_response(bot=bot, method=method(), status_code=resp.status,
                                       content=raw)
-    message = response.result
-    assert message is not None  # check_response raises for an answer without one
-    return port.Sent(message.chat.id, message.message_id)
-
-
-def _method(body: dict[str, Any]) -> SendMessage:
-    return SendMessage(chat_id=body["chat_id"], text=body["text"])
+    return response.result

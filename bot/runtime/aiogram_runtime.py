@@ -121,8 +121,9 @@ _CAUGHT = (TelegramAPIError, asyncio.TimeoutError)
 
 
 class AiogramMessenger(BotApiMessenger):
-    """`direct`: text is posted as JSON through the bot's session rather than through
-    aiogram's method models (bot/runtime/aiogram_direct.py); for careloop's own bot only."""
+    """`direct`: texts, edits and a press's answer are posted as JSON through the bot's
+    session rather than through aiogram's method models (bot/runtime/aiogram_direct.py);
+    for careloop's own bot only."""
 
     caught = _CAUGHT
     link_preview = NO_PREVIEW
@@ -142,6 +143,22 @@ class AiogramMessenger(BotApiMessenger):
                                                 reply_to=reply_to, topic_id=topic_id,
                                                 paid=paid)
         return await self._call(aiogram_direct.send_message(self._bot, body))
+
+    async def edit_text(
+        self, chat_id: int, message_id: int, text: str, *, keyboard: Keyboard | None = None
+    ) -> None:
+        if not self._direct:
+            await super().edit_text(chat_id, message_id, text, keyboard=keyboard)
+        else:
+            body = aiogram_direct.edit_text_body(chat_id, message_id, text, keyboard=keyboard)
+            await self._call(aiogram_direct.edit_message_text(self._bot, body),
+                             unchanged="message is not modified")
+
+    async def answer_button(self, callback_id: str, text: str | None = None) -> None:
+        if not self._direct:
+            await super().answer_button(callback_id, text)
+        else:
+            await self._call(aiogram_direct.answer_callback_query(self._bot, callback_id, text))
 
     def _markup(self, keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
         return _markup(keyboard)

@@ -36,20 +36,28 @@ def table_of(model: type[SQLModel]) -> Table:
 # a bare ON CONFLICT DO NOTHING: the same for every instance of these classes, which are part
 # of the key, so the compiled statement can be reused.
 class _PostgresSkip(postgresql.dml.OnConflictDoNothing):
+    """PostgreSQL's bare ON CONFLICT DO NOTHING, cacheable."""
+
     inherit_cache = True
     _traverse_internals = []  # noqa: RUF012 (as SQLAlchemy declares it): a bare DO NOTHING
 
 
 class _PostgresInsertNew(postgresql.Insert):
+    """PostgreSQL's INSERT that skips taken keys, cacheable."""
+
     inherit_cache = True
 
 
 class _SqliteSkip(sqlite.dml.OnConflictDoNothing):
+    """SQLite's bare ON CONFLICT DO NOTHING, cacheable."""
+
     inherit_cache = True
     _traverse_internals = []  # noqa: RUF012 (as SQLAlchemy declares it): a bare DO NOTHING
 
 
 class _SqliteInsertNew(sqlite.Insert):
+    """SQLite's INSERT that skips taken keys, cacheable."""
+
     inherit_cache = True
 
 

@@ -6,12 +6,23 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import event, insert
-from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from careloop.storage.models import Interaction
 from careloop.storage.repositories.base import Repository, table_of
+
+_TIMELINE = "careloop.timeline"  # the session's timeline, in its info
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _before_statement(state: ORMExecuteState) -> None:
+    # Listened to once for every session: listening on each unit of work's own session cost
+    # more than some of its statements.
+    timeline: Timeline | None = state.session.info.get(_TIMELINE)
+    if timeline is not None and timeline._waiting:
+        timeline._before_statement(state)
 
 
 class Timeline(Repository):
@@ -26,7 +37,7 @@ class Timeline(Repository):
         # This transaction's entries, for the unit of work to tell webhooks of at its commit.
         self.appended: list[Interaction] = []
         self._waiting: list[Interaction] = []  # appended, not yet in the session
-        event.listen(session.sync_session, "do_orm_execute", self._before_statement)
+        session.sync_session.info[_TIMELINE] = self
 
     async def append(self, entry: Interaction) -> Interaction:
         """The entry, kept at the commit; its id is set only once it is flushed."""
@@ -49,7 +60,7 @@ class Timeline(Repository):
         self._waiting = []
 
     def _before_statement(self, state: ORMExecuteState) -> None:
-        if self._waiting and any(m.class_ is Interaction for m in state.all_mappers):
+        if any(m.class_ is Interaction for m in state.all_mappers):
             self._settle()  # the session's autoflush writes them before the statement runs
 
     def take(self) -> list[Interaction]:
