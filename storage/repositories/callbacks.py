@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import and_
+from sqlalchemy import BigInteger, and_, bindparam
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from careloop.storage.models import CallbackKey, Customer
 from careloop.storage.repositories.base import Repository
+
+
+@functools.cache
+def _pressed(subjects: tuple[tuple[str, type[SQLModel]], ...]) -> Any:
+    """Callbacks.pressed's query, built once for each set of subjects: every press runs it,
+    and building it cost about as much as running it."""
+    query: Any = (select(CallbackKey, Customer).select_from(CallbackKey)
+                  .outerjoin(Customer, col(Customer.telegram_user_id)
+                             == bindparam("telegram_user_id", type_=BigInteger)))
+    for action, model in subjects:
+        subject_id = model.id  # type: ignore[attr-defined]
+        query = query.add_columns(model).outerjoin(model, and_(
+            col(CallbackKey.action) == action, subject_id == CallbackKey.subject_id))
+    return query.where(col(CallbackKey.key) == bindparam("key"))
 
 
 class Callbacks(Repository):
@@ -35,13 +50,8 @@ class Callbacks(Repository):
         key is stored. `subjects` maps an action to the model its keys' subject_id names:
         that row is read in the same query. All of them stay in the session, so `get` and
         the session's own `get` find them without another round trip."""
-        query: Any = (select(CallbackKey, Customer).select_from(CallbackKey)
-                      .outerjoin(Customer, col(Customer.telegram_user_id) == telegram_user_id))
-        for action, model in (subjects or {}).items():
-            subject_id = model.id  # type: ignore[attr-defined]
-            query = query.add_columns(model).outerjoin(model, and_(
-                col(CallbackKey.action) == action, subject_id == CallbackKey.subject_id))
-        row = (await self.session.exec(query.where(col(CallbackKey.key) == key))).first()
+        row = (await self.session.exec(_pressed(tuple((subjects or {}).items())), params={
+            "key": key, "telegram_user_id": telegram_user_id})).first()
         if row is None:
             return None
         self._held = tuple(row)

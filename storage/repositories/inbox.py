@@ -6,11 +6,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import bindparam, delete, insert
 from sqlmodel import col, select
 
 from careloop.storage.models import InboundUpdate
 from careloop.storage.repositories.base import Repository, insert_new, table_of
+
+# Built once: run for every update, and building it (an ORM statement, which also takes the
+# ORM's way through the session) cost more than the round trip.
+_INBOX = table_of(InboundUpdate)
+_DONE = delete(_INBOX).where(_INBOX.c.update_id == bindparam("update_id"))
 
 
 class Inbox(Repository):
@@ -68,5 +73,4 @@ class Inbox(Repository):
         return res.first()
 
     async def done(self, update_id: int) -> None:
-        await self.session.exec(
-            delete(InboundUpdate).where(col(InboundUpdate.update_id) == update_id))
+        await self.session.exec(_DONE, params={"update_id": update_id})

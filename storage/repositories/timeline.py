@@ -14,6 +14,8 @@ from careloop.storage.models import Interaction
 from careloop.storage.repositories.base import Repository, table_of
 
 _TIMELINE = "careloop.timeline"  # the session's timeline, in its info
+_APPEND = insert(table_of(Interaction))
+_COLUMNS = tuple(c.key for c in table_of(Interaction).columns if c.key != "id")
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -50,9 +52,8 @@ class Timeline(Repository):
         stay detached: nothing reads an entry's id within the transaction that made it."""
         waiting, self._waiting = self._waiting, []
         if waiting:
-            columns = [c.key for c in table_of(Interaction).columns if c.key != "id"]
-            await self.session.exec(insert(table_of(Interaction)), params=[
-                {c: getattr(entry, c) for c in columns} for entry in waiting])
+            await self.session.exec(_APPEND, params=[
+                {c: getattr(entry, c) for c in _COLUMNS} for entry in waiting])
 
     def _settle(self) -> None:
         """Hand the waiting entries to the session: its autoflush writes them."""

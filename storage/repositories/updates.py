@@ -4,8 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import bindparam
+from sqlalchemy.sql.dml import Insert
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from careloop.storage.models import ProcessedUpdate
-from careloop.storage.repositories.base import Repository, insert_new
+from careloop.storage.repositories.base import Repository, insert_new, table_of
+
+_MARKING: dict[str, Insert] = {}  # by dialect: built once, run for every update
+
+
+def _marking(session: AsyncSession) -> Insert:
+    dialect = session.get_bind().dialect.name
+    if (statement := _MARKING.get(dialect)) is None:
+        table = table_of(ProcessedUpdate)
+        statement = _MARKING[dialect] = (
+            insert_new(session, ProcessedUpdate)
+            .values(update_id=bindparam("update_id"), at=bindparam("at", type_=table.c.at.type))
+            .returning(table.c.update_id))
+    return statement
 
 
 class Updates(Repository):
@@ -14,10 +31,8 @@ class Updates(Repository):
     async def first_time(self, update_id: int, at: datetime) -> bool:
         """Mark the update handled, in one statement; False when it was marked before (a
         redelivery). Either way it is settled only by the transaction's commit."""
-        res = await self.session.exec(
-            insert_new(self.session, ProcessedUpdate)
-            .values(update_id=update_id, at=at)
-            .returning(ProcessedUpdate.__table__.c.update_id))  # type: ignore[attr-defined]
+        res = await self.session.exec(_marking(self.session),
+                                      params={"update_id": update_id, "at": at})
         return res.first() is not None
 
     async def seen(self, update_id: int) -> bool:

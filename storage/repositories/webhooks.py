@@ -45,11 +45,15 @@ def customer_part(customer_id: int, customer: Customer | None,
     return part
 
 
+# Read at every commit that tells of an event (a survey answer does): built once.
+_ENDPOINTS = select(WebhookEndpoint).order_by(col(WebhookEndpoint.id))
+
+
 class Webhooks(Repository):
     """Webhook endpoints, and their deliveries from the commit that stores them on."""
 
     async def endpoints(self) -> Sequence[WebhookEndpoint]:
-        res = await self.session.exec(select(WebhookEndpoint).order_by(col(WebhookEndpoint.id)))
+        res = await self.session.exec(_ENDPOINTS)
         return res.all()
 
     async def add_endpoint(self, endpoint: WebhookEndpoint) -> WebhookEndpoint:
