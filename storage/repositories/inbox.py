@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert
+from sqlalchemy.sql.dml import Insert
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from careloop.storage.models import InboundUpdate
 from careloop.storage.repositories.base import Repository, insert_new, table_of
@@ -16,6 +18,17 @@ from careloop.storage.repositories.base import Repository, insert_new, table_of
 # ORM's way through the session) cost more than the round trip.
 _INBOX = table_of(InboundUpdate)
 _DONE = delete(_INBOX).where(_INBOX.c.update_id == bindparam("update_id"))
+
+
+_KEEPING: dict[str, Insert] = {}  # by dialect
+
+
+def _keeping(session: AsyncSession) -> Insert:
+    dialect = session.get_bind().dialect.name
+    if (statement := _KEEPING.get(dialect)) is None:
+        statement = _KEEPING[dialect] = (insert_new(session, InboundUpdate)
+                                         .returning(_INBOX.c.update_id))
+    return statement
 
 
 class Inbox(Repository):
@@ -44,11 +57,12 @@ class Inbox(Repository):
         now."""
         if not updates:
             return set()
-        res = await self.session.exec(
-            insert_new(self.session, InboundUpdate)
-            .values([{"update_id": update_id, "chat_id": chat_id, "payload": payload,
-                      "received_at": at} for update_id, chat_id, payload in updates])
-            .returning(table_of(InboundUpdate).c.update_id))
+        # Many parameter sets for one statement, not one VALUES list: SQLAlchemy compiles a
+        # VALUES list anew every time (it keeps no compiled form of one), and in webhook mode
+        # every update comes alone. It still goes out as one statement (its insertmanyvalues).
+        res = await self.session.exec(_keeping(self.session), params=[
+            {"update_id": update_id, "chat_id": chat_id, "payload": payload, "received_at": at}
+            for update_id, chat_id, payload in updates])
         return {row[0] for row in res.all()}
 
     async def waiting(self) -> Sequence[InboundUpdate]:
