@@ -366,23 +366,24 @@ class Inbound:
 
     async def _shared_turn(self, chat: int, cluster: Cluster) -> None:
         """One update of the chat, under its lock: the oldest stored, whoever stored it. The
-        updates queued here are tickets: those handled (here or elsewhere) are let go."""
+        updates queued here are tickets: the one handled is let go, and all of them once
+        none of the chat's is stored. A ticket whose update another worker handled is let go
+        on a later turn that finds none stored (or handles another worker's update in its
+        place), rather than looked up after every update: one statement fewer each."""
         queue = self._chats[chat]
         handled = True
+        row: InboundUpdate | None = None
         try:
             async with cluster.chat(chat) as held:
                 if not held:
                     self._later(chat, BUSY_RETRY)  # another worker has it in hand
                     return
                 async with self._uow() as uow:
-                    row: InboundUpdate | None = await uow.inbox.first_in(chat)
+                    row = await uow.inbox.first_in(chat)
                 if row is not None:
                     handled = await self._handle(update_from_data(row.payload))
                     if handled:
                         self._handled(row.update_id, row.received_at)
-            if handled:
-                async with self._uow() as uow:
-                    left = await uow.inbox.held([u.update_id for u in queue])
         except Exception as exc:
             if not database_unavailable(exc):
                 raise
@@ -392,7 +393,7 @@ class Inbound:
             await self._back_off(chat)
             return
         self._retries.pop(chat, None)
-        for update in [u for u in queue if u.update_id not in left]:
+        for update in [u for u in queue if row is None or u.update_id == row.update_id]:
             queue.remove(update)
             self._known.discard(update.update_id)
             self._arrived.pop(update.update_id, None)

@@ -34,13 +34,6 @@ def _keeping(session: AsyncSession) -> Insert:
 class Inbox(Repository):
     """Stored on arrival, deleted in the commit that handles the update."""
 
-    async def held(self, update_ids: Sequence[int]) -> set[int]:
-        """Which of these updates are stored already."""
-        res = await self.session.exec(
-            select(InboundUpdate.update_id)
-            .where(col(InboundUpdate.update_id).in_(list(update_ids))))
-        return set(res.all())
-
     async def keep(self, updates: Sequence[tuple[int, int, dict[str, Any]]], at: datetime
                    ) -> None:
         """Store (update id, chat id, payload) triples in one statement: a polled batch
