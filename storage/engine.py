@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,8 +25,34 @@ def make_engine(url: str) -> AsyncEngine:
     # A worker holds one connection for its leaderships and one per chat in hand beside each
     # update's own, while the sender claims, marks and settles: with SQLAlchemy's default
     # of 15 a renewal of the claims could wait for a connection, under load past its lease.
-    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True,
-                               pool_size=10, max_overflow=15)
+    engine = create_async_engine(url, hide_parameters=True, pool_size=10, max_overflow=15)
+    event.listen(engine.sync_engine.pool, "checkin", _checked_in)
+    event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
+    return engine
+
+
+# A pooled PostgreSQL connection is tried before use only when it has lain idle this long.
+# SQLAlchemy's pool_pre_ping tries every one, and asyncpg's ping is three round trips
+# (BEGIN, a statement, ROLLBACK): on an update's path, which checks out a connection three
+# times, that was as many round trips as its own statements. A connection in steady use
+# that a restart broke fails its statement instead; SQLAlchemy then drops the whole pool,
+# and careloop's callers try again (bot/outage.py).
+IDLE_PING_SECONDS = 5.0
+
+
+def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    checked_in = record.info.get("checked_in_at")
+    if checked_in is None or time.monotonic() - checked_in < IDLE_PING_SECONDS:
+        return
+    try:
+        dbapi_conn.ping()
+    except Exception as exc:
+        # The pool lets this connection go and checks out another (a fresh one if need be).
+        raise DisconnectionError(str(exc)) from exc
 
 
 class _ClosingCursor(sqlite3.Cursor):
