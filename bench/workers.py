@@ -13,10 +13,11 @@ Phases, each on an emptied database and Redis:
   (the sandbox spreading its webhook posts over them): answers stored per second.
 
 For the rate phases the CPU each part spent from the first send to the last is printed too,
-per 1,000 messages: the workers, this process (the sandbox and the benchmark), and the
-PostgreSQL backends serving this database. Their sum is how many cores 1,000 msg/s takes,
-whatever else the machine is doing. `--profile DIR` runs each worker under cProfile (one
-file per phase and worker, for `python -m pstats`).
+per 1,000 messages: the workers, this process (the sandbox and the benchmark), the
+PostgreSQL backends serving this database, and the Redis server. Their sum is how many
+cores 1,000 msg/s takes, whatever else the machine is doing; on a machine with fewer free
+cores than that the rate is bound by the CPU, not by the limits. `--profile DIR` runs each
+worker under cProfile (one file per phase and worker, for `python -m pstats`).
 
 The machine's load average is printed with the figures. The last line holds every figure as
 key=value.
@@ -64,13 +65,16 @@ def _cpu_seconds(pid: int) -> float:
 
 
 async def _cpu(stage: Stage, procs: list[asyncio.subprocess.Process]) -> dict[str, float]:
-    """CPU spent so far by the workers, this process and this database's backends."""
+    """CPU spent so far by the workers, this process, this database's backends and the
+    Redis server (its every database: on a shared machine others' share too)."""
     async with stage.storage.engine.connect() as conn:
         backends = (await conn.execute(text(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"))).scalars()
         database = sum(_cpu_seconds(pid) for pid in backends)
+    server = redis.Redis.from_url(REDIS).info("server")["process_id"]
     return {"workers": sum(_cpu_seconds(p.pid) for p in procs),
-            "sandbox": time.process_time(), "postgres": database}
+            "sandbox": time.process_time(), "postgres": database,
+            "redis": _cpu_seconds(int(server))}
 
 
 def _free_port() -> int:
@@ -184,7 +188,8 @@ async def rate_phase(stage: Stage, workers: int, count: int, workdir: Path, *,
 
 def _cpu_line(cpu: dict[str, float]) -> str:
     return (f"CPU s per 1,000 msgs: workers {cpu['workers']:.2f}, sandbox {cpu['sandbox']:.2f}, "
-            f"postgres {cpu['postgres']:.2f} (sum {sum(cpu.values()):.2f})")
+            f"postgres {cpu['postgres']:.2f}, redis {cpu['redis']:.2f} "
+            f"(sum {sum(cpu.values()):.2f})")
 
 
 async def answers_phase(stage: Stage, workers: int, count: int, workdir: Path) -> float:
