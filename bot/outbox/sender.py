@@ -47,7 +47,8 @@ from careloop.kernel.messenger import (
     TimedOut,
 )
 from careloop.kernel.updates import Keyboard, Media
-from careloop.storage.models import Customer, Touch, TouchState
+from careloop.storage.models import CallbackKey, Customer, Touch, TouchState
+from careloop.storage.repositories.callbacks import Callbacks
 from careloop.storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -138,9 +139,11 @@ class Sender:
         # conditional state change when claiming.
         self._running = asyncio.Lock()
         self._stopping = False
-        # Claiming and settling take turns at the database: SQLite has one writer, and
-        # waiting on its busy handler costs far more than waiting here.
-        self._writing = asyncio.Lock()
+        # Its writes go through `writing()`: on SQLite, which has one writer, this process's
+        # writers take turns (waiting on SQLite's busy handler costs far more); PostgreSQL
+        # takes the attempt marks, the settling and the next claim at once, as it takes
+        # other workers' anyway, so a claim never holds a mark back, and with it a send's
+        # turn in the shared second.
 
     async def recover(self) -> int:
         """Settle the claims of processes that stopped (their leases ran out; this process's
@@ -148,7 +151,7 @@ class Sender:
         mid-send follow the per-category rule. Returns how many were settled."""
         now = self._clock.now()
         owner = self.claims.owner
-        async with self._writing, self._uow() as uow:
+        async with self._uow.writing() as uow:
             # One worker recovers at a time: two updating the same expired rows in different
             # orders would deadlock. The other's next look finds nothing left.
             if not await uow.touches.recovering():
@@ -174,7 +177,7 @@ class Sender:
         third of a lease, so a claim held by a live process never runs out, and one left by
         a dead process is sent within about a lease and a third."""
         until = self.claims.until(self._clock.now())
-        async with self._writing, self._uow() as uow:
+        async with self._uow.writing() as uow:
             await uow.touches.renew(self.claims.owner, until)
             await uow.outbox.renew(self.claims.owner, until)
             await uow.commit()
@@ -244,7 +247,7 @@ class Sender:
 
     async def _attempt(self, touch_ids: Sequence[int]) -> set[int]:
         """Mark these claimed touches attempted, in one commit; the ids still ours."""
-        async with self._writing, self._uow() as uow:
+        async with self._uow.writing() as uow:
             won = await uow.touches.attempt(touch_ids, self.claims.owner, self._clock.now())
             await uow.commit()
         return won
@@ -292,7 +295,7 @@ class Sender:
         twice. Several workers take different groups: the due touches another is deciding on
         are skipped over (FOR UPDATE SKIP LOCKED), not waited for. Returns the ids taken."""
         now = self._clock.now()
-        async with self._writing, self._uow() as uow:
+        async with self._uow.writing() as uow:
             ids = await uow.touches.lock_due(now, self._group)
             if not ids:
                 return set(), []
@@ -320,6 +323,10 @@ class Sender:
             won = await uow.touches.move_many(
                 to_send, TouchState.PENDING, TouchState.SENDING, claimed_by=self.claims.owner,
                 lease_until=self.claims.until(now), attempted_at=None)
+            # The buttons' keys go to the database with the claim's commit, all in one
+            # statement, rather than one round trip each while the workers wait for the
+            # group.
+            uow.callbacks = _ClaimKeys(uow.session)
             render = self._render(uow, now)
             prepared: list[Prepared] = []
             for i in to_send:
@@ -353,7 +360,7 @@ class Sender:
     async def settle(self, outcomes: Sequence[Outcome]) -> None:
         """Record a batch of send outcomes in one commit."""
         now = self._clock.now()
-        async with self._writing, self._uow() as uow:
+        async with self._uow.writing() as uow:
             delivered = [(o.item, sent) for o in outcomes if (sent := o.message_id) is not None]
             await uow.touches.mark_sent([(item.touch_id, sent) for item, sent in delivered], now,
                                         self.claims.owner)
@@ -406,6 +413,18 @@ class Sender:
             await record(uow, now, o.item.customer_id, "failed", "note",
                          purpose=touch.purpose, reason=reason)
         log.info("touch %s not sent: %s", o.item.touch_id, reason)
+
+
+class _ClaimKeys(Callbacks):
+    """Callback keys for a claim's messages, written when the claim commits (or when a
+    query in it flushes first): a key is its own primary key, chosen here, so nothing
+    needs it in the database before then. One flush for a group's keys instead of one per
+    message: on PostgreSQL a round trip and SQLAlchemy's flush each, hundreds per second
+    at the paid rate."""
+
+    async def add(self, key: CallbackKey) -> CallbackKey:
+        self.session.add(key)
+        return key
 
 
 def _prepared(touch: Touch, customer: Customer, shown: TouchMessage) -> Prepared:
