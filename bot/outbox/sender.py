@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -204,7 +204,8 @@ class Sender:
     async def _touches(self) -> int:
         queue: Hopper[Prepared] = Hopper()
         settler: Settler[Outcome] = Settler(self.settle, self._settle_batch)
-        attempts: Attempts[int] = Attempts(self._attempt, self._attempt_linger)
+        marks = _Marks(self._uow, self.claims.owner, self._clock, self._attempt)
+        attempts: Attempts[int] = Attempts(marks, self._attempt_linger)
         turns = ChatTurns()
         workers = [asyncio.create_task(self._work(queue, settler, attempts, turns))
                    for _ in range(self._workers)]
@@ -214,6 +215,7 @@ class Sender:
             for _ in workers:
                 queue.put_nowait(None)
             await asyncio.gather(*workers)
+            await marks.close()
             await settler.close()
 
     async def _produce(self, queue: Hopper[Prepared]) -> int:
@@ -413,6 +415,51 @@ class Sender:
             await record(uow, now, o.item.customer_id, "failed", "note",
                          purpose=touch.purpose, reason=reason)
         log.info("touch %s not sent: %s", o.item.touch_id, reason)
+
+
+class _Marks:
+    """A tick's attempt marks. On PostgreSQL on one connection of their own, each mark one
+    UPDATE committed by itself (autocommit): one round trip while the sends wait for it,
+    where a unit of work each costs six (the pool's ping on checkout, with BEGIN and
+    ROLLBACK around it, then BEGIN, the UPDATE and COMMIT). After an error the connection
+    is let go and the next mark takes a fresh one. SQLite (one writer, taken in turns)
+    keeps a unit of work per mark (`each`)."""
+
+    def __init__(self, uow: UnitOfWorkFactory, owner: str, clock: Clock,
+                 each: Callable[[Sequence[int]], Awaitable[set[int]]]) -> None:
+        self._factory = uow
+        self._owner = owner
+        self._clock = clock
+        self._each = each
+        self._uow: UnitOfWork | None = None
+        self._postgres: bool | None = None  # known from the first mark's session
+
+    async def __call__(self, touch_ids: Sequence[int]) -> set[int]:
+        if self._postgres is False:
+            return await self._each(touch_ids)
+        if self._uow is None:
+            uow = await self._factory().__aenter__()
+            self._uow = uow
+            self._postgres = uow.session.get_bind().dialect.name == "postgresql"
+            if not self._postgres:
+                await self.close()
+                return await self._each(touch_ids)
+            try:
+                await uow.session.connection(
+                    execution_options={"isolation_level": "AUTOCOMMIT"})
+            except BaseException:
+                await self.close()
+                raise
+        try:
+            return await self._uow.touches.attempt(touch_ids, self._owner, self._clock.now())
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        uow, self._uow = self._uow, None
+        if uow is not None:
+            await uow.__aexit__(None, None, None)
 
 
 class _ClaimKeys(Callbacks):
