@@ -52,7 +52,7 @@ DB = os.environ.get("CARELOOP_BENCH_DATABASE_URL",
                     "postgresql+asyncpg://postgres@127.0.0.1:5432/wt_workers")
 REDIS = os.environ.get("CARELOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
 # README, Delivery: one process's paid rate (bench/delivery.py, SQLite), for comparison.
-ONE_PROCESS_PAID = "835-941 msg/s"
+ONE_PROCESS_PAID = "989-1010 msg/s"
 
 
 def _cpu_seconds(pid: int) -> float:
