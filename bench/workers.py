@@ -3,6 +3,7 @@ against the sandbox enforcing Telegram's limits, in one run.
 
     CARELOOP_BENCH_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/bench \\
     CARELOOP_BENCH_REDIS_URL=redis://127.0.0.1:6379/3 python bench/workers.py [--quick]
+        [--only global|paid|answers ...]
 
 Phases, each on an emptied database and Redis:
 - global: care messages at 30/s with 1 and with 3 workers: messages per second as Telegram
@@ -12,10 +13,11 @@ Phases, each on an emptied database and Redis:
   (the sandbox spreading its webhook posts over them): answers stored per second.
 
 For the rate phases the CPU each part spent from the first send to the last is printed too,
-per 1,000 messages: the workers, this process (the sandbox and the benchmark), and the
-PostgreSQL backends serving this database. Their sum is how many cores 1,000 msg/s takes,
-whatever else the machine is doing. `--profile DIR` runs each worker under cProfile (one
-file per phase and worker, for `python -m pstats`).
+per 1,000 messages: the workers, this process (the sandbox and the benchmark), the
+PostgreSQL backends serving this database, and the Redis server. Their sum is how many
+cores 1,000 msg/s takes, whatever else the machine is doing; on a machine with fewer free
+cores than that the rate is bound by the CPU, not by the limits. `--profile DIR` runs each
+worker under cProfile (one file per phase and worker, for `python -m pstats`).
 
 The machine's load average is printed with the figures. The last line holds every figure as
 key=value.
@@ -31,6 +33,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import redis
@@ -49,7 +52,7 @@ DB = os.environ.get("CARELOOP_BENCH_DATABASE_URL",
                     "postgresql+asyncpg://postgres@127.0.0.1:5432/wt_workers")
 REDIS = os.environ.get("CARELOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
 # README, Delivery: one process's paid rate (bench/delivery.py, SQLite), for comparison.
-ONE_PROCESS_PAID = "835-941 msg/s"
+ONE_PROCESS_PAID = "989-1010 msg/s"
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -62,13 +65,16 @@ def _cpu_seconds(pid: int) -> float:
 
 
 async def _cpu(stage: Stage, procs: list[asyncio.subprocess.Process]) -> dict[str, float]:
-    """CPU spent so far by the workers, this process and this database's backends."""
+    """CPU spent so far by the workers, this process, this database's backends and the
+    Redis server (its every database: on a shared machine others' share too)."""
     async with stage.storage.engine.connect() as conn:
         backends = (await conn.execute(text(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"))).scalars()
         database = sum(_cpu_seconds(pid) for pid in backends)
+    server = redis.Redis.from_url(REDIS).info("server")["process_id"]
     return {"workers": sum(_cpu_seconds(p.pid) for p in procs),
-            "sandbox": time.process_time(), "postgres": database}
+            "sandbox": time.process_time(), "postgres": database,
+            "redis": _cpu_seconds(int(server))}
 
 
 def _free_port() -> int:
@@ -131,6 +137,13 @@ def _sends(stage: Stage, since: int) -> tuple[list[float], int]:
     return [r.at for r in calls if r.ok], sum(1 for r in calls if r.error_code == 429)
 
 
+def _duplicates(stage: Stage, since: int) -> int:
+    """Messages a chat received more than once (each chat is sent one here)."""
+    per_chat = Counter(int(r.params["chat_id"]) for r in stage.sandbox.requests[since:]
+                       if r.method == "sendMessage" and r.ok)
+    return sum(n - 1 for n in per_chat.values())
+
+
 async def _until(probe: object, seconds: float = 600) -> None:
     deadline = time.monotonic() + seconds
     while not await probe():  # type: ignore[operator]
@@ -140,9 +153,9 @@ async def _until(probe: object, seconds: float = 600) -> None:
 
 
 async def rate_phase(stage: Stage, workers: int, count: int, workdir: Path, *,
-                     paid: bool) -> tuple[float, int, dict[str, float]]:
-    """Messages per second as the sandbox saw them, its 429s, and the CPU seconds each part
-    spent per 1,000 messages from the first send to the last."""
+                     paid: bool) -> tuple[float, int, int, dict[str, float]]:
+    """Messages per second as the sandbox saw them, its 429s, the duplicates, and the CPU
+    seconds each part spent per 1,000 messages from the first send to the last."""
     await _reset(stage)
     since = len(stage.sandbox.requests)
     audience = await stage.seed_audience(count, marketing=paid)
@@ -169,12 +182,14 @@ async def rate_phase(stage: Stage, workers: int, count: int, workdir: Path, *,
     times, limited = _sends(stage, since)
     times.sort()
     cpu = {k: (after[k] - before[k]) * 1000 / count for k in after}
-    return (len(times) - 1) / (times[-1] - times[0]), limited, cpu
+    return ((len(times) - 1) / (times[-1] - times[0]), limited, _duplicates(stage, since),
+            cpu)
 
 
 def _cpu_line(cpu: dict[str, float]) -> str:
     return (f"CPU s per 1,000 msgs: workers {cpu['workers']:.2f}, sandbox {cpu['sandbox']:.2f}, "
-            f"postgres {cpu['postgres']:.2f} (sum {sum(cpu.values()):.2f})")
+            f"postgres {cpu['postgres']:.2f}, redis {cpu['redis']:.2f} "
+            f"(sum {sum(cpu.values()):.2f})")
 
 
 async def answers_phase(stage: Stage, workers: int, count: int, workdir: Path) -> float:
@@ -205,7 +220,10 @@ async def answers_phase(stage: Stage, workers: int, count: int, workdir: Path) -
     return count / elapsed
 
 
-async def main(quick: bool) -> None:
+PHASES = ("global", "paid", "answers")
+
+
+async def main(quick: bool, phases: set[str]) -> None:
     size = 300 if quick else 900
     paid_size = 1000 if quick else 3000
     answers = 150 if quick else 300
@@ -214,22 +232,26 @@ async def main(quick: bool) -> None:
         stage = await Stage.open(workdir, database_url=DB)
         figures: dict[str, str] = {}
         try:
-            for n in (1, 3):
-                rate, limited, cpu = await rate_phase(stage, n, size, workdir, paid=False)
+            for n in (1, 3) if "global" in phases else ():
+                rate, limited, dup, cpu = await rate_phase(stage, n, size, workdir, paid=False)
                 figures[f"global_{n}w"] = f"{rate:.1f}"
                 figures[f"global_{n}w_ratio"] = f"{rate / 30:.3f}"
                 figures[f"global_{n}w_429"] = str(limited)
+                figures[f"global_{n}w_dup"] = str(dup)
                 print(f"global rate, {n} worker(s): {rate:.1f} msg/s "
-                      f"(ratio to 30/s {rate / 30:.3f}), {limited} x 429; {_cpu_line(cpu)}; "
-                      f"load {os.getloadavg()[0]:.2f}", flush=True)
-            for n in (2, 3):
-                rate, limited, cpu = await rate_phase(stage, n, paid_size, workdir, paid=True)
+                      f"(ratio to 30/s {rate / 30:.3f}), {limited} x 429, {dup} duplicates; "
+                      f"{_cpu_line(cpu)}; load {os.getloadavg()[0]:.2f}", flush=True)
+            for n in (2, 3) if "paid" in phases else ():
+                rate, limited, dup, cpu = await rate_phase(stage, n, paid_size, workdir,
+                                                           paid=True)
                 figures[f"paid_{n}w"] = f"{rate:.0f}"
+                figures[f"paid_{n}w_429"] = str(limited)
+                figures[f"paid_{n}w_dup"] = str(dup)
                 figures[f"paid_{n}w_cpu"] = f"{sum(cpu.values()):.2f}"
                 print(f"paid rate, {n} workers: {rate:.0f} msg/s (one process: "
-                      f"{ONE_PROCESS_PAID}), {limited} x 429; {_cpu_line(cpu)}; "
-                      f"load {os.getloadavg()[0]:.2f}", flush=True)
-            for n in (1, 2):
+                      f"{ONE_PROCESS_PAID}), {limited} x 429, {dup} duplicates; "
+                      f"{_cpu_line(cpu)}; load {os.getloadavg()[0]:.2f}", flush=True)
+            for n in (1, 2) if "answers" in phases else ():
                 rate = await answers_phase(stage, n, answers, workdir)
                 figures[f"answers_{n}w"] = f"{rate:.1f}"
                 print(f"survey answers, {n} worker(s): {rate:.1f} answers/s; "
@@ -245,10 +267,12 @@ async def main(quick: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller phases")
+    parser.add_argument("--only", action="append", choices=PHASES, metavar="PHASE",
+                        help=f"run only this phase (repeatable; one of {', '.join(PHASES)})")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="run each worker under cProfile, its output in this folder")
     options = parser.parse_args()
     if options.profile is not None:
         options.profile.mkdir(parents=True, exist_ok=True)
         PROFILE = options.profile.resolve()
-    asyncio.run(main(options.quick))
+    asyncio.run(main(options.quick, set(options.only or PHASES)))

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -47,7 +47,8 @@ from careloop.kernel.messenger import (
     TimedOut,
 )
 from careloop.kernel.updates import Keyboard, Media
-from careloop.storage.models import Customer, Touch, TouchState
+from careloop.storage.models import CallbackKey, Customer, Touch, TouchState
+from careloop.storage.repositories.callbacks import Callbacks
 from careloop.storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -138,9 +139,11 @@ class Sender:
         # conditional state change when claiming.
         self._running = asyncio.Lock()
         self._stopping = False
-        # Claiming and settling take turns at the database: SQLite has one writer, and
-        # waiting on its busy handler costs far more than waiting here.
-        self._writing = asyncio.Lock()
+        # Its writes go through `writing()`: on SQLite, which has one writer, this process's
+        # writers take turns (waiting on SQLite's busy handler costs far more); PostgreSQL
+        # takes the attempt marks, the settling and the next claim at once, as it takes
+        # other workers' anyway, so a claim never holds a mark back, and with it a send's
+        # turn in the shared second.
 
     async def recover(self) -> int:
         """Settle the claims of processes that stopped (their leases ran out; this process's
@@ -148,7 +151,7 @@ class Sender:
         mid-send follow the per-category rule. Returns how many were settled."""
         now = self._clock.now()
         owner = self.claims.owner
-        async with self._writing, self._uow() as uow:
+        async with self._uow.writing() as uow:
             # One worker recovers at a time: two updating the same expired rows in different
             # orders would deadlock. The other's next look finds nothing left.
             if not await uow.touches.recovering():
@@ -174,7 +177,7 @@ class Sender:
         third of a lease, so a claim held by a live process never runs out, and one left by
         a dead process is sent within about a lease and a third."""
         until = self.claims.until(self._clock.now())
-        async with self._writing, self._uow() as uow:
+        async with self._uow.writing() as uow:
             await uow.touches.renew(self.claims.owner, until)
             await uow.outbox.renew(self.claims.owner, until)
             await uow.commit()
@@ -201,7 +204,8 @@ class Sender:
     async def _touches(self) -> int:
         queue: Hopper[Prepared] = Hopper()
         settler: Settler[Outcome] = Settler(self.settle, self._settle_batch)
-        attempts: Attempts[int] = Attempts(self._attempt, self._attempt_linger)
+        marks = _Marks(self._uow, self.claims.owner, self._clock, self._attempt)
+        attempts: Attempts[int] = Attempts(marks, self._attempt_linger)
         turns = ChatTurns()
         workers = [asyncio.create_task(self._work(queue, settler, attempts, turns))
                    for _ in range(self._workers)]
@@ -211,6 +215,7 @@ class Sender:
             for _ in workers:
                 queue.put_nowait(None)
             await asyncio.gather(*workers)
+            await marks.close()
             await settler.close()
 
     async def _produce(self, queue: Hopper[Prepared]) -> int:
@@ -244,7 +249,7 @@ class Sender:
 
     async def _attempt(self, touch_ids: Sequence[int]) -> set[int]:
         """Mark these claimed touches attempted, in one commit; the ids still ours."""
-        async with self._writing, self._uow() as uow:
+        async with self._uow.writing() as uow:
             won = await uow.touches.attempt(touch_ids, self.claims.owner, self._clock.now())
             await uow.commit()
         return won
@@ -292,7 +297,7 @@ class Sender:
         twice. Several workers take different groups: the due touches another is deciding on
         are skipped over (FOR UPDATE SKIP LOCKED), not waited for. Returns the ids taken."""
         now = self._clock.now()
-        async with self._writing, self._uow() as uow:
+        async with self._uow.writing() as uow:
             ids = await uow.touches.lock_due(now, self._group)
             if not ids:
                 return set(), []
@@ -320,6 +325,10 @@ class Sender:
             won = await uow.touches.move_many(
                 to_send, TouchState.PENDING, TouchState.SENDING, claimed_by=self.claims.owner,
                 lease_until=self.claims.until(now), attempted_at=None)
+            # The buttons' keys go to the database with the claim's commit, all in one
+            # statement, rather than one round trip each while the workers wait for the
+            # group.
+            uow.callbacks = _ClaimKeys(uow.session)
             render = self._render(uow, now)
             prepared: list[Prepared] = []
             for i in to_send:
@@ -353,7 +362,7 @@ class Sender:
     async def settle(self, outcomes: Sequence[Outcome]) -> None:
         """Record a batch of send outcomes in one commit."""
         now = self._clock.now()
-        async with self._writing, self._uow() as uow:
+        async with self._uow.writing() as uow:
             delivered = [(o.item, sent) for o in outcomes if (sent := o.message_id) is not None]
             await uow.touches.mark_sent([(item.touch_id, sent) for item, sent in delivered], now,
                                         self.claims.owner)
@@ -406,6 +415,63 @@ class Sender:
             await record(uow, now, o.item.customer_id, "failed", "note",
                          purpose=touch.purpose, reason=reason)
         log.info("touch %s not sent: %s", o.item.touch_id, reason)
+
+
+class _Marks:
+    """A tick's attempt marks. On PostgreSQL on one connection of their own, each mark one
+    UPDATE committed by itself (autocommit): one round trip while the sends wait for it,
+    where a unit of work each costs six (the pool's ping on checkout, with BEGIN and
+    ROLLBACK around it, then BEGIN, the UPDATE and COMMIT). After an error the connection
+    is let go and the next mark takes a fresh one. SQLite (one writer, taken in turns)
+    keeps a unit of work per mark (`each`)."""
+
+    def __init__(self, uow: UnitOfWorkFactory, owner: str, clock: Clock,
+                 each: Callable[[Sequence[int]], Awaitable[set[int]]]) -> None:
+        self._factory = uow
+        self._owner = owner
+        self._clock = clock
+        self._each = each
+        self._uow: UnitOfWork | None = None
+        self._postgres: bool | None = None  # known from the first mark's session
+
+    async def __call__(self, touch_ids: Sequence[int]) -> set[int]:
+        if self._postgres is False:
+            return await self._each(touch_ids)
+        if self._uow is None:
+            uow = await self._factory().__aenter__()
+            self._uow = uow
+            self._postgres = uow.session.get_bind().dialect.name == "postgresql"
+            if not self._postgres:
+                await self.close()
+                return await self._each(touch_ids)
+            try:
+                await uow.session.connection(
+                    execution_options={"isolation_level": "AUTOCOMMIT"})
+            except BaseException:
+                await self.close()
+                raise
+        try:
+            return await self._uow.touches.attempt(touch_ids, self._owner, self._clock.now())
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        uow, self._uow = self._uow, None
+        if uow is not None:
+            await uow.__aexit__(None, None, None)
+
+
+class _ClaimKeys(Callbacks):
+    """Callback keys for a claim's messages, written when the claim commits (or when a
+    query in it flushes first): a key is its own primary key, chosen here, so nothing
+    needs it in the database before then. One flush for a group's keys instead of one per
+    message: on PostgreSQL a round trip and SQLAlchemy's flush each, hundreds per second
+    at the paid rate."""
+
+    async def add(self, key: CallbackKey) -> CallbackKey:
+        self.session.add(key)
+        return key
 
 
 def _prepared(touch: Touch, customer: Customer, shown: TouchMessage) -> Prepared:

@@ -8,13 +8,14 @@ script run atomically on the server, so no two workers can take the same slot:
   when they arrive. No worker knows that, but a call has arrived by the time its answer is
   back: so every turn taken is an entry in a sliding one-second log (a sorted set) that
   counts as in flight until its worker reports the answer, and is then scored at the
-  answer's time (Redis's clock). A turn is given only when the log leaves room for it; when
-  it does not, it is given for the moment the oldest answered entry leaves the log (the
-  worker sleeps till then), and it counts as in flight from now. However late a request
-  arrives after its turn, the second around it never holds more than the limit (the proof
-  is in tests/unit/test_shared_limits.py). On top of that the turns keep a pace a gap apart
-  (as one worker keeps it: RATE_MARGIN below 30/s, the paid rate itself), so they are spread
-  over the second;
+  answer's time (on Redis's clock: when the report runs, less how long ago the worker had
+  the answer, so a report's own delay is not counted as in flight). A turn is given only
+  when the log leaves room for it; when it does not, it is given for the moment the oldest
+  answered entry leaves the log (the worker sleeps till then), and it counts as in flight
+  from now. However late a request arrives after its turn, the second around it never
+  holds more than the limit (the proof is in tests/unit/test_shared_limits.py). On top of
+  that the turns keep a pace a gap apart (as one worker keeps it: RATE_MARGIN below 30/s,
+  the paid rate itself), so they are spread over the second;
 - a private chat: its own slot, at most PRIVATE_BURST at once then one per chat interval,
   and its bucket does not refill while a message to it is in flight (as the one-process
   limiter paces from the answer): a late send holds back the next one;
@@ -150,25 +151,32 @@ return out
 """
 
 # KEYS: the overall log; then for each turn its chat's key. ARGV: lease, keep (ms); then for
-# each turn: its name, kind (as TAKE's). The answers are back now: each turn's entry is
-# scored now; a private chat's slot moves on by the time its message was in flight (no
-# refill meanwhile); a group's entry is scored now too.
+# each turn: its name, kind (as TAKE's), and how long ago its answer came back (measured
+# by the worker just before this call). Each turn's entry is scored at its answer's time:
+# now less that age, which is no earlier than the answer really came (the call left the
+# worker after the age was measured, and reaches Redis later still), so the second after
+# it is still counted from no earlier than the request could have arrived; but the time
+# the answer waited for this call (the batch before it, a busy worker) is not counted as
+# in flight. A private chat's slot moves on by the time its message was in flight (no
+# refill meanwhile); a group's entry is scored at the answer too.
 ANSWERED = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
 local lease, keep = tonumber(ARGV[1]), ARGV[2]
-for i = 1, (#ARGV - 2) / 2 do
-  local name, kind, chat = ARGV[1 + 2 * i], tonumber(ARGV[2 + 2 * i]), KEYS[1 + i]
+for i = 1, (#ARGV - 2) / 3 do
+  local a = 2 + (i - 1) * 3
+  local name, kind, chat = ARGV[a + 1], tonumber(ARGV[a + 2]), KEYS[1 + i]
+  local at = now - tonumber(ARGV[a + 3])
   local held = redis.call('ZSCORE', KEYS[1], name)
-  redis.call('ZADD', KEYS[1], now, name)
+  redis.call('ZADD', KEYS[1], at, name)
   if kind == 1 and held and tonumber(held) > now then
-    local late = now - (tonumber(held) - lease)
+    local late = at - (tonumber(held) - lease)
     local tat = redis.call('GET', chat)
     if tat and late > 0 then
       redis.call('SET', chat, tostring(tonumber(tat) + late), 'PX', keep)
     end
   elseif kind == 2 then
-    redis.call('ZADD', chat, 'XX', now, name)
+    redis.call('ZADD', chat, 'XX', at, name)
   end
 end
 redis.call('PEXPIRE', KEYS[1], keep)
@@ -212,6 +220,7 @@ class _Turn:
     args: tuple[int, int, int, str]
     answer: asyncio.Future[float | None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future())
+    answered: float = 0.0  # when its call's answer came back (the limiter's clock)
 
 
 class SharedLimiter(Limiter):
@@ -345,6 +354,7 @@ class SharedLimiter(Limiter):
     def _back_from(self, turn: _Turn) -> None:
         """The call in this turn has its answer (or was never made): report it to Redis
         with the others back meanwhile."""
+        turn.answered = self._time()
         self._back.append(turn)
         if self._reporting is None or self._reporting.done():
             self._reporting = asyncio.get_running_loop().create_task(self._report())
@@ -354,8 +364,10 @@ class SharedLimiter(Limiter):
             batch, self._back = self._back[:BATCH], self._back[BATCH:]
             keys = [f"{self._prefix}window"] + [turn.chat_key for turn in batch]
             args: list[Any] = [self._lease, KEEP_MS]
+            now = self._time()
             for turn in batch:
-                args += [turn.name, turn.kind]
+                # Never more than a lease: the entry would have left the log by then anyway.
+                args += [turn.name, turn.kind, min(self._lease, max(0.0, now - turn.answered))]
             try:
                 await self._answered_script(keys=keys, args=args)
             except (RedisError, OSError) as exc:

@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import event, func
 from sqlmodel import col, select
 
 from careloop.campaigns import lifecycle as campaigns
@@ -432,3 +432,35 @@ message: {text: "Join our community, {first_name}"}
     assert got(ann.id) == {"For our community"}
     assert got(bob.id) == {"For our community", "Welcome to the community"}
     assert got(cid.id) == {"Join our"}
+
+
+async def test_a_claims_buttons_reach_the_database_in_one_statement(stage: Stage) -> None:
+    audience = await stage.seed_audience(24, marketing=True)
+    campaign = await stage.create_campaign(
+        "name: Member day\nsegment: all\nmessage: {text: 'Member day, {first_name}'}\n")
+    await stage.start_campaign(campaign)
+    inserts: list[int] = []  # keys per INSERT into callback_key
+
+    def seen(_conn: object, _cursor: object, statement: str, parameters: object,
+             _context: object, executemany: bool) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO CALLBACK_KEY"):
+            inserts.append(len(parameters) if executemany else 1)  # type: ignore[arg-type]
+
+    engine = stage.storage.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        touches = await delivered(stage)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert [t.state for t in touches] == [TouchState.SENT] * len(audience)
+    # One key per message (its Unsubscribe button), written with its claim's commit: fewer
+    # statements than messages, each one claim's keys.
+    assert sum(inserts) == len(audience)
+    assert len(inserts) < len(audience) / 2
+    # And each key means what it says: a press unsubscribes.
+    _, person = audience[0]
+    message = await stage.bot_says(person.id, "Member day")
+    await stage.press(person, message, "Unsubscribe from offers")
+    async with stage.storage.uow() as uow:
+        customer = await uow.customers.get(audience[0][0])
+    assert customer is not None and not customer.marketing_consent

@@ -5,8 +5,10 @@ Why the overall log never lets Telegram see more than the limit in a second, wha
 jitter between a turn and its request's arrival: take any N + 1 requests arriving within one
 second (T - 1, T], and among them the one whose turn Redis gave last, at slot s <= its
 arrival <= T. Each of the other N had its turn before, so when this one was given it was
-either in flight (an entry in the log, leaving it no earlier than a lease on) or answered
-at a time >= its arrival > T - 1 >= s - 1 (an entry still in the log at s). So at s the log
+either in flight (an entry in the log, leaving it no earlier than a lease on) or answered,
+its entry scored no earlier than its answer (the report's time on Redis's clock less how long
+before the report left the worker had the answer) >= its arrival > T - 1 >= s - 1 (an entry
+still in the log at s). So at s the log
 held N entries besides this one's, and the turn is given only when it holds fewer. The
 tests below replay what the takers saw against the sandbox's own flood control (Telegram's
 limits, counted by arrival), with each arrival anywhere between the turn and its answer.
@@ -213,3 +215,33 @@ async def test_a_group_another_worker_filled_is_paced_not_waited_for(
             raise AssertionError("a turn past max_wait was given")
     assert 58 < paced.value.seconds < 61
     assert time.monotonic() - started < 1.0  # told at once, not after the minute
+
+
+async def test_an_answer_is_scored_when_it_came_not_when_its_report_reached_redis(
+        limiters: Callable[..., SharedLimiter], prefix: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    limiter = limiters(1000)
+    script = limiter._answered_script
+    slow = [True]
+
+    async def report(keys: list[str], args: list[object]) -> object:
+        if slow.pop() if slow else False:
+            await asyncio.sleep(0.3)  # a slow report: the next one waits behind it
+        return await script(keys=keys, args=args)
+
+    monkeypatch.setattr(limiter, "_answered_script", report)
+    async with limiter.turn(1):
+        pass
+    async with limiter.turn(2):
+        sent = time.time()  # the call's answer comes just after this
+    answered = time.time()
+    assert limiter._reporting is not None
+    await limiter._reporting
+    reported = time.time()
+    client = Redis.from_url(REDIS_URL)
+    scores = dict(await client.zrange(f"{prefix}window", 0, -1, withscores=True))
+    await client.aclose()
+    [second] = [score for name, score in scores.items() if name.endswith(b":1")]
+    # No earlier than its answer (the latest its request can have arrived), and the 0.3 s
+    # its report waited for the one before not counted as in flight.
+    assert sent <= second <= answered + 0.05 < reported - 0.2
