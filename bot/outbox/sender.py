@@ -47,8 +47,7 @@ from careloop.kernel.messenger import (
     TimedOut,
 )
 from careloop.kernel.updates import Keyboard, Media
-from careloop.storage.models import CallbackKey, Customer, Touch, TouchState
-from careloop.storage.repositories.callbacks import Callbacks
+from careloop.storage.models import Customer, Touch, TouchState
 from careloop.storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -325,10 +324,6 @@ class Sender:
             won = await uow.touches.move_many(
                 to_send, TouchState.PENDING, TouchState.SENDING, claimed_by=self.claims.owner,
                 lease_until=self.claims.until(now), attempted_at=None)
-            # The buttons' keys go to the database with the claim's commit, all in one
-            # statement, rather than one round trip each while the workers wait for the
-            # group.
-            uow.callbacks = _ClaimKeys(uow.session)
             render = self._render(uow, now)
             prepared: list[Prepared] = []
             for i in to_send:
@@ -420,10 +415,9 @@ class Sender:
 class _Marks:
     """A tick's attempt marks. On PostgreSQL on one connection of their own, each mark one
     UPDATE committed by itself (autocommit): one round trip while the sends wait for it,
-    where a unit of work each costs six (the pool's ping on checkout, with BEGIN and
-    ROLLBACK around it, then BEGIN, the UPDATE and COMMIT). After an error the connection
-    is let go and the next mark takes a fresh one. SQLite (one writer, taken in turns)
-    keeps a unit of work per mark (`each`)."""
+    where a unit of work each costs three (BEGIN, the UPDATE, COMMIT), and a connection's
+    checkout besides. After an error the connection is let go and the next mark takes a
+    fresh one. SQLite (one writer, taken in turns) keeps a unit of work per mark (`each`)."""
 
     def __init__(self, uow: UnitOfWorkFactory, owner: str, clock: Clock,
                  each: Callable[[Sequence[int]], Awaitable[set[int]]]) -> None:
@@ -460,18 +454,6 @@ class _Marks:
         uow, self._uow = self._uow, None
         if uow is not None:
             await uow.__aexit__(None, None, None)
-
-
-class _ClaimKeys(Callbacks):
-    """Callback keys for a claim's messages, written when the claim commits (or when a
-    query in it flushes first): a key is its own primary key, chosen here, so nothing
-    needs it in the database before then. One flush for a group's keys instead of one per
-    message: on PostgreSQL a round trip and SQLAlchemy's flush each, hundreds per second
-    at the paid rate."""
-
-    async def add(self, key: CallbackKey) -> CallbackKey:
-        self.session.add(key)
-        return key
 
 
 def _prepared(touch: Touch, customer: Customer, shown: TouchMessage) -> Prepared:

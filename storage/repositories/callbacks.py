@@ -38,7 +38,11 @@ class Callbacks(Repository):
         self._held: tuple[Any, ...] = ()
 
     async def add(self, key: CallbackKey) -> CallbackKey:
-        return await self._add(key)
+        """Written with the commit (or when a query in the transaction flushes first): a
+        key is its own primary key, chosen here, so nothing needs it stored earlier, and
+        a message's or a claim's keys then go in one statement, not a flush each."""
+        self.session.add(key)
+        return key
 
     async def get(self, key: str) -> CallbackKey | None:
         return await self.session.get(CallbackKey, key)
