@@ -102,6 +102,11 @@ class UnitOfWorkFactory:
     def __call__(self) -> UnitOfWork:
         return UnitOfWork(self._session_factory)
 
+    @property
+    def one_writer(self) -> bool:
+        """Whether the database takes one writer at a time (SQLite): see `writing`."""
+        return self._writer is not None
+
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[UnitOfWork]:
         """A unit of work that writes: on SQLite it has the process's turn to write from

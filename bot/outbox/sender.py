@@ -24,6 +24,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -425,35 +426,27 @@ class _Marks:
         self._owner = owner
         self._clock = clock
         self._each = each
+        self._held: AsyncExitStack | None = None  # the kept unit of work, while it lasts
         self._uow: UnitOfWork | None = None
-        self._postgres: bool | None = None  # known from the first mark's session
 
     async def __call__(self, touch_ids: Sequence[int]) -> set[int]:
-        if self._postgres is False:
+        if self._factory.one_writer:
             return await self._each(touch_ids)
-        if self._uow is None:
-            uow = await self._factory().__aenter__()
-            self._uow = uow
-            self._postgres = uow.session.get_bind().dialect.name == "postgresql"
-            if not self._postgres:
-                await self.close()
-                return await self._each(touch_ids)
-            try:
-                await uow.session.connection(
-                    execution_options={"isolation_level": "AUTOCOMMIT"})
-            except BaseException:
-                await self.close()
-                raise
         try:
+            if self._uow is None:
+                self._held = AsyncExitStack()
+                self._uow = await self._held.enter_async_context(self._factory())
+                await self._uow.session.connection(
+                    execution_options={"isolation_level": "AUTOCOMMIT"})
             return await self._uow.touches.attempt(touch_ids, self._owner, self._clock.now())
         except BaseException:
             await self.close()
             raise
 
     async def close(self) -> None:
-        uow, self._uow = self._uow, None
-        if uow is not None:
-            await uow.__aexit__(None, None, None)
+        held, self._held, self._uow = self._held, None, None
+        if held is not None:
+            await held.aclose()
 
 
 def _prepared(touch: Touch, customer: Customer, shown: TouchMessage) -> Prepared:

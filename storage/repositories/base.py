@@ -61,12 +61,17 @@ class _SqliteInsertNew(sqlite.Insert):
     inherit_cache = True
 
 
-def insert_new(session: AsyncSession, model: type[SQLModel]) -> Insert:
+def dialect_of(session: AsyncSession) -> str:
+    """The kind of database the session talks to: "sqlite" or "postgresql"."""
+    return session.get_bind().dialect.name
+
+
+def insert_new(dialect: str, model: type[SQLModel]) -> Insert:
     """An INSERT that skips rows whose key is taken (ON CONFLICT DO NOTHING): with RETURNING,
     one round trip both stores a row and says whether it was new. SQLite and PostgreSQL
-    spell it alike, each through its own dialect."""
+    spell it alike, each through its own dialect (`dialect_of` the session)."""
     table = table_of(model)
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         statement: Insert = _PostgresInsertNew(table)
         statement._post_values_clause = _PostgresSkip()
     else:

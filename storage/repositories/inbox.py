@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -9,10 +10,9 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from careloop.storage.models import InboundUpdate
-from careloop.storage.repositories.base import Repository, insert_new, table_of
+from careloop.storage.repositories.base import Repository, dialect_of, insert_new, table_of
 
 # Built once: run for every update, and building it (an ORM statement, which also takes the
 # ORM's way through the session) cost more than the round trip.
@@ -20,15 +20,10 @@ _INBOX = table_of(InboundUpdate)
 _DONE = delete(_INBOX).where(_INBOX.c.update_id == bindparam("update_id"))
 
 
-_KEEPING: dict[str, Insert] = {}  # by dialect
-
-
-def _keeping(session: AsyncSession) -> Insert:
-    dialect = session.get_bind().dialect.name
-    if (statement := _KEEPING.get(dialect)) is None:
-        statement = _KEEPING[dialect] = (insert_new(session, InboundUpdate)
-                                         .returning(_INBOX.c.update_id))
-    return statement
+@functools.cache
+def _keeping(dialect: str) -> Insert:
+    """keep_new's statement, built once for each kind of database."""
+    return insert_new(dialect, InboundUpdate).returning(_INBOX.c.update_id)
 
 
 class Inbox(Repository):
@@ -53,7 +48,7 @@ class Inbox(Repository):
         # Many parameter sets for one statement, not one VALUES list: SQLAlchemy compiles a
         # VALUES list anew every time (it keeps no compiled form of one), and in webhook mode
         # every update comes alone. It still goes out as one statement (its insertmanyvalues).
-        res = await self.session.exec(_keeping(self.session), params=[
+        res = await self.session.exec(_keeping(dialect_of(self.session)), params=[
             {"update_id": update_id, "chat_id": chat_id, "payload": payload, "received_at": at}
             for update_id, chat_id, payload in updates])
         return {row[0] for row in res.all()}

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from sqlalchemy import bindparam
 from sqlalchemy.sql.dml import Insert
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from careloop.storage.models import ProcessedUpdate
-from careloop.storage.repositories.base import Repository, insert_new, table_of
-
-_MARKING: dict[str, Insert] = {}  # by dialect: built once, run for every update
+from careloop.storage.repositories.base import Repository, dialect_of, insert_new, table_of
 
 
-def _marking(session: AsyncSession) -> Insert:
-    dialect = session.get_bind().dialect.name
-    if (statement := _MARKING.get(dialect)) is None:
-        table = table_of(ProcessedUpdate)
-        statement = _MARKING[dialect] = (
-            insert_new(session, ProcessedUpdate)
+@functools.cache
+def _marking(dialect: str) -> Insert:
+    """first_time's statement, built once for each kind of database: every update runs it."""
+    table = table_of(ProcessedUpdate)
+    return (insert_new(dialect, ProcessedUpdate)
             .values(update_id=bindparam("update_id"), at=bindparam("at", type_=table.c.at.type))
             .returning(table.c.update_id))
-    return statement
 
 
 class Updates(Repository):
@@ -31,7 +27,7 @@ class Updates(Repository):
     async def first_time(self, update_id: int, at: datetime) -> bool:
         """Mark the update handled, in one statement; False when it was marked before (a
         redelivery). Either way it is settled only by the transaction's commit."""
-        res = await self.session.exec(_marking(self.session),
+        res = await self.session.exec(_marking(dialect_of(self.session)),
                                       params={"update_id": update_id, "at": at})
         return res.first() is not None
 
