@@ -16,6 +16,7 @@ PARSE_MODES = {"html": "HTML", "markdown": "Markdown", "markdownv2": "MarkdownV2
 URL_SCHEMES = ("http://", "https://", "tg://", "ton://")
 _DOMAIN_URL = re.compile(r"^[\w-]+(\.[\w-]+)*\.[a-z]{2,}(:\d+)?([/?#]\S*)?$", re.IGNORECASE)
 _SPACES = " \t\r\n\v\f"
+_MARKUP = re.compile("[&<]")  # where plain text ends in HTML
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +134,11 @@ class _Html:
                 decoded, i = self.char_reference(i, strict=True)
                 self.emit(decoded)
             elif char != "<":
-                self.emit(char)
-                i += 1
+                # Plain text up to the next markup, in one piece.
+                found = _MARKUP.search(self.src, i)
+                end = n if found is None else found.start()
+                self.emit(self.src[i:end])
+                i = end
             elif self.src.startswith("</", i):
                 i = self.end_tag(i)
             else:

@@ -106,12 +106,11 @@ def validate(method: str, params: Mapping[str, Any]) -> ValidatedCall:
     if name is None:
         raise ApiError(404, "Not Found")
     table = method_params(name)
-    present = {p["name"] for p in table if not _is_empty(params.get(p["name"]))}
     coerced: dict[str, Any] = {}
     for rules in table:
         value = params.get(rules["name"])
         if _is_empty(value):
-            if _required(rules, present):
+            if _required(rules, params):
                 raise bad_request(
                     MISSING_PARAM_ERRORS.get(rules["name"], f"{rules['name']} is empty")
                 )
@@ -131,20 +130,20 @@ def _is_empty(value: Any) -> bool:
     return value is None or value == ""
 
 
-def _required(rules: dict[str, Any], present: set[str]) -> bool:
+def _required(rules: dict[str, Any], params: Mapping[str, Any]) -> bool:
     if rules["required"]:
         return True
     if "required_unless" in rules:
-        return not all(other in present for other in rules["required_unless"])
+        return not all(not _is_empty(params.get(other)) for other in rules["required_unless"])
     if "required_if" in rules:
-        return all(other in present for other in rules["required_if"])
+        return all(not _is_empty(params.get(other)) for other in rules["required_if"])
     return False
 
 
 def _check_param(method: str, rules: dict[str, Any], value: Any) -> Any:
     types = rules["types"]
     label = f'parameter "{rules["name"]}"'
-    if isinstance(value, str) and _is_json_serialized(types):
+    if isinstance(value, str) and _is_json_serialized(tuple(types)):
         value = _decode_json(rules["name"], value)
     if rules["name"] in ("chat_id", "from_chat_id") and types == ["Integer", "String"]:
         return _chat_id(value, rules["name"])
@@ -153,7 +152,8 @@ def _check_param(method: str, rules: dict[str, Any], value: Any) -> Any:
     return checked
 
 
-def _is_json_serialized(types: list[str]) -> bool:
+@functools.cache
+def _is_json_serialized(types: tuple[str, ...]) -> bool:
     return any(t.startswith("Array of ") or t not in SCALAR_TYPES for t in types)
 
 
@@ -228,11 +228,16 @@ def _check_object_union(value: Any, types: list[str], *, owner: str, label: str)
     if not isinstance(value, dict):
         raise bad_request(f"{label} must be a JSON object")
     for type_name in types:
-        spec = _type_spec(type_name) or {}
-        required = [f["name"] for f in spec.get("fields", []) if f["required"]]
+        required = _required_fields(type_name)
         if required and all(name in value for name in required):
-            return _check_object(value, type_name, spec, label=label)
+            return _check_object(value, type_name, _type_spec(type_name) or {}, label=label)
     raise bad_request(f"{label} must be one of {', '.join(types)}")
+
+
+@functools.cache
+def _required_fields(type_name: str) -> tuple[str, ...]:
+    spec = _type_spec(type_name) or {}
+    return tuple(f["name"] for f in spec.get("fields", []) if f["required"])
 
 
 def _check_object(value: Any, type_name: str, spec: dict[str, Any], *, label: str) -> Any:
