@@ -179,6 +179,14 @@ def process_env(stage: Stage) -> dict[str, str]:
     return env
 
 
+def tracebacks(log: str) -> str:
+    """Every traceback in a process's log with the lines before it: empty when there is
+    none, and otherwise what an assertion shows (the log itself may be too long to)."""
+    lines = log.splitlines()
+    return "\n\n".join("\n".join(lines[max(0, n - 5):n + 40])
+                       for n, line in enumerate(lines) if line.startswith("Traceback"))
+
+
 @pytest.fixture
 async def workers() -> AsyncIterator[list[asyncio.subprocess.Process]]:
     """careloop processes a test starts: whichever are still running at its end are killed."""
