@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from careloop.kernel.messenger import TEXT_LIMIT
-from careloop.storage.models import Interaction
+from careloop.storage.models import TimelineEntry
 from careloop.storage.uow import UnitOfWork
 
 # How a timeline entry's direction is shown to staff and operators.
@@ -23,7 +23,7 @@ def entry(
     message_id: int | None = None,
     case_id: int | None = None,
     **data: Any,
-) -> dict[str, Any]:
+) -> TimelineEntry:
     """A timeline entry's values, not yet stored (see `record`, or Timeline.extend for many
     at once)."""
     return {"customer_id": customer_id, "at": at, "kind": kind, "direction": direction,
@@ -39,7 +39,7 @@ async def record(
     direction: str,
     text: str | None = None,
     **extra: Any,
-) -> Interaction:
-    """Append one entry now; `extra` as for `entry`."""
-    return await uow.timeline.append(
-        Interaction(**entry(at, customer_id, kind, direction, text, **extra)))
+) -> None:
+    """Append one entry now, written with the unit of work's commit; `extra` as for
+    `entry`."""
+    await uow.timeline.append(entry(at, customer_id, kind, direction, text, **extra))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -331,6 +331,21 @@ class Interaction(SQLModel, table=True):
     telegram_message_id: int | None = _bigint(default=None)
     case_id: int | None = Field(default=None, foreign_key="support_case.id")
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class TimelineEntry(TypedDict):
+    """An Interaction's values, as a unit of work appends them: written with its commit in
+    one statement, an entry needs no object of its own (building one costs more than the
+    rest of its way to the database)."""
+
+    customer_id: int
+    at: datetime
+    kind: str
+    direction: str
+    text: str | None
+    telegram_message_id: int | None
+    case_id: int | None
+    data: dict[str, Any]
 
 
 class CallbackKey(SQLModel, table=True):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from careloop.storage.models import Interaction
+from careloop.storage.models import TimelineEntry
 
 CASE_OPENED = "case.opened"
 CASE_RESOLVED = "case.resolved"
@@ -46,28 +46,28 @@ def _pick(data: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
     return {n: data[n] for n in names if n in data}
 
 
-def events_of(entries: Iterable[Interaction]) -> list[Event]:
+def events_of(entries: Iterable[TimelineEntry]) -> list[Event]:
     """The events among these entries, in their order."""
     out: list[Event] = []
     unsubscribed: set[int] = set()
     for e in entries:
-        data = e.data or {}
-        if e.kind == "case" and "action" not in data and data.get("state") == "open":
-            out.append(Event(CASE_OPENED, e.customer_id, e.at,
-                             {"case_id": e.case_id, **_pick(data, _CASE_FIELDS)}))
-        elif e.kind == "case" and data.get("state") == "resolved":
-            out.append(Event(CASE_RESOLVED, e.customer_id, e.at,
-                             {"case_id": e.case_id, **_pick(data, _CASE_FIELDS)}))
-        elif e.kind == "answer":
-            out.append(Event(SURVEY_ANSWERED, e.customer_id, e.at, _pick(data, _ANSWER_FIELDS)))
-        elif e.kind == "consent":
-            out.append(Event(CONSENT_CHANGED, e.customer_id, e.at, _pick(data, _CONSENT_FIELDS)))
+        kind, customer_id, at, data = e["kind"], e["customer_id"], e["at"], e["data"] or {}
+        if kind == "case" and "action" not in data and data.get("state") == "open":
+            out.append(Event(CASE_OPENED, customer_id, at,
+                             {"case_id": e["case_id"], **_pick(data, _CASE_FIELDS)}))
+        elif kind == "case" and data.get("state") == "resolved":
+            out.append(Event(CASE_RESOLVED, customer_id, at,
+                             {"case_id": e["case_id"], **_pick(data, _CASE_FIELDS)}))
+        elif kind == "answer":
+            out.append(Event(SURVEY_ANSWERED, customer_id, at, _pick(data, _ANSWER_FIELDS)))
+        elif kind == "consent":
+            out.append(Event(CONSENT_CHANGED, customer_id, at, _pick(data, _CONSENT_FIELDS)))
             via = str(data.get("via", ""))
             if (data.get("granted") is False and via.startswith(_UNSUBSCRIBING)
-                    and e.customer_id not in unsubscribed):
+                    and customer_id not in unsubscribed):
                 # /stop withdraws every category: one unsubscription, however many entries.
-                unsubscribed.add(e.customer_id)
-                out.append(Event(UNSUBSCRIBED, e.customer_id, e.at, {"via": via}))
-        elif e.kind == "erased":
-            out.append(Event(ERASED, e.customer_id, e.at))
+                unsubscribed.add(customer_id)
+                out.append(Event(UNSUBSCRIBED, customer_id, at, {"via": via}))
+        elif kind == "erased":
+            out.append(Event(ERASED, customer_id, at))
     return out

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import event, insert
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from careloop.storage.models import Interaction
+from careloop.storage.models import Interaction, TimelineEntry
 from careloop.storage.repositories.base import Repository, table_of
 
 _TIMELINE = "careloop.timeline"  # the session's timeline, in its info
 _APPEND = insert(table_of(Interaction))
-_COLUMNS = tuple(c.key for c in table_of(Interaction).columns if c.key != "id")
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -37,34 +35,32 @@ class Timeline(Repository):
     def __init__(self, session: AsyncSession) -> None:
         super().__init__(session)
         # This transaction's entries, for the unit of work to tell webhooks of at its commit.
-        self.appended: list[Interaction] = []
-        self._waiting: list[Interaction] = []  # appended, not yet in the session
+        self.appended: list[TimelineEntry] = []
+        self._waiting: list[TimelineEntry] = []  # appended, not yet in the session
         session.sync_session.info[_TIMELINE] = self
 
-    async def append(self, entry: Interaction) -> Interaction:
-        """The entry, kept at the commit; its id is set only once it is flushed."""
+    async def append(self, entry: TimelineEntry) -> None:
+        """The entry, kept at the commit (nothing reads an entry's id within the
+        transaction that made it)."""
         self.appended.append(entry)
         self._waiting.append(entry)
-        return entry
 
     async def write(self) -> None:
-        """Write the waiting entries in one statement (the unit of work's commit). They
-        stay detached: nothing reads an entry's id within the transaction that made it."""
+        """Write the waiting entries in one statement (the unit of work's commit)."""
         waiting, self._waiting = self._waiting, []
         if waiting:
-            await self.session.exec(_APPEND, params=[
-                {c: getattr(entry, c) for c in _COLUMNS} for entry in waiting])
+            await self.session.exec(_APPEND, params=list(waiting))
 
     def _settle(self) -> None:
-        """Hand the waiting entries to the session: its autoflush writes them."""
-        self.session.add_all(self._waiting)
+        """Hand the waiting entries to the session as rows: its autoflush writes them."""
+        self.session.add_all([Interaction(**entry) for entry in self._waiting])
         self._waiting = []
 
     def _before_statement(self, state: ORMExecuteState) -> None:
         if any(m.class_ is Interaction for m in state.all_mappers):
             self._settle()  # the session's autoflush writes them before the statement runs
 
-    def take(self) -> list[Interaction]:
+    def take(self) -> list[TimelineEntry]:
         """The entries appended since the last take, forgotten here."""
         taken, self.appended = self.appended, []
         return taken
@@ -74,7 +70,7 @@ class Timeline(Repository):
         self.take()
         self._waiting = []
 
-    async def extend(self, entries: Sequence[dict[str, Any]]) -> None:
+    async def extend(self, entries: Sequence[TimelineEntry]) -> None:
         """Many entries (their column values) in one statement, without an object for each:
         a broadcast settles hundreds at a time. Only for messages sent and the like: these
         entries are not read for webhook events (see storage/webhook_events.py)."""

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from careloop.storage.models import (
     Customer,
-    Interaction,
+    TimelineEntry,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookState,
@@ -67,7 +67,7 @@ class Webhooks(Repository):
                                       .where(col(WebhookEndpoint.id) == endpoint_id))
         return int(res.rowcount) == 1
 
-    async def enqueue(self, entries: Sequence[Interaction]) -> int:
+    async def enqueue(self, entries: Sequence[TimelineEntry]) -> int:
         """A delivery for each event among these timeline entries and each endpoint that
         wants it; an erasure also takes the personal data out of what is stored for that
         customer. Returns how many deliveries were stored."""
