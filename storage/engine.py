@@ -13,13 +13,15 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from careloop.storage import sqlite_driver
+
 
 def make_engine(url: str) -> AsyncEngine:
     # hide_parameters keeps names and message texts out of error messages and logs.
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(url, connect_args={"timeout": 30, "factory": _Connection},
-                                     hide_parameters=True)
+                                     module=sqlite_driver.DBAPI, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # A worker holds one connection for its leaderships and one per chat in hand beside each
