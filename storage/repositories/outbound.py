@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from careloop.storage.models import OutboundMessage, TouchState
 from careloop.storage.repositories.queue import Queue
@@ -15,6 +17,19 @@ from careloop.storage.repositories.queue import Queue
 CHATTER = OutboundMessage.payload["chatter"].as_string()
 # How far back a customer's waiting relay is looked for among the group's waiting messages.
 MERGE_LOOKBACK = 50
+
+
+@functools.cache
+def _earliest(before_chatter: bool, group: bool) -> SelectOfScalar[OutboundMessage]:
+    """earliest_waiting's query, built once for each kind (every message's way out runs
+    it)."""
+    query = select(OutboundMessage).where(OutboundMessage.chat_id == bindparam("chat_id"),
+                                          OutboundMessage.state == TouchState.PENDING)
+    if before_chatter:
+        query = query.where(CHATTER.is_(None))
+    elif group:
+        query = query.order_by(CHATTER.is_not(None))
+    return query.order_by(col(OutboundMessage.id)).limit(1)
 
 
 class Outbox(Queue[OutboundMessage]):
@@ -48,13 +63,8 @@ class Outbox(Queue[OutboundMessage]):
         """The chat's next message: the earliest waiting one, except that in a group a
         customer's relayed words go after every other waiting message. `before_chatter`:
         the next among the others only (what a message that is not chatter waits for)."""
-        query = select(OutboundMessage).where(OutboundMessage.chat_id == chat_id,
-                                              OutboundMessage.state == TouchState.PENDING)
-        if before_chatter:
-            query = query.where(CHATTER.is_(None))
-        elif chat_id < 0:
-            query = query.order_by(CHATTER.is_not(None))
-        res = await self.session.exec(query.order_by(col(OutboundMessage.id)).limit(1))
+        res = await self.session.exec(_earliest(before_chatter, chat_id < 0),
+                                      params={"chat_id": chat_id})
         return res.first()
 
     async def latest_waiting_chatter(self, chat_id: int, key: str, case_id: int | None

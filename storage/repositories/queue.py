@@ -3,19 +3,51 @@ claimed for sending (by an owner, for a lease), attempted, and settled."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, func, or_, update
+from sqlalchemy import ColumnElement, Update, and_, bindparam, func, or_, update
 from sqlmodel import col, select
 
 from careloop.storage.models import OutboundMessage, Touch, TouchState
-from careloop.storage.repositories.base import Repository, chunks, move
+from careloop.storage.repositories.base import Repository, chunks, move, table_of
 
 Queued = TypeVar("Queued", Touch, OutboundMessage)
 # The advisory lock (class, object) held by the worker recovering expired claims.
 RECOVERY_LOCK = (0x636C0003, 1)
+
+
+# A message's way out runs these for every message: each is built once for each table (on
+# the table, not through the ORM: nothing in the session holds the rows they change).
+@functools.cache
+def _claiming(model: type[Queued]) -> Update:
+    t = table_of(model)
+    return (update(t)
+            .where(t.c.id == bindparam("row_id"), t.c.state == TouchState.PENDING)
+            .values(state=TouchState.SENDING, claimed_by=bindparam("owner"),
+                    lease_until=bindparam("until", type_=t.c.lease_until.type),
+                    attempted_at=None))
+
+
+@functools.cache
+def _holding(model: type[Queued]) -> Update:
+    t = table_of(model)
+    return (update(t)
+            .where(t.c.id == bindparam("row_id"), t.c.state == TouchState.SENDING,
+                   t.c.claimed_by == bindparam("owner"))
+            .values(lease_until=None))
+
+
+@functools.cache
+def _attempting(model: type[Queued]) -> Update:
+    t = table_of(model)
+    return (update(t)
+            .where(t.c.id.in_(bindparam("ids", expanding=True)),
+                   t.c.state == TouchState.SENDING, t.c.claimed_by == bindparam("owner"))
+            .values(attempted_at=bindparam("at", type_=t.c.attempted_at.type))
+            .returning(t.c.id))
 
 
 class Queue(Repository, Generic[Queued]):
@@ -36,12 +68,8 @@ class Queue(Repository, Generic[Queued]):
         it)."""
         # A write first: it holds the row (PostgreSQL) or the database (SQLite) until the
         # commit, so an erasure cannot remove the row between this read and the settling.
-        m: Any = self.model
-        res = await self.session.exec(
-            update(m)
-            .where(col(m.id) == row_id, col(m.state) == TouchState.SENDING,
-                   col(m.claimed_by) == owner)
-            .values(lease_until=None))
+        res = await self.session.exec(_holding(self.model),
+                                      params={"row_id": row_id, "owner": owner})
         if int(res.rowcount) != 1:
             return None
         return await self.get(row_id)
@@ -69,27 +97,17 @@ class Queue(Repository, Generic[Queued]):
 
     async def claim(self, row_id: int, owner: str, until: datetime) -> bool:
         """Take a waiting row for sending, for `owner` until `until` (renewed while it works)."""
-        m: Any = self.model
-        res = await self.session.exec(
-            update(m)
-            .where(col(m.id) == row_id, col(m.state) == TouchState.PENDING)
-            .values(state=TouchState.SENDING, claimed_by=owner, lease_until=until,
-                    attempted_at=None))
+        res = await self.session.exec(_claiming(self.model), params={
+            "row_id": row_id, "owner": owner, "until": until})
         return int(res.rowcount) == 1
 
     async def attempt(self, ids: Sequence[int], owner: str, at: datetime) -> set[int]:
         """Mark these claimed rows as about to be sent; returns the ids `owner` still holds
         (a claim whose lease ran out may have been recovered by another process)."""
-        m: Any = self.model
         won: set[int] = set()
         for chunk in chunks(ids):
-            res = await self.session.exec(
-                update(m)
-                .where(col(m.id).in_(chunk), col(m.state) == TouchState.SENDING,
-                       col(m.claimed_by) == owner)
-                .values(attempted_at=at)
-                .returning(col(m.id))
-                .execution_options(synchronize_session=False))
+            res = await self.session.exec(_attempting(self.model), params={
+                "ids": chunk, "owner": owner, "at": at})
             won.update(res.scalars().all())
         return won
 
