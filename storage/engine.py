@@ -64,7 +64,9 @@ class _ClosingCursor(sqlite3.Cursor):
     sqlite cannot store, a constraint) to the garbage collector. The collector runs on the
     event loop's thread, and releasing the statement needs the connection's lock: when that
     connection is meanwhile waiting out busy_timeout for another one's write lock, the
-    whole process stood still for up to 30 s, and the write it waited on failed."""
+    whole process stood still for up to 30 s, and the write it waited on failed.
+    careloop's driver (storage/sqlite_driver.py) now closes its statements' cursors on the
+    thread itself; this stays for any cursor aiosqlite's own calls make."""
 
     def execute(self, sql: str, parameters: Any = (), /) -> _ClosingCursor:
         try:

@@ -75,7 +75,7 @@ class Timeline(Repository):
         a broadcast settles hundreds at a time. Only for messages sent and the like: these
         entries are not read for webhook events (see storage/webhook_events.py)."""
         if entries:
-            await self.session.exec(insert(table_of(Interaction)), params=list(entries))
+            await self.session.exec(_APPEND, params=list(entries))
 
     async def of(self, customer_id: int, limit: int | None = None) -> Sequence[Interaction]:
         query = (
