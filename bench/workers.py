@@ -161,11 +161,12 @@ class Rate:
     limited: int  # its 429s
     duplicates: int
     cpu: dict[str, float]  # seconds each part spent per 1,000 messages, first send to last
-    # How much more than a second lay on average between a message and the one the limit's
-    # worth before it; None when fewer came. The shared second counts a send from its
-    # answer (a send has arrived by then), so each second's worth of sends waits at least
-    # one round trip for the second before it to pass: after the first second the rate is
-    # limit / (1 + this), below the limit by the price of no 429 whatever the jitter.
+    # Paid: how much more than a second lay on average between a message and the one 1,000
+    # before it; None when fewer came (or at 30/s, where the ratio says as much). The shared
+    # second counts a send from its answer (a send has arrived by then), so each second's
+    # worth of sends waits at least one round trip for the second before it to pass: after
+    # the first second the rate is 1000 / (1 + this), below the limit by the price of no
+    # 429 whatever the jitter.
     past_second_ms: float | None
 
 
@@ -203,7 +204,7 @@ async def rate_phase(stage: Stage, workers: int, count: int, workdir: Path, *,
     times.sort()
     cpu = {k: (after[k] - before[k]) * 1000 / count for k in after}
     return Rate((len(times) - 1) / (times[-1] - times[0]), limited, _duplicates(stage, since),
-                cpu, _past_second(times, 1000 if paid else 30))
+                cpu, _past_second(times, 1000) if paid else None)
 
 
 def _cpu_line(cpu: dict[str, float]) -> str:
