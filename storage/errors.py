@@ -50,6 +50,20 @@ def database_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, _NETWORK_ERRORS + _DRIVER_ERRORS)
 
 
+# SQLSTATEs of a transaction PostgreSQL rolled back to end a conflict with another: 40P01
+# deadlock detected, 40001 serialization failure.
+_CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def conflicted(exc: BaseException) -> bool:
+    """Whether `exc` says the database rolled the transaction back to end a conflict with
+    another one: the same work, tried again in a new transaction, goes through."""
+    if not isinstance(exc, sa.DBAPIError):
+        return False
+    state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return state in _CONFLICT_SQLSTATES
+
+
 def _sqlite_unavailable(orig: sqlite3.Error) -> bool:
     code = getattr(orig, "sqlite_errorcode", None)
     # An extended code keeps the primary one in its low byte.

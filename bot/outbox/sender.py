@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from sqlalchemy.exc import DBAPIError
+
 from careloop.bot.outbox.claims import REQUEUED, Claims
 from careloop.bot.outbox.limiter import Limiter
 from careloop.bot.outbox.outbound import Outbound
@@ -48,10 +50,14 @@ from careloop.kernel.messenger import (
     TimedOut,
 )
 from careloop.kernel.updates import Keyboard, Media
+from careloop.storage.errors import conflicted
 from careloop.storage.models import Customer, Touch, TouchState
 from careloop.storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+
+# How many times a batch of outcomes is tried when the database ends a deadlock with it.
+SETTLE_TRIES = 3
 
 
 class TouchMessage(Protocol):
@@ -356,7 +362,21 @@ class Sender:
                          purpose=touch.purpose, reason=reason)
 
     async def settle(self, outcomes: Sequence[Outcome]) -> None:
-        """Record a batch of send outcomes in one commit."""
+        """Record a batch of send outcomes in one commit. PostgreSQL may end a deadlock with
+        another worker's transaction (or this one's lease renewal, which holds the same
+        rows) by rolling this one back: it is tried again, since a batch left unrecorded
+        would stay `sending` for as long as this process renews its leases."""
+        for tried in range(1, SETTLE_TRIES + 1):
+            try:
+                await self._settle(outcomes)
+                return
+            except DBAPIError as exc:
+                if not conflicted(exc) or tried == SETTLE_TRIES:
+                    raise
+                log.info("outcomes of %d message(s) met another transaction; trying again",
+                         len(outcomes))
+
+    async def _settle(self, outcomes: Sequence[Outcome]) -> None:
         now = self._clock.now()
         async with self._uow.writing() as uow:
             delivered = [(o.item, sent) for o in outcomes if (sent := o.message_id) is not None]
