@@ -58,10 +58,7 @@ _CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
 def conflicted(exc: BaseException) -> bool:
     """Whether `exc` says the database rolled the transaction back to end a conflict with
     another one: the same work, tried again in a new transaction, goes through."""
-    if not isinstance(exc, sa.DBAPIError):
-        return False
-    state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-    return state in _CONFLICT_SQLSTATES
+    return isinstance(exc, sa.DBAPIError) and _sqlstate(exc.orig) in _CONFLICT_SQLSTATES
 
 
 def _sqlite_unavailable(orig: sqlite3.Error) -> bool:
@@ -71,8 +68,14 @@ def _sqlite_unavailable(orig: sqlite3.Error) -> bool:
 
 
 def _unavailable_sqlstate(orig: BaseException | None) -> bool:
+    state = _sqlstate(orig)
+    return state is not None and state.startswith(_UNAVAILABLE_SQLSTATES)
+
+
+def _sqlstate(orig: BaseException | None) -> str | None:
+    """PostgreSQL's code for the error, as SQLAlchemy's asyncpg adapter carries it."""
     state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    return isinstance(state, str) and state.startswith(_UNAVAILABLE_SQLSTATES)
+    return state if isinstance(state, str) else None
 
 
 def reason(exc: BaseException) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Update, and_, bindparam, func, or_, update
 from sqlmodel import col, select
 
 from careloop.storage.models import OutboundMessage, Touch, TouchState
-from careloop.storage.repositories.base import Repository, chunks, move, table_of
+from careloop.storage.repositories.base import Repository, chunks, dialect_of, move, table_of
 
 Queued = TypeVar("Queued", Touch, OutboundMessage)
 # The advisory lock (class, object) held by the worker recovering expired claims.
@@ -124,7 +124,7 @@ class Queue(Repository, Generic[Queued]):
     async def recovering(self) -> bool:
         """Take the right to recover expired claims for this transaction: False when another
         transaction (another worker) has it now. SQLite has one writer: always True."""
-        if self.session.get_bind().dialect.name != "postgresql":
+        if dialect_of(self.session) != "postgresql":
             return True
         res = await self.session.exec(
             select(func.pg_try_advisory_xact_lock(RECOVERY_LOCK[0], RECOVERY_LOCK[1])))

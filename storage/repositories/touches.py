@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, false, or_, update
 from sqlmodel import col, select
 
 from careloop.storage.models import Customer, Touch, TouchState
-from careloop.storage.repositories.base import chunks, table_of
+from careloop.storage.repositories.base import chunks, dialect_of, table_of
 from careloop.storage.repositories.queue import Queue
 
 
@@ -51,7 +51,7 @@ class Touches(Queue[Touch]):
         SQLite, which has one writer, is held by a write that changes nothing)."""
         res = await self.session.exec(select(Touch.customer_id).where(col(Touch.id).in_(ids)))
         customers = sorted(set(res.all()))
-        if self.session.get_bind().dialect.name == "sqlite":
+        if dialect_of(self.session) == "sqlite":
             # An UPDATE takes SQLite's write lock for the transaction even when it matches
             # no row, and then it writes nothing.
             await self.session.exec(
