@@ -36,8 +36,9 @@ class Retention:
         now = self.clock.now()
         cutoff = now - self.keep
         # Its updates take SQLite's write lock from the first one to the commit: in turn
-        # with the process's other writers (see UnitOfWorkFactory.writing).
-        async with self.uow.writing() as uow:
+        # with the process's other writers (see UnitOfWorkFactory.writing). A year's purge
+        # may run long: not on the event loop.
+        async with self.uow.writing(brief=False) as uow:
             purged = Purged(texts=await uow.privacy.purge_texts(cutoff),
                             comments=await uow.privacy.purge_comments(cutoff),
                             messages=await uow.privacy.purge_outbound(cutoff),

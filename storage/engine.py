@@ -20,6 +20,8 @@ def make_engine(url: str) -> AsyncEngine:
     # hide_parameters keeps names and message texts out of error messages and logs.
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        # `timeout`: a statement waits up to 30 s for another connection's write lock (on the
+        # connection's thread: see storage/sqlite_driver.py).
         engine = create_async_engine(url, connect_args={"timeout": 30, "factory": _Connection},
                                      module=sqlite_driver.DBAPI, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -100,7 +102,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # checkpoint syncs the file, and a broadcast writes the log fast.
     cur.execute("PRAGMA wal_autocheckpoint=10000")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
 
 

@@ -7,13 +7,23 @@ hands the call over, the thread wakes to run it, and the loop wakes again for th
 Here the cursor aiosqlite hands SQLAlchemy does all four in one trip, and answers the
 fetch and the close from what it kept. SQL, transactions and errors are sqlite3's own, as
 before; only the number of trips changes.
+
+Inside `on_the_loop()` there is no trip at all: the event loop runs the call itself. A unit
+of work that holds the process's turn to write (storage.uow) is short, and every other
+writer waits for it, so a trip for each of its statements only lengthened that wait: the
+loop sat idle while the thread woke, ran a statement in microseconds, and woke the loop. The
+loop must never wait for another connection's write lock, though: there its statements find
+the lock with no patience (busy_timeout 0), and one that finds it taken goes to the thread
+after all, to wait there as patiently as ever.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from types import ModuleType
 from typing import Any
 
@@ -78,21 +88,75 @@ class OneTripCursor:
         self._rows.clear()
 
 
+_ON_THE_LOOP: ContextVar[bool] = ContextVar("sqlite_on_the_loop", default=False)
+
+
+@contextmanager
+def on_the_loop() -> Iterator[None]:
+    """The SQLite calls made within run on the event loop's thread (see the module)."""
+    token = _ON_THE_LOOP.set(True)
+    try:
+        yield
+    finally:
+        _ON_THE_LOOP.reset(token)
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    """Another connection holds the lock the statement needs (SQLITE_BUSY, any variant)."""
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_BUSY
+
+
 class OneTripConnection(aiosqlite.Connection):
-    """aiosqlite's connection, whose cursors take one trip a statement."""
+    """aiosqlite's connection, whose cursors take one trip a statement, and none on the
+    loop (see the module)."""
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int,
+                 patience_ms: int) -> None:
+        super().__init__(connector, iter_chunk_size)
+        # How long a call on the thread waits for another connection's lock; a call on the
+        # loop never waits. `_waits` is what the connection is set to now.
+        self.patience_ms = patience_ms
+        self._waits = patience_ms
 
     async def cursor(self) -> OneTripCursor:  # type: ignore[override]  # awaited alike
         return OneTripCursor(self)
 
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if _ON_THE_LOOP.get() and self._running and self._connection is not None:
+            try:
+                self._wait_for_locks(0)
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc):
+                    raise
+                # Nothing was done: the lock is another connection's. Wait on the thread.
+        # aiosqlite's own way onto its thread, untyped there.
+        return await super()._execute(  # type: ignore[no-untyped-call]
+            self._patiently, fn, args, kwargs)
 
-def connect(database: str, *, iter_chunk_size: int = 64, **kwargs: Any) -> OneTripConnection:
-    """As aiosqlite.connect, for a OneTripConnection."""
+    def _patiently(self, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+        """On the connection's thread."""
+        self._wait_for_locks(self.patience_ms)
+        return fn(*args, **kwargs)
+
+    def _wait_for_locks(self, ms: int) -> None:
+        if self._waits != ms:
+            self._conn.execute(f"PRAGMA busy_timeout={int(ms)}").close()
+            self._waits = ms
+
+
+def connect(database: str, *, iter_chunk_size: int = 64, timeout: float = 5.0,
+            **kwargs: Any) -> OneTripConnection:
+    """As aiosqlite.connect, for a OneTripConnection; `timeout` is how long a statement on
+    the connection's thread waits for another connection's lock, as sqlite3's."""
 
     def connector() -> sqlite3.Connection:
-        connection: sqlite3.Connection = sqlite3.connect(database, **kwargs)
+        # Used from the loop's thread too, never at the same time (each call is awaited).
+        connection: sqlite3.Connection = sqlite3.connect(
+            database, timeout=timeout, **{**kwargs, "check_same_thread": False})
         return connection
 
-    return OneTripConnection(connector, iter_chunk_size)
+    return OneTripConnection(connector, iter_chunk_size, int(timeout * 1000))
 
 
 def _module() -> ModuleType:

@@ -31,6 +31,7 @@ from careloop.storage.repositories.timeline import Timeline
 from careloop.storage.repositories.touches import Touches
 from careloop.storage.repositories.updates import Updates
 from careloop.storage.repositories.webhooks import Webhooks
+from careloop.storage.sqlite_driver import on_the_loop
 
 
 class UnitOfWork:
@@ -108,13 +109,24 @@ class UnitOfWorkFactory:
         return self._writer is not None
 
     @asynccontextmanager
-    async def writing(self) -> AsyncIterator[UnitOfWork]:
+    async def writing(self, *, brief: bool = True) -> AsyncIterator[UnitOfWork]:
         """A unit of work that writes: on SQLite it has the process's turn to write from
         its start to its end (it must open no other writing one); on PostgreSQL, which
-        takes many writers, it is a unit of work like any other."""
+        takes many writers, it is a unit of work like any other.
+
+        On SQLite a `brief` one runs its statements on the event loop itself: every other
+        writer waits for its turn to end, and a trip to the connection's thread for each
+        statement only lengthened it (storage/sqlite_driver.py). One that may run long (a
+        purge of a year's rows) keeps the thread, so that the loop goes on meanwhile."""
         if self._writer is None:
             async with self() as uow:
                 yield uow
             return
-        async with self._writer, self() as uow:
-            yield uow
+        async with self._writer:
+            if not brief:
+                async with self() as uow:
+                    yield uow
+                return
+            with on_the_loop():
+                async with self() as uow:
+                    yield uow

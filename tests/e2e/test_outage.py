@@ -99,9 +99,8 @@ def outage(database_url: str) -> Iterator[Outage]:
     locked = SqliteLocked(database_url)
 
     def wait(dbapi_conn: Any, record: Any, proxy: Any) -> None:
-        cursor = dbapi_conn.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={300 if locked.holder is not None else 30000}")
-        cursor.close()
+        # How long the connection's statements wait for a lock (storage/sqlite_driver.py).
+        dbapi_conn.driver_connection.patience_ms = 300 if locked.holder is not None else 30000
     event.listen(Pool, "checkout", wait)
     try:
         yield locked
