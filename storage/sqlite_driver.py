@@ -88,17 +88,18 @@ class OneTripCursor:
         self._rows.clear()
 
 
-_ON_THE_LOOP: ContextVar[bool] = ContextVar("sqlite_on_the_loop", default=False)
+# Set while the SQLite calls made run on the event loop's thread (see the module).
+ON_THE_LOOP: ContextVar[bool] = ContextVar("sqlite_on_the_loop", default=False)
 
 
 @contextmanager
 def on_the_loop() -> Iterator[None]:
     """The SQLite calls made within run on the event loop's thread (see the module)."""
-    token = _ON_THE_LOOP.set(True)
+    token = ON_THE_LOOP.set(True)
     try:
         yield
     finally:
-        _ON_THE_LOOP.reset(token)
+        ON_THE_LOOP.reset(token)
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
@@ -122,7 +123,7 @@ class OneTripConnection(aiosqlite.Connection):
         return OneTripCursor(self)
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if _ON_THE_LOOP.get() and self._running and self._connection is not None:
+        if ON_THE_LOOP.get() and self._running and self._connection is not None:
             try:
                 self._wait_for_locks(0)
                 return fn(*args, **kwargs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import Token
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -31,16 +32,24 @@ from careloop.storage.repositories.timeline import Timeline
 from careloop.storage.repositories.touches import Touches
 from careloop.storage.repositories.updates import Updates
 from careloop.storage.repositories.webhooks import Webhooks
-from careloop.storage.sqlite_driver import on_the_loop
+from careloop.storage.sqlite_driver import ON_THE_LOOP
 
 
 class UnitOfWork:
-    """One session and its repositories: the only thing that commits; an error rolls back."""
+    """One session and its repositories: the only thing that commits; an error rolls back.
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    `brief`: its statements are few and short, and on SQLite they run on the event loop
+    itself (see UnitOfWorkFactory.writing and storage/sqlite_driver.py)."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession], *,
+                 brief: bool = False) -> None:
         self._factory = session_factory
+        self._brief = brief
+        self._on_the_loop: Token[bool] | None = None
 
     async def __aenter__(self) -> UnitOfWork:
+        if self._brief:
+            self._on_the_loop = ON_THE_LOOP.set(True)
         self.session = self._factory()
         s = self.session
         self.customers = Customers(s)
@@ -72,9 +81,13 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc_type is not None:
-            await self.session.rollback()
-        await self.session.close()
+        try:
+            if exc_type is not None:
+                await self.session.rollback()
+            await self.session.close()
+        finally:
+            if self._on_the_loop is not None:
+                ON_THE_LOOP.reset(self._on_the_loop)
 
     async def commit(self) -> None:
         # Other systems learn of a change only if it commits, and it cannot commit without
@@ -100,8 +113,11 @@ class UnitOfWorkFactory:
         self._writer = (asyncio.Lock() if bind is not None and bind.dialect.name == "sqlite"
                         else None)
 
-    def __call__(self) -> UnitOfWork:
-        return UnitOfWork(self._session_factory)
+    def __call__(self, *, brief: bool = False) -> UnitOfWork:
+        """`brief`: a few short statements (a row read by its key on the way to a send), run
+        on the event loop on SQLite; a trip to the connection's thread for each would wait
+        for the interpreter's lock behind the loop's work, milliseconds at a time."""
+        return UnitOfWork(self._session_factory, brief=brief)
 
     @property
     def one_writer(self) -> bool:
@@ -122,11 +138,5 @@ class UnitOfWorkFactory:
             async with self() as uow:
                 yield uow
             return
-        async with self._writer:
-            if not brief:
-                async with self() as uow:
-                    yield uow
-                return
-            with on_the_loop():
-                async with self() as uow:
-                    yield uow
+        async with self._writer, self(brief=brief) as uow:
+            yield uow

@@ -169,7 +169,7 @@ class Outbound:
 
     async def deliver_due(self, batch: int = 200) -> int:
         """The slow path, from the sender's tick: whatever waited and is due now."""
-        async with self._uow() as uow:
+        async with self._uow(brief=True) as uow:
             due = [m.id for m in await uow.outbox.due(self._clock.now(), batch)]
         for message_id in due:
             # In order per chat (see _deliver). One whose slot is far off (a group's minute
@@ -253,7 +253,7 @@ class Outbound:
         link = send.case_link
         if link is None or send.reply_to is not None or send.topic_id is not None:
             return send
-        async with self._uow() as uow:
+        async with self._uow(brief=True) as uow:
             case = await uow.cases.get(link.case_id)
             if case is None:
                 return send

@@ -4,11 +4,15 @@ relayed words wait behind new case cards, merged."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+from careloop.bot.pipeline import Pipeline
 from careloop.sandbox import SandboxUser
 from careloop.sandbox.stage import Stage
 from careloop.storage.models import Customer, Interaction, OutboundMessage
@@ -28,8 +32,23 @@ async def words_stored(stage: Stage, person: SandboxUser, prefix: str) -> int:
         return res.one()
 
 
+def slow_updates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each update takes 20 ms more to handle, as on a loaded machine: the flood then lasts
+    long enough to see what overtakes it."""
+    handle = Pipeline.process
+
+    async def slowly(self: Pipeline, *args: Any, **kwargs: Any) -> None:
+        await asyncio.sleep(0.02)
+        await handle(self, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "process", slowly)
+
+
 async def test_a_flood_of_300_messages_does_not_hold_up_another_customers_help(
-        database_url: str, tmp_path: Path) -> None:
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Handled fast, the whole flood can be through before Bob's /help is even taken from
+    # Telegram, a getUpdates batch or three behind it.
+    slow_updates(monkeypatch)
     # Paced in private chats as in production: the flooder's replies must not draw 429s.
     async with running(database_url, tmp_path, chat_interval_seconds=1.0) as stage:
         flooder = await linked(stage, "C1", "Ann Lee")
@@ -101,7 +120,10 @@ async def test_a_new_urgent_case_goes_before_a_chatty_customers_thirtieth_relay(
 
 
 async def test_updates_stored_and_not_yet_handled_at_a_stop_are_handled_after_it_once(
-        database_url: str, tmp_path: Path) -> None:
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A flood handled in a second could be handled whole between two looks at what is
+    # stored, and the stop would find nothing left.
+    slow_updates(monkeypatch)
     async with running(database_url, tmp_path, chat_interval_seconds=1.0) as stage:
         flooder = await linked(stage, "C1", "Ann Lee")
         for n in range(200):
