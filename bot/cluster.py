@@ -187,17 +187,15 @@ class Cluster:
         self._joined = False
 
     @contextlib.asynccontextmanager
-    async def chat(self, chat_id: int) -> AsyncIterator[bool]:
-        """Hold `chat_id` while the block runs: True when it is this worker's to handle now,
-        False when another worker is handling one of its updates (try again shortly)."""
-        if not self._postgres:
-            yield True
-            return
+    async def chat(self, chat_id: int) -> AsyncIterator[AsyncConnection | None]:
+        """Hold `chat_id` while the block runs (PostgreSQL): the connection whose transaction
+        holds the chat's lock, for reading what the chat has waiting under it; None when
+        another worker is handling one of its updates (try again shortly)."""
         async with self._engine.connect() as conn:
             held = (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
                                        {"k": chat_id})).scalar()
             try:
-                yield bool(held)
+                yield conn if held else None
             finally:
                 await conn.rollback()  # ends the transaction, and with it the lock
 

@@ -29,7 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.exc import SQLAlchemyError
 
 from careloop.bot.cluster import Cluster
@@ -38,7 +40,7 @@ from careloop.bot.pipeline import Pipeline
 from careloop.kernel.clock import Clock
 from careloop.kernel.updates import ChatKind, Update, update_from_data, update_to_data
 from careloop.storage.errors import database_unavailable, reason
-from careloop.storage.models import InboundUpdate
+from careloop.storage.repositories.inbox import first_in
 from careloop.storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -372,14 +374,13 @@ class Inbound:
         place), rather than looked up after every update: one statement fewer each."""
         queue = self._chats[chat]
         handled = True
-        row: InboundUpdate | None = None
+        row: Row[Any] | None = None
         try:
             async with cluster.chat(chat) as held:
-                if not held:
+                if held is None:
                     self._later(chat, BUSY_RETRY)  # another worker has it in hand
                     return
-                async with self._uow() as uow:
-                    row = await uow.inbox.first_in(chat)
+                row = await first_in(held, chat)
                 if row is not None:
                     handled = await self._handle(update_from_data(row.payload))
                     if handled:

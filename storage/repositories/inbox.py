@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert
+from sqlalchemy import Row, bindparam, delete, insert
+from sqlalchemy import select as sa_select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import col, select
 
@@ -18,6 +20,17 @@ from careloop.storage.repositories.base import Repository, dialect_of, insert_ne
 # ORM's way through the session) cost more than the round trip.
 _INBOX = table_of(InboundUpdate)
 _DONE = delete(_INBOX).where(_INBOX.c.update_id == bindparam("update_id"))
+
+
+_FIRST_IN = (sa_select(_INBOX).where(_INBOX.c.chat_id == bindparam("chat_id"))
+             .order_by(_INBOX.c.update_id).limit(1))
+
+
+async def first_in(conn: AsyncConnection, chat_id: int) -> Row[Any] | None:
+    """A chat's oldest unhandled update, whichever worker stored it: read on the connection
+    that holds the chat's lock (bot.cluster), in that lock's transaction, rather than in a
+    unit of work of its own (a connection, a BEGIN and a ROLLBACK more for every update)."""
+    return (await conn.execute(_FIRST_IN, {"chat_id": chat_id})).first()
 
 
 @functools.cache
@@ -66,13 +79,6 @@ class Inbox(Repository):
             select(InboundUpdate).where(col(InboundUpdate.received_at) < received_before)
             .order_by(col(InboundUpdate.update_id)))
         return res.all()
-
-    async def first_in(self, chat_id: int) -> InboundUpdate | None:
-        """A chat's oldest unhandled update, whichever worker stored it."""
-        res = await self.session.exec(
-            select(InboundUpdate).where(InboundUpdate.chat_id == chat_id)
-            .order_by(col(InboundUpdate.update_id)).limit(1))
-        return res.first()
 
     async def done(self, update_id: int) -> None:
         await self.session.exec(_DONE, params={"update_id": update_id})
