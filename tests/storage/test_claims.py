@@ -3,7 +3,10 @@ attempt mark needs, and what recovery may touch."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+
+from sqlmodel import select
 
 from careloop.bot.app import Storage
 from careloop.storage.models import Category, Customer, Touch, TouchState
@@ -100,3 +103,34 @@ async def test_only_the_owner_attempts_renews_and_settles_its_claims(storage: St
         TouchState.SENT, START, None)
     assert (rows[theirs].state, rows[theirs].attempted_at, rows[theirs].lease_until) == (
         TouchState.SENDING, None, START)
+
+
+async def test_renewal_takes_the_rows_in_hand_but_never_waits_for_one_held(
+        storage: Storage) -> None:
+    """A batch being settled holds its rows until it commits: renewal skips them rather than
+    wait, so the two can never deadlock (PostgreSQL; SQLite has one writer)."""
+    cid = await _customer(storage)
+    soon = START + timedelta(seconds=30)
+    settling = await _touch(storage, cid, "settling", state=TouchState.SENDING, claimed_by=ME,
+                            lease_until=START)
+    waiting = await _touch(storage, cid, "waiting", state=TouchState.SENDING, claimed_by=ME,
+                           lease_until=START)
+    await _touch(storage, cid, "theirs", state=TouchState.SENDING, claimed_by=ALIVE,
+                 lease_until=START)
+    postgres = storage.engine.dialect.name == "postgresql"
+    async with storage.uow() as holder:
+        if postgres:  # the settling's transaction, not yet committed
+            await holder.session.exec(select(Touch).where(Touch.id == settling)  # type: ignore[arg-type]
+                                      .with_for_update())
+        async with storage.uow() as uow:
+            renewed = await asyncio.wait_for(uow.touches.renew(ME, soon), 5)
+            await uow.commit()
+        assert renewed == (1 if postgres else 2)
+    async with storage.uow() as uow:
+        leases = {i: (await uow.touches.get(i)).lease_until  # type: ignore[union-attr]
+                  for i in (settling, waiting)}
+    assert leases[waiting] == soon
+    assert leases[settling] == (START if postgres else soon)
+    async with storage.uow() as uow:  # let go of, it is renewed with the rest
+        assert await uow.touches.renew(ME, soon) == 2
+        await uow.commit()
