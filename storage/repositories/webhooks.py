@@ -7,9 +7,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, delete, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from careloop.storage.models import (
@@ -19,7 +20,7 @@ from careloop.storage.models import (
     WebhookEndpoint,
     WebhookState,
 )
-from careloop.storage.repositories.base import Repository
+from careloop.storage.repositories.base import Repository, table_of
 from careloop.storage.webhook_events import ERASED, Event, events_of
 
 
@@ -45,8 +46,21 @@ def customer_part(customer_id: int, customer: Customer | None,
     return part
 
 
-# Read at every commit that tells of an event (a survey answer does): built once.
 _ENDPOINTS = select(WebhookEndpoint).order_by(col(WebhookEndpoint.id))
+# What a delivery needs of each endpoint, read at every commit that tells of an event (a
+# survey answer does): built once, and read as plain rows. Loading ORM objects, even none,
+# cost twice the statement, and the endpoints are seldom more than a few.
+_ENDPOINT_TABLE = table_of(WebhookEndpoint)
+_WANTING = (sa_select(_ENDPOINT_TABLE.c.id, _ENDPOINT_TABLE.c.events, _ENDPOINT_TABLE.c.fields)
+            .order_by(_ENDPOINT_TABLE.c.id))
+
+
+class _Wanting(Protocol):
+    """An endpoint as a delivery is made for it."""
+
+    id: int
+    events: list[str]
+    fields: list[str]
 
 
 class Webhooks(Repository):
@@ -74,7 +88,8 @@ class Webhooks(Repository):
         events = events_of(entries)
         if not events:
             return 0
-        endpoints = await self.endpoints()
+        conn = await self.session.connection()
+        endpoints: Sequence[_Wanting] = (await conn.execute(_WANTING)).all()
         stored = 0
         for event in events:
             wanted = [e for e in endpoints if event.type in e.events]
@@ -85,7 +100,7 @@ class Webhooks(Repository):
                 await self.redact(event.customer_id)
         return stored
 
-    async def _store(self, event: Event, endpoints: Sequence[WebhookEndpoint]) -> int:
+    async def _store(self, event: Event, endpoints: Sequence[_Wanting]) -> int:
         customer = await self.session.get(Customer, event.customer_id)
         event_id = str(uuid.uuid4())
         for endpoint in endpoints:
