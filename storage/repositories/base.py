@@ -4,11 +4,13 @@ takes."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,6 +23,12 @@ IN_CHUNK = 5000
 
 def chunks(values: Sequence[Any]) -> list[list[Any]]:
     return [list(values[i : i + IN_CHUNK]) for i in range(0, len(values), IN_CHUNK)]
+
+
+@functools.cache
+def _inserting(model: type[SQLModel]) -> Insert:
+    table = table_of(model)
+    return insert(table).returning(table.c.id)
 
 
 def table_of(model: type[SQLModel]) -> Table:
@@ -89,6 +97,17 @@ class Repository:
     async def _add(self, row: Row) -> Row:
         self.session.add(row)
         await self.session.flush()  # assigns the id without committing: it is set on return
+        return row
+
+    async def _insert(self, row: Row) -> Row:
+        """As `_add`, for a row written at volume (a survey's answer): one INSERT …
+        RETURNING its id, on the table, after which the row is in the session as stored. The
+        ORM's flush of one new row cost half as much again."""
+        table = table_of(type(row))
+        values = {c.key: getattr(row, c.key) for c in table.columns if c.key != "id"}
+        row.id = (await self.session.exec(_inserting(type(row)), params=values)).scalar_one()
+        make_transient_to_detached(row)
+        self.session.add(row)
         return row
 
 

@@ -42,7 +42,7 @@ class Surveys(Repository):
                 .execution_options(synchronize_session=False))
 
     async def add_answer(self, answer: SurveyAnswer) -> SurveyAnswer:
-        return await self._add(answer)
+        return await self._insert(answer)
 
     async def answer(self, answer_id: int) -> SurveyAnswer | None:
         return await self.session.get(SurveyAnswer, answer_id)
