@@ -243,6 +243,7 @@ class Statements:
 async def _careloop(runtime: str, sandbox: SandboxProcess, url: str, token: str,
                     ids: list[int], group: int, split: int, rate: float,
                     database_url: str | None) -> dict[str, Any]:
+    from careloop.bot import heap
     from careloop.bot.app import build_storage
     from careloop.bot.serve import start
     from careloop.storage.migrate import upgrade
@@ -260,6 +261,7 @@ async def _careloop(runtime: str, sandbox: SandboxProcess, url: str, token: str,
         await _deliver_surveys(settings, storage, ids)
         say(f"  {len(ids)} surveys delivered in {time.perf_counter() - began:.0f} s")
         running = await start(settings, storage)
+        heap.settle_after_start()  # as `careloop run` does once started (bot/heap.py)
         # What a start runs at once (RFM scores, the retention purge) is not the path
         # measured: it is let finish first.
         await asyncio.sleep(STARTUP_SECONDS)
