@@ -363,9 +363,9 @@ class Sender:
 
     async def settle(self, outcomes: Sequence[Outcome]) -> None:
         """Record a batch of send outcomes in one commit. PostgreSQL may end a deadlock with
-        another worker's transaction (or this one's lease renewal, which holds the same
-        rows) by rolling this one back: it is tried again, since a batch left unrecorded
-        would stay `sending` for as long as this process renews its leases."""
+        another worker's transaction by rolling this one back (the lease renewal skips the
+        rows a batch holds, and is in none): it is tried again, since a batch left
+        unrecorded would stay `sending` for as long as this process renews its leases."""
         for tried in range(1, SETTLE_TRIES + 1):
             try:
                 await self._settle(outcomes)

@@ -8,11 +8,15 @@ and senders, as a second `careloop run` has (without polling: the updates are th
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
 from careloop.bot.app import App, build_app, build_storage
@@ -21,7 +25,8 @@ from careloop.bot.runtime import make_runtime
 from careloop.care.failures import AMBIGUOUS, RESENT
 from careloop.sandbox.stage import Stage
 from careloop.storage.models import Category, OutboundMessage, Touch, TouchState
-from tests.e2e.conftest import running
+from careloop.storage.repositories.touches import Touches
+from tests.e2e.conftest import running, surveyed
 
 # Each iteration is a new customer whose two purchases race; the first survey's answer from
 # Telegram is slow, so it is in flight while the second is decided, by two senders at once.
@@ -172,3 +177,39 @@ async def test_a_second_process_takes_nothing_the_first_has_in_flight(
             (reply,) = (await uow.session.exec(select(OutboundMessage).where(
                 OutboundMessage.chat_id == asking[1].id))).all()
         assert (reply.state, reply.last_error) == (TouchState.SENT, None)
+
+
+class _Deadlock(Exception):
+    """What asyncpg raises for the transaction PostgreSQL rolls back to end a deadlock."""
+
+    sqlstate = "40P01"
+
+
+async def test_outcomes_rolled_back_to_end_a_deadlock_are_recorded_again(
+        stage: Stage, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Left unrecorded, a sent survey would stay `sending` for as long as its process renews
+    the lease, and its answer would find no message (tests/storage/test_conflicts.py makes a
+    real deadlock and shows it classed as this conflict)."""
+    record = Touches.mark_sent
+    refused: list[int] = []
+
+    async def first_refused(self: Touches, sent: Any, *args: Any, **kwargs: Any) -> Any:
+        if not refused:
+            refused.append(len(sent))
+            raise DBAPIError("UPDATE touch ...", None, _Deadlock())
+        return await record(self, sent, *args, **kwargs)
+
+    monkeypatch.setattr(Touches, "mark_sent", first_refused)
+    caplog.set_level(logging.INFO, logger="careloop.bot.outbox.sender")
+    person, _survey = await surveyed(stage, "C1")
+
+    async def recorded() -> list[Touch] | None:
+        survey = [t for t in await _touches(stage) if t.template == "survey"]
+        return survey if survey and survey[0].state == TouchState.SENT else None
+
+    [touch] = await stage.until(recorded, "the survey's send to be recorded")
+    assert refused == [1]
+    assert touch.telegram_message_id is not None
+    assert _delivered(stage, person.id, "How satisfied") == 1  # recorded, not sent again
+    assert "met another transaction; trying again" in caplog.text
