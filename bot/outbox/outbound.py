@@ -165,7 +165,7 @@ class Outbound:
     async def send_now(self, message_id: int, *, patient: bool = False) -> None:
         """The fast path, right after the commit; what has to wait stays stored. `patient`:
         a scheduled round's message waits for its turn however long it is."""
-        await self._deliver(message_id, math.inf if patient else MAX_WAIT, patient=patient)
+        await self._deliver(message_id, math.inf if patient else MAX_WAIT)
 
     async def deliver_due(self, batch: int = 200) -> int:
         """The slow path, from the sender's tick: whatever waited and is due now."""
@@ -178,11 +178,11 @@ class Outbound:
             await self._deliver(message_id, MAX_WAIT)
         return len(due)
 
-    async def _deliver(self, message_id: int, max_wait: float = math.inf, *,
-                       patient: bool = False) -> None:
-        """`patient`: an earlier message to the chat that nobody has tried yet (another
-        task's fast path is about to send it) is sent first, rather than this one left to
-        wait for the tick behind it."""
+    async def _deliver(self, message_id: int, max_wait: float = math.inf) -> None:
+        """An earlier message to the chat that nobody has tried yet (another task's fast
+        path is about to send it, once it has its turn to write) is sent first, then this
+        one. Left to the tick, this one would wait for that message's due time: its fast
+        path's grace (FAST_PATH_GRACE), a minute, however soon that message goes out."""
         while True:
             async with self._uow.writing() as uow:
                 row = await uow.outbox.get(message_id)
@@ -199,7 +199,7 @@ class Outbound:
                     await uow.session.refresh(row)
                     await uow.commit()
                     break
-                if not patient or ahead.last_error is not None:
+                if ahead.last_error is not None:
                     # An earlier message to this chat is waiting: this one goes right after
                     # it, so none overtakes one that Telegram or our pacing asked to delay.
                     row.due_at = ahead.due_at
@@ -207,7 +207,7 @@ class Outbound:
                     await uow.commit()
                     return
                 untried = ahead.id
-            await self._deliver(untried, max_wait, patient=True)
+            await self._deliver(untried, max_wait)
         send = decode(row.payload)
         try:
             sent = await self._paced(message_id, send, max_wait)

@@ -3,10 +3,13 @@ media, internal notes, staff commands and who may use them, SLA alerts on a move
 
 from __future__ import annotations
 
+import asyncio
 import re
 
+import pytest
 from sqlmodel import select
 
+from careloop.bot.outbox.outbound import Outbound
 from careloop.sandbox import SandboxMessage
 from careloop.sandbox.stage import Stage
 from careloop.storage.models import Interaction
@@ -303,3 +306,28 @@ def _none_queued(stage: Stage):  # type: ignore[no-untyped-def]
         async with stage.storage.uow() as uow:
             return not await uow.cases.queued_cards(1)
     return probe
+
+
+async def test_a_reply_is_not_held_behind_an_alert_another_task_is_about_to_send(
+        stage: Stage, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The desk's tick has stored an SLA alert and waits to send it (on a busy machine,
+    for its turn to write) when /cases is answered: the answer goes at once, after the
+    alert, not when the alert would have been due for the tick (a minute later)."""
+    send_now = Outbound.send_now
+
+    async def alerts_held(self: Outbound, message_id: int, *, patient: bool = False) -> None:
+        async with self._uow() as uow:
+            row = await uow.outbox.get(message_id)
+        if row is not None and row.payload["text"].startswith("⏰"):
+            await asyncio.sleep(3)
+        await send_now(self, message_id, patient=patient)
+
+    monkeypatch.setattr(Outbound, "send_now", alerts_held)
+    _lead, agent, _ = stage.staff
+    await with_case(stage, "C1", "Olga Ivanova", score="1")
+    stage.advance(days=1, minutes=1)  # case #1 is overdue: the desk's tick alerts the group
+    await asyncio.sleep(0.5)
+    await stage.say(agent, "/cases", chat_id=stage.staff_chat)
+    overdue = await stage.bot_says(stage.staff_chat, "is overdue")
+    listing = await stage.bot_says(stage.staff_chat, "Open cases (1):")
+    assert overdue.message_id < listing.message_id  # the chat's order is kept

@@ -240,18 +240,16 @@ async def test_a_rounds_edit_waits_out_a_429_and_is_tried_once_more(
     assert messenger.edits == [(7, 1, "closed")]
 
 
-async def test_a_patient_send_takes_an_untried_earlier_message_to_its_chat_first(
+async def test_a_send_takes_an_untried_earlier_message_to_its_chat_first(
         storage: Storage, clock: ManualClock) -> None:
-    """Another task has stored a message to the same chat and is about to send it: a round
-    that must not return before its own is out sends both, in order, instead of leaving
-    its own to the tick."""
+    """Another task has stored a message to the same chat and is about to send it (a round's
+    alert waiting for its turn to write): an update's reply, or a round's, sends both, in
+    order. Left to the tick it would wait for the other's due time, a minute away."""
     messenger = RecordingMessenger()
     outbound = Outbound(storage.uow, messenger, clock, _limiter(clock, chat_interval=0))
     first, second = (await _store(storage, clock, [Send(-5, "welcome"), Send(-5, "post")])
                      ).values()
     await outbound.send_now(second)
-    assert messenger.sent == []  # an update's reply keeps behind it, for the tick
-    await outbound.send_now(second, patient=True)
     assert messenger.sent == [(-5, "welcome"), (-5, "post")]
     await outbound.send_now(first)  # the other task's fast path finds it sent
     assert len(messenger.sent) == 2
