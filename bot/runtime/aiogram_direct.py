@@ -1,5 +1,6 @@
-"""sendMessage, editMessageText and answerCallbackQuery posted as JSON through aiogram's own
-HTTP session: the outbox's sends, and what answers a press.
+"""sendMessage, editMessageText, answerCallbackQuery and getUpdates posted as JSON through
+aiogram's own HTTP session: the outbox's sends, what answers a press, and careloop's polling
+(bot.runtime.polling, which reads the updates from the JSON itself).
 
 aiogram builds every call as a pydantic model, dumps it into a form (each value quoted
 again), and validates the whole answer into a Message with its chat, sender and entities.
@@ -22,7 +23,13 @@ from typing import Any
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import TelegramNetworkError
-from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, TelegramMethod
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageText,
+    GetUpdates,
+    SendMessage,
+    TelegramMethod,
+)
 from aiogram.types import Message
 from aiohttp import ClientError, ClientTimeout
 
@@ -101,18 +108,35 @@ async def answer_callback_query(bot: Bot, callback_query_id: str, text: str | No
                 lambda: AnswerCallbackQuery(callback_query_id=callback_query_id))
 
 
+async def get_updates(bot: Bot, offset: int | None, wait: int,
+                      allowed_updates: list[str]) -> list[dict[str, Any]]:
+    """Long-poll getUpdates (`wait`: its timeout, in seconds); the updates as Telegram sent
+    them. Raises what aiogram would."""
+    body: dict[str, Any] = {"timeout": wait, "allowed_updates": allowed_updates}
+    if offset is not None:
+        body["offset"] = offset
+    result = await _post(bot, "getUpdates", body, lambda: GetUpdates(
+        offset=offset, timeout=wait, allowed_updates=allowed_updates),
+        # The long poll's own wait on top of the session's (as aiogram's polling does).
+        seconds=bot.session.timeout + wait)
+    # A success is read by _post itself (aiogram reads only what it refuses): JSON objects.
+    updates: list[dict[str, Any]] = result
+    return updates
+
+
 async def _post(bot: Bot, name: str, body: dict[str, Any],
-                method: Callable[[], TelegramMethod[Any]]) -> Any:
+                method: Callable[[], TelegramMethod[Any]], seconds: float | None = None) -> Any:
     """Post the call as JSON; its result as Telegram sent it, or as aiogram read it when it
     was not what a success looks like. Raises what aiogram would; `method` makes the aiogram
-    method this call is, for its errors."""
+    method this call is, for its errors; `seconds` is how long the call may take (the
+    session's timeout by default)."""
     session = bot.session
     assert isinstance(session, AiohttpSession)
     http = await session.create_session()
     url = session.api.api_url(token=bot.token, method=name)
     try:
         async with http.post(url, data=session.json_dumps(body), headers=_JSON,
-                             timeout=ClientTimeout(total=session.timeout)) as resp:
+                             timeout=ClientTimeout(total=seconds or session.timeout)) as resp:
             raw = await resp.text()
     except TimeoutError as exc:
         raise TelegramNetworkError(method=method(), message="Request timeout error") from exc

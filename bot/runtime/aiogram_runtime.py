@@ -13,21 +13,18 @@ from urllib.parse import urlsplit
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.session.middlewares.base import (
-    BaseRequestMiddleware,
-    NextRequestMiddlewareType,
-)
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
+    TelegramConflictError,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.methods import GetUpdates, Response, TelegramMethod
+from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import (
     BotCommand,
@@ -45,9 +42,10 @@ from aiogram.types import Update as TgUpdate
 from aiohttp import web
 
 from careloop.bot.http_edge import HttpLimits, runner_options
-from careloop.bot.outage import Unavailable, refusal, until_handled, until_stored
-from careloop.bot.runtime import ALLOWED_UPDATES, Batches, H, Handles, aiogram_direct, convert
+from careloop.bot.outage import Unavailable, refusal, until_handled
+from careloop.bot.runtime import ALLOWED_UPDATES, H, Handles, aiogram_direct, convert
 from careloop.bot.runtime.bot_api import BotApiMessenger
+from careloop.bot.runtime.polling import Again, Polling
 from careloop.bot.runtime.webhook import listen_on, webhook_refused
 from careloop.bot.runtime.webhook_guard import webhook_guard
 from careloop.kernel import messenger as port
@@ -118,6 +116,22 @@ def _normalized(exc: Exception) -> port.MessengerError:
 
 
 _CAUGHT = (TelegramAPIError, asyncio.TimeoutError)
+
+
+def _poll_failure(exc: Exception) -> Again | None:
+    """How polling goes on after getUpdates failed (bot.runtime.polling)."""
+    if isinstance(exc, TelegramConflictError):  # another poller, or a webhook still set
+        return Again()
+    if not isinstance(exc, _CAUGHT):
+        return None
+    kind = _normalized(exc)
+    if isinstance(kind, port.RetryAfter):
+        return Again(kind.seconds)
+    if isinstance(kind, port.TimedOut):
+        return Again(0.0)  # a long poll the network dropped: ask again
+    if isinstance(kind, port.Transient):
+        return Again()
+    return None  # refused (a revoked token): it would be refused again
 
 
 class AiogramMessenger(BotApiMessenger):
@@ -253,15 +267,6 @@ def build_dispatcher(pipeline: Handles) -> Dispatcher:
     return dispatcher
 
 
-async def run_polling(bot: Bot, dispatcher: Dispatcher, *, handle_signals: bool = True) -> None:
-    await bot.delete_webhook(drop_pending_updates=False)
-    # One update at a time keeps each customer's messages in order.
-    await dispatcher.start_polling(
-        bot, handle_as_tasks=False, handle_signals=handle_signals,
-        allowed_updates=ALLOWED_UPDATES, close_bot_session=False,
-    )
-
-
 async def run_webhook(bot: Bot, dispatcher: Dispatcher, url: str, listen: str,
                       secret: str | None, limits: HttpLimits | None = None) -> None:
     """Serve Telegram's webhook. aiogram compares the secret header in constant time
@@ -298,22 +303,6 @@ async def run_webhook(bot: Bot, dispatcher: Dispatcher, url: str, listen: str,
         await runner.cleanup()
 
 
-class _StoreBeforeConfirming(BaseRequestMiddleware):
-    """getUpdates confirms the batch before it: what careloop took of it is stored first
-    (bot.inbound), and a failure to store keeps the offset where it was."""
-
-    def __init__(self, queue: Batches) -> None:
-        self._queue = queue
-
-    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
-                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
-        if isinstance(method, GetUpdates):
-            # The database away: this getUpdates waits (aiogram's own retry would log an
-            # error a second), and a stop cancels it here, with nothing confirmed.
-            await until_stored(self._queue.flush)
-        return await make_request(bot, method)
-
-
 def _webhook_handler(dispatcher: Dispatcher, bot: Bot, secret: str | None) -> Any:
     """aiogram's request handler, answering 503 to a post whose update the database could
     not take: Telegram then posts it again, later (imported here: aiogram's webhook module
@@ -343,13 +332,18 @@ class AiogramRuntime:
         self._limits = limits or HttpLimits()
         self.messenger = AiogramMessenger(self.bot, direct=True)
         self._dispatcher: Dispatcher | None = None
-        self._batches: Batches | None = None
+        self._polling: Polling | None = None
 
     def attach(self, pipeline: Handles) -> None:
-        self._dispatcher = build_dispatcher(pipeline)
-        self._batches = pipeline if isinstance(pipeline, Batches) else None
-        if self._batches is not None:
-            self.bot.session.middleware(_StoreBeforeConfirming(self._batches))
+        self._dispatcher = build_dispatcher(pipeline)  # the webhook's
+        bot = self.bot
+
+        async def fetch(offset: int | None, wait: int,
+                        allowed: list[str]) -> list[dict[str, Any]]:
+            return await aiogram_direct.get_updates(bot, offset, wait, allowed)
+
+        self._polling = Polling(fetch, pipeline, failure=_poll_failure,
+                                stale_press=self.messenger.answer_button)
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -370,17 +364,17 @@ class AiogramRuntime:
             raise _normalized(exc) from exc
 
     async def poll(self, *, handle_signals: bool = True) -> None:
-        if self._batches is not None:
-            self._batches.hold()
-        await run_polling(self.bot, self.dispatcher, handle_signals=handle_signals)
+        """careloop's own long polling (bot.runtime.polling). `handle_signals` is accepted
+        for the Runtime protocol; `careloop run` handles them."""
+        if self._polling is None:
+            raise RuntimeError("attach a pipeline first")
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        log.info("polling Telegram for updates")
+        await self._polling.run()
 
     async def stop_polling(self) -> bool:
         """Ask polling to end after the update in hand; False when it was not running."""
-        try:
-            await self.dispatcher.stop_polling()
-        except RuntimeError:  # not started yet, or already ended
-            return False
-        return True
+        return self._polling is not None and self._polling.stop()
 
     async def webhook(self, url: str, listen: str, secret: str | None) -> None:
         await run_webhook(self.bot, self.dispatcher, url, listen, secret, self._limits)

@@ -1,12 +1,14 @@
 """Telegram's updates → careloop's one Update, for both runtimes.
 
 aiogram's and python-telegram-bot's objects carry the Bot API's own field names, so one
-conversion, reading those names, serves both; each runtime only hands its objects over.
+conversion, reading those names, serves both; each runtime only hands its objects over, and
+careloop's own polling (bot.runtime.polling) hands over the JSON itself (from_json).
 Nothing here imports a Telegram framework.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from careloop.kernel.text import repaired
@@ -129,3 +131,45 @@ def from_callback(update_id: int, query: Any) -> Update:
         callback_data=_text(query.data),
         topic_id=message.message_thread_id if message.is_topic_message else None,
     )
+
+
+class _Fields:
+    """A Bot API object as Telegram sent it, read by the names the frameworks give its
+    fields (`from` is `from_user`); a field it does not carry reads as None."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getattr__(self, name: str) -> Any:
+        value = self._data.get("from" if name == "from_user" else name)
+        if isinstance(value, dict):
+            return _Fields(value)
+        if isinstance(value, list):
+            return [_Fields(v) if isinstance(v, dict) else v for v in value]
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class StalePress:
+    """A press on a message Telegram no longer shows the bot (too old; or an inline
+    message): there is no chat to check its key against, so it is only answered."""
+
+    callback_id: str
+
+
+def from_json(data: dict[str, Any]) -> Update | StalePress | None:
+    """An update as getUpdates' JSON carries it; None for one careloop does not handle.
+    Raises KeyError, TypeError or ValueError for one that is not what the Bot API sends."""
+    update_id = int(data["update_id"])
+    if (message := data.get("message")) is not None:
+        return from_message(update_id, _Fields(message))
+    if (query := data.get("callback_query")) is not None:
+        shown = query.get("message")
+        if not shown or shown.get("date") == 0:  # the Bot API's InaccessibleMessage
+            return StalePress(str(query["id"]))
+        return from_callback(update_id, _Fields(query))
+    if (event := data.get("chat_member")) is not None:
+        return from_chat_member(update_id, _Fields(event))
+    return None

@@ -5,7 +5,6 @@ bot.embed.embed_ptb calls)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import logging
 import warnings
@@ -50,12 +49,13 @@ from telegram.ext import (
     filters,
 )
 from telegram.request import HTTPXRequest
-from telegram.warnings import PTBDeprecationWarning
+from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from careloop.bot.http_edge import HttpLimits, runner_options
-from careloop.bot.outage import Patient, Unavailable, refusal, until_handled, until_stored
-from careloop.bot.runtime import ALLOWED_UPDATES, Batches, H, Handles, convert
+from careloop.bot.outage import Patient, Unavailable, refusal
+from careloop.bot.runtime import ALLOWED_UPDATES, H, Handles, convert
 from careloop.bot.runtime.bot_api import BotApiMessenger
+from careloop.bot.runtime.polling import Again, Polling
 from careloop.bot.runtime.webhook import listen_on, webhook_refused
 from careloop.bot.runtime.webhook_guard import webhook_guard
 from careloop.kernel import messenger as port
@@ -69,7 +69,6 @@ HTML = ParseMode.HTML
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 # As many connections as aiogram's session allows: the sender sends concurrently.
 CONNECTIONS = 100
-POLL_SECONDS = 10  # getUpdates' long-poll timeout, as aiogram's polling uses
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 
 
@@ -85,6 +84,9 @@ def make_application(token: str, api_url: str, timeout: float = 20.0) -> Applica
     base = api_url.rstrip("/")
     redact_token(token)
     _quiet_retry_after_warning()
+    # careloop's polling asks for getUpdates' JSON itself (bot.runtime.polling), on purpose.
+    warnings.filterwarnings("ignore", message="Please use 'Bot.getUpdates'",
+                            category=PTBUserWarning)
     return (
         ApplicationBuilder()
         .token(token)
@@ -175,6 +177,17 @@ def _normalized(exc: Exception) -> port.MessengerError:
 _CAUGHT = (TelegramError, asyncio.TimeoutError)
 
 
+def _poll_failure(exc: Exception) -> Again | None:
+    """How polling goes on after getUpdates failed (bot.runtime.polling)."""
+    if isinstance(exc, RetryAfter):
+        return Again(_seconds(exc))
+    if isinstance(exc, TimedOut):
+        return Again(0.0)  # a long poll the network dropped: ask again
+    if isinstance(exc, Conflict | NetworkError) and not isinstance(exc, BadRequest):
+        return Again()  # another poller or a webhook still set; 5xx, connection trouble
+    return None  # refused (a revoked token): it would be refused again
+
+
 class PtbMessenger(BotApiMessenger):
     caught = _CAUGHT
     link_preview = NO_PREVIEW
@@ -251,22 +264,17 @@ async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
 # --- running ------------------------------------------------------------------------------
 
 
-class _Inbound:
-    """How careloop's own Application hands updates to the pipeline when the database may be
-    away. Polling: an update it could not take is tried again in place (the fetch loop waits
-    for it, so the offset stays before it) until handled or polling stops. Webhook: it is
-    remembered as refused, and its post is answered 503 so that Telegram posts it again."""
+class _Refusing:
+    """How careloop's own Application hands a webhook's updates to the pipeline: an update
+    the database could not take is remembered as refused, and its post is answered 503 so
+    that Telegram posts it again (polling does not go through the Application: see
+    bot.runtime.polling)."""
 
-    def __init__(self, pipeline: Handles, stopping: asyncio.Event) -> None:
+    def __init__(self, pipeline: Handles) -> None:
         self.pipeline = pipeline
-        self.webhook = False
-        self._stopping = stopping
         self._refused: dict[int, Unavailable] = {}
 
     async def process(self, update: Update) -> None:
-        if not self.webhook:
-            await until_handled(self.pipeline.process, update, stopped=self._stopping.is_set)
-            return
         try:
             await self.pipeline.process(update)
         except Unavailable as exc:
@@ -285,16 +293,29 @@ class PtbRuntime:
         self._limits = limits or HttpLimits()
         self.bot = self.application.bot
         self.messenger = PtbMessenger(self.bot)
-        self._stop = asyncio.Event()
-        self._polling = False
-        self._batches: Batches | None = None
-        self._inbound: _Inbound | None = None
+        self._timeout = timeout
+        self._polling: Polling | None = None
+        self._inbound: _Refusing | None = None
 
     def attach(self, pipeline: Handles) -> None:
-        self._batches = pipeline if isinstance(pipeline, Batches) else None
-        self._inbound = _Inbound(pipeline, self._stop)
-        self.application.add_handlers(build_handlers(self._inbound))
+        self._inbound = _Refusing(pipeline)
+        self.application.add_handlers(build_handlers(self._inbound))  # the webhook's
         self.application.add_error_handler(_log_error)
+        bot = self.bot
+
+        async def fetch(offset: int | None, wait: int,
+                        allowed: list[str]) -> list[dict[str, Any]]:
+            api_kwargs: dict[str, Any] = {"timeout": wait, "allowed_updates": allowed}
+            if offset is not None:
+                api_kwargs["offset"] = offset
+            # The long poll's own wait on top of the usual read timeout (as get_updates
+            # does); the answer as Telegram sent it (no return_type).
+            updates: list[dict[str, Any]] = await bot.do_api_request(
+                "getUpdates", api_kwargs=api_kwargs, read_timeout=self._timeout + wait)
+            return updates
+
+        self._polling = Polling(fetch, pipeline, failure=_poll_failure,
+                                stale_press=self.messenger.answer_button)
 
     async def publish_commands(self, menus: dict[str | None, list[tuple[str, str]]]) -> None:
         scope = BotCommandScopeAllPrivateChats()
@@ -309,95 +330,19 @@ class PtbRuntime:
             raise _normalized(exc) from (None if isinstance(exc, InvalidToken) else exc)
 
     async def poll(self, *, handle_signals: bool = True) -> None:
-        """Long-poll Telegram and hand each update to the Application, one at a time.
-
-        Not PTB's Updater: it confirms a batch to Telegram (the next getUpdates' offset) as
-        soon as the batch is queued, so a crash would lose updates fetched but not handled.
-        Here, as in aiogram, an update is confirmed only after it was handled; one cut off
-        is fetched again and the pipeline skips it if it had been committed.
-        `handle_signals` is accepted for the Runtime protocol; `careloop run` handles them.
-        """
+        """careloop's own long polling (bot.runtime.polling): not PTB's Updater, which
+        confirms a batch to Telegram as soon as it is queued. `handle_signals` is accepted
+        for the Runtime protocol; `careloop run` handles them."""
+        if self._polling is None:
+            raise RuntimeError("attach a pipeline first")
         await self.application.initialize()
         await self.bot.delete_webhook(drop_pending_updates=False)
-        await self.application.start()
-        self._stop.clear()
-        self._polling = True
-        if self._batches is not None:
-            self._batches.hold()
-        try:
-            await self._fetch_loop()
-        finally:
-            self._polling = False
-            if self.application.running:
-                await self.application.stop()  # waits for the update in hand
-
-    async def _fetch_loop(self) -> None:
-        offset: int | None = None
-        backoff = 1.0
-        while not self._stop.is_set():
-            if not await self._stored():
-                return  # stopped while the database was away
-            try:
-                updates = await self._until_stopped(self.bot.get_updates(
-                    offset=offset, timeout=POLL_SECONDS, allowed_updates=ALLOWED_UPDATES))
-            except TimedOut:
-                continue  # a long poll the network dropped: ask again
-            except RetryAfter as exc:
-                await self._pause(_seconds(exc))
-                continue
-            except (Conflict, NetworkError) as exc:
-                if isinstance(exc, BadRequest):
-                    raise  # a refused request will be refused again
-                log.warning("getUpdates failed (%s); trying again in %.0f s",
-                            type(exc).__name__, backoff)
-                await self._pause(backoff)
-                backoff = min(backoff * 2, 30.0)
-                continue
-            if updates is None:
-                return  # stopped while waiting
-            backoff = 1.0
-            for update in updates:
-                await self.application.update_queue.put(update)
-                await self.application.update_queue.join()  # handled, in order
-                offset = update.update_id + 1
-                if self._stop.is_set():
-                    return  # the rest of the batch is not confirmed: it comes again
-
-    async def _stored(self) -> bool:
-        """getUpdates confirms the batch before it: what careloop took of it is stored first
-        (bot.inbound), tried again while the database is away (bot.outage.until_stored).
-        False when polling stopped first: nothing is confirmed."""
-        if self._batches is None:
-            return True
-        try:
-            await until_stored(self._batches.flush, stopped=self._stop.is_set)
-        except Unavailable:
-            return False
-        return True
-
-    async def _until_stopped(self, call: Awaitable[list[TgUpdate]]) -> list[TgUpdate] | None:
-        """`call`'s result, or None when polling is stopped first (the call is dropped)."""
-        fetch = asyncio.ensure_future(call)
-        stopping = asyncio.ensure_future(self._stop.wait())
-        try:
-            await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopping.cancel()
-            if not fetch.done():
-                fetch.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await fetch
-        return fetch.result() if not fetch.cancelled() else None
-
-    async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+        log.info("polling Telegram for updates")
+        await self._polling.run()
 
     async def stop_polling(self) -> bool:
-        if not self._polling:
-            return False
-        self._stop.set()
-        return True
+        """Ask polling to end after the update in hand; False when it was not running."""
+        return self._polling is not None and self._polling.stop()
 
     async def webhook(self, url: str, listen: str, secret: str | None) -> None:
         """Serve Telegram's webhook with aiohttp, not PTB's tornado server (not installed, and
@@ -411,8 +356,6 @@ class PtbRuntime:
 
         app = web.Application(middlewares=[webhook_guard(secret, self._limits, readable)])
         path = urlsplit(url).path or "/"
-        if self._inbound is not None:
-            self._inbound.webhook = True
         refused = self._inbound.refused if self._inbound is not None else None
         app.router.add_post(path, webhook_handler(self.application, secret, refused))
         runner = web.AppRunner(app, **runner_options(self._limits))

@@ -33,9 +33,10 @@ def runtime(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
 # Every end-to-end module runs on aiogram × SQLite. Beyond that, each combination runs the
 # modules that can find something the others cannot, so that CI stays well under ten minutes:
 # - python-telegram-bot: the modules that between them reach every call of its adapter:
-#   polling and webhook, text, media (a campaign's photo with its buttons) and uploads,
-#   edits and button answers, forum topics, pins, member updates, errors normalized (429,
-#   5xx, timeouts), embedding, a real process, an outage of the database.
+#   polling (careloop's own, and its errors) and webhook, text, media (a campaign's photo
+#   with its buttons) and uploads, edits and button answers, forum topics, pins, member
+#   updates, errors normalized (429, 5xx, timeouts), embedding, a real process, an outage
+#   of the database.
 #   The handlers above the adapter are the same code under both runtimes.
 # - PostgreSQL: the modules whose flows lean on the SQL: conditional updates under races,
 #   bulk inserts, the reports' queries, erasure and retention, a crash and a restart, an
@@ -45,6 +46,7 @@ PTB_MODULES = frozenset({
     "test_start", "test_webhook", "test_messenger", "test_embedding", "test_loop",
     "test_case_desk", "test_community", "test_privacy", "test_demo", "test_crash",
     "test_limits", "test_campaigns", "test_claims", "test_fairness", "test_outage", "test_digest",
+    "test_polling",
 })
 PG_MODULES = frozenset({
     "test_loop", "test_surveys", "test_case_desk", "test_campaigns", "test_community",
