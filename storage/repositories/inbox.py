@@ -61,7 +61,7 @@ class Inbox(Repository):
         # Many parameter sets for one statement, not one VALUES list: SQLAlchemy compiles a
         # VALUES list anew every time (it keeps no compiled form of one), and in webhook mode
         # every update comes alone. It still goes out as one statement (its insertmanyvalues).
-        res = await self.session.exec(_keeping(dialect_of(self.session)), params=[
+        res = await self._run(_keeping(dialect_of(self.session)), [
             {"update_id": update_id, "chat_id": chat_id, "payload": payload, "received_at": at}
             for update_id, chat_id, payload in updates])
         return {row[0] for row in res.all()}
@@ -81,4 +81,4 @@ class Inbox(Repository):
         return res.all()
 
     async def done(self, update_id: int) -> None:
-        await self.session.exec(_DONE, params={"update_id": update_id})
+        await self._run(_DONE, {"update_id": update_id})

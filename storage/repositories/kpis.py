@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Result, Select, and_, or_, select
+from sqlalchemy import and_, or_, select
 from sqlmodel import col
 
 from careloop.storage.models import (
@@ -46,10 +45,6 @@ class FollowUpRow:
 
 class KpiQueries(Repository):
     """The KPIs' reads: follow-ups, purchases, late cases; and the weeks digested."""
-
-    async def _run(self, query: Select[Any]) -> Result[Any]:
-        conn = await self.session.connection()
-        return await conn.execute(query)
 
     async def follow_ups(self, since: datetime, until: datetime) -> list[FollowUpRow]:
         """Follow-ups due or sent in the window, with their answers and cases."""

@@ -85,8 +85,7 @@ class Queue(Repository, Generic[Queued]):
         it)."""
         # A write first: it holds the row (PostgreSQL) or the database (SQLite) until the
         # commit, so an erasure cannot remove the row between this read and the settling.
-        res = await self.session.exec(_holding(self.model),
-                                      params={"row_id": row_id, "owner": owner})
+        res = await self._run(_holding(self.model), {"row_id": row_id, "owner": owner})
         if int(res.rowcount) != 1:
             return None
         return await self.get(row_id)
@@ -114,7 +113,7 @@ class Queue(Repository, Generic[Queued]):
 
     async def claim(self, row_id: int, owner: str, until: datetime) -> bool:
         """Take a waiting row for sending, for `owner` until `until` (renewed while it works)."""
-        res = await self.session.exec(_claiming(self.model), params={
+        res = await self._run(_claiming(self.model), {
             "row_id": row_id, "owner": owner, "until": until})
         return int(res.rowcount) == 1
 
@@ -123,7 +122,7 @@ class Queue(Repository, Generic[Queued]):
         (a claim whose lease ran out may have been recovered by another process)."""
         won: set[int] = set()
         for chunk in chunks(ids):
-            res = await self.session.exec(_attempting(self.model), params={
+            res = await self._run(_attempting(self.model), {
                 "ids": chunk, "owner": owner, "at": at})
             won.update(res.scalars().all())
         return won
@@ -131,8 +130,7 @@ class Queue(Repository, Generic[Queued]):
     async def renew(self, owner: str, until: datetime) -> int:
         """Extend the lease on what `owner` has in hand, but for rows another transaction
         holds this moment (see _renewing); returns how many rows."""
-        res = await self.session.exec(_renewing(self.model),
-                                      params={"owner": owner, "until": until})
+        res = await self._run(_renewing(self.model), {"owner": owner, "until": until})
         return int(res.rowcount)
 
     async def recovering(self) -> bool:

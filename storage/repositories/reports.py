@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Result, Select, and_, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
@@ -68,12 +67,6 @@ class CaseRows:
 
 class ReportQueries(Repository):
     """The report's reads: invitations with their answers, cases with their assignees."""
-
-    async def _run(self, query: Select[Any]) -> Result[Any]:
-        # Through the session's connection: sqlmodel's exec() types at most four columns,
-        # and these reads want plain column tuples, not ORM objects.
-        conn = await self.session.connection()
-        return await conn.execute(query)
 
     async def invitations(self, since: datetime, until: datetime) -> list[InvitationRow]:
         """Survey questions sent in the window that reached the customer (a message id:

@@ -50,8 +50,7 @@ class Surveys(Repository):
     async def mark_answered(self, invitation_id: int, now: datetime | None = None) -> bool:
         """Only an invitation still open takes an answer: of a double tap, or an answer
         racing the expiry, exactly one wins."""
-        res = await self.session.exec(_ANSWERED, params={"invitation_id": invitation_id,
-                                                          "closed_at": now})
+        res = await self._run(_ANSWERED, {"invitation_id": invitation_id, "closed_at": now})
         return res.rowcount == 1
 
     async def reminder_candidates(self, sent_after: datetime, sent_upto: datetime,

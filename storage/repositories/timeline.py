@@ -49,7 +49,7 @@ class Timeline(Repository):
         """Write the waiting entries in one statement (the unit of work's commit)."""
         waiting, self._waiting = self._waiting, []
         if waiting:
-            await self.session.exec(_APPEND, params=list(waiting))
+            await self._run(_APPEND, list(waiting))
 
     def _settle(self) -> None:
         """Hand the waiting entries to the session as rows: its autoflush writes them."""
@@ -75,7 +75,7 @@ class Timeline(Repository):
         a broadcast settles hundreds at a time. Only for messages sent and the like: these
         entries are not read for webhook events (see storage/webhook_events.py)."""
         if entries:
-            await self.session.exec(_APPEND, params=list(entries))
+            await self._run(_APPEND, list(entries))
 
     async def of(self, customer_id: int, limit: int | None = None) -> Sequence[Interaction]:
         query = (

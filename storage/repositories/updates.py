@@ -27,8 +27,8 @@ class Updates(Repository):
     async def first_time(self, update_id: int, at: datetime) -> bool:
         """Mark the update handled, in one statement; False when it was marked before (a
         redelivery). Either way it is settled only by the transaction's commit."""
-        res = await self.session.exec(_marking(dialect_of(self.session)),
-                                      params={"update_id": update_id, "at": at})
+        res = await self._run(_marking(dialect_of(self.session)),
+                              {"update_id": update_id, "at": at})
         return res.first() is not None
 
     async def seen(self, update_id: int) -> bool:
