@@ -47,6 +47,9 @@ ALONE, SHARED = 1, 2  # presence objects: limits kept alone, limits shared throu
 
 # The poller's leadership in polling mode (see bot.serve): one worker asks Telegram.
 POLLER = "poller"
+# A chat's lock, tried for every update: built once (a text() built each time is compiled
+# and looked up in the statement cache anew).
+_TRY_CHAT_LOCK = text("SELECT pg_try_advisory_xact_lock(:k)")
 
 
 def _job_key(job: str) -> int:
@@ -192,8 +195,7 @@ class Cluster:
         holds the chat's lock, for reading what the chat has waiting under it; None when
         another worker is handling one of its updates (try again shortly)."""
         async with self._engine.connect() as conn:
-            held = (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
-                                       {"k": chat_id})).scalar()
+            held = (await conn.execute(_TRY_CHAT_LOCK, {"k": chat_id})).scalar()
             try:
                 yield conn if held else None
             finally:
