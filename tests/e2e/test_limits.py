@@ -44,10 +44,12 @@ async def test_a_broadcast_keeps_to_thirty_a_second(database_url: str, tmp_path:
         arrivals = sorted(r.at for r in ok)
         # As Telegram counts: no second holds more than 30 of them...
         assert max(sum(1 for t in arrivals if a <= t < a + 1) for a in arrivals) <= 30
-        # ...nor rushed the whole: 75 messages span at least 74/30 s. How close the pace
-        # comes to the limit is a benchmark's figure (bench/delivery.py: ratio_to_limit),
-        # not a timed test's: a busy machine only slows it.
-        assert arrivals[-1] - arrivals[0] >= 74 / 30
+        # ...nor rushed the whole: paced, 75 messages span about 74/30 s (the second above
+        # allows bursts of 30 a second, 2 s for 75). The first may set out late on a busy
+        # machine while the later ones keep their slots: a few slots' leeway. How close the
+        # pace comes to the limit is a benchmark's figure (bench/delivery.py:
+        # ratio_to_limit), not a timed test's: a busy machine only slows it.
+        assert arrivals[-1] - arrivals[0] >= 70 / 30
         assert {t.state for t in await touches(stage)} == {"sent"}
 
 
