@@ -43,7 +43,7 @@ from aiohttp import web
 
 from careloop.bot.http_edge import HttpLimits, runner_options
 from careloop.bot.outage import Unavailable, refusal, until_handled
-from careloop.bot.runtime import ALLOWED_UPDATES, H, Handles, aiogram_direct, convert
+from careloop.bot.runtime import ALLOWED_UPDATES, H, Handles, aiogram_direct, bot_json, convert
 from careloop.bot.runtime.bot_api import BotApiMessenger
 from careloop.bot.runtime.polling import Again, Polling
 from careloop.bot.runtime.webhook import listen_on, webhook_refused
@@ -153,7 +153,7 @@ class AiogramMessenger(BotApiMessenger):
         if not self._direct:
             return await super().send_text(chat_id, text, keyboard=keyboard,
                                            reply_to=reply_to, topic_id=topic_id, paid=paid)
-        body = aiogram_direct.send_message_body(chat_id, text, keyboard=keyboard,
+        body = bot_json.send_message_body(chat_id, text, keyboard=keyboard,
                                                 reply_to=reply_to, topic_id=topic_id,
                                                 paid=paid)
         return await self._call(aiogram_direct.send_message(self._bot, body))
@@ -164,7 +164,7 @@ class AiogramMessenger(BotApiMessenger):
         if not self._direct:
             await super().edit_text(chat_id, message_id, text, keyboard=keyboard)
         else:
-            body = aiogram_direct.edit_text_body(chat_id, message_id, text, keyboard=keyboard)
+            body = bot_json.edit_text_body(chat_id, message_id, text, keyboard=keyboard)
             await self._call(aiogram_direct.edit_message_text(self._bot, body),
                              unchanged="message is not modified")
 
