@@ -4,11 +4,11 @@ Neither framework's polling is used for careloop's own bot. python-telegram-bot'
 confirms a batch (the next getUpdates' offset) as soon as the batch is queued, so a crash
 would lose updates fetched but not handled. aiogram's confirms only what was handled, but it
 reads every update into pydantic models and passes it through its dispatcher's middlewares
-and routers, about a quarter of a survey press's CPU (bench/updates.py), to hand careloop
-the few fields it keeps. Here each update is read straight from the JSON into careloop's one
-Update (bot.runtime.convert) and confirmed only once handed over; one cut off by a crash is
-fetched again, and the pipeline skips it if it had been committed. A host's bot (embedded)
-and the webhook keep their framework's path.
+and routers (a third of the event loop's busy samples in py-spy while bench/updates.py ran)
+to hand careloop the few fields it keeps. Here each update is read straight from the JSON
+into careloop's one Update (bot.runtime.convert) and confirmed only once handed over; one
+cut off by a crash is fetched again, and the pipeline skips it if it had been committed. A
+host's bot (embedded) and the webhook keep their framework's path.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 from careloop.bot.outage import Unavailable, until_handled, until_stored
 from careloop.bot.runtime import ALLOWED_UPDATES, Batches, Handles, convert
+from careloop.kernel.messenger import MessengerError
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,9 @@ class Polling:
     async def _hand_over(self, data: dict[str, Any]) -> None:
         read = convert.from_json(data)
         if isinstance(read, convert.StalePress):
-            await self._stale_press(read.callback_id)
+            # Only the spinner to stop; a press that old may be too old to answer as well.
+            with contextlib.suppress(MessengerError):
+                await self._stale_press(read.callback_id)
         elif read is not None:
             await until_handled(self._pipeline.process, read, stopped=self._stop.is_set)
 
