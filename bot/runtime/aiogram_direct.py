@@ -33,8 +33,6 @@ from aiogram.methods import (
 from aiogram.types import Message
 from aiohttp import ClientError, ClientTimeout
 
-from careloop.kernel import messenger as port
-
 _JSON = {"Content-Type": "application/json"}
 
 
@@ -43,29 +41,23 @@ def usable(bot: Bot) -> bool:
     return isinstance(bot.session, AiohttpSession)
 
 
-async def send_message(bot: Bot, body: dict[str, Any]) -> port.Sent:
-    """Post sendMessage; the sent message's chat and id. Raises what aiogram would."""
-    result = await _post(bot, "sendMessage", body, lambda: SendMessage(
-        chat_id=body["chat_id"], text=body["text"]))
+# The aiogram method each posted call is, for the errors aiogram raises about it.
+_METHODS: dict[str, Callable[[dict[str, Any]], TelegramMethod[Any]]] = {
+    "sendMessage": lambda b: SendMessage(chat_id=b["chat_id"], text=b["text"]),
+    "editMessageText": lambda b: EditMessageText(chat_id=b["chat_id"],
+                                                 message_id=b["message_id"], text=b["text"]),
+    "answerCallbackQuery": lambda b: AnswerCallbackQuery(
+        callback_query_id=b["callback_query_id"]),
+}
+
+
+async def post(bot: Bot, name: str, body: dict[str, Any]) -> Any:
+    """Post sendMessage, editMessageText or answerCallbackQuery; the result as JSON. Raises
+    what aiogram would, "message is not modified" included."""
+    result = await _post(bot, name, body, lambda: _METHODS[name](body))
     if isinstance(result, Message):  # read by aiogram: see _post
-        return port.Sent(result.chat.id, result.message_id)
-    return port.Sent(int(result["chat"]["id"]), int(result["message_id"]))
-
-
-async def edit_message_text(bot: Bot, body: dict[str, Any]) -> None:
-    """Post editMessageText (its answer, the edited message, is not needed). Raises what
-    aiogram would, "message is not modified" included."""
-    await _post(bot, "editMessageText", body, lambda: EditMessageText(
-        chat_id=body["chat_id"], message_id=body["message_id"], text=body["text"]))
-
-
-async def answer_callback_query(bot: Bot, callback_query_id: str, text: str | None) -> None:
-    """Post answerCallbackQuery. Raises what aiogram would."""
-    body: dict[str, Any] = {"callback_query_id": callback_query_id}
-    if text is not None:
-        body["text"] = text
-    await _post(bot, "answerCallbackQuery", body,
-                lambda: AnswerCallbackQuery(callback_query_id=callback_query_id))
+        return {"chat": {"id": result.chat.id}, "message_id": result.message_id}
+    return result
 
 
 async def get_updates(bot: Bot, offset: int | None, wait: int,

@@ -43,7 +43,7 @@ from aiohttp import web
 
 from careloop.bot.http_edge import HttpLimits, runner_options
 from careloop.bot.outage import Unavailable, refusal, until_handled
-from careloop.bot.runtime import ALLOWED_UPDATES, H, Handles, aiogram_direct, bot_json, convert
+from careloop.bot.runtime import ALLOWED_UPDATES, H, Handles, aiogram_direct, convert
 from careloop.bot.runtime.bot_api import BotApiMessenger
 from careloop.bot.runtime.polling import Again, Polling
 from careloop.bot.runtime.webhook import listen_on, webhook_refused
@@ -135,44 +135,17 @@ def _poll_failure(exc: Exception) -> Again | None:
 
 
 class AiogramMessenger(BotApiMessenger):
-    """`direct`: texts, edits and a press's answer are posted as JSON through the bot's
-    session rather than through aiogram's method models (bot/runtime/aiogram_direct.py);
-    for careloop's own bot only."""
+    """`direct`: posted through the bot's own aiohttp session (bot/runtime/aiogram_direct.py),
+    where the bot has one."""
 
     caught = _CAUGHT
     link_preview = NO_PREVIEW
 
     def __init__(self, bot: Bot, *, direct: bool = False) -> None:
-        super().__init__(bot)
-        self._direct = direct and aiogram_direct.usable(bot)
+        super().__init__(bot, direct=direct and aiogram_direct.usable(bot))
 
-    async def send_text(
-        self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
-        reply_to: int | None = None, topic_id: int | None = None, paid: bool = False,
-    ) -> port.Sent:
-        if not self._direct:
-            return await super().send_text(chat_id, text, keyboard=keyboard,
-                                           reply_to=reply_to, topic_id=topic_id, paid=paid)
-        body = bot_json.send_message_body(chat_id, text, keyboard=keyboard,
-                                                reply_to=reply_to, topic_id=topic_id,
-                                                paid=paid)
-        return await self._call(aiogram_direct.send_message(self._bot, body))
-
-    async def edit_text(
-        self, chat_id: int, message_id: int, text: str, *, keyboard: Keyboard | None = None
-    ) -> None:
-        if not self._direct:
-            await super().edit_text(chat_id, message_id, text, keyboard=keyboard)
-        else:
-            body = bot_json.edit_text_body(chat_id, message_id, text, keyboard=keyboard)
-            await self._call(aiogram_direct.edit_message_text(self._bot, body),
-                             unchanged="message is not modified")
-
-    async def answer_button(self, callback_id: str, text: str | None = None) -> None:
-        if not self._direct:
-            await super().answer_button(callback_id, text)
-        else:
-            await self._call(aiogram_direct.answer_callback_query(self._bot, callback_id, text))
+    async def _post_json(self, method: str, body: dict[str, Any]) -> Any:
+        return await aiogram_direct.post(self._bot, method, body)
 
     def _markup(self, keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
         return _markup(keyboard)

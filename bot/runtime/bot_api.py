@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any
 
+from careloop.bot.runtime import bot_json
 from careloop.kernel import messenger as port
 from careloop.kernel.updates import Keyboard, Media, Upload
 
@@ -20,11 +21,18 @@ HTML = "HTML"
 
 
 class BotApiMessenger:
+    """`direct` (careloop's own bot): texts, edits and a press's answer are posted as the
+    Bot API's JSON (bot/runtime/bot_json.py) through the runtime's `_post_json`, rather than
+    through the framework's methods, which prepare every argument and read the whole answer
+    into a Message for the two numbers the outbox keeps. A host's bot (embedded) keeps the
+    framework's methods, and what it set up around them."""
+
     caught: tuple[type[Exception], ...] = ()  # the framework's errors, and timeouts
     link_preview: Any = None  # the framework's "no link preview" options
 
-    def __init__(self, bot: Any) -> None:
+    def __init__(self, bot: Any, *, direct: bool = False) -> None:
         self._bot = bot
+        self._direct = direct
 
     # --- what each runtime supplies ------------------------------------------------------
 
@@ -35,6 +43,11 @@ class BotApiMessenger:
         raise NotImplementedError
 
     def _normalized(self, exc: Exception) -> port.MessengerError:
+        raise NotImplementedError
+
+    async def _post_json(self, method: str, body: dict[str, Any]) -> Any:
+        """`direct`: post the call as the Bot API's JSON; Telegram's result as JSON. Raises
+        the framework's own errors."""
         raise NotImplementedError
 
     def _upload(self, upload: Upload) -> dict[str, Any]:
@@ -64,6 +77,11 @@ class BotApiMessenger:
         self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
         reply_to: int | None = None, topic_id: int | None = None, paid: bool = False,
     ) -> port.Sent:
+        if self._direct:
+            body = bot_json.send_message_body(chat_id, text, keyboard=keyboard,
+                                              reply_to=reply_to, topic_id=topic_id, paid=paid)
+            sent = await self._call(self._post_json("sendMessage", body))
+            return port.Sent(int(sent["chat"]["id"]), int(sent["message_id"]))
         return await self._sent(self._bot.send_message(
             chat_id, text, parse_mode=HTML, link_preview_options=self.link_preview,
             reply_markup=self._markup(keyboard), message_thread_id=topic_id,
@@ -92,12 +110,23 @@ class BotApiMessenger:
     async def edit_text(
         self, chat_id: int, message_id: int, text: str, *, keyboard: Keyboard | None = None
     ) -> None:
+        if self._direct:
+            body = bot_json.edit_text_body(chat_id, message_id, text, keyboard=keyboard)
+            await self._call(self._post_json("editMessageText", body),
+                             unchanged="message is not modified")
+            return
         await self._call(self._bot.edit_message_text(
             text=text, chat_id=chat_id, message_id=message_id, parse_mode=HTML,
             link_preview_options=self.link_preview, reply_markup=self._markup(keyboard),
         ), unchanged="message is not modified")
 
     async def answer_button(self, callback_id: str, text: str | None = None) -> None:
+        if self._direct:
+            body: dict[str, Any] = {"callback_query_id": callback_id}
+            if text is not None:
+                body["text"] = text
+            await self._call(self._post_json("answerCallbackQuery", body))
+            return
         await self._call(self._bot.answer_callback_query(callback_id, text=text))
 
     async def is_forum(self, chat_id: int) -> bool:

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 import httpx
 from aiohttp import web
 from telegram import (
-    Bot,
     BotCommand,
     BotCommandScopeAllPrivateChats,
     CallbackQuery,
@@ -54,7 +53,7 @@ from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from careloop.bot.http_edge import HttpLimits, runner_options
 from careloop.bot.outage import Patient, Unavailable, refusal
-from careloop.bot.runtime import ALLOWED_UPDATES, H, Handles, bot_json, convert
+from careloop.bot.runtime import ALLOWED_UPDATES, H, Handles, convert
 from careloop.bot.runtime.bot_api import BotApiMessenger
 from careloop.bot.runtime.polling import Again, Polling
 from careloop.bot.runtime.webhook import listen_on, webhook_refused
@@ -190,50 +189,13 @@ def _poll_failure(exc: Exception) -> Again | None:
 
 
 class PtbMessenger(BotApiMessenger):
-    """`direct`: texts, edits and a press's answer are posted as the Bot API's JSON through
-    the bot's `do_api_request` (bot/runtime/bot_json.py), not its send_message,
-    edit_message_text and answer_callback_query: those prepare each argument and read the
-    whole answer into a Message with its chat and sender, for the two numbers the outbox
-    keeps. Errors come back as the same exceptions. For careloop's own bot only: a host's
-    bot (embedded) keeps its methods, and what its ExtBot does with a markup."""
+    """`direct`: posted through the bot's public `do_api_request`."""
 
     caught = _CAUGHT
     link_preview = NO_PREVIEW
 
-    def __init__(self, bot: Bot, *, direct: bool = False) -> None:
-        super().__init__(bot)
-        self._direct = direct
-
-    async def send_text(
-        self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
-        reply_to: int | None = None, topic_id: int | None = None, paid: bool = False,
-    ) -> port.Sent:
-        if not self._direct:
-            return await super().send_text(chat_id, text, keyboard=keyboard,
-                                           reply_to=reply_to, topic_id=topic_id, paid=paid)
-        body = bot_json.send_message_body(chat_id, text, keyboard=keyboard, reply_to=reply_to,
-                                          topic_id=topic_id, paid=paid)
-        sent = await self._call(self._bot.do_api_request("sendMessage", api_kwargs=body))
-        return port.Sent(int(sent["chat"]["id"]), int(sent["message_id"]))
-
-    async def edit_text(
-        self, chat_id: int, message_id: int, text: str, *, keyboard: Keyboard | None = None
-    ) -> None:
-        if not self._direct:
-            await super().edit_text(chat_id, message_id, text, keyboard=keyboard)
-            return
-        body = bot_json.edit_text_body(chat_id, message_id, text, keyboard=keyboard)
-        await self._call(self._bot.do_api_request("editMessageText", api_kwargs=body),
-                         unchanged="message is not modified")
-
-    async def answer_button(self, callback_id: str, text: str | None = None) -> None:
-        if not self._direct:
-            await super().answer_button(callback_id, text)
-            return
-        body: dict[str, Any] = {"callback_query_id": callback_id}
-        if text is not None:
-            body["text"] = text
-        await self._call(self._bot.do_api_request("answerCallbackQuery", api_kwargs=body))
+    async def _post_json(self, method: str, body: dict[str, Any]) -> Any:
+        return await self._bot.do_api_request(method, api_kwargs=body)
 
     def _markup(self, keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
         return _markup(keyboard)
