@@ -131,11 +131,13 @@ async def test_a_timeout_resends_care_but_never_a_survey(database_url: str,
                                                         tmp_path: Path) -> None:
     async with running(database_url, tmp_path, request_timeout_seconds=1.0) as stage:
         (care, care_person), (asked, asked_person) = await stage.seed_audience(2)
+        # Three times the bot's wait, so that a busy machine's late timer still fires first.
+        # Set before the touches are scheduled: the running sender's tick may take a touch
+        # as soon as it is due, before deliver_due below.
+        stage.sandbox.inject_fault("sendMessage", kind="slow", delay=3.0, times=2)
         await stage.schedule([care])
         await stage.schedule([asked], purpose="survey.csat", template="survey",
                              survey_key="csat", category=Category.SURVEY)
-        # Three times the bot's wait, so that a busy machine's late timer still fires first.
-        stage.sandbox.inject_fault("sendMessage", kind="slow", delay=3.0, times=2)
         await stage.deliver_due()
         await stage.quiet()
         by_customer = {t.customer_id: t for t in await touches(stage)}
