@@ -311,11 +311,12 @@ def make_limiter(settings: Settings, clock: Clock) -> Limiter:
     """This worker's limits, or every worker's through Redis (CARELOOP_REDIS_URL)."""
     local: dict[str, Any] = {"time_source": lambda: clock.now().timestamp()}
     if settings.redis_url is not None:
-        from careloop.bot.outbox.shared_limits import SharedLimiter, connect
+        from careloop.bot.outbox.shared_limits import SharedLimiter, bot_prefix, connect
 
         return SharedLimiter(connect(settings.redis_url.get_secret_value()), settings.rate,
                              settings.chat_interval_seconds,
-                             settings.group_messages_per_minute, **local)
+                             settings.group_messages_per_minute,
+                             prefix=bot_prefix(bot_id(settings)), **local)
     return Limiter(settings.rate, settings.chat_interval_seconds,
                    settings.group_messages_per_minute, **local)
 

@@ -13,8 +13,8 @@ worker takes over at its next look (a leader's job at its next run, a chat at on
   campaign rounds, the scans, ...) runs where its job's lock is held. Each worker tries at
   every run of the job; a live leader keeps it; a dead one's goes to the next worker whose
   job comes due (within the job's interval).
-- Chats: an update is handled inside a transaction holding its chat's lock, so one chat's
-  updates are handled one at a time, in order, whichever worker they reached.
+- Chats: an update is handled, and its replies sent, while its chat's lock is held, so one
+  chat's updates are handled one at a time, in order, whichever worker they reached.
 
 SQLite is the one-process embedded store: `careloop run` holds an exclusive lock on the
 database file, and a second process on the same file is refused with one line.
@@ -29,14 +29,15 @@ import logging
 import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from careloop.bot.settings import ConfigError
+from careloop.storage.repositories.inbox import hold_and_first_in, let_go
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +48,6 @@ ALONE, SHARED = 1, 2  # presence objects: limits kept alone, limits shared throu
 
 # The poller's leadership in polling mode (see bot.serve): one worker asks Telegram.
 POLLER = "poller"
-# A chat's lock, tried for every update: built once (a text() built each time is compiled
-# and looked up in the statement cache anew).
-_TRY_CHAT_LOCK = text("SELECT pg_try_advisory_xact_lock(:k)")
 
 
 def _job_key(job: str) -> int:
@@ -190,16 +188,30 @@ class Cluster:
         self._joined = False
 
     @contextlib.asynccontextmanager
-    async def chat(self, chat_id: int) -> AsyncIterator[AsyncConnection | None]:
-        """Hold `chat_id` while the block runs (PostgreSQL): the connection whose transaction
-        holds the chat's lock, for reading what the chat has waiting under it; None when
-        another worker is handling one of its updates (try again shortly)."""
+    async def chat(self, chat_id: int) -> AsyncIterator[tuple[bool, Row[Any] | None]]:
+        """Hold `chat_id` while the block runs (PostgreSQL): whether it is held here (False
+        when another worker is handling one of its updates: try again shortly), and the
+        chat's oldest stored update, read under the lock (None when none is stored)."""
         async with self._engine.connect() as conn:
-            held = (await conn.execute(_TRY_CHAT_LOCK, {"k": chat_id})).scalar()
+            # Outside a transaction: the lock is the connection's until it lets go.
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            held, first = await hold_and_first_in(conn, chat_id)
             try:
-                yield conn if held else None
+                yield held, first
             finally:
-                await conn.rollback()  # ends the transaction, and with it the lock
+                if held:
+                    await _let_go(conn, chat_id)
+
+
+async def _let_go(conn: AsyncConnection, chat_id: int) -> None:
+    """A lock the connection could not let go of (a broken connection, a cancelled task)
+    must not stay with it in the pool, where it would keep the chat from every worker: the
+    connection is closed instead, which lets go of whatever it holds."""
+    try:
+        await let_go(conn, chat_id)
+    except BaseException:
+        await conn.invalidate()
+        raise
 
 
 async def _holders(conn: AsyncConnection) -> dict[int, int]:

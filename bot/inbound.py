@@ -40,7 +40,6 @@ from careloop.bot.pipeline import Pipeline
 from careloop.kernel.clock import Clock
 from careloop.kernel.updates import ChatKind, Update, update_from_data, update_to_data
 from careloop.storage.errors import database_unavailable, reason
-from careloop.storage.repositories.inbox import first_in
 from careloop.storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -376,11 +375,10 @@ class Inbound:
         handled = True
         row: Row[Any] | None = None
         try:
-            async with cluster.chat(chat) as held:
-                if held is None:
+            async with cluster.chat(chat) as (held, row):
+                if not held:
                     self._later(chat, BUSY_RETRY)  # another worker has it in hand
                     return
-                row = await first_in(held, chat)
                 if row is not None:
                     handled = await self._handle(update_from_data(row.payload))
                     if handled:

@@ -73,13 +73,6 @@ class QueuedRow(Protocol):
     telegram_message_id: int | None
 
 
-def settle_sent(row: QueuedRow, now: datetime, message_id: int) -> None:
-    row.state = TouchState.SENT
-    row.sent_at = now
-    row.attempts += 1
-    row.telegram_message_id = message_id
-
-
 def settle_error(row: QueuedRow, error: MessengerError, now: datetime, *,
                  resend_if_unsure: bool) -> AfterError:
     outcome = after_error(error, row.attempts, now, resend_if_unsure=resend_if_unsure)

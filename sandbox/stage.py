@@ -82,7 +82,10 @@ class Stage:
         book = load_playbook(playbook, surveys=definitions.keys, templates=library.care)
         clock = ShiftedClock(start_at or DAYTIME)
         # The sandbox keeps Telegram's limits on the same clock: moving it moves both.
-        sandbox = Sandbox(rate_limits=rate_limits, time_source=lambda: clock.now().timestamp())
+        # A bot of its own (its id is the token's head): stages side by side, in tests run
+        # in parallel, keep their limits in a shared Redis apart, as two bots' are.
+        sandbox = Sandbox(token=f"{secrets.randbelow(9 * 10**8) + 10**8}:SANDBOX-TOKEN",
+                          rate_limits=rate_limits, time_source=lambda: clock.now().timestamp())
         base_url = await sandbox.start()
         staff = [sandbox.add_user(name, username=name.lower(),
                                   language_code=telegram_code(staff_language))

@@ -26,7 +26,7 @@ from careloop.bot.outbox import posts
 from careloop.bot.outbox.claims import Claims
 from careloop.bot.outbox.executor import MAX_WAIT, Calls
 from careloop.bot.outbox.limiter import Limiter, Paced
-from careloop.care.failures import settle_error, settle_sent
+from careloop.care.failures import settle_error
 from careloop.customers.directory import mark_unreachable
 from careloop.customers.timeline import record
 from careloop.kernel.clock import Clock
@@ -179,36 +179,10 @@ class Outbound:
         return len(due)
 
     async def _deliver(self, message_id: int, max_wait: float = math.inf) -> None:
-        """An earlier message to the chat that nobody has tried yet (another task's fast
-        path is about to send it, once it has its turn to write) is sent first, then this
-        one. Left to the tick, this one would wait for that message's due time: its fast
-        path's grace (FAST_PATH_GRACE), a minute, however soon that message goes out."""
-        while True:
-            async with self._uow.writing() as uow:
-                row = await uow.outbox.get(message_id)
-                if row is None or row.state != TouchState.PENDING:
-                    return  # someone else has it, or it is settled
-                ahead = await uow.outbox.earliest_waiting(
-                    row.chat_id, before_chatter=row.payload.get("chatter") is None)
-                if ahead is None or ahead.id == row.id:
-                    if not await uow.outbox.claim(message_id, self.claims.owner,
-                                                  self.claims.until(self._clock.now())):
-                        return
-                    # What is sent is what is stored now: a customer's later words may have
-                    # joined this relay since it was read.
-                    await uow.session.refresh(row)
-                    await uow.commit()
-                    break
-                if ahead.last_error is not None:
-                    # An earlier message to this chat is waiting: this one goes right after
-                    # it, so none overtakes one that Telegram or our pacing asked to delay.
-                    row.due_at = ahead.due_at
-                    uow.session.add(row)
-                    await uow.commit()
-                    return
-                untried = ahead.id
-            await self._deliver(untried, max_wait)
-        send = decode(row.payload)
+        payload = await self._claimed(message_id, max_wait)
+        if payload is None:
+            return  # someone else has it, it is settled, or it waits its turn
+        send = decode(payload)
         try:
             sent = await self._paced(message_id, send, max_wait)
             if sent is None:
@@ -221,7 +195,44 @@ class Outbound:
             log.exception("outbound message %s: unexpected error while sending", message_id)
             await self._settle(message_id, TouchState.FAILED, "internal error while sending")
         else:
-            await self._sent(message_id, send, sent)
+            await self._sent(message_id, payload, send, sent)
+
+    async def _claimed(self, message_id: int, max_wait: float) -> dict[str, Any] | None:
+        """The message claimed for sending, in its chat's order: its payload as stored now
+        (a customer's later words may have joined a relay since it was stored), or None.
+
+        An earlier message to the chat that nobody has tried yet (another task's fast path
+        is about to send it, once it has its turn to write) is sent first, then this one.
+        Left to the tick, this one would wait for that message's due time: its fast path's
+        grace (FAST_PATH_GRACE), a minute, however soon that message goes out."""
+        while True:
+            async with self._uow.writing() as uow:
+                until = self.claims.until(self._clock.now())
+                # Most messages are the only one waiting for their chat: one statement.
+                payload = await uow.outbox.claim_alone(message_id, self.claims.owner, until)
+                if payload is not None:
+                    await uow.commit()
+                    return payload
+                row = await uow.outbox.get(message_id)
+                if row is None or row.state != TouchState.PENDING:
+                    return None
+                ahead = await uow.outbox.earliest_waiting(
+                    row.chat_id, before_chatter=row.payload.get("chatter") is None)
+                if ahead is None or ahead.id == row.id:
+                    if not await uow.outbox.claim(message_id, self.claims.owner, until):
+                        return None
+                    await uow.session.refresh(row)  # what is sent is what is stored now
+                    await uow.commit()
+                    return row.payload
+                if ahead.last_error is not None:
+                    # An earlier message to this chat is waiting: this one goes right after
+                    # it, so none overtakes one that Telegram or our pacing asked to delay.
+                    row.due_at = ahead.due_at
+                    uow.session.add(row)
+                    await uow.commit()
+                    return None
+                untried = ahead.id
+            await self._deliver(untried, max_wait)
 
     async def _paced(self, message_id: int, send: Send, max_wait: float) -> Sent | None:
         """Telegram's answer, or None if the claim was lost before the call."""
@@ -301,19 +312,17 @@ class Outbound:
             send.chat_id, send.text, keyboard=send.keyboard, reply_to=send.reply_to,
             topic_id=send.topic_id)
 
-    async def _sent(self, message_id: int, send: Send, sent: Sent) -> None:
+    async def _sent(self, message_id: int, payload: dict[str, Any], send: Send, sent: Sent
+                    ) -> None:
         now = self._clock.now()
+        # A data export is personal data: once delivered, the stored copy goes.
+        kept = ({**payload, "upload": [send.upload.file_name, ""]} if send.upload is not None
+                else None)
         async with self._uow.writing() as uow:
-            row = await uow.outbox.in_flight(message_id, self.claims.owner)
-            if row is None:  # nothing of it goes into the timeline either
-                _erased(message_id)
+            if not await uow.outbox.settle_sent(message_id, self.claims.owner, now,
+                                                sent.message_id, kept):
+                _erased(message_id)  # nothing of it goes into the timeline either
                 return
-            settle_sent(row, now, sent.message_id)
-            row.attempted_at = None
-            if send.upload is not None:
-                # A data export is personal data: once delivered, the stored copy goes.
-                row.payload = {**row.payload, "upload": [send.upload.file_name, ""]}
-            uow.session.add(row)
             if send.log is not None:
                 await record(uow, now, send.log.customer_id, send.log.kind, "out", send.text,
                              message_id=sent.message_id, case_id=send.log.case_id,

@@ -66,6 +66,13 @@ from careloop.bot.outbox.limiter import (
 log = logging.getLogger(__name__)
 
 PREFIX = "careloop:limits:"
+
+
+def bot_prefix(bot_id: int | None) -> str:
+    """A bot's keys: Telegram's limits are each bot's own, so two bots whose workers share a
+    Redis database (a staging bot beside the production one) keep theirs apart."""
+    return f"{PREFIX}{bot_id or 0}:"
+
 # Keys no send touched for this long are let go by Redis.
 KEEP_MS = 120_000
 # A turn whose answer is never reported counts as in flight this long: more than a request
@@ -233,7 +240,7 @@ class SharedLimiter(Limiter):
                  **local: Any) -> None:
         super().__init__(per_second, chat_interval, group_per_minute, **local)
         self._redis = redis
-        self._prefix = prefix  # the keys' (one bot's limits per Redis database)
+        self._prefix = prefix  # the keys' (one bot's limits: bot_prefix)
         self._take_script = redis.register_script(TAKE)
         self._answered_script = redis.register_script(ANSWERED)
         self._pause_script = redis.register_script(PAUSE)

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, insert
-from sqlalchemy import select as sa_select
+from sqlalchemy import Boolean, Row, bindparam, delete, insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import col, select
@@ -22,15 +21,37 @@ _INBOX = table_of(InboundUpdate)
 _DONE = delete(_INBOX).where(_INBOX.c.update_id == bindparam("update_id"))
 
 
-_FIRST_IN = (sa_select(_INBOX).where(_INBOX.c.chat_id == bindparam("chat_id"))
-             .order_by(_INBOX.c.update_id).limit(1))
+# A chat's oldest unhandled update, whichever worker stored it, read with the chat's lock
+# taken (bot.cluster) in one round trip. The lock is the session's kind (pg_try_advisory_lock)
+# on a connection outside any transaction: a transaction for the lock's sake was a BEGIN and a
+# ROLLBACK more for every update. The statement reads from the snapshot it started with,
+# taken a moment before the lock: if another worker handled the chat's update and let go of
+# the chat in that moment, that update is read here again, and its handling finds it handled
+# (the dedupe in storage.repositories.updates) and changes nothing.
+_HOLD_AND_FIRST_IN = text(
+    "SELECT chat.held, first.update_id, first.payload, first.received_at "
+    "FROM (SELECT pg_try_advisory_lock(:chat_id) AS held) AS chat "
+    "LEFT JOIN LATERAL (SELECT update_id, payload, received_at FROM inbound_update "
+    "WHERE chat_id = :chat_id AND chat.held ORDER BY update_id LIMIT 1) AS first ON true"
+).columns(held=Boolean, update_id=_INBOX.c.update_id.type, payload=_INBOX.c.payload.type,
+          received_at=_INBOX.c.received_at.type)
+_LET_GO = text("SELECT pg_advisory_unlock(:chat_id)")
 
 
-async def first_in(conn: AsyncConnection, chat_id: int) -> Row[Any] | None:
-    """A chat's oldest unhandled update, whichever worker stored it: read on the connection
-    that holds the chat's lock (bot.cluster), in that lock's transaction, rather than in a
-    unit of work of its own (a connection, a BEGIN and a ROLLBACK more for every update)."""
-    return (await conn.execute(_FIRST_IN, {"chat_id": chat_id})).first()
+async def hold_and_first_in(conn: AsyncConnection, chat_id: int
+                            ) -> tuple[bool, Row[Any] | None]:
+    """Take the chat's lock on `conn` (PostgreSQL, outside a transaction) if no other
+    connection holds it: whether it was taken, and then the chat's oldest unhandled update
+    (None when none is stored). Whoever took it lets go with `let_go`."""
+    row = (await conn.execute(_HOLD_AND_FIRST_IN, {"chat_id": chat_id})).one()
+    if not row.held:
+        return False, None
+    return True, row if row.update_id is not None else None
+
+
+async def let_go(conn: AsyncConnection, chat_id: int) -> None:
+    """Let go of the chat's lock taken by `hold_and_first_in` on this connection."""
+    await conn.execute(_LET_GO, {"chat_id": chat_id})
 
 
 @functools.cache

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, exists, func, update
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from careloop.storage.models import OutboundMessage, TouchState
+from careloop.storage.repositories.base import table_of
 from careloop.storage.repositories.queue import Queue
 
 # A customer's words relayed to the staff group carry their merge key here (bot.outbox
@@ -32,6 +34,21 @@ def _earliest(before_chatter: bool, group: bool) -> SelectOfScalar[OutboundMessa
     return query.order_by(col(OutboundMessage.id)).limit(1)
 
 
+_OUTBOX = table_of(OutboundMessage)
+_OTHER = _OUTBOX.alias("other")
+# claim_alone's statement: the claim, when no other message to the chat waits, returning what
+# is stored now.
+_CLAIM_ALONE = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"), _OUTBOX.c.state == TouchState.PENDING,
+           ~exists().where(_OTHER.c.chat_id == _OUTBOX.c.chat_id,
+                           _OTHER.c.state == TouchState.PENDING, _OTHER.c.id != _OUTBOX.c.id))
+    .values(state=TouchState.SENDING, claimed_by=bindparam("owner"),
+            lease_until=bindparam("until", type_=_OUTBOX.c.lease_until.type),
+            attempted_at=None)
+    .returning(_OUTBOX.c.payload))
+
+
 class Outbox(Queue[OutboundMessage]):
     """Stored replies and notices waiting to be sent, in each chat's order (chatter last)."""
 
@@ -41,6 +58,17 @@ class Outbox(Queue[OutboundMessage]):
         """Stored by one INSERT … RETURNING (Repository._insert): every reply and notice is,
         and the ORM's flush of one new row cost as much as three such statements."""
         return await self._insert(message)
+
+    async def claim_alone(self, row_id: int, owner: str, until: datetime
+                          ) -> dict[str, Any] | None:
+        """Claim a waiting message for `owner` until `until` (as `claim`) if it is the only
+        one waiting for its chat, so nothing has to go before it: its payload as stored
+        now, in one statement. None when it is not waiting, or others are (then the chat's
+        order decides: earliest_waiting)."""
+        res = await self._run(_CLAIM_ALONE, {"row_id": row_id, "owner": owner,
+                                             "until": until})
+        row = res.first()
+        return None if row is None else dict(row[0])
 
     async def waiting_count(self, chat_id: int, *, chatter: bool = True) -> int:
         """Messages waiting for the chat; `chatter` False: not counting customers' relayed

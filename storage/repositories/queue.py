@@ -42,6 +42,22 @@ def _holding(model: type[Queued]) -> Update:
 
 
 @functools.cache
+def _settling_sent(model: type[Queued], payload: bool) -> Update:
+    """settle_sent's statement; `payload`: the row's payload is replaced too."""
+    t = table_of(model)
+    values: dict[str, Any] = {
+        "state": TouchState.SENT, "sent_at": bindparam("at", type_=t.c.sent_at.type),
+        "attempts": t.c.attempts + 1, "telegram_message_id": bindparam("message_id"),
+        "lease_until": None, "attempted_at": None}
+    if payload:
+        values["payload"] = bindparam("payload", type_=t.c.payload.type)
+    return (update(t)
+            .where(t.c.id == bindparam("row_id"), t.c.state == TouchState.SENDING,
+                   t.c.claimed_by == bindparam("owner"))
+            .values(values))
+
+
+@functools.cache
 def _attempting(model: type[Queued]) -> Update:
     t = table_of(model)
     return (update(t)
@@ -89,6 +105,18 @@ class Queue(Repository, Generic[Queued]):
         if int(res.rowcount) != 1:
             return None
         return await self.get(row_id)
+
+    async def settle_sent(self, row_id: int, owner: str, at: datetime, message_id: int,
+                          payload: dict[str, Any] | None = None) -> bool:
+        """`owner`'s row sent at `at` as Telegram's `message_id` (and its payload replaced
+        by `payload`, if given), in one statement; False if it is gone or no longer
+        `owner`'s (see in_flight)."""
+        params: dict[str, Any] = {"row_id": row_id, "owner": owner, "at": at,
+                                  "message_id": message_id}
+        if payload is not None:
+            params["payload"] = payload
+        res = await self._run(_settling_sent(self.model, payload is not None), params)
+        return int(res.rowcount) == 1
 
     async def due(self, now: datetime, limit: int) -> Sequence[Queued]:
         m: Any = self.model  # either table: the columns named here are common to both

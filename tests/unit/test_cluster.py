@@ -39,8 +39,10 @@ async def test_a_second_worker_without_redis_is_refused_and_leaders_fail_over(
         pytest.skip("several workers share PostgreSQL")
     from careloop.bot.cluster import Cluster
     from careloop.storage.engine import make_engine
+    from careloop.storage.migrate import upgrade
 
     engine = make_engine(database_url)
+    await upgrade(engine)  # a chat's lock is taken with its first stored update
     alone, second, shared = (Cluster(engine), Cluster(engine),
                              Cluster(engine, shared_limits=True))
     try:
@@ -55,8 +57,14 @@ async def test_a_second_worker_without_redis_is_refused_and_leaders_fail_over(
         await alone.close()  # the leader stops (or dies: its connection goes with it)
         assert await second.lead("survey-rounds")
         await shared.join()  # with the one that kept its limits alone gone
-        async with shared.chat(42) as held, second.chat(42) as also:
-            assert held is not None and also is None  # one chat, one worker at a time
+        async with shared.chat(42) as (held, _), second.chat(42) as (also, _):
+            assert held and not also  # one chat, one worker at a time
+        with pytest.raises(RuntimeError):
+            async with second.chat(42) as (held, _):
+                assert held  # let go of once the block ends, however it ends
+                raise RuntimeError
+        async with shared.chat(42) as (held, _):
+            assert held
     finally:
         for cluster in (alone, second, shared):
             await cluster.close()
