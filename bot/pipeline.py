@@ -48,9 +48,8 @@ class Pipeline:
                       notice: bool) -> tuple[list[Effect], dict[int, int]]:
         async with self._uow.writing() as uow:
             # Taken out of the stored updates (bot.inbound) with whatever handling it changes.
-            await uow.inbox.done(update.update_id)
             now = self._clock.now()
-            if not await uow.updates.first_time(update.update_id, now):
+            if not await uow.inbox.take(update.update_id, now):
                 await uow.commit()
                 return [], {}  # redelivered: it was handled and committed before
             try:

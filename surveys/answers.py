@@ -37,13 +37,8 @@ async def answer(
 ) -> Answered:
     if invitation.customer_id != customer.id:
         return Answered(Outcome.NOT_YOURS)
-    if not await uow.surveys.mark_answered(invitation.id, now):
-        # A double tap, or the expiry a moment earlier: the state says which.
-        await uow.session.refresh(invitation)
-        closed = press_on(invitation.state) is Press.CLOSED
-        return Answered(Outcome.CLOSED if closed else Outcome.ALREADY_ANSWERED)
     negative = is_negative(survey, score)
-    saved = await uow.surveys.add_answer(SurveyAnswer(
+    saved = await uow.surveys.take_answer(SurveyAnswer(
         invitation_id=invitation.id,
         customer_id=customer.id,
         survey_key=invitation.survey_key,
@@ -51,7 +46,12 @@ async def answer(
         negative=negative,
         comment_state=CommentState.AWAITING if negative else CommentState.NONE,
         answered_at=now,
-    ))
+    ), now)
+    if saved is None:
+        # A double tap, or the expiry a moment earlier: the state says which.
+        await uow.session.refresh(invitation)
+        closed = press_on(invitation.state) is Press.CLOSED
+        return Answered(Outcome.CLOSED if closed else Outcome.ALREADY_ANSWERED)
     await record(uow, now, customer.id, "answer", "in", survey=invitation.survey_key,
                  score=score, purpose=invitation.purpose, answer_id=saved.id)
     return Answered(Outcome.RECORDED, saved)

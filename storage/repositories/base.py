@@ -115,12 +115,20 @@ class Repository:
         """As `_add`, for a row written at volume (a survey's answer): one INSERT …
         RETURNING its id, on the table, after which the row is in the session as stored. The
         ORM's flush of one new row cost half as much again."""
-        table = table_of(type(row))
-        values = {c.key: getattr(row, c.key) for c in table.columns if c.key != "id"}
-        row.id = (await self._run(_inserting(type(row)), values)).scalar_one()
+        row_id = (await self._run(_inserting(type(row)), values_of(row))).scalar_one()
+        return self._stored(row, row_id)
+
+    def _stored(self, row: Row, row_id: int) -> Row:
+        """A row a Core INSERT stored as `row_id`, put in the session as stored."""
+        row.id = row_id  # every table here has an id
         make_transient_to_detached(row)
         self.session.add(row)
         return row
+
+
+def values_of(row: SQLModel) -> dict[str, Any]:
+    """A new row's column values, for a Core INSERT (its id is the database's to give)."""
+    return {c.key: getattr(row, c.key) for c in table_of(type(row)).columns if c.key != "id"}
 
 
 async def move(session: AsyncSession, model: Any, row_id: int, from_state: str,

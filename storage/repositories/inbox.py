@@ -14,6 +14,7 @@ from sqlmodel import col, select
 
 from careloop.storage.models import InboundUpdate
 from careloop.storage.repositories.base import Repository, dialect_of, insert_new, table_of
+from careloop.storage.repositories.updates import Updates, marking
 
 # Built once: run for every update, and building it (an ORM statement, which also takes the
 # ORM's way through the session) cost more than the round trip.
@@ -52,6 +53,12 @@ async def hold_and_first_in(conn: AsyncConnection, chat_id: int
 async def let_go(conn: AsyncConnection, chat_id: int) -> None:
     """Let go of the chat's lock taken by `hold_and_first_in` on this connection."""
     await conn.execute(_LET_GO, {"chat_id": chat_id})
+
+
+@functools.cache
+def _taking() -> Insert:
+    """take's statement on PostgreSQL: one round trip (a data-modifying WITH)."""
+    return marking("postgresql").add_cte(_DONE.cte("taken"))
 
 
 @functools.cache
@@ -103,3 +110,14 @@ class Inbox(Repository):
 
     async def done(self, update_id: int) -> None:
         await self._run(_DONE, {"update_id": update_id})
+
+    async def take(self, update_id: int, at: datetime) -> bool:
+        """The update taken out of the stored ones and marked handled (Updates.first_time),
+        settled by the transaction's commit; False when it was marked before (a
+        redelivery)."""
+        dialect = dialect_of(self.session)
+        if dialect != "postgresql":  # SQLite: two statements on the loop
+            await self.done(update_id)
+            return await Updates(self.session).first_time(update_id, at)
+        res = await self._run(_taking(), {"update_id": update_id, "at": at})
+        return res.first() is not None

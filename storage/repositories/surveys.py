@@ -7,11 +7,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.sql.dml import Insert
 from sqlmodel import col, select
 
 from careloop.storage.models import CommentState, InvitationState, SurveyAnswer, SurveyInvitation
-from careloop.storage.repositories.base import Repository, chunks, move, table_of
+from careloop.storage.repositories.base import (
+    Repository,
+    chunks,
+    dialect_of,
+    move,
+    table_of,
+    values_of,
+)
 
 # Built once (every answer runs it), on the table: the ORM's statements cost more to build
 # and to run than the round trip. It changes no object in the session, as before.
@@ -20,6 +29,25 @@ _ANSWERED = (update(_INVITATIONS)
              .where(_INVITATIONS.c.id == bindparam("invitation_id"),
                     _INVITATIONS.c.state == InvitationState.SENT)
              .values(state=InvitationState.ANSWERED, closed_at=bindparam("closed_at")))
+
+
+_ANSWERS = table_of(SurveyAnswer)
+
+
+def _answering_once() -> Insert:
+    """take_answer's statement on PostgreSQL: the invitation closed and the answer stored in
+    one round trip (a data-modifying WITH), the answer only if the invitation was open."""
+    marked = _ANSWERED.returning(_INVITATIONS.c.id).cte("marked")
+    columns = [c for c in _ANSWERS.columns if c.key != "id"]
+    # Named apart from the invitation's columns: a parameter named like a column of the
+    # UPDATE's table would be set on it too.
+    values = sa_select(*[marked.c.id if c.key == "invitation_id"
+                         else bindparam(f"answer_{c.key}", type_=c.type) for c in columns])
+    return (insert(_ANSWERS).from_select([c.key for c in columns], values)
+            .add_cte(marked).returning(_ANSWERS.c.id))
+
+
+_ANSWER_ONCE = _answering_once()
 
 
 class Surveys(Repository):
@@ -43,6 +71,19 @@ class Surveys(Repository):
 
     async def add_answer(self, answer: SurveyAnswer) -> SurveyAnswer:
         return await self._insert(answer)
+
+    async def take_answer(self, answer: SurveyAnswer, now: datetime) -> SurveyAnswer | None:
+        """Store the answer if its invitation is still open, closing the invitation: of a
+        double tap, or an answer racing the expiry, exactly one wins. None when the
+        invitation was not open (nothing is stored)."""
+        if dialect_of(self.session) != "postgresql":  # SQLite: two statements on the loop
+            if not await self.mark_answered(answer.invitation_id, now):
+                return None
+            return await self.add_answer(answer)
+        row = (await self._run(_ANSWER_ONCE, {
+            **{f"answer_{key}": value for key, value in values_of(answer).items()},
+            "invitation_id": answer.invitation_id, "closed_at": now})).first()
+        return None if row is None else self._stored(answer, row[0])
 
     async def answer(self, answer_id: int) -> SurveyAnswer | None:
         return await self.session.get(SurveyAnswer, answer_id)

@@ -13,7 +13,7 @@ from careloop.storage.repositories.base import Repository, dialect_of, insert_ne
 
 
 @functools.cache
-def _marking(dialect: str) -> Insert:
+def marking(dialect: str) -> Insert:
     """first_time's statement, built once for each kind of database: every update runs it."""
     table = table_of(ProcessedUpdate)
     return (insert_new(dialect, ProcessedUpdate)
@@ -27,7 +27,7 @@ class Updates(Repository):
     async def first_time(self, update_id: int, at: datetime) -> bool:
         """Mark the update handled, in one statement; False when it was marked before (a
         redelivery). Either way it is settled only by the transaction's commit."""
-        res = await self._run(_marking(dialect_of(self.session)),
+        res = await self._run(marking(dialect_of(self.session)),
                               {"update_id": update_id, "at": at})
         return res.first() is not None
 

@@ -53,8 +53,9 @@ def statements(stage: Stage, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[s
 # the handling's transaction, taken out of the stored updates and marked handled (2), the
 # button's key, its presser and its survey read at once (1), the survey marked answered and
 # the answer stored (2), the webhooks' endpoints read for the answer's event (1), and the
-# timeline's two entries written together (1).
-SURVEY_ANSWER = 8
+# timeline's two entries written together (1). PostgreSQL does each of the pairs in one
+# statement (a data-modifying WITH).
+SURVEY_ANSWER = {"sqlite": 8, "postgresql": 6}
 
 
 async def test_a_survey_answer_press(stage: Stage, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,7 +65,8 @@ async def test_a_survey_answer_press(stage: Stage, monkeypatch: pytest.MonkeyPat
         assert await stage.press(person, survey, "5") == "Thank you!"
         await stage.quiet()
     listing = "\n".join(s[:120] for s in seen)
-    assert len(seen) == SURVEY_ANSWER, f"{len(seen)} statements:\n{listing}"
+    expected = SURVEY_ANSWER[stage.storage.engine.dialect.name]
+    assert len(seen) == expected, f"{len(seen)} statements:\n{listing}"
     async with stage.storage.uow() as uow:
         customer = await uow.customers.by_telegram_user(person.id)
         assert customer is not None

@@ -7,10 +7,17 @@ import asyncio
 from typing import Any
 
 from sqlalchemy import event
+from sqlmodel import select
 
 from careloop.bot.app import Storage
 from careloop.customers.timeline import record
-from careloop.storage.models import CallbackKey, Customer, SurveyInvitation
+from careloop.storage.models import (
+    CallbackKey,
+    Customer,
+    InvitationState,
+    SurveyAnswer,
+    SurveyInvitation,
+)
 from tests.conftest import START
 
 
@@ -37,6 +44,57 @@ async def test_an_update_is_handled_the_first_time_only(storage: Storage) -> Non
     async with storage.uow() as uow:
         assert not await uow.updates.first_time(7, START)
         assert await uow.updates.seen(7)
+
+
+async def test_taking_a_stored_update_marks_it_handled_once(storage: Storage) -> None:
+    async with storage.uow() as uow:
+        await uow.inbox.keep_new([(8, 10, {}), (9, 10, {})], START)
+        await uow.commit()
+    async with storage.uow() as uow:
+        assert await uow.inbox.take(8, START)
+        await uow.rollback()  # nothing kept: still stored, and not handled
+    async with storage.uow() as uow:
+        assert [r.update_id for r in await uow.inbox.waiting()] == [8, 9]
+        assert await uow.inbox.take(8, START)
+        await uow.commit()
+    async with storage.uow() as uow:
+        assert [r.update_id for r in await uow.inbox.waiting()] == [9]
+        assert await uow.updates.seen(8)
+        await uow.inbox.keep_new([(8, 10, {})], START)  # Telegram sends it again
+        assert not await uow.inbox.take(8, START)  # taken out again, and not handled twice
+        await uow.commit()
+    async with storage.uow() as uow:
+        assert [r.update_id for r in await uow.inbox.waiting()] == [9]
+
+
+async def test_an_invitation_takes_one_answer(storage: Storage) -> None:
+    async with storage.uow() as uow:
+        customer = await uow.customers.add(Customer(name="Ann", created_at=START))
+        invitation = SurveyInvitation(customer_id=customer.id, survey_key="csat",
+                                      purpose="test", chat_id=55, sent_at=START)
+        expired = SurveyInvitation(customer_id=customer.id, survey_key="csat", purpose="test",
+                                   chat_id=55, sent_at=START, state=InvitationState.EXPIRED)
+        uow.session.add_all([invitation, expired])
+        await uow.commit()
+
+    def answer(invitation_id: int, score: int) -> SurveyAnswer:
+        return SurveyAnswer(invitation_id=invitation_id, customer_id=customer.id,
+                            survey_key="csat", score=score, negative=False, answered_at=START)
+
+    async with storage.uow() as uow:
+        first = await uow.surveys.take_answer(answer(invitation.id, 5), START)
+        assert first is not None and first.id is not None
+        assert await uow.surveys.answer(first.id) is first  # in the session, as stored
+        # A double tap in the same moment, and an answer to a closed invitation: none kept.
+        assert await uow.surveys.take_answer(answer(invitation.id, 4), START) is None
+        assert await uow.surveys.take_answer(answer(expired.id, 4), START) is None
+        await uow.commit()
+    async with storage.uow() as uow:
+        stored = await uow.surveys.invitation(invitation.id)
+        assert stored is not None and stored.state == InvitationState.ANSWERED
+        assert stored.closed_at is not None
+        answers = (await uow.session.exec(select(SurveyAnswer))).all()
+        assert [(a.invitation_id, a.score) for a in answers] == [(invitation.id, 5)]
 
 
 async def test_the_skipping_insert_is_compiled_once(storage: Storage) -> None:
