@@ -8,9 +8,9 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import CursorResult, Executable, Table, insert, update
+from sqlalchemy import CursorResult, Executable, Table, event, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -88,6 +88,15 @@ def insert_new(dialect: str, model: type[SQLModel]) -> Insert:
     return statement
 
 
+_CONNECTION = "careloop.connection"  # the session's connection in its transaction (_run)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the session's own, not a savepoint within it
+        session.info.pop(_CONNECTION, None)
+
+
 class Repository:
     """A session's reads and writes for one aggregate; never commits."""
 
@@ -103,7 +112,11 @@ class Repository:
         statement, the result's wrapping) cost two to three times the statement's own way
         through SQLAlchemy (the survey-answer path runs several on every update); and
         sqlmodel's exec() types at most four columns, where reports want plain tuples."""
-        conn = await self.session.connection()
+        conn = self.session.info.get(_CONNECTION)
+        if conn is None:
+            # Asked of the session once a transaction: each ask was a trip into a greenlet
+            # of its own, for the same connection (forgotten when the transaction ends).
+            conn = self.session.info[_CONNECTION] = await self.session.connection()
         return await conn.execute(statement, params)
 
     async def _add(self, row: Row) -> Row:

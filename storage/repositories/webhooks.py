@@ -88,8 +88,7 @@ class Webhooks(Repository):
         events = events_of(entries)
         if not events:
             return 0
-        conn = await self.session.connection()
-        endpoints: Sequence[_Wanting] = (await conn.execute(_WANTING)).all()
+        endpoints: Sequence[_Wanting] = (await self._run(_WANTING)).all()
         stored = 0
         for event in events:
             wanted = [e for e in endpoints if event.type in e.events]
