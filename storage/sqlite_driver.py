@@ -28,7 +28,11 @@ from types import ModuleType
 from typing import Any
 
 import aiosqlite
-from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_cursor,
+    AsyncAdapt_aiosqlite_dbapi,
+)
 
 
 class OneTripCursor:
@@ -123,17 +127,29 @@ class OneTripConnection(aiosqlite.Connection):
         return OneTripCursor(self)
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if ON_THE_LOOP.get() and self._running and self._connection is not None:
-            try:
-                self._wait_for_locks(0)
-                return fn(*args, **kwargs)
-            except sqlite3.OperationalError as exc:
-                if not _busy(exc):
-                    raise
-                # Nothing was done: the lock is another connection's. Wait on the thread.
+        if self.here():
+            done, result = self.try_here(fn, *args, **kwargs)
+            if done:
+                return result
+            # Nothing was done: the lock is another connection's. Wait on the thread.
         # aiosqlite's own way onto its thread, untyped there.
         return await super()._execute(  # type: ignore[no-untyped-call]
             self._patiently, fn, args, kwargs)
+
+    def here(self) -> bool:
+        """Whether a call made now runs on the event loop (see the module)."""
+        return ON_THE_LOOP.get() and self._running and self._connection is not None
+
+    def try_here(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[bool, Any]:
+        """`fn` run on the loop without waiting for any lock: (True, what it returned), or
+        (False, None) when the lock it needs is another connection's (nothing was done)."""
+        try:
+            self._wait_for_locks(0)
+            return True, fn(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise
+            return False, None
 
     def _patiently(self, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
         """On the connection's thread."""
@@ -169,5 +185,78 @@ def _module() -> ModuleType:
     return module
 
 
+async def _nothing() -> None:
+    return None
+
+
+class _AdaptedCursor(AsyncAdapt_aiosqlite_cursor):
+    """SQLAlchemy's cursor over a OneTripConnection. On the loop its statement runs right
+    here: SQLAlchemy's adapter awaits each of a statement's four calls from inside a
+    greenlet, two switches apiece, for calls that return at once on the loop."""
+
+    __slots__ = ()
+
+    def execute(self, operation: Any, parameters: Any = None) -> Any:
+        if not self._here(operation, parameters, False):
+            super().execute(operation, parameters)
+
+    def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
+        if not self._here(operation, seq_of_parameters, True):
+            super().executemany(operation, seq_of_parameters)
+
+    def _here(self, operation: Any, parameters: Any, many: bool) -> bool:
+        """Whether the statement ran on the loop; False leaves it to the adapter's way."""
+        connection: OneTripConnection = self._connection  # type: ignore[assignment]
+        if not connection.here():
+            return False
+        ran = OneTripCursor(connection)
+        done, _ = connection.try_here(ran._run, operation, parameters, many)
+        if not done:
+            return False
+        # SQLAlchemy's AsyncConnection.execute refuses a statement that awaited nothing (its
+        # sign of a driver that cannot await): one await of nothing, instead of four calls'.
+        self.await_(_nothing())
+        if ran.description and not many:  # as the adapter keeps a statement's outcome
+            self.description = ran.description
+            self.lastrowid = self.rowcount = -1
+            self._rows = ran._rows
+        else:
+            self.description = None
+            self.lastrowid = ran.lastrowid  # type: ignore[assignment]  # as sqlite3 gives it
+            self.rowcount = ran.rowcount
+        return True
+
+
+class _AdaptedConnection(AsyncAdapt_aiosqlite_connection):
+    """SQLAlchemy's connection over a OneTripConnection: its cursors, and its commits and
+    rollbacks, run on the loop without an await when they can (see _AdaptedCursor)."""
+
+    __slots__ = ()
+
+    def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
+        return super().cursor(server_side) if server_side else _AdaptedCursor(self)
+
+    def commit(self) -> None:
+        if not self._now("commit"):
+            super().commit()
+
+    def rollback(self) -> None:
+        if not self._now("rollback"):
+            super().rollback()
+
+    def _now(self, call: str) -> bool:
+        connection: OneTripConnection = self._connection  # type: ignore[assignment]
+        if not connection.here():
+            return False
+        done, _ = connection.try_here(getattr(connection._conn, call))
+        return bool(done)
+
+
+class _Dbapi(AsyncAdapt_aiosqlite_dbapi):
+    def connect(self, *arg: Any, **kw: Any) -> AsyncAdapt_aiosqlite_connection:
+        adapted = super().connect(*arg, **kw)
+        return _AdaptedConnection(self, adapted._connection)
+
+
 # What SQLAlchemy's aiosqlite dialect takes as its driver (create_engine's `module`).
-DBAPI = AsyncAdapt_aiosqlite_dbapi(_module(), sqlite3)
+DBAPI = _Dbapi(_module(), sqlite3)
