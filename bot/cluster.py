@@ -195,7 +195,11 @@ class Cluster:
         async with self._engine.connect() as conn:
             # Outside a transaction: the lock is the connection's until it lets go.
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            held, first = await hold_and_first_in(conn, chat_id)
+            try:
+                held, first = await hold_and_first_in(conn, chat_id)
+            except BaseException:
+                await conn.invalidate()  # it may have taken the lock (see below)
+                raise
             try:
                 yield held, first
             finally:
