@@ -73,6 +73,7 @@ def bot_prefix(bot_id: int | None) -> str:
     Redis database (a staging bot beside the production one) keep theirs apart."""
     return f"{PREFIX}{bot_id or 0}:"
 
+
 # Keys no send touched for this long are let go by Redis.
 KEEP_MS = 120_000
 # A turn whose answer is never reported counts as in flight this long: more than a request
