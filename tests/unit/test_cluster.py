@@ -37,6 +37,8 @@ async def test_a_second_worker_without_redis_is_refused_and_leaders_fail_over(
         database_url: str) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("several workers share PostgreSQL")
+    from sqlalchemy import text
+
     from careloop.bot.cluster import Cluster
     from careloop.storage.engine import make_engine
     from careloop.storage.migrate import upgrade
@@ -63,8 +65,16 @@ async def test_a_second_worker_without_redis_is_refused_and_leaders_fail_over(
             async with second.chat(42) as (held, _):
                 assert held  # let go of once the block ends, however it ends
                 raise RuntimeError
-        async with shared.chat(42) as (held, _):
-            assert held
+        async with shared.chat(42) as (held, first):
+            assert held and first is None  # nothing stored for the chat
+        async with engine.begin() as conn:
+            await conn.execute(text(
+                "INSERT INTO inbound_update (update_id, chat_id, payload, received_at) "
+                "VALUES (8, 42, '{\"n\": 8}', now()), (7, 42, '{\"n\": 7}', now()), "
+                "(6, 43, '{}', now())"))
+        async with second.chat(42) as (held, first):
+            assert held and first is not None  # the chat's oldest, read under its lock
+            assert (first.update_id, first.payload) == (7, {"n": 7})
     finally:
         for cluster in (alone, second, shared):
             await cluster.close()
